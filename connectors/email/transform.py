@@ -1,0 +1,194 @@
+"""DNS answers about mail domains → MailDomain and email-sender Integration records.
+
+The input is what a resolver (dnspython, later) or a saved ``dig`` session answered, one
+mapping per domain::
+
+    {"riversidehomes.org.uk": {
+        "mx": [[10, "eu-smtp-inbound-1.mimecast.com."]],   # MX: [preference, host]
+        "txt": ["v=spf1 include:spf.protection.outlook.com -all", "MS=ms123"],
+        "dmarc": ["v=DMARC1; p=none; rua=mailto:d@example.org"],   # TXT _dmarc.<domain>
+        "dkim": {"selector1": ["v=DKIM1; k=rsa; p=MIIB..."], "s2": null},
+        "mta_sts": ["v=STSv1; id=2025"],          # TXT _mta-sts.<domain>
+        "mta_sts_policy": "version: STSv1\\nmode: testing\\n...",   # the HTTPS policy file
+        "tls_rpt": ["v=TLSRPTv1; rua=mailto:t@example.org"],        # TXT _smtp._tls.<domain>
+        "errors": {"dmarc": "SERVFAIL"}          # optional: lookups that failed
+    }}
+
+A TXT answer may be a string or a list of character-strings (long records are split in
+255-byte chunks; they are joined). Absent, null and empty all mean "no record". Records are
+kept raw: analyses parse policies and qualifiers.
+
+Every SPF ``include:`` (and ``redirect=``) is a service allowed to send as the domain, so
+it becomes an Integration of kind ``email_sender``: the app is ``AppRef("spf", host)``, the
+host the organisation's mailbox platform — Exchange Online or Gmail (Workspace) when MX or
+SPF shows one, else the first MX host (``AppRef("mx", host)``), else ``AppRef("name",
+"email")``. The mailbox platform's own include is not listed as a sender to itself.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from sprawl_audit.connectors.interface import coverage
+from sprawl_audit.model import AppRef, Integration, InventoryBuilder, MailDomain, SourceRef
+
+EXCHANGE = AppRef("slug", "exchange-online")
+GOOGLE = AppRef("slug", "gmail")  # Google Workspace mailboxes
+_OWN_INCLUDES = {
+    EXCHANGE: frozenset({"spf.protection.outlook.com"}),
+    GOOGLE: frozenset({"_spf.google.com"}),
+}
+_SPF_TERM = re.compile(r"^[+\-~?]?include:(?P<host>\S+)$|^redirect=(?P<redirect>\S+)$", re.I)
+
+
+def txt_strings(answer: Any) -> list[str]:
+    """Normalise a TXT answer: each record a string (chunks joined)."""
+    if answer is None:
+        return []
+    if isinstance(answer, str):
+        return [answer]
+    out: list[str] = []
+    for record in answer:
+        if isinstance(record, str):
+            out.append(record)
+        elif isinstance(record, (list, tuple)):
+            out.append("".join(str(part) for part in record))
+    return out
+
+
+def _starting(records: Iterable[str], tag: str) -> list[str]:
+    """Records whose first term is ``tag`` (``v=spf1``, ``v=DMARC1``...), case-insensitive."""
+    tag = tag.lower()
+    out = []
+    for record in records:
+        head = record.strip().split(";")[0].split(" ")[0].strip().lower()
+        if head == tag:
+            out.append(record.strip())
+    return out
+
+
+def spf_includes(record: str) -> list[str]:
+    """Hosts named by ``include:`` and ``redirect=`` terms, in order, lower-case."""
+    out: list[str] = []
+    for term in record.split()[1:]:
+        match = _SPF_TERM.match(term)
+        if not match:
+            continue
+        host = (match.group("host") or match.group("redirect") or "").lower().rstrip(".")
+        if host and "%{" not in host and host not in out:
+            out.append(host)
+    return out
+
+
+def mx_hosts(answer: Any) -> list[tuple[int, str]]:
+    """MX answers as (preference, host) sorted by preference, hosts without trailing dot."""
+    out: list[tuple[int, str]] = []
+    for entry in answer or []:
+        if isinstance(entry, (list, tuple)) and len(entry) == 2:
+            try:
+                out.append((int(entry[0]), str(entry[1]).lower().rstrip(".")))
+            except (TypeError, ValueError):
+                continue
+    return sorted(out)
+
+
+def mailbox_platform(mx: list[str], includes: list[str]) -> AppRef:
+    """Where the domain's mailboxes live, as far as its DNS tells."""
+    if any(h.endswith(".mail.protection.outlook.com") for h in mx) or (
+        "spf.protection.outlook.com" in includes
+    ):
+        return EXCHANGE
+    if any(h.endswith(("google.com", "googlemail.com")) for h in mx) or (
+        "_spf.google.com" in includes
+    ):
+        return GOOGLE
+    if mx:
+        return AppRef("mx", mx[0])
+    return AppRef("name", "email")
+
+
+def _dkim(answer: Any) -> dict[str, bool]:
+    out: dict[str, bool] = {}
+    if not isinstance(answer, Mapping):
+        return out
+    for selector, records in answer.items():
+        keys = [r for r in txt_strings(records) if re.search(r"(^|;)\s*p=[A-Za-z0-9+/]", r)]
+        out[str(selector)] = bool(keys)
+    return dict(sorted(out.items()))
+
+
+def mail_domain(domain: str, answers: Mapping[str, Any], *, connector: str = "email") -> MailDomain:
+    """One domain's posture from its DNS answers."""
+    mx = mx_hosts(answers.get("mx"))
+    spf = _starting(txt_strings(answers.get("txt")), "v=spf1")
+    dmarc = _starting(txt_strings(answers.get("dmarc")), "v=DMARC1")
+    sts_txt = _starting(txt_strings(answers.get("mta_sts")), "v=STSv1")
+    tls = _starting(txt_strings(answers.get("tls_rpt")), "v=TLSRPTv1")
+    policy = answers.get("mta_sts_policy")
+    attributes: dict[str, Any] = {"mx_preferences": [[p, h] for p, h in mx]}
+    if len(spf) > 1:
+        attributes["spf_records"] = len(spf)  # more than one is an SPF permerror
+    if len(dmarc) > 1:
+        attributes["dmarc_records"] = len(dmarc)
+    if sts_txt:
+        attributes["mta_sts_txt"] = sts_txt[0]
+    errors = answers.get("errors")
+    if isinstance(errors, Mapping) and errors:
+        attributes["errors"] = {str(k): str(v) for k, v in sorted(errors.items())}
+    return MailDomain(
+        domain=domain.lower().rstrip("."),
+        mx=tuple(h for _, h in mx),
+        spf=spf[0] if spf else None,
+        dmarc=dmarc[0] if dmarc else None,
+        dkim=_dkim(answers.get("dkim")),
+        # A policy file only counts when the _mta-sts TXT record announces it (RFC 8461).
+        mta_sts=policy if sts_txt and isinstance(policy, str) and policy.strip() else None,
+        tls_rpt=tls[0] if tls else None,
+        attributes=attributes,
+        source=SourceRef(connector, "dns.email", domain),
+    )
+
+
+def email_senders(record: MailDomain, *, connector: str = "email") -> list[Integration]:
+    """The SPF includes of a domain as ``email_sender`` integrations."""
+    includes = spf_includes(record.spf or "")
+    host = mailbox_platform(list(record.mx), includes)
+    own = _OWN_INCLUDES.get(host, frozenset())
+    return [
+        Integration(
+            id=f"dns:{record.domain}:spf:{include}",
+            name=include,
+            app=AppRef("spf", include),
+            host=host,
+            kind="email_sender",
+            consent_type="admin",
+            attributes={"domain": record.domain},
+            source=SourceRef(connector, "dns.email", f"SPF of {record.domain}"),
+        )
+        for include in includes
+        if include not in own
+    ]
+
+
+def transform_dns(
+    answers: Mapping[str, Mapping[str, Any]], *, connector: str = "email"
+) -> InventoryBuilder:
+    """MailDomains and SPF senders for every domain; coverage ``dns.email``."""
+    out = InventoryBuilder()
+    failed: list[str] = []
+    for domain in sorted(answers):
+        record = mail_domain(domain, answers[domain], connector=connector)
+        out.mail_domains.append(record)
+        out.integrations.extend(email_senders(record, connector=connector))
+        if record.attributes.get("errors"):
+            failed.append(record.domain)
+    detail = f"{len(out.mail_domains)} domains: " + ", ".join(d.domain for d in out.mail_domains)
+    if failed:
+        detail += "; some lookups failed for " + ", ".join(failed)
+    out.coverage.append(coverage(
+        connector, "dns.email", "partial" if failed else "collected", detail,
+        len(out.mail_domains),
+    ))
+    return out

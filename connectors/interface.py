@@ -1,0 +1,45 @@
+"""The contract every source connector meets."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from sprawl_audit.model import Coverage, InventoryBuilder
+
+
+@dataclass(frozen=True)
+class ConnectorContext:
+    """What a connector may know about the run besides its own config section.
+
+    ``config_dir`` resolves relative paths in the connector's settings; ``state`` is the
+    previous run's connector state (delta tokens) for scheduled jobs, or empty.
+    """
+
+    config_dir: str = "."
+    state: Mapping[str, Any] = field(default_factory=dict)
+
+
+class Connector(ABC):
+    """Collects one source into records plus one Coverage entry per evidence topic.
+
+    A connector never judges and never raises for a source fault: a topic it could not
+    read becomes Coverage ``forbidden`` / ``unavailable`` / ``error`` with the reason,
+    and the audit goes on.
+    """
+
+    #: Short stable name used in config (``connectors.<name>``) and in Coverage.
+    name: str = ""
+    #: Evidence topics this connector can report, for ``connectors list``.
+    topics: tuple[str, ...] = ()
+
+    @abstractmethod
+    def collect(self, settings: Mapping[str, Any], context: ConnectorContext) -> InventoryBuilder:
+        """Read the source and return its records and coverage."""
+
+
+def coverage(connector: str, topic: str, status: str, detail: str = "", items: int = 0) -> Coverage:
+    """Shorthand used by connectors; keeps Coverage construction uniform."""
+    return Coverage(connector=connector, topic=topic, status=status, detail=detail, items=items)

@@ -1,0 +1,43 @@
+"""Which connector serves which ``connectors.<name>`` config section.
+
+Entries are import paths, imported only when a connector is used, so the CLI's start-up
+never pays for msal, googleapiclient or slack_sdk.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+
+from sprawl_audit.connectors.interface import Connector
+from sprawl_audit.errors import UserError
+
+
+@dataclass(frozen=True)
+class ConnectorInfo:
+    name: str
+    target: str  # "module:Class"
+    summary: str
+
+
+REGISTRY: dict[str, ConnectorInfo] = {
+    info.name: info
+    for info in (
+        ConnectorInfo("phone", "sprawl_audit.connectors.phone.connector:PhoneConnector",
+                      "telephone numbers from PBX and provider CSV exports"),
+        ConnectorInfo("manual", "sprawl_audit.connectors.manual.connector:ManualConnector",
+                      "consultant interview notes and hand-kept inventories (YAML)"),
+    )
+}
+
+
+def get_connector(name: str, config_path: str | None = None) -> Connector:
+    info = REGISTRY.get(name)
+    if info is None:
+        known = ", ".join(sorted(REGISTRY))
+        raise UserError(f"unknown connector {name!r} (known: {known})", path=config_path,
+                        key=f"connectors.{name}")
+    module_name, cls_name = info.target.split(":")
+    cls = getattr(importlib.import_module(module_name), cls_name)
+    connector: Connector = cls()
+    return connector

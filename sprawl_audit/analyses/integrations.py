@@ -1,0 +1,42 @@
+"""Third-party integrations: what each app can reach, who consented, is it sanctioned.
+
+The sanctioned list in config names platforms by id or catalogue slug; for apps the
+catalogue does not know (an in-house tool, a niche SaaS) it may also name the app as it
+appears in the source ("DocuSign", "Keystone Housing Online"), compared ignoring case
+and punctuation.
+"""
+
+from __future__ import annotations
+
+from sprawl_audit.analyses.scopes import classify
+from sprawl_audit.catalog import name_key
+from sprawl_audit.graph import AuditGraph, node_id
+
+
+def analyse(ag: AuditGraph) -> None:
+    g = ag.graph
+    res = ag.resolution
+    listed = {name_key(s) for s in ag.sanctioned} if ag.sanctioned is not None else None
+    for inode in ag.nodes_of("integration"):
+        facts = g.nodes[inode]
+        app = facts.get("app")
+        plat = res.platforms.get(app) if app else None
+        entry = res.catalog.get(plat.catalog) if plat and plat.catalog else None
+        tags = list(entry.tags) if entry else []
+        caps = list(plat.capabilities) if plat else []
+        sanctioned = None
+        if listed is not None:
+            sanctioned = bool(plat and plat.sanctioned) or name_key(facts.get("name", "")) in listed
+        facts.update(
+            id=inode.split(":", 1)[1],
+            classification=plat.classification if plat else "unknown",
+            sanctioned=sanctioned,
+            tags=tags,
+            capabilities=caps,
+            ai="ai_notetaker" in tags or "ai_assistant" in caps,
+            **classify(facts.get("scopes", [])),
+        )
+        if app:
+            pnode = node_id("platform", app)
+            if pnode in g:
+                facts["app_name"] = g.nodes[pnode].get("name")

@@ -1,0 +1,19 @@
+"""Telephone numbers: who owns each, and whether that person is still here."""
+
+from __future__ import annotations
+
+from sprawl_audit.graph import AuditGraph
+
+
+def analyse(ag: AuditGraph) -> None:
+    g = ag.graph
+    people = ag.resolution.people
+    for pnode in ag.nodes_of("phone"):
+        facts = g.nodes[pnode]
+        owner = facts.get("owner")
+        rec = people.get(owner) if owner else None
+        facts.update(
+            has_owner=bool(owner),
+            owner_known=rec is not None,
+            owner_enabled=rec.enabled if rec is not None else None,
+        )

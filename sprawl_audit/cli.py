@@ -1,0 +1,328 @@
+"""Command-line wiring only: parse flags, call the pipeline, map outcomes to exit codes.
+
+Exit codes (stable, for schedulers): 0 no finding at or above --fail-on; 1 findings at
+or above it; 2 usage, config or input error (one line, no traceback); 3 the audit was
+incomplete (coverage gaps) and --fail-on-incomplete was given.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from collections.abc import Callable, Sequence
+from functools import wraps
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from sprawl_audit import __version__
+from sprawl_audit.errors import UserError
+from sprawl_audit.model import SEVERITIES
+
+EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_INCOMPLETE = 0, 1, 2, 3
+INCOMPLETE_STATUSES = frozenset({"partial", "forbidden", "unavailable", "error"})
+
+F = TypeVar("F", bound=Callable[..., Any])
+log = logging.getLogger("sprawl_audit")
+
+
+def _user_errors(func: F) -> F:
+    """Turn UserError into one line on stderr and exit 2 — never a traceback."""
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except UserError as exc:
+            click.echo(f"sprawl-audit: error: {exc.oneline()}", err=True)
+            sys.exit(EXIT_USAGE)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _color_enabled(output: str | None) -> bool:
+    if output not in (None, "-"):
+        return False
+    if os.environ.get("NO_COLOR"):
+        return False
+    return sys.stdout.isatty()
+
+
+def _setup_logging(verbose: int, quiet: bool) -> None:
+    level = logging.ERROR if quiet else (logging.DEBUG if verbose > 1 else
+                                         logging.INFO if verbose else logging.WARNING)
+    logging.basicConfig(level=level, stream=sys.stderr,
+                        format="sprawl-audit: %(levelname)s: %(message)s")
+
+
+severity_choice = click.Choice(list(SEVERITIES), case_sensitive=False)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", prog_name="sprawl-audit")
+def main() -> None:
+    """Audit unified-communications platform sprawl: inventory, overlaps, compliance."""
+
+
+def _audit_options(func: F) -> F:
+    options = [
+        click.option("-c", "--config", "config_path", type=click.Path(dir_okay=False),
+                     envvar="SPRAWL_AUDIT_CONFIG", help="Config file (YAML)."),
+        click.option("-f", "--format", "formats", multiple=True, envvar="SPRAWL_AUDIT_FORMAT",
+                     help="Output format (repeatable): rich, json. Default: rich."),
+        click.option("-o", "--output", type=click.Path(dir_okay=False),
+                     envvar="SPRAWL_AUDIT_OUTPUT", help="Write the (single) format here."),
+        click.option("--output-dir", type=click.Path(file_okay=False),
+                     envvar="SPRAWL_AUDIT_OUTPUT_DIR",
+                     help="Write each format to DIR/sprawl-audit.<ext>."),
+        click.option("--fail-on", type=severity_choice, envvar="SPRAWL_AUDIT_FAIL_ON",
+                     help="Exit 1 when a finding is at or above this severity."),
+        click.option("--fail-on-incomplete", is_flag=True,
+                     envvar="SPRAWL_AUDIT_FAIL_ON_INCOMPLETE",
+                     help="Exit 3 when evidence could not be fully collected."),
+        click.option("--rules", "rule_paths", multiple=True, type=click.Path(exists=True),
+                     help="Extra rule file or folder (repeatable)."),
+        click.option("--pack", "packs", multiple=True,
+                     help="Rule pack to run (repeatable); default from config, else baseline."),
+        click.option("--save-snapshot", type=click.Path(dir_okay=False),
+                     help="Also write the collected inventory here, for --from later."),
+        click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors."),
+        click.option("-v", "--verbose", count=True, help="More detail (repeat for debug)."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+@main.command()
+@click.option("--demo", is_flag=True, help="Audit the embedded demo tenant (offline).")
+@click.option("--from", "snapshot", type=click.Path(dir_okay=False),
+              help="Re-analyse a saved inventory snapshot instead of collecting.")
+@_audit_options
+@_user_errors
+def audit(demo: bool, snapshot: str | None, **opts: Any) -> None:
+    """Collect, analyse, judge and report."""
+    _run_audit(demo=demo, snapshot=snapshot, **opts)
+
+
+@main.command()
+@_audit_options
+@_user_errors
+def demo(**opts: Any) -> None:
+    """Audit the embedded demo tenant (same as `audit --demo`)."""
+    _run_audit(demo=True, snapshot=None, **opts)
+
+
+def _run_audit(*, demo: bool, snapshot: str | None, config_path: str | None,
+               formats: Sequence[str], output: str | None, output_dir: str | None,
+               fail_on: str | None, fail_on_incomplete: bool, rule_paths: Sequence[str],
+               packs: Sequence[str], save_snapshot: str | None, quiet: bool,
+               verbose: int) -> None:
+    from sprawl_audit import pipeline
+    from sprawl_audit.config import load_config
+    from sprawl_audit.snapshot import read_snapshot, write_snapshot
+
+    _setup_logging(verbose, quiet)
+    if demo and snapshot:
+        raise click.UsageError("--demo and --from cannot be combined")
+    config = load_config(config_path)
+    effective_fail_on = (fail_on or config.fail_on)
+    effective_fail_on = effective_fail_on.lower() if effective_fail_on else None
+    targets = _output_targets(formats, output, output_dir)
+
+    if demo:
+        from sprawl_audit.connectors.demo import demo_config, load_demo_inventory
+
+        if config_path is None:
+            config = demo_config()
+        inventory, mode = load_demo_inventory(), "demo"
+        connectors = sorted({c.connector for c in inventory.coverage})
+    elif snapshot:
+        inventory, mode = read_snapshot(snapshot), "snapshot"
+        connectors = sorted({c.connector for c in inventory.coverage})
+    else:
+        inventory, connectors = pipeline.collect_live(config)
+        mode = "live"
+    if save_snapshot:
+        write_snapshot(inventory, save_snapshot)
+
+    selection = pipeline.RuleSelection.from_config(config, rule_paths, packs)
+    result = pipeline.run_audit(inventory, config, selection, mode=mode,
+                                connectors=connectors, fail_on=effective_fail_on)
+    _render(result, targets, quiet=quiet, verbose=verbose)
+    sys.exit(exit_code(result, effective_fail_on, fail_on_incomplete))
+
+
+def exit_code(result: dict[str, Any], fail_on: str | None, fail_on_incomplete: bool) -> int:
+    """Findings at or above --fail-on win over incompleteness: they are the bigger news."""
+    if fail_on:
+        floor = SEVERITIES.index(fail_on)
+        if any(SEVERITIES.index(f["severity"]) >= floor and not f.get("suppressed")
+               for f in result["findings"]):
+            return EXIT_FINDINGS
+    if fail_on_incomplete and any(c["status"] in INCOMPLETE_STATUSES for c in result["coverage"]):
+        return EXIT_INCOMPLETE
+    return EXIT_OK
+
+
+def _output_targets(formats: Sequence[str], output: str | None,
+                    output_dir: str | None) -> list[tuple[str, str | None]]:
+    from sprawl_audit.formats import get_format
+
+    names = [n.strip().lower() for f in formats for n in f.split(",") if n.strip()] or ["rich"]
+    for name in names:
+        get_format(name)  # unknown names fail before any collection starts
+    if output and len(names) > 1:
+        raise click.UsageError("--output takes one format; use --output-dir for several")
+    if output and output_dir:
+        raise click.UsageError("--output and --output-dir cannot be combined")
+    if output_dir:
+        Path(output_dir).mkdir(parents=True, exist_ok=True)
+        return [(n, str(Path(output_dir) / f"sprawl-audit.{get_format(n).extension}"))
+                for n in names]
+    return [(n, output) for n in names]
+
+
+def _render(result: dict[str, Any], targets: list[tuple[str, str | None]], *, quiet: bool,
+            verbose: int) -> None:
+    import io
+
+    from sprawl_audit.atomic import atomic_write_text
+    from sprawl_audit.formats import get_format
+    from sprawl_audit.formats.interface import RenderOptions
+
+    for name, path in targets:
+        fmt = get_format(name)
+        if path in (None, "-"):
+            if quiet and name == "rich":
+                continue
+            options = RenderOptions(width=None, color=_color_enabled(path), verbose=verbose > 0,
+                                    quiet=quiet)
+            fmt.render(result, sys.stdout, options)
+            sys.stdout.flush()
+        else:
+            buf = io.StringIO()
+            fmt.render(result, buf, RenderOptions(width=100, color=False, verbose=verbose > 0,
+                                                  quiet=False))
+            atomic_write_text(Path(path), buf.getvalue())
+            log.info("wrote %s", path)
+
+
+@main.command()
+@click.argument("result_file", type=click.Path(dir_okay=False))
+@click.option("-f", "--format", "formats", multiple=True, help="Output format (repeatable).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False))
+@click.option("--output-dir", type=click.Path(file_okay=False))
+@click.option("-q", "--quiet", is_flag=True)
+@click.option("-v", "--verbose", count=True)
+@_user_errors
+def report(result_file: str, formats: Sequence[str], output: str | None,
+           output_dir: str | None, quiet: bool, verbose: int) -> None:
+    """Re-render a saved Result JSON without collecting again."""
+    from sprawl_audit.formats.schema import load_result
+
+    _setup_logging(verbose, quiet)
+    targets = _output_targets(formats, output, output_dir)
+    _render(load_result(result_file), targets, quiet=quiet, verbose=verbose)
+
+
+@main.group()
+def rules() -> None:
+    """List, validate and test rule packs."""
+
+
+def _rule_set(config_path: str | None, paths: Sequence[str], packs: Sequence[str]) -> Any:
+    from sprawl_audit.config import load_config
+    from sprawl_audit.engine import load_packs
+    from sprawl_audit.pipeline import RuleSelection
+
+    config = load_config(config_path)
+    sel = RuleSelection.from_config(config, paths, packs)
+    return load_packs(list(sel.packs), [Path(p) for p in sel.paths])
+
+
+_rules_common = [
+    click.option("-c", "--config", "config_path", type=click.Path(dir_okay=False),
+                 envvar="SPRAWL_AUDIT_CONFIG"),
+    click.option("--pack", "packs", multiple=True, help="Pack name (repeatable)."),
+]
+
+
+def _with(options: list[Any]) -> Callable[[F], F]:
+    def deco(func: F) -> F:
+        for option in reversed(options):
+            func = option(func)
+        return func
+    return deco
+
+
+@rules.command("list")
+@click.argument("paths", nargs=-1, type=click.Path(exists=True))
+@_with(_rules_common)
+@click.option("--severity", type=severity_choice, help="Only this severity.")
+@click.option("--topic", help="Only rules requiring this evidence topic.")
+@_user_errors
+def rules_list(paths: Sequence[str], config_path: str | None, packs: Sequence[str],
+               severity: str | None, topic: str | None) -> None:
+    """List rules: id, severity, pack, required evidence, title."""
+    ruleset = _rule_set(config_path, paths, packs)
+    from sprawl_audit.formats.sanitize import terminal_safe
+
+    for rule in ruleset.rules:
+        if severity and rule.severity != severity.lower():
+            continue
+        if topic and not any(topic in req.split("|") for req in rule.requires):
+            continue
+        click.echo(f"{rule.id:<22} {rule.severity:<8} {rule.pack:<10} "
+                   f"{','.join(rule.requires) or '-':<24} {terminal_safe(rule.title)}")
+
+
+@rules.command("validate")
+@click.argument("paths", nargs=-1, type=click.Path(exists=True))
+@_with(_rules_common)
+@_user_errors
+def rules_validate(paths: Sequence[str], config_path: str | None, packs: Sequence[str]) -> None:
+    """Load and check every rule; the first problem is reported with file and line."""
+    ruleset = _rule_set(config_path, paths, packs)
+    click.echo(f"{len(ruleset.rules)} rules valid")
+
+
+@rules.command("test")
+@click.argument("paths", nargs=-1, type=click.Path(exists=True))
+@_with(_rules_common)
+@_user_errors
+def rules_test(paths: Sequence[str], config_path: str | None, packs: Sequence[str]) -> None:
+    """Run every rule's fixtures; exit 1 if any case fails."""
+    from sprawl_audit.engine import run_fixtures
+    from sprawl_audit.pipeline import build_facts_graph
+
+    ruleset = _rule_set(config_path, paths, packs)
+    results = run_fixtures(ruleset, build_facts_graph)
+    failed = [r for r in results if not r.passed]
+    for r in results:
+        mark = "PASS" if r.passed else "FAIL"
+        line = f"{mark} {r.rule_id} :: {r.case}"
+        if not r.passed:
+            line += f" — {r.detail}"
+        click.echo(line)
+    untested = sorted({r.id for r in ruleset.rules} - {r.rule_id for r in results})
+    for rid in untested:
+        click.echo(f"FAIL {rid} :: has no fixture")
+    click.echo(f"{len(results) - len(failed)} passed, {len(failed) + len(untested)} failed")
+    sys.exit(1 if failed or untested else 0)
+
+
+@main.group()
+def connectors() -> None:
+    """List connectors and the evidence they collect."""
+
+
+@connectors.command("list")
+def connectors_list() -> None:
+    """Every connector, what it reads, and its evidence topics."""
+    from sprawl_audit.connectors.registry import REGISTRY
+
+    for info in REGISTRY.values():
+        click.echo(f"{info.name:<10} {info.summary}")

@@ -1,0 +1,238 @@
+"""Judge a facts graph against rules: one outcome per rule, one finding per matching node.
+
+A rule whose evidence was not collected is ``not_assessed`` with the coverage's own words
+as the reason — an audit that could not look must never read as a pass. Fingerprints
+hash only the rule id and the graph node id, so the same problem keeps the same
+fingerprint from run to run (for suppressions, ``diff`` and ticket systems) even when
+its message changes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from types import MappingProxyType
+from typing import Any
+
+from sprawl_audit.engine.model import (
+    SEVERITY_RANK,
+    Finding,
+    Rule,
+    RuleOutcome,
+    RuleSet,
+    Scope,
+    Subject,
+)
+from sprawl_audit.engine.parameters import resolve
+from sprawl_audit.errors import UserError
+from sprawl_audit.model import ASSESSABLE_STATUSES, Coverage
+
+NodeIndex = Mapping[str, list[tuple[str, Mapping[str, Any]]]]
+
+
+def fingerprint(rule_id: str, node_id: str) -> str:
+    """First 16 hex digits of sha256("rule_id|node_id"): stable across runs."""
+    return hashlib.sha256(f"{rule_id}|{node_id}".encode()).hexdigest()[:16]
+
+
+def evaluate(
+    rules: RuleSet | Sequence[Rule],
+    graph: Any,
+    coverage: Iterable[Coverage],
+    *,
+    parameters_override: Mapping[str, Mapping[str, Any]] | None = None,
+    disabled: Mapping[str, str] | None = None,
+) -> list[RuleOutcome]:
+    """Evaluate every rule; outcomes are returned sorted by rule id.
+
+    ``parameters_override`` maps rule id -> {parameter: value}; ``disabled`` maps rule id
+    -> the reason it is switched off. Unknown rule ids or parameter names in either, or an
+    override of the wrong type, raise :class:`UserError` (config typos must not pass).
+    """
+    rule_list = list(rules.rules if isinstance(rules, RuleSet) else rules)
+    overrides = dict(parameters_override or {})
+    off = dict(disabled or {})
+    check_rule_ids(rule_list, overrides, off)
+    index = index_nodes(graph)
+    by_topic = coverage_by_topic(coverage)
+    outcomes = [
+        evaluate_rule(rule, graph, index, by_topic, overrides.get(rule.id), off.get(rule.id))
+        for rule in rule_list
+    ]
+    return sorted(outcomes, key=lambda o: o.rule.id)
+
+
+def check_rule_ids(
+    rules: Sequence[Rule], overrides: Mapping[str, Any], disabled: Mapping[str, Any]
+) -> None:
+    """Reject configuration naming rules that are not loaded, and bad parameter overrides."""
+    by_id = {rule.id: rule for rule in rules}
+    for what, mapping in (("parameters", overrides), ("disabled", disabled)):
+        for rule_id in mapping:
+            if rule_id not in by_id:
+                raise UserError(f"no loaded rule has id {rule_id!r}", key=f"{what}.{rule_id}")
+    for rule_id, override in overrides.items():
+        if not isinstance(override, Mapping):
+            raise UserError("expected a mapping of parameter: value", key=rule_id)
+        resolve(rule_id, by_id[rule_id].parameters, override)
+
+
+def index_nodes(graph: Any) -> dict[str, list[tuple[str, Mapping[str, Any]]]]:
+    """kind -> [(node id, facts)] sorted by node id; built once per evaluation."""
+    index: dict[str, list[tuple[str, Mapping[str, Any]]]] = defaultdict(list)
+    for node_id, facts in graph.nodes(data=True):
+        index[str(facts.get("kind", ""))].append((str(node_id), facts))
+    for nodes in index.values():
+        nodes.sort(key=lambda item: item[0])
+    return dict(index)
+
+
+def coverage_by_topic(coverage: Iterable[Coverage]) -> dict[str, list[Coverage]]:
+    out: dict[str, list[Coverage]] = defaultdict(list)
+    for entry in coverage:
+        out[entry.topic].append(entry)
+    return dict(out)
+
+
+def evaluate_rule(
+    rule: Rule,
+    graph: Any,
+    index: NodeIndex,
+    by_topic: Mapping[str, list[Coverage]],
+    override: Mapping[str, Any] | None = None,
+    disabled_reason: str | None = None,
+) -> RuleOutcome:
+    """Judge one rule (see :func:`evaluate`)."""
+    params = resolve(rule.id, rule.parameters, override)
+    frozen_params = MappingProxyType(params)
+    if disabled_reason is not None or not rule.enabled:
+        why = disabled_reason or "disabled in the rule file (enabled: false)"
+        return RuleOutcome(rule=rule, status="disabled", reason=why,
+                           parameters=frozen_params)
+    missing, partial, evidence = _requirements(rule, by_topic)
+    if missing:
+        return RuleOutcome(rule=rule, status="not_assessed", reason="; ".join(missing),
+                           parameters=frozen_params)
+    scope = Scope(graph=graph, params=frozen_params)
+    findings: list[Finding] = []
+    for node_id, facts in index.get(rule.kind, ()):
+        if rule.condition(scope, facts, node_id):
+            findings.append(_finding(rule, node_id, facts, params, evidence))
+    reason = f"partial evidence: {'; '.join(partial)}" if partial else None
+    return RuleOutcome(
+        rule=rule, status="failed" if findings else "passed", findings=tuple(findings),
+        reason=reason, parameters=frozen_params,
+    )
+
+
+def _requirements(
+    rule: Rule, by_topic: Mapping[str, list[Coverage]]
+) -> tuple[list[str], list[str], tuple[str, ...]]:
+    """(missing requirement descriptions, partial ones, connector/topic evidence)."""
+    missing: list[str] = []
+    partial: list[str] = []
+    evidence: set[str] = set()
+    for requirement in rule.requires:
+        alternatives = requirement.split("|")
+        usable = [
+            entry
+            for topic in alternatives
+            for entry in by_topic.get(topic, ())
+            if entry.status in ASSESSABLE_STATUSES
+        ]
+        if not usable:
+            missing.extend(_describe(topic, by_topic.get(topic, [])) for topic in alternatives)
+            continue
+        evidence.update(f"{entry.connector}/{entry.topic}" for entry in usable)
+        if all(entry.status == "partial" for entry in usable):
+            partial.extend(_describe(entry.topic, [entry]) for entry in usable)
+    return missing, partial, tuple(sorted(evidence))
+
+
+def _describe(topic: str, entries: Sequence[Coverage]) -> str:
+    """``devices.apps: not_configured (no device source configured)`` and the like."""
+    if not entries:
+        return f"{topic}: not collected by any connector"
+
+    def one(entry: Coverage, with_connector: bool) -> str:
+        text = f"{entry.connector} {entry.status}" if with_connector else entry.status
+        return f"{text} ({entry.detail})" if entry.detail else text
+
+    if len(entries) == 1:
+        return f"{topic}: {one(entries[0], False)}"
+    return f"{topic}: " + ", ".join(one(entry, True) for entry in entries)
+
+
+def _finding(
+    rule: Rule,
+    node_id: str,
+    facts: Mapping[str, Any],
+    params: Mapping[str, Any],
+    coverage_evidence: tuple[str, ...],
+) -> Finding:
+    node_evidence = facts.get("evidence")
+    if isinstance(node_evidence, (list, tuple)) and node_evidence:
+        evidence = tuple(str(e) for e in node_evidence)
+    else:
+        evidence = coverage_evidence
+    name = facts.get("name")
+    return Finding(
+        fingerprint=fingerprint(rule.id, node_id),
+        rule_id=rule.id,
+        title=rule.title,
+        severity=rule.severity,
+        subject=Subject(kind=rule.kind, id=node_id, name=str(name) if name else node_id),
+        message=rule.message.render(facts, params),
+        remediation=rule.remediation,
+        rationale=rule.rationale,
+        references=rule.references,
+        evidence=evidence,
+    )
+
+
+def finding_sort_key(finding: Finding) -> tuple[int, str, str]:
+    return (-SEVERITY_RANK.get(finding.severity, -1), finding.rule_id, finding.subject.id)
+
+
+def sorted_findings(outcomes: Iterable[RuleOutcome]) -> list[Finding]:
+    """Every finding, most severe first, then by rule id and subject id (as in the Result)."""
+    return sorted((f for o in outcomes for f in o.findings), key=finding_sort_key)
+
+
+def finding_to_dict(finding: Finding) -> dict[str, Any]:
+    """A finding in the Result's ``findings`` shape (docs/result.md)."""
+    return {
+        "fingerprint": finding.fingerprint,
+        "rule_id": finding.rule_id,
+        "title": finding.title,
+        "severity": finding.severity,
+        "subject": {
+            "kind": finding.subject.kind,
+            "id": finding.subject.id,
+            "name": finding.subject.name,
+        },
+        "message": finding.message,
+        "remediation": finding.remediation,
+        "rationale": finding.rationale,
+        "references": [ref.to_dict() for ref in finding.references],
+        "evidence": list(finding.evidence),
+        "suppressed": finding.suppressed,
+    }
+
+
+def outcome_to_dict(outcome: RuleOutcome) -> dict[str, Any]:
+    """A rule outcome in the Result's ``rules`` shape (docs/result.md); findings go
+    separately through :func:`sorted_findings` and :func:`finding_to_dict`."""
+    rule = outcome.rule
+    return {
+        "id": rule.id,
+        "title": rule.title,
+        "severity": rule.severity,
+        "pack": rule.pack,
+        "status": outcome.status,
+        "findings": len(outcome.findings),
+        "reason": outcome.reason,
+        "requires": list(rule.requires),
+        "references": [ref.to_dict() for ref in rule.references],
+    }

@@ -1,0 +1,182 @@
+"""The rule engine's records: rules as loaded, and what judging them produced.
+
+Rules are data compiled once at load time (conditions become callables, message templates
+are parsed, regexes compiled), so evaluation never re-parses YAML and every mistake in a
+rule file surfaces at load with its location, not half-way through an audit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+from sprawl_audit.model import SEVERITIES
+
+#: Higher is worse; used to sort findings and to compare against ``--fail-on``.
+SEVERITY_RANK: dict[str, int] = {name: rank for rank, name in enumerate(SEVERITIES)}
+
+#: What judging one rule can come to.
+OUTCOME_STATUSES: tuple[str, ...] = ("failed", "passed", "not_assessed", "disabled")
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What a compiled condition sees besides the facts: the graph and resolved parameters."""
+
+    graph: Any  # networkx.MultiDiGraph; typed loosely so the engine needs no graph import
+    params: Mapping[str, Any]
+
+
+#: A compiled condition: (scope, facts of the node or edge, graph node id or None) -> match.
+Predicate = Callable[[Scope, Mapping[str, Any], "str | None"], bool]
+
+
+@dataclass(frozen=True, eq=False)
+class Condition:
+    """A compiled ``where`` clause: the spec as written (for display) and its test."""
+
+    spec: Any
+    test: Predicate
+    #: Parameter names the condition refers to as ``"{name}"``.
+    parameters: frozenset[str] = frozenset()
+
+    def __call__(self, scope: Scope, facts: Mapping[str, Any], node_id: str | None) -> bool:
+        return self.test(scope, facts, node_id)
+
+
+def always(_scope: Scope, _facts: Mapping[str, Any], _node: str | None) -> bool:
+    return True
+
+
+MATCH_ALL = Condition(spec=None, test=always)
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A control a rule maps to, cited by framework id, control id and a short title."""
+
+    framework: str
+    control: str
+    title: str | None = None
+
+    def to_dict(self) -> dict[str, str]:
+        out = {"framework": self.framework, "control": self.control}
+        if self.title:
+            out["title"] = self.title
+        return out
+
+
+@dataclass(frozen=True)
+class Framework:
+    """Metadata of a framework rules cite (``rules/frameworks.yaml``)."""
+
+    id: str
+    name: str
+    version: str = ""
+    publisher: str = ""
+    url: str = ""
+    licence: str = ""
+    note: str = ""
+
+
+@dataclass(frozen=True, eq=False)
+class Rule:
+    """One rule as loaded and validated. ``requires`` entries may be ``"a|b"`` alternatives.
+
+    Compared and hashed by identity (``eq=False``): a rule holds compiled callables, and
+    two loads of one file are different rules as far as the engine is concerned.
+    """
+
+    id: str
+    title: str
+    severity: str
+    kind: str
+    condition: Condition
+    requires: tuple[str, ...]
+    message: Any  # sprawl_audit.engine.template.Template
+    remediation: str
+    rationale: str = ""
+    parameters: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    references: tuple[Reference, ...] = ()
+    tags: tuple[str, ...] = ()
+    enabled: bool = True
+    pack: str = ""
+    path: str = ""
+    line: int = 0
+
+    @property
+    def location(self) -> str:
+        return f"{self.path}:{self.line}" if self.line else self.path
+
+
+@dataclass(frozen=True)
+class Pack:
+    """A folder of rules with a ``pack.yaml``; ``root`` also holds its ``tests/`` fixtures."""
+
+    name: str
+    root: Any  # pathlib.Path or importlib.resources Traversable
+    title: str = ""
+    description: str = ""
+    frameworks: tuple[str, ...] = ()
+    version: str = ""
+    #: True when the folder has a pack.yaml (its tests folder then belongs to it alone).
+    declared: bool = False
+
+
+@dataclass(frozen=True)
+class RuleSet:
+    """All rules loaded for one run, in load order, with their packs and frameworks."""
+
+    rules: tuple[Rule, ...]
+    packs: Mapping[str, Pack] = field(default_factory=lambda: MappingProxyType({}))
+    frameworks: Mapping[str, Framework] = field(default_factory=lambda: MappingProxyType({}))
+
+    def get(self, rule_id: str) -> Rule | None:
+        for rule in self.rules:
+            if rule.id == rule_id:
+                return rule
+        return None
+
+    @property
+    def ids(self) -> tuple[str, ...]:
+        return tuple(rule.id for rule in self.rules)
+
+
+@dataclass(frozen=True)
+class Subject:
+    """The graph node a finding is about."""
+
+    kind: str
+    id: str
+    name: str
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One rule hit on one node. ``fingerprint`` is stable across runs for the same pair."""
+
+    fingerprint: str
+    rule_id: str
+    title: str
+    severity: str
+    subject: Subject
+    message: str
+    remediation: str
+    rationale: str
+    references: tuple[Reference, ...]
+    evidence: tuple[str, ...]
+    suppressed: bool = False
+
+
+@dataclass(frozen=True)
+class RuleOutcome:
+    """The verdict on one rule: its status, its findings and, when useful, why."""
+
+    rule: Rule
+    status: str  # one of OUTCOME_STATUSES
+    findings: tuple[Finding, ...] = ()
+    reason: str | None = None
+    #: Parameter values actually used (defaults merged with overrides).
+    parameters: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))

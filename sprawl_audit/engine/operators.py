@@ -1,0 +1,166 @@
+"""Leaf operators of rule conditions and their null semantics.
+
+The semantics are chosen so a compliance officer can predict them without reading code:
+
+* An absent fact is null.
+* ``eq``/``in`` are equality tests in which null equals only null, ``true`` never equals
+  ``1`` and ``1`` equals ``1.0``.
+* Ordering (``lt``, ``le``, ``gt``, ``ge``) holds only between two numbers or two strings;
+  with null (or mixed types) it is false, so a missing count never passes a threshold.
+* Positive tests on null are false; each negative operator (``ne``, ``not_in``,
+  ``not_contains``) is exactly the negation of its positive, so it is true on null.
+* ``exists: true`` holds when the fact is not null; ``empty: true`` when it is null, ``""``,
+  ``[]`` or ``{}``.
+* ``contains`` and friends test list membership on list facts and substrings on strings.
+* ``matches`` is a Python regular expression searched anywhere in a string (anchor it with
+  ``^...$``); on a list fact it holds when any string item matches.
+* ``len_ge``/``len_le`` compare the length of a list or string; null has length 0.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+Op = Callable[[Any, Any], bool]
+
+
+def equal(a: Any, b: Any) -> bool:
+    """JSON-style equality: null only equals null and booleans never equal numbers."""
+    if a is None or b is None:
+        return a is None and b is None
+    if isinstance(a, bool) or isinstance(b, bool):
+        return isinstance(a, bool) and isinstance(b, bool) and a == b
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(equal(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, (int, float)) and isinstance(b, (int, float)):
+        return a == b
+    return type(a) is type(b) and bool(a == b)
+
+
+def _orderable(a: Any, b: Any) -> bool:
+    numbers = (int, float)
+    if isinstance(a, bool) or isinstance(b, bool):
+        return False
+    if isinstance(a, numbers) and isinstance(b, numbers):
+        return True
+    return isinstance(a, str) and isinstance(b, str)
+
+
+def is_empty(value: Any) -> bool:
+    return value is None or (isinstance(value, (str, list, tuple, dict)) and len(value) == 0)
+
+
+def _contains(fact: Any, item: Any) -> bool:
+    if isinstance(fact, (list, tuple)):
+        return any(equal(x, item) for x in fact)
+    if isinstance(fact, str):
+        return isinstance(item, str) and item in fact
+    return False
+
+
+def _in(fact: Any, options: Any) -> bool:
+    return isinstance(options, list) and any(equal(fact, o) for o in options)
+
+
+def _contains_any(fact: Any, items: Any) -> bool:
+    if fact is None or not isinstance(items, list):
+        return False
+    return any(_contains(fact, i) for i in items)
+
+
+def _contains_all(fact: Any, items: Any) -> bool:
+    if not isinstance(fact, (list, tuple, str)) or not isinstance(items, list):
+        return False
+    return all(_contains(fact, i) for i in items)
+
+
+def _length(fact: Any) -> int | None:
+    if fact is None:
+        return 0
+    if isinstance(fact, (str, list, tuple, dict)):
+        return len(fact)
+    return None
+
+
+def _len_ge(fact: Any, n: Any) -> bool:
+    length = _length(fact)
+    return length is not None and _orderable(length, n) and length >= n
+
+
+def _len_le(fact: Any, n: Any) -> bool:
+    length = _length(fact)
+    return length is not None and _orderable(length, n) and length <= n
+
+
+def matches(fact: Any, pattern: re.Pattern[str]) -> bool:
+    if isinstance(fact, str):
+        return pattern.search(fact) is not None
+    if isinstance(fact, (list, tuple)):
+        return any(isinstance(x, str) and pattern.search(x) is not None for x in fact)
+    return False
+
+
+OPERATORS: dict[str, Op] = {
+    "eq": equal,
+    "ne": lambda a, b: not equal(a, b),
+    "lt": lambda a, b: _orderable(a, b) and a < b,
+    "le": lambda a, b: _orderable(a, b) and a <= b,
+    "gt": lambda a, b: _orderable(a, b) and a > b,
+    "ge": lambda a, b: _orderable(a, b) and a >= b,
+    "in": _in,
+    "not_in": lambda a, b: not _in(a, b),
+    "contains": _contains,
+    "not_contains": lambda a, b: not _contains(a, b),
+    "contains_any": _contains_any,
+    "contains_all": _contains_all,
+    "matches": matches,
+    "exists": lambda a, b: (a is not None) == b,
+    "empty": lambda a, b: is_empty(a) == b,
+    "len_ge": _len_ge,
+    "len_le": _len_le,
+}
+
+#: What each operator's operand must be, checked when a rule is loaded.
+OPERAND_SHAPES: dict[str, str] = {
+    "eq": "any", "ne": "any",
+    "lt": "orderable", "le": "orderable", "gt": "orderable", "ge": "orderable",
+    "in": "list", "not_in": "list",
+    "contains": "scalar", "not_contains": "scalar",
+    "contains_any": "list", "contains_all": "list",
+    "matches": "regex",
+    "exists": "bool", "empty": "bool",
+    "len_ge": "count", "len_le": "count",
+}
+
+#: Operators allowed in ``related.count``.
+COUNT_OPERATORS: tuple[str, ...] = ("eq", "ne", "lt", "le", "gt", "ge")
+
+
+def operand_problem(shape: str, value: Any) -> str | None:
+    """Why ``value`` cannot be the operand of an operator of ``shape``, or None."""
+    scalar = isinstance(value, (bool, int, float, str))
+    if shape == "any":
+        ok = value is None or scalar or (
+            isinstance(value, list) and all(isinstance(v, (bool, int, float, str)) for v in value)
+        )
+        return None if ok else "expects a value, a list of values or null"
+    if shape == "orderable":
+        ok = isinstance(value, (int, float, str)) and not isinstance(value, bool)
+        return None if ok else "expects a number or a string"
+    if shape == "list":
+        ok = isinstance(value, list) and all(
+            v is None or isinstance(v, (bool, int, float, str)) for v in value
+        )
+        return None if ok else "expects a list of values"
+    if shape == "scalar":
+        return None if scalar else "expects a single value"
+    if shape == "regex":
+        return None if isinstance(value, str) else "expects a regular expression string"
+    if shape == "bool":
+        return None if isinstance(value, bool) else "expects true or false"
+    if shape == "count":
+        ok = isinstance(value, int) and not isinstance(value, bool) and value >= 0
+        return None if ok else "expects a whole number >= 0"
+    raise AssertionError(shape)  # pragma: no cover - table bug

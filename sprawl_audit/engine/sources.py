@@ -1,0 +1,56 @@
+"""Reading YAML from plain paths and from installed package data alike.
+
+Shipped packs live inside the installed package (``sprawl_audit.rules``), which may be a
+folder, an editable checkout or a zip; ``importlib.resources`` hands those out as
+``Traversable`` objects. User packs are ordinary paths. Everything the loader needs —
+list a folder, read a file with a located error — works on both.
+"""
+
+from __future__ import annotations
+
+import sys
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from sprawl_audit.errors import UserError
+from sprawl_audit.yamlio import load_file, load_text
+
+if sys.version_info >= (3, 11):
+    from importlib.resources.abc import Traversable
+else:  # pragma: no cover - Python 3.10
+    from importlib.abc import Traversable
+
+Source = Path | Traversable
+
+RULES_PACKAGE = "sprawl_audit.rules"
+YAML_SUFFIXES: tuple[str, ...] = (".yaml", ".yml")
+
+
+def shipped_root() -> Traversable:
+    """The installed ``rules/`` folder (packs and ``frameworks.yaml``)."""
+    return resources.files(RULES_PACKAGE)
+
+
+def read_yaml(source: Source) -> Any:
+    """Parse one YAML file; unreadable files and bad YAML are located UserErrors."""
+    if isinstance(source, Path):
+        return load_file(source)
+    try:
+        raw = source.read_bytes()
+    except OSError as exc:
+        raise UserError(f"cannot read file: {exc.strerror or exc}", path=str(source)) from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise UserError("file is not valid UTF-8", path=str(source), line=line) from None
+    return load_text(text, str(source))
+
+
+def is_yaml(source: Source) -> bool:
+    return source.name.endswith(YAML_SUFFIXES)
+
+
+def exists(source: Source) -> bool:
+    return source.is_file() or source.is_dir()

@@ -1,0 +1,100 @@
+"""The graph vocabulary rules may use: node kinds, their facts, edge types, edge attributes.
+
+This mirrors ``docs/facts.md`` (the contract between the analyses and the rules) so that a
+rule naming ``active_user`` instead of ``active_users`` is rejected when it is loaded, with
+its file and line, instead of silently never matching. When the analyses gain a fact, add
+it here and in ``docs/facts.md`` together. A few facts the graph builder sets beyond the
+document are listed too (marked "beyond facts.md" below).
+"""
+
+from __future__ import annotations
+
+#: Facts every node carries.
+COMMON_FACTS: frozenset[str] = frozenset({"kind", "name"})
+
+#: Facts that hold a mapping; rules may reach inside with a dotted name (``attributes.plan``).
+DICT_FACTS: frozenset[str] = frozenset({"attributes"})
+
+NODE_FACTS: dict[str, frozenset[str]] = {
+    "platform": frozenset({
+        "id", "vendor", "catalog", "capabilities", "classification", "sanctioned", "tags",
+        "retired", "users", "active_users", "departments", "department_count", "sources",
+        "source_count", "evidence", "identity_linked", "external_targets", "external_count",
+        "integration_count", "device_count", "personal_device_count", "corporate_device_count",
+        "head_count",
+        "data_categories", "overlap_capabilities", "overlaps_with", "attributes",
+    }),
+    "person": frozenset({
+        "department", "job_title", "enabled", "guest", "licences", "platforms",
+        "platform_count", "consumer_platforms", "attributes",
+        "in_directory",  # beyond facts.md: the person is in the directory (not only seen)
+    }),
+    "department": frozenset({
+        "people", "consumer_app_users", "consumer_apps", "consumer_exposure", "platforms",
+    }),
+    "capability": frozenset({
+        "platforms", "platform_names", "platform_count", "overlapping_users", "overlap",
+        "pairs", "max_jaccard",
+    }),
+    "integration": frozenset({
+        "app", "host", "integration_kind", "scopes", "consent_type", "user_count",
+        "publisher", "verified_publisher", "sanctioned", "classification", "tags", "ai",
+        "mail_access", "meeting_access", "files_access", "chat_access", "directory_write",
+        "high_privilege", "attributes",
+        # beyond facts.md: set by the graph builder / integrations analysis
+        "id", "capabilities", "app_name", "evidence",
+    }),
+    "external": frozenset({
+        "target", "link_kinds", "platforms", "people", "consumer_domain",
+    }),
+    "device": frozenset({
+        "os", "ownership", "managed", "owner", "apps", "consumer_apps",
+        "unrecognised_apps",  # beyond facts.md: installed apps the catalogue did not know
+    }),
+    "phone": frozenset({
+        "number", "owner", "has_owner", "owner_known", "owner_enabled", "provider", "system",
+        "number_kind", "attributes",
+        "evidence",  # beyond facts.md
+    }),
+    "mail_domain": frozenset({
+        "domain", "mx", "mail_providers", "spf", "spf_all", "spf_includes", "spf_lookups",
+        "spf_senders", "dmarc", "dmarc_policy", "dmarc_subdomain_policy", "dmarc_pct",
+        "dmarc_rua", "dkim_ok", "dkim_missing", "mta_sts_mode", "tls_rpt",
+        "evidence", "attributes",  # beyond facts.md
+    }),
+}
+
+NODE_KINDS: tuple[str, ...] = tuple(NODE_FACTS)
+
+EDGE_TYPES: tuple[str, ...] = (
+    "USES", "MEMBER_OF", "PROVIDES", "OWNS", "RUNS", "INSTANCE_OF", "CONNECTED_TO",
+    "GRANTED", "LINKS_TO", "ASSIGNED_TO", "CARRIED_BY", "HOSTED_ON", "RECEIVES_VIA",
+    "SENDS_VIA", "SIGNS_IN_WITH",
+)
+
+#: Attributes edges may carry (``type`` on every edge; the rest per edge type).
+EDGE_FACTS: frozenset[str] = frozenset({
+    "type", "active", "last_active", "activity", "head_count", "sources", "scopes",
+    "consent_type", "link_kind", "people", "detail",
+})
+
+#: Edge attributes holding a mapping (``activity.messages``).
+EDGE_DICT_FACTS: frozenset[str] = frozenset({"activity"})
+
+
+def facts_of(kind: str | None) -> frozenset[str]:
+    """Facts a node of ``kind`` may carry; any kind's facts when ``kind`` is None."""
+    if kind is None:
+        out: set[str] = set(COMMON_FACTS)
+        for names in NODE_FACTS.values():
+            out |= names
+        return frozenset(out)
+    return COMMON_FACTS | NODE_FACTS[kind]
+
+
+def is_known_fact(name: str, known: frozenset[str], dict_facts: frozenset[str]) -> bool:
+    """True when ``name`` is a known fact, or a dotted path into a known mapping fact."""
+    head, dot, _rest = name.partition(".")
+    if not dot:
+        return name in known
+    return head in known and head in dict_facts

@@ -1,0 +1,37 @@
+"""Evidence topics: the named kinds of evidence a connector collects and a rule requires.
+
+A rule lists the topics it needs in ``requires``; when none of the connectors reported a
+topic as collected (or partial) the rule is ``not_assessed`` with the coverage detail as
+its reason — never a silent pass. ``rules validate`` rejects topics not listed here.
+"""
+
+from __future__ import annotations
+
+TOPICS: dict[str, str] = {
+    "directory.users": "people, departments, job titles, account state and licences",
+    "directory.guests": "guest and external accounts in the directory",
+    "activity.usage": "per-person activity on each platform (usage reports, logs)",
+    "oauth.grants": "third-party apps with their scopes, consent type and users",
+    "oauth.consent_policy": "whether ordinary users may consent to third-party apps",
+    "identity.sso": "which apps sign in through the organisation's identity provider",
+    "identity.cross_tenant": "cross-tenant access defaults and partner organisations",
+    "devices.apps": "communication apps installed on managed devices",
+    "mail.forwarding": "mailbox rules and settings that forward mail outside",
+    "mail.remote_domains": "organisation-wide automatic forwarding policy",
+    "mail.smtp_auth": "legacy SMTP AUTH client submission state",
+    "collab.federation": "federation and external access settings of chat platforms",
+    "collab.external_channels": "shared channels, Slack Connect and external chat spaces",
+    "collab.meeting_policies": "meeting policies (anonymous join, recording, lobby)",
+    "collab.app_policies": "which apps users may add to chat platforms",
+    "collab.retention": "message retention settings",
+    "phone.numbers": "telephone numbers with their owners, providers and systems",
+    "dns.email": "MX, SPF, DMARC, DKIM, MTA-STS and TLS-RPT of mail domains",
+    "network.logs": "web traffic sightings from proxy, firewall or DNS logs",
+    "manual.inventory": "records from interviews and consultant inventories",
+    "messaging.business": "business messaging accounts (WhatsApp Business Platform)",
+    "access.logs": "sign-in and access logs (countries, networks)",
+}
+
+
+def is_known(topic: str) -> bool:
+    return topic in TOPICS
