@@ -1,0 +1,37 @@
+"""Small validators for connector settings, so every connector reports config mistakes
+the same way: one line naming the config file, line and key."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from sprawl_audit import yamlio
+from sprawl_audit.errors import UserError
+
+
+def fail(settings: Any, key: str, message: str, prefix: str) -> UserError:
+    path = getattr(settings, "path", None) or None
+    return UserError(message, path=path, line=yamlio.line_of(settings, key),
+                     key=f"{prefix}.{key}")
+
+
+def check_keys(settings: Mapping[str, Any], allowed: set[str], prefix: str) -> None:
+    for key in settings:
+        if key not in allowed:
+            raise fail(settings, str(key), f"unknown key (expected one of: "
+                       f"{', '.join(sorted(allowed))})", prefix)
+
+
+def list_of(settings: Mapping[str, Any], key: str, prefix: str, kind: type = str) -> list[Any]:
+    value = settings.get(key) or []
+    if not isinstance(value, list) or not all(isinstance(v, kind) for v in value):
+        what = "strings" if kind is str else "mappings"
+        raise fail(settings, key, f"must be a list of {what}", prefix)
+    return list(value)
+
+
+def resolve_path(value: str, config_dir: str) -> Path:
+    p = Path(value).expanduser()
+    return p if p.is_absolute() else Path(config_dir) / p
