@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import requests
-
-from fakes.server import Fault, FakeServer, Response, tls_pair
+from fakes.server import FakeServer, Fault, Response, tls_pair
 
 
 def make() -> FakeServer:

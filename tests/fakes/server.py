@@ -143,7 +143,7 @@ class FakeServer:
             def _handle(self) -> None:
                 fake._dispatch(self)
 
-            do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _handle  # noqa: N815
+            do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _handle
 
         server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
         server.daemon_threads = True
@@ -264,7 +264,7 @@ def tls_pair() -> tuple[Any, Any, str]:
 
     ca = trustme.CA()
     cert = ca.issue_cert("127.0.0.1", "localhost")
-    handle = tempfile.NamedTemporaryFile(prefix="fake-ca-", suffix=".pem", delete=False)  # noqa: SIM115
+    handle = tempfile.NamedTemporaryFile(prefix="fake-ca-", suffix=".pem", delete=False)
     ca.cert_pem.write_to_path(handle.name)
     handle.close()
     return ca, cert, handle.name
