@@ -275,8 +275,8 @@ def rules_list(paths: Sequence[str], config_path: str | None, packs: Sequence[st
             continue
         if topic and not any(topic in req.split("|") for req in rule.requires):
             continue
-        click.echo(f"{rule.id:<22} {rule.severity:<8} {rule.pack:<10} "
-                   f"{','.join(rule.requires) or '-':<24} {terminal_safe(rule.title)}")
+        click.echo(f"{rule.id:<18} {rule.severity:<8} {rule.pack:<10} "
+                   f"{terminal_safe(rule.title)}  [{', '.join(rule.requires) or '-'}]")
 
 
 @rules.command("validate")

@@ -1209,6 +1209,7 @@ platforms:
     - slack            # approved for ICT only
     - docusign
     - mailchimp
+    - Keystone Housing Online   # the housing management system, named as Entra shows it
 """
 
 

@@ -481,8 +481,51 @@ def _finding(finding: Mapping[str, Any], verbose: bool) -> RenderableType:
     return Group(head, Padding(grid, (0, 0, 0, 2)))
 
 
+#: Subjects listed per rule before "+N more" when not verbose.
+SUBJECTS_SHOWN = 8
+
+
+def _rule_group(group: Sequence[Mapping[str, Any]], verbose: bool) -> RenderableType:
+    """One rule's findings: the rule, its fix and references once, then each subject.
+
+    Fourteen unsanctioned apps are one decision with fourteen names, not fourteen copies
+    of the same advice; a single finding keeps the fuller layout.
+    """
+    if len(group) == 1:
+        return _finding(group[0], verbose)
+    first = group[0]
+    head = Text.assemble(("▸ ", MARKER_STYLES.get(str(first.get("severity")), "")),
+                         (cell(first.get("rule_id"), 40), "bold"), "  ",
+                         _t(first.get("title"), limit=160), (f"  ({len(group)})", "dim"))
+    grid = Table.grid(padding=(0, 1))
+    grid.add_column(style="dim", no_wrap=True, min_width=8)
+    grid.add_column()
+    shown = group if verbose else group[:SUBJECTS_SHOWN]
+    for index, finding in enumerate(shown):
+        label = "Findings" if index == 0 else ""
+        line = _subject(finding)
+        if finding.get("suppressed"):
+            line.append("  (suppressed)", style="dim italic")
+        line.append("\n")
+        line.append_text(_p(finding.get("message"), "dim" if not verbose else ""))
+        grid.add_row(label, line)
+        if verbose:
+            evidence = [cell(e, 80) for e in finding.get("evidence") or []]
+            grid.add_row("", Text(f"evidence {', '.join(evidence) or '—'} · id "
+                                  f"{cell(finding.get('fingerprint'), 40)}", style="dim"))
+    if len(group) > len(shown):
+        grid.add_row("", Text(f"+{len(group) - len(shown)} more (-v lists all)", style="dim"))
+    if first.get("remediation"):
+        grid.add_row("Fix", _p(first.get("remediation")))
+    if first.get("references"):
+        grid.add_row("Refs", _references(first.get("references")))
+    if verbose and first.get("rationale"):
+        grid.add_row("Why", _p(first.get("rationale")))
+    return Group(head, Padding(grid, (0, 0, 0, 2)))
+
+
 def findings_section(result: Result, verbose: bool) -> tuple[RenderableType, int]:
-    """Findings grouped by severity, critical first; suppressed ones only with ``-v``.
+    """Findings by severity (critical first), then by rule; suppressed ones only with ``-v``.
 
     Returns the renderable and how many findings it shows.
     """
@@ -490,24 +533,29 @@ def findings_section(result: Result, verbose: bool) -> tuple[RenderableType, int
     shown = [f for f in findings if verbose or not f.get("suppressed")]
     hidden = len(findings) - len(shown)
     parts: list[RenderableType] = []
-    for severity in SEVERITY_ORDER:
-        group = [f for f in shown if f.get("severity") == severity]
-        if not group:
-            continue
-        parts.append(Text(f"{severity.upper()} ({len(group)})", style=SEVERITY_STYLES[severity]))
-        for finding in group:
-            parts.append(_finding(finding, verbose))
-            parts.append(Text())
     known = set(SEVERITY_ORDER)
-    for finding in (f for f in shown if f.get("severity") not in known):
-        parts.extend([_finding(finding, verbose), Text()])
+    buckets = [(sev, [f for f in shown if f.get("severity") == sev]) for sev in SEVERITY_ORDER]
+    buckets.append(("", [f for f in shown if f.get("severity") not in known]))
+    for severity, bucket in buckets:
+        if not bucket:
+            continue
+        if severity:
+            parts.append(Text(f"{severity.upper()} ({len(bucket)})",
+                              style=SEVERITY_STYLES[severity]))
+        by_rule: dict[str, list[Mapping[str, Any]]] = {}
+        for finding in bucket:
+            by_rule.setdefault(str(finding.get("rule_id")), []).append(finding)
+        for group in by_rule.values():
+            parts.append(_rule_group(group, verbose))
+            parts.append(Text())
     if not shown:
         parts.append(Text("No findings.", style="green"))
     if hidden:
         parts.append(Text(f"{plural(hidden, 'suppressed finding')} not shown (-v shows them).",
                           style="dim"))
     if shown and not verbose:
-        parts.append(Text("-v adds each finding's evidence and fingerprint.", style="dim"))
+        parts.append(Text("-v lists every subject with its evidence and fingerprint.",
+                          style="dim"))
     while parts and isinstance(parts[-1], Text) and not parts[-1].plain:
         parts.pop()
     return Group(*parts), len(shown)
