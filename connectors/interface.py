@@ -22,6 +22,17 @@ class ConnectorContext:
     state: Mapping[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class PermissionCheck:
+    """One line of ``sprawl-audit connectors check``: does the credential hold what a
+    topic needs? ``granted`` is None when the source cannot tell before collecting."""
+
+    topic: str
+    needed: str  # the least-privilege permission or scope, as the vendor names it
+    granted: bool | None
+    detail: str = ""
+
+
 class Connector(ABC):
     """Collects one source into records plus one Coverage entry per evidence topic.
 
@@ -38,6 +49,13 @@ class Connector(ABC):
     @abstractmethod
     def collect(self, settings: Mapping[str, Any], context: ConnectorContext) -> InventoryBuilder:
         """Read the source and return its records and coverage."""
+
+    def check(self, settings: Mapping[str, Any], context: ConnectorContext) -> list[PermissionCheck]:
+        """Sign in and compare granted with needed permissions, collecting nothing.
+
+        File-based connectors have nothing to check and return an empty list.
+        """
+        return []
 
 
 def coverage(connector: str, topic: str, status: str, detail: str = "", items: int = 0) -> Coverage:

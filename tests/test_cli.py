@@ -251,3 +251,17 @@ def test_console_script_exit_code_and_no_traceback(tmp_path: Path) -> None:
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr and "CANARY" not in proc.stderr + proc.stdout
     assert proc.stderr.count("\n") == 1 and f"{bad}:3" in proc.stderr
+
+
+def test_colour_only_on_a_tty_and_never_with_no_color(monkeypatch: pytest.MonkeyPatch) -> None:
+    from sprawl_audit import cli
+
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    assert cli._color_enabled(None) is True
+    monkeypatch.setenv("NO_COLOR", "1")
+    assert cli._color_enabled(None) is False
+    monkeypatch.delenv("NO_COLOR")
+    assert cli._color_enabled("report.txt") is False  # files are always plain
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: False)
+    assert cli._color_enabled(None) is False
