@@ -325,4 +325,45 @@ def connectors_list() -> None:
     from sprawl_audit.connectors.registry import REGISTRY
 
     for info in REGISTRY.values():
-        click.echo(f"{info.name:<10} {info.summary}")
+        click.echo(f"{info.name:<13} {info.summary}")
+
+
+@connectors.command("check")
+@click.argument("names", nargs=-1)
+@click.option("-c", "--config", "config_path", type=click.Path(dir_okay=False),
+              envvar="SPRAWL_AUDIT_CONFIG", help="Config file with the connectors' settings.")
+@_user_errors
+def connectors_check(names: Sequence[str], config_path: str | None) -> None:
+    """Sign in and show, per evidence topic, whether the needed permission is granted.
+
+    Collects nothing. Exit 0 when everything needed is granted, 1 when something is
+    missing, 2 on a configuration error.
+    """
+    from sprawl_audit.config import load_config
+    from sprawl_audit.connectors.interface import ConnectorContext
+    from sprawl_audit.connectors.registry import get_connector
+    from sprawl_audit.formats.sanitize import terminal_safe
+
+    config = load_config(config_path)
+    chosen = list(names) or list(config.connectors)
+    if not chosen:
+        raise UserError("no connectors to check: name one, or configure 'connectors:'",
+                        path=config.path)
+    context = ConnectorContext(config_dir=str(config.base_dir))
+    missing = 0
+    for name in chosen:
+        if name not in config.connectors:
+            raise UserError(f"connector {name!r} is not configured", path=config.path,
+                            key="connectors")
+        results = get_connector(name, config.path).check(config.connectors[name], context)
+        click.echo(f"{name}:")
+        if not results:
+            click.echo("  nothing to sign in to (reads files)")
+        for r in results:
+            mark = {True: "granted", False: "MISSING", None: "unknown"}[r.granted]
+            missing += r.granted is False
+            line = f"  {mark:<8} {r.topic:<26} {terminal_safe(r.needed)}"
+            if r.detail:
+                line += f"  ({terminal_safe(r.detail)})"
+            click.echo(line)
+    sys.exit(1 if missing else 0)

@@ -265,3 +265,13 @@ def test_colour_only_on_a_tty_and_never_with_no_color(monkeypatch: pytest.Monkey
     assert cli._color_enabled("report.txt") is False  # files are always plain
     monkeypatch.setattr(sys.stdout, "isatty", lambda: False)
     assert cli._color_enabled(None) is False
+
+
+def test_connectors_list_and_check_of_file_connectors(tmp_path: Path) -> None:
+    assert "phone" in run("connectors", "list").output
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("connectors:\n  manual:\n    files: []\n")
+    res = run("connectors", "check", "-c", str(cfg))
+    assert res.exit_code == 0 and "nothing to sign in to" in res.output
+    res = run("connectors", "check", "slack", "-c", str(cfg))
+    assert res.exit_code == 2 and "not configured" in res.output
