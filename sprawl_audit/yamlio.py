@@ -9,6 +9,7 @@ and it rejects duplicate keys, which plain PyYAML silently resolves last-one-win
 
 from __future__ import annotations
 
+from importlib.abc import Traversable
 from pathlib import Path
 from typing import Any
 
@@ -108,9 +109,13 @@ def load_text(text: str, source_name: str = "<string>") -> Any:
         loader.dispose()
 
 
-def load_file(path: str | Path) -> Any:
-    """Read and parse a YAML file, reporting unreadable or non-UTF-8 files as located errors."""
-    p = Path(path)
+def load_file(path: str | Path | Traversable) -> Any:
+    """Read and parse a YAML file, reporting unreadable or non-UTF-8 files as located errors.
+
+    Takes a path or an installed package resource (rule packs and the catalogue ship
+    inside the package), so every YAML the tool reads is read the same way.
+    """
+    p = Path(path) if isinstance(path, str) else path
     try:
         raw = p.read_bytes()
     except OSError as exc:

@@ -13,8 +13,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from sprawl_audit.errors import UserError
-from sprawl_audit.yamlio import load_file, load_text
+from sprawl_audit.yamlio import load_file
 
 if sys.version_info >= (3, 11):
     from importlib.resources.abc import Traversable
@@ -34,18 +33,7 @@ def shipped_root() -> Traversable:
 
 def read_yaml(source: Source) -> Any:
     """Parse one YAML file; unreadable files and bad YAML are located UserErrors."""
-    if isinstance(source, Path):
-        return load_file(source)
-    try:
-        raw = source.read_bytes()
-    except OSError as exc:
-        raise UserError(f"cannot read file: {exc.strerror or exc}", path=str(source)) from None
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        raise UserError("file is not valid UTF-8", path=str(source), line=line) from None
-    return load_text(text, str(source))
+    return load_file(source)
 
 
 def is_yaml(source: Source) -> bool:
