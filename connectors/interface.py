@@ -5,9 +5,12 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sprawl_audit.model import Coverage, InventoryBuilder
+
+if TYPE_CHECKING:
+    from sprawl_audit.catalog import Catalog
 
 
 @dataclass(frozen=True)
@@ -16,10 +19,19 @@ class ConnectorContext:
 
     ``config_dir`` resolves relative paths in the connector's settings; ``state`` is the
     previous run's connector state (delta tokens) for scheduled jobs, or empty.
+
+    ``domains`` are the organisation's domains known before this connector runs: the
+    config's ``organisation.domains`` plus those found by connectors that ran earlier
+    (verified domains of Microsoft 365 or Google Workspace); the email connector checks
+    them together with its own ``domains`` setting. ``catalog`` is the audit's catalogue
+    (shipped entries plus the config's) for a connector that must tell a known product
+    from noise before it emits anything (network logs); None means the shipped one.
     """
 
     config_dir: str = "."
     state: Mapping[str, Any] = field(default_factory=dict)
+    domains: tuple[str, ...] = ()
+    catalog: Catalog | None = None
 
 
 @dataclass(frozen=True)
@@ -50,7 +62,9 @@ class Connector(ABC):
     def collect(self, settings: Mapping[str, Any], context: ConnectorContext) -> InventoryBuilder:
         """Read the source and return its records and coverage."""
 
-    def check(self, settings: Mapping[str, Any], context: ConnectorContext) -> list[PermissionCheck]:
+    def check(
+        self, settings: Mapping[str, Any], context: ConnectorContext
+    ) -> list[PermissionCheck]:
         """Sign in and compare granted with needed permissions, collecting nothing.
 
         File-based connectors have nothing to check and return an empty list.

@@ -27,6 +27,14 @@ REGISTRY: dict[str, ConnectorInfo] = {
                       "telephone numbers from PBX and provider CSV exports"),
         ConnectorInfo("manual", "sprawl_audit.connectors.manual.connector:ManualConnector",
                       "consultant interview notes and hand-kept inventories (YAML)"),
+        ConnectorInfo("email", "sprawl_audit.connectors.email.connector:EmailConnector",
+                      "mail domains in DNS: MX, SPF tree, DMARC, DKIM, MTA-STS, TLS-RPT"),
+        ConnectorInfo("whatsapp",
+                      "sprawl_audit.connectors.whatsapp.connector:WhatsAppConnector",
+                      "WhatsApp Business Platform accounts and numbers (Cloud API)"),
+        ConnectorInfo("network_logs",
+                      "sprawl_audit.connectors.network_logs.connector:NetworkLogsConnector",
+                      "proxy, firewall and DNS logs (CSV, Squid, W3C): web sightings"),
     )
 }
 

@@ -124,6 +124,8 @@ class _Builder:
         self.g = ag.graph
         self.cutoff = ag.as_of - timedelta(days=ag.activity_days)
         self._unlimited: set[tuple[str, str]] = set()
+        #: mail domain -> senders found anywhere in its SPF tree (email connector)
+        self._senders: dict[str, list[Any]] = {}
 
     def run(self) -> None:
         inv = self.ag.inventory
@@ -278,6 +280,8 @@ class _Builder:
 
     def _integration(self, i: Any) -> None:
         inode = node_id("integration", i.id)
+        if i.kind == "email_sender" and i.attributes.get("domain"):
+            self._senders.setdefault(str(i.attributes["domain"]).lower(), []).append(i.app)
         res = self.ag.resolution
         app_pid = res.platform_id(i.app)
         host_pid = res.platform_id(i.host)
@@ -372,7 +376,8 @@ class _Builder:
             if pid is not None:
                 self.g.add_edge(dnode, self._platform(pid), type="RECEIVES_VIA")
         spf = parse_spf(m.spf)
-        for include in spf.includes if spf else ():
-            pid = res.platform_id(AppRef("spf", include))
-            if pid is not None:
-                self.g.add_edge(dnode, self._platform(pid), type="SENDS_VIA")
+        refs = [AppRef("spf", include) for include in (spf.includes if spf else ())]
+        refs += self._senders.get(m.domain.lower(), [])
+        senders = {pid for ref in refs if (pid := res.platform_id(ref)) is not None}
+        for pid in sorted(senders):
+            self.g.add_edge(dnode, self._platform(pid), type="SENDS_VIA")

@@ -116,7 +116,11 @@ def run_audit(
 
 
 def collect_live(config: Config) -> tuple[Inventory, list[str]]:
-    """Run every connector configured in ``connectors:``; a source fault is coverage."""
+    """Run every connector configured in ``connectors:``; a source fault is coverage.
+
+    The email connector runs last so it can check the domains the directory connectors
+    found (verified domains of Microsoft 365 or Google Workspace) as well as the config's.
+    """
     from datetime import datetime, timezone
 
     from sprawl_audit.connectors.interface import ConnectorContext
@@ -125,14 +129,19 @@ def collect_live(config: Config) -> tuple[Inventory, list[str]]:
     if not config.connectors:
         raise UserError("no connectors configured: add a 'connectors:' section, or use --demo "
                         "or --from SNAPSHOT", path=config.path)
+    catalog = catalog_for(config)
+    found: list[str] = list(config.domains)
     parts = []
     names = []
-    context = ConnectorContext(config_dir=str(config.base_dir))
-    for name, settings in config.connectors.items():
+    for name, settings in sorted(config.connectors.items(), key=lambda kv: kv[0] == "email"):
         connector = get_connector(name, config.path)
+        context = ConnectorContext(config_dir=str(config.base_dir),
+                                   domains=tuple(dict.fromkeys(found)), catalog=catalog)
         parts.append(connector.collect(settings, context))
+        found.extend(d.lower() for d in getattr(connector, "domains", ()))
         names.append(name)
     as_of = datetime.now(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
-    org = Organisation(name=config.name or "(unnamed organisation)", domains=config.domains,
+    org = Organisation(name=config.name or "(unnamed organisation)",
+                       domains=tuple(dict.fromkeys(found)),
                        identity_provider=config.identity_provider, as_of=as_of)
     return merge(org, list(parts)), names

@@ -130,8 +130,8 @@ def test_coverage(inv: Inventory) -> None:
     assert cov[("m365", "collab.federation")].status == "not_configured"
     assert "Get-CsTenantFederationConfiguration" in cov[("m365", "collab.federation")].detail
     assert cov[("m365", "mail.remote_domains")].status == "not_configured"
-    assert cov[("network", "network.logs")].detail == "no network log import configured"
-    assert cov[("whatsapp_business", "messaging.business")].status == "not_configured"
+    assert cov[("network_logs", "network.logs")].detail == "no network log import configured"
+    assert cov[("whatsapp", "messaging.business")].status == "not_configured"
 
 
 def test_deterministic() -> None:

@@ -58,8 +58,8 @@ NOT_CONFIGURED: tuple[tuple[str, str, str], ...] = (
     ("m365", "mail.remote_domains",
      "automatic forwarding policy comes from Exchange PowerShell exports "
      "(Get-RemoteDomain, Get-HostedOutboundSpamFilterPolicy); none were given"),
-    ("network", "network.logs", "no network log import configured"),
-    ("whatsapp_business", "messaging.business",
+    ("network_logs", "network.logs", "no network log import configured"),
+    ("whatsapp", "messaging.business",
      "no WhatsApp Business Platform (Meta) account connected"),
 )
 

@@ -10,6 +10,7 @@ mapping per domain::
         "dkim": {"selector1": ["v=DKIM1; k=rsa; p=MIIB..."], "s2": null},
         "mta_sts": ["v=STSv1; id=2025"],          # TXT _mta-sts.<domain>
         "mta_sts_policy": "version: STSv1\\nmode: testing\\n...",   # the HTTPS policy file
+        "mta_sts_policy_error": "mta-sts.x: HTTP 404",  # optional: why there is no policy
         "tls_rpt": ["v=TLSRPTv1; rua=mailto:t@example.org"],        # TXT _smtp._tls.<domain>
         "errors": {"dmarc": "SERVFAIL"}          # optional: lookups that failed
     }}
@@ -18,11 +19,35 @@ A TXT answer may be a string or a list of character-strings (long records are sp
 255-byte chunks; they are joined). Absent, null and empty all mean "no record". Records are
 kept raw: analyses parse policies and qualifiers.
 
+Optional, written by the live connector (``connectors/email/connector.py``)::
+
+        "spf_includes": {                          # TXT of every include/redirect target,
+            "spf.protection.outlook.com": ["v=spf1 include:spfd.protection.outlook.com -all"],
+            "spfd.protection.outlook.com": ["v=spf1 ip4:40.92.0.0/15 -all"],
+            "gone.example": {"error": "NXDOMAIN"}  # or timeout / SERVFAIL; [] = no records
+        }
+
+With ``spf_includes`` present the SPF tree is walked (:mod:`.spf`) and the MailDomain gets
+``spf_lookups_total``, ``spf_void_lookups``, ``spf_lookup_limit_exceeded``,
+``spf_void_limit_exceeded``, ``spf_includes_all``, ``spf_tree`` and ``spf_problems``
+attributes; a target that timed out or failed is a lookup error (coverage ``partial``).
+Without it (older saved answers, the demo) only the top record is read.
+
+Two comparisons need the caller's knowledge: MX hosts inside the organisation's own
+domains are listed as ``mx_self_hosted`` (mail received on premises), and with the
+expected DMARC report addresses (config ``dmarc_report_addresses``) the published ``rua``
+is compared into ``dmarc_rua_unexpected`` (reports going somewhere not expected) and
+``dmarc_rua_missing`` (an expected address not published).
+
 Every SPF ``include:`` (and ``redirect=``) is a service allowed to send as the domain, so
-it becomes an Integration of kind ``email_sender``: the app is ``AppRef("spf", host)``, the
-host the organisation's mailbox platform — Exchange Online or Gmail (Workspace) when MX or
-SPF shows one, else the first MX host (``AppRef("mx", host)``), else ``AppRef("name",
-"email")``. The mailbox platform's own include is not listed as a sender to itself.
+it becomes an Integration of kind ``email_sender`` — those of the top record, and, from the
+walked tree, nested ones that belong to another organisation than the include naming them
+(an IT supplier's include that pulls in SendGrid), not a provider's own internal chain
+(``spf.protection.outlook.com`` → ``spfd.protection.outlook.com``): the app is
+``AppRef("spf", host)``, the host the organisation's mailbox platform — Exchange Online
+or Gmail (Workspace) when MX or SPF shows one, else the first MX host
+(``AppRef("mx", host)``), else ``AppRef("name", "email")``. The mailbox platform's own
+include is not listed as a sender to itself.
 """
 
 from __future__ import annotations
@@ -32,6 +57,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from sprawl_audit.connectors.interface import coverage
+from sprawl_audit.mailauth import parse_dmarc
 from sprawl_audit.model import AppRef, Integration, InventoryBuilder, MailDomain, SourceRef
 
 EXCHANGE = AppRef("slug", "exchange-online")
@@ -119,7 +145,41 @@ def _dkim(answer: Any) -> dict[str, bool]:
     return dict(sorted(out.items()))
 
 
-def mail_domain(domain: str, answers: Mapping[str, Any], *, connector: str = "email") -> MailDomain:
+#: Second-level labels under which registrations are made (so "example.org.uk" is one
+#: organisation, not "org.uk"). Enough to tell one sender's internal includes apart.
+_PUBLIC_SECOND_LEVEL = frozenset({
+    "co.uk", "org.uk", "ac.uk", "gov.uk", "nhs.uk", "ltd.uk", "plc.uk", "me.uk", "net.uk",
+    "sch.uk", "police.uk", "mod.uk", "com.au", "net.au", "org.au", "co.nz", "org.nz",
+    "co.za", "com.br", "co.jp", "co.in", "com.sg", "co.il", "com.cn",
+})
+
+
+def registrable_domain(host: str) -> str:
+    """The organisation-level domain of a host (``eu._netblocks.mimecast.com`` →
+    ``mimecast.com``; ``spf.acme.co.uk`` → ``acme.co.uk``), by a short built-in list."""
+    labels = host.lower().rstrip(".").split(".")
+    if len(labels) >= 3 and ".".join(labels[-2:]) in _PUBLIC_SECOND_LEVEL:
+        return ".".join(labels[-3:])
+    return ".".join(labels[-2:])
+
+
+def _within(host: str, domains: Iterable[str]) -> bool:
+    return any(host == d or host.endswith("." + d) for d in domains if d)
+
+
+def _address(value: str) -> str:
+    v = value.strip().lower()
+    return v[7:] if v.startswith("mailto:") else v
+
+
+def mail_domain(
+    domain: str,
+    answers: Mapping[str, Any],
+    *,
+    connector: str = "email",
+    org_domains: Iterable[str] = (),
+    dmarc_report_addresses: Iterable[str] | None = None,
+) -> MailDomain:
     """One domain's posture from its DNS answers."""
     mx = mx_hosts(answers.get("mx"))
     spf = _starting(txt_strings(answers.get("txt")), "v=spf1")
@@ -134,9 +194,33 @@ def mail_domain(domain: str, answers: Mapping[str, Any], *, connector: str = "em
         attributes["dmarc_records"] = len(dmarc)
     if sts_txt:
         attributes["mta_sts_txt"] = sts_txt[0]
-    errors = answers.get("errors")
-    if isinstance(errors, Mapping) and errors:
-        attributes["errors"] = {str(k): str(v) for k, v in sorted(errors.items())}
+        if answers.get("mta_sts_policy_error"):
+            attributes["mta_sts_policy_error"] = str(answers["mta_sts_policy_error"])
+    name = domain.lower().rstrip(".")
+    own = {name, *(d.lower().rstrip(".") for d in org_domains)}
+    self_hosted = [h for _, h in mx if _within(h, own)]
+    if self_hosted:
+        attributes["mx_self_hosted"] = self_hosted
+    errors: dict[str, str] = {}
+    raw_errors = answers.get("errors")
+    if isinstance(raw_errors, Mapping):
+        errors.update({str(k): str(v) for k, v in raw_errors.items()})
+    saved = answers.get("spf_includes")
+    if spf and isinstance(saved, Mapping):
+        from sprawl_audit.connectors.email.spf import txt_from_saved, walk_spf
+
+        tree = walk_spf(name, spf[0], txt_from_saved(saved))
+        attributes.update(tree.attributes())
+        for host, error in tree.temp_errors.items():
+            errors[f"spf include {host}"] = error
+    if dmarc_report_addresses is not None:
+        expected = {_address(a) for a in dmarc_report_addresses if a.strip()}
+        parsed = parse_dmarc(dmarc[0]) if dmarc else None
+        published = set(parsed.rua) if parsed else set()
+        attributes["dmarc_rua_unexpected"] = sorted(published - expected)
+        attributes["dmarc_rua_missing"] = sorted(expected - published)
+    if errors:
+        attributes["errors"] = dict(sorted(errors.items()))
     return MailDomain(
         domain=domain.lower().rstrip("."),
         mx=tuple(h for _, h in mx),
@@ -152,10 +236,29 @@ def mail_domain(domain: str, answers: Mapping[str, Any], *, connector: str = "em
 
 
 def email_senders(record: MailDomain, *, connector: str = "email") -> list[Integration]:
-    """The SPF includes of a domain as ``email_sender`` integrations."""
+    """The SPF includes of a domain as ``email_sender`` integrations (nested ones too, when
+    the tree was walked; see the module notes)."""
     includes = spf_includes(record.spf or "")
     host = mailbox_platform(list(record.mx), includes)
     own = _OWN_INCLUDES.get(host, frozenset())
+    nested: list[Integration] = []
+    seen = set(includes)
+    for node in record.attributes.get("spf_tree") or []:
+        name, parent = str(node.get("host", "")), str(node.get("parent") or "")
+        if (int(node.get("depth", 0)) < 2 or node.get("error") or name in seen
+                or name in own or registrable_domain(name) == registrable_domain(parent)):
+            continue
+        seen.add(name)
+        nested.append(Integration(
+            id=f"dns:{record.domain}:spf:{name}",
+            name=name,
+            app=AppRef("spf", name),
+            host=host,
+            kind="email_sender",
+            consent_type="admin",
+            attributes={"domain": record.domain, "via": parent, "depth": node.get("depth")},
+            source=SourceRef(connector, "dns.email", f"SPF of {record.domain} via {parent}"),
+        ))
     return [
         Integration(
             id=f"dns:{record.domain}:spf:{include}",
@@ -169,24 +272,33 @@ def email_senders(record: MailDomain, *, connector: str = "email") -> list[Integ
         )
         for include in includes
         if include not in own
-    ]
+    ] + nested
 
 
 def transform_dns(
-    answers: Mapping[str, Mapping[str, Any]], *, connector: str = "email"
+    answers: Mapping[str, Mapping[str, Any]],
+    *,
+    connector: str = "email",
+    org_domains: Iterable[str] = (),
+    dmarc_report_addresses: Iterable[str] | None = None,
 ) -> InventoryBuilder:
     """MailDomains and SPF senders for every domain; coverage ``dns.email``."""
     out = InventoryBuilder()
     failed: list[str] = []
+    org = tuple(org_domains) or tuple(answers)
+    expected = tuple(dmarc_report_addresses) if dmarc_report_addresses is not None else None
     for domain in sorted(answers):
-        record = mail_domain(domain, answers[domain], connector=connector)
+        record = mail_domain(domain, answers[domain], connector=connector, org_domains=org,
+                             dmarc_report_addresses=expected)
         out.mail_domains.append(record)
         out.integrations.extend(email_senders(record, connector=connector))
-        if record.attributes.get("errors"):
-            failed.append(record.domain)
+        errors = record.attributes.get("errors")
+        if errors:
+            what = ", ".join(f"{k}: {v}" for k, v in errors.items())
+            failed.append(f"{record.domain} ({what})")
     detail = f"{len(out.mail_domains)} domains: " + ", ".join(d.domain for d in out.mail_domains)
     if failed:
-        detail += "; some lookups failed for " + ", ".join(failed)
+        detail += "; some lookups failed for " + "; ".join(failed)
     out.coverage.append(coverage(
         connector, "dns.email", "partial" if failed else "collected", detail,
         len(out.mail_domains),

@@ -6,21 +6,28 @@ Sources (the JSON bodies Slack returns; paginated lists are passed as their item
   ``enterprise_id``, ``enterprise_name``. Also used for the *other* side of a Slack
   Connect channel (``team.info?team=T…``), whose ``email_domain`` / ``name`` name the
   outside organisation.
-* ``team.billing.info`` (optional) — ``plan`` (``free``, ``pro``, ``std``, ``plus``,
-  ``enterprise``…).
+* ``team.billing.info`` (optional) — ``plan`` (``free``, ``pro``/``std``, ``plus``,
+  ``enterprise``…), normalised to free / pro / business+ / enterprise.
 * ``users.list`` — ``members``: ``id``, ``deleted``, ``is_bot``, ``is_app_user``,
   ``is_admin``, ``is_owner``, ``is_restricted`` (multi-channel guest),
   ``is_ultra_restricted`` (single-channel guest), ``has_2fa``, ``updated``,
   ``profile.email``, ``profile.real_name``, ``profile.title``.
 * ``team.accessLogs`` (optional, paid plans) — ``logins``: ``user_id``, ``date_last``
-  (epoch seconds), ``count``.
+  (epoch seconds), ``count``, ``country``, ``isp``.
 * ``conversations.list`` (``types=public_channel,private_channel``) — ``channels``:
   ``id``, ``name``, ``is_ext_shared``, ``is_shared``, ``is_org_shared``,
   ``shared_team_ids``, ``connected_team_ids``, ``num_members``, ``is_archived``.
 * ``team.integrationLogs`` — ``logs``: ``app_id`` + ``app_type`` (the app's name) or
   ``service_id`` + ``service_type`` (legacy services), ``user_id``, ``date``,
   ``change_type`` (added | removed | enabled | disabled | updated | expanded), ``scope``.
-* ``admin.apps.approved.list`` (optional, Enterprise Grid) — ``approved_apps[].app.id``.
+* ``admin.apps.approved.list`` / ``admin.apps.restricted.list`` (optional, Enterprise
+  Grid) — ``approved_apps[]`` / ``restricted_apps[]``: ``app.id``, ``app.name``,
+  ``app.is_app_directory_approved``, ``app.is_internal``, ``scopes[].name``,
+  ``date_updated``.
+* ``team.preferences.list`` (optional) — the workspace preferences. Retention is read from
+  ``retention_type`` / ``retention_duration`` (and the ``file_`` pair) when present,
+  single sign-on from ``auth_mode`` when present; Slack documents neither for every
+  plan, so their absence is reported, not guessed.
 
 Decisions:
 
@@ -33,8 +40,16 @@ Decisions:
 * An app's consent is ``admin`` when it is on the approved-apps list or was installed by
   a workspace admin/owner, else ``user``; its state is the last change in the log, so an
   app added and later removed yields nothing.
+* On Enterprise Grid an approved app is an Integration even when the install log does not
+  show it (org-wide installs); a restricted app is not (it cannot be installed) unless
+  the log shows it still installed — then it is one, flagged ``restricted``. Restricted
+  app names are kept on the platform.
 * A Slack Connect partner is named by its workspace ``email_domain`` when it has one (so it
   meets the same organisation seen as a Teams guest domain), else by its name, else its id.
+  Channels shared only with other workspaces of the same Enterprise org
+  (``internal_team_ids``) are internal and yield nothing.
+* An input passed as ``None`` was not read: it yields no records and no coverage, so the
+  connector can report why (forbidden, unavailable…) in its place.
 """
 
 from __future__ import annotations
@@ -61,6 +76,13 @@ SLACK = AppRef("slug", "slack")
 _ACTIVE_CHANGES = frozenset({"added", "enabled", "updated", "expanded"})
 _INACTIVE_CHANGES = frozenset({"removed", "disabled"})
 SLACKBOT = "USLACKBOT"
+#: team.billing.info plan codes → the names Slack sells them under.
+PLAN_NAMES: dict[str, str] = {
+    "free": "free", "std": "pro", "standard": "pro", "pro": "pro", "plus": "business+",
+    "business_plus": "business+", "business+": "business+", "enterprise": "enterprise",
+    "compliance": "enterprise", "enterprise_select": "enterprise",
+}
+_TOP_ISPS = 20
 
 
 def _text(item: Item | None, key: str) -> str:
@@ -76,6 +98,16 @@ def _team(team_info: Item) -> Item:
 
 def platform_id(team_id: str) -> str:
     return f"slack:{team_id}"
+
+
+def plan_name(raw: str) -> str:
+    return PLAN_NAMES.get(raw.strip().lower(), raw.strip().lower())
+
+
+def team_domains(team_info: Item) -> tuple[str, ...]:
+    """The sign-up email domains of a workspace (``email_domain`` may list several)."""
+    raw = _text(_team(team_info), "email_domain")
+    return tuple(d.strip().lower() for d in raw.split(",") if d.strip())
 
 
 def _domain(email: str) -> str:
@@ -110,52 +142,87 @@ def is_person(member: Item) -> bool:
 
 def transform_slack(
     team_info: Item,
-    members: Iterable[Item],
-    channels: Iterable[Item],
-    integration_logs: Iterable[Item],
+    members: Iterable[Item] | None,
+    channels: Iterable[Item] | None,
+    integration_logs: Iterable[Item] | None,
     *,
     access_logs: Iterable[Item] | None = None,
     billing: Item | None = None,
     approved_apps: Iterable[Item] | None = None,
+    restricted_apps: Iterable[Item] | None = None,
     external_teams: Mapping[str, Item] | None = None,
     org_domains: Iterable[str] = (),
     sso: bool | None = None,
+    preferences: Item | None = None,
+    internal_team_ids: Iterable[str] = (),
+    plan: str | None = None,
+    usage_note: str = "",
     connector: str = "slack",
 ) -> InventoryBuilder:
     """The whole workspace: platform, people, usage, Slack Connect links, apps.
 
     ``org_domains`` tells staff from outsiders; ``sso`` (known from the identity provider,
-    not from Slack) is recorded on the platform when given.
+    not from Slack) is recorded on the platform when given, else ``auth_mode`` from the
+    preferences when they carry it. ``plan`` overrides the billing plan (Enterprise Grid
+    is known from ``enterprise_id``; a ``paid_only`` answer shows a free plan).
+    ``usage_note`` says why access logs are missing, for the ``activity.usage`` detail.
     """
     team = _team(team_info)
     team_id = _text(team, "id")
     ref = AppRef("platform", platform_id(team_id))
     own = tuple(d.lower() for d in org_domains)
-    member_list = list(members)
+    log_list = list(access_logs) if access_logs is not None else None
     out = InventoryBuilder()
-    people = transform_members(member_list, own, ref, access_logs, connector=connector)
-    out.extend(people)
-    out.extend(transform_channels(channels, team_id, external_teams or {}, connector=connector))
-    out.extend(transform_integration_logs(
-        integration_logs, member_list, team_id, approved_apps, connector=connector
-    ))
-    attributes: dict[str, Any] = {
-        "team_id": team_id,
-        "domain": _text(team, "domain"),
-        "members": sum(1 for p in people.people if p.enabled and not p.guest),
-        "guests": sum(1 for p in people.people if p.enabled and p.guest),
-        "bots": sum(1 for m in member_list if not is_person(m) and not m.get("deleted")),
-    }
-    plan = _text(billing, "plan") if billing else ""
-    if plan:
-        attributes["plan"] = plan
+    attributes: dict[str, Any] = {"team_id": team_id, "domain": _text(team, "domain")}
+    member_list: list[Item] = []
+    if members is not None:
+        member_list = list(members)
+        people = transform_members(member_list, own, ref, log_list, usage_note=usage_note,
+                                   connector=connector)
+        out.extend(people)
+        attributes.update({
+            "members": sum(1 for p in people.people if p.enabled and not p.guest),
+            "guests": sum(1 for p in people.people if p.enabled and p.guest),
+            "bots": sum(1 for m in member_list if not is_person(m) and not m.get("deleted")),
+            "two_factor_users": sum(1 for p in people.people
+                                    if p.enabled and p.attributes.get("has_2fa")),
+        })
+    if log_list is not None:
+        summary = summarise_access_logs(log_list)
+        attributes["login_countries"] = summary["countries"]
+        attributes["login_isps"] = summary["isps"]
+        out.coverage.append(coverage(
+            connector, "access.logs", "collected",
+            f"{summary['records']} access-log entries for {summary['users']} accounts from "
+            f"{len(summary['countries'])} "
+            f"{'country' if len(summary['countries']) == 1 else 'countries'}",
+            summary["records"],
+        ))
+    if channels is not None:
+        out.extend(transform_channels(channels, team_id, external_teams or {},
+                                      internal_team_ids=internal_team_ids,
+                                      connector=connector))
+    approved = list(approved_apps) if approved_apps is not None else None
+    restricted = list(restricted_apps) if restricted_apps is not None else None
+    if integration_logs is not None or approved is not None:
+        out.extend(transform_apps(
+            integration_logs, member_list, team_id, approved, restricted, connector=connector,
+        ))
+    if restricted:
+        attributes["restricted_apps"] = sorted({_app_name(a) for a in restricted} - {""})
+    raw_plan = _text(billing, "plan") if billing else ""
+    chosen = plan or (plan_name(raw_plan) if raw_plan else "")
+    if chosen:
+        attributes["plan"] = chosen
+        if raw_plan and plan_name(raw_plan) != raw_plan:
+            attributes["billing_plan"] = raw_plan
     if _text(team, "enterprise_id"):
         attributes["enterprise_id"] = _text(team, "enterprise_id")
         attributes["enterprise_name"] = _text(team, "enterprise_name")
+    if preferences is not None:
+        out.extend(transform_preferences(preferences, attributes, connector=connector))
     if sso is not None:
         attributes["sso"] = sso
-    with_2fa = [p for p in people.people if p.enabled and p.attributes.get("has_2fa")]
-    attributes["two_factor_users"] = len(with_2fa)
     out.platforms.append(Platform(
         id=platform_id(team_id), ref=SLACK, name=_text(team, "name") or team_id,
         attributes=attributes, sources=(SourceRef(connector, "directory.users", "team.info"),),
@@ -169,11 +236,13 @@ def transform_members(
     platform: AppRef,
     access_logs: Iterable[Item] | None = None,
     *,
+    usage_note: str = "",
     connector: str = "slack",
 ) -> InventoryBuilder:
     """Persons and Usage from ``users.list`` (and ``team.accessLogs`` when given)."""
     last_login: dict[str, int] = {}
     logins: dict[str, int] = defaultdict(int)
+    countries: dict[str, set[str]] = defaultdict(set)
     for entry in access_logs or ():
         uid = _text(entry, "user_id")
         last = _epoch(entry.get("date_last"))
@@ -181,6 +250,8 @@ def transform_members(
             continue
         last_login[uid] = max(last_login.get(uid, 0), last)
         logins[uid] += _epoch(entry.get("count")) or 0
+        if _text(entry, "country"):
+            countries[uid].add(_text(entry, "country").upper())
 
     out = InventoryBuilder()
     src = SourceRef(connector, "directory.users", "users.list")
@@ -198,7 +269,9 @@ def transform_members(
         uid = _text(m, "id")
         domain = _domain(email)
         outsider = bool(domain) and bool(org_domains) and not _internal(domain, org_domains)
-        guest = bool(m.get("is_restricted") or m.get("is_ultra_restricted")) or outsider
+        restricted = bool(m.get("is_restricted"))
+        ultra = bool(m.get("is_ultra_restricted"))
+        guest = restricted or ultra or outsider
         enabled = not m.get("deleted")
         guests += guest
         staff += not guest
@@ -208,8 +281,13 @@ def transform_members(
             "has_2fa": bool(m.get("has_2fa")),
             "role": _role(m),
         }
+        if restricted or ultra:
+            attrs["restricted"] = restricted or ultra
+            attrs["ultra_restricted"] = ultra
         if outsider:
             attrs["external"] = True
+        if countries.get(uid):
+            attrs["login_countries"] = sorted(countries[uid])
         out.people.append(Person(
             id=email or f"slack:{uid}".lower(),
             display_name=_text(profile, "real_name") or _text(m, "real_name"),
@@ -245,13 +323,39 @@ def transform_members(
             len(out.usages),
         ))
     else:
+        why = usage_note or ("team.accessLogs needs a paid plan and the admin scope")
         out.coverage.append(coverage(
             connector, "activity.usage", "partial",
-            "no access logs (team.accessLogs needs a paid plan and the admin scope): "
-            "live accounts counted as users, without last-active dates",
+            f"no access logs ({why}): live accounts counted as users, without last-active "
+            "dates",
             len(out.usages),
         ))
     return out
+
+
+def summarise_access_logs(entries: Iterable[Item]) -> dict[str, Any]:
+    """Accounts per login country and per network (ISP), from ``team.accessLogs``."""
+    by_country: dict[str, set[str]] = defaultdict(set)
+    by_isp: dict[str, set[str]] = defaultdict(set)
+    users: set[str] = set()
+    records = 0
+    for entry in entries:
+        records += 1
+        uid = _text(entry, "user_id")
+        if not uid:
+            continue
+        users.add(uid)
+        if _text(entry, "country"):
+            by_country[_text(entry, "country").upper()].add(uid)
+        if _text(entry, "isp"):
+            by_isp[_text(entry, "isp")].add(uid)
+    top_isps = sorted(by_isp.items(), key=lambda kv: (-len(kv[1]), kv[0]))[:_TOP_ISPS]
+    return {
+        "records": records,
+        "users": len(users),
+        "countries": {c: len(u) for c, u in sorted(by_country.items())},
+        "isps": {isp: len(u) for isp, u in top_isps},
+    }
 
 
 def _role(member: Item) -> str:
@@ -273,14 +377,17 @@ def transform_channels(
     team_id: str,
     external_teams: Mapping[str, Item],
     *,
+    internal_team_ids: Iterable[str] = (),
     connector: str = "slack",
 ) -> InventoryBuilder:
     """One ``shared_channel`` link per outside organisation reached by Slack Connect.
 
     Org-wide sharing inside an Enterprise Grid (``is_org_shared`` without
-    ``is_ext_shared``) stays inside the organisation and yields nothing.
+    ``is_ext_shared``) stays inside the organisation and yields nothing; so do the other
+    workspaces of the same org (``internal_team_ids``) on an externally shared channel.
     """
     ref = AppRef("platform", platform_id(team_id))
+    ours = {team_id, *internal_team_ids}
     names: dict[str, set[str]] = defaultdict(set)
     sizes: dict[str, int] = defaultdict(int)
     shared = 0
@@ -292,7 +399,7 @@ def transform_channels(
             str(t)
             for key in ("connected_team_ids", "shared_team_ids")
             for t in ch.get(key) or []
-        } - {team_id}
+        } - ours
         for other in others:
             names[other].add(_text(ch, "name"))
             sizes[other] += int(ch.get("num_members") or 0)
@@ -300,7 +407,8 @@ def transform_channels(
     source = SourceRef(connector, "collab.external_channels", "conversations.list")
     for other in sorted(names):
         info = _team(external_teams.get(other) or {})
-        target = _text(info, "email_domain").lower() or _text(info, "name") or other
+        target = _text(info, "email_domain").split(",")[0].strip().lower() \
+            or _text(info, "name") or other
         channel_names = sorted(names[other])
         out.external_links.append(ExternalLink(
             platform=ref, kind="shared_channel", target=target,
@@ -319,6 +427,30 @@ def transform_channels(
     return out
 
 
+def external_team_ids(channels: Iterable[Item], ours: Iterable[str]) -> list[str]:
+    """The outside workspaces/orgs on live Slack Connect channels (to look up by team.info)."""
+    own = set(ours)
+    found: set[str] = set()
+    for ch in channels:
+        if ch.get("is_ext_shared") and not ch.get("is_archived"):
+            for key in ("connected_team_ids", "shared_team_ids"):
+                found.update(str(t) for t in ch.get(key) or [])
+    return sorted(found - own)
+
+
+def _app(entry: Item) -> Item:
+    inner = entry.get("app")
+    return inner if isinstance(inner, Mapping) else entry
+
+
+def _app_id(entry: Item) -> str:
+    return _text(_app(entry), "id")
+
+
+def _app_name(entry: Item) -> str:
+    return _text(_app(entry), "name")
+
+
 def transform_integration_logs(
     logs: Iterable[Item],
     members: Iterable[Item],
@@ -328,13 +460,28 @@ def transform_integration_logs(
     connector: str = "slack",
 ) -> InventoryBuilder:
     """Installed apps and services (state after the last logged change) → Integrations."""
+    return transform_apps(logs, members, team_id, approved_apps, None, connector=connector)
+
+
+def transform_apps(
+    logs: Iterable[Item] | None,
+    members: Iterable[Item],
+    team_id: str,
+    approved_apps: Iterable[Item] | None = None,
+    restricted_apps: Iterable[Item] | None = None,
+    *,
+    connector: str = "slack",
+) -> InventoryBuilder:
+    """Integrations from the install log and, on Enterprise Grid, the approved-apps list.
+
+    ``logs`` None means the log was not read (approved apps alone then, if given).
+    """
     people = {_text(m, "id"): m for m in members}
-    approved = {
-        _text(a.get("app") if isinstance(a.get("app"), Mapping) else a, "id")
-        for a in approved_apps or ()
-    } - {""}
+    approved_list = list(approved_apps or ())
+    approved = {_app_id(a) for a in approved_list} - {""}
+    restricted = {_app_id(a) for a in restricted_apps or ()} - {""}
     state: dict[str, dict[str, Any]] = {}
-    ordered = sorted(logs, key=lambda e: _epoch(e.get("date")) or 0)
+    ordered = sorted(logs or (), key=lambda e: _epoch(e.get("date")) or 0)
     for entry in ordered:
         is_app = bool(_text(entry, "app_id"))
         key = _text(entry, "app_id") if is_app else str(entry.get("service_id") or "")
@@ -365,11 +512,24 @@ def transform_integration_logs(
 
     out = InventoryBuilder()
     host = AppRef("platform", platform_id(team_id))
+    log_source = SourceRef(connector, "oauth.grants", "team.integrationLogs")
     for key in sorted(state, key=lambda k: (state[k]["name"].lower(), k)):
         app = state[key]
         if not app["active"]:
             continue
         users = tuple(sorted(app["users"]))
+        attributes: dict[str, Any] = {
+            "app_id" if app["is_app"] else "service_id": key,
+            "legacy_service": not app["is_app"],
+            "approved": key in approved,
+            "first_added": _iso_date(app["first"]),
+            "last_change": _iso_date(app.get("last")),
+        }
+        if key in approved:
+            attributes["sanctioned_hint"] = True
+        if key in restricted:
+            attributes["restricted"] = True
+            attributes["sanctioned_hint"] = False
         out.integrations.append(Integration(
             id=f"slack:{team_id}:{key}",
             name=app["name"],
@@ -380,18 +540,100 @@ def transform_integration_logs(
             consent_type="admin" if app["admin"] or key in approved else "user",
             users=users,
             user_count=len(users),
-            attributes={
-                "app_id" if app["is_app"] else "service_id": key,
-                "legacy_service": not app["is_app"],
-                "approved": key in approved,
-                "first_added": _iso_date(app["first"]),
-                "last_change": _iso_date(app.get("last")),
-            },
-            source=SourceRef(connector, "oauth.grants", "team.integrationLogs"),
+            attributes=attributes,
+            source=log_source,
         ))
+    from_log = len(out.integrations)
+    approved_source = SourceRef(connector, "oauth.grants", "admin.apps.approved.list")
+    installed = {k for k, a in state.items() if a["active"]}
+    for entry in sorted(approved_list, key=lambda a: (_app_name(a).lower(), _app_id(a))):
+        key, name = _app_id(entry), _app_name(entry)
+        if not key or not name or key in installed:
+            continue
+        installed.add(key)
+        inner = _app(entry)
+        scopes = sorted({_text(s, "name") for s in entry.get("scopes") or []
+                         if isinstance(s, Mapping)} - {""})
+        marketplace = inner.get("is_app_directory_approved")
+        out.integrations.append(Integration(
+            id=f"slack:{team_id}:{key}",
+            name=name,
+            app=AppRef("slack_app", name),
+            host=host,
+            kind="slack_app",
+            scopes=tuple(scopes),
+            consent_type="admin",
+            verified_publisher=marketplace if isinstance(marketplace, bool) else None,
+            attributes={
+                "app_id": key, "approved": True, "sanctioned_hint": True,
+                "internal": bool(inner.get("is_internal")),
+                "approved_on": _iso_date(entry.get("date_updated")),
+                "install_logged": False if logs is not None else None,
+            },
+            source=approved_source,
+        ))
+    parts = []
+    if logs is not None:
+        parts.append(f"{from_log} apps installed (from {len(state)} in the integration log)")
+    if approved_apps is not None:
+        parts.append(f"{len(approved)} approved")
+    if restricted_apps is not None:
+        parts.append(f"{len(restricted)} restricted")
     out.coverage.append(coverage(
-        connector, "oauth.grants", "collected",
-        f"{len(out.integrations)} apps installed (from {len(state)} in the integration log)",
-        len(out.integrations),
+        connector, "oauth.grants", "collected", "; ".join(parts), len(out.integrations),
     ))
     return out
+
+
+def retention_from_preferences(prefs: Item) -> dict[str, Any] | None:
+    """Message/file retention as ``team.preferences.list`` states it, or None."""
+    result: dict[str, Any] = {}
+    for kind, prefix in (("messages", ""), ("files", "file_")):
+        rtype = prefs.get(f"{prefix}retention_type")
+        days = _epoch(prefs.get(f"{prefix}retention_duration"))
+        if rtype is None and days is None:
+            continue
+        code = _epoch(rtype)
+        if code == 0:
+            result[kind] = "keep_all"
+        elif code == 1 and days:
+            result[kind] = "delete_after_days"
+            result[f"{kind}_days"] = days
+        else:
+            result[kind] = f"type_{rtype}"
+            if days:
+                result[f"{kind}_days"] = days
+    return result or None
+
+
+def transform_preferences(prefs: Item, attributes: dict[str, Any], *,
+                          connector: str = "slack") -> InventoryBuilder:
+    """Retention, SSO and a few posture preferences onto the platform's attributes."""
+    out = InventoryBuilder()
+    retention = retention_from_preferences(prefs)
+    auth_mode = _text(prefs, "auth_mode")
+    if auth_mode:
+        attributes["auth_mode"] = auth_mode
+        attributes["sso"] = auth_mode.lower() not in ("normal", "password", "")
+        if auth_mode.lower() == "saml":
+            attributes["saml"] = True
+    for key in ("allow_message_deletion", "disable_file_uploads", "display_real_names",
+                "msg_edit_window_mins"):
+        if key in prefs and isinstance(prefs[key], (bool, int, str)):
+            attributes[key] = prefs[key]
+    if retention is not None:
+        attributes["retention"] = retention
+        messages = retention.get("messages", "not stated")
+        days = retention.get("messages_days")
+        out.coverage.append(coverage(
+            connector, "collab.retention", "collected",
+            f"messages: {messages}" + (f" ({days} days)" if days else ""), 1,
+        ))
+    else:
+        out.coverage.append(coverage(
+            connector, "collab.retention", "unavailable",
+            "team.preferences.list carries no retention setting for this workspace (Slack "
+            "exposes it only on some plans)",
+        ))
+    return out
+

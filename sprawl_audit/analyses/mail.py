@@ -14,17 +14,19 @@ def analyse(ag: AuditGraph) -> None:
         m = by_domain[facts["domain"]]
         spf = parse_spf(m.spf)
         dmarc = parse_dmarc(m.dmarc)
-        providers = sorted(g.nodes[t]["id"] for _s, t, d in g.out_edges(dnode, data="type")
-                           if d == "RECEIVES_VIA")
-        senders = sorted(g.nodes[t]["id"] for _s, t, d in g.out_edges(dnode, data="type")
-                         if d == "SENDS_VIA")
+        providers = sorted({g.nodes[t]["id"] for _s, t, d in g.out_edges(dnode, data="type")
+                            if d == "RECEIVES_VIA"})
+        senders = sorted({g.nodes[t]["id"] for _s, t, d in g.out_edges(dnode, data="type")
+                          if d == "SENDS_VIA"})
         facts.update(
             mx=list(m.mx),
             mail_providers=providers,
             spf=m.spf,
             spf_all=spf.all_qualifier if spf else None,
             spf_includes=list(spf.includes) if spf else [],
-            spf_lookups=spf.lookups if spf else 0,
+            # the whole include tree when the email connector resolved it (RFC 7208's
+            # limit applies to the tree), else the top record's own terms
+            spf_lookups=m.attributes.get("spf_lookups_total", spf.lookups if spf else 0),
             spf_senders=senders,
             dmarc=m.dmarc,
             dmarc_policy=dmarc.policy if dmarc else None,

@@ -1,0 +1,196 @@
+"""The ``email`` connector: the organisation's mail domains as published in DNS.
+
+Settings (``connectors.email``)::
+
+    domains: [example.org]            # merged with organisation.domains and domains other
+                                      # connectors found (ConnectorContext.domains)
+    nameservers: [192.0.2.53]         # optional: ask only these (IP addresses) ...
+    port: 53                          # ... on this port; default: the system's resolvers
+    timeout: 5                        # seconds per lookup, retries included
+    dkim_selectors: [selector1, selector2, google]
+    dmarc_report_addresses: [dmarc@example.org]   # what your policy expects; empty: no check
+    mta_sts_fetch: true               # fetch https://mta-sts.<domain>/.well-known/mta-sts.txt
+    mta_sts_port: 443
+    ca_bundle: corp-ca.pem            # trust for the MTA-STS fetch (default: system store)
+
+Per domain it asks MX, TXT (SPF), ``_dmarc``, ``<selector>._domainkey`` for each DKIM
+selector, ``_mta-sts`` and ``_smtp._tls``, then walks the SPF tree (every ``include:`` and
+``redirect=`` target's TXT), and fetches the MTA-STS policy when the TXT record announces
+one. The answers go through the same pure transform as saved answers
+(:func:`~sprawl_audit.connectors.email.transform.transform_dns`), so a live audit and a
+saved ``dig`` session produce the same records.
+
+Nothing here needs a credential; DNS is public. A timeout, SERVFAIL or a domain that does
+not exist is recorded per domain and makes coverage ``partial`` with the detail — it never
+stops the audit.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from sprawl_audit.connectors.email.resolver import DnsClient, fetch_mta_sts_policy
+from sprawl_audit.connectors.email.spf import TxtResult, spf_records, walk_spf
+from sprawl_audit.connectors.email.transform import transform_dns, txt_strings
+from sprawl_audit.connectors.interface import Connector, ConnectorContext, coverage
+from sprawl_audit.connectors.settings import check_keys, fail, list_of, resolve_path
+from sprawl_audit.model import InventoryBuilder
+
+DEFAULT_SELECTORS: tuple[str, ...] = ("selector1", "selector2", "google")
+KEYS = {"domains", "nameservers", "port", "timeout", "dkim_selectors",
+        "dmarc_report_addresses", "mta_sts_fetch", "mta_sts_port", "ca_bundle"}
+_DOMAIN = re.compile(r"(?=.{1,253}$)([a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}")
+_SELECTOR = re.compile(r"[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*")
+_PREFIX = "connectors.email"
+
+
+def _domains(values: list[str], settings: Any, key: str) -> list[str]:
+    out = []
+    for value in values:
+        d = value.strip().lower().rstrip(".")
+        if not _DOMAIN.fullmatch(d):
+            raise fail(settings, key, f"{value!r} is not a domain name", _PREFIX)
+        out.append(d)
+    return out
+
+
+def _port(settings: Mapping[str, Any], key: str, default: int) -> int:
+    value = settings.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 65536:
+        raise fail(settings, key, "must be a port number (1-65535)", _PREFIX)
+    return value
+
+
+class EmailConnector(Connector):
+    name = "email"
+    topics = ("dns.email",)
+
+    def collect(self, settings: Mapping[str, Any], context: ConnectorContext) -> InventoryBuilder:
+        check_keys(settings, KEYS, _PREFIX)
+        configured = _domains(list_of(settings, "domains", _PREFIX), settings, "domains")
+        domains = list(dict.fromkeys([*configured, *(
+            d.lower().rstrip(".") for d in context.domains if d.strip())]))
+        nameservers = list_of(settings, "nameservers", _PREFIX)
+        for ns in nameservers:
+            if not _is_address(ns):
+                raise fail(settings, "nameservers", f"{ns!r} is not an IP address", _PREFIX)
+        port = _port(settings, "port", 53)
+        timeout = settings.get("timeout", 5)
+        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
+            raise fail(settings, "timeout", "must be a number of seconds above 0", _PREFIX)
+        selectors = list_of(settings, "dkim_selectors", _PREFIX) if "dkim_selectors" in \
+            settings else list(DEFAULT_SELECTORS)
+        for sel in selectors:
+            if not _SELECTOR.fullmatch(sel):
+                raise fail(settings, "dkim_selectors", f"{sel!r} is not a DKIM selector",
+                           _PREFIX)
+        expected = [a.strip() for a in list_of(settings, "dmarc_report_addresses", _PREFIX)
+                    if a.strip()]
+        fetch = settings.get("mta_sts_fetch", True)
+        if not isinstance(fetch, bool):
+            raise fail(settings, "mta_sts_fetch", "must be true or false", _PREFIX)
+        sts_port = _port(settings, "mta_sts_port", 443)
+        ca_bundle = settings.get("ca_bundle")
+        if ca_bundle is not None:
+            if not isinstance(ca_bundle, str) or not ca_bundle:
+                raise fail(settings, "ca_bundle", "must be a file path", _PREFIX)
+            path = resolve_path(ca_bundle, context.config_dir)
+            if not path.is_file():
+                raise fail(settings, "ca_bundle", f"no such file: {path}", _PREFIX)
+            ca_bundle = str(path)
+        if not domains:
+            out = InventoryBuilder()
+            out.coverage.append(coverage(
+                self.name, "dns.email", "not_configured",
+                "no mail domains: set connectors.email.domains or organisation.domains"))
+            return out
+        client = DnsClient(nameservers or None, port=port, timeout=float(timeout))
+        answers = {
+            d: collect_domain(d, client, selectors, fetch_policy=fetch, policy_port=sts_port,
+                              ca_bundle=ca_bundle, timeout=float(timeout))
+            for d in domains
+        }
+        return transform_dns(answers, connector=self.name, org_domains=domains,
+                             dmarc_report_addresses=expected or None)
+
+
+def _is_address(value: str) -> bool:
+    import ipaddress
+
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        return False
+    return True
+
+
+def collect_domain(
+    domain: str,
+    client: DnsClient,
+    selectors: list[str],
+    *,
+    fetch_policy: bool = True,
+    policy_port: int = 443,
+    ca_bundle: str | None = None,
+    timeout: float = 10.0,
+) -> dict[str, Any]:
+    """One domain's DNS answers in the shape :func:`transform_dns` reads."""
+    errors: dict[str, str] = {}
+
+    def txt(name: str, label: str, *, missing_is_error: bool = False) -> list[str]:
+        found = client.txt(name)
+        if found.failed or (missing_is_error and found.error == "NXDOMAIN"):
+            errors[label] = str(found.error)
+        return [str(r) for r in found.records]
+
+    mx = client.query(domain, "MX")
+    if mx.failed or mx.error == "NXDOMAIN":
+        errors["mx"] = str(mx.error)
+    answers: dict[str, Any] = {
+        "mx": [list(r) for r in mx.records if isinstance(r, tuple)],
+        "txt": txt(domain, "txt", missing_is_error=True),
+        "dmarc": [], "dkim": {}, "mta_sts": [], "mta_sts_policy": None, "tls_rpt": [],
+    }
+    if errors.get("mx") == errors.get("txt") and errors.get("mx") in ("NXDOMAIN", "timeout"):
+        # the domain does not exist, or nothing answers: asking ten more names would only
+        # repeat that (and, for timeouts, multiply the wait)
+        errors["other lookups"] = "skipped"
+        answers["errors"] = errors
+        return answers
+    answers["dmarc"] = txt(f"_dmarc.{domain}", "dmarc")
+    answers["mta_sts"] = txt(f"_mta-sts.{domain}", "mta_sts")
+    answers["tls_rpt"] = txt(f"_smtp._tls.{domain}", "tls_rpt")
+    for selector in selectors:
+        records = txt(f"{selector}._domainkey.{domain}", f"dkim {selector}")
+        answers["dkim"][selector] = records or None
+    spf = spf_records(answers["txt"])
+    if len(spf) == 1:
+        saved: dict[str, Any] = {}
+
+        def recording(host: str) -> TxtResult:
+            result = client.spf_txt(host)
+            if result.error in (None, "NODATA"):
+                saved[host] = list(result.records)
+            else:
+                saved[host] = {"error": result.error}
+            return result
+
+        walk_spf(domain, spf[0], recording)
+        answers["spf_includes"] = saved
+    announced = any(r.strip().lower().startswith("v=stsv1")
+                    for r in txt_strings(answers["mta_sts"]))
+    if announced and fetch_policy:
+        fetched = fetch_mta_sts_policy(domain, client, port=policy_port,
+                                       ca_bundle=ca_bundle, timeout=timeout)
+        answers["mta_sts_policy"] = fetched.text
+        if fetched.failed:
+            errors["mta_sts_policy"] = str(fetched.problem)
+        elif fetched.problem:
+            answers["mta_sts_policy_error"] = fetched.problem
+    elif announced:
+        answers["mta_sts_policy_error"] = "not fetched (mta_sts_fetch: false)"
+    if errors:
+        answers["errors"] = errors
+    return answers

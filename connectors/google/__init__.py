@@ -1,0 +1,1 @@
+"""Google Workspace connector: the Directory, Reports, Chat and Gmail APIs."""

@@ -1,0 +1,195 @@
+<#
+.SYNOPSIS
+    Export the Teams and Exchange Online settings that sprawl-audit cannot read through
+    Microsoft Graph, as JSON files for `connectors.m365.powershell_exports`.
+
+.DESCRIPTION
+    Read-only. Runs only Get-* cmdlets and writes one JSON file per cmdlet into
+    -OutputDirectory. Nothing in the tenant is changed.
+
+      teams-federation-configuration.json   Get-CsTenantFederationConfiguration
+      teams-external-access-policies.json   Get-CsExternalAccessPolicy
+      teams-meeting-policies.json           Get-CsTeamsMeetingPolicy
+      teams-app-permission-policies.json    Get-CsTeamsAppPermissionPolicy
+      exchange-remote-domains.json          Get-RemoteDomain
+      exchange-outbound-spam-policies.json  Get-HostedOutboundSpamFilterPolicy
+      exchange-transport-config.json        Get-TransportConfig
+      exchange-cas-mailboxes.json           Get-CASMailbox (SmtpClientAuthenticationDisabled)
+      export-info.json                      when and by which module versions
+
+    Roles needed (read-only): Teams Administrator or Global Reader for the Teams part;
+    Exchange "View-Only Organization Management" (or Global Reader) for the Exchange part.
+
+    Modules: MicrosoftTeams and ExchangeOnlineManagement (PowerShell 5.1 or 7+):
+        Install-Module MicrosoftTeams, ExchangeOnlineManagement -Scope CurrentUser
+
+    The mailbox export holds each mailbox's address and its SMTP AUTH override only;
+    sprawl-audit counts them and keeps no addresses. Use -SkipMailboxes to leave it out.
+
+.PARAMETER OutputDirectory
+    Folder to write the JSON files to (created if missing).
+
+.PARAMETER UserPrincipalName
+    Admin account to sign in with (optional; you are prompted otherwise).
+
+.PARAMETER SkipTeams
+    Do not connect to Teams or export its settings.
+
+.PARAMETER SkipExchange
+    Do not connect to Exchange Online or export its settings.
+
+.PARAMETER SkipMailboxes
+    Do not export per-mailbox SMTP AUTH overrides (Get-CASMailbox).
+
+.PARAMETER ExchangeEnvironmentName
+    O365Default (default), O365USGovGCCHigh, O365USGovDoD or O365China.
+
+.PARAMETER TeamsEnvironmentName
+    Empty for commercial/GCC, or TeamsGCCH, TeamsDOD, TeamsChina.
+
+.EXAMPLE
+    pwsh ./export-teams-exchange.ps1 -OutputDirectory ./exports -UserPrincipalName admin@contoso.com
+#>
+[CmdletBinding()]
+param(
+    [Parameter(Mandatory = $true)][string]$OutputDirectory,
+    [string]$UserPrincipalName,
+    [switch]$SkipTeams,
+    [switch]$SkipExchange,
+    [switch]$SkipMailboxes,
+    [string]$ExchangeEnvironmentName = 'O365Default',
+    [string]$TeamsEnvironmentName = ''
+)
+
+$ErrorActionPreference = 'Stop'
+$ScriptVersion = '1'
+New-Item -ItemType Directory -Force -Path $OutputDirectory | Out-Null
+$Written = @()
+
+function Write-Export {
+    param([string]$Name, $Data)
+    $path = Join-Path $OutputDirectory $Name
+    # Always an array, UTF-8 without a BOM, deep enough for nested settings.
+    $json = ConvertTo-Json -InputObject @($Data) -Depth 5
+    [System.IO.File]::WriteAllText($path, $json, (New-Object System.Text.UTF8Encoding($false)))
+    $script:Written += $Name
+    Write-Host "wrote $path"
+}
+
+function Get-Prop {
+    param($Object, [string]$Name)
+    if ($null -eq $Object) { return $null }
+    $p = $Object.PSObject.Properties[$Name]
+    if ($p) { return $p.Value }
+    return $null
+}
+
+function Get-DomainNames {
+    param($List)
+    $names = @()
+    foreach ($d in @($List)) {
+        if ($null -eq $d) { continue }
+        if ($d -is [string]) { $names += ($d -replace '^(?i)domain=', '') }
+        elseif (Get-Prop $d 'Domain') { $names += [string](Get-Prop $d 'Domain') }
+    }
+    return , $names
+}
+
+function Get-AppIds {
+    param($List)
+    $ids = @()
+    foreach ($a in @($List)) {
+        if ($null -eq $a) { continue }
+        if ($a -is [string]) { $ids += $a } elseif (Get-Prop $a 'Id') { $ids += [string](Get-Prop $a 'Id') }
+    }
+    return , $ids
+}
+
+if (-not $SkipTeams) {
+    Import-Module MicrosoftTeams
+    $teamsArgs = @{}
+    if ($TeamsEnvironmentName) { $teamsArgs['TeamsEnvironmentName'] = $TeamsEnvironmentName }
+    Connect-MicrosoftTeams @teamsArgs | Out-Null
+
+    # External access (federation) and chat with personal Teams accounts.
+    $fed = Get-CsTenantFederationConfiguration
+    $allowed = Get-Prop $fed 'AllowedDomains'
+    $element = [string](Get-Prop $allowed 'Element')
+    $allowList = Get-Prop $allowed 'AllowedDomain'
+    if ($element -match 'AllowAllKnownDomains') { $mode = 'AllowAllKnownDomains' }
+    elseif (($null -ne $allowList) -or ($element -match 'AllowList')) { $mode = 'AllowList' }
+    else { $mode = 'AllowAllKnownDomains' }
+    Write-Export 'teams-federation-configuration.json' ([pscustomobject]@{
+            Identity                            = [string](Get-Prop $fed 'Identity')
+            AllowFederatedUsers                 = Get-Prop $fed 'AllowFederatedUsers'
+            AllowedDomainsMode                  = $mode
+            AllowedDomainNames                  = (Get-DomainNames $allowList)
+            BlockedDomainNames                  = (Get-DomainNames (Get-Prop $fed 'BlockedDomains'))
+            BlockAllSubdomains                  = Get-Prop $fed 'BlockAllSubdomains'
+            AllowTeamsConsumer                  = Get-Prop $fed 'AllowTeamsConsumer'
+            AllowTeamsConsumerInbound           = Get-Prop $fed 'AllowTeamsConsumerInbound'
+            AllowPublicUsers                    = Get-Prop $fed 'AllowPublicUsers'
+            TreatDiscoveredPartnersAsUnverified = Get-Prop $fed 'TreatDiscoveredPartnersAsUnverified'
+            ExternalAccessWithTrialTenants      = [string](Get-Prop $fed 'ExternalAccessWithTrialTenants')
+        })
+
+    Write-Export 'teams-external-access-policies.json' (Get-CsExternalAccessPolicy | Select-Object `
+            @{ n = 'Identity'; e = { [string]$_.Identity } },
+        EnableFederationAccess, EnableTeamsConsumerAccess, EnableTeamsConsumerInbound,
+        EnablePublicCloudAccess, EnableOutsideAccess)
+
+    Write-Export 'teams-meeting-policies.json' (Get-CsTeamsMeetingPolicy | Select-Object `
+            @{ n = 'Identity'; e = { [string]$_.Identity } },
+        AllowAnonymousUsersToJoinMeeting, AllowAnonymousUsersToStartMeeting,
+        @{ n = 'AutoAdmittedUsers'; e = { [string]$_.AutoAdmittedUsers } },
+        AllowPSTNUsersToBypassLobby, AllowCloudRecording, AllowTranscription,
+        AllowExternalParticipantGiveRequestControl, AllowExternalNonTrustedMeetingChat,
+        AllowMeetNow)
+
+    Write-Export 'teams-app-permission-policies.json' (Get-CsTeamsAppPermissionPolicy | Select-Object `
+            @{ n = 'Identity'; e = { [string]$_.Identity } },
+        @{ n = 'DefaultCatalogAppsType'; e = { [string]$_.DefaultCatalogAppsType } },
+        @{ n = 'DefaultCatalogApps'; e = { Get-AppIds $_.DefaultCatalogApps } },
+        @{ n = 'GlobalCatalogAppsType'; e = { [string]$_.GlobalCatalogAppsType } },
+        @{ n = 'GlobalCatalogApps'; e = { Get-AppIds $_.GlobalCatalogApps } },
+        @{ n = 'PrivateCatalogAppsType'; e = { [string]$_.PrivateCatalogAppsType } },
+        @{ n = 'PrivateCatalogApps'; e = { Get-AppIds $_.PrivateCatalogApps } })
+}
+
+if (-not $SkipExchange) {
+    Import-Module ExchangeOnlineManagement
+    $exoArgs = @{ ShowBanner = $false; ExchangeEnvironmentName = $ExchangeEnvironmentName }
+    if ($UserPrincipalName) { $exoArgs['UserPrincipalName'] = $UserPrincipalName }
+    Connect-ExchangeOnline @exoArgs
+
+    Write-Export 'exchange-remote-domains.json' (Get-RemoteDomain | Select-Object `
+            @{ n = 'Identity'; e = { [string]$_.Identity } },
+        @{ n = 'DomainName'; e = { [string]$_.DomainName } },
+        AutoForwardEnabled, AutoReplyEnabled, DeliveryReportEnabled, NDREnabled)
+
+    Write-Export 'exchange-outbound-spam-policies.json' (Get-HostedOutboundSpamFilterPolicy | Select-Object `
+            @{ n = 'Identity'; e = { [string]$_.Identity } }, IsDefault,
+        @{ n = 'AutoForwardingMode'; e = { [string]$_.AutoForwardingMode } })
+
+    Write-Export 'exchange-transport-config.json' (Get-TransportConfig | Select-Object `
+            SmtpClientAuthenticationDisabled)
+
+    if (-not $SkipMailboxes) {
+        Write-Export 'exchange-cas-mailboxes.json' (Get-CASMailbox -ResultSize Unlimited | Select-Object `
+                @{ n = 'PrimarySmtpAddress'; e = { [string]$_.PrimarySmtpAddress } },
+            SmtpClientAuthenticationDisabled)
+    }
+    Disconnect-ExchangeOnline -Confirm:$false | Out-Null
+}
+
+$modules = @{}
+foreach ($m in 'MicrosoftTeams', 'ExchangeOnlineManagement') {
+    $found = Get-Module -Name $m | Select-Object -First 1
+    if ($found) { $modules[$m] = [string]$found.Version }
+}
+Write-Export 'export-info.json' ([pscustomobject]@{
+        ExportedAt    = (Get-Date).ToUniversalTime().ToString('yyyy-MM-ddTHH:mm:ssZ')
+        ScriptVersion = $ScriptVersion
+        Modules       = $modules
+        Files         = $Written
+    })

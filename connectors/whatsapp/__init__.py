@@ -1,0 +1,1 @@
+"""whatsapp: WhatsApp Business Platform (Cloud API) business accounts and phone numbers."""

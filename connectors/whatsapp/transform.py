@@ -1,0 +1,113 @@
+"""WhatsApp Business Platform answers → Platform and PhoneNumber records: the transform step.
+
+Input, per business account (WABA) that could be read::
+
+    {"id": "1029384756", "name": "Riverside Homes",
+     "phone_numbers": [   # the items of every /{waba-id}/phone_numbers page, in order
+        {"id": "1100000001", "display_phone_number": "+44 7700 900123",
+         "verified_name": "Riverside Homes Repairs", "quality_rating": "GREEN",
+         "name_status": "APPROVED", "platform_type": "CLOUD_API",
+         "messaging_limit_tier": "TIER_1K", "throughput": {"level": "STANDARD"},
+         "code_verification_status": "VERIFIED"}]}
+
+The sanctioned use of WhatsApp is one platform — ``whatsapp-business-platform``, the
+catalogue slug — whatever the number of accounts, with the accounts and a line per number
+in its attributes. Each number is also a :class:`PhoneNumber` of kind ``service`` carried
+by that platform, so it sits in the telephony view beside the PBX and SMS numbers with
+its verified name, quality rating, name status, platform type and messaging tier.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from sprawl_audit.model import AppRef, InventoryBuilder, PhoneNumber, Platform, SourceRef
+
+SLUG = "whatsapp-business-platform"
+TOPIC = "messaging.business"
+PLATFORM_REF = AppRef("slug", SLUG)
+NUMBER_FIELDS: tuple[str, ...] = (
+    "verified_name", "quality_rating", "name_status", "new_name_status", "platform_type",
+    "messaging_limit_tier", "code_verification_status",
+)
+
+
+def e164(display: str) -> str | None:
+    """``+44 7700 900123`` / ``447700900123`` → ``+447700900123``; None when not a number.
+
+    The Cloud API shows numbers in international form, with or without ``+``.
+    """
+    text = display.strip()
+    if not text or not re.fullmatch(r"\+?[0-9 ().\-]+", text):
+        return None
+    digits = re.sub(r"\D", "", text)
+    if digits.startswith("00"):
+        digits = digits[2:]
+    if not 8 <= len(digits) <= 15 or digits[0] == "0":
+        return None
+    return "+" + digits
+
+
+def _text(item: Mapping[str, Any], key: str) -> str | None:
+    value = item.get(key)
+    return value.strip() if isinstance(value, str) and value.strip() else None
+
+
+def number_attributes(item: Mapping[str, Any], waba_id: str) -> dict[str, Any]:
+    attrs: dict[str, Any] = {"business_account_id": waba_id}
+    pid = _text(item, "id")
+    if pid:
+        attrs["phone_number_id"] = pid
+    for key in NUMBER_FIELDS:
+        value = _text(item, key)
+        if value is not None:
+            attrs[key] = value
+    throughput = item.get("throughput")
+    if isinstance(throughput, Mapping) and _text(throughput, "level"):
+        attrs["throughput_level"] = _text(throughput, "level")
+    return attrs
+
+
+def transform_whatsapp(
+    accounts: Iterable[Mapping[str, Any]], *, connector: str = "whatsapp",
+    endpoint: str = "",
+) -> InventoryBuilder:
+    """The platform (when any account was read) and one PhoneNumber per number."""
+    out = InventoryBuilder()
+    source = SourceRef(connector, TOPIC, f"Cloud API {endpoint}".strip())
+    summaries: list[dict[str, Any]] = []
+    lines: list[dict[str, Any]] = []
+    ratings: Counter[str] = Counter()
+    for account in accounts:
+        waba_id = str(account.get("id") or "")
+        numbers = [n for n in account.get("phone_numbers") or [] if isinstance(n, Mapping)]
+        summaries.append({"id": waba_id, "name": str(account.get("name") or ""),
+                          "phone_numbers": len(numbers)})
+        for item in numbers:
+            display = _text(item, "display_phone_number") or ""
+            number = e164(display) or display or f"whatsapp:{_text(item, 'id') or '?'}"
+            attrs = number_attributes(item, waba_id)
+            if display and display != number:
+                attrs["display_phone_number"] = display
+            ratings[attrs.get("quality_rating", "UNKNOWN")] += 1
+            lines.append({"number": number, **attrs})
+            out.phone_numbers.append(PhoneNumber(
+                number=number, owner=None, provider=PLATFORM_REF, system=None,
+                kind="service", attributes=attrs,
+                source=SourceRef(connector, TOPIC, f"business account {waba_id}"),
+            ))
+    if summaries:
+        out.platforms.append(Platform(
+            id=SLUG, ref=PLATFORM_REF,
+            attributes={
+                "business_accounts": summaries,
+                "phone_numbers": lines,
+                "number_count": len(lines),
+                "quality_ratings": dict(sorted(ratings.items())),
+            },
+            sources=(source,),
+        ))
+    return out

@@ -1,0 +1,117 @@
+"""The Google client's pieces on their own: endpoints, error meaning, pacing, completeness."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from google_helpers import FakeClock
+
+from sprawl_audit.connectors.google.client import (
+    GoogleClient,
+    RateLimiter,
+    RetryPolicy,
+    Transport,
+    classify,
+    complete,
+    retry_after,
+)
+from sprawl_audit.connectors.google.scopes import FEEDS, FEEDS_BY_NAME, delegation_scopes
+
+
+def _client(endpoint: str | None) -> GoogleClient:
+    return GoogleClient(Transport(ca_certs=None, timeout=5, per_minute=60), endpoint)
+
+
+def test_api_endpoint_moves_every_api_and_its_batch_uri() -> None:
+    client = _client("https://google-proxy.example.org/g/")
+    for api in ("directory", "reports", "chat", "gmail"):
+        assert client.batch_uri(api) == "https://google-proxy.example.org/g/batch"
+    req = client.service("directory").users().list(customer="my_customer")
+    assert req.uri.startswith("https://google-proxy.example.org/g/admin/directory/v1/users?")
+    req = client.service("chat").spaces().search(query="q", useAdminAccess=True)
+    assert req.uri.startswith("https://google-proxy.example.org/g/v1/spaces:search?")
+
+
+def test_without_an_endpoint_the_discovery_roots_are_used() -> None:
+    client = _client(None)
+    assert client.batch_uri("directory") == "https://admin.googleapis.com/batch"
+    assert client.batch_uri("gmail") == "https://gmail.googleapis.com/batch"
+    req = client.service("gmail").users().settings().getAutoForwarding(userId="a@x.org")
+    assert req.uri.startswith("https://gmail.googleapis.com/gmail/v1/users/a%40x.org/")
+
+
+def _body(code: int, message: str, status: str = "", reason: str = "", info: str = "") -> bytes:
+    err: dict = {"code": code, "message": message, "status": status}
+    if reason:
+        err["errors"] = [{"reason": reason}]
+    if info:
+        err["details"] = [{"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": info}]
+    return json.dumps({"error": err}).encode()
+
+
+@pytest.mark.parametrize(("status", "body", "feed", "want", "text"), [
+    (403, _body(403, "insufficient", "PERMISSION_DENIED", "insufficientPermissions",
+                "ACCESS_TOKEN_SCOPE_INSUFFICIENT"), "devices", "forbidden",
+     "admin.directory.device.mobile.readonly"),
+    (403, _body(403, "Not Authorized to access this resource/api", reason="forbidden"),
+     "users", "forbidden", "admin account whose role"),
+    (403, _body(403, "Chat API has not been used", info="SERVICE_DISABLED"), "spaces",
+     "unavailable", "Google Chat API is not enabled"),
+    (404, _body(404, "Google Chat app not found. To create a Chat app..."), "spaces",
+     "unavailable", "Chat app"),
+    (400, _body(400, "not available for this edition", "FAILED_PRECONDITION"), "mobile_log",
+     "unavailable", "not available"),
+    (400, _body(400, "Invalid value", "INVALID_ARGUMENT"), "usage", "error", "HTTP 400"),
+    (503, b"", "usage", "error", "HTTP 503 after 6 attempts"),
+    (401, _body(401, "bad token"), "users", "error", "401"),
+])
+def test_classify_maps_google_errors_to_coverage(status: int, body: bytes, feed: str,
+                                                 want: str, text: str) -> None:
+    failure = classify(status, body, FEEDS_BY_NAME[feed], attempts=6)
+    assert failure.status == want and text in failure.detail
+
+
+def test_retry_after_reads_seconds_and_dates() -> None:
+    assert retry_after("7") == 7.0
+    assert retry_after(None) is None and retry_after("soon") is None
+    assert retry_after("Wed, 21 Oct 2015 07:28:00 GMT") == 0.0  # in the past
+
+
+def test_complete_spots_bodies_cut_short() -> None:
+    assert complete({"content-type": "application/json"}, b'{"users": []}')
+    assert not complete({"content-type": "application/json"}, b'{"users": [')
+    assert not complete({"content-length": "100"}, b"short")
+    batch = {"content-type": "multipart/mixed; boundary=batch_x"}
+    assert complete(batch, b"--batch_x\r\n...\r\n--batch_x--\r\n")
+    assert not complete(batch, b"--batch_x\r\n...")
+
+
+def test_rate_limiter_paces_parts_after_the_burst() -> None:
+    clock = FakeClock()
+    limiter = RateLimiter(per_minute=600, clock=clock)  # 10 a second, 1 s of burst
+    for _ in range(10):
+        limiter.acquire(1)
+    assert clock.sleeps == []
+    limiter.acquire(100)  # a batch of 100 parts costs 100 units
+    limiter.acquire(1)
+    assert clock.sleeps and clock.sleeps[-1] == pytest.approx(10.0, abs=0.2)
+    limiter.penalise(30)
+    limiter.acquire(1)
+    assert clock.sleeps[-1] >= 29
+
+
+def test_backoff_is_truncated_exponential_with_jitter() -> None:
+    import random
+
+    policy = RetryPolicy()
+    rng = random.Random(1)
+    waits = [policy.backoff(n, rng) for n in range(8)]
+    assert 1.0 <= waits[0] <= 2.0 and 32.0 <= waits[-1] <= 33.0
+
+
+def test_only_one_feed_is_not_read_only_and_scopes_are_listed_once() -> None:
+    assert [f.name for f in FEEDS if not f.read_only] == ["tokens"]
+    scopes = delegation_scopes([f.name for f in FEEDS])
+    assert len(scopes) == len(set(scopes)) == 8
+    assert all(s.startswith("https://www.googleapis.com/auth/") for s in scopes)

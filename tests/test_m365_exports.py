@@ -1,0 +1,216 @@
+"""PowerShell exports: what Graph cannot read (Teams federation, policies, Exchange)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sprawl_audit.config import Config
+from sprawl_audit.connectors.m365 import exports as ex
+from sprawl_audit.errors import UserError
+from sprawl_audit.model import AppRef, Inventory, InventoryBuilder, Organisation
+from sprawl_audit.pipeline import RuleSelection, run_audit
+
+SCRIPT = Path(__file__).resolve().parents[1] / "connectors" / "m365" / ex.SCRIPT_NAME
+
+
+def write(folder: Path, name: str, data: Any, encoding: str = "utf-8") -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    text = json.dumps(data, indent=2)
+    if encoding == "utf-16":
+        path.write_bytes(b"\xff\xfe" + text.encode("utf-16-le"))
+    elif encoding == "utf-8-sig":
+        path.write_bytes(b"\xef\xbb\xbf" + text.encode())
+    else:
+        path.write_text(text)
+    return path
+
+
+def full_export(folder: Path, federation: dict[str, Any]) -> ex.ExportBundle:
+    write(folder, ex.FEDERATION, [federation])
+    write(folder, ex.EXTERNAL_ACCESS, [
+        {"Identity": "Global", "EnableFederationAccess": True,
+         "EnableTeamsConsumerAccess": True, "EnableTeamsConsumerInbound": True},
+        {"Identity": "Tag:NoFederation", "EnableFederationAccess": False,
+         "EnableTeamsConsumerAccess": False}])
+    write(folder, ex.MEETING, [
+        {"Identity": "Global", "AllowAnonymousUsersToJoinMeeting": True,
+         "AutoAdmittedUsers": "EveryoneInCompanyExcludingGuests", "AllowCloudRecording": True,
+         "AllowTranscription": False, "AllowPSTNUsersToBypassLobby": False},
+        {"Identity": "Tag:Restricted", "AllowAnonymousUsersToJoinMeeting": False}])
+    write(folder, ex.APP_PERMISSION, [
+        {"Identity": "Global", "DefaultCatalogAppsType": "BlockedAppList",
+         "DefaultCatalogApps": [], "GlobalCatalogAppsType": "BlockedAppList",
+         "GlobalCatalogApps": [], "PrivateCatalogAppsType": "AllowedAppList",
+         "PrivateCatalogApps": ["a1"]}])
+    write(folder, ex.REMOTE_DOMAINS, [
+        {"Identity": "Default", "DomainName": "*", "AutoForwardEnabled": True},
+        {"Identity": "Partner", "DomainName": "partner.org.uk", "AutoForwardEnabled": True},
+        {"Identity": "Blocked", "DomainName": "gmail.com", "AutoForwardEnabled": False}])
+    write(folder, ex.OUTBOUND_SPAM, [{"Identity": "Default", "IsDefault": True,
+                                      "AutoForwardingMode": "On"}])
+    write(folder, ex.TRANSPORT, {"SmtpClientAuthenticationDisabled": True})
+    write(folder, ex.CAS_MAILBOXES, [
+        {"PrimarySmtpAddress": "a@x", "SmtpClientAuthenticationDisabled": False},
+        {"PrimarySmtpAddress": "b@x", "SmtpClientAuthenticationDisabled": None},
+        {"PrimarySmtpAddress": "c@x", "SmtpClientAuthenticationDisabled": True}])
+    write(folder, ex.INFO, {"ExportedAt": "2026-10-30T09:00:00Z"})
+    return ex.load_exports(folder)
+
+
+def by_topic(out: InventoryBuilder) -> dict[str, Any]:
+    return {c.topic: c for c in out.coverage}
+
+
+def teams_attrs(out: InventoryBuilder) -> dict[str, Any]:
+    attrs: dict[str, Any] = {}
+    for p in out.platforms:
+        if p.id == "teams":
+            attrs.update(p.attributes)
+    return attrs
+
+
+# -- federation shapes ------------------------------------------------------------------------
+@pytest.mark.parametrize("federation", [
+    {"AllowFederatedUsers": True, "AllowedDomainsMode": "AllowAllKnownDomains",
+     "AllowedDomainNames": [], "BlockedDomainNames": ["bad.example"]},
+    {"AllowFederatedUsers": True, "AllowedDomains": {
+        "Element": '<AllowAllKnownDomains xmlns="urn:schema:Microsoft.Rtc.Management.Settings'
+                   '.Edge.2008" />'}, "BlockedDomains": [{"Domain": "bad.example"}]},
+    {"AllowFederatedUsers": True, "AllowedDomains": {}, "BlockedDomains": ["Domain=bad.example"]},
+    {"allowfederatedusers": True, "BlockedDomains": [{"Domain": "bad.example"}]},
+])
+def test_open_federation_is_a_star_link(tmp_path: Path, federation: dict[str, Any]) -> None:
+    bundle = full_export(tmp_path, {**federation, "AllowTeamsConsumer": False})
+    out = ex.transform_exports(bundle)
+    fed = [link for link in out.external_links if link.kind == "federation"]
+    assert [(link.target, link.platform) for link in fed] == [("*", AppRef("slug", "teams"))]
+    assert "except 1 blocked" in fed[0].detail
+    assert "1 of 2 external access policies" in fed[0].detail
+    c = by_topic(out)["collab.federation"]
+    assert c.status == "collected" and "open to every domain" in c.detail
+    assert "exported 2026-10-30T09:00:00Z" in c.detail
+    assert teams_attrs(out)["federation"] == "open"
+
+
+@pytest.mark.parametrize("allowed", [
+    {"AllowedDomainsMode": "AllowList", "AllowedDomainNames": ["Partner.org.uk", "nhs.net"]},
+    {"AllowedDomains": {"AllowedDomain": [{"Domain": "partner.org.uk"}, {"Domain": "nhs.net"}]}},
+    {"AllowedDomains": {"AllowedDomain": ["Domain=partner.org.uk", "Domain=nhs.net"]}},
+    {"AllowedDomains": ["partner.org.uk", "nhs.net"]},
+])
+def test_allow_list_is_one_link_per_domain(tmp_path: Path, allowed: dict[str, Any]) -> None:
+    bundle = full_export(tmp_path, {"AllowFederatedUsers": True, **allowed,
+                                    "AllowTeamsConsumer": True,
+                                    "AllowTeamsConsumerInbound": False})
+    out = ex.transform_exports(bundle)
+    targets = sorted(link.target for link in out.external_links if link.kind == "federation")
+    assert targets == ["nhs.net", "partner.org.uk", "teams.live.com"]
+    consumer = next(link for link in out.external_links if link.target == "teams.live.com")
+    assert consumer.attributes == {"platform": "teams-personal", "inbound": False}
+    assert teams_attrs(out)["federation"] == "allowlist"
+    assert teams_attrs(out)["teams_consumer"] is True
+
+
+def test_teams_consumer_link_resolves_to_the_teams_personal_platform() -> None:
+    from sprawl_audit.catalog import load_catalog
+
+    entry = load_catalog().match(AppRef("domain", ex.TEAMS_CONSUMER_DOMAIN))
+    assert entry is not None and entry.slug == "teams-personal"
+    assert entry.classification == "consumer"
+
+
+def test_federation_off_makes_no_links(tmp_path: Path) -> None:
+    bundle = full_export(tmp_path, {"AllowFederatedUsers": False, "AllowTeamsConsumer": False})
+    out = ex.transform_exports(bundle)
+    assert not out.external_links
+    assert "external access off" in by_topic(out)["collab.federation"].detail
+
+
+def test_policies_and_exchange_posture(tmp_path: Path) -> None:
+    out = ex.transform_exports(full_export(tmp_path, {"AllowFederatedUsers": False}))
+    attrs = teams_attrs(out)
+    assert attrs["meeting_anonymous_join"] is True and attrs["meeting_policies"] == 2
+    assert attrs["meeting_lobby_bypass"] == "EveryoneInCompanyExcludingGuests"
+    assert attrs["third_party_apps"] == "all" and attrs["custom_apps"] == "allow_list"
+    exo: dict[str, Any] = {}
+    for p in out.platforms:
+        if p.id == "exchange-online":
+            exo.update(p.attributes)
+    assert exo["remote_domains_allowing_autoforward"] == ["*", "partner.org.uk"]
+    assert exo["external_autoforwarding"] == "allowed"
+    assert exo["smtp_auth_disabled_org"] is True and exo["smtp_auth_enabled_mailboxes"] == 1
+    c = by_topic(out)
+    assert all(c[t].status == "collected" for t in ex.TOPIC_FILES)
+    assert "including the default '*'" in c["mail.remote_domains"].detail
+    assert "1 of 3 mailboxes can use it" in c["mail.smtp_auth"].detail
+    # posture only: policies are not evidence that anything was forwarded
+    assert not [link for link in out.external_links if link.kind == "mail_forwarding"]
+
+
+def test_powershell_encodings_and_single_objects(tmp_path: Path) -> None:
+    write(tmp_path, ex.FEDERATION, {"AllowFederatedUsers": True}, encoding="utf-16")
+    write(tmp_path, ex.TRANSPORT, {"SmtpClientAuthenticationDisabled": False},
+          encoding="utf-8-sig")
+    bundle = ex.load_exports(tmp_path)
+    assert bundle.get(ex.FEDERATION) == [{"AllowFederatedUsers": True}]
+    out = ex.transform_exports(bundle)
+    c = by_topic(out)
+    assert c["collab.federation"].status == "collected"
+    assert c["mail.smtp_auth"].status == "collected" and "enabled" in c["mail.smtp_auth"].detail
+    assert c["collab.meeting_policies"].status == "not_configured"
+    assert ex.TOPIC_FILES["collab.meeting_policies"][0] in c["collab.meeting_policies"].detail
+
+
+def test_a_broken_export_is_a_user_error_with_its_line(tmp_path: Path) -> None:
+    path = tmp_path / ex.MEETING
+    path.write_text('[\n  {"Identity": "Global",\n  "AllowMeetNow": tru\n]')
+    with pytest.raises(UserError) as err:
+        ex.load_exports(tmp_path)
+    assert err.value.path == str(path) and err.value.line == 3
+    (tmp_path / ex.MEETING).write_text('"just a string"')
+    with pytest.raises(UserError, match="object or an array"):
+        ex.load_exports(tmp_path)
+
+
+# -- the rules ------------------------------------------------------------------------------------
+def _rules(out: InventoryBuilder) -> dict[str, dict[str, Any]]:
+    inv: Inventory = out.build(Organisation(name="Test", domains=("example.org.uk",),
+                                            as_of="2026-11-01T00:00:00Z"))
+    result = run_audit(inv, Config(), RuleSelection(), mode="live", connectors=["m365"],
+                       fail_on=None)
+    return {r["id"]: r for r in result["rules"]}
+
+
+def test_without_exports_the_federation_rule_is_not_assessed() -> None:
+    out = ex.transform_exports(None)
+    assert {c.status for c in out.coverage} == {"not_configured"}
+    assert all(ex.SCRIPT_NAME in c.detail for c in out.coverage)
+    rule = _rules(out)["SA-FED-001"]
+    assert rule["status"] == "not_assessed"
+    assert "Get-CsTenantFederationConfiguration" in rule["reason"]
+
+
+def test_with_open_federation_the_rule_finds_it(tmp_path: Path) -> None:
+    out = ex.transform_exports(full_export(tmp_path, {"AllowFederatedUsers": True}))
+    rule = _rules(out)["SA-FED-001"]
+    assert rule["status"] != "not_assessed" and rule["findings"] == 1
+
+
+def test_the_export_script_is_read_only_and_writes_the_documented_files() -> None:
+    text = SCRIPT.read_text()
+    import re
+
+    verbs = set(re.findall(r"\b(Get|Set|New|Remove|Add|Grant|Enable|Disable|Update)-Cs\w+",
+                           text))
+    verbs |= set(re.findall(r"\b(Set|New|Remove|Add|Enable|Disable|Update)-"
+                            r"(?:RemoteDomain|TransportConfig|CASMailbox|HostedOutbound\w+)",
+                            text))
+    assert verbs == {"Get"}
+    for name in ex.ALL_FILES:
+        assert f"'{name}'" in text, name
+    assert "ConvertTo-Json" in text and "-Depth 5" in text
