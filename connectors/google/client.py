@@ -136,7 +136,7 @@ class RateLimiter:
     """Pace calls to one API at ``per_minute`` (GCRA: a burst of up to ``burst`` seconds
     of quota, then steady). ``penalise`` pushes everyone back after a 429."""
 
-    def __init__(self, per_minute: float, clock: Clock, burst: float = 1.0) -> None:
+    def __init__(self, per_minute: float, clock: Clock, burst: float = 0.25) -> None:
         self.rate = max(per_minute, 1.0) / 60.0
         self.clock = clock
         self.burst = burst
