@@ -17,8 +17,8 @@ Reported per scenario:
   ``max(minimum × latency, max over rate-limit buckets of (requests − burst) / rate)``.
 
 Each run is checked: the people, Slack Connect partners and apps collected must equal
-the generated org's, or the bench fails. Run: ``python -m bench`` (all benches) or
-``python bench/slack_bench.py``.
+the generated org's, or the bench fails. Run: ``python -m bench slack`` (``--quick``: a
+fifth of the org) or ``python bench/slack_bench.py``.
 """
 
 from __future__ import annotations
@@ -46,6 +46,7 @@ from fakes.slack import (
 from sprawl_audit.connectors.interface import ConnectorContext
 from sprawl_audit.connectors.slack.connector import SlackConnector
 
+DESCRIPTION = "Slack connector: 5,000 members, 3,000 channels on the fake Slack Web API"
 MEMBERS = 5000
 CHANNELS = 3000
 PARTNERS = 20
@@ -130,10 +131,12 @@ def _verify(name: str, org: SlackOrg, out: Any) -> None:
         raise SystemExit(f"slack bench [{name}]: wrong result: " + "; ".join(problems))
 
 
-def run() -> list[Row]:
-    workspace = generate_org(members=MEMBERS, channels=CHANNELS, partners=PARTNERS, apps=APPS,
+def run(*, quick: bool = False) -> list[Row]:
+    """The three scenarios; ``quick`` (``--quick``) reads a fifth of the org."""
+    members, channels = (MEMBERS // 5, CHANNELS // 5) if quick else (MEMBERS, CHANNELS)
+    workspace = generate_org(members=members, channels=channels, partners=PARTNERS, apps=APPS,
                              plan="business+", seed=11)
-    grid = generate_org(members=MEMBERS, channels=CHANNELS, partners=PARTNERS, apps=APPS,
+    grid = generate_org(members=members, channels=channels, partners=PARTNERS, apps=APPS,
                         plan="enterprise", workspaces=4, seed=11)
     user = Token(TOKEN, team_id=workspace.first.id, scopes=ALL_SCOPES)
     org = Token(TOKEN, kind="org", scopes=ALL_SCOPES | ADMIN_SCOPES)
@@ -146,7 +149,7 @@ def run() -> list[Row]:
 
 
 def main() -> None:
-    rows = run()
+    rows = run(quick="--quick" in sys.argv[1:])
     print(f"Slack connector: fake Slack Web API on loopback, {LATENCY * 1000:.0f} ms a "
           f"request, tier rate limits with a Slack minute of {60 / TIME_SCALE:.0f} s")
     header = (f"{'scenario':<38} {'people':>6} {'channels':>8} {'requests':>8} "

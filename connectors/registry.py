@@ -27,6 +27,9 @@ REGISTRY: dict[str, ConnectorInfo] = {
                       "telephone numbers from PBX and provider CSV exports"),
         ConnectorInfo("manual", "sprawl_audit.connectors.manual.connector:ManualConnector",
                       "consultant interview notes and hand-kept inventories (YAML)"),
+        ConnectorInfo("slack", "sprawl_audit.connectors.slack.connector:SlackConnector",
+                      "Slack workspaces and Enterprise Grid orgs: people, guests, Slack "
+                      "Connect, apps, access logs (Web API)"),
         ConnectorInfo("email", "sprawl_audit.connectors.email.connector:EmailConnector",
                       "mail domains in DNS: MX, SPF tree, DMARC, DKIM, MTA-STS, TLS-RPT"),
         ConnectorInfo("whatsapp",

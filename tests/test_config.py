@@ -62,3 +62,14 @@ def test_inline_secret_value_never_echoed() -> None:
 def test_secret_references_are_accepted() -> None:
     cfg = parse("connectors:\n  m365:\n    client_secret_env: X\n    certificate_password_env: Y\n")
     assert cfg.connectors["m365"]["client_secret_env"] == "X"
+
+
+def test_shipped_example_config_is_valid() -> None:
+    from pathlib import Path
+
+    from sprawl_audit.connectors.registry import REGISTRY
+
+    example = Path(__file__).resolve().parents[1] / "config.example.yaml"
+    cfg = load_config(example)
+    assert cfg.sanctioned and cfg.name
+    assert set(cfg.connectors) <= set(REGISTRY)

@@ -255,6 +255,33 @@ class GoogleConnector(Connector):
         return out
 
 
+class _Mailboxes:
+    """The mailboxes whose Gmail forwarding is checked: the first ``cap`` active users."""
+
+    def __init__(self, cap: int) -> None:
+        self.cap = cap
+        self.emails: list[str] = []
+        self.total = 0
+        self._fired = False
+
+    def add_page(self, page: Any) -> bool:
+        """Take a users page; True once, when the first ``cap`` are known."""
+        for u in page.get("users") or ():
+            if isinstance(u, Mapping) and isinstance(u.get("primaryEmail"), str) \
+                    and not u.get("suspended") and not u.get("archived"):
+                self.total += 1
+                if len(self.emails) < self.cap:
+                    self.emails.append(u["primaryEmail"].strip().lower())
+        if not self._fired and len(self.emails) >= self.cap:
+            self._fired = True
+            return True
+        return False
+
+    def chosen(self) -> list[str]:
+        self._fired = True
+        return list(self.emails)
+
+
 class _Run:
     """One collection: start the feeds, gather them, transform, write coverage."""
 
@@ -269,6 +296,7 @@ class _Run:
         from sprawl_audit.connectors.google.auth import resolve_ca
         from sprawl_audit.connectors.google.client import Clock, GoogleClient, Transport
         from sprawl_audit.connectors.google.fetch import Fetcher
+        from sprawl_audit.connectors.google.outcome import FeedOutcome
 
         cfg = self.cfg
         runtime = self.connector.runtime
@@ -291,8 +319,10 @@ class _Run:
                     timings[name] = (start, time.perf_counter() - t0)
             return run
 
-        with ThreadPoolExecutor(cfg.concurrency, thread_name_prefix="google-work") as work, \
-                ThreadPoolExecutor(6, thread_name_prefix="google-feed") as feeds:
+        work = {api: ThreadPoolExecutor(cfg.concurrency, thread_name_prefix=f"google-{api}")
+                for api in ("directory", "reports", "chat", "gmail")}
+        feeds = ThreadPoolExecutor(8, thread_name_prefix="google-feed")
+        try:
             f = Fetcher(client, self.auth, customer_id=cfg.customer_id, work=work, now=now,
                         slices=max(1, min(cfg.concurrency, 8)))
             started: dict[str, Future[Any]] = {
@@ -304,20 +334,44 @@ class _Run:
                 "spaces": feeds.submit(timed("chat", self._chat), f),
             }
             stage = f.token_stage() if "tokens" in enabled else None
-            out["users"] = timed("users", f.users)(stage.add_page if stage else None)
+            mailboxes = _Mailboxes(self.cfg.gmail_max_users) if "forwarding" in enabled \
+                else None
+
+            def on_page(page: Any) -> None:
+                if stage is not None:
+                    stage.add_page(page)
+                # Users come in address order, so the first max_users mailboxes are known
+                # early: their (per-user, Gmail-quota) checks overlap the rest of the list.
+                if mailboxes is not None and mailboxes.add_page(page):
+                    started["forwarding"] = feeds.submit(timed("forwarding", f.forwarding),
+                                                         mailboxes.chosen())
+
+            out["users"] = timed("users", f.users)(on_page)
             if stage is not None:
                 out["tokens"] = timed("tokens", stage.finish)(out["users"][1])
-            if "forwarding" in enabled:
-                out["forwarding"] = timed("forwarding", self._forwarding)(f, out["users"])
+            if mailboxes is not None and "forwarding" not in started:
+                if out["users"][1].brought_evidence:
+                    started["forwarding"] = feeds.submit(timed("forwarding", f.forwarding),
+                                                         mailboxes.chosen())
+                else:
+                    out["forwarding"] = ({}, FeedOutcome(
+                        "forwarding", "error", "needs the user list (users.list failed)"))
             for name, fut in started.items():
                 out[name] = fut.result()
+            if mailboxes is not None:
+                settings_, fwd_out = out["forwarding"]
+                out["forwarding"] = (settings_, fwd_out, mailboxes.total)
+        finally:
+            feeds.shutdown(wait=True)
+            for pool in work.values():
+                pool.shutdown(wait=True)
         self.connector.last_stats = client.stats
         self.connector.last_auth_stats = self.auth.session.stats
         if "tokens" not in enabled:
             out["tokens"] = (None, None)
         if "forwarding" not in enabled:
             out["forwarding"] = ({}, None)
-        return self._build(out)
+        return timed("transform", self._build)(out)
 
     @staticmethod
     def _chat(f: Any) -> Any:
@@ -328,21 +382,6 @@ class _Run:
         else:
             members, members_out = None, None
         return spaces, spaces_out, members, members_out
-
-    def _forwarding(self, f: Any, users: Any) -> Any:
-        from sprawl_audit.connectors.google.outcome import FeedOutcome
-
-        pages, outcome = users
-        if not outcome.brought_evidence:
-            return {}, FeedOutcome("forwarding", "error",
-                                   "needs the user list (users.list failed)"), 0
-        emails = sorted({u["primaryEmail"].strip().lower() for p in pages
-                         for u in p.get("users") or ()
-                         if isinstance(u.get("primaryEmail"), str)
-                         and not u.get("suspended") and not u.get("archived")})
-        chosen = emails[: self.cfg.gmail_max_users]
-        settings, out = f.forwarding(chosen)
-        return settings, out, len(emails)
 
     def _build(self, out: dict[str, Any]) -> InventoryBuilder:
         from sprawl_audit.connectors.google import transform as t

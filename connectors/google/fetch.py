@@ -64,10 +64,13 @@ def failed(feed: str, exc: AuthFailure | ApiFailure, pages_read: int = 0,
 
 class Fetcher:
     def __init__(self, client: GoogleClient, auth: Any, *, customer_id: str,
-                 work: ThreadPoolExecutor, now: datetime, slices: int = 1) -> None:
+                 work: Mapping[str, ThreadPoolExecutor], now: datetime,
+                 slices: int = 1) -> None:
         self.client = client
         self.auth = auth
         self.customer_id = customer_id
+        # One pool per API: calls paced by one API's quota never hold the threads
+        # another API's calls are waiting for.
         self.work = work
         self.now = now
         self.slices = max(1, slices)
@@ -165,7 +168,7 @@ class Fetcher:
                 step = (oldest - start) / self.slices
                 windows = [(start + step * i, oldest if i == self.slices - 1
                             else start + step * (i + 1)) for i in range(self.slices)]
-                results.extend(self.work.map(run, windows))
+                results.extend(self.work["reports"].map(run, windows))
         pages: list[Page] = []
         seen: set[tuple[str, str]] = set()
         for got, _err in results:
@@ -310,7 +313,7 @@ class Fetcher:
 
         out: dict[str, list[Mapping[str, Any]]] = {}
         errors: list[ApiFailure] = []
-        for name, got, err in self.work.map(run, names):
+        for name, got, err in self.work["chat"].map(run, names):
             if got is not None:
                 out[name] = got
             elif err is not None:
@@ -344,7 +347,7 @@ class Fetcher:
             except AuthFailure as exc:
                 return email, None, exc
 
-        signed = list(self.work.map(sign_in, emails))
+        signed = list(self.work["gmail"].map(sign_in, emails))
         auth_errors = [err for _e, _c, err in signed if err is not None]
         calls = []
         settings = svc.users().settings()  # building a resource object is not free
@@ -357,7 +360,7 @@ class Fetcher:
         size = APIS["gmail"].max_batch
         chunks = [calls[i:i + size] for i in range(0, len(calls), size)]
         results: dict[str, Any] = {}
-        for part in self.work.map(lambda c: self.client.batch(c, feed), chunks):
+        for part in self.work["gmail"].map(lambda c: self.client.batch(c, feed), chunks):
             results.update(part)
         out: dict[str, dict[str, Any]] = {}
         no_mailbox = 0
@@ -429,7 +432,8 @@ class TokenStage:
         creds = self._creds
         tokens = svc.tokens()  # one resource object per chunk: creating one is not free
         calls = [(e, tokens.list(userKey=e, fields=TOKEN_FIELDS), creds) for e in chunk]
-        self.futures.append(self.f.work.submit(self.f.client.batch, calls, self.feed))
+        self.futures.append(self.f.work["directory"].submit(self.f.client.batch, calls,
+                                                            self.feed))
 
     def finish(self, users_outcome: FeedOutcome) -> tuple[dict[str, list[Any]] | None,
                                                           FeedOutcome]:
