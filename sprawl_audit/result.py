@@ -162,6 +162,13 @@ def build_result(
         "phone_numbers": phones,
         "mail_domains": mail_domains,
         "islands": islands,
+        # who actively uses what: people-per-platform exports, and what --redact rewrites
+        "people": [
+            {"id": n.split(":", 1)[1], "department": f.get("department", ""),
+             "platforms": f.get("platforms", [])}
+            for n in sorted(ag.nodes_of("person"))
+            if (f := g.nodes[n]).get("platforms")
+        ],
         "unrecognised": [
             {"kind": u.kind, "value": u.value, "label": u.label, "seen": u.seen,
              "connectors": list(u.connectors)}
