@@ -116,37 +116,68 @@ def lower_bound(m: Minimum, *, latency: float, concurrency: int, rate: float | N
     return best, which
 
 
+class _Fakes:
+    """One fake Graph at a time over one tenant: ``start`` → settings, ``stats`` stops it."""
+
+    def __init__(self, tenant: Any) -> None:
+        from fakes.server import tls_pair
+
+        self.tenant = tenant
+        _ca, self.cert, self.ca_path = tls_pair()
+        self.fake: Any = None
+
+    def handle(self, cmd: str, arg: Any) -> Any:
+        from fakes.graph import FakeGraph
+
+        if cmd == "start":
+            self.fake = FakeGraph(self.tenant, tls=(self.cert, self.ca_path),
+                                  client_secret=arg["secret"], latency=arg["latency"],
+                                  rate_per_second=arg["rate"],
+                                  retry_after=arg["retry_after"]).start()
+            return {"settings": self.fake.settings(secret_env=SECRET_ENV)}
+        fake, self.fake = self.fake, None
+        stats = {"issued": len(fake.graph_log()), "subs": len(fake.sub_log),
+                 "batches": fake.batches, "throttled": fake.server.throttled}
+        fake.stop(wait=True)
+        return stats
+
+
 def _serve(conn: Any, scale: Scale, seed: int) -> None:
-    """Child process: hold the tenant, run one fake Graph per request from the parent.
+    """Child process: the fakes, so that their JSON encoding and TLS do not compete with
+    the connector for the parent's GIL (as a remote service would not)."""
+    from fakes.graph import generate_tenant
 
-    The fake lives in its own process so that its JSON encoding and TLS do not compete
-    with the connector for the parent's GIL, as a remote service would not.
-    """
-    from fakes.graph import FakeGraph, generate_tenant
-    from fakes.server import tls_pair
-
-    tenant = generate_tenant(users=scale.users, devices=scale.devices,
-                             service_principals=scale.service_principals, teams=scale.teams,
-                             detected_apps=scale.detected_apps, seed=seed)
-    _ca, cert, ca_path = tls_pair()
-    fake: Any = None
+    fakes = _Fakes(generate_tenant(users=scale.users, devices=scale.devices,
+                                   service_principals=scale.service_principals,
+                                   teams=scale.teams, detected_apps=scale.detected_apps,
+                                   seed=seed))
     while True:
         cmd, arg = conn.recv()
-        if cmd == "start":
-            fake = FakeGraph(tenant, tls=(cert, ca_path), client_secret=arg["secret"],
-                             latency=arg["latency"], rate_per_second=arg["rate"],
-                             retry_after=arg["retry_after"]).start()
-            conn.send({"url": fake.url, "ca": ca_path, "settings": fake.settings(
-                secret_env=SECRET_ENV)})
-        elif cmd == "stats":
-            conn.send({"issued": len(fake.graph_log()), "subs": len(fake.sub_log),
-                       "batches": fake.batches, "throttled": fake.server.throttled,
-                       "tokens": len(fake.token_grants)})
-            fake.stop(wait=True)
-            fake = None
-        else:
+        if cmd == "quit":
             conn.send("bye")
             return
+        conn.send(fakes.handle(cmd, arg))
+
+
+class _Remote:
+    """The fakes in a child process, driven over a pipe."""
+
+    def __init__(self, scale: Scale, seed: int) -> None:
+        import multiprocessing
+
+        ctx = multiprocessing.get_context(
+            "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
+        self.conn, child = ctx.Pipe()
+        self.process = ctx.Process(target=_serve, args=(child, scale, seed), daemon=True)
+        self.process.start()
+
+    def handle(self, cmd: str, arg: Any) -> Any:
+        self.conn.send((cmd, arg))
+        return self.conn.recv()
+
+    def close(self) -> None:
+        self.handle("quit", None)
+        self.process.join(10)
 
 
 def _collect(settings: Mapping[str, Any], limit: float) -> tuple[Any, Any, float]:
@@ -181,8 +212,8 @@ def _same(a: Any, b: Any) -> bool:
 
 
 def run(scale: Scale, *, latency: float, rate: float | None, retry_after: int,
-        concurrency: int, plain: bool, limit: float, seed: int = 2026) -> int:
-    import multiprocessing
+        concurrency: int, plain: bool, limit: float, seed: int = 2026,
+        separate_process: bool = True) -> int:
     import os
 
     from fakes.graph import generate_tenant
@@ -190,7 +221,8 @@ def run(scale: Scale, *, latency: float, rate: float | None, retry_after: int,
     print(f"tenant: {scale.users:,} users, {scale.devices:,} devices, "
           f"{scale.service_principals:,} service principals, {scale.teams:,} teams, "
           f"{scale.detected_apps:,} detected apps, {scale.mailboxes:,} mailboxes' inbox rules")
-    print(f"fake Graph (own process): TLS on loopback, {latency * 1000:.0f} ms per request, "
+    where = "own process" if separate_process else "in process"
+    print(f"fake Graph ({where}): TLS on loopback, {latency * 1000:.0f} ms per request, "
           + (f"429 + Retry-After: {retry_after} above {rate:.0f} requests/s "
              "(sub-requests count)" if rate else "no rate limit"))
     t0 = time.monotonic()
@@ -198,11 +230,7 @@ def run(scale: Scale, *, latency: float, rate: float | None, retry_after: int,
                              service_principals=scale.service_principals, teams=scale.teams,
                              detected_apps=scale.detected_apps, seed=seed)
     print(f"generated in {time.monotonic() - t0:.1f} s", flush=True)
-    ctx = multiprocessing.get_context("fork" if "fork" in
-                                      multiprocessing.get_all_start_methods() else "spawn")
-    parent, child = ctx.Pipe()
-    server = ctx.Process(target=_serve, args=(child, scale, seed), daemon=True)
-    server.start()
+    server: Any = _Remote(scale, seed) if separate_process else _Fakes(tenant)
     os.environ[SECRET_ENV] = "bench-secret"
     results: dict[str, Any] = {}
     runs: list[tuple[str, dict[str, Any], int, int, int]] = [
@@ -212,9 +240,8 @@ def run(scale: Scale, *, latency: float, rate: float | None, retry_after: int,
                                       "delta": False}, 100, 1, 1))
     try:
         for label, extra, page, conc, per_batch in runs:
-            parent.send(("start", {"secret": "bench-secret", "latency": latency, "rate": rate,
-                                   "retry_after": retry_after}))
-            info = parent.recv()
+            info = server.handle("start", {"secret": "bench-secret", "latency": latency,
+                                           "rate": rate, "retry_after": retry_after})
             settings = dict(info["settings"], mailbox_rules={
                 "enabled": True, "max_mailboxes": scale.mailboxes}, **extra)
             try:
@@ -222,8 +249,7 @@ def run(scale: Scale, *, latency: float, rate: float | None, retry_after: int,
             except TimeoutError as exc:
                 print(f"{label}: {exc}")
                 return 1
-            parent.send(("stats", None))
-            stats = parent.recv()
+            stats = server.handle("stats", None)
             issued, subs, throttled = stats["issued"], stats["subs"], stats["throttled"]
             m = minimum(tenant, page=page, batch=per_batch, concurrency=conc,
                         mailboxes=scale.mailboxes, delta=extra.get("delta", True))
@@ -244,15 +270,16 @@ def run(scale: Scale, *, latency: float, rate: float | None, retry_after: int,
             if per_batch > 1:
                 print(f"  sub-requests      {subs:>8,}   in {stats['batches']:,} batches; "
                       f"{throttled:,} answers were 429 (throttled sub-requests retried alone)")
+            ratio = f"   ratio {wall / bound:.2f}" if bound else ""
             print(f"  wall time         {wall:>8.1f} s lower bound {bound:.1f} s ({which})"
-                  f"   ratio {wall / bound:.2f}" if bound else f"  wall time {wall:.1f} s")
+                  + ratio)
             print(f"  inventory         {len(out.people):,} people, {len(out.devices):,} "
                   f"devices, {len(out.integrations):,} integrations, {len(out.usages):,} "
                   f"usages, {len(out.phone_numbers):,} numbers; coverage problems: "
                   f"{', '.join(f'{c.topic} {c.status}' for c in bad) or 'none'}", flush=True)
     finally:
-        parent.send(("quit", None))
-        server.join(10)
+        if separate_process:
+            server.close()
     if plain:
         ours, plain_run = results["sprawl-audit"], results["plain script"]
         print(f"plain script / sprawl-audit: requests {plain_run[1] / ours[1]:.1f}x, "

@@ -43,6 +43,8 @@ class PermissionCheck:
     needed: str  # the least-privilege permission or scope, as the vendor names it
     granted: bool | None
     detail: str = ""
+    #: the topic still runs without it, with less detail; missing is shown, not failed
+    optional: bool = False
 
 
 class Connector(ABC):

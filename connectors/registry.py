@@ -27,6 +27,13 @@ REGISTRY: dict[str, ConnectorInfo] = {
                       "telephone numbers from PBX and provider CSV exports"),
         ConnectorInfo("manual", "sprawl_audit.connectors.manual.connector:ManualConnector",
                       "consultant interview notes and hand-kept inventories (YAML)"),
+        ConnectorInfo("m365", "sprawl_audit.connectors.m365.collect:M365Connector",
+                      "Microsoft 365 through Graph: users and licences, apps and consents, "
+                      "Intune, Teams, Teams Phone, usage; Teams/Exchange settings from "
+                      "PowerShell exports"),
+        ConnectorInfo("google", "sprawl_audit.connectors.google.connector:GoogleConnector",
+                      "Google Workspace: users, OAuth apps, mobile devices and apps, "
+                      "Gmail/Chat/Meet usage, external Chat spaces, Gmail forwarding"),
         ConnectorInfo("slack", "sprawl_audit.connectors.slack.connector:SlackConnector",
                       "Slack workspaces and Enterprise Grid orgs: people, guests, Slack "
                       "Connect, apps, access logs (Web API)"),

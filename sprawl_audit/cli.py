@@ -361,7 +361,9 @@ def connectors_check(names: Sequence[str], config_path: str | None) -> None:
             click.echo("  nothing to sign in to (reads files)")
         for r in results:
             mark = {True: "granted", False: "MISSING", None: "unknown"}[r.granted]
-            missing += r.granted is False
+            if r.granted is False and r.optional:
+                mark = "optional"  # shown, but the topic runs without it
+            missing += r.granted is False and not r.optional
             line = f"  {mark:<8} {r.topic:<26} {terminal_safe(r.needed)}"
             if r.detail:
                 line += f"  ({terminal_safe(r.detail)})"

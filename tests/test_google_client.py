@@ -33,6 +33,16 @@ def test_api_endpoint_moves_every_api_and_its_batch_uri() -> None:
     assert req.uri.startswith("https://google-proxy.example.org/g/v1/spaces:search?")
 
 
+def test_a_service_specific_google_host_moves_only_that_service() -> None:
+    client = _client("https://admin.googleapis.com/")
+    assert client.batch_uri("directory") == "https://admin.googleapis.com/batch"
+    assert client.batch_uri("chat") == "https://chat.googleapis.com/batch"
+    req = client.service("gmail").users().settings().getAutoForwarding(userId="a@x.org")
+    assert req.uri.startswith("https://gmail.googleapis.com/gmail/v1/")
+    shared = _client("https://restricted.googleapis.com/")
+    assert shared.batch_uri("chat") == "https://restricted.googleapis.com/batch"
+
+
 def test_without_an_endpoint_the_discovery_roots_are_used() -> None:
     client = _client(None)
     assert client.batch_uri("directory") == "https://admin.googleapis.com/batch"

@@ -121,9 +121,9 @@ def test_connectors_check_names_the_missing_permission(tls: Any, tmp_path: Path,
 def test_connectors_check_all_granted_and_sign_in_failure(tls: Any, tmp_path: Path) -> None:
     with FakeGraph(demo_tenant(), tls=tls, client_secret=CANARY) as fake:
         cfg = config_file(tmp_path, fake)
-        ok = CliRunner().invoke(main, ["connectors", "check", "m365", "-c", str(cfg)], env={ENV: CANARY})
-        bad = CliRunner().invoke(main, ["connectors", "check", "m365", "-c", str(cfg)],
-                                 env={ENV: "not-the-secret"})
+        args = ["connectors", "check", "m365", "-c", str(cfg)]
+        ok = CliRunner().invoke(main, args, env={ENV: CANARY})
+        bad = CliRunner().invoke(main, args, env={ENV: "not-the-secret"})
     assert ok.exit_code == 0, ok.output
     assert "MISSING" not in ok.output and "devices.apps" in ok.output
     assert bad.exit_code == 1
@@ -134,7 +134,8 @@ def test_connectors_check_all_granted_and_sign_in_failure(tls: Any, tmp_path: Pa
 def test_config_mistakes_exit_2_with_one_line(tls: Any, tmp_path: Path) -> None:
     with FakeGraph(demo_tenant(), tls=tls) as fake:
         cfg = config_file(tmp_path, fake)
-        res = CliRunner().invoke(main, ["connectors", "check", "m365", "-c", str(cfg)], env={})
+        res = CliRunner().invoke(main, ["connectors", "check", "m365", "-c", str(cfg)],
+                                 env={})
         audit = CliRunner().invoke(main, ["audit", "-c", str(cfg)], env={})
     for r in (res, audit):
         assert r.exit_code == 2

@@ -133,12 +133,13 @@ def test_demo_tenant_collected_live_matches_the_demo_depth(fake_for: Any, demo: 
     assert c["collab.federation"].status == "not_configured"
     assert "Get-CsTenantFederationConfiguration" in c["collab.federation"].detail
     # the same depth as the demo: the records of the demo connector's m365 part
-    from sprawl_audit.connectors.demo.connector import _m365
+    from sprawl_audit.connectors.demo import load_demo_builder
 
-    demo_part = InventoryBuilder()
-    _m365(demo_part)
-    for name in ("people", "usages", "devices", "integrations"):
-        assert getattr(out, name) == getattr(demo_part, name), name
+    shown = load_demo_builder()
+    assert out.people == [p for p in shown.people if p.sources[0].connector == "m365"]
+    for name in ("usages", "devices", "integrations"):
+        assert getattr(out, name) == [r for r in getattr(shown, name)
+                                      if r.source.connector == "m365"], name
     fwd = {link.target for link in out.external_links if link.kind == "mail_forwarding"}
     assert fwd == {"gmail.com", "hotmail.co.uk", "hartwellbs.co.uk"}
     # handed on: the tenant's mail domains, and delta links for the next run

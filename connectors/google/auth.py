@@ -334,7 +334,9 @@ class ServiceAccountAuth:
         try:
             self.credentials((scope,)).ensure()
         except AuthFailure as exc:
-            return (False if exc.status == "forbidden" else None), exc.detail
+            if exc.status == "forbidden":
+                return False, "not delegated to this service account's client id"
+            return None, exc.detail
         return True, ""
 
 

@@ -83,6 +83,13 @@ APIS: dict[str, Api] = {
 }
 
 
+#: Hosts that serve one Google service only (an api_endpoint there moves that one alone).
+SERVICE_HOSTS: dict[str, str] = {
+    f"{name}.{infix}googleapis.com": name
+    for name in ("admin", "chat", "gmail") for infix in ("", "mtls.")
+}
+
+
 # -- time, retries, stats -----------------------------------------------------------------------
 class Clock:
     """Time as the client sees it; tests substitute one that records sleeps."""
@@ -533,16 +540,31 @@ class GoogleClient:
     def stats(self) -> Stats:
         return self.transport.stats
 
+    def endpoint_for(self, api: str) -> str | None:
+        """The configured endpoint, unless it names another Google service's own host.
+
+        ``https://admin.googleapis.com/`` moves the Admin SDK APIs but must not send Chat
+        or Gmail calls there; any other endpoint (a proxy, private.googleapis.com,
+        restricted.googleapis.com, a test fake) serves every API."""
+        if not self.api_endpoint:
+            return None
+        host = (urlsplit(self.api_endpoint).hostname or "").lower()
+        own = SERVICE_HOSTS.get(host)
+        if own is not None and own != APIS[api].name:
+            return None
+        return self.api_endpoint
+
     def service(self, api: str) -> Any:
         with self._lock:
             svc = self._services.get(api)
             if svc is None:
                 spec = APIS[api]
-                options = {"api_endpoint": self.api_endpoint} if self.api_endpoint else None
+                endpoint = self.endpoint_for(api)
+                options = {"api_endpoint": endpoint} if endpoint else None
                 svc = build(spec.name, spec.version, http=GoogleHttp(self.transport, None, api),
                             static_discovery=True, cache_discovery=False,
                             client_options=options)
-                root = self.api_endpoint or svc._rootDesc.get("rootUrl", "")
+                root = endpoint or svc._rootDesc.get("rootUrl", "")
                 self._batch_uris[api] = urljoin(root if root.endswith("/") else root + "/",
                                                 svc._rootDesc.get("batchPath", "batch"))
                 self._services[api] = svc

@@ -247,10 +247,8 @@ class GoogleConnector(Connector):
                     answers[feed.scope] = auth.check(feed.scope)
                 granted, detail = answers[feed.scope]
             notes = [d for d in (detail, feed.note) if d]
-            if feed.optional:
-                notes.append("optional")
             out.append(PermissionCheck(topic=feed.topic, needed=feed.scope, granted=granted,
-                                       detail="; ".join(notes)))
+                                       detail="; ".join(notes), optional=feed.optional))
         self.last_auth_stats = auth.session.stats
         return out
 
@@ -310,14 +308,26 @@ class _Run:
         timings = self.connector.last_timings = {}
         t0 = time.perf_counter()
 
-        def timed(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
+        def timed(name: str, fn: Callable[..., Any],
+                  fallback: Callable[[FeedOutcome], Any] | None = None) -> Callable[..., Any]:
+            """Time a feed; a bug in it becomes that feed's ``error`` Coverage, not a crash
+            (the traceback goes to the debug log, the message nowhere: it could hold data)."""
             def run(*args: Any) -> Any:
                 start = time.perf_counter() - t0
                 try:
                     return fn(*args)
+                except Exception as exc:
+                    if fallback is None:
+                        raise
+                    log.debug("google: feed %s failed", name, exc_info=True)
+                    return fallback(FeedOutcome(name, "error", (
+                        f"unexpected {type(exc).__name__} (run with -vv for details)")))
                 finally:
                     timings[name] = (start, time.perf_counter() - t0)
             return run
+
+        def pages_or_nothing(o: FeedOutcome) -> Any:
+            return [], o
 
         work = {api: ThreadPoolExecutor(cfg.concurrency, thread_name_prefix=f"google-{api}")
                 for api in ("directory", "reports", "chat", "gmail")}
@@ -326,13 +336,11 @@ class _Run:
             f = Fetcher(client, self.auth, customer_id=cfg.customer_id, work=work, now=now,
                         slices=max(1, min(cfg.concurrency, 8)))
             started: dict[str, Future[Any]] = {
-                "token_log": feeds.submit(timed("token_log", f.token_log)),
-                "devices": feeds.submit(timed("devices", f.devices)),
-                "mobile_log": feeds.submit(timed("mobile_log", f.mobile_log)),
-                "usage": feeds.submit(timed("usage", f.usage)),
-                "meet_log": feeds.submit(timed("meet_log", f.meet_log)),
-                "spaces": feeds.submit(timed("chat", self._chat), f),
+                name: feeds.submit(timed(name, getattr(f, name), pages_or_nothing))
+                for name in ("token_log", "devices", "mobile_log", "usage", "meet_log")
             }
+            started["spaces"] = feeds.submit(
+                timed("spaces", self._chat, lambda o: ([], o, None, None)), f)
             stage = f.token_stage() if "tokens" in enabled else None
             mailboxes = _Mailboxes(self.cfg.gmail_max_users) if "forwarding" in enabled \
                 else None
@@ -343,16 +351,16 @@ class _Run:
                 # Users come in address order, so the first max_users mailboxes are known
                 # early: their (per-user, Gmail-quota) checks overlap the rest of the list.
                 if mailboxes is not None and mailboxes.add_page(page):
-                    started["forwarding"] = feeds.submit(timed("forwarding", f.forwarding),
-                                                         mailboxes.chosen())
+                    started["forwarding"] = feeds.submit(forwarding, mailboxes.chosen())
 
-            out["users"] = timed("users", f.users)(on_page)
+            forwarding = timed("forwarding", f.forwarding, lambda o: ({}, o))
+            out["users"] = timed("users", f.users, pages_or_nothing)(on_page)
             if stage is not None:
-                out["tokens"] = timed("tokens", stage.finish)(out["users"][1])
+                out["tokens"] = timed("tokens", stage.finish, lambda o: (None, o))(
+                    out["users"][1])
             if mailboxes is not None and "forwarding" not in started:
                 if out["users"][1].brought_evidence:
-                    started["forwarding"] = feeds.submit(timed("forwarding", f.forwarding),
-                                                         mailboxes.chosen())
+                    started["forwarding"] = feeds.submit(forwarding, mailboxes.chosen())
                 else:
                     out["forwarding"] = ({}, FeedOutcome(
                         "forwarding", "error", "needs the user list (users.list failed)"))

@@ -11,6 +11,7 @@ start while the user list is still paging in.
 from __future__ import annotations
 
 import logging
+import math
 import re
 import threading
 from collections.abc import Callable, Iterable, Mapping
@@ -75,6 +76,11 @@ class Fetcher:
         self.now = now
         self.slices = max(1, slices)
 
+    @property
+    def reports_customer(self) -> str | None:
+        """Reports take a customer id only for another customer (a reseller's audit)."""
+        return None if self.customer_id == "my_customer" else self.customer_id
+
     def creds(self, feed: Feed, subject: str | None = None) -> ManagedCredentials:
         creds: ManagedCredentials = self.auth.credentials((feed.scope,), subject)
         return creds
@@ -137,7 +143,8 @@ class Fetcher:
         def make(s: datetime, e: datetime) -> Callable[[str | None], Any]:
             return lambda tok: svc.activities().list(
                 userKey="all", applicationName=app, eventName=event, startTime=rfc3339(s),
-                endTime=rfc3339(e), maxResults=1000, filters=filters, pageToken=tok)
+                endTime=rfc3339(e), maxResults=1000, filters=filters,
+                customerId=self.reports_customer, pageToken=tok)
 
         def run(window: tuple[datetime, datetime], token: str | None = None
                 ) -> tuple[list[Page], ApiFailure | None]:
@@ -162,12 +169,13 @@ class Fetcher:
                  and isinstance(i["id"].get("time"), str)]
         if isinstance(token, str) and token:
             oldest = _parse_time(min(times)) if times else None
-            if self.slices == 1 or oldest is None or oldest <= start:
+            slices = self._slices_for(len(times), start, oldest, end)
+            if slices == 1 or oldest is None:
                 results.append(run((start, end), token))
             else:
-                step = (oldest - start) / self.slices
-                windows = [(start + step * i, oldest if i == self.slices - 1
-                            else start + step * (i + 1)) for i in range(self.slices)]
+                step = (oldest - start) / slices
+                windows = [(start + step * i, oldest if i == slices - 1
+                            else start + step * (i + 1)) for i in range(slices)]
                 results.extend(self.work["reports"].map(run, windows))
         pages: list[Page] = []
         seen: set[tuple[str, str]] = set()
@@ -188,6 +196,18 @@ class Fetcher:
         if errors:
             return pages, failed(feed.name, errors[0], len(pages))
         return pages, FeedOutcome(feed.name, items=items)
+
+    def _slices_for(self, first: int, start: datetime, oldest: datetime | None,
+                    end: datetime) -> int:
+        """How many windows to read the rest of a log in: as many as the pages it is likely
+        to fill (from the density of the first page), at most ``slices``."""
+        if oldest is None or oldest <= start or self.slices == 1:
+            return 1
+        covered = (end - oldest).total_seconds()
+        if covered <= 0:
+            return self.slices
+        expected = first * (oldest - start).total_seconds() / covered
+        return max(1, min(self.slices, math.ceil(expected / 1000)))
 
     def token_log(self) -> tuple[list[Page], FeedOutcome]:
         return self.activity_pages(FEEDS_BY_NAME["token_log"], "token", "authorize",
@@ -229,12 +249,13 @@ class Fetcher:
             creds = self.creds(feed)
         except AuthFailure as exc:
             return [], failed(feed.name, exc)
-        for _attempt in range(5):
+        for attempt in range(5):
             pages: list[Page] = []
             try:
                 for page in self.client.pages(lambda tok, d=day: svc.userUsageReport().get(
                         userKey="all", date=d.isoformat(), parameters=USAGE_PARAMETERS,
-                        maxResults=1000, pageToken=tok), creds, feed):
+                        maxResults=1000, customerId=self.reports_customer,
+                        pageToken=tok), creds, feed):
                     pages.append(page)
             except ApiFailure as exc:
                 m = _LATER_THAN.search(exc.message)
@@ -248,7 +269,7 @@ class Fetcher:
             codes = {str(w.get("code")) for p in pages[:1] for w in p.get("warnings") or ()
                      if isinstance(w, Mapping)}
             rows = sum(len(p.get("usageReports") or ()) for p in pages)
-            if codes & {"DATA_NOT_AVAILABLE", "PARTIAL_DATA_AVAILABLE"} and _attempt < 3:
+            if codes & {"DATA_NOT_AVAILABLE", "PARTIAL_DATA_AVAILABLE"} and attempt < 3:
                 if rows and not fallback:
                     fallback = pages
                 day -= timedelta(days=1)

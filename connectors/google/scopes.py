@@ -53,7 +53,8 @@ FEEDS: tuple[Feed, ...] = (
          "Directory API users.list"),
     Feed("tokens", "oauth.grants", BASE + "admin.directory.user.security", "directory",
          "Directory API tokens.list (per user, batched)", read_only=False,
-         note="not read-only (it can also revoke tokens); turn off with user_tokens: false"),
+         note="not read-only: it can also revoke users' tokens; turn off with "
+              "user_tokens: false"),
     Feed("token_log", "oauth.grants", BASE + "admin.reports.audit.readonly", "reports",
          "Reports API activities.list applicationName=token (180 days)"),
     Feed("devices", "devices.apps", BASE + "admin.directory.device.mobile.readonly",
@@ -72,7 +73,8 @@ FEEDS: tuple[Feed, ...] = (
          note="names the outside domains of external spaces"),
     Feed("forwarding", "mail.forwarding", BASE + "gmail.readonly", "gmail",
          "Gmail API users.settings.getAutoForwarding + forwardingAddresses.list",
-         per_user=True, note="read-only but reads mail; opt-in (gmail_forwarding.enabled)"),
+         per_user=True, note="read-only, but it can read mail; opt-in "
+                             "(gmail_forwarding.enabled)"),
 )
 FEEDS_BY_NAME: dict[str, Feed] = {f.name: f for f in FEEDS}
 

@@ -37,7 +37,7 @@ import re
 import uuid
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -327,7 +327,6 @@ class Fetched:
     value: Any = None
     error: BaseException | None = None
     requirement: perms.Requirement | None = None
-    notes: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -568,9 +567,9 @@ class _Run:
             try:
                 return fn(got)
             except Exception as exc:  # a bug in one topic must not lose the others
-                if not name.startswith("t_"):
-                    raise
                 log.exception("m365: %s failed", name)
+                if not name.startswith("t_"):
+                    return Fetched(None, GraphError(f"internal error: {type(exc).__name__}"))
                 broken = InventoryBuilder()
                 broken.coverage.append(coverage(self.name, _STAGE_TOPIC.get(name, name),
                                                 "error", f"internal error: {type(exc).__name__}"))

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+from sprawl_audit.catalog import Catalog
 from sprawl_audit.graph import AuditGraph
+from sprawl_audit.model import AppRef
 
 
 def analyse(ag: AuditGraph) -> None:
     g = ag.graph
-    personal = ag.resolution.catalog.personal_mail_domains
+    catalog = ag.resolution.catalog
+    personal = catalog.personal_mail_domains
     kinds: dict[str, set[str]] = defaultdict(set)
     plats: dict[str, set[str]] = defaultdict(set)
     people: dict[str, set[str]] = defaultdict(set)
@@ -25,5 +28,11 @@ def analyse(ag: AuditGraph) -> None:
             link_kinds=sorted(kinds.get(enode, ())),
             platforms=sorted(plats.get(enode, ())),
             people=len(people.get(enode, ())),
-            consumer_domain=target in personal,
+            consumer_domain=target in personal or _consumer_service(catalog, target),
         )
+
+
+def _consumer_service(catalog: Catalog, target: str) -> bool:
+    """A domain of a consumer product (``teams.live.com`` for consumer Teams chat)."""
+    entry = catalog.match(AppRef("domain", target)) if "." in target else None
+    return entry is not None and entry.classification == "consumer"

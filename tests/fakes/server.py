@@ -136,6 +136,8 @@ class FakeServer:
 
         class _Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # answer at once: Nagle + delayed ACK would add ~40 ms to every response
+            disable_nagle_algorithm = True
 
             def log_message(self, *_args: Any) -> None:  # keep test output clean
                 return
@@ -152,7 +154,8 @@ class FakeServer:
             self._tls.configure_cert(ctx)
             server.socket = ctx.wrap_socket(server.socket, server_side=True)
         self._server = server
-        self._thread = threading.Thread(target=server.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
+                                        daemon=True)
         self._thread.start()
         return self
 
