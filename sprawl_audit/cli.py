@@ -88,6 +88,9 @@ def _audit_options(func: F) -> F:
                      help="Rule pack to run (repeatable); default from config, else baseline."),
         click.option("--save-snapshot", type=click.Path(dir_okay=False),
                      help="Also write the collected inventory here, for --from later."),
+        click.option("--state", "state_path", type=click.Path(dir_okay=False),
+                     envvar="SPRAWL_AUDIT_STATE",
+                     help="Delta state file for scheduled runs (read, then replaced; 0600)."),
         click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors."),
         click.option("-v", "--verbose", count=True, help="More detail (repeat for debug)."),
     ]
@@ -119,7 +122,7 @@ def _run_audit(*, demo: bool, snapshot: str | None, config_path: str | None,
                formats: Sequence[str], output: str | None, output_dir: str | None,
                fail_on: str | None, fail_on_incomplete: bool, rule_paths: Sequence[str],
                packs: Sequence[str], save_snapshot: str | None, quiet: bool,
-               verbose: int) -> None:
+               verbose: int, state_path: str | None = None) -> None:
     from sprawl_audit import pipeline
     from sprawl_audit.config import load_config
     from sprawl_audit.snapshot import read_snapshot, write_snapshot
@@ -143,7 +146,12 @@ def _run_audit(*, demo: bool, snapshot: str | None, config_path: str | None,
         inventory, mode = read_snapshot(snapshot), "snapshot"
         connectors = sorted({c.connector for c in inventory.coverage})
     else:
-        inventory, connectors = pipeline.collect_live(config)
+        from sprawl_audit.state import read_state, write_state
+
+        state = read_state(state_path) if state_path else None
+        inventory, connectors = pipeline.collect_live(config, state)
+        if state_path and state is not None:
+            write_state(state_path, state)
         mode = "live"
     if save_snapshot:
         write_snapshot(inventory, save_snapshot)

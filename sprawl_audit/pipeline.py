@@ -115,11 +115,14 @@ def run_audit(
     )
 
 
-def collect_live(config: Config) -> tuple[Inventory, list[str]]:
+def collect_live(config: Config, state: dict[str, Any] | None = None
+                 ) -> tuple[Inventory, list[str]]:
     """Run every connector configured in ``connectors:``; a source fault is coverage.
 
     The email connector runs last so it can check the domains the directory connectors
     found (verified domains of Microsoft 365 or Google Workspace) as well as the config's.
+    ``state`` maps connector name to what it left last run (delta links); it is updated
+    in place with what each connector leaves this run.
     """
     from datetime import datetime, timezone
 
@@ -135,9 +138,14 @@ def collect_live(config: Config) -> tuple[Inventory, list[str]]:
     names = []
     for name, settings in sorted(config.connectors.items(), key=lambda kv: kv[0] == "email"):
         connector = get_connector(name, config.path)
+        previous = (state or {}).get(name) or {}
         context = ConnectorContext(config_dir=str(config.base_dir),
-                                   domains=tuple(dict.fromkeys(found)), catalog=catalog)
+                                   domains=tuple(dict.fromkeys(found)), catalog=catalog,
+                                   state=previous if isinstance(previous, dict) else {})
         parts.append(connector.collect(settings, context))
+        left = getattr(connector, "state", None)
+        if state is not None and isinstance(left, dict):
+            state[name] = left
         found.extend(d.lower() for d in getattr(connector, "domains", ()))
         names.append(name)
     as_of = datetime.now(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")

@@ -142,3 +142,29 @@ def test_config_mistakes_exit_2_with_one_line(tls: Any, tmp_path: Path) -> None:
         assert f"connectors.m365.client_secret_env: environment variable {ENV} is not set" \
             in r.output
         assert "Traceback" not in r.output
+
+
+def test_state_file_carries_delta_links_between_scheduled_runs(tls: Any, tmp_path: Path) -> None:
+    """Run 1 reads in full and leaves delta links; run 2 asks Graph only for changes."""
+    import stat
+
+    with FakeGraph(demo_tenant(), tls=tls, client_secret=CANARY) as fake:
+        cfg = config_file(tmp_path, fake)
+        state = tmp_path / "state.json"
+        args = ["audit", "-c", str(cfg), "-q", "--state", str(state)]
+        first = CliRunner().invoke(main, args, env={ENV: CANARY}, catch_exceptions=False)
+        assert first.exit_code == 0, first.output
+        assert stat.S_IMODE(state.stat().st_mode) == 0o600
+        saved = json.loads(state.read_text())
+        assert saved["version"] == 1 and saved["connectors"]["m365"]
+        assert CANARY not in state.read_text()
+        first_tokens = {t for r in fake.server.log if r.path.endswith("/delta")
+                        for t in r.query.get("$deltatoken", [])}
+        before = len(fake.server.log)
+        second = CliRunner().invoke(main, args, env={ENV: CANARY}, catch_exceptions=False)
+        assert second.exit_code == 0, second.output
+        resumed = [r for r in fake.server.log[before:] if r.path.endswith("/users/delta")]
+    # the second run follows the stored link: a real token, not a fresh "latest" read
+    tokens = {t for r in resumed for t in r.query.get("$deltatoken", [])}
+    assert first_tokens <= {"latest"}  # the first run starts fresh
+    assert tokens and "latest" not in tokens
