@@ -35,3 +35,26 @@ def list_of(settings: Mapping[str, Any], key: str, prefix: str, kind: type = str
 def resolve_path(value: str, config_dir: str) -> Path:
     p = Path(value).expanduser()
     return p if p.is_absolute() else Path(config_dir) / p
+
+
+def optional_file(settings: Mapping[str, Any], key: str, config_dir: str,
+                  prefix: str) -> str | None:
+    """A file path setting (``ca_bundle``), resolved against the config file; None if unset."""
+    value = settings.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value:
+        raise fail(settings, key, "must be a file path", prefix)
+    path = resolve_path(value, config_dir)
+    if not path.is_file():
+        raise fail(settings, key, f"no such file: {path}", prefix)
+    return str(path)
+
+
+def positive_seconds(settings: Mapping[str, Any], key: str, default: float,
+                     prefix: str) -> float:
+    """A timeout-like setting: a number of seconds above 0."""
+    value = settings.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+        raise fail(settings, key, "must be a number of seconds above 0", prefix)
+    return float(value)

@@ -14,7 +14,6 @@ from sprawl_audit.connectors.google.client import (
     Transport,
     classify,
     complete,
-    retry_after,
 )
 from sprawl_audit.connectors.google.scopes import FEEDS, FEEDS_BY_NAME, delegation_scopes
 
@@ -83,6 +82,8 @@ def test_classify_maps_google_errors_to_coverage(status: int, body: bytes, feed:
 
 
 def test_retry_after_reads_seconds_and_dates() -> None:
+    from sprawl_audit.connectors.retry import retry_after_seconds as retry_after
+
     assert retry_after("7") == 7.0
     assert retry_after(None) is None and retry_after("soon") is None
     assert retry_after("Wed, 21 Oct 2015 07:28:00 GMT") == 0.0  # in the past

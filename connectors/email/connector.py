@@ -35,7 +35,13 @@ from sprawl_audit.connectors.email.resolver import DnsClient, fetch_mta_sts_poli
 from sprawl_audit.connectors.email.spf import TxtResult, spf_records, walk_spf
 from sprawl_audit.connectors.email.transform import transform_dns, txt_strings
 from sprawl_audit.connectors.interface import Connector, ConnectorContext, coverage
-from sprawl_audit.connectors.settings import check_keys, fail, list_of, resolve_path
+from sprawl_audit.connectors.settings import (
+    check_keys,
+    fail,
+    list_of,
+    optional_file,
+    positive_seconds,
+)
 from sprawl_audit.model import InventoryBuilder
 
 DEFAULT_SELECTORS: tuple[str, ...] = ("selector1", "selector2", "google")
@@ -77,9 +83,7 @@ class EmailConnector(Connector):
             if not _is_address(ns):
                 raise fail(settings, "nameservers", f"{ns!r} is not an IP address", _PREFIX)
         port = _port(settings, "port", 53)
-        timeout = settings.get("timeout", 5)
-        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
-            raise fail(settings, "timeout", "must be a number of seconds above 0", _PREFIX)
+        timeout = positive_seconds(settings, "timeout", 5, _PREFIX)
         selectors = list_of(settings, "dkim_selectors", _PREFIX) if "dkim_selectors" in \
             settings else list(DEFAULT_SELECTORS)
         for sel in selectors:
@@ -92,14 +96,7 @@ class EmailConnector(Connector):
         if not isinstance(fetch, bool):
             raise fail(settings, "mta_sts_fetch", "must be true or false", _PREFIX)
         sts_port = _port(settings, "mta_sts_port", 443)
-        ca_bundle = settings.get("ca_bundle")
-        if ca_bundle is not None:
-            if not isinstance(ca_bundle, str) or not ca_bundle:
-                raise fail(settings, "ca_bundle", "must be a file path", _PREFIX)
-            path = resolve_path(ca_bundle, context.config_dir)
-            if not path.is_file():
-                raise fail(settings, "ca_bundle", f"no such file: {path}", _PREFIX)
-            ca_bundle = str(path)
+        ca_bundle = optional_file(settings, "ca_bundle", context.config_dir, _PREFIX)
         if not domains:
             out = InventoryBuilder()
             out.coverage.append(coverage(

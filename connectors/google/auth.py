@@ -54,6 +54,7 @@ from google.auth.credentials import Credentials as GoogleCredentials
 from google.auth.transport.requests import Request as GoogleAuthRequest
 
 from sprawl_audit.connectors.google.scopes import short
+from sprawl_audit.connectors.retry import retry_after_seconds
 from sprawl_audit.errors import UserError
 
 log = logging.getLogger("sprawl_audit.connectors.google")
@@ -235,12 +236,9 @@ class TokenSession(requests.Session):
 
 
 def _retry_after(value: str | None) -> float | None:
-    if not value:
-        return None
-    try:
-        return max(0.0, min(60.0, float(value.strip())))
-    except ValueError:
-        return None
+    """The token endpoint's Retry-After, capped: sign-in must not stall a run for long."""
+    seconds = retry_after_seconds(value)
+    return None if seconds is None else min(60.0, seconds)
 
 
 # -- credentials --------------------------------------------------------------------------------

@@ -51,6 +51,7 @@ from googleapiclient.http import BatchHttpRequest, HttpRequest
 from sprawl_audit import __version__
 from sprawl_audit.connectors.google.auth import SECRETS, AuthFailure, ManagedCredentials
 from sprawl_audit.connectors.google.scopes import Feed, short
+from sprawl_audit.connectors.retry import retry_after_seconds
 
 log = logging.getLogger("sprawl_audit.connectors.google")
 
@@ -260,24 +261,7 @@ def _is_retryable(status: int, content: bytes) -> bool:
     return False
 
 
-def retry_after(value: str | None) -> float | None:
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    import email.utils
-    from datetime import datetime, timezone
 
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
-    return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
 
 
 _BOUNDARY = re.compile(r'boundary="?([^";]+)"?', re.IGNORECASE)
@@ -487,7 +471,7 @@ class Transport:
                                                   f"short ({attempt} attempts)")
                     return resp, content
                 self.stats.add(retries=1)
-                delay = retry_after(resp.get("retry-after")) if not truncated else None
+                delay = retry_after_seconds(resp.get("retry-after")) if not truncated else None
                 if delay is not None:
                     delay = min(delay, self.policy.max_retry_after)
                     self.limiters[api].penalise(delay)
@@ -638,7 +622,7 @@ class GoogleClient:
                     status = int(exc.resp.status)
                     if _is_retryable(status, exc.content) and tries[key] < policy.attempts:
                         retry.append(by_key[key])
-                        ra = retry_after(exc.resp.get("retry-after"))
+                        ra = retry_after_seconds(exc.resp.get("retry-after"))
                         if ra is not None:
                             wait.append(min(ra, policy.max_retry_after))
                         return

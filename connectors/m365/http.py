@@ -27,7 +27,6 @@ hold a pre-authenticated report signature) and never headers or bodies.
 
 from __future__ import annotations
 
-import email.utils
 import json
 import logging
 import os
@@ -36,7 +35,6 @@ import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -44,6 +42,7 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from sprawl_audit import __version__
+from sprawl_audit.connectors.retry import retry_after_seconds
 
 log = logging.getLogger("sprawl_audit.connectors.m365.http")
 
@@ -84,23 +83,7 @@ class RetryPolicy:
         return rng.uniform(0.0, min(self.cap, self.base * (2 ** retry)))
 
 
-def retry_after_seconds(value: str | None, now: datetime | None = None) -> float | None:
-    """Seconds to wait from a ``Retry-After`` header (delta-seconds or HTTP date), or None."""
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
-    now = now or datetime.now(timezone.utc)
-    return max(0.0, (when - now).total_seconds())
+
 
 
 def default_verify(ca_bundle: str | None = None) -> str | bool:

@@ -30,7 +30,6 @@ means. What it does, once, for every call:
 
 from __future__ import annotations
 
-import email.utils
 import http.client
 import json
 import logging
@@ -42,7 +41,6 @@ import urllib.request
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from typing import Any
 from urllib.error import URLError
 from urllib.parse import urlsplit
@@ -60,6 +58,7 @@ from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
 
 from sprawl_audit import __version__
+from sprawl_audit.connectors.retry import retry_after_seconds as parse_retry_after
 from sprawl_audit.connectors.slack.scopes import METHOD_SCOPES
 
 log = logging.getLogger("sprawl_audit.connectors.slack")
@@ -240,21 +239,7 @@ def _backoff(attempt: int, base: float, cap: float) -> float:
 
 def retry_after_seconds(response: HttpResponse | None) -> float | None:
     """``Retry-After`` as seconds: Slack sends an integer; an HTTP date is accepted too."""
-    value = _header(response.headers if response else None, "retry-after")
-    if value is None:
-        return None
-    value = value.strip()
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
-    return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
+    return parse_retry_after(_header(response.headers if response else None, "retry-after"))
 
 
 class _Counted(RetryHandler):

@@ -26,7 +26,12 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from sprawl_audit.connectors.interface import Connector, ConnectorContext, PermissionCheck
-from sprawl_audit.connectors.settings import check_keys, fail, resolve_path
+from sprawl_audit.connectors.settings import (
+    check_keys,
+    fail,
+    optional_file,
+    positive_seconds,
+)
 from sprawl_audit.connectors.slack.client import (
     DEFAULT_BASE_URL,
     SlackApi,
@@ -70,19 +75,9 @@ class SlackSettings:
                        "network in clear)", PREFIX)
         if not base_url.endswith("/"):
             base_url += "/"
-        ca_bundle = settings.get("ca_bundle")
-        ca_path: str | None = None
-        if ca_bundle is not None:
-            if not isinstance(ca_bundle, str) or not ca_bundle:
-                raise fail(settings, "ca_bundle", "must be a path to a PEM file", PREFIX)
-            path = resolve_path(ca_bundle, context.config_dir)
-            if not path.is_file():
-                raise fail(settings, "ca_bundle", f"no such file: {path}", PREFIX)
-            ca_path = str(path)
-        timeout = settings.get("timeout", 30)
-        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
-            raise fail(settings, "timeout", "must be a positive number of seconds", PREFIX)
-        return cls(token_env, base_url, ca_path, float(timeout))
+        ca_path = optional_file(settings, "ca_bundle", context.config_dir, PREFIX)
+        timeout = positive_seconds(settings, "timeout", 30, PREFIX)
+        return cls(token_env, base_url, ca_path, timeout)
 
     def token(self, settings: Mapping[str, Any]) -> str:
         value = os.environ.get(self.token_env, "").strip()

@@ -27,20 +27,19 @@ longer than ``max_wait`` is not slept: the read fails as throttled. 401 (or code
 
 from __future__ import annotations
 
-import email.utils
 import json
 import logging
 import os
 import random
 import time
 from collections.abc import Iterator, Mapping
-from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 import requests
 
 from sprawl_audit import __version__
+from sprawl_audit.connectors.retry import retry_after_seconds
 
 log = logging.getLogger("sprawl_audit.connectors.whatsapp")
 
@@ -94,22 +93,7 @@ def default_verify(ca_bundle: str | None) -> str | bool:
     return True
 
 
-def retry_after_seconds(value: str | None) -> float | None:
-    """Seconds from a ``Retry-After`` header (delta-seconds or HTTP date), or None."""
-    if not value:
-        return None
-    text = value.strip()
-    try:
-        return max(0.0, float(text))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(text)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
-    return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
+
 
 
 def usage_wait_seconds(value: str | None) -> float | None:

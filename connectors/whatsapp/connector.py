@@ -37,7 +37,13 @@ from sprawl_audit.connectors.interface import (
     PermissionCheck,
     coverage,
 )
-from sprawl_audit.connectors.settings import check_keys, fail, list_of, resolve_path
+from sprawl_audit.connectors.settings import (
+    check_keys,
+    fail,
+    list_of,
+    optional_file,
+    positive_seconds,
+)
 from sprawl_audit.connectors.whatsapp.client import (
     AuthFailed,
     Forbidden,
@@ -83,17 +89,8 @@ def _settings(settings: Mapping[str, Any], context: ConnectorContext) -> dict[st
     version = settings.get("api_version", "v21.0")
     if not isinstance(version, str) or not _VERSION.fullmatch(version):
         raise fail(settings, "api_version", "must look like v21.0", _PREFIX)
-    ca_bundle = settings.get("ca_bundle")
-    if ca_bundle is not None:
-        if not isinstance(ca_bundle, str) or not ca_bundle:
-            raise fail(settings, "ca_bundle", "must be a file path", _PREFIX)
-        path = resolve_path(ca_bundle, context.config_dir)
-        if not path.is_file():
-            raise fail(settings, "ca_bundle", f"no such file: {path}", _PREFIX)
-        ca_bundle = str(path)
-    timeout = settings.get("timeout", 30)
-    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
-        raise fail(settings, "timeout", "must be a number of seconds above 0", _PREFIX)
+    ca_bundle = optional_file(settings, "ca_bundle", context.config_dir, _PREFIX)
+    timeout = positive_seconds(settings, "timeout", 30, _PREFIX)
     retries = settings.get("max_retries", 5)
     if isinstance(retries, bool) or not isinstance(retries, int) or not 1 <= retries <= 20:
         raise fail(settings, "max_retries", "must be a whole number from 1 to 20", _PREFIX)
