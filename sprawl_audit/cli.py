@@ -18,6 +18,8 @@ from typing import Any, TypeVar
 import click
 
 from sprawl_audit import __version__
+from sprawl_audit.cli_ops import add_audit_options, add_report_options
+from sprawl_audit.cli_ops import register as _register_ops
 from sprawl_audit.errors import UserError
 from sprawl_audit.model import SEVERITIES
 
@@ -50,11 +52,10 @@ def _color_enabled(output: str | None) -> bool:
     return sys.stdout.isatty()
 
 
-def _setup_logging(verbose: int, quiet: bool) -> None:
-    level = logging.ERROR if quiet else (logging.DEBUG if verbose > 1 else
-                                         logging.INFO if verbose else logging.WARNING)
-    logging.basicConfig(level=level, stream=sys.stderr,
-                        format="sprawl-audit: %(levelname)s: %(message)s")
+def _setup_logging(verbose: int, quiet: bool, log_format: str | None = None) -> None:
+    from sprawl_audit.logsetup import setup_logging
+
+    setup_logging(verbose, quiet, log_format)  # text or JSON lines; secrets blanked
 
 
 severity_choice = click.Choice(list(SEVERITIES), case_sensitive=False)
@@ -104,6 +105,7 @@ def _audit_options(func: F) -> F:
 @click.option("--from", "snapshot", type=click.Path(dir_okay=False),
               help="Re-analyse a saved inventory snapshot instead of collecting.")
 @_audit_options
+@add_audit_options
 @_user_errors
 def audit(demo: bool, snapshot: str | None, **opts: Any) -> None:
     """Collect, analyse, judge and report."""
@@ -112,6 +114,7 @@ def audit(demo: bool, snapshot: str | None, **opts: Any) -> None:
 
 @main.command()
 @_audit_options
+@add_audit_options
 @_user_errors
 def demo(**opts: Any) -> None:
     """Audit the embedded demo tenant (same as `audit --demo`)."""
@@ -122,15 +125,17 @@ def _run_audit(*, demo: bool, snapshot: str | None, config_path: str | None,
                formats: Sequence[str], output: str | None, output_dir: str | None,
                fail_on: str | None, fail_on_incomplete: bool, rule_paths: Sequence[str],
                packs: Sequence[str], save_snapshot: str | None, quiet: bool,
-               verbose: int, state_path: str | None = None) -> None:
+               verbose: int, state_path: str | None = None, **ops: Any) -> None:
     from sprawl_audit import pipeline
+    from sprawl_audit.cli_ops import post_process, resolve_ops, write_snapshot
     from sprawl_audit.config import load_config
-    from sprawl_audit.snapshot import read_snapshot, write_snapshot
+    from sprawl_audit.snapshot import read_snapshot
 
-    _setup_logging(verbose, quiet)
+    _setup_logging(verbose, quiet, ops.get("log_format"))
     if demo and snapshot:
         raise click.UsageError("--demo and --from cannot be combined")
     config = load_config(config_path)
+    ops_options = resolve_ops(ops, config, demo=demo)  # fails before any collection
     effective_fail_on = (fail_on or config.fail_on)
     effective_fail_on = effective_fail_on.lower() if effective_fail_on else None
     targets = _output_targets(formats, output, output_dir)
@@ -154,11 +159,12 @@ def _run_audit(*, demo: bool, snapshot: str | None, config_path: str | None,
             write_state(state_path, state)
         mode = "live"
     if save_snapshot:
-        write_snapshot(inventory, save_snapshot)
+        write_snapshot(inventory, save_snapshot, ops_options)  # redacted with --redact
 
     selection = pipeline.RuleSelection.from_config(config, rule_paths, packs)
     result = pipeline.run_audit(inventory, config, selection, mode=mode,
                                 connectors=connectors, fail_on=effective_fail_on)
+    result = post_process(result, ops_options)  # suppress, baseline, redact, history
     _render(result, targets, quiet=quiet, verbose=verbose)
     sys.exit(exit_code(result, effective_fail_on, fail_on_incomplete))
 
@@ -225,15 +231,19 @@ def _render(result: dict[str, Any], targets: list[tuple[str, str | None]], *, qu
 @click.option("--output-dir", type=click.Path(file_okay=False))
 @click.option("-q", "--quiet", is_flag=True)
 @click.option("-v", "--verbose", count=True)
+@add_report_options
 @_user_errors
 def report(result_file: str, formats: Sequence[str], output: str | None,
-           output_dir: str | None, quiet: bool, verbose: int) -> None:
+           output_dir: str | None, quiet: bool, verbose: int, redact: bool,
+           redact_key_env: str, log_format: str | None) -> None:
     """Re-render a saved Result JSON without collecting again."""
+    from sprawl_audit.cli_ops import redact_if_asked
     from sprawl_audit.formats.schema import load_result
 
-    _setup_logging(verbose, quiet)
+    _setup_logging(verbose, quiet, log_format)
     targets = _output_targets(formats, output, output_dir)
-    _render(load_result(result_file), targets, quiet=quiet, verbose=verbose)
+    result = redact_if_asked(load_result(result_file), redact, redact_key_env)
+    _render(result, targets, quiet=quiet, verbose=verbose)
 
 
 @main.group()
@@ -377,3 +387,6 @@ def connectors_check(names: Sequence[str], config_path: str | None) -> None:
                 line += f"  ({terminal_safe(r.detail)})"
             click.echo(line)
     sys.exit(1 if missing else 0)
+
+
+_register_ops(main)  # diff, history

@@ -41,6 +41,12 @@ class Config:
     rule_parameters: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     rules_disabled: Mapping[str, str] = field(default_factory=dict)
     connectors: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    #: ``audit.suppressions``: a suppressions file (resolved against the config's folder).
+    suppressions: str | None = None
+    #: ``audit.history``: the history database (resolved), or None for the default.
+    history: str | None = None
+    #: ``audit.history: false``: do not record audits.
+    history_disabled: bool = False
 
     @property
     def base_dir(self) -> Path:
@@ -69,7 +75,8 @@ def parse_config(data: Any, source: str = "<config>") -> Config:
     org = _section(data, "organisation", source)
     _reject_unknown(org, {"name", "domains", "identity_provider"}, source, "organisation")
     audit = _section(data, "audit", source)
-    _reject_unknown(audit, {"activity_days", "fail_on"}, source, "audit")
+    _reject_unknown(audit, {"activity_days", "fail_on", "suppressions", "history"}, source,
+                    "audit")
     plats = _section(data, "platforms", source)
     _reject_unknown(plats, {"sanctioned"}, source, "platforms")
     catalog = _section(data, "catalog", source)
@@ -122,6 +129,12 @@ def parse_config(data: Any, source: str = "<config>") -> Config:
         str(Path(p) if Path(p).is_absolute() else cfg_dir / p)
         for p in _str_list(rules, "paths", source, "rules")
     )
+    suppressions = _opt_str(audit, "suppressions", source) or None
+    history = audit.get("history")
+    if history is not None and not isinstance(history, (str, bool)):
+        raise _err("must be a path, or false to keep no history", audit, "history", source)
+    if isinstance(history, str) and not history.strip():
+        raise _err("must be a path, or false to keep no history", audit, "history", source)
     return Config(
         path=source,
         name=_opt_str(org, "name", source),
@@ -137,7 +150,15 @@ def parse_config(data: Any, source: str = "<config>") -> Config:
         rule_parameters={str(k): dict(v) for k, v in params.items()},
         rules_disabled={str(k): str(v) for k, v in disabled.items()},
         connectors={str(k): (v or {}) for k, v in connectors.items()},
+        suppressions=_relative_to(cfg_dir, suppressions) if suppressions else None,
+        history=_relative_to(cfg_dir, history) if isinstance(history, str) else None,
+        history_disabled=history is False,
     )
+
+
+def _relative_to(base: Path, value: str) -> str:
+    p = Path(value).expanduser()
+    return str(p if p.is_absolute() else base / p)
 
 
 def _err(message: str, node: Any, key: Any, source: str) -> UserError:

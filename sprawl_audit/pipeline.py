@@ -23,22 +23,54 @@ from sprawl_audit.result import build_result, now_utc
 
 @dataclass(frozen=True)
 class RuleSelection:
-    """Which rules judge this audit: shipped packs by name plus extra files or folders."""
+    """Which rules judge this audit: shipped packs by name plus extra files or folders.
+
+    ``frameworks`` (``--framework``, repeatable) limits the run to rules citing one of
+    them and the Result's compliance view to those frameworks; unless the packs were named
+    on the command line (``packs_explicit``), the shipped packs that serve a selected
+    framework (their pack.yaml lists it) are enabled too.
+    """
 
     packs: tuple[str, ...] = ("baseline",)
     paths: tuple[str, ...] = ()
     parameters: dict[str, dict[str, Any]] = field(default_factory=dict)
     disabled: dict[str, str] = field(default_factory=dict)
+    frameworks: tuple[str, ...] = ()
+    packs_explicit: bool = False
+    #: The config file packs, parameters and disabled rules came from (located errors).
+    config_path: str | None = None
 
     @classmethod
     def from_config(cls, config: Config, extra_paths: Sequence[str] = (),
-                    packs: Sequence[str] | None = None) -> RuleSelection:
+                    packs: Sequence[str] | None = None,
+                    frameworks: Sequence[str] = ()) -> RuleSelection:
         return cls(
             packs=tuple(packs) if packs else config.rule_packs,
             paths=(*config.rule_paths, *extra_paths),
             parameters={k: dict(v) for k, v in config.rule_parameters.items()},
             disabled=dict(config.rules_disabled),
+            frameworks=tuple(dict.fromkeys(frameworks)),
+            packs_explicit=bool(packs),
+            config_path=config.path,
         )
+
+    def enabled_packs(self) -> tuple[str, ...]:
+        """The packs this run loads: the chosen ones, plus those serving ``frameworks``."""
+        if not self.frameworks or self.packs_explicit:
+            return tuple(dict.fromkeys(self.packs))
+        from sprawl_audit.engine.loader import packs_for_frameworks
+
+        return tuple(dict.fromkeys((*self.packs, *packs_for_frameworks(self.frameworks))))
+
+
+@dataclass(frozen=True)
+class Judgement:
+    """What judging produced, as Result dicts: rule outcomes, findings, compliance view."""
+
+    rules: list[dict[str, Any]]
+    findings: list[dict[str, Any]]
+    frameworks: list[dict[str, Any]]
+    packs: tuple[str, ...] = ()
 
 
 def catalog_for(config: Config | None) -> Catalog:
@@ -66,19 +98,121 @@ def build_facts_graph(inventory: Inventory, config: Config | None = None) -> Any
 def judge(ag: AuditGraph, selection: RuleSelection) -> tuple[list[dict[str, Any]],
                                                              list[dict[str, Any]]]:
     """Evaluate the selected rules; returns (rule outcomes, findings) as Result dicts."""
+    judged = judge_full(ag, selection)
+    return judged.rules, judged.findings
+
+
+def judge_full(ag: AuditGraph, selection: RuleSelection) -> Judgement:
+    """Evaluate the selected rules: outcomes, findings and the compliance view."""
     from sprawl_audit.engine import (
+        compliance_view,
         evaluate,
         finding_to_dict,
         load_packs,
         outcome_to_dict,
         sorted_findings,
     )
+    from sprawl_audit.engine.compliance import elsewhere_index
 
-    ruleset = load_packs(list(selection.packs), [Path(p) for p in selection.paths])
-    outcomes = evaluate(ruleset, ag.graph, ag.inventory.coverage,
-                        parameters_override=selection.parameters, disabled=selection.disabled)
-    return ([outcome_to_dict(o) for o in outcomes],
-            [finding_to_dict(f) for f in sorted_findings(outcomes)])
+    packs = selection.enabled_packs()
+    _check_pack_names(selection)
+    ruleset = load_packs(list(packs), [Path(p) for p in selection.paths])
+    unknown = [f for f in selection.frameworks if f not in ruleset.frameworks]
+    if unknown:
+        raise UserError(f"unknown framework {unknown[0]!r} (known: "
+                        f"{', '.join(ruleset.frameworks)})", key="--framework")
+    known_rules = _every_known_rule(ruleset)
+    _check_rule_config(selection, known_rules)
+    rules = [r for r in ruleset.rules
+             if not selection.frameworks
+             or any(ref.framework in selection.frameworks for ref in r.references)]
+    ids = {r.id for r in rules}
+    outcomes = evaluate(
+        rules, ag.graph, ag.inventory.coverage,
+        parameters_override={k: v for k, v in selection.parameters.items() if k in ids},
+        disabled={k: v for k, v in selection.disabled.items() if k in ids},
+        as_of=ag.as_of,
+    )
+    view = compliance_view(outcomes, ruleset.frameworks, selected=selection.frameworks,
+                           elsewhere=elsewhere_index(known_rules.values(), ids))
+    return Judgement(
+        rules=[outcome_to_dict(o) for o in outcomes],
+        findings=[finding_to_dict(f) for f in sorted_findings(outcomes)],
+        frameworks=view,
+        packs=packs,
+    )
+
+
+def _every_known_rule(ruleset: Any) -> dict[str, Any]:
+    """Rules of every shipped pack and of the loaded ones, by id: config may tune a rule of
+    a pack this run does not enable, and a not-covered control can name the pack to add."""
+    from sprawl_audit.engine import load_packs, shipped_packs
+
+    known = {rule.id: rule for rule in ruleset.rules}
+    missing = [name for name in shipped_packs() if name not in ruleset.packs]
+    if missing:
+        for rule in load_packs(missing, frameworks=ruleset.frameworks).rules:
+            known.setdefault(rule.id, rule)
+    return known
+
+
+def _config_line(path: str | None, *keys: Any) -> int | None:
+    """Line of ``keys`` (mapping keys / list indexes) in the config file, if it can be read."""
+    from sprawl_audit.yamlio import line_of, load_file
+
+    if not path or path.startswith("<") or not Path(path).is_file():
+        return None
+    try:
+        node: Any = load_file(path)
+    except UserError:
+        return None
+    line = line_of(node)
+    for key in keys:
+        try:
+            line = line_of(node, key) or line
+            node = node[key]
+        except (KeyError, IndexError, TypeError):
+            break
+    return line
+
+
+def _check_pack_names(selection: RuleSelection) -> None:
+    from sprawl_audit.engine import shipped_packs
+
+    shipped = shipped_packs()
+    for index, name in enumerate(selection.packs):
+        if name in shipped:
+            continue
+        known = ", ".join(shipped) or "none"
+        if selection.packs_explicit:
+            raise UserError(f"unknown rule pack {name!r} (shipped packs: {known})", key="--pack")
+        raise UserError(f"unknown rule pack {name!r} (shipped packs: {known})",
+                        path=selection.config_path,
+                        line=_config_line(selection.config_path, "rules", "packs", index),
+                        key="rules.packs")
+
+
+def _check_rule_config(selection: RuleSelection, known: dict[str, Any]) -> None:
+    """Every rule id in ``rules.parameters`` / ``rules.disabled`` names a rule, and every
+    override fits its parameter — whichever packs this run enables."""
+    from sprawl_audit.engine import resolve_parameters
+
+    path = selection.config_path
+    for section, mapping in (("parameters", selection.parameters),
+                             ("disabled", selection.disabled)):
+        for rule_id in mapping:
+            if rule_id not in known:
+                raise UserError(f"no rule has id {rule_id!r} (see `sprawl-audit rules list`)",
+                                path=path, line=_config_line(path, "rules", section, rule_id),
+                                key=f"rules.{section}.{rule_id}")
+    for rule_id, override in selection.parameters.items():
+        try:
+            resolve_parameters(rule_id, known[rule_id].parameters, override)
+        except UserError as exc:
+            name = (exc.key or "").rsplit(".", 1)[-1]
+            raise UserError(exc.message, path=path,
+                            line=_config_line(path, "rules", "parameters", rule_id, name),
+                            key=f"rules.parameters.{exc.key}") from None
 
 
 def with_organisation(inventory: Inventory, config: Config) -> Inventory:
@@ -108,10 +242,11 @@ def run_audit(
     started = started_at or now_utc()
     inventory = with_organisation(inventory, config)
     ag = analyse(inventory, config)
-    rules, findings = judge(ag, selection)
+    judged = judge_full(ag, selection)
     return build_result(
-        ag, rules, findings, mode=mode, started_at=started, connectors=connectors,
-        rule_packs=list(selection.packs), fail_on=fail_on,
+        ag, judged.rules, judged.findings, mode=mode, started_at=started,
+        connectors=connectors, rule_packs=list(judged.packs), fail_on=fail_on,
+        frameworks=judged.frameworks,
     )
 
 
@@ -128,6 +263,7 @@ def collect_live(config: Config, state: dict[str, Any] | None = None
 
     from sprawl_audit.connectors.interface import ConnectorContext
     from sprawl_audit.connectors.registry import get_connector
+    from sprawl_audit.logsetup import progress
 
     if not config.connectors:
         raise UserError("no connectors configured: add a 'connectors:' section, or use --demo "
@@ -136,18 +272,22 @@ def collect_live(config: Config, state: dict[str, Any] | None = None
     found: list[str] = list(config.domains)
     parts = []
     names = []
-    for name, settings in sorted(config.connectors.items(), key=lambda kv: kv[0] == "email"):
-        connector = get_connector(name, config.path)
-        previous = (state or {}).get(name) or {}
-        context = ConnectorContext(config_dir=str(config.base_dir),
-                                   domains=tuple(dict.fromkeys(found)), catalog=catalog,
-                                   state=previous if isinstance(previous, dict) else {})
-        parts.append(connector.collect(settings, context))
-        left = getattr(connector, "state", None)
-        if state is not None and isinstance(left, dict):
-            state[name] = left
-        found.extend(d.lower() for d in getattr(connector, "domains", ()))
-        names.append(name)
+    ordered = sorted(config.connectors.items(), key=lambda kv: kv[0] == "email")
+    with progress("Collecting", total=len(ordered)) as bar:  # stderr, on a terminal only
+        for name, settings in ordered:
+            bar.update(label=f"Collecting from {name}")
+            connector = get_connector(name, config.path)
+            previous = (state or {}).get(name) or {}
+            context = ConnectorContext(config_dir=str(config.base_dir),
+                                       domains=tuple(dict.fromkeys(found)), catalog=catalog,
+                                       state=previous if isinstance(previous, dict) else {})
+            parts.append(connector.collect(settings, context))
+            left = getattr(connector, "state", None)
+            if state is not None and isinstance(left, dict):
+                state[name] = left
+            found.extend(d.lower() for d in getattr(connector, "domains", ()))
+            names.append(name)
+            bar.advance()
     as_of = datetime.now(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
     org = Organisation(name=config.name or "(unnamed organisation)",
                        domains=tuple(dict.fromkeys(found)),

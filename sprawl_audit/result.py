@@ -16,7 +16,7 @@ from sprawl_audit import __version__
 from sprawl_audit.graph import AuditGraph
 from sprawl_audit.model import CAPABILITIES, SEVERITIES
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"
 _SEV_RANK = {s: i for i, s in enumerate(SEVERITIES)}
 
 
@@ -38,7 +38,10 @@ def build_result(
     connectors: list[str],
     rule_packs: list[str],
     fail_on: str | None,
+    frameworks: Sequence[Mapping[str, Any]] | None = None,
 ) -> dict[str, Any]:
+    """The Result document. ``frameworks`` is the compliance view
+    (:func:`sprawl_audit.engine.compliance_view`); None leaves the section out."""
     g = ag.graph
     org = ag.inventory.organisation
 
@@ -137,7 +140,7 @@ def build_result(
         key=lambda f: (-_SEV_RANK[f["severity"]], f["rule_id"], f["subject"]["id"]),
     )
     finished = now_utc()
-    return {
+    result: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
         "tool": {"name": "sprawl-audit", "version": __version__},
         "run": {
@@ -178,3 +181,6 @@ def build_result(
         "rules": list(outcomes),
         "coverage": coverage,
     }
+    if frameworks is not None:
+        result["frameworks"] = [dict(f) for f in frameworks]
+    return result

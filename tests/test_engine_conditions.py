@@ -112,6 +112,13 @@ OPERATOR_CASES = [
     ("{fact: departments, len_le: 1}", {"departments": ["a", "b"]}, False),
     ("{fact: name, len_ge: 4}", {"name": "Zoom"}, True),
     ("{fact: active_users, len_ge: 0}", {"active_users": 3}, False),
+    # subset_of: every item of a list (or a single value) is among the operand's items;
+    # an empty list is a subset of anything, null is not
+    ("{fact: departments, subset_of: [a, b]}", {"departments": ["a"]}, True),
+    ("{fact: departments, subset_of: [a, b]}", {"departments": ["a", "c"]}, False),
+    ("{fact: departments, subset_of: [a]}", {"departments": []}, True),
+    ("{fact: departments, subset_of: [a]}", {}, False),
+    ("{fact: classification, subset_of: [corporate]}", {"classification": "corporate"}, True),
     # several operators in one leaf all hold
     ("{fact: active_users, ge: 2, lt: 10}", {"active_users": 5}, True),
     ("{fact: active_users, ge: 2, lt: 10}", {"active_users": 10}, False),

@@ -205,6 +205,7 @@ def test_wrong_certificate_password_is_a_config_error(tmp_path: Path,
 def test_device_code_sign_in_caches_tokens_for_the_owner_only(
         tls: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setattr("sys.stdin.isatty", lambda: True)  # a person at a terminal
     old_umask = os.umask(0)  # the cache must be 0600 even under a wide-open umask
     prompts: list[str] = []
     try:
@@ -250,3 +251,19 @@ def test_backoff_values_are_bounded() -> None:
     policy = RetryPolicy(base=1.0, cap=8.0)
     values = [policy.backoff(n, random.Random(1)) for n in range(6)]
     assert all(0 <= v <= min(8.0, 2 ** n) for n, v in enumerate(values))
+
+
+def test_device_code_never_prompts_without_a_terminal(tls: Any, tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """Under cron there is nobody to type the code: the run stops with one clear line."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setattr("sys.stdin.isatty", lambda: False)
+    prompts: list[str] = []
+    tenant = generate_tenant(users=5, devices=1, service_principals=1, teams=1)
+    with FakeGraph(tenant, tls=tls, client_secret=None) as fake:
+        settings = fake.settings(client_secret_env=None, auth="device_code")
+        connector = M365Connector(clock=FakeClock(), prompt=prompts.append)
+        with pytest.raises(UserError) as err:
+            connector.collect(settings, ConnectorContext())
+    assert prompts == []
+    assert "device-code sign-in" in str(err.value) and "client credentials" in str(err.value)

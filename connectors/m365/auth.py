@@ -283,6 +283,11 @@ class TokenProvider:
         if accounts:
             result = app.acquire_token_silent(scopes, account=accounts[0], force_refresh=force)
         if not result:
+            from sprawl_audit.logsetup import require_tty
+
+            # a cached token failed or is absent: only a person at a terminal can sign in
+            require_tty("Microsoft 365 device-code sign-in",
+                        "use client credentials (a secret or certificate) for scheduled runs")
             flow = app.initiate_device_flow(scopes=scopes)
             if "user_code" not in flow:
                 raise AuthError("device-code sign-in could not start: "

@@ -7,6 +7,7 @@ its fixtures (:mod:`.fixtures`). Rules read only the facts listed in ``docs/fact
 (mirrored in :mod:`.vocabulary`).
 """
 
+from sprawl_audit.engine.compliance import CONTROL_STATUSES, compliance_view
 from sprawl_audit.engine.evaluate import (
     evaluate,
     finding_sort_key,
@@ -24,11 +25,12 @@ from sprawl_audit.engine.fixtures import (
     run_fixtures,
 )
 from sprawl_audit.engine.frameworks import load_frameworks
-from sprawl_audit.engine.loader import load_packs, load_rules, shipped_packs
+from sprawl_audit.engine.loader import check_packs, load_packs, load_rules, shipped_packs
 from sprawl_audit.engine.model import (
     OUTCOME_STATUSES,
     SEVERITY_RANK,
     Condition,
+    Control,
     Finding,
     Framework,
     Pack,
@@ -41,9 +43,11 @@ from sprawl_audit.engine.model import (
 from sprawl_audit.engine.parameters import resolve as resolve_parameters
 
 __all__ = [
+    "CONTROL_STATUSES",
     "OUTCOME_STATUSES",
     "SEVERITY_RANK",
     "Condition",
+    "Control",
     "Finding",
     "FixtureCase",
     "FixtureResult",
@@ -54,6 +58,8 @@ __all__ = [
     "RuleOutcome",
     "RuleSet",
     "Subject",
+    "check_packs",
+    "compliance_view",
     "evaluate",
     "finding_sort_key",
     "finding_to_dict",

@@ -6,6 +6,7 @@ Grammar (YAML)::
                | {any: [condition, ...]}        at least one holds
                | {not: condition}
                | {fact: dotted.name, OP: value, ...}   several OPs in one leaf all hold
+               | {param: name, OP: value, ...}         the same tests on a parameter's value
                | {related: {edge: TYPE, direction: out|in|any, kind: KIND,
                             where: condition, edge_where: condition, count: {OP: n}}}
 
@@ -13,7 +14,9 @@ Operators and their null semantics are in :mod:`sprawl_audit.engine.operators`. 
 may be a parameter reference, the whole string ``"{name}"``, resolved at evaluation so a
 config override applies. ``related`` counts *distinct* neighbours reached over an edge of
 the type (and direction) whose edge attributes satisfy ``edge_where`` and whose facts
-satisfy ``where``; the default count is ``{ge: 1}``. Every mistake (unknown key or
+satisfy ``where``; the default count is ``{ge: 1}``. A ``param`` leaf tests a parameter
+instead of a fact, so a clause can depend on configuration (``{param: allowed, empty:
+false}``: only when the list is set). Every mistake (unknown key or
 operator, unknown fact, wrong operand, bad regex, undeclared parameter) is a
 :class:`UserError` naming the file, line and key.
 """
@@ -29,8 +32,10 @@ from sprawl_audit.engine import vocabulary
 from sprawl_audit.engine.model import Condition, Predicate, Scope
 from sprawl_audit.engine.operators import (
     COUNT_OPERATORS,
+    DATE_OPERATORS,
     OPERAND_SHAPES,
     OPERATORS,
+    age_in_days,
     matches,
     operand_problem,
 )
@@ -119,14 +124,16 @@ def _compile(
         )
     if not spec:
         raise ctx.error("empty condition", spec)
-    forms = [k for k in ("all", "any", "not", "related", "fact") if k in spec]
+    forms = [k for k in ("all", "any", "not", "related", "fact", "param") if k in spec]
     if not forms:
         key = next(iter(spec))
         raise ctx.error(
-            f"unknown condition key {key!r} (expected fact, related, all, any or not)", spec, key
+            f"unknown condition key {key!r} (expected fact, param, related, all, any or not)",
+            spec, key,
         )
     if len(forms) > 1:
-        raise ctx.error(f"a condition has one of fact, related, all, any, not; got {forms}", spec)
+        raise ctx.error(
+            f"a condition has one of fact, param, related, all, any, not; got {forms}", spec)
     form = forms[0]
     if form in ("all", "any", "not", "related") and len(spec) > 1:
         extra = next(k for k in spec if k != form)
@@ -141,6 +148,8 @@ def _compile(
         return lambda scope, facts, node: not inner(scope, facts, node)
     if form == "related":
         return _related(spec, ctx, used)
+    if form == "param":
+        return _param_leaf(spec, ctx, used)
     return _leaf(spec, ctx, used)
 
 
@@ -187,34 +196,67 @@ def _value(
     return lambda _params: literal
 
 
+ALL_OPERATORS: tuple[str, ...] = (*OPERATORS, *DATE_OPERATORS)
+
+#: Reads the value a leaf tests: a fact of the node (or edge), or a resolved parameter.
+Subject = Callable[[Scope, Mapping[str, Any]], Any]
+
+
 def _leaf(spec: dict[str, Any], ctx: CompileContext, used: set[str]) -> Predicate:
     name = _fact_name(spec, ctx)
+    return _checks(spec, "fact", name, lambda _scope, facts: get_fact(facts, name), ctx, used)
+
+
+def _param_leaf(spec: dict[str, Any], ctx: CompileContext, used: set[str]) -> Predicate:
+    name = spec["param"]
+    if not isinstance(name, str) or name not in ctx.parameters:
+        raise ctx.error(f"param {name!r} is not declared in the rule's parameters", spec,
+                        "param")
+    used.add(name)
+    return _checks(spec, "param", name, lambda scope, _facts: scope.params.get(name), ctx, used)
+
+
+def _checks(spec: dict[str, Any], head: str, name: str, subject: Subject,
+            ctx: CompileContext, used: set[str]) -> Predicate:
     checks: list[Predicate] = []
-    ops = [k for k in spec if k != "fact"]
+    ops = [k for k in spec if k != head]
     if not ops:
-        raise ctx.error(f"no operator for fact {name!r}", spec, "fact")
+        raise ctx.error(f"no operator for {head} {name!r}", spec, head)
     for op in ops:
-        if op not in OPERATORS:
-            known = ", ".join(OPERATORS)
+        if op not in OPERATORS and op not in DATE_OPERATORS:
+            known = ", ".join(ALL_OPERATORS)
             raise ctx.error(f"unknown operator {op!r} (known: {known})", spec, op)
         shape = OPERAND_SHAPES[op]
         if shape == "regex":
-            checks.append(_regex_check(spec, op, name, ctx))
+            checks.append(_regex_check(spec, op, subject, ctx))
             continue
         if shape == "bool" and parameter_ref(spec[op]) is not None:
             raise ctx.error(f"{op} takes a literal true or false", spec, op)
         getter = _value(spec, op, spec[op], shape, ctx, used)
-        checks.append(_op_check(OPERATORS[op], name, getter))
+        if op in DATE_OPERATORS:
+            checks.append(_date_check(DATE_OPERATORS[op], subject, getter))
+        else:
+            checks.append(_op_check(OPERATORS[op], subject, getter))
     if len(checks) == 1:
         return checks[0]
     return lambda scope, facts, node: all(c(scope, facts, node) for c in checks)
 
 
-def _op_check(fn: Callable[[Any, Any], bool], name: str, getter: Value) -> Predicate:
-    return lambda scope, facts, _node: fn(get_fact(facts, name), getter(scope.params))
+def _date_check(fn: Callable[[float, int], bool], subject: Subject, getter: Value
+                ) -> Predicate:
+    def test(scope: Scope, facts: Mapping[str, Any], _node: str | None) -> bool:
+        age = age_in_days(subject(scope, facts), scope.as_of)
+        return age is not None and fn(age, getter(scope.params))
+
+    return test
 
 
-def _regex_check(spec: dict[str, Any], op: str, name: str, ctx: CompileContext) -> Predicate:
+def _op_check(fn: Callable[[Any, Any], bool], subject: Subject, getter: Value) -> Predicate:
+    return lambda scope, facts, _node: fn(subject(scope, facts), getter(scope.params))
+
+
+def _regex_check(spec: dict[str, Any], op: str, subject: Subject,
+                 ctx: CompileContext) -> Predicate:
     pattern = spec[op]
     if not isinstance(pattern, str) or parameter_ref(pattern) is not None:
         raise ctx.error(f"{op} takes a literal regular expression string", spec, op)
@@ -222,7 +264,7 @@ def _regex_check(spec: dict[str, Any], op: str, name: str, ctx: CompileContext) 
         compiled = re.compile(pattern)
     except re.error as exc:
         raise ctx.error(f"bad regular expression {pattern!r}: {exc}", spec, op) from None
-    return lambda _scope, facts, _node: matches(get_fact(facts, name), compiled)
+    return lambda scope, facts, _node: matches(subject(scope, facts), compiled)
 
 
 def _related(spec: dict[str, Any], ctx: CompileContext, used: set[str]) -> Predicate:

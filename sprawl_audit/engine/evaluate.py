@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
 from types import MappingProxyType
 from typing import Any
 
@@ -43,12 +44,14 @@ def evaluate(
     *,
     parameters_override: Mapping[str, Mapping[str, Any]] | None = None,
     disabled: Mapping[str, str] | None = None,
+    as_of: datetime | None = None,
 ) -> list[RuleOutcome]:
     """Evaluate every rule; outcomes are returned sorted by rule id.
 
     ``parameters_override`` maps rule id -> {parameter: value}; ``disabled`` maps rule id
     -> the reason it is switched off. Unknown rule ids or parameter names in either, or an
     override of the wrong type, raise :class:`UserError` (config typos must not pass).
+    ``as_of`` is the instant the evidence describes (date operators count from it).
     """
     rule_list = list(rules.rules if isinstance(rules, RuleSet) else rules)
     overrides = dict(parameters_override or {})
@@ -57,7 +60,8 @@ def evaluate(
     index = index_nodes(graph)
     by_topic = coverage_by_topic(coverage)
     outcomes = [
-        evaluate_rule(rule, graph, index, by_topic, overrides.get(rule.id), off.get(rule.id))
+        evaluate_rule(rule, graph, index, by_topic, overrides.get(rule.id), off.get(rule.id),
+                      as_of=as_of)
         for rule in rule_list
     ]
     return sorted(outcomes, key=lambda o: o.rule.id)
@@ -102,6 +106,8 @@ def evaluate_rule(
     by_topic: Mapping[str, list[Coverage]],
     override: Mapping[str, Any] | None = None,
     disabled_reason: str | None = None,
+    *,
+    as_of: datetime | None = None,
 ) -> RuleOutcome:
     """Judge one rule (see :func:`evaluate`)."""
     params = resolve(rule.id, rule.parameters, override)
@@ -114,7 +120,7 @@ def evaluate_rule(
     if missing:
         return RuleOutcome(rule=rule, status="not_assessed", reason="; ".join(missing),
                            parameters=frozen_params)
-    scope = Scope(graph=graph, params=frozen_params)
+    scope = Scope(graph=graph, params=frozen_params, as_of=as_of)
     findings: list[Finding] = []
     for node_id, facts in index.get(rule.kind, ()):
         if rule.condition(scope, facts, node_id):

@@ -27,6 +27,7 @@ from typing import Any
 from sprawl_audit.engine.evaluate import coverage_by_topic, evaluate_rule, index_nodes
 from sprawl_audit.engine.loader import TESTS_DIR
 from sprawl_audit.engine.model import Rule, RuleSet
+from sprawl_audit.engine.operators import parse_date
 from sprawl_audit.engine.parameters import resolve
 from sprawl_audit.engine.sources import Source, is_yaml, read_yaml
 from sprawl_audit.errors import UserError
@@ -205,7 +206,7 @@ def run_case(rule: Rule, case: FixtureCase, build_graph: GraphBuilder) -> Fixtur
     coverage = fixture_coverage(rule, case.inventory)
     active = dataclasses.replace(rule, enabled=True)  # fixtures test disabled rules too
     outcome = evaluate_rule(active, graph, index_nodes(graph), coverage_by_topic(coverage),
-                            case.parameters)
+                            case.parameters, as_of=parse_date(case.inventory.organisation.as_of))
     subjects = tuple(sorted(f.subject.id for f in outcome.findings))
     wanted = EXPECTATIONS[case.expect]
 

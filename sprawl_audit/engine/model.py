@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from types import MappingProxyType
 from typing import Any
 
@@ -27,6 +28,9 @@ class Scope:
 
     graph: Any  # networkx.MultiDiGraph; typed loosely so the engine needs no graph import
     params: Mapping[str, Any]
+    #: The instant the evidence describes (``as_of``): what ``older_than_days`` counts from.
+    #: None means "now".
+    as_of: datetime | None = None
 
 
 #: A compiled condition: (scope, facts of the node or edge, graph node id or None) -> match.
@@ -69,8 +73,22 @@ class Reference:
 
 
 @dataclass(frozen=True)
+class Control:
+    """One control (article, outcome, requirement area) of a framework: its id and a short
+    title in our own words — never the framework's text."""
+
+    id: str
+    title: str = ""
+
+
+@dataclass(frozen=True)
 class Framework:
-    """Metadata of a framework rules cite (``rules/frameworks.yaml``)."""
+    """Metadata of a framework rules cite, defined in its pack's ``pack.yaml``.
+
+    ``controls`` lists what the compliance view reports on, in the framework's order; a
+    framework without a list (a custom one) accepts any control id and reports the ones
+    its rules cite. ``pack`` names the pack that defines it and ``path``/``line`` where.
+    """
 
     id: str
     name: str
@@ -79,6 +97,20 @@ class Framework:
     url: str = ""
     licence: str = ""
     note: str = ""
+    controls: tuple[Control, ...] = ()
+    pack: str = ""
+    path: str = ""
+    line: int = 0
+
+    def control(self, control_id: str) -> Control | None:
+        for control in self.controls:
+            if control.id == control_id:
+                return control
+        return None
+
+    @property
+    def location(self) -> str:
+        return f"{self.path}:{self.line}" if self.line else self.path
 
 
 @dataclass(frozen=True, eq=False)
@@ -119,10 +151,14 @@ class Pack:
     root: Any  # pathlib.Path or importlib.resources Traversable
     title: str = ""
     description: str = ""
+    #: Frameworks the pack's rules serve (cite); ``--framework X`` enables the shipped
+    #: packs that list X.
     frameworks: tuple[str, ...] = ()
     version: str = ""
     #: True when the folder has a pack.yaml (its tests folder then belongs to it alone).
     declared: bool = False
+    #: Frameworks this pack's pack.yaml defines (metadata and controls).
+    defines: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -15,12 +15,18 @@ The semantics are chosen so a compliance officer can predict them without readin
 * ``matches`` is a Python regular expression searched anywhere in a string (anchor it with
   ``^...$``); on a list fact it holds when any string item matches.
 * ``len_ge``/``len_le`` compare the length of a list or string; null has length 0.
+* ``subset_of`` holds when every item of a list fact is in the operand list (an empty
+  list is a subset of anything), or a single value is; null is false.
+* ``older_than_days``/``within_days`` read the fact as an ISO date or date-time and compare
+  its age in days with the operand, at the instant the evidence describes (the audit's
+  ``as_of``); null or an unreadable date is false for both.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from datetime import datetime, timezone
 from typing import Any
 
 Op = Callable[[Any, Any], bool]
@@ -94,6 +100,42 @@ def _len_le(fact: Any, n: Any) -> bool:
     return length is not None and _orderable(length, n) and length <= n
 
 
+def _subset_of(fact: Any, options: Any) -> bool:
+    if not isinstance(options, list) or fact is None:
+        return False
+    if isinstance(fact, (list, tuple)):
+        return all(_in(item, options) for item in fact)
+    return _in(fact, options)
+
+
+def parse_date(value: Any) -> datetime | None:
+    """An ISO date (``2026-10-01``) or date-time (``...Z``, with or without offset), in
+    UTC; None when the value is not one."""
+    if not isinstance(value, str) or not value.strip():
+        return None
+    text = value.strip()
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=timezone.utc)
+    return parsed
+
+
+def age_in_days(fact: Any, as_of: datetime | None) -> float | None:
+    """Days from the date in ``fact`` to ``as_of`` (now when None); None when unreadable."""
+    when = parse_date(fact)
+    if when is None:
+        return None
+    ref = as_of or datetime.now(timezone.utc)
+    if ref.tzinfo is None:
+        ref = ref.replace(tzinfo=timezone.utc)
+    return (ref - when).total_seconds() / 86400
+
+
 def matches(fact: Any, pattern: re.Pattern[str]) -> bool:
     if isinstance(fact, str):
         return pattern.search(fact) is not None
@@ -120,6 +162,13 @@ OPERATORS: dict[str, Op] = {
     "empty": lambda a, b: is_empty(a) == b,
     "len_ge": _len_ge,
     "len_le": _len_le,
+    "subset_of": _subset_of,
+}
+
+#: Operators on dates, judged against the audit's ``as_of`` instant (see the Scope).
+DATE_OPERATORS: dict[str, Callable[[float, int], bool]] = {
+    "older_than_days": lambda age, n: age > n,
+    "within_days": lambda age, n: age <= n,
 }
 
 #: What each operator's operand must be, checked when a rule is loaded.
@@ -132,6 +181,8 @@ OPERAND_SHAPES: dict[str, str] = {
     "matches": "regex",
     "exists": "bool", "empty": "bool",
     "len_ge": "count", "len_le": "count",
+    "subset_of": "list",
+    "older_than_days": "count", "within_days": "count",
 }
 
 #: Operators allowed in ``related.count``.

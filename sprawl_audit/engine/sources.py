@@ -9,6 +9,7 @@ list a folder, read a file with a located error — works on both.
 from __future__ import annotations
 
 import sys
+from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -32,8 +33,24 @@ def shipped_root() -> Traversable:
 
 
 def read_yaml(source: Source) -> Any:
-    """Parse one YAML file; unreadable files and bad YAML are located UserErrors."""
+    """Parse one YAML file; unreadable files and bad YAML are located UserErrors.
+
+    Files on disk are parsed once per process while unchanged (path, size, mtime): every
+    audit reads the shipped packs, and pure-Python YAML parsing dominates that. Callers
+    must treat the result as read-only.
+    """
+    if isinstance(source, Path):
+        try:
+            stat = source.stat()
+        except OSError:
+            return load_file(source)
+        return _cached(str(source), stat.st_size, stat.st_mtime_ns)
     return load_file(source)
+
+
+@lru_cache(maxsize=512)
+def _cached(path: str, _size: int, _mtime_ns: int) -> Any:
+    return load_file(Path(path))
 
 
 def is_yaml(source: Source) -> bool:

@@ -20,6 +20,13 @@ __all__ = ["FORMATS", "Format", "RenderOptions", "get_format"]
 _FORMAT_PATHS: dict[str, str] = {
     "rich": "sprawl_audit.formats.rich_format:RichFormat",
     "json": "sprawl_audit.formats.json_format:JsonFormat",
+    "html": "sprawl_audit.formats.html_format:HtmlFormat",
+    "markdown": "sprawl_audit.formats.markdown_format:MarkdownFormat",
+    "csv": "sprawl_audit.formats.csv_format:CsvFormat",
+    "xlsx": "sprawl_audit.formats.xlsx_format:XlsxFormat",
+    "sarif": "sprawl_audit.formats.sarif_format:SarifFormat",
+    "graphml": "sprawl_audit.formats.graphml_format:GraphmlFormat",
+    "gexf": "sprawl_audit.formats.gexf_format:GexfFormat",
 }
 
 

@@ -7,10 +7,17 @@ report`` can re-render a saved audit in any format and every format shows the sa
 
 from __future__ import annotations
 
+import io
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import IO, Any
+
+from sprawl_audit.atomic import atomic_write_bytes
+
+#: File name stem the CLI uses for ``--output-dir`` (``DIR/sprawl-audit.<ext>``).
+DEFAULT_STEM = "sprawl-audit"
 
 
 @dataclass(frozen=True)
@@ -35,14 +42,50 @@ class Format(ABC):
     ``binary`` formats are handed a stream opened in binary mode (the CLI decides, from
     this flag, how to open ``--output``); text formats get a text stream and must not
     close it.
+
+    Three ways to get the output, so callers never need to know what kind of format it
+    is: :meth:`render` (a stream), :meth:`render_bytes` (the whole file as bytes, text
+    formats encoded as UTF-8) and :meth:`render_files` (write into a directory; the only
+    way for ``multi_file`` formats, which produce several files such as one CSV per
+    table).
     """
 
     name: str
     extension: str
     binary: bool = False
+    #: Writes several files into a directory: only :meth:`render_files` makes sense, and
+    #: the CLI requires ``--output-dir`` for it.
+    multi_file: bool = False
     #: One line for ``--help`` and the error listing valid formats.
     description: str = ""
 
     @abstractmethod
     def render(self, result: Mapping[str, Any], out: IO[str], options: RenderOptions) -> None:
         """Write ``result`` (a schema-valid Result document) to ``out``."""
+
+    def render_bytes(self, result: Mapping[str, Any], options: RenderOptions) -> bytes:
+        """The whole output as bytes: what :meth:`render` writes, as UTF-8 for text formats.
+
+        Binary formats override this (and make :meth:`render` write its bytes).
+        """
+        buffer = io.StringIO()
+        self.render(result, buffer, options)
+        return buffer.getvalue().encode("utf-8")
+
+    def render_files(
+        self,
+        result: Mapping[str, Any],
+        directory: Path,
+        options: RenderOptions,
+        *,
+        stem: str = DEFAULT_STEM,
+    ) -> list[Path]:
+        """Write the output into ``directory`` (which must exist); return the paths written.
+
+        Single-file formats write ``<stem>.<extension>``; multi-file formats override this
+        and write ``<stem>-<part>.<extension>`` per part. Every file is written atomically
+        (a killed run leaves the previous file, never half a file).
+        """
+        path = Path(directory) / f"{stem}.{self.extension}"
+        atomic_write_bytes(path, self.render_bytes(result, options))
+        return [path]

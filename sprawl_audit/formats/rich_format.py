@@ -1,8 +1,9 @@
 """The terminal report: what an IT manager reads first after an audit.
 
 Order follows what a reader must act on: the headline numbers, then findings (worst
-first), then the inventory and the two analyses that explain them (capability overlap,
-consumer-app exposure), then what the audit could not see (rules not assessed, coverage).
+first), then where that leaves each framework's controls (compliance), then the inventory
+and the two analyses that explain them (capability overlap, consumer-app exposure), then
+what the audit could not see (rules not assessed, coverage).
 A one-line recap closes the report so it is still on screen after scrolling.
 
 Safety: the Console is built with markup, emoji and highlighting off, and every tenant
@@ -109,6 +110,10 @@ class RichFormat(Format):
 
         findings, shown = sections.findings_section(result, options.verbose)
         blocks += [sections.heading("Findings", shown), findings, Text()]
+
+        compliance, count = sections.compliance_section(result, options.verbose)
+        if compliance is not None:
+            blocks += [sections.heading("Compliance", count), compliance, Text()]
 
         inventory = sections.inventory_table(result)
         blocks += [sections.heading("Inventory", inventory.row_count), inventory, Text()]

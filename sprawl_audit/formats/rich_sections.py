@@ -9,6 +9,7 @@ as those characters and an escape sequence in a department name is dropped.
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -605,3 +606,215 @@ def coverage_section(result: Result) -> tuple[Table | None, int]:
             _t(entry.get("detail"), "dim"),
         )
     return table, len(entries)
+
+
+# --- compliance -----------------------------------------------------------------------
+
+CONTROL_STATUS_STYLES: dict[str, str] = {
+    "failed": "bold red",
+    "passed": "green",
+    "not_assessed": "yellow",
+    "not_covered": "dim",
+}
+CONTROL_STATUS_LABELS: dict[str, str] = {
+    "failed": "FAILED",
+    "passed": "passed",
+    "not_assessed": "not assessed",
+    "not_covered": "not covered",
+}
+#: How a rule's outcome is marked in the Rules column.
+RULE_MARKS: dict[str, tuple[str, str]] = {
+    "failed": ("✗", "red"),
+    "passed": ("✓", "green"),
+    "not_assessed": ("?", "yellow"),
+    "disabled": ("–", "dim"),
+}
+#: Rules listed per control before "+N more" when not verbose.
+CONTROL_RULES_SHOWN = 4
+
+
+def _control_counts(framework: Mapping[str, Any]) -> dict[str, int]:
+    summary = framework.get("summary")
+    if isinstance(summary, Mapping):
+        return {s: _int(summary.get(s)) for s in CONTROL_STATUS_STYLES}
+    counts = dict.fromkeys(CONTROL_STATUS_STYLES, 0)
+    for control in _items(framework, "controls"):
+        status = str(control.get("status"))
+        if status in counts:
+            counts[status] += 1
+    return counts
+
+
+def _counts_line(counts: Mapping[str, int]) -> Text:
+    parts = [Text(f"{counts[s]} {CONTROL_STATUS_LABELS[s].lower()}",
+                  style=CONTROL_STATUS_STYLES[s] if counts[s] else "dim")
+             for s in CONTROL_STATUS_STYLES]
+    return _join(parts)
+
+
+def _framework_title(framework: Mapping[str, Any], *, short: bool = False) -> Text:
+    """``ncsc-caf  NCSC Cyber Assessment Framework 4.0`` (short: the id and a clipped
+    name; versions only when they are a version number, not a sentence)."""
+    fid = cell(framework.get("id"), 40)
+    name = cell(framework.get("name") or fid, 100)
+    version = cell(framework.get("version"), 40)
+    if version and len(version) <= 10:
+        name += f" {version}"
+    title = Text(fid, style="bold")
+    title.append("  ")
+    title.append(clip(name, max(12, 34 - len(fid))) if short else name,
+                 style="dim" if short else "bold")
+    return title
+
+
+def brief_reason(text: str) -> str:
+    """A reason without its parenthesised details: ``mail.smtp_auth: not_configured``.
+
+    The Coverage section carries the details; -v shows them here too.
+    """
+    out: list[str] = []
+    depth = 0
+    for ch in text:
+        if ch == "(":
+            depth += 1
+        elif ch == ")" and depth:
+            depth -= 1
+        elif not depth:
+            out.append(ch)
+    brief = " ".join("".join(out).replace(" ;", ";").replace(" ,", ",").split())
+    if brief.startswith("partial evidence: "):
+        brief = brief.replace(": partial", "")
+    return brief.replace("not_configured", "not configured")
+
+
+def _rule_line(rule: Mapping[str, Any]) -> Text:
+    mark, style = RULE_MARKS.get(str(rule.get("status")), ("·", ""))
+    line = Text(f"{mark} ", style=style)
+    line.append(cell(rule.get("id"), 40))
+    return line
+
+
+def _rule_note(rule: Mapping[str, Any], verbose: bool) -> Text:
+    status = str(rule.get("status"))
+    reason = rule.get("reason")
+    text = ""
+    if isinstance(reason, str) and reason:
+        text = reason if verbose else brief_reason(reason)
+    if status == "failed":
+        findings = _int(rule.get("findings"))
+        note = Text(plural(findings, "finding"), style="red")
+        if text:
+            note.append(f"; {cell(text, 300)}", style="dim")
+        return note
+    style = "yellow" if status == "not_assessed" else "dim"
+    if status == "disabled":
+        text = f"disabled: {text}" if text else "disabled"
+    return _t(text, style, limit=300)
+
+
+def _control_rows(control: Mapping[str, Any], verbose: bool
+                  ) -> list[tuple[RenderableType, RenderableType]]:
+    """(rule, note) rows of one control: failures and unjudged rules one by one, passes
+    counted unless verbose."""
+    rules = _items(control, "rules")
+    if not rules:
+        reasons = [cell(r, 300) for r in control.get("reasons") or [] if isinstance(r, str)]
+        why = reasons[0] if reasons else "no enabled rule checks this control"
+        if not verbose:
+            why = brief_reason(why)
+        return [(Text("—", style="dim"), Text(why, style="dim"))]
+    order = {"failed": 0, "not_assessed": 1, "disabled": 2, "passed": 3}
+    rules = sorted(rules, key=lambda r: order.get(str(r.get("status")), 9))
+    failed = [r for r in rules if r.get("status") == "failed"]
+    passed = [r for r in rules if r.get("status") == "passed"]
+    others = [r for r in rules if r not in failed and r not in passed]
+    rows: list[tuple[RenderableType, RenderableType]] = []
+    shown_failed = failed if verbose else failed[:CONTROL_RULES_SHOWN]
+    for rule in [*shown_failed, *others]:
+        rows.append((_rule_line(rule), _rule_note(rule, verbose)))
+    if len(failed) > len(shown_failed):
+        rows.append((Text(f"✗ +{len(failed) - len(shown_failed)} more", style="red"),
+                     Text("")))
+    if verbose:
+        rows.extend((_rule_line(r), _rule_note(r, verbose)) for r in passed)
+    elif passed:
+        partial = sum(1 for r in passed if r.get("reason"))
+        note = Text(f"{partial} of them on partial evidence (-v)" if partial else "",
+                    style="dim")
+        rows.append((Text(f"✓ {len(passed)} passed", style="green"), note))
+    return rows
+
+
+#: Width the control titles are wrapped to (the Control column).
+CONTROL_TITLE_WIDTH = 18
+
+
+def _framework_table(framework: Mapping[str, Any], verbose: bool) -> Table:
+    """One block of rows per control: its id and status, then one row per rule (failed
+    and unjudged ones named, passes counted), the control's title running down the first
+    column beside them."""
+    table = _table()
+    table.add_column("Control", width=CONTROL_TITLE_WIDTH, overflow="fold")
+    table.add_column("Status", no_wrap=True)
+    table.add_column("Rules", no_wrap=True)
+    table.add_column("Findings / why not assessed", min_width=20, overflow="fold")
+    controls = _items(framework, "controls")
+    for number, control in enumerate(controls):
+        status = str(control.get("status"))
+        label = Text(CONTROL_STATUS_LABELS.get(status, cell(status, 20)),
+                     style=CONTROL_STATUS_STYLES.get(status, ""))
+        title = textwrap.wrap(cell(control.get("title"), 120), CONTROL_TITLE_WIDTH) or [""]
+        firsts = [Text(cell(control.get("id"), 40), style="bold"),
+                  *(Text(line, style="dim") for line in title)]
+        rows = _control_rows(control, verbose)
+        rows += [(Text(""), Text(""))] * max(0, len(firsts) - len(rows))
+        for index, (rule, note) in enumerate(rows):
+            table.add_row(firsts[index] if index < len(firsts) else Text(""),
+                          label if index == 0 else Text(""), rule, note,
+                          end_section=index == len(rows) - 1 and number < len(controls) - 1)
+    return table
+
+
+def compliance_section(result: Result, verbose: bool) -> tuple[RenderableType | None, int]:
+    """Per framework control: failed, passed, not assessed (and why), not covered.
+
+    Frameworks chosen with ``--framework`` (or all, with ``-v``) get a table of their
+    controls; otherwise one line per framework, so the default report stays short.
+    Returns the renderable (None when the Result has no compliance view) and how many
+    frameworks it covers.
+    """
+    frameworks = _items(result, "frameworks")
+    if not frameworks:
+        return None, 0
+    detailed = [f for f in frameworks if f.get("selected")] or (frameworks if verbose else [])
+    parts: list[RenderableType] = []
+    for framework in detailed:
+        head = _framework_title(framework)
+        parts.append(head)
+        parts.append(Padding(_counts_line(_control_counts(framework)), (0, 0, 0, 2)))
+        parts.append(_framework_table(framework, verbose))
+        parts.append(Text())
+    if detailed:
+        parts.append(Text("✗ found something · ✓ passed · ? not assessed · – disabled. "
+                          "Control titles are our summaries: see each framework's own text.",
+                          style="dim"))
+    rest = [f for f in frameworks if f not in detailed]
+    if rest:
+        table = _table()
+        table.add_column("Framework", min_width=16)
+        for status in CONTROL_STATUS_STYLES:
+            table.add_column(CONTROL_STATUS_LABELS[status].capitalize(), justify="right",
+                             no_wrap=True)
+        for framework in rest:
+            counts = _control_counts(framework)
+            row: list[RenderableType] = [_framework_title(framework, short=True)]
+            for status in CONTROL_STATUS_STYLES:
+                n = counts[status]
+                row.append(Text(str(n), style=CONTROL_STATUS_STYLES[status] if n else "dim"))
+            table.add_row(*row)
+        parts.append(table)
+        parts.append(Text("Controls per framework. Not covered: no enabled rule checks it "
+                          "(`rules list --framework ID` shows the packs that do). "
+                          "--framework ID shows each control with the rules behind it; -v "
+                          "shows every framework.", style="dim"))
+    return Group(*parts), len(frameworks)
