@@ -72,12 +72,14 @@ def _audit_options(func: F) -> F:
         click.option("-c", "--config", "config_path", type=click.Path(dir_okay=False),
                      envvar="SPRAWL_AUDIT_CONFIG", help="Config file (YAML)."),
         click.option("-f", "--format", "formats", multiple=True, envvar="SPRAWL_AUDIT_FORMAT",
-                     help="Output format (repeatable): rich, json. Default: rich."),
+                     help="Output format (repeatable): rich, json, html, markdown, "
+                          "csv, xlsx, sarif, graphml, gexf. Default: rich."),
         click.option("-o", "--output", type=click.Path(dir_okay=False),
                      envvar="SPRAWL_AUDIT_OUTPUT", help="Write the (single) format here."),
         click.option("--output-dir", type=click.Path(file_okay=False),
                      envvar="SPRAWL_AUDIT_OUTPUT_DIR",
-                     help="Write each format to DIR/sprawl-audit.<ext>."),
+                     help="Write each format to DIR/sprawl-audit.<ext> "
+                          "(csv: DIR/sprawl-audit-<table>.csv)."),
         click.option("--fail-on", type=severity_choice, envvar="SPRAWL_AUDIT_FAIL_ON",
                      help="Exit 1 when a finding is at or above this severity."),
         click.option("--fail-on-incomplete", is_flag=True,
@@ -183,6 +185,11 @@ def exit_code(result: dict[str, Any], fail_on: str | None, fail_on_incomplete: b
 
 def _output_targets(formats: Sequence[str], output: str | None,
                     output_dir: str | None) -> list[tuple[str, str | None]]:
+    """(format, destination) pairs, checked before any collection starts.
+
+    The destination is a file, ``None``/``-`` for stdout, or — for multi-file formats
+    such as csv — the ``--output-dir`` directory itself.
+    """
     from sprawl_audit.formats import get_format
 
     names = [n.strip().lower() for f in formats for n in f.split(",") if n.strip()] or ["rich"]
@@ -194,33 +201,45 @@ def _output_targets(formats: Sequence[str], output: str | None,
         raise click.UsageError("--output and --output-dir cannot be combined")
     if output_dir:
         Path(output_dir).mkdir(parents=True, exist_ok=True)
-        return [(n, str(Path(output_dir) / f"sprawl-audit.{get_format(n).extension}"))
+        return [(n, output_dir if get_format(n).multi_file
+                 else str(Path(output_dir) / f"sprawl-audit.{get_format(n).extension}"))
                 for n in names]
+    for name in names:
+        fmt = get_format(name)
+        if fmt.multi_file:
+            raise click.UsageError(f"--format {name} writes one file per table; "
+                                   "use --output-dir DIR")
+        if fmt.binary and output in (None, "-") and sys.stdout.isatty():
+            raise click.UsageError(f"--format {name} is binary; use --output FILE or "
+                                   "--output-dir DIR (or redirect stdout)")
     return [(n, output) for n in names]
 
 
 def _render(result: dict[str, Any], targets: list[tuple[str, str | None]], *, quiet: bool,
             verbose: int) -> None:
-    import io
-
-    from sprawl_audit.atomic import atomic_write_text
+    from sprawl_audit.atomic import atomic_write_bytes
     from sprawl_audit.formats import get_format
     from sprawl_audit.formats.interface import RenderOptions
 
+    to_file = RenderOptions(width=100, color=False, verbose=verbose > 0, quiet=False)
     for name, path in targets:
         fmt = get_format(name)
-        if path in (None, "-"):
+        if fmt.multi_file:  # path is the --output-dir directory (see _output_targets)
+            for written in fmt.render_files(result, Path(str(path)), to_file):
+                log.info("wrote %s", written)
+        elif path in (None, "-"):
             if quiet and name == "rich":
                 continue
             options = RenderOptions(width=None, color=_color_enabled(path), verbose=verbose > 0,
                                     quiet=quiet)
-            fmt.render(result, sys.stdout, options)
-            sys.stdout.flush()
+            if fmt.binary:
+                sys.stdout.buffer.write(fmt.render_bytes(result, options))
+                sys.stdout.buffer.flush()
+            else:
+                fmt.render(result, sys.stdout, options)
+                sys.stdout.flush()
         else:
-            buf = io.StringIO()
-            fmt.render(result, buf, RenderOptions(width=100, color=False, verbose=verbose > 0,
-                                                  quiet=False))
-            atomic_write_text(Path(path), buf.getvalue())
+            atomic_write_bytes(Path(path), fmt.render_bytes(result, to_file))
             log.info("wrote %s", path)
 
 

@@ -10,7 +10,9 @@ at the first. ``test`` runs every fixture case and prints a verdict per rule, ex
 any rule fails (a case behaves unexpectedly, the rule has no fixture, or its fixture lacks
 a firing or a quiet case).
 
-Importing this module registers the ``rules`` group on :data:`sprawl_audit.cli.main`.
+``cli.py`` calls :func:`register` to add the ``rules`` group, and decorates ``audit`` and
+``demo`` with :func:`framework_option` (passing ``frameworks`` to
+``RuleSelection.from_config``).
 """
 
 from __future__ import annotations
@@ -18,16 +20,46 @@ from __future__ import annotations
 import sys
 import textwrap
 from collections.abc import Callable, Iterable, Sequence
+from functools import wraps
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
-from sprawl_audit.cli import EXIT_USAGE, _user_errors, main, severity_choice
 from sprawl_audit.errors import UserError
+from sprawl_audit.model import SEVERITIES
 
 F = TypeVar("F", bound=Callable[..., Any])
-EXIT_FAILED = 1
+EXIT_FAILED, EXIT_USAGE = 1, 2
+severity_choice = click.Choice(list(SEVERITIES), case_sensitive=False)
+
+#: ``--framework`` for ``audit`` and ``demo``: the value reaches the command as
+#: ``frameworks`` (a tuple), for ``RuleSelection.from_config(..., frameworks=...)``.
+framework_option = click.option(
+    "--framework", "frameworks", multiple=True, envvar="SPRAWL_AUDIT_FRAMEWORK",
+    help="Only rules citing this framework, and its per-control compliance view "
+         "(repeatable): uk-gdpr, ncsc-caf, nhs-dspt, nhs-im, cyber-essentials, "
+         "uk-gov-nccc, iso27001-2022, baseline. Also enables the shipped packs serving it "
+         "unless --pack is given.")
+
+
+def register(main: click.Group) -> None:
+    """Add the ``rules`` group to the top-level command group."""
+    main.add_command(rules, "rules")
+
+
+def _user_errors(func: F) -> F:
+    """UserError -> one line on stderr, exit 2 (the same contract as cli.py)."""
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except UserError as exc:
+            click.echo(f"sprawl-audit: error: {exc.oneline()}", err=True)
+            sys.exit(EXIT_USAGE)
+
+    return wrapper  # type: ignore[return-value]
 
 
 def _common(func: F) -> F:
@@ -96,7 +128,7 @@ def _where(source: Any) -> str:
         return text
 
 
-@main.group()
+@click.group("rules")
 def rules() -> None:
     """List, show, validate and test rule packs (shipped and custom)."""
 
