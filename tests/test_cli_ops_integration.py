@@ -200,7 +200,10 @@ def test_a_killed_audit_leaves_output_and_history_intact(tmp_path: Path) -> None
     whole, the history keeps every completed run and stays consistent."""
     out, db, snap = tmp_path / "report.json", tmp_path / "h.sqlite", tmp_path / "snap.json"
     assert run("demo", "-q", "--save-snapshot", str(snap)).exit_code == 0
-    cmd = [sys.executable, "-m", "sprawl_audit", "audit", "--from", str(snap), "-f", "json",
+    # the installed entry point, as cron runs it (``python -m`` from the repo root would
+    # import the source tree, where connectors/ and rules/ are not yet mapped in)
+    cmd = [str(Path(sys.executable).with_name("sprawl-audit")), "audit", "--from", str(snap),
+           "-f", "json",
            "-o", str(out), "--history", str(db), "-q"]
     assert subprocess.run(cmd, check=False, timeout=120).returncode == 0
     complete = out.read_text()
