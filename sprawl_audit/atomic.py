@@ -18,6 +18,12 @@ def atomic_write_text(path: Path, text: str, *, mode: int = 0o644) -> None:
 
 def atomic_write_bytes(path: Path, data: bytes, *, mode: int = 0o644) -> None:
     path = Path(path)
+    if path.exists() and not path.is_file():
+        # /dev/null, /dev/stdout, a FIFO: renaming over it would replace the device with
+        # a regular file, so write straight through; there is nothing to keep intact.
+        with open(path, "wb") as fh:
+            fh.write(data)
+        return
     directory = path.parent if str(path.parent) else Path(".")
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
     try:

@@ -20,6 +20,8 @@ import click
 from sprawl_audit import __version__
 from sprawl_audit.cli_ops import add_audit_options, add_report_options
 from sprawl_audit.cli_ops import register as _register_ops
+from sprawl_audit.cli_rules import framework_option
+from sprawl_audit.cli_rules import register as _register_rules
 from sprawl_audit.errors import UserError
 from sprawl_audit.model import SEVERITIES
 
@@ -89,6 +91,7 @@ def _audit_options(func: F) -> F:
                      help="Extra rule file or folder (repeatable)."),
         click.option("--pack", "packs", multiple=True,
                      help="Rule pack to run (repeatable); default from config, else baseline."),
+        framework_option,
         click.option("--save-snapshot", type=click.Path(dir_okay=False),
                      help="Also write the collected inventory here, for --from later."),
         click.option("--state", "state_path", type=click.Path(dir_okay=False),
@@ -127,7 +130,8 @@ def _run_audit(*, demo: bool, snapshot: str | None, config_path: str | None,
                formats: Sequence[str], output: str | None, output_dir: str | None,
                fail_on: str | None, fail_on_incomplete: bool, rule_paths: Sequence[str],
                packs: Sequence[str], save_snapshot: str | None, quiet: bool,
-               verbose: int, state_path: str | None = None, **ops: Any) -> None:
+               verbose: int, state_path: str | None = None,
+               frameworks: Sequence[str] = (), **ops: Any) -> None:
     from sprawl_audit import pipeline
     from sprawl_audit.cli_ops import post_process, resolve_ops, write_snapshot
     from sprawl_audit.config import load_config
@@ -163,7 +167,7 @@ def _run_audit(*, demo: bool, snapshot: str | None, config_path: str | None,
     if save_snapshot:
         write_snapshot(inventory, save_snapshot, ops_options)  # redacted with --redact
 
-    selection = pipeline.RuleSelection.from_config(config, rule_paths, packs)
+    selection = pipeline.RuleSelection.from_config(config, rule_paths, packs, frameworks)
     result = pipeline.run_audit(inventory, config, selection, mode=mode,
                                 connectors=connectors, fail_on=effective_fail_on)
     result = post_process(result, ops_options)  # suppress, baseline, redact, history
@@ -266,92 +270,6 @@ def report(result_file: str, formats: Sequence[str], output: str | None,
 
 
 @main.group()
-def rules() -> None:
-    """List, validate and test rule packs."""
-
-
-def _rule_set(config_path: str | None, paths: Sequence[str], packs: Sequence[str]) -> Any:
-    from sprawl_audit.config import load_config
-    from sprawl_audit.engine import load_packs
-    from sprawl_audit.pipeline import RuleSelection
-
-    config = load_config(config_path)
-    sel = RuleSelection.from_config(config, paths, packs)
-    return load_packs(list(sel.packs), [Path(p) for p in sel.paths])
-
-
-_rules_common = [
-    click.option("-c", "--config", "config_path", type=click.Path(dir_okay=False),
-                 envvar="SPRAWL_AUDIT_CONFIG"),
-    click.option("--pack", "packs", multiple=True, help="Pack name (repeatable)."),
-]
-
-
-def _with(options: list[Any]) -> Callable[[F], F]:
-    def deco(func: F) -> F:
-        for option in reversed(options):
-            func = option(func)
-        return func
-    return deco
-
-
-@rules.command("list")
-@click.argument("paths", nargs=-1, type=click.Path(exists=True))
-@_with(_rules_common)
-@click.option("--severity", type=severity_choice, help="Only this severity.")
-@click.option("--topic", help="Only rules requiring this evidence topic.")
-@_user_errors
-def rules_list(paths: Sequence[str], config_path: str | None, packs: Sequence[str],
-               severity: str | None, topic: str | None) -> None:
-    """List rules: id, severity, pack, required evidence, title."""
-    ruleset = _rule_set(config_path, paths, packs)
-    from sprawl_audit.formats.sanitize import terminal_safe
-
-    for rule in ruleset.rules:
-        if severity and rule.severity != severity.lower():
-            continue
-        if topic and not any(topic in req.split("|") for req in rule.requires):
-            continue
-        click.echo(f"{rule.id:<18} {rule.severity:<8} {rule.pack:<10} "
-                   f"{terminal_safe(rule.title)}  [{', '.join(rule.requires) or '-'}]")
-
-
-@rules.command("validate")
-@click.argument("paths", nargs=-1, type=click.Path(exists=True))
-@_with(_rules_common)
-@_user_errors
-def rules_validate(paths: Sequence[str], config_path: str | None, packs: Sequence[str]) -> None:
-    """Load and check every rule; the first problem is reported with file and line."""
-    ruleset = _rule_set(config_path, paths, packs)
-    click.echo(f"{len(ruleset.rules)} rules valid")
-
-
-@rules.command("test")
-@click.argument("paths", nargs=-1, type=click.Path(exists=True))
-@_with(_rules_common)
-@_user_errors
-def rules_test(paths: Sequence[str], config_path: str | None, packs: Sequence[str]) -> None:
-    """Run every rule's fixtures; exit 1 if any case fails."""
-    from sprawl_audit.engine import run_fixtures
-    from sprawl_audit.pipeline import build_facts_graph
-
-    ruleset = _rule_set(config_path, paths, packs)
-    results = run_fixtures(ruleset, build_facts_graph)
-    failed = [r for r in results if not r.passed]
-    for r in results:
-        mark = "PASS" if r.passed else "FAIL"
-        line = f"{mark} {r.rule_id} :: {r.case}"
-        if not r.passed:
-            line += f" — {r.detail}"
-        click.echo(line)
-    untested = sorted({r.id for r in ruleset.rules} - {r.rule_id for r in results})
-    for rid in untested:
-        click.echo(f"FAIL {rid} :: has no fixture")
-    click.echo(f"{len(results) - len(failed)} passed, {len(failed) + len(untested)} failed")
-    sys.exit(1 if failed or untested else 0)
-
-
-@main.group()
 def connectors() -> None:
     """List connectors and the evidence they collect."""
 
@@ -409,3 +327,4 @@ def connectors_check(names: Sequence[str], config_path: str | None) -> None:
 
 
 _register_ops(main)  # diff, history
+_register_rules(main)  # rules list|show|validate|test

@@ -275,3 +275,11 @@ def test_connectors_list_and_check_of_file_connectors(tmp_path: Path) -> None:
     assert res.exit_code == 0 and "nothing to sign in to" in res.output
     res = run("connectors", "check", "slack", "-c", str(cfg))
     assert res.exit_code == 2 and "not configured" in res.output
+
+
+def test_output_to_a_device_writes_through_and_leaves_it_a_device() -> None:
+    import stat as stat_mod
+
+    res = run("demo", "-q", "-f", "json", "-o", os.devnull)
+    assert res.exit_code == 0
+    assert stat_mod.S_ISCHR(os.stat(os.devnull).st_mode)

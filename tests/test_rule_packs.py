@@ -177,3 +177,26 @@ def test_issue_parameters_have_defaults() -> None:
     assert params("CE-ACCOUNT-001")["inactive_days"] == 90           # inactivity
     assert params("DSPT-IM-001")["approved_apps"] == []              # approved platforms
     assert "senior_departments" in params("NCCC-EXEC-001")
+
+
+def test_rules_readme_documents_every_operator_topic_and_pack() -> None:
+    from sprawl_audit.engine.conditions import ALL_OPERATORS
+    from sprawl_audit.engine.operators import COUNT_OPERATORS
+
+    text = (shipped_root() / "README.md").read_text(encoding="utf-8")
+    for op in ALL_OPERATORS:
+        assert f"| `{op}` |" in text, op
+    assert all(f"`{op}`" in text for op in COUNT_OPERATORS)
+    for topic in TOPICS:
+        assert f"| `{topic}` |" in text, topic
+    for name in PACKS:
+        count = sum(r.pack == name for r in shipped().rules)
+        assert f"| `{name}` | {count} |" in text, name
+    assert "`param`" in text and "related:" in text
+
+
+def test_baseline_readme_lists_every_baseline_rule() -> None:
+    text = (shipped_root() / "baseline" / "README.md").read_text(encoding="utf-8")
+    for rule in shipped().rules:
+        if rule.pack == "baseline":
+            assert f"| {rule.id} | {rule.severity} |" in text, rule.id

@@ -1,11 +1,17 @@
 """Load and validate rule files and packs.
 
-A *pack* is a folder with a ``pack.yaml`` (name, title, description, frameworks) and any
-number of rule files (``*.yaml``, recursively, except ``pack.yaml`` and anything under a
-``tests`` folder, which holds the pack's fixtures). A rule file holds a list of rules, or
-a mapping with a ``rules:`` list. Loading validates everything a rule author can get
-wrong and reports it as one located line — ``file.yaml:12: severty: unknown key ...`` —
-because rule authors are compliance officers, not Python programmers.
+A *pack* is a folder with a ``pack.yaml`` (name, title, description, frameworks — ids it
+cites, or definitions of its own, see :mod:`.frameworks`) and any number of rule files
+(``*.yaml``, recursively, except ``pack.yaml`` and anything under a ``tests`` folder, which
+holds the pack's fixtures). A rule file holds a list of rules, or a mapping with a
+``rules:`` list. Loading validates everything a rule author can get wrong and reports it
+as one located line — ``file.yaml:12: severty: unknown key ...`` — because rule authors
+are compliance officers, not Python programmers.
+
+Two modes: :func:`load_packs` / :func:`load_rules` stop at the first problem (an audit
+must not run on a partly wrong rule set); :func:`check_packs` keeps going and returns
+every problem (``rules validate``). Within one rule every section is checked, so an
+unknown operator and an unknown topic in the same rule are both reported.
 """
 
 from __future__ import annotations

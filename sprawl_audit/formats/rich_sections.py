@@ -730,11 +730,13 @@ def _control_rows(control: Mapping[str, Any], verbose: bool
     others = [r for r in rules if r not in failed and r not in passed]
     rows: list[tuple[RenderableType, RenderableType]] = []
     shown_failed = failed if verbose else failed[:CONTROL_RULES_SHOWN]
-    for rule in [*shown_failed, *others]:
-        rows.append((_rule_line(rule), _rule_note(rule, verbose)))
+    rows.extend((_rule_line(rule), _rule_note(rule, verbose)) for rule in shown_failed)
     if len(failed) > len(shown_failed):
-        rows.append((Text(f"✗ +{len(failed) - len(shown_failed)} more", style="red"),
-                     Text("")))
+        hidden = failed[len(shown_failed):]
+        rows.append((Text(f"✗ +{len(hidden)} more", style="red"),
+                     Text(f"{plural(sum(_int(r.get('findings')) for r in hidden), 'finding')}"
+                          " (-v lists them)", style="dim")))
+    rows.extend((_rule_line(rule), _rule_note(rule, verbose)) for rule in others)
     if verbose:
         rows.extend((_rule_line(r), _rule_note(r, verbose)) for r in passed)
     elif passed:
