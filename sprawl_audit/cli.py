@@ -11,13 +11,18 @@ import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
-from functools import wraps
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
 from sprawl_audit import __version__
+from sprawl_audit.cli_common import (
+    EXIT_FINDINGS,
+    EXIT_INCOMPLETE,
+    EXIT_OK,
+    user_errors,
+)
 from sprawl_audit.cli_ops import add_audit_options, add_report_options
 from sprawl_audit.cli_ops import register as _register_ops
 from sprawl_audit.cli_rules import framework_option
@@ -25,25 +30,13 @@ from sprawl_audit.cli_rules import register as _register_rules
 from sprawl_audit.errors import UserError
 from sprawl_audit.model import SEVERITIES
 
-EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_INCOMPLETE = 0, 1, 2, 3
 INCOMPLETE_STATUSES = frozenset({"partial", "forbidden", "unavailable", "error"})
 
 F = TypeVar("F", bound=Callable[..., Any])
 log = logging.getLogger("sprawl_audit")
 
 
-def _user_errors(func: F) -> F:
-    """Turn UserError into one line on stderr and exit 2 — never a traceback."""
-
-    @wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except UserError as exc:
-            click.echo(f"sprawl-audit: error: {exc.oneline()}", err=True)
-            sys.exit(EXIT_USAGE)
-
-    return wrapper  # type: ignore[return-value]
+_user_errors = user_errors
 
 
 def _color_enabled(output: str | None) -> bool:

@@ -27,19 +27,18 @@ import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from functools import wraps
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
+from sprawl_audit.cli_common import EXIT_FINDINGS, EXIT_OK, user_errors
 from sprawl_audit.errors import UserError
 from sprawl_audit.model import SEVERITIES
 
 F = TypeVar("F", bound=Callable[..., Any])
 log = logging.getLogger("sprawl_audit")
 
-EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
 #: The keyword arguments :func:`add_audit_options` adds to a command.
 OPS_KEYS = ("suppressions", "baseline", "history", "no_history", "redact", "redact_key_env",
             "log_format")
@@ -57,18 +56,7 @@ _config_option = click.option(
     envvar="SPRAWL_AUDIT_CONFIG", help="Config file (for audit.history).")
 
 
-def _user_errors(func: F) -> F:
-    """UserError -> one line on stderr, exit 2 (the same contract as cli.py)."""
-
-    @wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except UserError as exc:
-            click.echo(f"sprawl-audit: error: {exc.oneline()}", err=True)
-            sys.exit(EXIT_USAGE)
-
-    return wrapper  # type: ignore[return-value]
+_user_errors = user_errors
 
 
 def _with(options: Sequence[Callable[[F], F]]) -> Callable[[F], F]:

@@ -20,12 +20,12 @@ from __future__ import annotations
 import sys
 import textwrap
 from collections.abc import Callable, Iterable, Sequence
-from functools import wraps
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
+from sprawl_audit.cli_common import user_errors
 from sprawl_audit.errors import UserError
 from sprawl_audit.model import SEVERITIES
 
@@ -48,18 +48,7 @@ def register(main: click.Group) -> None:
     main.add_command(rules, "rules")
 
 
-def _user_errors(func: F) -> F:
-    """UserError -> one line on stderr, exit 2 (the same contract as cli.py)."""
-
-    @wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except UserError as exc:
-            click.echo(f"sprawl-audit: error: {exc.oneline()}", err=True)
-            sys.exit(EXIT_USAGE)
-
-    return wrapper  # type: ignore[return-value]
+_user_errors = user_errors
 
 
 def _common(func: F) -> F:

@@ -8,6 +8,7 @@ and clear the scheduled-run variables a developer may have exported.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -31,3 +32,18 @@ def _isolated_history(monkeypatch: pytest.MonkeyPatch, _user_data_home: Path) ->
                         lambda: _user_data_home / "sprawl-audit" / "history.sqlite")
     for name in _ISOLATED_ENV:
         monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture(autouse=True)
+def _restore_root_logger() -> Iterator[None]:
+    """CLI tests configure the root logger (level, a stderr handler); put it back so a
+    later test in the same worker sees warnings (caplog) as if it ran alone."""
+    import logging
+
+    root = logging.getLogger()
+    level, handlers = root.level, list(root.handlers)
+    yield
+    root.setLevel(level)
+    for handler in list(root.handlers):
+        if handler not in handlers:
+            root.removeHandler(handler)
