@@ -15,6 +15,7 @@ from typing import Any
 
 import networkx as nx
 
+from sprawl_audit.instants import parse_instant
 from sprawl_audit.model import Inventory, SourceRef, Usage
 from sprawl_audit.resolve import Resolution
 
@@ -27,20 +28,6 @@ def node_id(kind: str, key: str) -> str:
     return f"{kind}:{key}"
 
 
-def parse_instant(value: str | None) -> datetime | None:
-    """Parse ISO dates and instants leniently (``2026-10-01``, ``...Z``); None if unusable."""
-    if not value:
-        return None
-    text = value.strip()
-    if text.endswith("Z"):
-        text = text[:-1] + "+00:00"
-    try:
-        parsed = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=timezone.utc)
-    return parsed
 
 
 @dataclass

@@ -29,6 +29,8 @@ from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any
 
+from sprawl_audit.instants import parse_instant
+
 Op = Callable[[Any, Any], bool]
 
 
@@ -109,20 +111,8 @@ def _subset_of(fact: Any, options: Any) -> bool:
 
 
 def parse_date(value: Any) -> datetime | None:
-    """An ISO date (``2026-10-01``) or date-time (``...Z``, with or without offset), in
-    UTC; None when the value is not one."""
-    if not isinstance(value, str) or not value.strip():
-        return None
-    text = value.strip()
-    if text.endswith(("Z", "z")):
-        text = text[:-1] + "+00:00"
-    try:
-        parsed = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=timezone.utc)
-    return parsed
+    """An ISO date or date-time in UTC; None when the value is not one."""
+    return parse_instant(value)
 
 
 def age_in_days(fact: Any, as_of: datetime | None) -> float | None:
