@@ -8,6 +8,7 @@ caller falls back to its own backoff.
 from __future__ import annotations
 
 import email.utils
+import time
 from datetime import datetime, timezone
 
 
@@ -27,3 +28,14 @@ def retry_after_seconds(value: str | None, now: datetime | None = None) -> float
     if when.tzinfo is None:
         when = when.replace(tzinfo=timezone.utc)
     return max(0.0, (when - (now or datetime.now(timezone.utc))).total_seconds())
+
+
+class Clock:
+    """Time as a client sees it; tests substitute one that records sleeps instead."""
+
+    def monotonic(self) -> float:
+        return time.monotonic()
+
+    def sleep(self, seconds: float) -> None:
+        if seconds > 0:
+            time.sleep(seconds)

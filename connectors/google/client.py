@@ -34,7 +34,6 @@ import re
 import socket
 import ssl
 import threading
-import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -51,7 +50,7 @@ from googleapiclient.http import BatchHttpRequest, HttpRequest
 from sprawl_audit import __version__
 from sprawl_audit.connectors.google.auth import SECRETS, AuthFailure, ManagedCredentials
 from sprawl_audit.connectors.google.scopes import Feed, short
-from sprawl_audit.connectors.retry import retry_after_seconds
+from sprawl_audit.connectors.retry import Clock, retry_after_seconds
 
 log = logging.getLogger("sprawl_audit.connectors.google")
 
@@ -92,15 +91,6 @@ SERVICE_HOSTS: dict[str, str] = {
 
 
 # -- time, retries, stats -----------------------------------------------------------------------
-class Clock:
-    """Time as the client sees it; tests substitute one that records sleeps."""
-
-    def monotonic(self) -> float:
-        return time.monotonic()
-
-    def sleep(self, seconds: float) -> None:
-        if seconds > 0:
-            time.sleep(seconds)
 
 
 @dataclass(frozen=True)

@@ -42,7 +42,7 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from sprawl_audit import __version__
-from sprawl_audit.connectors.retry import retry_after_seconds
+from sprawl_audit.connectors.retry import Clock, retry_after_seconds
 
 log = logging.getLogger("sprawl_audit.connectors.m365.http")
 
@@ -58,15 +58,6 @@ _TRANSIENT = (
 )
 
 
-class Clock:
-    """Time as the transport sees it; tests substitute one that records sleeps."""
-
-    def monotonic(self) -> float:
-        return time.monotonic()
-
-    def sleep(self, seconds: float) -> None:
-        if seconds > 0:
-            time.sleep(seconds)
 
 
 @dataclass(frozen=True)
