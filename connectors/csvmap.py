@@ -404,8 +404,8 @@ class open_mapped:
         if isinstance(self.source, (str, Path)):
             try:
                 stream: BinaryIO = self._stack.enter_context(Path(self.source).open("rb"))
-            except OSError as exc:
-                raise UserError(f"cannot read file: {exc.strerror or exc}",
+            except (OSError, ValueError) as exc:  # ValueError: a NUL in the path
+                raise UserError(f"cannot read file: {getattr(exc, 'strerror', None) or exc}",
                                 path=self.path) from None
         else:
             stream = self.source

@@ -77,3 +77,52 @@ class Connector(ABC):
 def coverage(connector: str, topic: str, status: str, detail: str = "", items: int = 0) -> Coverage:
     """Shorthand used by connectors; keeps Coverage construction uniform."""
     return Coverage(connector=connector, topic=topic, status=status, detail=detail, items=items)
+
+
+#: What reading a damaged payload item can raise; transforms catch these per item (never
+#: around a whole collection), skip the item and count it with :func:`note_malformed`.
+MALFORMED_ERRORS: tuple[type[Exception], ...] = (
+    TypeError, ValueError, AttributeError, KeyError, IndexError, OverflowError,
+)
+
+
+def note_malformed(out: InventoryBuilder, topic: str, count: int, what: str = "items") -> None:
+    """Say in ``topic``'s coverage that ``count`` source items were malformed and skipped.
+
+    A source that sends an item of the wrong shape has not given us all of its evidence,
+    so a ``collected`` topic becomes ``partial``; a worse status stays as it is. Nothing
+    happens when ``count`` is 0.
+    """
+    if count <= 0:
+        return
+    from dataclasses import replace
+
+    note = f"{count} malformed {what} skipped"
+    for i, entry in enumerate(out.coverage):
+        if entry.topic == topic:
+            status = "partial" if entry.status == "collected" else entry.status
+            detail = f"{entry.detail}; {note}" if entry.detail else note
+            out.coverage[i] = replace(entry, status=status, detail=detail)
+
+
+def known_secret(value: str | None) -> str | None:
+    """``value``, registered as a secret the moment a connector reads it.
+
+    The log filter and output scrubbing blank the values of environment variables named
+    like secrets (``*_TOKEN``, ``*_SECRET``…) on their own; a secret in a variable named
+    otherwise, or read from a file (a private key, a key id, an OAuth client secret, a
+    certificate password), is unknown to them until registered here. A multi-line value
+    (a PEM key) also has its body lines registered: an error that quotes a key quotes it
+    line by line as often as whole.
+    """
+    if not value:
+        return value
+    from sprawl_audit.logsetup import register_secret
+
+    register_secret(value)
+    if "\n" in value or "\\n" in value:
+        for line in value.replace("\\n", "\n").splitlines():
+            line = line.strip()
+            if len(line) >= 16 and not line.startswith("-----"):
+                register_secret(line)
+    return value

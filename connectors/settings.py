@@ -43,10 +43,15 @@ def optional_file(settings: Mapping[str, Any], key: str, config_dir: str,
     value = settings.get(key)
     if value is None:
         return None
-    if not isinstance(value, str) or not value:
-        raise fail(settings, key, "must be a file path", prefix)
-    path = resolve_path(value, config_dir)
-    if not path.is_file():
+    if not isinstance(value, str) or not value or "\x00" in value:
+        raise fail(settings, key, "must be a file path (not empty, no NUL character)", prefix)
+    try:  # a name too long for the file system raises (ENAMETOOLONG), it is not "missing"
+        path = resolve_path(value, config_dir)  # "~nobody/x": RuntimeError on some Pythons
+        is_file = path.is_file()
+    except (OSError, ValueError, RuntimeError) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise fail(settings, key, f"not a usable file path ({reason})", prefix) from None
+    if not is_file:
         raise fail(settings, key, f"no such file: {path}", prefix)
     return str(path)
 

@@ -13,7 +13,11 @@ from pathlib import Path
 
 
 def atomic_write_text(path: Path, text: str, *, mode: int = 0o644) -> None:
-    atomic_write_bytes(path, text.encode("utf-8"), mode=mode)
+    """Write ``text`` as UTF-8, with known secrets blanked (a snapshot or state file must
+    not carry a credential a service echoed back into an error detail)."""
+    from sprawl_audit.logsetup import scrub
+
+    atomic_write_bytes(path, scrub(text).encode("utf-8"), mode=mode)
 
 
 def atomic_write_bytes(path: Path, data: bytes, *, mode: int = 0o644) -> None:

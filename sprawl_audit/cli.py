@@ -119,7 +119,14 @@ def demo(**opts: Any) -> None:
     _run_audit(demo=True, snapshot=None, **opts)
 
 
-def _run_audit(*, demo: bool, snapshot: str | None, config_path: str | None,
+def _run_audit(**kwargs: Any) -> None:
+    from sprawl_audit.gcpause import gc_paused
+
+    with gc_paused():  # an audit is a batch job: see sprawl_audit/gcpause.py
+        _audit_run(**kwargs)
+
+
+def _audit_run(*, demo: bool, snapshot: str | None, config_path: str | None,
                formats: Sequence[str], output: str | None, output_dir: str | None,
                fail_on: str | None, fail_on_incomplete: bool, rule_paths: Sequence[str],
                packs: Sequence[str], save_snapshot: str | None, quiet: bool,

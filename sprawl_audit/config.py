@@ -2,9 +2,10 @@
 
 Precedence is flags > ``SPRAWL_AUDIT_*`` environment > this file; the CLI applies the
 first two, this module only reads and validates the file. Secrets are never accepted
-inline: a key that looks like a credential must be a reference (``*_env`` names an
-environment variable, ``*_file``/``*_path`` a file), so a config file can be shared,
-committed or pasted into a ticket without leaking anything.
+inline: a key that looks like a credential is refused with a pointer to the reference key
+its connector really takes (:data:`SECRET_REFERENCES`: ``*_env`` names an environment
+variable, ``*_file``/``*_path`` a file), so a config file can be shared, committed or
+pasted into a ticket without leaking anything.
 """
 
 from __future__ import annotations
@@ -18,10 +19,16 @@ from typing import Any
 from sprawl_audit import yamlio
 from sprawl_audit.errors import UserError
 from sprawl_audit.model import SEVERITIES
+from sprawl_audit.redact import KEY_ENV
 
 _TOP_KEYS = {"organisation", "audit", "platforms", "catalog", "rules", "connectors"}
 _SECRET_KEY = re.compile(r"(secret|password|passphrase|token|api_key|apikey|private_key)$", re.I)
 _SECRET_REF_SUFFIXES = ("_env", "_file", "_path")
+
+
+#: The longest activity window: a century. The window is subtracted from the audit's date,
+#: and a larger one (a YAML integer can be any size) overflows the date arithmetic.
+MAX_ACTIVITY_DAYS = 36_500
 
 
 @dataclass(frozen=True)
@@ -75,6 +82,7 @@ def parse_config(data: Any, source: str = "<config>") -> Config:
     org = _section(data, "organisation", source)
     _reject_unknown(org, {"name", "domains", "identity_provider"}, source, "organisation")
     audit = _section(data, "audit", source)
+    _refuse_redact_settings(audit, source)
     _reject_unknown(audit, {"activity_days", "fail_on", "suppressions", "history"}, source,
                     "audit")
     plats = _section(data, "platforms", source)
@@ -86,8 +94,10 @@ def parse_config(data: Any, source: str = "<config>") -> Config:
     connectors = _section(data, "connectors", source)
 
     activity_days = audit.get("activity_days", 90)
-    if isinstance(activity_days, bool) or not isinstance(activity_days, int) or activity_days < 1:
-        raise _err("must be a whole number of days, 1 or more", audit, "activity_days", source)
+    if isinstance(activity_days, bool) or not isinstance(activity_days, int) \
+            or not 1 <= activity_days <= MAX_ACTIVITY_DAYS:
+        raise _err(f"must be a whole number of days from 1 to {MAX_ACTIVITY_DAYS:,}", audit,
+                   "activity_days", source)
     fail_on = audit.get("fail_on")
     if fail_on is not None and fail_on not in SEVERITIES:
         raise _err(f"must be one of {', '.join(SEVERITIES)}", audit, "fail_on", source)
@@ -103,8 +113,11 @@ def parse_config(data: Any, source: str = "<config>") -> Config:
             raise _err("must be a list of catalogue entries", catalog, "entries", source)
         entries.extend(raw)
     cfg_dir = Path(source).resolve().parent if source and not source.startswith("<") else Path.cwd()
-    for f in _str_list(catalog, "files", source, "catalog"):
+    for f in _paths(catalog, "files", source, "catalog"):
         p = Path(f) if Path(f).is_absolute() else cfg_dir / f
+        if not _is_file(p):  # say where the config names it, not only which file is missing
+            raise _err(f"catalogue file {str(p)[:200]!r} does not exist or is not a file",
+                       catalog, "files", source)
         loaded = yamlio.load_file(p)
         if not isinstance(loaded, list):
             raise UserError("a catalogue file must hold a list of entries", path=str(p), line=1)
@@ -127,10 +140,14 @@ def parse_config(data: Any, source: str = "<config>") -> Config:
 
     rule_paths = tuple(
         str(Path(p) if Path(p).is_absolute() else cfg_dir / p)
-        for p in _str_list(rules, "paths", source, "rules")
+        for p in _paths(rules, "paths", source, "rules")
     )
     suppressions = _opt_str(audit, "suppressions", source) or None
+    if suppressions:
+        _paths({"suppressions": [suppressions]}, "suppressions", source, "audit", audit)
     history = audit.get("history")
+    if isinstance(history, str):
+        _paths({"history": [history]}, "history", source, "audit", audit)
     if history is not None and not isinstance(history, (str, bool)):
         raise _err("must be a path, or false to keep no history", audit, "history", source)
     if isinstance(history, str) and not history.strip():
@@ -154,6 +171,14 @@ def parse_config(data: Any, source: str = "<config>") -> Config:
         history=_relative_to(cfg_dir, history) if isinstance(history, str) else None,
         history_disabled=history is False,
     )
+
+
+def _is_file(path: Path) -> bool:
+    """``Path.is_file`` raises for a name too long for the file system (ENAMETOOLONG)."""
+    try:
+        return path.is_file()
+    except (OSError, ValueError):
+        return False
 
 
 def _relative_to(base: Path, value: str) -> str:
@@ -202,6 +227,18 @@ def _str_list(section: Mapping[str, Any], key: str, source: str, prefix: str) ->
     return list(value)
 
 
+def _paths(section: Mapping[str, Any], key: str, source: str, prefix: str,
+           node: Any = None) -> list[str]:
+    """A list of file paths: strings, non-empty, without NUL (which no file system takes:
+    Python raises a bare ValueError on opening one, long after the config was read)."""
+    values = _str_list(section, key, source, prefix)
+    for value in values:
+        if not value.strip() or "\x00" in value:
+            raise _err("must be a file path (not empty, no NUL character)",
+                       node if node is not None else section, key, source)
+    return values
+
+
 def _opt_str(section: Mapping[str, Any], key: str, source: str) -> str:
     value = section.get(key, "")
     if value is None:
@@ -209,6 +246,68 @@ def _opt_str(section: Mapping[str, Any], key: str, source: str) -> str:
     if not isinstance(value, str):
         raise _err("must be a string", section, key, source)
     return value
+
+
+#: Where each connector takes its credentials instead, so an inline secret is refused
+#: with a pointer to a key that connector really accepts: ``{connector: {inline key:
+#: reference keys}}``, ``"*"`` for any other secret-looking key. Every reference key must
+#: be in the connector's ``KEYS`` (tests/test_config.py checks, so the two cannot drift).
+SECRET_REFERENCES: dict[str, dict[str, tuple[str, ...]]] = {
+    "m365": {
+        "client_secret": ("client_secret_env",),
+        "certificate_password": ("certificate_password_env",),
+        "private_key": ("certificate_path", "certificate_password_env"),
+        "*": ("client_secret_env", "certificate_path"),
+    },
+    "google": {
+        "private_key": ("service_account_file",),
+        "client_secret": ("oauth_client_file",),
+        "*": ("service_account_file", "oauth_client_file"),
+    },
+    "slack": {"*": ("token_env",)},
+    "whatsapp": {"*": ("token_env",)},
+}
+#: What a reference key holds, by its ending, for the refusal's wording.
+_REFERENCE_KINDS = (("_env", "VAR_NAME", "an environment variable"),
+                    ("_file", "path", "a file"), ("_path", "path", "a file"))
+_REFERENCE_WORDS = {"service_account_file": "a service-account key file",
+                    "oauth_client_file": "an OAuth client file",
+                    "certificate_path": "a certificate file"}
+
+
+def secret_suggestion(section_path: str, key: str) -> str:
+    """The refusal of an inline secret at ``section_path`` + ``key``: which key to use
+    instead, for the connector it sits in (never the value itself)."""
+    parts = section_path.split(".")
+    connector = parts[1] if len(parts) > 1 and parts[0] == "connectors" else None
+    if connector is None:
+        return "secrets are not accepted in the config file, and this setting takes none"
+    refs = SECRET_REFERENCES.get(connector)
+    if refs is None:
+        return (f"secrets are not accepted in the config file, and connectors.{connector} "
+                "takes no credentials")
+    options = []
+    for ref in refs.get(key, refs["*"]):
+        placeholder, kind = next((p, k) for suffix, p, k in _REFERENCE_KINDS
+                                 if ref.endswith(suffix))
+        options.append(f"'{ref}: {placeholder}' ({_REFERENCE_WORDS.get(ref, kind)})")
+    where = f" in connectors.{connector}" if len(parts) > 2 else ""
+    return f"secrets are not accepted inline; use {' or '.join(options)}{where} instead"
+
+
+def _refuse_redact_settings(audit: Mapping[str, Any], source: str) -> None:
+    """The redaction key and ``--redact`` are run options, never config settings: point
+    at the real mechanism rather than saying "unknown key"."""
+    for key in audit:
+        k = str(key)
+        if k.startswith("redact_key"):
+            raise _err(f"the redaction key is never read from the config file; export it "
+                       f"as {KEY_ENV} (or name another variable with --redact-key-env)",
+                       audit, key, source)
+        if k == "redact":
+            raise _err(f"redaction is asked for on the command line: --redact (or "
+                       f"SPRAWL_AUDIT_REDACT=1), with the key in {KEY_ENV}",
+                       audit, key, source)
 
 
 def _reject_inline_secrets(node: Any, source: str, path: str) -> None:
@@ -221,11 +320,8 @@ def _reject_inline_secrets(node: Any, source: str, path: str) -> None:
                 and not k.endswith(_SECRET_REF_SUFFIXES)
                 and value not in (None, "")
             ):
-                raise UserError(
-                    f"secrets are not accepted inline; use '{k}_env: VAR_NAME' (an environment "
-                    f"variable) or '{k}_file: path' instead",
-                    path=source, line=yamlio.line_of(node, key), key=f"{path}{k}",
-                )
+                raise UserError(secret_suggestion(path.rstrip("."), k),
+                                path=source, line=yamlio.line_of(node, key), key=f"{path}{k}")
             _reject_inline_secrets(value, source, f"{path}{k}.")
     elif isinstance(node, list):
         for item in node:

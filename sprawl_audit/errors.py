@@ -7,6 +7,15 @@ never a traceback — so the message must carry the location (file, line, key/co
 
 from __future__ import annotations
 
+import unicodedata
+
+#: At most this many characters of a message (and of a key) are shown: a message quotes
+#: the user's value, and a 100 KB cell must not become a 100 KB error line.
+MESSAGE_LIMIT = 400
+KEY_LIMIT = 120
+PATH_LIMIT = 4096
+ELLIPSIS = "…"
+
 
 class UserError(Exception):
     """A problem in user-supplied input, reported as one line with its location."""
@@ -28,13 +37,30 @@ class UserError(Exception):
     def oneline(self) -> str:
         where = ""
         if self.path:
-            where = str(self.path)
+            where = _shown(str(self.path), PATH_LIMIT)
             if self.line is not None:
                 where += f":{self.line}"
             where += ": "
-        key = f"{self.key}: " if self.key else ""
-        text = " ".join(f"{where}{key}{self.message}".split())
+        key = f"{_shown(self.key, KEY_LIMIT)}: " if self.key else ""
+        return f"{where}{key}{_shown(self.message, MESSAGE_LIMIT)}"
+
+
+def _shown(text: str, limit: int) -> str:
+    """``text`` as it may be printed on one terminal line: whitespace runs (newlines,
+    U+2028...) made one space, control and format characters (NUL, ESC, bidi overrides)
+    written as escapes so a value quoted from a file cannot drive the terminal or hide
+    itself, and clipped to ``limit`` characters."""
+    text = " ".join(str(text).split())
+    if len(text) > limit:
+        text = text[: limit - 1].rstrip() + ELLIPSIS
+    if text.isascii() and text.isprintable():
         return text
+    return "".join(
+        ch.encode("unicode_escape").decode("ascii")
+        if unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co", "Cn") and ch != ELLIPSIS
+        else ch
+        for ch in text
+    )
 
 
 class ConnectorError(Exception):

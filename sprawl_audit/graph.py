@@ -15,6 +15,7 @@ from typing import Any
 
 import networkx as nx
 
+from sprawl_audit.adjacency import EdgeIndex
 from sprawl_audit.instants import parse_instant
 from sprawl_audit.model import Inventory, SourceRef, Usage
 from sprawl_audit.resolve import Resolution
@@ -22,6 +23,10 @@ from sprawl_audit.resolve import Resolution
 UNASSIGNED_DEPARTMENT = "Unassigned"
 #: What holding a phone number is evidence of using.
 PHONE_CAPABILITIES: tuple[str, ...] = ("voice", "sms", "contact_centre")
+
+
+#: The ``activity`` of a USES edge whose source gave no figures (shared: never changed).
+_NO_ACTIVITY: dict[str, int] = {}
 
 
 def node_id(kind: str, key: str) -> str:
@@ -55,6 +60,9 @@ class AuditGraph:
     #: A phone line on 8x8 is use of its voice service, not of its chat; pairs absent
     #: here (the common case) cover every capability of the platform.
     use_limited_to: dict[tuple[str, str], set[str]] = field(default_factory=dict)
+    # Indexes of the finished graph, rebuilt should it grow (see nodes_of and edges).
+    _kinds: tuple[int, dict[str, list[str]]] | None = field(default=None, repr=False)
+    _edges: tuple[int, EdgeIndex] | None = field(default=None, repr=False)
 
     def estimate(self, platform: str, people: set[str]) -> int:
         """Active users of ``platform`` among ``people``, topped up by interview head counts.
@@ -83,7 +91,22 @@ class AuditGraph:
                 if capability in self.use_limited_to.get((platform, p), (capability,))}
 
     def nodes_of(self, kind: str) -> list[str]:
-        return [n for n, k in self.graph.nodes(data="kind") if k == kind]
+        """Node ids of one kind, in graph order (indexed once the graph is built)."""
+        g = self.graph
+        if self._kinds is None or self._kinds[0] != g.number_of_nodes():
+            by_kind: dict[str, list[str]] = defaultdict(list)
+            for n, k in g.nodes(data="kind"):
+                by_kind[k].append(n)
+            self._kinds = (g.number_of_nodes(), dict(by_kind))
+        return list(self._kinds[1].get(kind, ()))
+
+    @property
+    def edges(self) -> EdgeIndex:
+        """Edges by type and direction, for analyses and rules (built once the graph is)."""
+        g = self.graph
+        if self._edges is None or self._edges[0] != g.number_of_edges():
+            self._edges = (g.number_of_edges(), EdgeIndex(g))
+        return self._edges[1]
 
 
 def build_graph(
@@ -111,6 +134,12 @@ class _Builder:
         self.g = ag.graph
         self.cutoff = ag.as_of - timedelta(days=ag.activity_days)
         self._unlimited: set[tuple[str, str]] = set()
+        #: USES edges already drawn with no activity figures: a second device carrying
+        #: the same app, or a second grant, says nothing the first edge did not.
+        self._drawn: set[tuple[Any, ...]] = set()
+        #: One ``sources`` list per "connector/topic": edge attributes are read, never
+        #: changed, and a large tenant has a million edges naming a dozen sources.
+        self._source_lists: dict[str, list[str]] = {}
         #: mail domain -> senders found anywhere in its SPF tree (email connector)
         self._senders: dict[str, list[Any]] = {}
 
@@ -192,13 +221,27 @@ class _Builder:
             return sum(activity.values()) > 0
         return default
 
+    def _sources(self, source: SourceRef) -> list[str]:
+        key = f"{source.connector}/{source.topic}"
+        shared = self._source_lists.get(key)
+        if shared is None:
+            shared = self._source_lists[key] = [key]
+        return shared
+
     def _uses(self, person: str, platform: str, *, active: bool, source: SourceRef,
               last_active: str | None = None, activity: dict[str, int] | None = None,
               only: tuple[str, ...] | None = None) -> None:
-        self.g.add_edge(
-            person, platform, type="USES", active=active, last_active=last_active,
-            activity=dict(activity or {}), sources=[f"{source.connector}/{source.topic}"],
-        )
+        sources = self._sources(source)
+        if activity:
+            self.g.add_edge(person, platform, type="USES", active=active,
+                            last_active=last_active, activity=activity, sources=sources)
+        else:
+            drawn = (person, platform, sources[0], active, last_active)
+            if drawn not in self._drawn:
+                self._drawn.add(drawn)
+                self.g.add_edge(person, platform, type="USES", active=active,
+                                last_active=last_active, activity=_NO_ACTIVITY,
+                                sources=sources)
         self.ag.users[platform].add(person)
         if active:
             key = (platform, person)

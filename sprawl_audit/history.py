@@ -29,6 +29,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import sqlite3
 import stat
 import time
@@ -239,20 +240,37 @@ def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+# A lone surrogate (JSON from an API can carry "\\ud800") cannot be encoded as UTF-8, so
+# neither SQLite nor zlib could take it: JSON keeps it as an escape (the same value once
+# parsed), a plain column shows U+FFFD.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _json(value: Any) -> str:
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+def _text(value: Any) -> str:
+    return _SURROGATE.sub("\ufffd", str(value))
+
+
 def store(result: Mapping[str, Any], path: Path) -> int:
     """Record one audit; returns its history id. One transaction: all of it or nothing."""
+    from sprawl_audit.logsetup import scrub_data
+
+    result = scrub_data(result)  # a credential echoed into an error detail stays out
     run = result.get("run") or {}
     summary = result.get("summary") or {}
     by_sev = summary.get("findings_by_severity") or {}
     findings = result.get("findings") or ()
-    blob = zlib.compress(json.dumps(result, ensure_ascii=False,
-                                    separators=(",", ":")).encode("utf-8"), 6)
+    blob = zlib.compress(_json(result).encode("utf-8"), 6)
     row = {
         "run_id": str(run.get("id", "")),
         "started_at": str(run.get("started_at", "")),
         "finished_at": run.get("finished_at"),
         "stored_at": _now(),
-        "organisation": str((run.get("organisation") or {}).get("name", "")),
+        "organisation": _text((run.get("organisation") or {}).get("name", "")),
         "mode": str(run.get("mode", "")),
         "schema_version": str(result.get("schema_version", "")),
         "redacted": int(bool(result.get("redaction"))),
@@ -262,7 +280,7 @@ def store(result: Mapping[str, Any], path: Path) -> int:
         **{sev: int(by_sev.get(sev) or 0) for sev in _SEVERITY_COLUMNS},
         "suppressed": sum(1 for f in findings if f.get("suppressed")),
         "coverage_gaps": int(summary.get("coverage_gaps") or 0),
-        "summary_json": json.dumps(summary, ensure_ascii=False, separators=(",", ":")),
+        "summary_json": _json(summary),
         "result_zlib": blob,
     }
     columns = ", ".join(row)
@@ -276,8 +294,8 @@ def store(result: Mapping[str, Any], path: Path) -> int:
             conn.executemany(
                 "INSERT INTO findings (run, fingerprint, rule_id, severity, subject_id, "
                 "suppressed) VALUES (?, ?, ?, ?, ?, ?)",
-                [(run_row, f.get("fingerprint", ""), f.get("rule_id", ""),
-                  f.get("severity", ""), (f.get("subject") or {}).get("id", ""),
+                [(run_row, _text(f.get("fingerprint", "")), _text(f.get("rule_id", "")),
+                  _text(f.get("severity", "")), _text((f.get("subject") or {}).get("id", "")),
                   int(bool(f.get("suppressed")))) for f in findings],
             )
             conn.execute("COMMIT")

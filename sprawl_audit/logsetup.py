@@ -21,7 +21,7 @@ import logging
 import os
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -35,6 +35,7 @@ SECRET_SUFFIXES = ("_TOKEN", "_SECRET", "_PASSWORD", "_KEY", "_PASSPHRASE", "_CR
 MASK = "***"
 _MIN_SECRET_LENGTH = 6  # shorter values ("1", "yes") would blank ordinary words
 _TEXT_FORMAT = "sprawl-audit: %(levelname)s: %(message)s"
+MESSAGE_LIMIT = 4000  # characters of one text log message
 # Attributes every LogRecord has; anything else was passed with extra= and is logged.
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
     "message", "asctime", "taskName"}
@@ -76,6 +77,34 @@ def scrub(text: str, secrets: list[str] | None = None) -> str:
     return text
 
 
+def scrub_data(value: Any, secrets: list[str] | None = None) -> Any:
+    """``value`` (JSON-like data: a Result, an inventory, connector state) with every
+    secret in every string blanked — for what a service echoed back into an error detail
+    that becomes coverage, a finding or a stored row. The same object when nothing
+    matched, so the common case costs one walk and no copy."""
+    found = secret_values() if secrets is None else secrets
+    if not found:
+        return value
+    return _scrub_node(value, found)
+
+
+def _scrub_node(value: Any, secrets: list[str]) -> Any:
+    if isinstance(value, str):
+        return scrub(value, secrets)
+    if isinstance(value, Mapping):
+        items = {scrub(k, secrets) if isinstance(k, str) else k: _scrub_node(v, secrets)
+                 for k, v in value.items()}
+        same = all(a is b for a, b in zip(value.values(), items.values(), strict=True)) and \
+            list(items) == list(value)
+        return value if same else items
+    if isinstance(value, (list, tuple)):
+        cleaned = [_scrub_node(v, secrets) for v in value]
+        if all(a is b for a, b in zip(value, cleaned, strict=True)):
+            return value
+        return type(value)(cleaned) if isinstance(value, tuple) else cleaned
+    return value
+
+
 class SecretFilter(logging.Filter):
     """Blank secrets in a record before any handler formats it."""
 
@@ -104,7 +133,7 @@ class JsonFormatter(logging.Formatter):
             "ts": ts.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
             "level": record.levelname.lower(),
             "logger": record.name,
-            "message": record.getMessage(),
+            "message": _clip(record.getMessage()),
         }
         for key, value in vars(record).items():
             if key not in _STANDARD and key not in doc:
@@ -113,7 +142,41 @@ class JsonFormatter(logging.Formatter):
             record.exc_text = self.formatException(record.exc_info)
         if record.exc_text:
             doc["exc"] = record.exc_text
-        return json.dumps(doc, ensure_ascii=False, default=str)
+        from sprawl_audit.formats.json_format import escape_invisible
+
+        # Messages quote remote text (an API's error, a channel name): control, bidi and
+        # invisible characters go out as \\u escapes, so `tail -f` of the log is inert.
+        return escape_invisible(json.dumps(doc, ensure_ascii=False, default=str))
+
+
+def _clip(message: str) -> str:
+    from sprawl_audit.formats.sanitize import clip
+
+    return clip(message, MESSAGE_LIMIT)
+
+
+class TextFormatter(logging.Formatter):
+    """``sprawl-audit: LEVEL: message`` with the message made inert for a terminal.
+
+    A message can quote what a remote service or the tenant said (an error detail, an app
+    or channel name): escape sequences, controls, bidi overrides and invisible characters
+    are removed, and a message is capped at :data:`MESSAGE_LIMIT` characters; a
+    traceback keeps its lines but loses the same characters.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(_TEXT_FORMAT)
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        from sprawl_audit.formats.sanitize import prose
+
+        record.message = prose(record.message, MESSAGE_LIMIT)
+        return super().formatMessage(record)
+
+    def format(self, record: logging.LogRecord) -> str:
+        from sprawl_audit.formats.sanitize import terminal_safe
+
+        return terminal_safe(super().format(record))  # the traceback too
 
 
 class _StderrHandler(logging.StreamHandler):
@@ -153,7 +216,7 @@ def setup_logging(verbose: int = 0, quiet: bool = False, log_format: str | None 
         if getattr(handler, "_sprawl_audit", False):
             root.removeHandler(handler)
     handler = _StderrHandler()
-    handler.setFormatter(JsonFormatter() if fmt == "json" else logging.Formatter(_TEXT_FORMAT))
+    handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
     handler.addFilter(SecretFilter())
     root.addHandler(handler)
     root.setLevel(level)

@@ -131,7 +131,7 @@ def judge_full(ag: AuditGraph, selection: RuleSelection) -> Judgement:
         rules, ag.graph, ag.inventory.coverage,
         parameters_override={k: v for k, v in selection.parameters.items() if k in ids},
         disabled={k: v for k, v in selection.disabled.items() if k in ids},
-        as_of=ag.as_of,
+        as_of=ag.as_of, edges=ag.edges,
     )
     view = compliance_view(outcomes, ruleset.frameworks, selected=selection.frameworks,
                            elsewhere=elsewhere_index(known_rules.values(), ids))

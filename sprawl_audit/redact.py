@@ -133,6 +133,9 @@ class Redactor:
             raise UserError(f"the redaction key in {name} is too short (at least "
                             f"{MIN_KEY_LENGTH} characters); " + _KEY_HINT.format(name=name),
                             key="--redact")
+        from sprawl_audit.logsetup import register_secret
+
+        register_secret(value)  # whatever the variable is called (--redact-key-env)
         return cls(value)
 
     # -- pseudonyms -------------------------------------------------------------------

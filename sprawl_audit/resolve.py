@@ -72,6 +72,7 @@ class _Resolver:
         self.platforms: dict[str, Platform] = {}
         self.by_slug: dict[str, list[str]] = defaultdict(list)
         self.ids: dict[tuple[str, str], str | None] = {}
+        self._sources_seen: dict[str, set[SourceRef]] = {}
         self.unrecognised: Counter[tuple[str, str]] = Counter()
         self.unrec_labels: dict[tuple[str, str], str] = {}
         self.unrec_sources: dict[tuple[str, str], set[str]] = defaultdict(set)
@@ -167,9 +168,15 @@ class _Resolver:
         return pid
 
     def _add_source(self, pid: str, source: SourceRef) -> None:
+        # Called for every reference resolved (hundreds of thousands in a large tenant):
+        # a set answers "seen already" without comparing against each source in turn.
+        seen = self._sources_seen.get(pid)
+        if seen is not None and source in seen:
+            return
         p = self.platforms[pid]
         if source not in p.sources:
-            self.platforms[pid] = replace(p, sources=(*p.sources, source))
+            p = self.platforms[pid] = replace(p, sources=(*p.sources, source))
+        self._sources_seen[pid] = set(p.sources)
 
     def _note_unrecognised(self, ref: AppRef, source: SourceRef) -> None:
         key = (ref.kind, ref.value)

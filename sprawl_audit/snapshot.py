@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 import types
 import typing
 from collections.abc import Mapping
@@ -19,9 +20,22 @@ from pathlib import Path
 from typing import Any, Union
 
 from sprawl_audit.errors import UserError
-from sprawl_audit.model import Inventory
+from sprawl_audit.model import Inventory, Organisation
+from sprawl_audit.records import (
+    CHOICES,
+    COUNTS,
+    MAX_DEPTH,
+    NON_EMPTY,
+    Invalid,
+    Pool,
+    as_of_ok,
+    reader_for,
+)
 
 SNAPSHOT_VERSION = 1
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 
 
 def to_jsonable(value: Any) -> Any:
@@ -43,16 +57,38 @@ def inventory_to_dict(inventory: Inventory) -> dict[str, Any]:
 def write_snapshot(inventory: Inventory, path: str | Path) -> None:
     from sprawl_audit.atomic import atomic_write_text
 
-    atomic_write_text(Path(path), json.dumps(inventory_to_dict(inventory), ensure_ascii=False))
+    text = json.dumps(inventory_to_dict(inventory), ensure_ascii=False)
+    # A source's JSON can carry a lone surrogate escape ("\ud800"): it decodes to a str
+    # that no UTF-8 file can hold, and the reader refuses it. The snapshot keeps U+FFFD
+    # in its place, so --save-snapshot never fails and its file always reads back.
+    atomic_write_text(Path(path), _LONE_SURROGATE.sub("\ufffd", text))
 
 
 def inventory_from_dict(data: Any, source_name: str = "<snapshot>") -> Inventory:
-    """Build an Inventory from its JSON shape (with or without the snapshot envelope)."""
+    """Build an Inventory from its JSON shape (with or without the snapshot envelope).
+
+    The compiled readers of :mod:`sprawl_audit.records` build it; on any mistake the
+    located reader below runs instead and says where the mistake is.
+    """
+    try:
+        inner = data
+        if isinstance(data, dict) and "snapshot_version" in data:
+            if data.get("snapshot_version") != SNAPSHOT_VERSION:
+                raise Invalid
+            inner = data.get("inventory")
+        inventory = typing.cast(Inventory, reader_for(Inventory)(inner, Pool()))
+    except Invalid:
+        return _located_inventory(data, source_name)
+    return inventory
+
+
+def _located_inventory(data: Any, source_name: str) -> Inventory:
     if isinstance(data, Mapping) and "snapshot_version" in data:
         version = data.get("snapshot_version")
         if version != SNAPSHOT_VERSION:
             raise UserError(
-                f"unsupported snapshot_version {version!r} (this version reads {SNAPSHOT_VERSION})",
+                f"unsupported snapshot_version {version!r:.40} "
+                f"(this version reads {SNAPSHOT_VERSION})",
                 path=source_name,
             )
         data = data.get("inventory")
@@ -67,11 +103,120 @@ def read_snapshot(path: str | Path) -> Inventory:
         raise UserError(f"cannot read snapshot: {exc.strerror or exc}", path=str(p)) from None
     except UnicodeDecodeError:
         raise UserError("snapshot is not valid UTF-8", path=str(p)) from None
+    from sprawl_audit.snapshot_stream import stream_inventory
+
     try:
-        data = json.loads(text)
+        inventory = stream_inventory(text, SNAPSHOT_VERSION)  # fast, and small in memory
+    except Invalid:
+        pass  # another layout, or a mistake: the careful reader below says which
+    else:
+        return inventory
+    return inventory_from_dict(parse_json(text, str(p)), str(p))
+
+
+def parse_json(text: str, source_name: str) -> Any:
+    """Strict JSON: the errors ``json.loads`` raises besides JSONDecodeError (a number of
+    over 4300 digits is a ValueError, deep nesting a RecursionError) become located
+    UserErrors; a byte-order mark is allowed; ``NaN``/``Infinity`` (not JSON, and they
+    would make the Result invalid JSON) and duplicate keys (silently last-one-wins) are
+    refused."""
+    try:
+        return json.loads(text.removeprefix("\ufeff"), parse_constant=_no_constant,
+                          object_pairs_hook=_unique_keys)
     except json.JSONDecodeError as exc:
-        raise UserError(f"invalid JSON: {exc.msg}", path=str(p), line=exc.lineno) from None
-    return inventory_from_dict(data, str(p))
+        raise UserError(f"invalid JSON: {exc.msg}", path=source_name, line=exc.lineno,
+                        key=f"column {exc.colno}") from None
+    except _Refused as exc:
+        raise UserError(str(exc), path=source_name) from None
+    except ValueError as exc:  # int() limits on huge numbers
+        raise UserError(f"invalid JSON: {exc}", path=source_name) from None
+    except RecursionError:
+        raise UserError(f"invalid JSON: nested more than {MAX_DEPTH} levels deep",
+                        path=source_name) from None
+
+
+class _Refused(Exception):
+    """Raised from json.loads hooks (a ValueError would be taken for the decoder's)."""
+
+
+def _no_constant(name: str) -> Any:
+    raise _Refused(f"invalid JSON: {name} is not a JSON number")
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise _Refused(f"invalid JSON: duplicate key {key!r:.80} in an object")
+        out[key] = value
+    return out
+
+
+def _check_value(value: Any, where: str, src: str, depth: int) -> None:
+    """A free-form (``Any``) value: not nested past :data:`MAX_DEPTH`, and no lone
+    surrogates (``"\\ud800"`` decodes to a str no UTF-8 output can hold)."""
+    stack = [(value, where, depth)]
+    # a value shared (YAML aliases) is walked again only when met deeper than before
+    seen: dict[int, int] = {}
+    while stack:
+        item, at, level = stack.pop()
+        if seen.get(id(item), -1) >= level:
+            continue
+        seen[id(item)] = level
+        if isinstance(item, str):
+            _check_text(item, at, src)
+        elif isinstance(item, (dict, list)):
+            if level >= MAX_DEPTH:
+                raise _fail(f"nested more than {MAX_DEPTH} levels deep", at, src)
+            if isinstance(item, dict):
+                for k, v in item.items():
+                    if not isinstance(k, str):
+                        raise _fail(f"key {k!r:.40} is not a string", at, src)
+                    _check_text(k, at, src)
+                    stack.append((v, f"{at}.{k}", level + 1))
+            else:
+                stack.extend((v, f"{at}[{i}]", level + 1) for i, v in enumerate(item))
+        elif isinstance(item, float):
+            if item != item or item in (float("inf"), float("-inf")):
+                raise _fail(f"{item} is not a JSON number", at, src)
+        elif item is not None and not isinstance(item, (int, bool)):
+            raise _fail(f"a {type(item).__name__} is not a JSON value", at, src)
+
+
+def _check_fields(tp: type, values: Mapping[str, Any], where: str, src: str) -> None:
+    """Values the types allow but the model does not (see records.CHOICES, NON_EMPTY,
+    COUNTS), explained with their JSON path."""
+    for name, value in values.items():
+        field = (tp, name)
+        at = f"{where}.{name}"
+        choices = CHOICES.get(field)
+        if choices is not None:
+            for item in value if isinstance(value, tuple) else (value,):
+                if item not in choices:
+                    raise _fail(f"{item!r:.60} is not one of {', '.join(choices)}", at, src)
+        if field in NON_EMPTY and not value.strip():
+            raise _fail("must not be empty", at, src)
+        if field in COUNTS and value is not None and value < 0:
+            raise _fail(f"must be 0 or more, got {value}", at, src)
+    if tp is Organisation and values.get("as_of"):
+        if not as_of_ok(values["as_of"]):
+            raise _fail(f"{values['as_of']!r:.60} is not an ISO 8601 instant such as "
+                        "2026-11-01T09:00:00Z", f"{where}.as_of", src)
+
+
+
+
+
+
+
+
+def _check_text(text: str, where: str, src: str) -> None:
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            raise _fail("contains a lone surrogate escape (such as \\ud800); it is not "
+                        "text", where, src) from None
 
 
 @cache
@@ -89,9 +234,10 @@ def _fail(message: str, where: str, source_name: str) -> UserError:
     return UserError(message, path=source_name, line=line, key=where)
 
 
-def _build(tp: Any, value: Any, where: str, src: str) -> Any:
+def _build(tp: Any, value: Any, where: str, src: str, depth: int = 0) -> Any:
     origin = typing.get_origin(tp)
     if tp is Any:
+        _check_value(value, where, src, depth)
         return value
     if origin in (Union, types.UnionType):
         args = typing.get_args(tp)
@@ -100,32 +246,39 @@ def _build(tp: Any, value: Any, where: str, src: str) -> Any:
                 return None
             raise _fail("must not be null", where, src)
         non_none = [a for a in args if a is not type(None)]
-        return _build(non_none[0], value, where, src)
+        return _build(non_none[0], value, where, src, depth)
     if isinstance(tp, type) and dataclasses.is_dataclass(tp):
         if not isinstance(value, Mapping):
             raise _fail(f"expected an object, got {type(value).__name__}", where, src)
         hints = _hints(tp)
         names = {f.name for f in _fields(tp)}
-        unknown = sorted(set(value) - names)
+        # keys need not be strings when the document came from YAML (rule fixtures)
+        unknown = sorted(str(k) for k in value if k not in names)
         if unknown:
-            raise _fail(f"unknown field {unknown[0]!r}", where, src)
+            raise _fail(f"unknown field {unknown[0]!r:.80}", where, src)
         kwargs = {}
         for f in _fields(tp):
             if f.name in value:
-                kwargs[f.name] = _build(hints[f.name], value[f.name], f"{where}.{f.name}", src)
+                kwargs[f.name] = _build(hints[f.name], value[f.name], f"{where}.{f.name}", src,
+                                        depth + 1)
             elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
                 raise _fail(f"missing field {f.name!r}", where, src)
+        _check_fields(tp, kwargs, where, src)
         return tp(**kwargs)
     if origin is tuple:
         if not isinstance(value, list):
             raise _fail(f"expected a list, got {type(value).__name__}", where, src)
         (item_tp, _ellipsis) = typing.get_args(tp)
-        return tuple(_build(item_tp, v, f"{where}[{i}]", src) for i, v in enumerate(value))
+        return tuple(_build(item_tp, v, f"{where}[{i}]", src, depth + 1)
+                     for i, v in enumerate(value))
     if origin is dict:
         if not isinstance(value, Mapping):
             raise _fail(f"expected an object, got {type(value).__name__}", where, src)
         _key_tp, val_tp = typing.get_args(tp)
-        return {str(k): _build(val_tp, v, f"{where}.{k}", src) for k, v in value.items()}
+        for k in value:
+            _check_text(str(k), where, src)
+        return {str(k): _build(val_tp, v, f"{where}.{k}", src, depth + 1)
+                for k, v in value.items()}
     if tp is bool:
         if not isinstance(value, bool):
             raise _fail(f"expected true or false, got {value!r:.40}", where, src)
@@ -137,5 +290,6 @@ def _build(tp: Any, value: Any, where: str, src: str) -> Any:
     if tp is str:
         if not isinstance(value, str):
             raise _fail(f"expected a string, got {value!r:.40}", where, src)
+        _check_text(value, where, src)
         return value
     raise _fail(f"cannot read type {tp!r}", where, src)  # pragma: no cover - model bug

@@ -34,5 +34,8 @@ def read_state(path: str | Path) -> dict[str, Any]:
 
 
 def write_state(path: str | Path, connectors: dict[str, Any]) -> None:
-    atomic_write_text(Path(path), json.dumps({"version": 1, "connectors": connectors}),
+    from sprawl_audit.logsetup import scrub_data
+
+    atomic_write_text(Path(path), json.dumps({"version": 1,
+                                              "connectors": scrub_data(connectors)}),
                       mode=0o600)

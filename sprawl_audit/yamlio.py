@@ -17,6 +17,15 @@ import yaml
 
 from sprawl_audit.errors import UserError
 
+#: Aliases may add at most this many nodes to a document once expanded. Anchors and
+#: aliases are legitimate (``<<: *defaults``), but nine nested aliases of nine items each
+#: (the "billion laughs") expand to 387 million values: every consumer that walks the
+#: data (the secret check, rule compilation) would run for hours.
+MAX_ALIAS_EXPANSION = 100_000
+#: Nesting deeper than this is refused with its line, before any consumer recurses
+#: through it (no file a person writes is nested a hundred levels deep).
+MAX_DEPTH = 100
+
 
 class LocatedDict(dict[Any, Any]):
     """A mapping that knows its own line and the line of each of its keys (1-based)."""
@@ -54,12 +63,18 @@ class _Loader(yaml.SafeLoader):
 
 
 def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> LocatedDict:
+    """A LocatedDict; a key written twice is an error, but a key written next to a merge
+    (``<<: *defaults``) overrides the merged one, as YAML's merge key intends."""
+    explicit = sum(1 for key_node, _ in node.value
+                   if key_node.tag != "tag:yaml.org,2002:merge")
     loader.flatten_mapping(node)
+    merged = len(node.value) - explicit  # flatten_mapping puts merged pairs first
     out = LocatedDict()
     out.path = loader.source_name
     out.line = node.start_mark.line + 1
     out.key_lines = {}
-    for key_node, value_node in node.value:
+    from_merge: set[Any] = set()
+    for index, (key_node, value_node) in enumerate(node.value):
         key = loader.construct_object(key_node, deep=True)
         try:
             hash(key)
@@ -68,7 +83,11 @@ def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> LocatedDict:
                 "a mapping key must be a plain value", path=loader.source_name,
                 line=key_node.start_mark.line + 1,
             ) from None
-        if key in out:
+        if index < merged:
+            from_merge.add(key)
+        elif key in from_merge:
+            from_merge.discard(key)
+        elif key in out:
             raise UserError(
                 f"duplicate key {key!r} (first at line {out.key_lines[key]})",
                 path=loader.source_name, line=key_node.start_mark.line + 1, key=str(key),
@@ -101,11 +120,22 @@ _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _constr
 
 
 def load_text(text: str, source_name: str = "<string>") -> Any:
-    """Parse one YAML document; syntax errors become a located :class:`UserError`."""
-    loader = _Loader(text)
+    """Parse one YAML document; syntax errors become a located :class:`UserError`, and so
+    do alias bombs, absurd nesting and the ValueErrors PyYAML lets through (an integer
+    of more than 4,300 digits)."""
+    try:  # the reader refuses NUL and other control characters as it is built
+        loader = _Loader(text)
+    except yaml.reader.ReaderError as exc:
+        at_line = text.count("\n", 0, exc.position) + 1
+        raise UserError(f"invalid YAML: character {exc.character!r} is not allowed in YAML "
+                        f"text", path=source_name, line=at_line) from None
     loader.source_name = source_name
     try:
-        return loader.get_single_data()
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        _check_shape(node, source_name)
+        return loader.construct_document(node)
     except UserError:
         raise
     except yaml.MarkedYAMLError as exc:
@@ -115,8 +145,53 @@ def load_text(text: str, source_name: str = "<string>") -> Any:
         raise UserError(f"invalid YAML: {problem}", path=source_name, line=line) from None
     except yaml.YAMLError as exc:
         raise UserError(f"invalid YAML: {exc}", path=source_name) from None
+    except RecursionError:
+        raise UserError(f"invalid YAML: nested more than {MAX_DEPTH} levels deep",
+                        path=source_name, line=loader.get_mark().line + 1) from None
+    except ValueError as exc:
+        raise UserError(f"invalid YAML value: {exc}", path=source_name,
+                        line=loader.get_mark().line + 1) from None
     finally:
         loader.dispose()
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair]
+    return []
+
+
+def _check_shape(root: yaml.Node, source_name: str) -> None:
+    """Refuse a composed document that nests deeper than :data:`MAX_DEPTH` or whose
+    aliases expand it by more than :data:`MAX_ALIAS_EXPANSION` nodes.
+
+    Works on the node graph (shared by aliases), iteratively: the expanded size is
+    computed once per distinct node, never by expanding.
+    """
+    sizes: dict[int, int] = {}
+    entered: set[int] = set()
+    stack: list[tuple[yaml.Node, int, bool]] = [(root, 1, False)]
+    while stack:
+        node, depth, done = stack.pop()
+        key = id(node)
+        if done:
+            sizes[key] = 1 + sum(sizes.get(id(child), 1) for child in _children(node))
+            continue
+        if key in entered:  # shared (an alias) or recursive: counted once
+            continue
+        if depth > MAX_DEPTH:
+            raise UserError(f"nested more than {MAX_DEPTH} levels deep", path=source_name,
+                            line=node.start_mark.line + 1)
+        entered.add(key)
+        stack.append((node, depth, True))
+        stack.extend((child, depth + 1, False) for child in _children(node))
+    if sizes.get(id(root), 1) > len(sizes) + MAX_ALIAS_EXPANSION:
+        raise UserError(
+            f"aliases expand this document past {MAX_ALIAS_EXPANSION:,} extra values "
+            "(an alias bomb?); write the values out or use fewer nested aliases",
+            path=source_name, line=1)
 
 
 def load_file(path: str | Path | Traversable) -> Any:
@@ -130,6 +205,8 @@ def load_file(path: str | Path | Traversable) -> Any:
         raw = p.read_bytes()
     except OSError as exc:
         raise UserError(f"cannot read file: {exc.strerror or exc}", path=str(p)) from None
+    except ValueError as exc:  # a NUL in the path ("embedded null byte")
+        raise UserError(f"cannot read file: {exc}", path=str(p)) from None
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

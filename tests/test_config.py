@@ -1,9 +1,11 @@
 """Config validation: located errors, secrets only by reference."""
 
+from pathlib import Path
+
 import pytest
 
 from sprawl_audit import yamlio
-from sprawl_audit.config import load_config, parse_config
+from sprawl_audit.config import SECRET_REFERENCES, load_config, parse_config
 from sprawl_audit.errors import UserError
 
 
@@ -44,6 +46,13 @@ def test_full_config_parses() -> None:
         ("connectors:\n  m365:\n    client_secret: abc\n",
          "c.yaml:3: connectors.m365.client_secret: secrets are not accepted inline"),
         ("connectors:\n  slack:\n    token: xoxb-1\n", "use 'token_env: VAR_NAME'"),
+        ("audit:\n  redact_key: k\n",
+         "c.yaml:2: redact_key: the redaction key is never read from the config file; "
+         "export it as SPRAWL_AUDIT_REDACT_KEY (or name another variable with "
+         "--redact-key-env)"),
+        ("audit:\n  redact_key_env: K\n", "c.yaml:2: redact_key_env: the redaction key"),
+        ("audit:\n  redact: true\n", "c.yaml:2: redact: redaction is asked for on the "
+         "command line: --redact"),
     ],
 )
 def test_bad_config_is_one_located_line(text: str, expected: str) -> None:
@@ -65,11 +74,128 @@ def test_secret_references_are_accepted() -> None:
 
 
 def test_shipped_example_config_is_valid() -> None:
-    from pathlib import Path
-
     from sprawl_audit.connectors.registry import REGISTRY
 
     example = Path(__file__).resolve().parents[1] / "config.example.yaml"
     cfg = load_config(example)
     assert cfg.sanctioned and cfg.name
     assert set(cfg.connectors) <= set(REGISTRY)
+
+
+#: (section, inline key) -> the reference keys the refusal must name, exactly.
+_REFUSALS = [
+    ("m365", "client_secret", {"client_secret_env"}),
+    ("m365", "certificate_password", {"certificate_password_env"}),
+    ("m365", "private_key", {"certificate_path", "certificate_password_env"}),
+    ("m365", "api_token", {"client_secret_env", "certificate_path"}),
+    ("slack", "token", {"token_env"}),
+    ("slack", "bot_token", {"token_env"}),
+    ("slack", "client_secret", {"token_env"}),
+    ("whatsapp", "token", {"token_env"}),
+    ("whatsapp", "access_token", {"token_env"}),
+    ("whatsapp", "app_secret", {"token_env"}),
+    ("google", "private_key", {"service_account_file"}),
+    ("google", "client_secret", {"oauth_client_file"}),
+    ("google", "refresh_token", {"service_account_file", "oauth_client_file"}),
+]
+
+
+def _suggested(message: str) -> set[str]:
+    import re
+
+    return set(re.findall(r"'([a-z_]+): ", message))
+
+
+@pytest.mark.parametrize(("section", "key", "expected"), _REFUSALS)
+def test_an_inline_secret_is_refused_with_the_key_its_connector_takes(
+        section: str, key: str, expected: set[str]) -> None:
+    with pytest.raises(UserError) as err:
+        parse(f"connectors:\n  {section}:\n    {key}: CANARY-value\n")
+    message = str(err.value)
+    assert message.startswith(f"c.yaml:3: connectors.{section}.{key}: secrets are not "
+                              "accepted inline; use ")
+    assert _suggested(message) == expected
+    assert "CANARY" not in message and "\n" not in message
+
+
+def test_a_nested_inline_secret_names_its_connector() -> None:
+    with pytest.raises(UserError) as err:
+        parse("connectors:\n  google:\n    gmail_forwarding:\n      client_secret: CANARY\n")
+    message = str(err.value)
+    assert message.startswith("c.yaml:4: connectors.google.gmail_forwarding.client_secret: ")
+    assert "'oauth_client_file: path'" in message and "in connectors.google" in message
+    assert "CANARY" not in message
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("connectors:\n  email:\n    api_key: CANARY\n",
+     "c.yaml:3: connectors.email.api_key: secrets are not accepted in the config file, "
+     "and connectors.email takes no credentials"),
+    ("organisation:\n  password: CANARY\n",
+     "c.yaml:2: organisation.password: secrets are not accepted in the config file"),
+])
+def test_an_inline_secret_where_no_credential_belongs(text: str, expected: str) -> None:
+    with pytest.raises(UserError) as err:
+        parse(text)
+    assert str(err.value).startswith(expected)
+    assert "CANARY" not in str(err.value) and not _suggested(str(err.value))
+
+
+@pytest.mark.parametrize("connector", sorted(SECRET_REFERENCES))
+def test_every_suggested_key_is_one_the_connector_accepts(connector: str) -> None:
+    """The table of suggestions and the connectors' own ``KEYS`` cannot drift apart."""
+    import importlib
+
+    from sprawl_audit.connectors.registry import REGISTRY
+
+    module = importlib.import_module(REGISTRY[connector].target.partition(":")[0])
+    suggested = {ref for refs in SECRET_REFERENCES[connector].values() for ref in refs}
+    assert "*" in SECRET_REFERENCES[connector]
+    assert suggested <= set(module.KEYS), sorted(suggested - set(module.KEYS))
+
+
+def test_every_connector_with_credential_keys_has_suggestions() -> None:
+    """A connector that takes a ``*_env``/``*_file`` credential key is in the table, so
+    its inline secrets get a real pointer, not "takes no credentials"."""
+    import importlib
+
+    from sprawl_audit.connectors.registry import REGISTRY
+
+    for name, info in REGISTRY.items():
+        keys = getattr(importlib.import_module(info.target.partition(":")[0]), "KEYS", set())
+        credential = {k for k in keys if k.startswith(("token", "client_secret",
+                                                       "service_account", "oauth_client",
+                                                       "certificate"))}
+        assert bool(credential) == (name in SECRET_REFERENCES), (name, sorted(credential))
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    ("a\x00b", "must be a file path (not empty, no NUL character)"),
+    ("", "must be a file path"),
+    ("x" * 5000, "not a usable file path ("),  # ENAMETOOLONG
+    ("/".join(["d" * 250] * 30), "not a usable file path"),
+    ("missing.pem", "no such file: "),
+])
+def test_a_connector_file_setting_that_is_no_usable_path_is_one_located_line(
+        tmp_path: Path, value: str, expected: str) -> None:
+    """``ca_bundle`` and friends: a NUL or an over-long name is refused on one located
+    line, not a ValueError/OSError traceback from ``Path.is_file``."""
+    import json
+
+    from sprawl_audit.connectors.settings import optional_file
+
+    settings = yamlio.load_text(f"x: 1\nca_bundle: {json.dumps(value)}\n", "c.yaml")
+    with pytest.raises(UserError) as err:
+        optional_file(settings, "ca_bundle", str(tmp_path), "connectors.slack")
+    message = str(err.value)
+    assert message.startswith("c.yaml:2: connectors.slack.ca_bundle: "), message[:200]
+    assert expected in message and "\n" not in message and len(message) < 1000
+
+
+def test_a_connector_file_setting_that_exists_is_resolved(tmp_path: Path) -> None:
+    from sprawl_audit.connectors.settings import optional_file
+
+    (tmp_path / "ca.pem").write_text("x")
+    assert optional_file({"ca_bundle": "ca.pem"}, "ca_bundle", str(tmp_path),
+                         "connectors.slack") == str(tmp_path / "ca.pem")
+    assert optional_file({}, "ca_bundle", str(tmp_path), "connectors.slack") is None

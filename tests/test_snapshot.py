@@ -1,6 +1,7 @@
 """Inventory snapshots round-trip without loss and reject bad input with a location."""
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -94,3 +95,11 @@ def test_invalid_json_reports_line(tmp_path) -> None:
     with pytest.raises(UserError) as err:
         read_snapshot(p)
     assert f"{p}:3" in str(err.value)
+
+
+def test_a_lone_surrogate_from_a_source_is_saved_as_a_replacement(tmp_path: Path) -> None:
+    """An API's "\\ud800" decodes to a str UTF-8 cannot hold; --save-snapshot must not
+    crash on it, and what it wrote must read back."""
+    path = tmp_path / "s.json"
+    write_snapshot(Inventory(Organisation(name="Riverside \ud800 Homes")), path)
+    assert read_snapshot(path).organisation.name == "Riverside \ufffd Homes"

@@ -75,6 +75,8 @@ def txt_strings(answer: Any) -> list[str]:
         return []
     if isinstance(answer, str):
         return [answer]
+    if not isinstance(answer, (list, tuple)):
+        return []  # a damaged saved answer (a number, an object): no records in it
     out: list[str] = []
     for record in answer:
         if isinstance(record, str):
@@ -111,11 +113,11 @@ def spf_includes(record: str) -> list[str]:
 def mx_hosts(answer: Any) -> list[tuple[int, str]]:
     """MX answers as (preference, host) sorted by preference, hosts without trailing dot."""
     out: list[tuple[int, str]] = []
-    for entry in answer or []:
-        if isinstance(entry, (list, tuple)) and len(entry) == 2:
+    for entry in answer if isinstance(answer, (list, tuple)) else []:
+        if isinstance(entry, (list, tuple)) and len(entry) == 2 and isinstance(entry[1], str):
             try:
-                out.append((int(entry[0]), str(entry[1]).lower().rstrip(".")))
-            except (TypeError, ValueError):
+                out.append((int(entry[0]), entry[1].lower().rstrip(".")))
+            except (TypeError, ValueError, OverflowError):  # OverflowError: inf preference
                 continue
     return sorted(out)
 
@@ -180,7 +182,13 @@ def mail_domain(
     org_domains: Iterable[str] = (),
     dmarc_report_addresses: Iterable[str] | None = None,
 ) -> MailDomain:
-    """One domain's posture from its DNS answers."""
+    """One domain's posture from its DNS answers.
+
+    ``answers`` that are not an object (a damaged saved answer) give a domain with no
+    records and an ``answers`` error, so the coverage says the lookups failed.
+    """
+    if not isinstance(answers, Mapping):
+        answers = {"errors": {"answers": "saved DNS answers malformed"}}
     mx = mx_hosts(answers.get("mx"))
     spf = _starting(txt_strings(answers.get("txt")), "v=spf1")
     dmarc = _starting(txt_strings(answers.get("dmarc")), "v=DMARC1")

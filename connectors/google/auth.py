@@ -54,6 +54,7 @@ from google.auth.credentials import Credentials as GoogleCredentials
 from google.auth.transport.requests import Request as GoogleAuthRequest
 
 from sprawl_audit.connectors.google.scopes import short
+from sprawl_audit.connectors.interface import known_secret
 from sprawl_audit.connectors.retry import retry_after_seconds
 from sprawl_audit.errors import UserError
 
@@ -362,6 +363,8 @@ def load_service_account(path: Path, settings: Any = None,
                                   "type service_account with client_email, private_key "
                                   "and token_uri)", prefix)
     SECRETS.add(info.get("private_key"), info.get("private_key_id"))
+    for value in (info.get("private_key"), info.get("private_key_id")):
+        known_secret(value if isinstance(value, str) else None)
     try:
         from google.oauth2 import service_account
 
@@ -429,6 +432,7 @@ def load_installed_client(path: Path, settings: Any = None,
     raw_secret = inst.get("client_secret")
     secret = raw_secret if isinstance(raw_secret, str) else ""
     SECRETS.add(secret)
+    known_secret(secret)
     return InstalledClient(inst["client_id"], secret, inst["auth_uri"], inst["token_uri"])
 
 
@@ -483,6 +487,7 @@ class InstalledAppAuth:
                 not isinstance(data.get("refresh_token"), str):
             return None
         SECRETS.add(data["refresh_token"])
+        known_secret(data["refresh_token"])  # read from a file: no variable name to go by
         return data
 
     def sign_in(self, wanted: Iterable[str]) -> None:

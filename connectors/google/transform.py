@@ -69,8 +69,18 @@ BYOD_BLIND_SPOT = (
 
 # -- small helpers ------------------------------------------------------------------------------
 def iter_items(pages: Iterable[Item], key: str) -> Iterator[Item]:
-    """The items under ``key`` of each page, in order (pages without it add none)."""
-    for page in pages:
+    """The items under ``key`` of each page, in order (pages without it add none).
+
+    ``pages`` that is not a collection of pages at all (null, an object, a string, a
+    number — a damaged answer) yields nothing instead of raising.
+    """
+    if pages is None or isinstance(pages, (Mapping, str, bytes)):
+        return
+    try:
+        iterator = iter(pages)
+    except TypeError:
+        return
+    for page in iterator:
         values = page.get(key) if isinstance(page, Mapping) else None
         if isinstance(values, list):
             for item in values:
@@ -123,12 +133,19 @@ def params(event: Item) -> dict[str, Any]:
 
 
 def as_int(value: Any) -> int:
+    """An int64 Reports value (a string, or a number) as an int; 0 when unreadable.
+
+    ``"1E310"`` and JSON's ``1e999`` read as infinity, which ``int()`` refuses with an
+    OverflowError rather than a ValueError: both mean "not a count".
+    """
+    if isinstance(value, bool):
+        return int(value)
     try:
         return int(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         try:
             return int(float(value))
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             return 0
 
 
@@ -300,7 +317,9 @@ def transform_grants(
             app.name = name
         return app
 
-    for email, items in (tokens_by_user or {}).items():
+    for email, items in (tokens_by_user if isinstance(tokens_by_user, Mapping) else {}).items():
+        if not isinstance(items, list) or not isinstance(email, str):
+            continue  # a damaged tokens.list answer: no grants can be read from it
         for t in items:
             if not isinstance(t, Mapping):
                 continue
@@ -632,8 +651,8 @@ def transform_spaces(
         if last:
             attributes["last_active"] = last
         source = SourceRef(connector, "collab.external_channels", "spaces.search")
-        roster = members.get(name) if members is not None else None
-        if roster is None:
+        roster = members.get(name) if isinstance(members, Mapping) else None
+        if not isinstance(roster, list):  # not read, or a damaged answer: no roster either
             stats.members_unread += 1
             out.append(ExternalLink(
                 platform=CHAT, kind="shared_channel", target=EXTERNAL_USERS,
@@ -706,8 +725,8 @@ def transform_forwarding(
     stats = ForwardingStats()
     auto: dict[str, set[str]] = defaultdict(set)
     addresses: dict[str, set[str]] = defaultdict(set)
-    for email, s in settings.items():
-        if not isinstance(s, Mapping):
+    for email, s in (settings if isinstance(settings, Mapping) else {}).items():
+        if not isinstance(s, Mapping) or not isinstance(email, str):
             continue
         stats.mailboxes += 1
         who = person_id(email)

@@ -44,9 +44,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sprawl_audit.connectors.interface import coverage
+from sprawl_audit.connectors.interface import coverage, note_malformed
 from sprawl_audit.connectors.m365.directory import user_id_map
-from sprawl_audit.connectors.m365.odata import Item, text
+from sprawl_audit.connectors.m365.odata import Item, as_list, mappings, text
 from sprawl_audit.model import AppRef, Integration, InventoryBuilder, SourceRef
 
 #: Tenants that own Microsoft first-party apps: "Microsoft Services"
@@ -88,7 +88,7 @@ def _role_values(service_principals: Iterable[Item]) -> dict[str, str]:
     """appRole id → permission value (e.g. ``Mail.Read``) across all resource APIs."""
     out: dict[str, str] = {}
     for sp in service_principals:
-        for role in sp.get("appRoles") or []:
+        for role in as_list(sp.get("appRoles")):
             if isinstance(role, Mapping) and text(role, "id") and text(role, "value"):
                 out[text(role, "id").lower()] = text(role, "value")
     return out
@@ -104,7 +104,11 @@ def transform_app_consents(
     connector: str = "m365",
 ) -> InventoryBuilder:
     """Integrations for third-party apps; coverage ``oauth.grants`` and ``identity.sso``."""
-    sps = [sp for sp in service_principals if text(sp, "id")]
+    sp_items, malformed = mappings(service_principals)
+    grants, bad_grants = mappings(grants)
+    app_role_assignments, bad_assignments = mappings(app_role_assignments)
+    malformed += bad_grants + bad_assignments
+    sps = [sp for sp in sp_items if text(sp, "id")]
     by_id = {text(sp, "id").lower(): sp for sp in sps}
     third = {sid for sid, sp in by_id.items() if is_third_party(sp)}
     people = user_id_map(users)
@@ -172,6 +176,7 @@ def transform_app_consents(
         connector, "identity.sso", "collected",
         f"{len(sso)} enterprise apps sign in through Entra ID (SAML/OIDC)", len(sso),
     ))
+    note_malformed(out, "oauth.grants", malformed, "service principals, grants or assignments")
     return out
 
 
@@ -188,7 +193,7 @@ def _integrations_for(
         "service_principal_id": text(sp, "id"),
         "own_tenant": bool(tenant_id) and owner == (tenant_id or "").lower(),
     }
-    if "WindowsAzureActiveDirectoryIntegratedApp" in (sp.get("tags") or []):
+    if "WindowsAzureActiveDirectoryIntegratedApp" in as_list(sp.get("tags")):
         base["enterprise_app"] = True
     common: dict[str, Any] = {
         "name": name,

@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sprawl_audit.connectors.interface import known_secret
 from sprawl_audit.connectors.m365.clouds import Cloud
 from sprawl_audit.connectors.m365.http import MsalHttpClient, Transport, TransportError
 
@@ -82,11 +83,14 @@ def load_certificate(path: Path, password: str | None) -> tuple[str, str, str]:
         raw = path.read_bytes()
     except OSError as exc:
         raise CertificateError(f"cannot read {path}: {exc.strerror or exc}") from None
+    known_secret(password)
     pwd = password.encode() if password else None
     try:
         if b"-----BEGIN" in raw:
             blocks = {m.group(1).decode(): m.group(0) for m in _PEM_BLOCK.finditer(raw)}
             key_block = next((b for name, b in blocks.items() if "PRIVATE KEY" in name), None)
+            if key_block is not None:  # the key as the file holds it (encrypted or not)
+                known_secret(key_block.decode("ascii", "replace"))
             cert_block = blocks.get("CERTIFICATE")
             if key_block is None or cert_block is None:
                 raise CertificateError(
@@ -109,6 +113,7 @@ def load_certificate(path: Path, password: str | None) -> tuple[str, str, str]:
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption(),
     ).decode()
+    known_secret(key_pem)
     cert_pem = cert.public_bytes(serialization.Encoding.PEM).decode()
     thumb = cert.fingerprint(hashes.SHA1()).hex().upper()  # noqa: S303 - Entra's thumbprint
     return key_pem, cert_pem, thumb

@@ -46,6 +46,7 @@ from sprawl_audit.connectors.interface import (
     ConnectorContext,
     PermissionCheck,
     coverage,
+    known_secret,
 )
 from sprawl_audit.connectors.m365 import permissions as perms
 from sprawl_audit.connectors.m365.apps import is_third_party, transform_app_consents
@@ -172,6 +173,7 @@ def _env_secret(settings: Mapping[str, Any], key: str) -> str:
     value = os.environ.get(name)
     if not value:
         raise fail(settings, key, f"environment variable {name} is not set or empty", PREFIX)
+    known_secret(value)  # whatever the variable is called, logs and outputs never show it
     return value
 
 

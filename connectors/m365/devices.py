@@ -30,8 +30,8 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 
-from sprawl_audit.connectors.interface import coverage
-from sprawl_audit.connectors.m365.odata import Item, text
+from sprawl_audit.connectors.interface import coverage, note_malformed
+from sprawl_audit.connectors.m365.odata import Item, mappings, text
 from sprawl_audit.model import AppRef, Device, InventoryBuilder, SourceRef
 
 _REVERSE_DNS = re.compile(r"[A-Za-z][A-Za-z0-9_-]*(\.[A-Za-z0-9_-]+){1,}")
@@ -78,13 +78,19 @@ def transform_devices(
     connector: str = "m365",
 ) -> InventoryBuilder:
     """Devices with the apps seen on them; coverage ``devices.apps`` (always partial)."""
-    devices = {text(d, "id"): d for d in managed_devices if text(d, "id")}
+    device_items, malformed = mappings(managed_devices)
+    app_items, bad_apps = mappings(detected_apps)
+    malformed += bad_apps
+    devices = {text(d, "id"): d for d in device_items if text(d, "id")}
     apps_on: dict[str, set[AppRef]] = defaultdict(set)
-    for app in detected_apps:
+    by_app = devices_by_app if isinstance(devices_by_app, Mapping) else {}
+    for app in app_items:
         name = text(app, "displayName")
         if not name:
             continue
-        for dev in devices_by_app.get(text(app, "id"), ()):
+        seen_on, bad_devices = mappings(by_app.get(text(app, "id"), ()))
+        malformed += bad_devices
+        for dev in seen_on:
             dev_id = text(dev, "id")
             if dev_id not in devices:
                 continue
@@ -112,4 +118,5 @@ def transform_devices(
         f"{len(out.devices)} Intune-managed devices ({personal} personal); {BYOD_BLIND_SPOT}",
         len(out.devices),
     ))
+    note_malformed(out, "devices.apps", malformed)
     return out

@@ -22,8 +22,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sprawl_audit.connectors.interface import coverage
-from sprawl_audit.connectors.m365.odata import Item, domain_of, text
+from sprawl_audit.connectors.interface import coverage, note_malformed
+from sprawl_audit.connectors.m365.odata import Item, as_list, domain_of, mappings, text
 from sprawl_audit.model import AppRef, InventoryBuilder, Person, Platform, SourceRef
 
 TEAMS = AppRef("slug", "teams")
@@ -50,13 +50,13 @@ class Sku:
 def sku_catalogue(subscribed_skus: Iterable[Item]) -> dict[str, Sku]:
     """Index ``/subscribedSkus`` items by ``skuId``."""
     out: dict[str, Sku] = {}
-    for sku in subscribed_skus:
+    for sku in mappings(subscribed_skus)[0]:
         sku_id = text(sku, "skuId").lower()
         if not sku_id:
             continue
         plans = {
             text(p, "servicePlanId").lower(): text(p, "servicePlanName")
-            for p in sku.get("servicePlans") or []
+            for p in as_list(sku.get("servicePlans"))
             if isinstance(p, Mapping)
         }
         out[sku_id] = Sku(sku_id, text(sku, "skuPartNumber") or sku_id, plans)
@@ -86,14 +86,14 @@ def person_id(user: Item) -> str:
 
 def user_id_map(users: Iterable[Item]) -> dict[str, str]:
     """Directory object id → person id, to name the principals of grants and assignments."""
-    return {text(u, "id").lower(): person_id(u) for u in users if text(u, "id")}
+    return {text(u, "id").lower(): person_id(u) for u in mappings(users)[0] if text(u, "id")}
 
 
 def _plan_names(user: Item, skus: Mapping[str, Sku]) -> tuple[list[str], set[str]]:
     """The user's licence part numbers and the enabled service-plan names they give."""
     licences: list[str] = []
     plans: set[str] = set()
-    for lic in user.get("assignedLicenses") or []:
+    for lic in as_list(user.get("assignedLicenses")):
         if not isinstance(lic, Mapping):
             continue
         sku_id = text(lic, "skuId").lower()
@@ -102,7 +102,7 @@ def _plan_names(user: Item, skus: Mapping[str, Sku]) -> tuple[list[str], set[str
             licences.append(sku_id)
             continue
         licences.append(sku.part_number)
-        disabled = {str(p).lower() for p in lic.get("disabledPlans") or []}
+        disabled = {p.lower() for p in as_list(lic.get("disabledPlans")) if isinstance(p, str)}
         plans.update(name for pid, name in sku.plans.items() if pid not in disabled)
     return sorted(set(licences)), plans
 
@@ -110,7 +110,7 @@ def _plan_names(user: Item, skus: Mapping[str, Sku]) -> tuple[list[str], set[str
 def _services_from_assigned_plans(user: Item) -> set[str]:
     return {
         text(p, "service")
-        for p in user.get("assignedPlans") or []
+        for p in as_list(user.get("assignedPlans"))
         if isinstance(p, Mapping) and text(p, "capabilityStatus") == "Enabled"
     }
 
@@ -135,6 +135,7 @@ def transform_users(
     Coverage: ``directory.users`` (members) and ``directory.guests``.
     """
     skus = sku_catalogue(subscribed_skus)
+    users, malformed = mappings(users)
     src_users = SourceRef(connector, "directory.users")
     src_guests = SourceRef(connector, "directory.guests")
     out = InventoryBuilder()
@@ -207,6 +208,7 @@ def transform_users(
     out.coverage.append(
         coverage(connector, "directory.guests", "collected", f"{guests} guest accounts", guests)
     )
+    note_malformed(out, "directory.users", malformed, "directory entries")
     return out
 
 
@@ -216,7 +218,7 @@ def verified_domains(domains: Iterable[Item], *, mail_only: bool = False) -> tup
     ``mail_only`` drops ``*.onmicrosoft.com`` routing domains, whose DNS Microsoft runs,
     leaving the domains whose mail posture the organisation controls.
     """
-    rows = [d for d in domains if d.get("isVerified") is True and text(d, "id")]
+    rows = [d for d in mappings(domains)[0] if d.get("isVerified") is True and text(d, "id")]
     rows.sort(key=lambda d: (d.get("isDefault") is not True, text(d, "id").lower()))
     names = [text(d, "id").lower() for d in rows]
     if mail_only:

@@ -110,6 +110,9 @@ def read_export(path: Path) -> list[Obj]:
     except json.JSONDecodeError as exc:
         raise UserError(f"invalid JSON ({exc.msg}); re-run the export script",
                         path=str(path), line=exc.lineno) from None
+    except RecursionError:  # "[[[[..." thousands deep: json gives up, the file is broken
+        raise UserError("JSON nested too deeply; re-run the export script",
+                        path=str(path)) from None
     if data is None:
         return []
     if isinstance(data, Mapping):

@@ -21,9 +21,16 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 
-from sprawl_audit.connectors.interface import coverage
+from sprawl_audit.connectors.interface import coverage, note_malformed
 from sprawl_audit.connectors.m365.directory import EXCHANGE, TEAMS
-from sprawl_audit.connectors.m365.odata import Item, domain_of, is_internal, text
+from sprawl_audit.connectors.m365.odata import (
+    Item,
+    as_list,
+    domain_of,
+    is_internal,
+    mappings,
+    text,
+)
 from sprawl_audit.model import ExternalLink, InventoryBuilder, SourceRef
 
 FORWARD_ACTIONS: tuple[str, ...] = ("forwardTo", "forwardAsAttachmentTo", "redirectTo")
@@ -38,7 +45,7 @@ def rule_recipients(rule: Item) -> list[str]:
         return []
     out: list[str] = []
     for action in FORWARD_ACTIONS:
-        for recipient in actions.get(action) or []:
+        for recipient in as_list(actions.get(action)):
             if not isinstance(recipient, Mapping):
                 continue
             address = recipient.get("emailAddress")
@@ -57,13 +64,17 @@ def transform_inbox_rules(
     own = tuple(org_domains)
     people: dict[str, set[str]] = defaultdict(set)
     rules: dict[str, int] = defaultdict(int)
-    for mailbox, mailbox_rules in rules_by_mailbox.items():
-        for rule in mailbox_rules:
+    read = rules_by_mailbox if isinstance(rules_by_mailbox, Mapping) else {}
+    malformed = 0
+    for mailbox, mailbox_rules in read.items():
+        rule_items, bad = mappings(mailbox_rules)
+        malformed += bad
+        for rule in rule_items:
             domains = {domain_of(a) for a in rule_recipients(rule)}
             for domain in domains - {""}:
                 if is_internal(domain, own):
                     continue
-                people[domain].add(mailbox.lower())
+                people[domain].add(str(mailbox).lower())
                 rules[domain] += 1
     source = SourceRef(connector, "mail.forwarding", "inbox rules")
     out = InventoryBuilder()
@@ -77,10 +88,11 @@ def transform_inbox_rules(
     forwarding = len({p for ps in people.values() for p in ps})
     out.coverage.append(coverage(
         connector, "mail.forwarding", "collected",
-        f"inbox rules of {len(rules_by_mailbox)} mailboxes read; {forwarding} forward outside "
+        f"inbox rules of {len(read)} mailboxes read; {forwarding} forward outside "
         "the organisation; mailbox forwarding (ForwardingSmtpAddress) is not visible in Graph",
         len(out.external_links),
     ))
+    note_malformed(out, "mail.forwarding", malformed, "inbox rules")
     return out
 
 
@@ -93,18 +105,22 @@ def transform_team_guests(
 ) -> InventoryBuilder:
     """``guest_access`` links per guest domain; coverage ``collab.external_channels``."""
     own = tuple(org_domains)
-    names = {text(t, "id"): text(t, "displayName") for t in teams if text(t, "id")}
+    team_items, malformed = mappings(teams)
+    names = {text(t, "id"): text(t, "displayName") for t in team_items if text(t, "id")}
     people: dict[str, set[str]] = defaultdict(set)
     in_teams: dict[str, set[str]] = defaultdict(set)
-    for team_id, members in guests_by_team.items():
-        for member in members:
-            roles = [str(r).lower() for r in member.get("roles") or []]
+    by_team = guests_by_team if isinstance(guests_by_team, Mapping) else {}
+    for team_id, members in by_team.items():
+        member_items, bad = mappings(members)
+        malformed += bad
+        for member in member_items:
+            roles = [r.lower() for r in as_list(member.get("roles")) if isinstance(r, str)]
             email = text(member, "email").strip().lower()
             domain = domain_of(email)
             if "guest" not in roles or not domain or is_internal(domain, own):
                 continue
             people[domain].add(email)
-            in_teams[domain].add(names.get(team_id, team_id))
+            in_teams[domain].add(names.get(str(team_id), str(team_id)))
     source = SourceRef(connector, "collab.external_channels", "Teams guest members")
     out = InventoryBuilder()
     for domain in sorted(people):
@@ -122,4 +138,5 @@ def transform_team_guests(
         f"{len(out.external_links)} outside domains",
         len(out.external_links),
     ))
+    note_malformed(out, "collab.external_channels", malformed, "teams or members")
     return out

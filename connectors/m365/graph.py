@@ -58,6 +58,15 @@ _QUERY_SAFE = "$,()=:/*@'"
 _DELTA_GONE_CODES = frozenset({"syncstatenotfound", "syncstateinvalid", "resyncrequired"})
 
 
+def _kind(value: Any) -> str:
+    """What a JSON value is, for a message about a damaged page (never the value itself:
+    it is the source's text, of any length)."""
+    if value is None:
+        return "null"
+    return {bool: "a boolean", int: "a number", float: "a number", str: "a string",
+            dict: "an object", list: "a list"}.get(type(value), type(value).__name__)
+
+
 class GraphError(Exception):
     """Graph refused or failed a request; the message names the endpoint and the reason."""
 
@@ -251,15 +260,37 @@ class GraphClient:
         if top:
             query["$top"] = min(top, self.page_size)
         url: str | None = self.url(path, query)
+        number = 0
         while url:
             page = self.request("GET", url)
-            if not isinstance(page, Mapping):
-                raise GraphError(f"GET {self._endpoint_of(url)} answered a non-object body")
+            number += 1
+            self._check_page(page, url, number)
             yield page
             nxt = page.get("@odata.nextLink")
             url = str(nxt) if nxt else None
             if url:
                 self._check_link(url)
+
+    def _check_page(self, page: Any, url: str, number: int) -> None:
+        """Raise a GraphError saying what is wrong with a damaged collection page: its
+        items (``value`` not a list) or the pages after it (``@odata.nextLink`` not a
+        link) would otherwise be skipped without a word, and the read look complete."""
+        endpoint = self._endpoint_of(url)
+        if not isinstance(page, Mapping):
+            raise GraphError(f"GET {endpoint} answered a non-object body ({_kind(page)}) for "
+                             f"page {number}; the collection was not read in full",
+                             endpoint=endpoint)
+        problems: list[str] = []
+        if "value" in page and not isinstance(page["value"], list):
+            problems.append(f"its 'value' is {_kind(page['value'])}, not a list of items, "
+                            "so the page's items were skipped")
+        nxt = page.get("@odata.nextLink")
+        if nxt is not None and not isinstance(nxt, str):
+            problems.append(f"its '@odata.nextLink' is {_kind(nxt)}, not a link, so the "
+                            "pages after it were not read")
+        if problems:
+            raise GraphError(f"GET {endpoint} answered a damaged page {number}: "
+                             + "; ".join(problems), endpoint=endpoint)
 
     def list_all(self, path: str, params: Mapping[str, Any] | None = None, *,
                  top: int | None = None) -> list[Mapping[str, Any]]:
@@ -313,8 +344,11 @@ class GraphClient:
         self._check_link(link)
         changes = 0
         new_link = link
+        number = 0
         while url:
             page = self.request("GET", url)
+            number += 1
+            self._check_page(page, url, number)
             for item in page.get("value") or []:
                 if not isinstance(item, Mapping) or not item.get("id"):
                     continue

@@ -23,10 +23,37 @@ def iter_values(pages: Iterable[Item]) -> Iterator[Item]:
                     yield item
 
 
-def text(item: Item, key: str) -> str:
-    """A string property, or "" when absent or null (Graph sends null for unset values)."""
-    value = item.get(key)
+def text(item: Any, key: str) -> str:
+    """A string property, or "" when absent or null (Graph sends null for unset values).
+
+    ``item`` may be anything a damaged payload holds where an object belongs (a string,
+    a number, null): that reads as "" rather than raising, so one bad item cannot lose
+    its page.
+    """
+    value = item.get(key) if isinstance(item, Mapping) else None
     return value if isinstance(value, str) else ""
+
+
+def as_list(value: Any) -> list[Any]:
+    """``value`` when it is a JSON array, else [] (null, a string or a number where Graph
+    documents a collection is read as empty, not iterated character by character)."""
+    return value if isinstance(value, list) else []
+
+
+def mappings(items: Any) -> tuple[list[Item], int]:
+    """(the object items of a collection, how many items were not objects).
+
+    Transforms take already flattened items; an item that is not an object is skipped
+    and counted so the topic's coverage can say so (:func:`note_malformed`).
+    """
+    if isinstance(items, Mapping) or isinstance(items, (str, bytes)) or items is None:
+        return [], 0 if items is None else 1
+    try:
+        listed = list(items)
+    except TypeError:
+        return [], 1
+    good = [i for i in listed if isinstance(i, Mapping)]
+    return good, len(listed) - len(good)
 
 
 def domain_of(address: str) -> str:

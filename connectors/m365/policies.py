@@ -26,9 +26,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from sprawl_audit.connectors.interface import coverage
+from sprawl_audit.connectors.interface import coverage, note_malformed
 from sprawl_audit.connectors.m365.apps import ENTRA
-from sprawl_audit.connectors.m365.odata import Item, text
+from sprawl_audit.connectors.m365.odata import Item, as_list, mappings, text
 from sprawl_audit.model import ExternalLink, InventoryBuilder, Platform, SourceRef
 
 CONSENT_POLICIES: Mapping[str, str] = {
@@ -61,8 +61,8 @@ def _entra(attributes: dict[str, Any], topic: str, connector: str) -> Platform:
 def user_consent(policy: Item) -> tuple[str, list[str], bool]:
     """(consent setting, the policies assigned, group owners may consent)."""
     perms = policy.get("defaultUserRolePermissions")
-    assigned = [str(p) for p in (perms.get("permissionGrantPoliciesAssigned") or [])
-                ] if isinstance(perms, Mapping) else []
+    assigned = [p for p in as_list(perms.get("permissionGrantPoliciesAssigned"))
+                if isinstance(p, str)] if isinstance(perms, Mapping) else []
     self_policies = [p.split(".", 1)[1] for p in assigned
                      if p.startswith("ManagePermissionGrantsForSelf.") and "." in p]
     owners = any(p.startswith("ManagePermissionGrantsForOwnedResource.") for p in assigned)
@@ -76,9 +76,18 @@ def user_consent(policy: Item) -> tuple[str, list[str], bool]:
 
 
 def transform_authorization_policy(policy: Item, *, connector: str = "m365") -> InventoryBuilder:
-    """Entra ID consent posture; coverage ``oauth.consent_policy``."""
+    """Entra ID consent posture; coverage ``oauth.consent_policy``.
+
+    A body that is not an object (or a collection holding none) is read as an empty
+    policy — the consent setting then shows as "none" — and coverage says it was
+    malformed, rather than losing the topic to an exception.
+    """
+    malformed = 0
+    if not isinstance(policy, Mapping):
+        policy, malformed = {}, 1
     if isinstance(policy.get("value"), list):  # beta shape: a one-item collection
-        policy = next((p for p in policy["value"] if isinstance(p, Mapping)), {})
+        found = next((p for p in policy["value"] if isinstance(p, Mapping)), None)
+        policy, malformed = (found, 0) if found is not None else ({}, 1)
     consent, assigned, owners = user_consent(policy)
     perms = policy.get("defaultUserRolePermissions")
     attrs: dict[str, Any] = {
@@ -97,6 +106,7 @@ def transform_authorization_policy(policy: Item, *, connector: str = "m365") -> 
     if attrs["guest_invites"]:
         detail += f"; guest invitations: {attrs['guest_invites']}"
     out.coverage.append(coverage(connector, "oauth.consent_policy", "collected", detail, 1))
+    note_malformed(out, "oauth.consent_policy", malformed, "authorization policy bodies")
     return out
 
 
@@ -108,7 +118,7 @@ def _access(setting: Any) -> str | None:
     if not isinstance(ug, Mapping):
         return None
     access = text(ug, "accessType").lower() or None
-    targets = [t for t in ug.get("targets") or [] if isinstance(t, Mapping)]
+    targets = [t for t in as_list(ug.get("targets")) if isinstance(t, Mapping)]
     if access and targets and not any(text(t, "target") == "AllUsers" for t in targets):
         access += " (some users)"
     return access
@@ -130,6 +140,8 @@ def cross_tenant_settings(config: Item, defaults: Mapping[str, Any] | None = Non
                           ) -> dict[str, Any]:
     """Effective settings of a default or partner configuration (null inherits)."""
     out: dict[str, Any] = {}
+    if not isinstance(config, Mapping):
+        config = {}
     for src, key in _DIRECTIONS:
         value = _access(config.get(src))
         out[key] = value if value is not None else (defaults or {}).get(key)
@@ -153,11 +165,14 @@ def _summary(s: Mapping[str, Any]) -> str:
 def transform_cross_tenant(default: Item, partners: Iterable[Item], *,
                            connector: str = "m365") -> InventoryBuilder:
     """Cross-tenant access defaults and partners; coverage ``identity.cross_tenant``."""
+    malformed = 0 if isinstance(default, Mapping) else 1
     base = cross_tenant_settings(default)
     source = SourceRef(connector, "identity.cross_tenant", "crossTenantAccessPolicy")
     out = InventoryBuilder()
     count = 0
-    for partner in partners:
+    partner_items, bad = mappings(partners)
+    malformed += bad
+    for partner in partner_items:
         tenant = text(partner, "tenantId").lower()
         if not tenant:
             continue
@@ -177,4 +192,5 @@ def transform_cross_tenant(default: Item, partners: Iterable[Item], *,
         connector, "identity.cross_tenant", "collected",
         f"default: {_summary(base)}; {count} partner organisations configured", count,
     ))
+    note_malformed(out, "identity.cross_tenant", malformed, "policy objects")
     return out

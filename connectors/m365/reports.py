@@ -48,7 +48,28 @@ _HASH = re.compile(r"[0-9A-Fa-f]{16,}")
 
 def read_report_csv(text: str) -> list[dict[str, str]]:
     """Parse a usage report (BOM tolerated) into rows keyed by column title."""
-    return list(csv.DictReader(io.StringIO(text.lstrip("\ufeff"))))
+    return read_report_rows(text)[0]
+
+
+def read_report_rows(text: str) -> tuple[list[dict[str, str]], int]:
+    """(the rows of a usage report, how many lines could not be parsed).
+
+    Python's csv module raises on a line it cannot read (a field over its 128 KiB limit,
+    say), which would lose the whole report; such a line is skipped and counted instead,
+    and the reader carries on with the next one.
+    """
+    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
+    rows: list[dict[str, str]] = []
+    unreadable = 0
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return rows, unreadable
+        except csv.Error:
+            unreadable += 1
+            continue
+        rows.append(row)
 
 
 def is_concealed(upn: str) -> bool:
@@ -67,12 +88,14 @@ class ReportStats:
     concealed: int = 0
     refreshed: str = ""
     period: str = ""
+    unreadable: int = 0
 
 
 def _count(value: str | None) -> int:
+    """A count cell as an int; 0 for text, NaN or infinity ("1e999" overflows int())."""
     try:
         return int(float(value or 0))
-    except ValueError:
+    except (ValueError, OverflowError, TypeError):
         return 0
 
 
@@ -122,7 +145,9 @@ def _report_coverage(connector: str, stats: list[ReportStats], missing: list[str
             f"so per-person usage is missing; {CONCEALED_HINT}"
         )
     parts.extend(f"{m} report not given" for m in missing)
-    status = "partial" if concealed or missing else "collected"
+    unreadable = [s for s in stats if s.unreadable]
+    parts.extend(f"{s.name}: {s.unreadable} unreadable lines skipped" for s in unreadable)
+    status = "partial" if concealed or missing or unreadable else "collected"
     if not stats:
         status = "unavailable"
     return coverage(
@@ -147,9 +172,9 @@ def transform_activity_reports(
         if text is None:
             missing.append(name)
             continue
-        usages, st = usages_from_report(
-            read_report_csv(text), platform, counts, name=name, connector=connector
-        )
+        rows, unreadable = read_report_rows(text)
+        usages, st = usages_from_report(rows, platform, counts, name=name, connector=connector)
+        st.unreadable = unreadable
         out.usages.extend(usages)
         stats.append(st)
     out.coverage.append(_report_coverage(connector, stats, missing))

@@ -22,9 +22,9 @@ from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
-from sprawl_audit.connectors.interface import coverage
+from sprawl_audit.connectors.interface import coverage, note_malformed
 from sprawl_audit.connectors.m365.directory import TEAMS, user_id_map
-from sprawl_audit.connectors.m365.odata import Item, text
+from sprawl_audit.connectors.m365.odata import Item, as_list, mappings, text
 from sprawl_audit.model import AppRef, InventoryBuilder, PhoneNumber, SourceRef
 
 CALLING_PLAN = AppRef("phone_provider", "Microsoft Calling Plan")
@@ -47,7 +47,8 @@ def transform_number_assignments(
     statuses: Counter[str] = Counter()
     types: Counter[str] = Counter()
     seen: set[str] = set()
-    for a in assignments:
+    items, malformed = mappings(assignments)
+    for a in items:
         number = _e164(text(a, "telephoneNumber"))
         if not number or number in seen:
             continue
@@ -76,7 +77,7 @@ def transform_number_assignments(
             attrs["assignment_target_id"] = target
         if text(a, "operatorId"):
             attrs["operator_id"] = text(a, "operatorId")
-        caps = [str(c) for c in a.get("capabilities") or [] if isinstance(c, str)]
+        caps = [c for c in as_list(a.get("capabilities")) if isinstance(c, str)]
         if caps:
             attrs["capabilities"] = caps
         out.phone_numbers.append(PhoneNumber(
@@ -94,4 +95,5 @@ def transform_number_assignments(
         f"{statuses.get('unassigned', 0)} unassigned",
         len(out.phone_numbers),
     ))
+    note_malformed(out, "phone.numbers", malformed, "number assignments")
     return out

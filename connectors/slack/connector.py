@@ -25,7 +25,12 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from sprawl_audit.connectors.interface import Connector, ConnectorContext, PermissionCheck
+from sprawl_audit.connectors.interface import (
+    Connector,
+    ConnectorContext,
+    PermissionCheck,
+    known_secret,
+)
 from sprawl_audit.connectors.settings import (
     check_keys,
     fail,
@@ -84,6 +89,7 @@ class SlackSettings:
         if not value:
             raise fail(settings, "token_env", f"environment variable {self.token_env} is not "
                        "set (export the Slack token there)", PREFIX)
+        known_secret(value)  # whatever the variable is called, logs and outputs never show it
         return value
 
     def ssl_context(self, settings: Mapping[str, Any]) -> ssl.SSLContext | None:

@@ -59,7 +59,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime, timezone
 from typing import Any
 
-from sprawl_audit.connectors.interface import coverage
+from sprawl_audit.connectors.interface import coverage, note_malformed
 from sprawl_audit.model import (
     AppRef,
     ExternalLink,
@@ -90,8 +90,35 @@ def _text(item: Item | None, key: str) -> str:
     return value if isinstance(value, str) else ""
 
 
-def _team(team_info: Item) -> Item:
-    """``team.info`` body or its inner ``team`` object, whichever was given."""
+def _items(values: Any) -> tuple[list[Item], int]:
+    """(the object items of an answer's list, how many items were not objects).
+
+    The client keeps only objects from each page, but the transforms are also fed saved
+    and hand-made answers; an item of the wrong type is skipped and counted so coverage
+    can say so, rather than raising and losing the workspace.
+    """
+    if values is None:
+        return [], 0
+    if isinstance(values, (Mapping, str, bytes)):
+        return [], 1
+    try:
+        listed = list(values)
+    except TypeError:
+        return [], 1
+    good = [v for v in listed if isinstance(v, Mapping)]
+    return good, len(listed) - len(good)
+
+
+def _list(value: Any) -> list[Any]:
+    """A JSON array, or [] for anything else (a string is not a list of team ids)."""
+    return value if isinstance(value, list) else []
+
+
+def _team(team_info: Any) -> Item:
+    """``team.info`` body or its inner ``team`` object, whichever was given ({} for a body
+    that is not an object)."""
+    if not isinstance(team_info, Mapping):
+        return {}
     inner = team_info.get("team")
     return inner if isinstance(inner, Mapping) else team_info
 
@@ -121,17 +148,24 @@ def _internal(domain: str, org_domains: tuple[str, ...]) -> bool:
 
 def _epoch(value: Any) -> int | None:
     """Slack sends epoch seconds as numbers or numeric strings."""
+    if isinstance(value, bool):
+        return None
     try:
         return int(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: inf / 1e999
         return None
 
 
 def _iso_date(epoch: Any) -> str | None:
+    """Epoch seconds as an ISO date; None when absent or outside what a date can hold
+    (a year past 9999 raises in ``fromtimestamp``)."""
     seconds = _epoch(epoch)
     if seconds is None:
         return None
-    return datetime.fromtimestamp(seconds, tz=timezone.utc).date().isoformat()
+    try:
+        return datetime.fromtimestamp(seconds, tz=timezone.utc).date().isoformat()
+    except (OverflowError, OSError, ValueError):
+        return None
 
 
 def is_person(member: Item) -> bool:
@@ -171,14 +205,19 @@ def transform_slack(
     team_id = _text(team, "id")
     ref = AppRef("platform", platform_id(team_id))
     own = tuple(d.lower() for d in org_domains)
-    log_list = list(access_logs) if access_logs is not None else None
+    log_list, bad_logins = _items(access_logs)
+    if access_logs is None:
+        log_list_or_none: list[Item] | None = None
+    else:
+        log_list_or_none = log_list
     out = InventoryBuilder()
+    bad_members = 0
     attributes: dict[str, Any] = {"team_id": team_id, "domain": _text(team, "domain")}
     member_list: list[Item] = []
     if members is not None:
-        member_list = list(members)
-        people = transform_members(member_list, own, ref, log_list, usage_note=usage_note,
-                                   connector=connector)
+        member_list, bad_members = _items(members)
+        people = transform_members(member_list, own, ref, log_list_or_none,
+                                   usage_note=usage_note, connector=connector)
         out.extend(people)
         attributes.update({
             "members": sum(1 for p in people.people if p.enabled and not p.guest),
@@ -187,7 +226,7 @@ def transform_slack(
             "two_factor_users": sum(1 for p in people.people
                                     if p.enabled and p.attributes.get("has_2fa")),
         })
-    if log_list is not None:
+    if log_list_or_none is not None:
         summary = summarise_access_logs(log_list)
         attributes["login_countries"] = summary["countries"]
         attributes["login_isps"] = summary["isps"]
@@ -202,8 +241,8 @@ def transform_slack(
         out.extend(transform_channels(channels, team_id, external_teams or {},
                                       internal_team_ids=internal_team_ids,
                                       connector=connector))
-    approved = list(approved_apps) if approved_apps is not None else None
-    restricted = list(restricted_apps) if restricted_apps is not None else None
+    approved = _items(approved_apps)[0] if approved_apps is not None else None
+    restricted = _items(restricted_apps)[0] if restricted_apps is not None else None
     if integration_logs is not None or approved is not None:
         out.extend(transform_apps(
             integration_logs, member_list, team_id, approved, restricted, connector=connector,
@@ -220,13 +259,17 @@ def transform_slack(
         attributes["enterprise_id"] = _text(team, "enterprise_id")
         attributes["enterprise_name"] = _text(team, "enterprise_name")
     if preferences is not None:
-        out.extend(transform_preferences(preferences, attributes, connector=connector))
+        out.extend(transform_preferences(preferences if isinstance(preferences, Mapping)
+                                         else {}, attributes, connector=connector))
     if sso is not None:
         attributes["sso"] = sso
     out.platforms.append(Platform(
         id=platform_id(team_id), ref=SLACK, name=_text(team, "name") or team_id,
         attributes=attributes, sources=(SourceRef(connector, "directory.users", "team.info"),),
     ))
+    note_malformed(out, "directory.users", bad_members, "member entries")
+    note_malformed(out, "activity.usage", bad_logins, "access-log entries")
+    note_malformed(out, "access.logs", bad_logins, "access-log entries")
     return out
 
 
@@ -243,7 +286,7 @@ def transform_members(
     last_login: dict[str, int] = {}
     logins: dict[str, int] = defaultdict(int)
     countries: dict[str, set[str]] = defaultdict(set)
-    for entry in access_logs or ():
+    for entry in _items(access_logs)[0]:
         uid = _text(entry, "user_id")
         last = _epoch(entry.get("date_last"))
         if not uid or last is None:
@@ -260,7 +303,7 @@ def transform_members(
         connector, "activity.usage", "team.accessLogs" if access_logs is not None else "users.list"
     )
     bots = guests = staff = external = 0
-    for m in members:
+    for m in _items(members)[0]:
         if not is_person(m):
             bots += 1
             continue
@@ -391,22 +434,24 @@ def transform_channels(
     names: dict[str, set[str]] = defaultdict(set)
     sizes: dict[str, int] = defaultdict(int)
     shared = 0
-    for ch in channels:
+    channel_items, malformed = _items(channels)
+    partners = external_teams if isinstance(external_teams, Mapping) else {}
+    for ch in channel_items:
         if not ch.get("is_ext_shared") or ch.get("is_archived"):
             continue
         shared += 1
         others = {
-            str(t)
+            t
             for key in ("connected_team_ids", "shared_team_ids")
-            for t in ch.get(key) or []
+            for t in _list(ch.get(key)) if isinstance(t, str) and t
         } - ours
         for other in others:
             names[other].add(_text(ch, "name"))
-            sizes[other] += int(ch.get("num_members") or 0)
+            sizes[other] += max(0, _epoch(ch.get("num_members")) or 0)
     out = InventoryBuilder()
     source = SourceRef(connector, "collab.external_channels", "conversations.list")
     for other in sorted(names):
-        info = _team(external_teams.get(other) or {})
+        info = _team(partners.get(other))
         target = _text(info, "email_domain").split(",")[0].strip().lower() \
             or _text(info, "name") or other
         channel_names = sorted(names[other])
@@ -424,6 +469,7 @@ def transform_channels(
         f"{shared} Slack Connect channels with {len(names)} outside organisations",
         len(out.external_links),
     ))
+    note_malformed(out, "collab.external_channels", malformed, "channel entries")
     return out
 
 
@@ -431,10 +477,10 @@ def external_team_ids(channels: Iterable[Item], ours: Iterable[str]) -> list[str
     """The outside workspaces/orgs on live Slack Connect channels (to look up by team.info)."""
     own = set(ours)
     found: set[str] = set()
-    for ch in channels:
+    for ch in _items(channels)[0]:
         if ch.get("is_ext_shared") and not ch.get("is_archived"):
             for key in ("connected_team_ids", "shared_team_ids"):
-                found.update(str(t) for t in ch.get(key) or [])
+                found.update(t for t in _list(ch.get(key)) if isinstance(t, str) and t)
     return sorted(found - own)
 
 
@@ -476,15 +522,20 @@ def transform_apps(
 
     ``logs`` None means the log was not read (approved apps alone then, if given).
     """
-    people = {_text(m, "id"): m for m in members}
-    approved_list = list(approved_apps or ())
+    people = {_text(m, "id"): m for m in _items(members)[0]}
+    approved_list, malformed = _items(approved_apps)
     approved = {_app_id(a) for a in approved_list} - {""}
-    restricted = {_app_id(a) for a in restricted_apps or ()} - {""}
+    restricted = {_app_id(a) for a in _items(restricted_apps)[0]} - {""}
     state: dict[str, dict[str, Any]] = {}
-    ordered = sorted(logs or (), key=lambda e: _epoch(e.get("date")) or 0)
+    log_items, bad_logs = _items(logs)
+    malformed += bad_logs
+    ordered = sorted(log_items, key=lambda e: _epoch(e.get("date")) or 0)
     for entry in ordered:
         is_app = bool(_text(entry, "app_id"))
-        key = _text(entry, "app_id") if is_app else str(entry.get("service_id") or "")
+        service = entry.get("service_id")
+        key = _text(entry, "app_id") if is_app else (
+            str(service) if isinstance(service, (str, int)) and not isinstance(service, bool)
+            and service else "")
         name = _text(entry, "app_type" if is_app else "service_type")
         if not key or not name:
             continue
@@ -552,7 +603,7 @@ def transform_apps(
             continue
         installed.add(key)
         inner = _app(entry)
-        scopes = sorted({_text(s, "name") for s in entry.get("scopes") or []
+        scopes = sorted({_text(s, "name") for s in _list(entry.get("scopes"))
                          if isinstance(s, Mapping)} - {""})
         marketplace = inner.get("is_app_directory_approved")
         out.integrations.append(Integration(
@@ -582,6 +633,7 @@ def transform_apps(
     out.coverage.append(coverage(
         connector, "oauth.grants", "collected", "; ".join(parts), len(out.integrations),
     ))
+    note_malformed(out, "oauth.grants", malformed, "app entries")
     return out
 
 

@@ -36,6 +36,7 @@ from sprawl_audit.connectors.interface import (
     ConnectorContext,
     PermissionCheck,
     coverage,
+    known_secret,
 )
 from sprawl_audit.connectors.settings import (
     check_keys,
@@ -71,6 +72,7 @@ def _settings(settings: Mapping[str, Any], context: ConnectorContext) -> dict[st
     if not token:
         raise fail(settings, "token_env", f"the environment variable {env.strip()} is not set "
                    "or empty", _PREFIX)
+    known_secret(token)  # whatever the variable is called, logs and outputs never show it
     ids = list_of(settings, "business_account_ids", _PREFIX)
     if not ids:
         raise fail(settings, "business_account_ids",

@@ -82,9 +82,16 @@ def transform_whatsapp(
     lines: list[dict[str, Any]] = []
     ratings: Counter[str] = Counter()
     for account in accounts:
-        waba_id = str(account.get("id") or "")
-        numbers = [n for n in account.get("phone_numbers") or [] if isinstance(n, Mapping)]
-        summaries.append({"id": waba_id, "name": str(account.get("name") or ""),
+        if not isinstance(account, Mapping):
+            continue  # the connector builds these; a saved or hand-made one may be junk
+        raw_id, raw_name, raw_numbers = (account.get("id"), account.get("name"),
+                                         account.get("phone_numbers"))
+        waba_id = str(raw_id) if isinstance(raw_id, (str, int)) and raw_id else ""
+        # A number list that is not a list (null, a string) holds no numbers.
+        numbers = [n for n in (raw_numbers if isinstance(raw_numbers, list) else [])
+                   if isinstance(n, Mapping)]
+        summaries.append({"id": waba_id,
+                          "name": raw_name.strip() if isinstance(raw_name, str) else "",
                           "phone_numbers": len(numbers)})
         for item in numbers:
             display = _text(item, "display_phone_number") or ""

@@ -7,8 +7,9 @@ from sprawl_audit.graph import AuditGraph
 
 def analyse(ag: AuditGraph) -> None:
     g = ag.graph
+    edges = ag.edges
     for dnode in ag.nodes_of("device"):
-        apps = sorted({t for _s, t, d in g.out_edges(dnode, data="type") if d == "RUNS"})
+        apps = sorted(edges.distinct(dnode, "RUNS", "out"))
         facts = g.nodes[dnode]
         facts["apps"] = [g.nodes[a]["id"] for a in apps]
         facts["consumer_apps"] = [g.nodes[a]["id"] for a in apps

@@ -16,12 +16,12 @@ def analyse(ag: AuditGraph) -> None:
     kinds: dict[str, set[str]] = defaultdict(set)
     plats: dict[str, set[str]] = defaultdict(set)
     people: dict[str, set[str]] = defaultdict(set)
-    for s, t, d in g.edges(data=True):
-        if d.get("type") != "LINKS_TO":
-            continue
-        kinds[t].add(d.get("link_kind", ""))
-        plats[t].add(g.nodes[s].get("id", s))
-        people[t].update(d.get("people", ()))
+    edges = ag.edges
+    for s in ag.nodes_of("platform"):  # LINKS_TO edges start at platforms
+        for t, d in edges.neighbours(s, "LINKS_TO", "out"):
+            kinds[t].add(d.get("link_kind", ""))
+            plats[t].add(g.nodes[s].get("id", s))
+            people[t].update(d.get("people", ()))
     for enode in ag.nodes_of("external"):
         target = g.nodes[enode]["target"]
         g.nodes[enode].update(

@@ -10,6 +10,7 @@ def analyse(ag: AuditGraph) -> None:
     cat = ag.resolution.catalog
     idp = ag.identity_provider
     sso_linked = _sso_linked(ag)
+    edges = ag.edges
     for pid, p in ag.resolution.platforms.items():
         nid = node_id("platform", pid)
         if nid not in g:
@@ -21,12 +22,11 @@ def analyse(ag: AuditGraph) -> None:
         heads = ag.head_counts.get(nid, {})
         departments = {ag.department_of.get(person, "") for person in active} | set(heads)
         departments.discard("")
-        devices = [n for n, _t, d in g.in_edges(nid, data="type") if d == "RUNS"]
+        devices = edges.distinct(nid, "RUNS", "in")
         personal = sum(1 for n in devices if g.nodes[n].get("ownership") == "personal")
         corporate = sum(1 for n in devices if g.nodes[n].get("ownership") == "corporate")
-        externals = sorted({g.nodes[t]["target"] for _s, t, d in g.out_edges(nid, data="type")
-                            if d == "LINKS_TO"})
-        integrations = sum(1 for _s, _t, d in g.in_edges(nid, data="type") if d == "CONNECTED_TO")
+        externals = sorted({g.nodes[t]["target"] for t in edges.distinct(nid, "LINKS_TO", "out")})
+        integrations = edges.degree(nid, "CONNECTED_TO", "in")
         facts.update(
             id=pid,
             name=p.name or pid,

@@ -304,25 +304,46 @@ def _related(spec: dict[str, Any], ctx: CompileContext, used: set[str]) -> Predi
     )
     counts = _counts(rel, rctx, used)
 
+    inner_key = object()  # this related clause's slot in Scope.memo
+
+    def qualifies(scope: Scope, neighbour: str, facts: Mapping[str, Any]) -> bool:
+        """Kind and ``where`` of one neighbour, memoised for the rule being judged."""
+        key = (inner_key, neighbour)
+        verdict = scope.memo.get(key)
+        if verdict is None:
+            verdict = (kind is None or facts.get("kind") == kind) and (
+                where is None or bool(where(scope, facts, neighbour)))
+            scope.memo[key] = verdict
+        return verdict
+
     def test(scope: Scope, _facts: Mapping[str, Any], node: str | None) -> bool:
         if node is None:
             return False
-        graph = scope.graph
+        nodes = scope.graph.nodes
+        enough = _settled_at(counts, scope.params)
         matched: set[str] = set()
-        rejected: set[str] = set()
-        for neighbour, attrs in _incident(graph, node, direction):
-            if attrs.get("type") != edge or neighbour in matched or neighbour in rejected:
-                continue
-            facts = graph.nodes[neighbour]
-            if kind is not None and facts.get("kind") != kind:
-                rejected.add(neighbour)
-                continue
-            if edge_where is not None and not edge_where(scope, attrs, None):
-                continue  # another edge to the same neighbour may still qualify
-            if where is not None and not where(scope, facts, neighbour):
-                rejected.add(neighbour)
-                continue
-            matched.add(neighbour)
+        if scope.edges is not None and edge_where is None:
+            # Only which neighbours are reached matters: each one once, however many
+            # parallel edges lead there.
+            for neighbour in scope.edges.distinct(node, edge, direction):
+                if qualifies(scope, neighbour, nodes[neighbour]):
+                    matched.add(neighbour)
+                    if len(matched) == enough:
+                        break
+        else:
+            if scope.edges is not None:
+                incident = scope.edges.neighbours(node, edge, direction)
+            else:
+                incident = [(n, a) for n, a in _incident(scope.graph, node, direction)
+                            if a.get("type") == edge]
+            for neighbour, attrs in incident:
+                if neighbour in matched or not qualifies(scope, neighbour, nodes[neighbour]):
+                    continue
+                if edge_where is not None and not edge_where(scope, attrs, None):
+                    continue  # another edge to the same neighbour may still qualify
+                matched.add(neighbour)
+                if len(matched) == enough:
+                    break
         n = len(matched)
         return all(OPERATORS[op](n, getter(scope.params)) for op, getter in counts)
 
@@ -344,6 +365,22 @@ def _counts(
             )
         out.append((op, _value(count, op, value, "count", ctx, used)))
     return out
+
+
+def _settled_at(counts: list[tuple[str, Value]], params: Mapping[str, Any]) -> int | None:
+    """The number of matches after which more matches cannot change the verdict.
+
+    ``ge n`` and ``lt n`` are settled once n neighbours match; ``gt``, ``le``, ``eq`` and
+    ``ne`` once n + 1 do. A platform reached by 100,000 people answers ``{ge: 1}`` at the
+    first match instead of after all of them. None: count them all.
+    """
+    settled = 0
+    for op, getter in counts:
+        value = getter(params)
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            return None
+        settled = max(settled, value if op in ("ge", "lt") else value + 1)
+    return settled or None
 
 
 def _incident(graph: Any, node: str, direction: str) -> list[tuple[str, Mapping[str, Any]]]:

@@ -16,6 +16,7 @@ from datetime import datetime
 from types import MappingProxyType
 from typing import Any
 
+from sprawl_audit.adjacency import EdgeIndex
 from sprawl_audit.engine.model import (
     SEVERITY_RANK,
     Finding,
@@ -45,13 +46,15 @@ def evaluate(
     parameters_override: Mapping[str, Mapping[str, Any]] | None = None,
     disabled: Mapping[str, str] | None = None,
     as_of: datetime | None = None,
+    edges: EdgeIndex | None = None,
 ) -> list[RuleOutcome]:
     """Evaluate every rule; outcomes are returned sorted by rule id.
 
     ``parameters_override`` maps rule id -> {parameter: value}; ``disabled`` maps rule id
     -> the reason it is switched off. Unknown rule ids or parameter names in either, or an
     override of the wrong type, raise :class:`UserError` (config typos must not pass).
-    ``as_of`` is the instant the evidence describes (date operators count from it).
+    ``as_of`` is the instant the evidence describes (date operators count from it);
+    ``edges`` the graph's edge index when the caller already has one.
     """
     rule_list = list(rules.rules if isinstance(rules, RuleSet) else rules)
     overrides = dict(parameters_override or {})
@@ -59,9 +62,10 @@ def evaluate(
     check_rule_ids(rule_list, overrides, off)
     index = index_nodes(graph)
     by_topic = coverage_by_topic(coverage)
+    edges = edges if edges is not None else EdgeIndex(graph)
     outcomes = [
         evaluate_rule(rule, graph, index, by_topic, overrides.get(rule.id), off.get(rule.id),
-                      as_of=as_of)
+                      as_of=as_of, edges=edges)
         for rule in rule_list
     ]
     return sorted(outcomes, key=lambda o: o.rule.id)
@@ -108,8 +112,10 @@ def evaluate_rule(
     disabled_reason: str | None = None,
     *,
     as_of: datetime | None = None,
+    edges: EdgeIndex | None = None,
 ) -> RuleOutcome:
-    """Judge one rule (see :func:`evaluate`)."""
+    """Judge one rule (see :func:`evaluate`); ``edges`` is shared by every rule of one
+    evaluation (built here when judging a single rule)."""
     params = resolve(rule.id, rule.parameters, override)
     frozen_params = MappingProxyType(params)
     if disabled_reason is not None or not rule.enabled:
@@ -120,10 +126,12 @@ def evaluate_rule(
     if missing:
         return RuleOutcome(rule=rule, status="not_assessed", reason="; ".join(missing),
                            parameters=frozen_params)
-    scope = Scope(graph=graph, params=frozen_params, as_of=as_of)
+    scope = Scope(graph=graph, params=frozen_params, as_of=as_of,
+                  edges=edges if edges is not None else EdgeIndex(graph))
     findings: list[Finding] = []
+    test = rule.condition.test
     for node_id, facts in index.get(rule.kind, ()):
-        if rule.condition(scope, facts, node_id):
+        if test(scope, facts, node_id):
             findings.append(_finding(rule, node_id, facts, params, evidence))
     reason = f"partial evidence: {'; '.join(partial)}" if partial else None
     return RuleOutcome(

@@ -149,7 +149,7 @@ def _load(
             continue
         sources.append(shipped[name])
     for path in extra_paths:
-        if not exists(path):
+        if not _exists(path):
             state.fail(UserError("no such rule file or folder", path=str(path)))
             continue
         sources.append(path)
@@ -311,6 +311,15 @@ class _LoadState:
             self.by_id[rule_id] = f"{path}:{line_of(item) or 0}"
             if rule is not None:
                 self.rules.append(rule)
+
+
+def _exists(path: Path | Source) -> bool:
+    """:func:`exists`, False for a path the OS refuses to look up (a name too long for the
+    file system raises OSError, a NUL ValueError) rather than a traceback."""
+    try:
+        return exists(path)
+    except (OSError, ValueError):
+        return False
 
 
 def _pack_files(path: Path | Source) -> list[Source]:

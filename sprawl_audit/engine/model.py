@@ -31,6 +31,13 @@ class Scope:
     #: The instant the evidence describes (``as_of``): what ``older_than_days`` counts from.
     #: None means "now".
     as_of: datetime | None = None
+    #: Edges by type (:class:`~sprawl_audit.adjacency.EdgeIndex`), built once per
+    #: evaluation; None makes ``related`` walk the graph itself (ad-hoc scopes in tests).
+    edges: Any = None
+    #: ``related`` results of inner conditions per (condition, neighbour) for this rule:
+    #: a neighbour's verdict depends only on it and the parameters, and a platform or
+    #: department is reached from thousands of people.
+    memo: dict[Any, bool] = field(default_factory=dict, compare=False, repr=False)
 
 
 #: A compiled condition: (scope, facts of the node or edge, graph node id or None) -> match.

@@ -7,9 +7,10 @@ report`` can re-render a saved audit in any format and every format shows the sa
 
 from __future__ import annotations
 
+import functools
 import io
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -59,6 +60,15 @@ class Format(ABC):
     #: One line for ``--help`` and the error listing valid formats.
     description: str = ""
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Every renderer of every format first blanks known secrets in the Result (see
+        :func:`~sprawl_audit.logsetup.scrub_data`): a credential a service echoed into an
+        error detail must not reach a report, whatever the format."""
+        super().__init_subclass__(**kwargs)
+        for method in ("render", "render_bytes", "render_files"):
+            if method in vars(cls):
+                setattr(cls, method, _scrubbing(vars(cls)[method]))
+
     @abstractmethod
     def render(self, result: Mapping[str, Any], out: IO[str], options: RenderOptions) -> None:
         """Write ``result`` (a schema-valid Result document) to ``out``."""
@@ -89,3 +99,13 @@ class Format(ABC):
         path = Path(directory) / f"{stem}.{self.extension}"
         atomic_write_bytes(path, self.render_bytes(result, options))
         return [path]
+
+
+def _scrubbing(method: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(method)
+    def wrapper(self: Format, result: Mapping[str, Any], *args: Any, **kwargs: Any) -> Any:
+        from sprawl_audit.logsetup import scrub_data
+
+        return method(self, scrub_data(result), *args, **kwargs)
+
+    return wrapper

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import IO, Any
 
 from sprawl_audit.formats.interface import Format, RenderOptions
@@ -23,10 +23,40 @@ def _escape(match: re.Match[str]) -> str:
     return f"\\u{ord(match.group()):04x}"
 
 
+def escape_invisible(text: str) -> str:
+    """JSON text (from ``json.dumps(..., ensure_ascii=False)``) with every character that is
+    invisible or acts on a terminal written as a ``\\uXXXX`` escape: the same document once
+    parsed, safe to ``cat``, and encodable as UTF-8 even when it holds a lone surrogate."""
+    return _UNSAFE_RAW.sub(_escape, text)
+
+
+#: Encoder chunks joined into one piece before being kept: see :func:`pieces`.
+_CHUNKS_PER_PIECE = 20_000
+
+
+def pieces(result: Mapping[str, Any]) -> Iterator[str]:
+    """``result`` as pretty JSON text (indent 2, keys in document order, trailing newline),
+    in pieces of a few hundred kilobytes.
+
+    ``json.dumps`` with an indent runs the pure-Python encoder, which yields one tiny
+    string per token and keeps them all in a list until the end: for a 100,000-person
+    Result that list alone outweighed the document. Joining every few thousand chunks
+    keeps memory near the size of the text itself.
+    """
+    encoder = json.JSONEncoder(indent=2, sort_keys=False, ensure_ascii=False)
+    batch: list[str] = []
+    for chunk in encoder.iterencode(result):
+        batch.append(chunk)
+        if len(batch) >= _CHUNKS_PER_PIECE:
+            yield escape_invisible("".join(batch))  # escapes are per character: safe to split
+            batch.clear()
+    batch.append("\n")
+    yield escape_invisible("".join(batch))
+
+
 def dumps(result: Mapping[str, Any]) -> str:
     """``result`` as pretty JSON text (indent 2, keys in document order, trailing newline)."""
-    text = json.dumps(result, indent=2, sort_keys=False, ensure_ascii=False)
-    return _UNSAFE_RAW.sub(_escape, text) + "\n"
+    return "".join(pieces(result))
 
 
 class JsonFormat(Format):
@@ -37,4 +67,5 @@ class JsonFormat(Format):
     description = "the Result document as JSON (input of report and diff)"
 
     def render(self, result: Mapping[str, Any], out: IO[str], options: RenderOptions) -> None:
-        out.write(dumps(result))
+        for piece in pieces(result):
+            out.write(piece)

@@ -45,6 +45,8 @@ _SEQUENCE = re.compile(
     r"|(?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]"
     r"|\x1b[ -/]*[0-~]"
 )
+# Characters that can start a sequence _SEQUENCE removes (ESC and the 8-bit introducers).
+_INTRODUCERS = ("\x1b", "\x90", "\x98", "\x9b", "\x9d", "\x9e", "\x9f")
 _WHITESPACE = re.compile(r"\s+")
 
 
@@ -76,8 +78,17 @@ def terminal_safe(value: Any) -> str:
     text = value if isinstance(value, str) else str(value)
     if text.isascii() and text.isprintable():
         return text
-    text = _SEQUENCE.sub("", text)
-    return "".join(_clean_char(ch) for ch in text)
+    if any(introducer in text for introducer in _INTRODUCERS):
+        text = _SEQUENCE.sub("", text)
+    # One decision per distinct character, then one regex pass: a 100 KB hostile name
+    # costs a millisecond, not a Python call per character.
+    changed = {ch: safe for ch in set(text) if (safe := _clean_char(ch)) != ch}
+    if not changed:
+        return text
+    pattern = re.compile("[" + "".join(re.escape(ch) for ch in sorted(changed)) + "]")
+    if not any(changed.values()):
+        return pattern.sub("", text)
+    return pattern.sub(lambda m: changed[m.group()], text)
 
 
 def clip(text: str, limit: int) -> str:
@@ -94,13 +105,30 @@ def one_line(value: Any) -> str:
     return _WHITESPACE.sub(" ", terminal_safe(value)).strip()
 
 
+def _head(value: Any, limit: int) -> tuple[Any, bool]:
+    """The part of ``value`` that can reach a ``limit``-character rendering, and whether
+    anything was cut. Only this head is sanitised: a 1 MB name repeated in a hundred
+    cells must not be scanned a hundred times. The head keeps a generous margin for what
+    sanitising removes; when even that was all invisible, the cut still shows (…)."""
+    if not isinstance(value, str):
+        return value, False
+    budget = max(limit, 0) * 4 + 256
+    if len(value) <= budget:
+        return value, False
+    return value[:budget], True
+
+
 def cell(value: Any, limit: int = CELL_LIMIT) -> str:
     """A value as shown in one table cell: safe, on one line, at most ``limit`` chars."""
-    return clip(one_line(value), limit)
+    head, cut = _head(value, limit)
+    text = one_line(head)
+    return clip(text + ELLIPSIS if cut else text, limit)
 
 
 def prose(value: Any, limit: int = PROSE_LIMIT) -> str:
     """A paragraph (message, remediation): safe, blank lines kept, capped at ``limit``."""
-    text = terminal_safe(value).replace("\t", " ")
+    head, cut = _head(value, limit)
+    text = terminal_safe(head).replace("\t", " ")
     lines = [_WHITESPACE.sub(" ", line).strip() for line in text.split("\n")]
-    return clip("\n".join(lines).strip(), limit)
+    text = "\n".join(lines).strip()
+    return clip(text + ELLIPSIS if cut else text, limit)
