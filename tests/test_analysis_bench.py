@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:  # bench/ is a folder of the repository, not of the package
-    sys.path.insert(0, str(ROOT))
+if str(ROOT) not in sys.path:  # bench/ is a folder of the repository, not of the package;
+    sys.path.append(str(ROOT))  # last, so the installed sprawl_audit still wins
 
 from bench import analysis_bench, tenant  # noqa: E402
 
