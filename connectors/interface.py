@@ -79,13 +79,6 @@ def coverage(connector: str, topic: str, status: str, detail: str = "", items: i
     return Coverage(connector=connector, topic=topic, status=status, detail=detail, items=items)
 
 
-#: What reading a damaged payload item can raise; transforms catch these per item (never
-#: around a whole collection), skip the item and count it with :func:`note_malformed`.
-MALFORMED_ERRORS: tuple[type[Exception], ...] = (
-    TypeError, ValueError, AttributeError, KeyError, IndexError, OverflowError,
-)
-
-
 def note_malformed(out: InventoryBuilder, topic: str, count: int, what: str = "items") -> None:
     """Say in ``topic``'s coverage that ``count`` source items were malformed and skipped.
 

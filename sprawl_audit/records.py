@@ -111,13 +111,21 @@ def _fail() -> typing.NoReturn:
     raise Invalid
 
 
+def is_text(value: str) -> bool:
+    """False for a str holding a lone surrogate (``"\\ud800"`` decodes to one): no UTF-8
+    output can hold it. Shared with the located reader, which says where it is."""
+    if value.isascii():
+        return True
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _text_ok(value: str) -> None:
-    """Refuse lone surrogates (``"\\ud800"`` decodes to a str no UTF-8 output can hold)."""
-    if not value.isascii():
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            _fail()
+    if not is_text(value):
+        _fail()
 
 
 def read_str(value: Any, pool: Pool) -> str:

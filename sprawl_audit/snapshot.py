@@ -29,6 +29,7 @@ from sprawl_audit.records import (
     Invalid,
     Pool,
     as_of_ok,
+    is_text,
     reader_for,
 )
 
@@ -211,12 +212,9 @@ def _check_fields(tp: type, values: Mapping[str, Any], where: str, src: str) -> 
 
 
 def _check_text(text: str, where: str, src: str) -> None:
-    if not text.isascii():
-        try:
-            text.encode("utf-8")
-        except UnicodeEncodeError:
-            raise _fail("contains a lone surrogate escape (such as \\ud800); it is not "
-                        "text", where, src) from None
+    if not is_text(text):
+        raise _fail("contains a lone surrogate escape (such as \\ud800); it is not text",
+                    where, src)
 
 
 @cache
