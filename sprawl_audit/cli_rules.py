@@ -227,12 +227,21 @@ def describe_rule(rule: Any, loaded: _Loaded) -> list[str]:
     where = "every node of that kind" if spec is None else yaml.safe_dump(
         spec, sort_keys=False, default_flow_style=False, allow_unicode=True, width=80).rstrip()
     field("where", _safe(where))
-    requires = []
-    for requirement in rule.requires:
-        alternatives = requirement.split("|")
-        text = " or ".join(f"{t} ({TOPICS.get(t, '?')})" for t in alternatives)
-        requires.append(("any of: " if len(alternatives) > 1 else "") + text)
-    field("requires", "\n".join(requires) or "nothing")
+    def topics(requirements: tuple[str, ...]) -> str:
+        lines = []
+        for requirement in requirements:
+            alternatives = requirement.split("|")
+            text = " or ".join(f"{t} ({TOPICS.get(t, '?')})" for t in alternatives)
+            lines.append(("any of: " if len(alternatives) > 1 else "") + text)
+        return "\n".join(lines)
+
+    field("requires", topics(rule.requires) or "nothing")
+    if rule.pass_requires:
+        field("a pass also needs", topics(rule.pass_requires))
+    if rule.assess is not None:
+        assess = yaml.safe_dump(rule.assess.condition.spec, sort_keys=False,
+                                default_flow_style=False, allow_unicode=True, width=80).rstrip()
+        field("judged only when", _safe(assess))
     override = config.rule_parameters.get(rule.id) or {}
     params = resolve_parameters(rule.id, rule.parameters, override)
     lines = []
@@ -441,10 +450,15 @@ def test_rules(rules_: Iterable[Any], ruleset: Any) -> list[Verdict]:
                 bad += 1
                 verdict.failures.append(f"{where}: {case.name} — {result.detail}")
         expects = {c.expect for c in cases}
-        if not {"fail", "pass"} <= expects:
-            lacking = " and ".join(f"a {e}ing case" for e in ("fail", "pass")
-                                   if e not in expects)
-            verdict.failures.append(f"{_where(source)}: needs {lacking} (expect: fail / pass)")
+        wanted = ["fail", "pass"]
+        if rule.requires or rule.pass_requires or rule.assess is not None:
+            wanted.append("not_assessed")  # the rule can lack evidence: prove it says so
+        lacking = [e for e in wanted if e not in expects]
+        if lacking:
+            verdict.failures.append(
+                f"{_where(source)}: needs a case with expect: {', '.join(lacking)} "
+                "(every rule proves it fails, passes and, when its evidence can be "
+                "missing, is not assessed)")
         verdict.summary = (f"{len(cases)} cases" if not verdict.failures
                            else f"{bad} of {len(cases)} cases failed" if bad
                            else f"{len(cases)} cases")

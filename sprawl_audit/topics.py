@@ -16,6 +16,8 @@ TOPICS: dict[str, str] = {
     "identity.sso": "which apps sign in through the organisation's identity provider",
     "identity.cross_tenant": "cross-tenant access defaults and partner organisations",
     "devices.apps": "communication apps installed on managed devices",
+    "devices.unmanaged": "devices outside device management (unenrolled personal phones, "
+                         "sign-ins from unmanaged devices) and the apps on them",
     "mail.forwarding": "mailbox rules and settings that forward mail outside",
     "mail.remote_domains": "organisation-wide automatic forwarding policy",
     "mail.smtp_auth": "legacy SMTP AUTH client submission state",

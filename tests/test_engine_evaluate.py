@@ -332,7 +332,7 @@ def test_outcome_to_dict_matches_result_doc(ruleset: RuleSet) -> None:
             {"framework": "uk-gdpr", "control": "Art.32", "title": "Security of processing"},
             {"framework": "ncsc-caf", "control": "B3.b"},
         ],
-        "evidence": "missing", "incomplete": [], "not_assessed_subjects": 0,
+        "pass_requires": [], "evidence": "missing", "incomplete": [], "not_assessed_subjects": 0,
         "unassessed": [],
     }
     failed = outcome_to_dict(outcomes["T-DMARC"])

@@ -226,3 +226,34 @@ def test_no_pass_without_complete_evidence(
             assert outcome.evidence in ("incomplete", "missing")
         if outcome.findings:
             assert outcome.status == "failed"
+
+
+PASS_NEEDS = """\
+- id: T-UNMANAGED
+  title: Work platform on unmanaged devices
+  severity: medium
+  select: {kind: platform}
+  where: {fact: classification, eq: consumer}
+  requires: [devices.apps]
+  pass_requires: [devices.unmanaged]
+  message: "{name}"
+  remediation: Enrol them.
+"""
+
+
+def test_pass_requires_blocks_only_the_pass(tmp_path: Path) -> None:
+    path = tmp_path / "r.yaml"
+    path.write_text(PASS_NEEDS, encoding="utf-8")
+    ruleset = load_rules([path])
+    intune_only = [Coverage("intune", "devices.apps", "collected")]
+    quiet = by_id(evaluate(ruleset, graph(), intune_only))["T-UNMANAGED"]
+    assert quiet.status == "not_assessed"
+    assert quiet.reason == ("incomplete evidence: a pass needs devices.unmanaged: not "
+                            "collected by any connector")
+    # what the enrolled devices show still fails
+    loud = by_id(evaluate(ruleset, graph(zoom_consumer=True), intune_only))["T-UNMANAGED"]
+    assert loud.status == "failed" and loud.evidence == "incomplete"
+    both = [*intune_only, Coverage("signins", "devices.unmanaged", "collected")]
+    assert by_id(evaluate(ruleset, graph(), both))["T-UNMANAGED"].status == "passed"
+    partial = [*intune_only, Coverage("signins", "devices.unmanaged", "partial")]
+    assert by_id(evaluate(ruleset, graph(), partial))["T-UNMANAGED"].status == "not_assessed"

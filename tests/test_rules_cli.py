@@ -67,6 +67,12 @@ cases:
           department: Repairs
           head_count: 4
           source: {{connector: manual, topic: manual.inventory}}
+  - name: Interviews not done and no device source
+    expect: not_assessed
+    inventory:
+      organisation: {ORG}
+      coverage:
+        - {{connector: manual, topic: manual.inventory, status: not_configured}}
 """
 
 PACK_YAML = """\
@@ -269,7 +275,7 @@ def test_show_prints_everything_about_a_rule(config: Path, acme: Path) -> None:
     assert "min_users: 1  (config: 3)" in out
     assert "acme-policy AP-1 — Approved chat only (ACME information security policy)" in out
     assert "ncsc-caf B3.b — Data protected when it travels (NCSC Cyber Assessment" in out
-    assert "2 cases (1 fail, 1 pass)" in out
+    assert "3 cases (1 fail, 1 pass, 1 not_assessed)" in out
     assert "Rationale:" in out and "Data leaves the organisation." in out
     assert "Remediation:" in out and "Move the team to the corporate tool." in out
 
@@ -308,7 +314,7 @@ def test_test_runs_custom_packs_from_the_config(config: Path) -> None:
     assert res.exit_code == 0, res.output
     assert res.output.splitlines()[0].startswith("PASS ACME-001")
     assert "ok " in res.output
-    assert res.output.strip().endswith("1 rules, 2 cases: 1 passed, 0 failed")
+    assert res.output.strip().endswith("1 rules, 3 cases: 1 passed, 0 failed")
 
 
 def test_test_fails_on_a_broken_case_with_its_location(config: Path, acme: Path) -> None:
@@ -319,7 +325,16 @@ def test_test_fails_on_a_broken_case_with_its_location(config: Path, acme: Path)
     assert "FAIL ACME-001" in res.output
     assert re.search(rf"{re.escape(str(fixture))}:\d+: Corporate chat only — expected failed, "
                      r"got passed", res.output)
-    assert "needs a passing case" in res.output
+    assert "needs a case with expect: pass" in res.output
+
+
+def test_test_requires_a_not_assessed_case(config: Path, acme: Path) -> None:
+    fixture = acme / "tests" / "ACME-001.yaml"
+    text = fixture.read_text()
+    fixture.write_text(text[:text.index("  - name: Interviews not done")])
+    res = rules("test", "-c", str(config), "--pack", "acme")
+    assert res.exit_code == 1
+    assert "needs a case with expect: not_assessed" in res.output
 
 
 def test_test_fails_a_rule_without_fixtures(config: Path, acme: Path) -> None:

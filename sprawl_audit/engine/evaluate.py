@@ -194,6 +194,12 @@ def _requirements(
             gaps = [e for e in by_topic.get(topic, ()) if e.status in GAP_STATUSES]
             if gaps:
                 incomplete.append(_describe(topic, gaps, with_connector=True))
+    for requirement in rule.pass_requires:
+        alternatives = requirement.split("|")
+        entries = [e for topic in alternatives for e in by_topic.get(topic, ())]
+        if not any(e.status == "collected" for e in entries):
+            incomplete.append("a pass needs " + "; ".join(
+                _describe(topic, by_topic.get(topic, [])) for topic in alternatives))
     return missing, incomplete, tuple(sorted(evidence))
 
 
@@ -302,6 +308,7 @@ def outcome_to_dict(outcome: RuleOutcome) -> dict[str, Any]:
         "reason": outcome.reason,
         "requires": list(rule.requires),
         "references": [ref.to_dict() for ref in rule.references],
+        "pass_requires": list(rule.pass_requires),
         "evidence": outcome.evidence,
         "incomplete": list(outcome.incomplete),
         "not_assessed_subjects": len(outcome.unassessed),

@@ -193,7 +193,8 @@ def fixture_coverage(rule: Rule, inventory: Inventory) -> tuple[Coverage, ...]:
     """The inventory's coverage, or every required topic collected when it has none."""
     if inventory.coverage:
         return inventory.coverage
-    topics = sorted({t for requirement in rule.requires for t in requirement.split("|")})
+    needed = (*rule.requires, *rule.pass_requires)
+    topics = sorted({t for requirement in needed for t in requirement.split("|")})
     return tuple(Coverage(FIXTURE_CONNECTOR, topic, "collected") for topic in topics)
 
 

@@ -50,6 +50,7 @@ REQUIRED_KEYS: tuple[str, ...] = (
 )
 OPTIONAL_KEYS: tuple[str, ...] = (
     "where", "parameters", "rationale", "references", "tags", "enabled", "assess",
+    "pass_requires",
 )
 ASSESS_KEYS: tuple[str, ...] = ("where", "reason")
 RULE_KEYS: tuple[str, ...] = REQUIRED_KEYS + OPTIONAL_KEYS
@@ -514,6 +515,8 @@ def check_rule(
     scope = attempt(_scope, raw, kind, parameters, path, err)
     assess = attempt(_assess, raw, kind, parameters, path, err) if "assess" in raw else None
     requires = _requires(raw, err, problems) if "requires" in raw else ()
+    pass_requires = (_requires(raw, err, problems, "pass_requires")
+                     if "pass_requires" in raw else ())
     message = None
     if "message" in raw:
         message = attempt(lambda: parse_template(
@@ -539,6 +542,7 @@ def check_rule(
         rationale=rationale or "", parameters=MappingProxyType(parameters),
         references=references, tags=tuple(tags), enabled=bool(enabled), pack=pack,
         path=path, line=line_of(raw) or 0, scope=scope or MATCH_ALL, assess=assess,
+        pass_requires=pass_requires,
     ), problems
 
 
@@ -630,19 +634,19 @@ def _parameters(raw: Mapping[str, Any], kind: str, err: _Errors) -> dict[str, An
     return out
 
 
-def _requires(raw: Mapping[str, Any], err: _Errors, problems: list[UserError]
-              ) -> tuple[str, ...]:
-    requires = raw["requires"]
+def _requires(raw: Mapping[str, Any], err: _Errors, problems: list[UserError],
+              key: str = "requires") -> tuple[str, ...]:
+    requires = raw[key]
     if requires is None:
         requires = []
     if not isinstance(requires, list):
-        problems.append(err("requires takes a list of evidence topics", "requires"))
+        problems.append(err(f"{key} takes a list of evidence topics", key))
         return ()
     out: list[str] = []
     for index, entry in enumerate(requires):
         if not isinstance(entry, str) or not entry:
             problems.append(err("each requirement is a topic name, or alternatives 'a|b'",
-                                index, requires, "requires"))
+                                index, requires, key))
             continue
         bad = False
         for topic in entry.split("|"):
@@ -650,7 +654,7 @@ def _requires(raw: Mapping[str, Any], err: _Errors, problems: list[UserError]
                 close = difflib.get_close_matches(topic, TOPICS, n=1)
                 hint = f" (did you mean {close[0]!r}?)" if close else ""
                 problems.append(err(f"unknown evidence topic {topic!r}{hint}", index, requires,
-                                    "requires"))
+                                    key))
                 bad = True
         if not bad:
             out.append(entry)

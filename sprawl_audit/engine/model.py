@@ -163,6 +163,10 @@ class Rule:
     scope: Condition = MATCH_ALL
     #: What a pass needs per subject (None: every subject in scope can be judged).
     assess: Assessment | None = None
+    #: Evidence a *pass* needs on top of ``requires``: without it the rule still finds
+    #: what it can see, but cannot pass (e.g. a device rule whose only source lists
+    #: enrolled devices cannot say there are no unmanaged ones). Same form as requires.
+    pass_requires: tuple[str, ...] = ()
 
     @property
     def location(self) -> str:
