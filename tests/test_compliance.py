@@ -394,3 +394,28 @@ def test_saved_result_re_renders_with_its_compliance_view(tmp_path: Path) -> Non
     res = run("report", str(out))
     assert res.exit_code == 0
     assert "nhs-im" in compliance_text(res.output)
+
+
+def test_demo_no_control_passes_with_a_rule_under_it_unjudged() -> None:
+    """Every shipped pack on the demo: a passed control has only complete passes under it,
+    and every rule that is not failed or passed says why."""
+    from sprawl_audit.engine import shipped_packs
+
+    result = demo_result(packs=tuple(shipped_packs()))
+    validate_result(result)
+    seen = set()
+    for framework in result["frameworks"]:
+        for control in framework["controls"]:
+            seen.add(control["status"])
+            if control["status"] == "passed":
+                assert all(r["status"] == "passed" and r["evidence"] == "complete"
+                           for r in control["rules"]), control
+            if control["status"] == "partial":
+                assert any(r["status"] != "passed" for r in control["rules"]), control
+                assert control["reasons"], control
+    assert "partial" in seen or "passed" in seen
+    for rule in result["rules"]:
+        if rule["status"] == "passed":
+            assert rule["evidence"] == "complete" and not rule["incomplete"], rule
+        if rule["status"] == "not_assessed":
+            assert rule["reason"], rule
