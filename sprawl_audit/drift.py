@@ -33,7 +33,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sprawl_audit.gaps import result_failed_sources, rule_complete, rule_gaps
+from sprawl_audit.gaps import GAP_STATUSES, result_failed_sources, rule_complete, rule_gaps
 from sprawl_audit.model import SEVERITIES
 from sprawl_audit.recount import finding_order, recount_summary
 
@@ -199,7 +199,7 @@ def diff(
                        key=finding_order)
     for k in sorted(old_f.keys() - new_f.keys(), key=lambda k: finding_order(old_f[k])):
         finding = copy.deepcopy(old_f[k])
-        check = recheck(finding["rule_id"], old, new, old_rules, new_rules)
+        check = recheck(finding["rule_id"], old, new, old_rules, new_rules, finding=finding)
         if check.rechecked:
             drift.resolved.append(finding)
         else:
@@ -272,11 +272,17 @@ class Recheck:
 
 def recheck(rule_id: str, old: Mapping[str, Any], new: Mapping[str, Any],
             old_rules: Mapping[str, Mapping[str, Any]] | None = None,
-            new_rules: Mapping[str, Mapping[str, Any]] | None = None) -> Recheck:
+            new_rules: Mapping[str, Mapping[str, Any]] | None = None, *,
+            finding: Mapping[str, Any] | None = None) -> Recheck:
     """A finding of ``rule_id`` that is gone from ``new`` is resolved only if the rule ran
     (passed or failed) on complete evidence in both audits; otherwise it was not
     re-checked. A Result without ``rules[].evidence`` (schema < 1.2) cannot vouch for
-    its evidence and counts as not complete."""
+    its evidence and counts as not complete.
+
+    With ``finding``, one more test: a platform the finding was about that is missing
+    from the new audit while a connector that saw it had evidence gaps there was not
+    re-checked either — it vanished with the evidence (an app seen only on devices, when
+    the device topic is forbidden), not because it went away."""
     if old_rules is None:
         old_rules = {r["id"]: r for r in old.get("rules") or ()}
     if new_rules is None:
@@ -295,7 +301,30 @@ def recheck(rule_id: str, old: Mapping[str, Any], new: Mapping[str, Any],
     if not rule_complete(before):
         return Recheck(False, status, _incomplete_reason("old", before),
                        rule_gaps(before, old))
+    unseen = _vanished_with_evidence(finding, old, new) if finding else None
+    if unseen is not None:
+        return Recheck(False, status, unseen[0], unseen[1])
     return Recheck(True, status)
+
+
+def _vanished_with_evidence(finding: Mapping[str, Any], old: Mapping[str, Any],
+                            new: Mapping[str, Any]) -> tuple[str, list[str]] | None:
+    subject = finding.get("subject") or {}
+    if subject.get("kind") != "platform":
+        return None
+    pid = str(subject.get("id", "")).removeprefix("platform:")
+    if any(p.get("id") == pid for p in new.get("platforms") or ()):
+        return None
+    seen_by = next((set(p.get("sources") or ()) for p in old.get("platforms") or ()
+                    if p.get("id") == pid), set())
+    gaps = [f"{c.get('topic')}: {c.get('connector')} {c.get('status')}"
+            + (f" ({str(c.get('detail'))[:160]})" if c.get("detail") else "")
+            for c in new.get("coverage") or ()
+            if c.get("connector") in seen_by and c.get("status") in GAP_STATUSES]
+    if not gaps:
+        return None
+    return (f"{subject.get('name') or pid} was not seen in the new audit, while "
+            f"{', '.join(sorted(seen_by))} (which saw it before) had evidence gaps", gaps)
 
 
 def _incomplete_reason(which: str, rule: Mapping[str, Any] | None) -> str:
@@ -352,7 +381,7 @@ class BaselineMatch:
 
     known: frozenset[str]  # output fingerprints of findings already in the baseline
     gone: int  # baseline findings no longer present (resolved, or not re-checked)
-    gone_rules: tuple[str, ...] = ()  # the rule id of each of those
+    gone_fingerprints: tuple[str, ...] = ()  # which ones
 
 
 def match_baseline(
@@ -365,8 +394,7 @@ def match_baseline(
     rewrites those of findings about people); a baseline written with or without the
     same redaction matches either way.
     """
-    rule_of = {f.get("fingerprint"): str(f.get("rule_id")) for f in baseline.get("findings") or ()}
-    seen = set(rule_of)
+    seen = {f.get("fingerprint") for f in baseline.get("findings") or ()}
     known, matched = set(), set()
     for f in result.get("findings") or ():
         final = alias(f) if alias else f["fingerprint"]
@@ -376,7 +404,7 @@ def match_baseline(
                 matched.add(form)
     gone = sorted(seen - matched, key=str)
     return BaselineMatch(known=frozenset(known), gone=len(gone),
-                         gone_rules=tuple(rule_of[g] for g in gone))
+                         gone_fingerprints=tuple(str(g) for g in gone))
 
 
 def apply_baseline(
@@ -403,8 +431,10 @@ def apply_baseline(
     out["summary"] = copy.deepcopy(result.get("summary") or {})
     old_rules = {r["id"]: r for r in baseline.get("rules") or ()}
     new_rules = {r["id"]: r for r in result.get("rules") or ()}
-    resolved = sum(recheck(rid, baseline, result, old_rules, new_rules).rechecked
-                   for rid in match.gone_rules)
+    by_print = {str(f.get("fingerprint")): f for f in baseline.get("findings") or ()}
+    resolved = sum(recheck(str(by_print[g].get("rule_id")), baseline, result, old_rules,
+                           new_rules, finding=by_print[g]).rechecked
+                   for g in match.gone_fingerprints if g in by_print)
     run = baseline.get("run") or {}
     date = run.get("started_at") or run.get("as_of")
     known = len(findings) - len(out["findings"])
