@@ -240,6 +240,13 @@ def _prepare(conn: sqlite3.Connection, path: Path, readonly: bool = False) -> No
             version = 2
         conn.execute(f"PRAGMA user_version = {version}")
         conn.execute("COMMIT")
+    except sqlite3.OperationalError as exc:
+        conn.execute("ROLLBACK")
+        if readonly and version >= 1 and "readonly" in str(exc):
+            log.debug("history database %s: schema %d, read-only: not migrated", path,
+                      version)
+            return  # read as it is; _has_marks() tells the readers
+        raise
     except BaseException:
         conn.execute("ROLLBACK")
         raise
