@@ -23,13 +23,12 @@ import pytest
 import yaml
 from click.testing import CliRunner
 from fakes.dns import FakeDNS
-from fakes.graph import ALL_ROLES, FakeGraph, demo_tenant, loopback_only_connect
+from fakes.graph import ALL_ROLES, FakeGraph, demo_tenant, offline_m365
 from fakes.server import tls_pair
 
 from sprawl_audit import drift
 from sprawl_audit.cli import main
 from sprawl_audit.cli_common import EXIT_FINDINGS, EXIT_INCOMPLETE, EXIT_SOURCE_FAILED
-from sprawl_audit.connectors import registry
 
 SECRET = "fake-secret-value-for-outages"
 ENV = "SPRAWL_OUTAGE_M365_SECRET"
@@ -47,10 +46,7 @@ ZONE = {
 
 @pytest.fixture(autouse=True)
 def _setup(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(socket.socket, "connect", loopback_only_connect(socket.socket.connect))
-    monkeypatch.setitem(registry.REGISTRY, "m365", registry.ConnectorInfo(
-        "m365", "sprawl_audit.connectors.m365.collect:M365Connector",
-        "Microsoft 365 through Graph"))
+    offline_m365(monkeypatch)
 
 
 @pytest.fixture(scope="module")
