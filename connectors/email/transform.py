@@ -323,8 +323,11 @@ _ANSWERS = frozenset({"NXDOMAIN", "NODATA", "skipped"})
 
 
 def _unanswered(domain_answers: Mapping[str, Any]) -> bool:
-    """No record came back for the domain and at least one lookup failed (timeout,
-    SERVFAIL, REFUSED…): the server did not answer, as opposed to "no such record"."""
+    """No record came back for the domain and its MX and TXT lookups both failed
+    (timeout, SERVFAIL, REFUSED…): the server did not answer, as opposed to "no such
+    record" (NXDOMAIN, NODATA) or one lookup of several failing (partial)."""
+    if not isinstance(domain_answers, Mapping):
+        return False  # a malformed saved answer: mail_domain() reports it, not this
     errors = domain_answers.get("errors") or {}
     if not isinstance(errors, Mapping) or not errors:
         return False
@@ -333,4 +336,6 @@ def _unanswered(domain_answers: Mapping[str, Any]) -> bool:
     dkim = domain_answers.get("dkim") or {}
     if isinstance(dkim, Mapping) and any(dkim.values()):
         return False
-    return any(str(v) not in _ANSWERS for v in errors.values())
+    # the domain's own MX and TXT lookups both failed: nothing answered for it at all
+    return all(errors.get(k) is not None and str(errors[k]) not in _ANSWERS
+               for k in ("mx", "txt"))
