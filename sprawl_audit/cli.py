@@ -2,7 +2,8 @@
 
 Exit codes (stable, for schedulers): 0 no finding at or above --fail-on; 1 findings at
 or above it; 2 usage, config or input error (one line, no traceback); 3 the audit was
-incomplete (coverage gaps) and --fail-on-incomplete was given.
+incomplete (coverage gaps) and --fail-on-incomplete was given; 4 a configured source
+collected nothing (sign-in refused, host unreachable) — always, and before 1 and 3.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from sprawl_audit.cli_common import (
     EXIT_FINDINGS,
     EXIT_INCOMPLETE,
     EXIT_OK,
+    EXIT_SOURCE_FAILED,
     user_errors,
 )
 from sprawl_audit.cli_ops import add_audit_options, add_report_options
@@ -28,9 +30,8 @@ from sprawl_audit.cli_ops import register as _register_ops
 from sprawl_audit.cli_rules import framework_option
 from sprawl_audit.cli_rules import register as _register_rules
 from sprawl_audit.errors import UserError
+from sprawl_audit.gaps import GAP_STATUSES as INCOMPLETE_STATUSES
 from sprawl_audit.model import SEVERITIES
-
-INCOMPLETE_STATUSES = frozenset({"partial", "forbidden", "unavailable", "error"})
 
 F = TypeVar("F", bound=Callable[..., Any])
 log = logging.getLogger("sprawl_audit")
@@ -79,7 +80,8 @@ def _audit_options(func: F) -> F:
                      help="Exit 1 when a finding is at or above this severity."),
         click.option("--fail-on-incomplete", is_flag=True,
                      envvar="SPRAWL_AUDIT_FAIL_ON_INCOMPLETE",
-                     help="Exit 3 when evidence could not be fully collected."),
+                     help="Exit 3 when evidence could not be fully collected (a source "
+                          "that collected nothing always exits 4)."),
         click.option("--rules", "rule_paths", multiple=True, type=click.Path(exists=True),
                      help="Extra rule file or folder (repeatable)."),
         click.option("--pack", "packs", multiple=True,
@@ -171,12 +173,33 @@ def _audit_run(*, demo: bool, snapshot: str | None, config_path: str | None,
     result = pipeline.run_audit(inventory, config, selection, mode=mode,
                                 connectors=connectors, fail_on=effective_fail_on)
     result = post_process(result, ops_options)  # suppress, baseline, redact, history
+    report_failed_sources(result)  # one line each on stderr, even with -q
     _render(result, targets, quiet=quiet, verbose=verbose)
     sys.exit(exit_code(result, effective_fail_on, fail_on_incomplete))
 
 
+def report_failed_sources(result: dict[str, Any]) -> None:
+    """One ERROR line per configured source that collected nothing, so a scheduled run
+    (``-q``, ``--log-format json``) cannot mistake an outage for a quiet day. The JSON
+    line carries ``connector``, ``topic`` (the failed topics, comma-separated),
+    ``status``, ``reason`` and ``count`` (items it still reported) as fields."""
+    from sprawl_audit.gaps import result_failed_sources
+
+    for src in result_failed_sources(result):
+        log.error("source %s collected nothing (%s: %s); audit INCOMPLETE, topics: %s",
+                  src.connector, src.status, src.reason, ", ".join(src.topics),
+                  extra={"event": "source_failed", "connector": src.connector,
+                         "topic": ",".join(src.topics), "status": src.status,
+                         "reason": src.reason, "count": src.count})
+
+
 def exit_code(result: dict[str, Any], fail_on: str | None, fail_on_incomplete: bool) -> int:
-    """Findings at or above --fail-on win over incompleteness: they are the bigger news."""
+    """A failed source wins (the run could not look, so its findings and passes are not
+    the day's news); then findings at or above --fail-on; then incompleteness."""
+    from sprawl_audit.gaps import result_failed_sources
+
+    if result_failed_sources(result):
+        return EXIT_SOURCE_FAILED
     if fail_on:
         floor = SEVERITIES.index(fail_on)
         if any(SEVERITIES.index(f["severity"]) >= floor and not f.get("suppressed")

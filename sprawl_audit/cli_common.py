@@ -16,6 +16,9 @@ import click
 from sprawl_audit.errors import UserError
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_INCOMPLETE = 0, 1, 2, 3
+#: A configured source collected nothing (sign-in refused, host unreachable): wins over
+#: findings, because a run that could not look cannot say what is (no longer) there.
+EXIT_SOURCE_FAILED = 4
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -12,11 +12,13 @@ The order inside :func:`post_process` matters:
    so an unredacted baseline still matches; redacted fingerprints are matched too);
 3. **redact** — after suppression and matching, which need the real identifiers
    (a suppression may name ``phone:+44…``), and before anything is written;
-4. **record in history** — the full Result (every finding, suppressed ones marked),
+4. **mark an incomplete audit** (``incomplete``: the sources that collected nothing,
+   :mod:`sprawl_audit.gaps`) — after redaction, since a reason can quote an address;
+5. **record in history** — the full Result (every finding, suppressed ones marked),
    redacted when ``--redact`` is given, so no personal data reaches the database the
    operator asked to keep out of reports, and trends count all open findings even in
    ``--baseline`` runs;
-5. **drop baseline findings** — only what is new reaches the report, JSON, SARIF and
+6. **drop baseline findings** — only what is new reaches the report, JSON, SARIF and
    ``--fail-on``.
 """
 
@@ -164,6 +166,7 @@ def post_process(result: Mapping[str, Any], options: OpsOptions) -> dict[str, An
     compute the exit code from; the input is not modified.
     """
     from sprawl_audit import drift, history, suppress
+    from sprawl_audit.gaps import with_incomplete
 
     plan = options.redactor.plan(result) if options.redactor is not None else None
     alias = plan.fingerprint if plan is not None else None
@@ -177,13 +180,15 @@ def post_process(result: Mapping[str, Any], options: OpsOptions) -> dict[str, An
             log.warning("baseline %s: %s", options.baseline_path, note)
     if plan is not None:
         out = plan.apply(out)
+    out = with_incomplete(out)  # INCOMPLETE + failed sources, in the JSON and history
     if options.history is not None:
         history.store(out, options.history)
     if options.baseline is not None:
         out = drift.apply_baseline(out, options.baseline, source=options.baseline_path,
                                    match=match)
-        log.info("baseline %s: %d known finding(s) hidden, %d new", options.baseline_path,
-                 out["baseline"]["known"], len(out["findings"]))
+        log.info("baseline %s: %s; %d new, %d resolved, %d not re-checked",
+                 options.baseline_path, out["baseline"]["message"], len(out["findings"]),
+                 out["baseline"]["resolved"], out["baseline"]["not_rechecked"])
     return out
 
 
@@ -337,7 +342,17 @@ def history_list(history_path: str | None, config_path: str | None, org: str | N
         click.echo(f"{r.id:>4}  {_when(r.started_at):<16}  {cell(r.organisation, 26):<26} "
                    f"{cell(r.mode, 8):<8} {r.platforms:>5} {r.consumer_app_users:>5}  "
                    f"{f['critical']:>4} {f['high']:>4} {f['medium']:>4} {f['low']:>4} "
-                   f"{f['info']:>4}  {cell(r.run_id, 40)}" + ("  (redacted)" if r.redacted else ""))
+                   f"{f['info']:>4}  {cell(r.run_id, 40)}" + ("  (redacted)" if r.redacted else "")
+                   + _incomplete_mark(r))
+
+
+def _incomplete_mark(row: Any) -> str:
+    """``  INCOMPLETE (m365, email)`` for a run in which sources collected nothing."""
+    from sprawl_audit.formats.sanitize import cell
+
+    if not row.failed_sources:
+        return ""
+    return f"  INCOMPLETE ({cell(', '.join(row.failed_sources), 80)} collected nothing)"
 
 
 @history_group.command("show")
@@ -390,7 +405,8 @@ def history_trend(history_path: str | None, config_path: str | None, org: str | 
     points: list[dict[str, Any]] = [
         {"id": r.id, "started_at": r.started_at, "platforms": r.platforms,
          "consumer_app_users": r.consumer_app_users, "findings_by_severity": r.findings,
-         "suppressed": r.suppressed, "coverage_gaps": r.coverage_gaps} for r in rows]
+         "suppressed": r.suppressed, "coverage_gaps": r.coverage_gaps,
+         "incomplete": r.incomplete, "failed_sources": list(r.failed_sources)} for r in rows]
     if fmt.lower() == "json":
         click.echo(dumps({"organisation": organisation, "points": points}), nl=False)
         return
@@ -406,16 +422,25 @@ def history_trend(history_path: str | None, config_path: str | None, org: str | 
             return f"{value:>{width}}"
         return f"{f'{value} ({value - before:+d})':>{width}}"
 
+    # An incomplete run's numbers are what a partial look saw: shown, marked, and not
+    # the reference the next run's changes are counted from.
     prev: dict[str, Any] = {}
-    for p in points:
+    for p, r in zip(points, rows, strict=True):
         sev, psev = p["findings_by_severity"], prev.get("findings_by_severity", {})
         click.echo(
             f"{_when(p['started_at']):<16}  "
             f"{col(p['platforms'], prev.get('platforms'), 12)} "
             f"{col(p['consumer_app_users'], prev.get('consumer_app_users'), 12)}  "
             + " ".join(col(sev[s], psev.get(s), 8)
-                       for s in ("critical", "high", "medium", "low", "info")))
-        prev = p
+                       for s in ("critical", "high", "medium", "low", "info"))
+            + _incomplete_mark(r))
+        if not r.incomplete:
+            prev = p
+    incomplete = sum(r.incomplete for r in rows)
+    if incomplete:
+        click.echo(f"{incomplete} of {len(rows)} audits INCOMPLETE (a source collected "
+                   "nothing): their numbers are not comparable, and changes are counted "
+                   "from the last complete audit.")
 
 
 def register(main: click.Group) -> None:

@@ -3,17 +3,26 @@
 :func:`diff` compares two Results:
 
 - findings by fingerprint: **new**, **resolved**, **changed** (same fingerprint, other
-  severity, message or suppression), and **no longer assessed** — a finding that
-  disappeared because its rule was not assessed (evidence missing), disabled or not run
-  is not a fix, and is never reported as resolved;
+  severity, message or suppression), and **not re-checked** — a finding that disappeared
+  is *resolved* only when its rule judged complete evidence in both audits (Result
+  ``rules[].evidence == "complete"``, schema 1.2) and ran (passed or failed) in the new
+  one. A sign-in refused, a DNS server down, a topic forbidden, a rule disabled or not
+  run, or a Result too old to say: the finding is *not re-checked*, with the reason and
+  the evidence gaps (coverage entries) that stopped the check — never a fix;
 - platforms and integrations by id, external parties by target: added, gone, changed
   (classification, sanction, identity linking, capabilities, scopes, consent, link kinds…
   and user counts when they move by at least the threshold);
-- rule outcomes whose status changed, and evidence coverage whose status changed.
+- rule outcomes whose status changed (a ``failed`` rule that now reads ``passed`` or
+  ``not_assessed`` on incomplete evidence carries ``not_rechecked``: not a fix), and
+  evidence coverage whose status changed;
+- the sources that collected nothing in either audit (:mod:`sprawl_audit.gaps`): a diff
+  against an incomplete audit says so first.
 
 :func:`apply_baseline` is ``audit --baseline old.json``: the findings already present in
 the baseline are dropped from the Result (their number is kept in ``baseline.known``) so
-the report, the JSON/SARIF and ``--fail-on`` see only new ones.
+the report, the JSON/SARIF and ``--fail-on`` see only new ones; the report says how
+many it hides and which baseline they came from, and splits the baseline findings no
+longer present into resolved and not re-checked by the same test as ``diff``.
 """
 
 from __future__ import annotations
@@ -24,10 +33,13 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from sprawl_audit.gaps import GAP_STATUSES, result_failed_sources, rule_complete, rule_gaps
 from sprawl_audit.model import SEVERITIES
 from sprawl_audit.recount import finding_order, recount_summary
 
-DRIFT_VERSION = 1
+#: 2: ``findings.no_longer_assessed`` became ``findings.not_rechecked`` (with sources),
+#: rules carry evidence, ``sources_failed`` names the sources that collected nothing.
+DRIFT_VERSION = 2
 #: User counts must move by at least this many people and this share to be "changed".
 USERS_MIN_DELTA = 5
 USERS_MIN_RATIO = 0.2
@@ -54,7 +66,7 @@ class Drift:
     new: list[dict[str, Any]] = field(default_factory=list)
     resolved: list[dict[str, Any]] = field(default_factory=list)
     changed: list[dict[str, Any]] = field(default_factory=list)
-    unassessed: list[dict[str, Any]] = field(default_factory=list)
+    not_rechecked: list[dict[str, Any]] = field(default_factory=list)
     platforms: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     integrations: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     external_parties: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
@@ -62,10 +74,12 @@ class Drift:
     coverage: list[dict[str, Any]] = field(default_factory=list)
     summary: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    #: Sources that collected nothing, per audit: ``{"old": [...], "new": [...]}``.
+    sources_failed: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
     def is_empty(self) -> bool:
         groups = (self.platforms, self.integrations, self.external_parties)
-        return not (self.new or self.resolved or self.changed or self.unassessed
+        return not (self.new or self.resolved or self.changed or self.not_rechecked
                     or self.rules or self.coverage
                     or any(v for g in groups for v in g.values()))
 
@@ -92,7 +106,7 @@ class Drift:
             "old": self.old_run,
             "new": self.new_run,
             "findings": {"new": self.new, "resolved": self.resolved, "changed": self.changed,
-                         "no_longer_assessed": self.unassessed},
+                         "not_rechecked": self.not_rechecked},
             "platforms": self.platforms,
             "integrations": self.integrations,
             "external_parties": self.external_parties,
@@ -100,6 +114,7 @@ class Drift:
             "coverage": {"changed": self.coverage},
             "summary": self.summary,
             "notes": self.notes,
+            "sources_failed": self.sources_failed,
         }
 
 
@@ -184,15 +199,12 @@ def diff(
                        key=finding_order)
     for k in sorted(old_f.keys() - new_f.keys(), key=lambda k: finding_order(old_f[k])):
         finding = copy.deepcopy(old_f[k])
-        rule = new_rules.get(finding["rule_id"])
-        status = rule.get("status") if rule else None
-        if status in ("failed", "passed"):
+        check = recheck(finding["rule_id"], old, new, old_rules, new_rules, finding=finding)
+        if check.rechecked:
             drift.resolved.append(finding)
         else:
-            reason = (rule.get("reason") if rule else None) or (
-                "the rule was not run" if rule is None else f"the rule is {status}")
-            drift.unassessed.append({**finding, "rule_status": status or "not_run",
-                                     "reason": reason})
+            drift.not_rechecked.append({**finding, "rule_status": check.status,
+                                        "reason": check.reason, "sources": check.sources})
     for k in sorted(old_f.keys() & new_f.keys(), key=lambda k: finding_order(new_f[k])):
         changes = _field_changes(old_f[k], new_f[k], _FINDING_FIELDS)
         if changes:
@@ -218,8 +230,17 @@ def diff(
         before = old_rules.get(rid, {}).get("status")
         after = new_rules.get(rid, {}).get("status")
         if before != after:
-            drift.rules.append({"id": rid, "old": before, "new": after,
-                                "reason": new_rules.get(rid, {}).get("reason")})
+            entry: dict[str, Any] = {
+                "id": rid, "old": before, "new": after,
+                "reason": new_rules.get(rid, {}).get("reason"),
+                "evidence": {"old": old_rules.get(rid, {}).get("evidence"),
+                             "new": new_rules.get(rid, {}).get("evidence")}}
+            if before == "failed" and after != "failed":
+                check = recheck(rid, old, new, old_rules, new_rules)
+                if not check.rechecked:  # failed -> passed/not_assessed on a gap: no fix
+                    entry["not_rechecked"] = {"reason": check.reason,
+                                              "sources": check.sources}
+            drift.rules.append(entry)
     old_cov = {(c["connector"], c["topic"]): c for c in old.get("coverage") or ()}
     new_cov = {(c["connector"], c["topic"]): c for c in new.get("coverage") or ()}
     for key in sorted(old_cov.keys() | new_cov.keys()):
@@ -233,12 +254,97 @@ def diff(
     drift.summary = {k: {"old": old_s.get(k), "new": new_s.get(k)}
                      for k in ("platforms", "consumer_app_users", "people",
                                "findings_by_severity")}
+    drift.sources_failed = {"old": [s.to_dict() for s in result_failed_sources(old)],
+                            "new": [s.to_dict() for s in result_failed_sources(new)]}
     drift.notes = _notes(old, new)
     return drift
 
 
+@dataclass(frozen=True)
+class Recheck:
+    """Whether a rule really judged again what the old audit found, and if not why."""
+
+    rechecked: bool
+    status: str  # the rule's status in the new audit ("not_run" when absent)
+    reason: str = ""
+    sources: list[str] = field(default_factory=list)  # the evidence gaps that stopped it
+
+
+def recheck(rule_id: str, old: Mapping[str, Any], new: Mapping[str, Any],
+            old_rules: Mapping[str, Mapping[str, Any]] | None = None,
+            new_rules: Mapping[str, Mapping[str, Any]] | None = None, *,
+            finding: Mapping[str, Any] | None = None) -> Recheck:
+    """A finding of ``rule_id`` that is gone from ``new`` is resolved only if the rule ran
+    (passed or failed) on complete evidence in both audits; otherwise it was not
+    re-checked. A Result without ``rules[].evidence`` (schema < 1.2) cannot vouch for
+    its evidence and counts as not complete.
+
+    With ``finding``, one more test: a platform the finding was about that is missing
+    from the new audit while a connector that saw it had evidence gaps there was not
+    re-checked either — it vanished with the evidence (an app seen only on devices, when
+    the device topic is forbidden), not because it went away."""
+    if old_rules is None:
+        old_rules = {r["id"]: r for r in old.get("rules") or ()}
+    if new_rules is None:
+        new_rules = {r["id"]: r for r in new.get("rules") or ()}
+    before, after = old_rules.get(rule_id), new_rules.get(rule_id)
+    status = str(after.get("status")) if after else "not_run"
+    if after is None:
+        return Recheck(False, status, "the rule was not run in the new audit")
+    if status not in ("passed", "failed"):
+        reason = f"the rule is {status} in the new audit"
+        if after.get("reason"):
+            reason += f": {after['reason']}"
+        return Recheck(False, status, reason, rule_gaps(after, new))
+    if not rule_complete(after):
+        return Recheck(False, status, _incomplete_reason("new", after), rule_gaps(after, new))
+    if not rule_complete(before):
+        return Recheck(False, status, _incomplete_reason("old", before),
+                       rule_gaps(before, old))
+    unseen = _vanished_with_evidence(finding, old, new) if finding else None
+    if unseen is not None:
+        return Recheck(False, status, unseen[0], unseen[1])
+    return Recheck(True, status)
+
+
+def _vanished_with_evidence(finding: Mapping[str, Any], old: Mapping[str, Any],
+                            new: Mapping[str, Any]) -> tuple[str, list[str]] | None:
+    subject = finding.get("subject") or {}
+    if subject.get("kind") != "platform":
+        return None
+    pid = str(subject.get("id", "")).removeprefix("platform:")
+    if any(p.get("id") == pid for p in new.get("platforms") or ()):
+        return None
+    seen_by = next((set(p.get("sources") or ()) for p in old.get("platforms") or ()
+                    if p.get("id") == pid), set())
+    gaps = [f"{c.get('topic')}: {c.get('connector')} {c.get('status')}"
+            + (f" ({str(c.get('detail'))[:160]})" if c.get("detail") else "")
+            for c in new.get("coverage") or ()
+            if c.get("connector") in seen_by and c.get("status") in GAP_STATUSES]
+    if not gaps:
+        return None
+    return (f"{subject.get('name') or pid} was not seen in the new audit, while "
+            f"{', '.join(sorted(seen_by))} (which saw it before) had evidence gaps", gaps)
+
+
+def _incomplete_reason(which: str, rule: Mapping[str, Any] | None) -> str:
+    if rule is None:
+        return f"the rule was not run in the {which} audit"
+    if "evidence" not in rule:
+        return (f"the {which} Result does not say whether the rule's evidence was complete "
+                "(written before schema 1.2)")
+    return f"the rule's evidence was {rule.get('evidence')} in the {which} audit"
+
+
 def _notes(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
     notes = []
+    for which, result in (("new", new), ("old", old)):
+        failed = result_failed_sources(result)
+        if failed:
+            notes.append(f"the {which} audit is INCOMPLETE: "
+                         + "; ".join(f.describe() for f in failed)
+                         + " collected nothing; findings of rules fed by them are not "
+                         "re-checked")
     org_old = ((old.get("run") or {}).get("organisation") or {}).get("name")
     org_new = ((new.get("run") or {}).get("organisation") or {}).get("name")
     if org_old != org_new:
@@ -274,7 +380,8 @@ class BaselineMatch:
     """Which current findings the baseline already has, in their output form."""
 
     known: frozenset[str]  # output fingerprints of findings already in the baseline
-    gone: int  # baseline findings no longer present (fixed, or no longer assessed)
+    gone: int  # baseline findings no longer present (resolved, or not re-checked)
+    gone_fingerprints: tuple[str, ...] = ()  # which ones
 
 
 def match_baseline(
@@ -295,7 +402,9 @@ def match_baseline(
             if form in seen:
                 known.add(final)
                 matched.add(form)
-    return BaselineMatch(known=frozenset(known), gone=len(seen - matched))
+    gone = sorted(seen - matched, key=str)
+    return BaselineMatch(known=frozenset(known), gone=len(gone),
+                         gone_fingerprints=tuple(str(g) for g in gone))
 
 
 def apply_baseline(
@@ -307,9 +416,12 @@ def apply_baseline(
 ) -> dict[str, Any]:
     """A copy of ``result`` whose findings are only those not in ``baseline``.
 
-    Adds ``baseline: {file, run_id, known, gone}`` (findings hidden as already known;
-    baseline findings no longer present) and recounts the summary. ``match``,
-    when given, is a :func:`match_baseline` computed earlier (before redaction).
+    Adds ``baseline: {file, run_id, date, known, gone, resolved, not_rechecked,
+    message}`` — findings hidden as already known; baseline findings no longer present,
+    split into resolved and not re-checked as :func:`recheck` decides; and the sentence
+    every format shows ("N known findings hidden by the baseline (file, date)") — and
+    recounts the summary. ``match``, when given, is a :func:`match_baseline` computed
+    earlier (before redaction).
     """
     if match is None:
         match = match_baseline(result, baseline)
@@ -317,13 +429,33 @@ def apply_baseline(
     out = dict(result)
     out["findings"] = [f for f in findings if f["fingerprint"] not in match.known]
     out["summary"] = copy.deepcopy(result.get("summary") or {})
+    old_rules = {r["id"]: r for r in baseline.get("rules") or ()}
+    new_rules = {r["id"]: r for r in result.get("rules") or ()}
+    by_print = {str(f.get("fingerprint")): f for f in baseline.get("findings") or ()}
+    resolved = sum(recheck(str(by_print[g].get("rule_id")), baseline, result, old_rules,
+                           new_rules, finding=by_print[g]).rechecked
+                   for g in match.gone_fingerprints if g in by_print)
+    run = baseline.get("run") or {}
+    date = run.get("started_at") or run.get("as_of")
+    known = len(findings) - len(out["findings"])
     out["baseline"] = {
         "file": source,
-        "run_id": (baseline.get("run") or {}).get("id"),
-        "known": len(findings) - len(out["findings"]),
+        "run_id": run.get("id"),
+        "date": date,
+        "known": known,
         "gone": match.gone,
+        "resolved": resolved,
+        "not_rechecked": match.gone - resolved,
+        "message": baseline_message(known, source, date),
     }
     return recount_summary(out)
+
+
+def baseline_message(known: int, source: str | None, date: str | None) -> str:
+    """"N known findings hidden by the baseline (file, date)" — raw text."""
+    where = ", ".join(str(p) for p in (source, date) if p) or "unnamed baseline"
+    noun = "finding" if known == 1 else "findings"
+    return f"{known} known {noun} hidden by the baseline ({where})"
 
 
 # -- rendering ----------------------------------------------------------------------------
@@ -347,19 +479,25 @@ def render_text(drift: Drift, *, verbose: bool = False) -> str:
                  f"{cell(new.get('run_id'), 60)} ({cell(new.get('as_of'), 30)})")
     if old.get("organisation") == new.get("organisation"):
         lines.append(f"Organisation: {cell(new.get('organisation'), 100)}")
+    for which in ("new", "old"):
+        for src in drift.sources_failed.get(which) or ():
+            lines.append(f"INCOMPLETE {which} audit: source {cell(src.get('connector'), 40)} "
+                         f"collected nothing ({cell(src.get('status'), 20)}: "
+                         f"{cell(src.get('reason'), 200)})")
     for note in drift.notes:
-        lines.append(f"Note: {cell(note, 300)}")
+        if "INCOMPLETE" not in note:  # shown above, one line per source
+            lines.append(f"Note: {cell(note, 300)}")
     if drift.is_empty():
         lines.append("No changes.")
         return "\n".join(lines) + "\n"
     lines.append(
         f"Findings: {len(drift.new)} new, {len(drift.resolved)} resolved, "
-        f"{len(drift.changed)} changed, {len(drift.unassessed)} no longer assessed")
+        f"{len(drift.changed)} changed, {len(drift.not_rechecked)} not re-checked")
 
     # Two subjects of one rule can share a name (Zoom the OAuth app, Zoom the app role):
     # those lines show the subject id as well.
     names: dict[tuple[str, str], int] = {}
-    for f in (*drift.new, *drift.resolved, *drift.unassessed, *drift.changed):
+    for f in (*drift.new, *drift.resolved, *drift.not_rechecked, *drift.changed):
         pair = (f["rule_id"], str((f.get("subject") or {}).get("name")))
         names[pair] = names.get(pair, 0) + 1
 
@@ -385,10 +523,15 @@ def render_text(drift: Drift, *, verbose: bool = False) -> str:
     if drift.resolved:
         lines.append("RESOLVED")
         lines.extend(finding_line(f) for f in drift.resolved)
-    if drift.unassessed:
-        lines.append("NO LONGER ASSESSED (not a fix: the rule could not judge this run)")
-        lines.extend(finding_line(f, f"- {cell(f.get('reason'), 160)}")
-                     for f in drift.unassessed)
+    if drift.not_rechecked:
+        lines.append("NOT RE-CHECKED (not a fix: the evidence its rule needs was not "
+                     "complete in both audits)")
+        for f in drift.not_rechecked:
+            lines.append(finding_line(f, f"- {cell(f.get('reason'), 160)}"))
+            gaps = f.get("sources") or ()
+            if gaps:
+                lines.append(f"           missing: {cell('; '.join(gaps[:3]), 240)}"
+                             + (f" (+{len(gaps) - 3} more)" if len(gaps) > 3 else ""))
     if drift.changed:
         lines.append("CHANGED")
         for c in drift.changed:
@@ -413,9 +556,16 @@ def render_text(drift: Drift, *, verbose: bool = False) -> str:
     if drift.rules:
         lines.append("Rules")
         for r in drift.rules:
-            lines.append(f"  {cell(r['id'], 30)}: {r['old'] or 'absent'} -> "
-                         f"{r['new'] or 'absent'}"
-                         + (f"  ({cell(r['reason'], 160)})" if r.get("reason") else ""))
+            text = (f"  {cell(r['id'], 30)}: {r['old'] or 'absent'} -> "
+                    f"{r['new'] or 'absent'}")
+            gap = r.get("not_rechecked")
+            if gap:
+                text += f"  NOT RE-CHECKED, not a fix ({cell(gap.get('reason'), 160)})"
+                if gap.get("sources"):
+                    text += f"; missing: {cell('; '.join(gap['sources'][:2]), 200)}"
+            elif r.get("reason"):
+                text += f"  ({cell(r['reason'], 160)})"
+            lines.append(text)
     if drift.coverage:
         lines.append("Coverage")
         for c in drift.coverage:

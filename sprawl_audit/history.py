@@ -17,7 +17,13 @@ Safety, for scheduled audits:
   SQLite gives the ``-wal``/``-shm`` files the database's mode. With ``--redact`` the
   stored Result is the redacted one.
 - **Versioned**: ``PRAGMA user_version`` is the schema version; a newer database is
-  refused with a clear message instead of being misread.
+  refused with a clear message instead of being misread. An older one is migrated in
+  place, in one transaction, the first time it is opened (version 1 → 2 adds
+  ``incomplete`` and ``failed_sources``, filled in from each stored Result); one that
+  cannot be written (a read-only copy) is still read, the marks computed on the fly.
+- **Incomplete runs**: a run in which a configured source collected nothing
+  (:mod:`sprawl_audit.gaps`) is marked ``incomplete`` with the sources named, so
+  ``list`` and ``trend`` show it as such instead of as a quiet day.
 
 Tables: ``runs`` (one row per audit: headline numbers as columns for ``list`` and
 ``trend``, the summary as JSON, the whole Result zlib-compressed for ``show``) and
@@ -46,7 +52,7 @@ from sprawl_audit.model import SEVERITIES
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 BUSY_TIMEOUT_S = 30.0
 APP_NAME = "sprawl-audit"
 FILE_NAME = "history.sqlite"
@@ -74,7 +80,9 @@ CREATE TABLE runs (
     suppressed          INTEGER NOT NULL DEFAULT 0,
     coverage_gaps       INTEGER NOT NULL DEFAULT 0,
     summary_json        TEXT NOT NULL,
-    result_zlib         BLOB NOT NULL
+    result_zlib         BLOB NOT NULL,
+    incomplete          INTEGER NOT NULL DEFAULT 0,
+    failed_sources      TEXT NOT NULL DEFAULT '[]'
 );
 CREATE INDEX runs_org_started ON runs (organisation, started_at);
 CREATE INDEX runs_run_id ON runs (run_id);
@@ -89,6 +97,11 @@ CREATE TABLE findings (
 CREATE INDEX findings_run ON findings (run);
 CREATE INDEX findings_fingerprint ON findings (fingerprint);
 """
+#: Version 1 -> 2: incomplete runs are marked (the sources that collected nothing).
+_MIGRATE_1_TO_2 = (
+    "ALTER TABLE runs ADD COLUMN incomplete INTEGER NOT NULL DEFAULT 0",
+    "ALTER TABLE runs ADD COLUMN failed_sources TEXT NOT NULL DEFAULT '[]'",
+)
 
 
 def default_path() -> Path:
@@ -114,6 +127,12 @@ class RunRow:
     findings: dict[str, int]
     suppressed: int
     coverage_gaps: int
+    #: Sources that collected nothing (names); non-empty means the run is incomplete.
+    failed_sources: tuple[str, ...] = ()
+
+    @property
+    def incomplete(self) -> bool:
+        return bool(self.failed_sources)
 
     def to_dict(self) -> dict[str, Any]:
         return {"id": self.id, "run_id": self.run_id, "started_at": self.started_at,
@@ -121,7 +140,8 @@ class RunRow:
                 "redacted": self.redacted, "platforms": self.platforms, "people": self.people,
                 "consumer_app_users": self.consumer_app_users,
                 "findings_by_severity": self.findings, "suppressed": self.suppressed,
-                "coverage_gaps": self.coverage_gaps}
+                "coverage_gaps": self.coverage_gaps, "incomplete": self.incomplete,
+                "failed_sources": list(self.failed_sources)}
 
 
 def _problem(path: Path, exc: BaseException) -> UserError:
@@ -177,8 +197,10 @@ def _retry_locked(fn: Any, deadline: float) -> Any:
             delay = min(delay * 2, 0.25)
 
 
-def _prepare(conn: sqlite3.Connection, path: Path) -> None:
-    """Switch to WAL and create or check the schema (safe against a concurrent first run)."""
+def _prepare(conn: sqlite3.Connection, path: Path, readonly: bool = False) -> None:
+    """Switch to WAL and create, migrate or check the schema (safe against a concurrent
+    first run). ``readonly`` (a reader): an older schema that cannot be migrated because
+    the file is not writable is read as it is."""
     deadline = time.monotonic() + BUSY_TIMEOUT_S
 
     def wal() -> None:
@@ -186,27 +208,76 @@ def _prepare(conn: sqlite3.Connection, path: Path) -> None:
         if str(mode).lower() != "wal":
             log.debug("history database %s: journal mode %s (WAL unavailable)", path, mode)
 
-    _retry_locked(wal, deadline)
-    conn.execute("PRAGMA synchronous = NORMAL")
+    try:
+        _retry_locked(wal, deadline)
+        conn.execute("PRAGMA synchronous = NORMAL")
+    except sqlite3.OperationalError as exc:
+        if not readonly or "readonly" not in str(exc):
+            raise
     version = conn.execute("PRAGMA user_version").fetchone()[0]
     if version == SCHEMA_VERSION:
         return
     if version > SCHEMA_VERSION:
         raise UserError(f"history database was written by a newer sprawl-audit (schema "
                         f"{version}; this version knows {SCHEMA_VERSION})", path=str(path))
-    _retry_locked(lambda: conn.execute("BEGIN IMMEDIATE"), deadline)
+    try:
+        _retry_locked(lambda: conn.execute("BEGIN IMMEDIATE"), deadline)
+    except sqlite3.OperationalError as exc:
+        if readonly and version >= 1 and "readonly" in str(exc):
+            log.debug("history database %s: schema %d, read-only: not migrated", path,
+                      version)
+            return  # read as it is; _has_marks() tells the readers
+        raise
     try:
         version = conn.execute("PRAGMA user_version").fetchone()[0]  # re-read under the lock
         if version == 0:
             for statement in _DDL.split(";"):  # not executescript: it would COMMIT first
                 if statement.strip():
                     conn.execute(statement)
-            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-        # future migrations: `if version == 1: ...; version = 2`
+            version = SCHEMA_VERSION
+        if version == 1:
+            _migrate_1_to_2(conn)
+            version = 2
+        conn.execute(f"PRAGMA user_version = {version}")
         conn.execute("COMMIT")
+    except sqlite3.OperationalError as exc:
+        conn.execute("ROLLBACK")
+        if readonly and version >= 1 and "readonly" in str(exc):
+            log.debug("history database %s: schema %d, read-only: not migrated", path,
+                      version)
+            return  # read as it is; _has_marks() tells the readers
+        raise
     except BaseException:
         conn.execute("ROLLBACK")
         raise
+
+
+def _migrate_1_to_2(conn: sqlite3.Connection) -> None:
+    """Add the incomplete-run marks and fill them in from every stored Result (a run
+    whose Result is damaged keeps the default: not marked)."""
+    for statement in _MIGRATE_1_TO_2:
+        conn.execute(statement)
+    rows = conn.execute("SELECT id, result_zlib FROM runs").fetchall()
+    for rid, blob in rows:
+        failed = _failed_from_blob(blob)
+        if failed:
+            conn.execute("UPDATE runs SET incomplete = 1, failed_sources = ? WHERE id = ?",
+                         (_json(failed), rid))
+
+
+def _failed_from_blob(blob: bytes) -> list[str]:
+    from sprawl_audit.gaps import result_failed_sources
+
+    try:
+        doc = json.loads(zlib.decompress(blob).decode("utf-8"))
+    except (zlib.error, UnicodeDecodeError, ValueError):
+        return []
+    return [s.connector for s in result_failed_sources(doc)] if isinstance(doc, dict) else []
+
+
+def _has_marks(conn: sqlite3.Connection) -> bool:
+    """Whether ``runs`` has the version-2 columns (not in a read-only version-1 file)."""
+    return any(r[1] == "failed_sources" for r in conn.execute("PRAGMA table_info(runs)"))
 
 
 @contextmanager
@@ -220,7 +291,7 @@ def connect(path: Path, *, create: bool) -> Iterator[sqlite3.Connection]:
             raise UserError("no audit history here yet (audits record one unless "
                             "--no-history)", path=str(path))
         with closing(_open(path)) as conn:
-            _prepare(conn, path)
+            _prepare(conn, path, readonly=not create)
             yield conn
     except sqlite3.Error as exc:
         raise _problem(path, exc) from None
@@ -257,6 +328,7 @@ def _text(value: Any) -> str:
 
 def store(result: Mapping[str, Any], path: Path) -> int:
     """Record one audit; returns its history id. One transaction: all of it or nothing."""
+    from sprawl_audit.gaps import result_failed_sources
     from sprawl_audit.logsetup import scrub_data
 
     result = scrub_data(result)  # a credential echoed into an error detail stays out
@@ -264,6 +336,7 @@ def store(result: Mapping[str, Any], path: Path) -> int:
     summary = result.get("summary") or {}
     by_sev = summary.get("findings_by_severity") or {}
     findings = result.get("findings") or ()
+    failed = [_text(s.connector) for s in result_failed_sources(result)]
     blob = zlib.compress(_json(result).encode("utf-8"), 6)
     row = {
         "run_id": str(run.get("id", "")),
@@ -282,6 +355,8 @@ def store(result: Mapping[str, Any], path: Path) -> int:
         "coverage_gaps": int(summary.get("coverage_gaps") or 0),
         "summary_json": _json(summary),
         "result_zlib": blob,
+        "incomplete": int(bool(failed)),
+        "failed_sources": _json(failed),
     }
     columns = ", ".join(row)
     marks = ", ".join(f":{k}" for k in row)
@@ -314,13 +389,21 @@ _ROW_COLUMNS = ("id, run_id, started_at, organisation, mode, redacted, platforms
 
 def _row(values: tuple[Any, ...]) -> RunRow:
     (rid, run_id, started, org, mode, redacted, platforms, people, consumer,
-     critical, high, medium, low, info, suppressed, gaps) = values
+     critical, high, medium, low, info, suppressed, gaps, marks) = values
+    if isinstance(marks, bytes):  # a read-only version-1 file: the stored Result says
+        failed = _failed_from_blob(marks)
+    else:
+        try:
+            loaded = json.loads(marks or "[]")
+        except ValueError:
+            loaded = []
+        failed = [str(s) for s in loaded] if isinstance(loaded, list) else []
     return RunRow(id=rid, run_id=run_id, started_at=started, organisation=org, mode=mode,
                   redacted=bool(redacted), platforms=platforms, people=people,
                   consumer_app_users=consumer,
                   findings={"critical": critical, "high": high, "medium": medium, "low": low,
                             "info": info},
-                  suppressed=suppressed, coverage_gaps=gaps)
+                  suppressed=suppressed, coverage_gaps=gaps, failed_sources=tuple(failed))
 
 
 def list_runs(path: Path, *, organisation: str | None = None, limit: int | None = None
@@ -329,11 +412,12 @@ def list_runs(path: Path, *, organisation: str | None = None, limit: int | None 
     where, args = "", []
     if organisation is not None:
         where, args = "WHERE organisation = ?", [organisation]
-    sql = (f"SELECT {_ROW_COLUMNS} FROM runs {where} "  # noqa: S608 - fixed SQL
-           "ORDER BY started_at DESC, id DESC")
-    if limit is not None:
-        sql += f" LIMIT {int(limit)}"
     with connect(Path(path), create=False) as conn:
+        marks = "failed_sources" if _has_marks(conn) else "result_zlib"
+        sql = (f"SELECT {_ROW_COLUMNS}, {marks} FROM runs {where} "  # noqa: S608 - fixed SQL
+               "ORDER BY started_at DESC, id DESC")
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
         rows = [_row(r) for r in conn.execute(sql, args)]
     return list(reversed(rows))
 

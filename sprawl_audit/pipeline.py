@@ -272,6 +272,7 @@ def collect_live(config: Config, state: dict[str, Any] | None = None
     found: list[str] = list(config.domains)
     parts = []
     names = []
+    silent: list[str] = []  # directory connectors that collected nothing (no domains)
     ordered = sorted(config.connectors.items(), key=lambda kv: kv[0] == "email")
     with progress("Collecting", total=len(ordered)) as bar:  # stderr, on a terminal only
         for name, settings in ordered:
@@ -281,11 +282,16 @@ def collect_live(config: Config, state: dict[str, Any] | None = None
             context = ConnectorContext(config_dir=str(config.base_dir),
                                        domains=tuple(dict.fromkeys(found)), catalog=catalog,
                                        state=previous if isinstance(previous, dict) else {})
-            parts.append(connector.collect(settings, context))
+            part = connector.collect(settings, context)
+            if name == "email" and silent:
+                _domains_unknown(part, silent)
+            parts.append(part)
             left = getattr(connector, "state", None)
             if state is not None and isinstance(left, dict):
                 state[name] = left
             found.extend(d.lower() for d in getattr(connector, "domains", ()))
+            if hasattr(connector, "domains") and _failed(part):
+                silent.append(name)
             names.append(name)
             bar.advance()
     as_of = datetime.now(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
@@ -293,3 +299,25 @@ def collect_live(config: Config, state: dict[str, Any] | None = None
                        domains=tuple(dict.fromkeys(found)),
                        identity_provider=config.identity_provider, as_of=as_of)
     return merge(org, list(parts)), names
+
+
+def _failed(part: Any) -> bool:
+    from dataclasses import asdict
+
+    from sprawl_audit.gaps import failed_sources
+
+    return bool(failed_sources(asdict(c) for c in part.coverage))
+
+
+def _domains_unknown(part: Any, silent: list[str]) -> None:
+    """A directory that collected nothing found no verified domains, so the DNS checks
+    ran on fewer domains than they should: ``dns.email`` is partial, not collected —
+    otherwise a domain's DNS findings would disappear (and pass) on the outage."""
+    from sprawl_audit.connectors.interface import coverage
+
+    note = (f"mail domains that {', '.join(silent)} would have found were not checked "
+            f"({', '.join(silent)} collected nothing)")
+    part.coverage[:] = [
+        coverage(c.connector, c.topic, "partial", f"{c.detail}; {note}", c.items)
+        if c.topic == "dns.email" and c.status == "collected" else c
+        for c in part.coverage]

@@ -61,7 +61,7 @@ def test_diff_of_two_demo_runs_with_one_change_shows_exactly_that(runs: dict[str
     assert res.exit_code == 1
     lines = res.output.splitlines()
     assert lines[2:] == [
-        "Findings: 1 new, 0 resolved, 0 changed, 0 no longer assessed",
+        "Findings: 1 new, 0 resolved, 0 changed, 0 not re-checked",
         "NEW",
         "  high     SA-DNS-002       riverside-housing.co.uk",
         "           riverside-housing.co.uk: SPF record: v=spf1 include:spf.protection.outlook.com"

@@ -53,9 +53,9 @@ def test_one_rule_switched_on_shows_exactly_that_finding(base: dict[str, Any],
     spf = [f for f in base["findings"] if f["rule_id"] == "SA-DNS-002"]
     assert len(spf) == 1
     assert result.new == spf
-    assert (result.resolved, result.changed, result.unassessed) == ([], [], [])
-    assert result.rules == [{"id": "SA-DNS-002", "old": "disabled", "new": "failed",
-                             "reason": None}]
+    assert (result.resolved, result.changed, result.not_rechecked) == ([], [], [])
+    assert [(r["id"], r["old"], r["new"]) for r in result.rules] == [
+        ("SA-DNS-002", "disabled", "failed")]
     for group in (result.platforms, result.integrations, result.external_parties):
         assert group == {"added": [], "gone": [], "changed": []}
     assert result.coverage == []
@@ -67,10 +67,10 @@ def test_switching_a_rule_off_is_not_a_fix(base: dict[str, Any],
                                            dns_disabled: dict[str, Any]) -> None:
     result = drift.diff(base, dns_disabled)
     assert result.resolved == [] and result.new == []
-    assert [f["rule_id"] for f in result.unassessed] == ["SA-DNS-002"]
-    assert result.unassessed[0]["rule_status"] == "disabled"
+    assert [f["rule_id"] for f in result.not_rechecked] == ["SA-DNS-002"]
+    assert result.not_rechecked[0]["rule_status"] == "disabled"
     text = drift.render_text(result)
-    assert "NO LONGER ASSESSED" in text and "RESOLVED" not in text
+    assert "NOT RE-CHECKED" in text and "RESOLVED" not in text
 
 
 def test_a_snapshot_edit_shows_its_consequences_and_nothing_else(base: dict[str, Any]) -> None:
@@ -84,10 +84,15 @@ def test_a_snapshot_edit_shows_its_consequences_and_nothing_else(base: dict[str,
     result = drift.diff(base, after)
     assert result.new == []
     assert [(f["rule_id"], f["subject"]["id"]) for f in result.resolved] == [
-        ("SA-MAIL-002", "external:hotmail.co.uk"),
+        ("SA-MAIL-002", "external:hotmail.co.uk")]
+    # the demo's device evidence is partial (Intune sees only enrolled devices): what
+    # those rules no longer report is not re-checked, and the gap is named
+    assert [(f["rule_id"], f["subject"]["id"]) for f in result.not_rechecked] == [
         ("SA-SANCTION-001", "platform:outlook-personal"),
         ("SA-OVERLAP-001", "capability:email"),
     ]
+    assert all(f["sources"][0].startswith("devices.apps: m365 partial")
+               for f in result.not_rechecked)
     assert [(c["rule_id"], list(c["changes"])) for c in result.changed] == [
         ("SA-CONSUMER-002", ["message"])]
     assert result.external_parties["gone"][0]["target"] == "hotmail.co.uk"
@@ -123,18 +128,18 @@ def test_diff_command_exit_codes_and_formats(tmp_path: Path, base: dict[str, Any
 
     res = run_diff(old, new)
     assert res.exit_code == 0
-    assert "Findings: 1 new, 0 resolved, 0 changed, 0 no longer assessed" in res.output
+    assert "Findings: 1 new, 0 resolved, 0 changed, 0 not re-checked" in res.output
     assert "SA-DNS-002" in res.output
 
     assert run_diff(old, new, "--fail-on", "high").exit_code == 1
     assert run_diff(old, new, "--fail-on", "medium").exit_code == 1
     assert run_diff(old, new, "--fail-on", "critical").exit_code == 0
-    assert run_diff(new, old, "--fail-on", "info").exit_code == 0  # only "no longer assessed"
+    assert run_diff(new, old, "--fail-on", "info").exit_code == 0  # only "not re-checked"
     assert run_diff(new, new, "--fail-on", "info").exit_code == 0
 
     res = run_diff(old, new, "--format", "json")
     doc = json.loads(res.output)
-    assert doc["drift_version"] == 1
+    assert doc["drift_version"] == 2
     assert [f["rule_id"] for f in doc["findings"]["new"]] == ["SA-DNS-002"]
     assert doc["rules"]["changed"][0]["id"] == "SA-DNS-002"
     assert doc["old"]["file"] == old and doc["new"]["run_id"] == base["run"]["id"]
@@ -172,8 +177,13 @@ def test_baseline_keeps_only_new_findings(base: dict[str, Any],
     out = drift.apply_baseline(base, dns_disabled, source="old.json")
     validate_extended(out)
     assert [f["rule_id"] for f in out["findings"]] == ["SA-DNS-002"]
-    assert out["baseline"] == {"file": "old.json", "run_id": dns_disabled["run"]["id"],
-                               "known": len(base["findings"]) - 1, "gone": 0}
+    known = len(base["findings"]) - 1
+    assert out["baseline"] == {
+        "file": "old.json", "run_id": dns_disabled["run"]["id"],
+        "date": dns_disabled["run"]["started_at"], "known": known, "gone": 0,
+        "resolved": 0, "not_rechecked": 0,
+        "message": f"{known} known findings hidden by the baseline "
+                   f"(old.json, {dns_disabled['run']['started_at']})"}
     assert out["summary"]["findings_by_severity"] == {
         "critical": 0, "high": 1, "medium": 0, "low": 0, "info": 0}
     assert out["rules"] == base["rules"]

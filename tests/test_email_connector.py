@@ -225,4 +225,7 @@ def test_a_dead_domain_is_not_asked_ten_more_times() -> None:
     assert asked == {"example.org"} and elapsed < 3
     assert out.mail_domains[0].attributes["errors"] == {
         "mx": "timeout", "txt": "timeout", "other lookups": "skipped"}
-    assert out.coverage[0].status == "partial"
+    # the only domain got no answer at all: the source collected nothing (error), which
+    # makes the audit incomplete rather than passing or failing on missing records
+    assert out.coverage[0].status == "error" and out.coverage[0].items == 0
+    assert "no DNS answer for any domain" in out.coverage[0].detail

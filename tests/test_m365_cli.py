@@ -9,18 +9,16 @@ from __future__ import annotations
 
 import json
 import logging
-import socket
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 from click.testing import CliRunner
-from fakes.graph import ALL_ROLES, FakeGraph, demo_tenant, loopback_only_connect
+from fakes.graph import ALL_ROLES, FakeGraph, demo_tenant, offline_m365
 from fakes.server import tls_pair
 
 from sprawl_audit.cli import main
-from sprawl_audit.connectors import registry
 from sprawl_audit.formats.schema import validate_result
 
 CANARY = "canary-SECRET-7f3e9d2a1b"
@@ -29,11 +27,7 @@ ENV = "SPRAWL_CANARY_M365_SECRET"
 
 @pytest.fixture(autouse=True)
 def _setup(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(socket.socket, "connect", loopback_only_connect(socket.socket.connect))
-    # Until the registry lists m365 (see the connector's docs), register it for the test.
-    monkeypatch.setitem(registry.REGISTRY, "m365", registry.ConnectorInfo(
-        "m365", "sprawl_audit.connectors.m365.collect:M365Connector",
-        "Microsoft 365 through Graph"))
+    offline_m365(monkeypatch)
 
 
 @pytest.fixture(scope="module")

@@ -470,7 +470,10 @@ def test_whatsapp_token_with_500_and_401_mid_run_and_a_wrong_token(
         bad = invoke(everything_args(tmp_path / "wrong", cfg, log_format="text", state=False,
                                      redact=False, formats=SOME), {WHATSAPP_ENV: wrong}, caplog)
         bad_run = Run(bad, tmp_path / "wrong", list(caplog.records))
-    assert res.exit_code in (0, 1), res.output[-2000:]
+    # the token is revoked after two calls: WhatsApp, the only source, collects nothing
+    # (exit 4, and its one "source_failed" line is searched for the canary like the rest)
+    assert res.exit_code == 4, res.output[-2000:]
+    assert "source_failed" in res.output
     assert_nowhere(run, [token, redact_key])
     assert_nowhere(bad_run, [token, wrong])
 

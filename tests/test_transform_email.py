@@ -92,3 +92,18 @@ def test_failed_lookups_make_coverage_partial() -> None:
     out = transform_dns({"x.example": {"errors": {"dmarc": "SERVFAIL"}}})
     assert out.mail_domains[0].attributes["errors"] == {"dmarc": "SERVFAIL"}
     assert out.coverage[0].status == "partial" and "x.example" in out.coverage[0].detail
+
+
+def test_no_answer_for_any_domain_is_an_error_not_partial() -> None:
+    """The resolver down: MX and TXT of every domain failed and nothing came back. The
+    source collected nothing (error coverage, 0 items); one domain answering is partial."""
+    dead = {"mx": [], "txt": [], "errors": {"mx": "timeout", "txt": "timeout",
+                                            "other lookups": "skipped"}}
+    out = transform_dns({"a.example": dead, "b.example": dict(dead)})
+    assert (out.coverage[0].status, out.coverage[0].items) == ("error", 0)
+    assert out.coverage[0].detail.startswith("no DNS answer for any domain: a.example")
+    alive = {"mx": [[10, "mx.c.example"]], "txt": ["v=spf1 -all"]}
+    out = transform_dns({"a.example": dead, "c.example": alive})
+    assert out.coverage[0].status == "partial"
+    gone = {"mx": [], "txt": [], "errors": {"mx": "NXDOMAIN", "txt": "NXDOMAIN"}}
+    assert transform_dns({"d.example": gone}).coverage[0].status == "partial"

@@ -307,8 +307,35 @@ def transform_dns(
     detail = f"{len(out.mail_domains)} domains: " + ", ".join(d.domain for d in out.mail_domains)
     if failed:
         detail += "; some lookups failed for " + "; ".join(failed)
-    out.coverage.append(coverage(
-        connector, "dns.email", "partial" if failed else "collected", detail,
-        len(out.mail_domains),
-    ))
+    status = "partial" if failed else "collected"
+    if answers and all(_unanswered(a) for a in answers.values()):
+        # The resolver never answered (down, unreachable, refusing): the source collected
+        # nothing, which is an error, not partial evidence about these domains.
+        status = "error"
+        detail = "no DNS answer for any domain: " + "; ".join(failed)
+    out.coverage.append(coverage(connector, "dns.email", status, detail,
+                                 0 if status == "error" else len(out.mail_domains)))
     return out
+
+
+#: Lookup errors that are answers (the name or the record does not exist), not failures.
+_ANSWERS = frozenset({"NXDOMAIN", "NODATA", "skipped"})
+
+
+def _unanswered(domain_answers: Mapping[str, Any]) -> bool:
+    """No record came back for the domain and its MX and TXT lookups both failed
+    (timeout, SERVFAIL, REFUSED…): the server did not answer, as opposed to "no such
+    record" (NXDOMAIN, NODATA) or one lookup of several failing (partial)."""
+    if not isinstance(domain_answers, Mapping):
+        return False  # a malformed saved answer: mail_domain() reports it, not this
+    errors = domain_answers.get("errors") or {}
+    if not isinstance(errors, Mapping) or not errors:
+        return False
+    if any(domain_answers.get(k) for k in ("mx", "txt", "dmarc", "mta_sts", "tls_rpt")):
+        return False
+    dkim = domain_answers.get("dkim") or {}
+    if isinstance(dkim, Mapping) and any(dkim.values()):
+        return False
+    # the domain's own MX and TXT lookups both failed: nothing answered for it at all
+    return all(errors.get(k) is not None and str(errors[k]) not in _ANSWERS
+               for k in ("mx", "txt"))

@@ -50,7 +50,16 @@ def gexf_text(result: Mapping[str, Any]) -> str:
         data["viz"] = {"color": {"r": r, "g": g, "b": b, "a": 1.0}, "size": _size(data)}
     buffer = io.BytesIO()
     nx.write_gexf(graph, buffer, encoding="utf-8", prettyprint=True, version="1.2draft")
-    return buffer.getvalue().decode("utf-8").rstrip("\n") + "\n"
+    text = buffer.getvalue().decode("utf-8").rstrip("\n") + "\n"
+    # networkx's GEXF writer drops graph attributes: INCOMPLETE and the baseline's hidden
+    # count go into the file's <meta><description>, which Gephi shows.
+    said = [graph.graph[k] for k in ("incomplete", "baseline") if graph.graph.get(k)]
+    if said:
+        from xml.sax.saxutils import escape
+
+        description = f"    <description>{escape(' | '.join(said))}</description>\n"
+        text = text.replace("  </meta>\n", description + "  </meta>\n", 1)
+    return text
 
 
 class GexfFormat(Format):

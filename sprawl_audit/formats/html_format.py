@@ -41,6 +41,7 @@ from sprawl_audit.formats.labels import (
 from sprawl_audit.formats.markup import html_prose, html_text
 from sprawl_audit.formats.sanitize import cell
 from sprawl_audit.formats.view import (
+    baseline_notice,
     control_id,
     control_rules,
     control_tally,
@@ -49,6 +50,8 @@ from sprawl_audit.formats.view import (
     findings_by_severity,
     frameworks,
     items,
+    no_findings_text,
+    notices,
     organisation_name,
     overlapping_capabilities,
     platform_names,
@@ -168,6 +171,8 @@ def html_document(result: Mapping[str, Any], *, verbose: bool = False) -> str:
         + (f" · {count(run.get('activity_days'))}-day activity window"
            if run.get("activity_days") else "") + "</p>",
         f'<nav class="toc">{nav}</nav>',
+        *(f'<p class="notice {"bad" if kind == "incomplete" else "warn"}" '
+          f'role="alert"><b>{hp(text, 1200)}</b></p>' for kind, text in notices(result)),
         "</header>",
         "<main>",
     ]
@@ -385,7 +390,12 @@ def _findings(result: Mapping[str, Any], verbose: bool) -> str:
     suppressed = [f for f in findings if f.get("suppressed")]
     parts = [f"<h2>Findings ({len(active):,})</h2>"]
     if not active:
-        parts.append('<p class="good">No findings.</p>')
+        empty = no_findings_text(result)
+        css = "good" if empty == "No findings." else "warn"
+        parts.append(f'<p class="{css}">{hp(empty, 1200)}</p>')
+    elif baseline_notice(result):
+        parts.append(f'<p class="warn">New findings only: {hp(baseline_notice(result), 600)}.'
+                     "</p>")
     for severity, groups in findings_by_severity(active):
         total = sum(len(g) for g in groups)
         parts.append(f'<h3 class="sev-heading sev-{severity}">{severity.capitalize()} '
@@ -651,6 +661,7 @@ main{max-width:1200px;margin:0 auto;padding:8px 32px 32px}
 section{padding-top:10px}
 h2{font-size:22px;border-bottom:2px solid var(--accent);padding-bottom:4px;margin:26px 0 12px}
 h3{font-size:17px;margin:20px 0 8px}
+.notice{font-size:15px;margin:8px 0}
 .muted{color:var(--muted)}.good{color:var(--good)}.warn{color:var(--warn)}.bad{color:var(--bad)}
 .tiles{display:grid;grid-template-columns:repeat(6,1fr);gap:10px}
 .tile{border:1px solid var(--line);border-radius:8px;padding:12px 16px;background:var(--bg);

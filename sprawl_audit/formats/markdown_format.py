@@ -31,6 +31,7 @@ from sprawl_audit.formats.labels import (
 from sprawl_audit.formats.markup import xml_safe
 from sprawl_audit.formats.sanitize import cell
 from sprawl_audit.formats.view import (
+    baseline_notice,
     control_id,
     control_rules,
     control_tally,
@@ -39,6 +40,8 @@ from sprawl_audit.formats.view import (
     findings_by_severity,
     frameworks,
     items,
+    no_findings_text,
+    notices,
     organisation_name,
     overlapping_capabilities,
     platform_names,
@@ -157,6 +160,8 @@ def _summary(result: Mapping[str, Any]) -> list[str]:
         + (f" · {count(run.get('activity_days'))}-day activity window"
            if run.get("activity_days") else "") + "_",
         "",
+        *(line for kind, text in notices(result)
+          for line in (f"> **{'⚠ ' if kind == 'incomplete' else ''}{md(text, 1200)}**", "")),
         "## Summary",
         "",
         f"- **Platforms:** {count(summary.get('platforms'))} in use — "
@@ -190,7 +195,9 @@ def _findings(result: Mapping[str, Any], verbose: bool) -> list[str]:
     suppressed = [f for f in findings if f.get("suppressed")]
     lines = [f"## Findings ({len(active)})", ""]
     if not active:
-        lines += ["No findings.", ""]
+        lines += [md(no_findings_text(result), 1200), ""]
+    elif baseline_notice(result):
+        lines += [f"New findings only: {md(baseline_notice(result), 600)}.", ""]
     for severity, groups in findings_by_severity(active):
         total = sum(len(g) for g in groups)
         mark = SEVERITY_MARKS.get(severity, "")

@@ -92,6 +92,10 @@ def build_graph(result: Mapping[str, Any]) -> nx.DiGraph:
         "generator": xml_safe(f"{tool.get('name') or 'sprawl-audit'} {tool.get('version') or ''}"
                               .strip()),
     })
+    from sprawl_audit.formats.view import notices
+
+    for kind, text in notices(result):  # "incomplete", "baseline": graph-level attributes
+        graph.graph[kind] = xml_safe(text, 2000)
     ids = _Ids()
     _add_platforms(graph, result, ids)
     _add_departments(graph, result, ids)

@@ -96,6 +96,9 @@ class RichFormat(Format):
         out.write("\n".join(line.rstrip() for line in buffer.getvalue().split("\n")))
 
     def _print(self, result: Mapping[str, Any], console: Console, options: RenderOptions) -> None:
+        notices = sections.notices_block(result)
+        if notices is not None:
+            console.print(notices)
         if options.quiet:
             console.print(summary_line(result))
             console.print(findings_line(result))

@@ -525,6 +525,18 @@ def _rule_group(group: Sequence[Mapping[str, Any]], verbose: bool) -> Renderable
     return Group(head, Padding(grid, (0, 0, 0, 2)))
 
 
+def notices_block(result: Result) -> RenderableType | None:
+    """INCOMPLETE (failed sources) and the baseline's hidden count, above everything."""
+    from sprawl_audit.formats.view import notices
+
+    found = notices(result)
+    if not found:
+        return None
+    lines = [Text(prose(text, 900), style="bold red" if kind == "incomplete" else "yellow")
+             for kind, text in found]
+    return Group(*lines)
+
+
 def findings_section(result: Result, verbose: bool) -> tuple[RenderableType, int]:
     """Findings by severity (critical first), then by rule; suppressed ones only with ``-v``.
 
@@ -549,8 +561,16 @@ def findings_section(result: Result, verbose: bool) -> tuple[RenderableType, int
         for group in by_rule.values():
             parts.append(_rule_group(group, verbose))
             parts.append(Text())
+    from sprawl_audit.formats.view import baseline_notice, no_findings_text
+
+    hidden_by_baseline = baseline_notice(result)
     if not shown:
-        parts.append(Text("No findings.", style="green"))
+        empty = no_findings_text(result)
+        parts.append(Text(prose(empty, 600), style="green" if empty == "No findings."
+                          else "yellow"))
+    elif hidden_by_baseline:
+        parts.append(Text(f"New findings only: {prose(hidden_by_baseline, 400)}.",
+                          style="yellow"))
     if hidden:
         parts.append(Text(f"{plural(hidden, 'suppressed finding')} not shown (-v shows them).",
                           style="dim"))

@@ -44,7 +44,9 @@ from sprawl_audit.formats.view import (
     control_id,
     control_rules,
     frameworks,
+    incomplete_notice,
     items,
+    notices,
     organisation_name,
     rules_with_status,
     section,
@@ -256,6 +258,9 @@ def _result(finding: Mapping[str, Any], rule_index: int) -> dict[str, Any]:
 
 def _notifications(result: Mapping[str, Any]) -> list[dict[str, Any]]:
     notes: list[dict[str, Any]] = []
+    for kind, text in notices(result):  # INCOMPLETE, baseline: first, whole sentences
+        notes.append({"level": "error" if kind == "incomplete" else "note",
+                      "message": {"text": _text(text, 2000)}})
     for rule in rules_with_status(result, "not_assessed"):
         notes.append({
             "level": "warning",
@@ -294,7 +299,9 @@ def sarif_document(result: Mapping[str, Any]) -> dict[str, Any]:
     info = _information_uri()
     if info:
         driver["informationUri"] = info
-    invocation: dict[str, Any] = {"executionSuccessful": True}
+    # A source that collected nothing: the run did not succeed, whatever it found (a
+    # consumer that closes alerts missing from a run must not close them on an outage).
+    invocation: dict[str, Any] = {"executionSuccessful": incomplete_notice(result) is None}
     for key, sarif_key in (("started_at", "startTimeUtc"), ("finished_at", "endTimeUtc")):
         if isinstance(run.get(key), str) and run[key]:
             invocation[sarif_key] = cell(run[key], 40)
@@ -312,6 +319,7 @@ def sarif_document(result: Mapping[str, Any]) -> dict[str, Any]:
             "organisation": cell(organisation_name(result), 200),
             "mode": cell(run.get("mode"), 20),
             "asOf": cell(run.get("as_of"), 40),
+            **{kind: _text(text, 2000) for kind, text in notices(result)},
         },
     }
     return {"$schema": SARIF_SCHEMA_URI, "version": SARIF_VERSION, "runs": [sarif_run]}

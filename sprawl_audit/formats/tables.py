@@ -26,6 +26,7 @@ from sprawl_audit.formats.view import (
     count,
     frameworks,
     items,
+    notices,
     organisation_name,
     people_platform_pairs,
     platform_names,
@@ -96,7 +97,12 @@ def summary_rows(result: Mapping[str, Any]) -> list[tuple[str, Value]]:
     tool = section(result, "tool")
     rules = section(summary, "rules")
     counts = severity_counts(result)
+    # An incomplete audit and a baseline's hidden findings lead the table: a spreadsheet
+    # reader sees them before any number they qualify.
     rows: list[tuple[str, Value]] = [
+        ("Audit status" if kind == "incomplete" else "Baseline", text)
+        for kind, text in notices(result)]
+    rows += [
         ("Organisation", organisation_name(result)),
         ("Evidence as of", instant(run.get("as_of"))),
         ("Run", run.get("mode") if isinstance(run.get("mode"), str) else None),

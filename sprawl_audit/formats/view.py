@@ -213,3 +213,52 @@ def references_text(refs: Any) -> list[str]:
         if isinstance(ref, Mapping):
             out.append(f"{ref.get('framework', '')}:{ref.get('control', '')}")
     return out
+
+
+def incomplete_notice(result: Result) -> str | None:
+    """"INCOMPLETE: 1 source collected nothing: m365 (error: …)…" when a configured
+    source collected nothing (raw text), else ``None``. Derived from coverage, so a
+    Result saved before the ``incomplete`` key existed says it too."""
+    from sprawl_audit.gaps import incomplete_message, result_failed_sources
+
+    sources = result_failed_sources(result)
+    return incomplete_message(sources) if sources else None
+
+
+def baseline_notice(result: Result) -> str | None:
+    """"N known findings hidden by the baseline (file, date)" for an ``audit --baseline``
+    Result (raw text), else ``None``."""
+    base = section(result, "baseline")
+    if not base:
+        return None
+    message = base.get("message")
+    if isinstance(message, str) and message:
+        return message
+    from sprawl_audit.drift import baseline_message
+
+    date = base.get("date")
+    return baseline_message(count(base.get("known")), base.get("file") or None,
+                            date if isinstance(date, str) else None)
+
+
+def notices(result: Result) -> list[tuple[str, str]]:
+    """``[(kind, text)]`` to show above a report: ``incomplete`` first, then
+    ``baseline`` (raw text; each format escapes it)."""
+    out = []
+    for kind, text in (("incomplete", incomplete_notice(result)),
+                       ("baseline", baseline_notice(result))):
+        if text:
+            out.append((kind, text))
+    return out
+
+
+def no_findings_text(result: Result) -> str:
+    """What an empty findings section says: "No findings." — unless a baseline hid some
+    (then how many, from which baseline) or a source collected nothing."""
+    parts = []
+    hidden = baseline_notice(result)
+    parts.append("No new findings; " + hidden + "." if hidden else "No findings.")
+    if incomplete_notice(result):
+        parts.append("The audit is INCOMPLETE: sources that collected nothing are named "
+                     "above.")
+    return " ".join(parts)

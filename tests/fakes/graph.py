@@ -1031,3 +1031,16 @@ def loopback_only_connect(real_connect: Callable[..., Any]) -> Callable[..., Any
         return real_connect(sock, address)
 
     return connect
+
+
+def offline_m365(monkeypatch: Any) -> None:
+    """For a CLI test against this fake: refuse every connection but loopback, and
+    register the m365 connector (until the registry lists it; see the connector's docs)."""
+    import socket
+
+    from sprawl_audit.connectors import registry
+
+    monkeypatch.setattr(socket.socket, "connect", loopback_only_connect(socket.socket.connect))
+    monkeypatch.setitem(registry.REGISTRY, "m365", registry.ConnectorInfo(
+        "m365", "sprawl_audit.connectors.m365.collect:M365Connector",
+        "Microsoft 365 through Graph"))
