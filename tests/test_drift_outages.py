@@ -14,6 +14,7 @@ even with ``-q`` and exits 4 over findings, and that history marks the run incom
 
 from __future__ import annotations
 
+import logging
 import json
 import socket
 from pathlib import Path
@@ -93,9 +94,17 @@ def audit(tmp: Path, name: str, graph: FakeGraph, dns_port: int, secret: str,
 def night(tmp_path_factory: pytest.TempPathFactory, tls: Any) -> Any:
     """The fakes, and the complete run every bad night is compared with."""
     tmp = tmp_path_factory.mktemp("outages")
+    root = logging.getLogger()
+    level, handlers = root.level, list(root.handlers)
     with FakeGraph(demo_tenant(), tls=tls, client_secret=SECRET) as graph, \
             FakeDNS(ZONE) as dns:
         code, result, path, stderr = audit(tmp, "complete", graph, dns.port, SECRET)
+        # the CLI set up the root logger (-q: errors only) outside any test; put it back
+        # so later tests in this worker see warnings
+        root.setLevel(level)
+        for handler in list(root.handlers):
+            if handler not in handlers:
+                root.removeHandler(handler)
         yield {"tmp": tmp, "graph": graph, "dns": dns, "complete": result,
                "complete_path": path, "complete_code": code, "complete_stderr": stderr}
 
