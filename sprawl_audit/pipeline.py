@@ -252,13 +252,15 @@ def _check_rule_config(selection: RuleSelection, known: dict[str, Any]) -> None:
     """Every rule id in ``rules.parameters`` / ``rules.disabled`` names a rule, and every
     override fits its parameter — whichever packs this run enables."""
     from sprawl_audit.engine import resolve_parameters
+    from sprawl_audit.errors import did_you_mean
 
     path = selection.config_path
     for section, mapping in (("parameters", selection.parameters),
                              ("disabled", selection.disabled)):
         for rule_id in mapping:
             if rule_id not in known:
-                raise UserError(f"no rule has id {rule_id!r} (see `sprawl-audit rules list`)",
+                raise UserError(f"no rule has id {rule_id!r}{did_you_mean(rule_id, known)} "
+                                "(see `sprawl-audit rules list`)",
                                 path=path, line=_config_line(path, "rules", section, rule_id),
                                 key=f"rules.{section}.{rule_id}")
     for rule_id, override in selection.parameters.items():
