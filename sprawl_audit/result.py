@@ -80,8 +80,8 @@ def build_result(
     integrations = sorted(
         (
             {**_pick(f, ("id", "name", "app", "host", "scopes", "consent_type", "user_count",
-                         "publisher", "verified_publisher", "sanctioned", "ai", "mail_access",
-                         "meeting_access")),
+                         "all_users", "users_label", "publisher", "verified_publisher",
+                         "sanctioned", "ai", "mail_access", "meeting_access")),
              "kind": f.get("integration_kind")}
             for f in facts("integration")
         ),

@@ -38,6 +38,7 @@ NODE_FACTS: dict[str, frozenset[str]] = {
     }),
     "integration": frozenset({
         "app", "host", "integration_kind", "scopes", "consent_type", "user_count",
+        "all_users", "users_label",
         "publisher", "verified_publisher", "sanctioned", "classification", "tags", "ai",
         "mail_access", "meeting_access", "files_access", "chat_access", "directory_write",
         "high_privilege", "attributes",
