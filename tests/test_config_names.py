@@ -92,7 +92,7 @@ def test_catalogue_entry_from_config_is_known() -> None:
      "SA-CONSUMER-001"),
     ("rules:\n  parameters:\n    SA-CONSUMER-001: {min_user: 3}\n",
      ":3: rules.parameters.SA-CONSUMER-001.min_user: rule SA-CONSUMER-001 has no parameter "
-     "'min_user' (nearest: min_users)"),
+     "'min_user' (known: min_users)"),
     ("organisation:\n  identity_provider: [entra-id, gogle-workspace]\n",
      ":2: organisation.identity_provider: 'gogle-workspace' is not an identity provider the "
      "catalogue knows (nearest: google-workspace"),

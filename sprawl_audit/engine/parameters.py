@@ -79,8 +79,9 @@ def resolve(
         if name not in defaults:
             known = ", ".join(sorted(defaults)) or "none"
             raise UserError(
-                f"rule {rule_id} has no parameter {name!r}{did_you_mean(str(name), defaults)}"
-                f" (known: {known})",
+                f"rule {rule_id} has no parameter {name!r} (known: {known})"
+                if len(defaults) <= 5 else f"rule {rule_id} has no parameter {name!r}"
+                f"{did_you_mean(str(name), defaults)} (known: {known})",
                 key=f"{rule_id}.{name}",
             )
         if not same_type(defaults[name], value):
