@@ -329,6 +329,7 @@ def config_problems(loaded: _Loaded) -> list[UserError]:
     """The config's ``rules`` section against the loaded rules: pack names, rule ids in
     ``parameters``/``disabled``, and parameter overrides of the right type."""
     from sprawl_audit.engine import resolve_parameters, shipped_packs
+    from sprawl_audit.errors import did_you_mean
     from sprawl_audit.pipeline import _config_line
 
     config = loaded.config
@@ -346,7 +347,7 @@ def config_problems(loaded: _Loaded) -> list[UserError]:
         for rule_id in mapping:
             if rule_id not in by_id:
                 out.append(UserError(
-                    f"no rule has id {rule_id!r}", path=path,
+                    f"no rule has id {rule_id!r}{did_you_mean(rule_id, by_id)}", path=path,
                     line=_config_line(path, "rules", section, rule_id),
                     key=f"rules.{section}.{rule_id}"))
     for rule_id, override in config.rule_parameters.items():

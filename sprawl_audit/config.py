@@ -38,7 +38,9 @@ class Config:
     path: str | None = None
     name: str = ""
     domains: tuple[str, ...] = ()
-    identity_provider: str = ""
+    #: ``organisation.identity_provider``: one catalogue slug or a list of them (an
+    #: organisation may run several directories); see :mod:`sprawl_audit.identity`.
+    identity_providers: tuple[str, ...] = ()
     activity_days: int = 90
     fail_on: str | None = None
     sanctioned: tuple[str, ...] | None = None
@@ -54,6 +56,11 @@ class Config:
     history: str | None = None
     #: ``audit.history: false``: do not record audits.
     history_disabled: bool = False
+
+    @property
+    def identity_provider(self) -> str:
+        """The first configured identity provider, or "" (the Organisation field)."""
+        return self.identity_providers[0] if self.identity_providers else ""
 
     @property
     def base_dir(self) -> Path:
@@ -156,7 +163,7 @@ def parse_config(data: Any, source: str = "<config>") -> Config:
         path=source,
         name=_opt_str(org, "name", source),
         domains=tuple(d.lower() for d in _str_list(org, "domains", source, "organisation")),
-        identity_provider=_opt_str(org, "identity_provider", source),
+        identity_providers=_identity_providers(org, source),
         activity_days=activity_days,
         fail_on=fail_on,
         sanctioned=sanctioned,
@@ -171,6 +178,21 @@ def parse_config(data: Any, source: str = "<config>") -> Config:
         history=_relative_to(cfg_dir, history) if isinstance(history, str) else None,
         history_disabled=history is False,
     )
+
+
+def _identity_providers(org: Mapping[str, Any], source: str) -> tuple[str, ...]:
+    """``identity_provider: entra-id`` or ``identity_provider: [entra-id, google-workspace]``."""
+    value = org.get("identity_provider")
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        values = [value]
+    elif isinstance(value, list) and all(isinstance(v, str) for v in value):
+        values = list(value)
+    else:
+        raise _err("must be a catalogue slug or a list of them", org, "identity_provider",
+                   source)
+    return tuple(dict.fromkeys(v.strip() for v in values if v.strip()))
 
 
 def _is_file(path: Path) -> bool:

@@ -7,7 +7,10 @@ never a traceback — so the message must carry the location (file, line, key/co
 
 from __future__ import annotations
 
+import difflib
+import re
 import unicodedata
+from collections.abc import Iterable
 
 #: At most this many characters of a message (and of a key) are shown: a message quotes
 #: the user's value, and a 100 KB cell must not become a 100 KB error line.
@@ -61,6 +64,25 @@ def _shown(text: str, limit: int) -> str:
         else ch
         for ch in text
     )
+
+
+def nearest(name: str, known: Iterable[str], *, limit: int = 3) -> list[str]:
+    """The known names closest to ``name`` (ignoring case): those it is made of first
+    (``sharepoint-onedrive`` is ``sharepoint`` and ``onedrive`` joined), then difflib's
+    close matches."""
+    pool = {k.lower(): k for k in known}
+    low = name.strip().lower()
+    parts = [k for k in pool if k != low and len(k) > 2
+             and re.search(rf"(^|[^a-z0-9]){re.escape(k)}($|[^a-z0-9])", low)]
+    close = difflib.get_close_matches(low, list(pool), n=limit + len(parts), cutoff=0.6)
+    found = list(dict.fromkeys((*sorted(parts), *close)))[:max(limit, len(parts))]
+    return [pool[k] for k in found]
+
+
+def did_you_mean(name: str, known: Iterable[str]) -> str:
+    """`` (nearest: a, b)`` for an error message, or "" when nothing is near."""
+    found = nearest(name, known)
+    return f" (nearest: {', '.join(found)})" if found else ""
 
 
 class ConnectorError(Exception):

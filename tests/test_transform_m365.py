@@ -217,6 +217,10 @@ def test_app_consents_map_grants_roles_and_sso() -> None:
     docusign = got[("DocuSign", "oauth")]
     assert docusign.consent_type == "admin" and docusign.attributes["all_users_consented"]
     assert docusign.users == ("ann.lee@example.org.uk",)
+    # AllPrincipals: every enabled account (u3 is disabled), not the one person listed
+    assert docusign.attributes["all_users"] is True
+    assert docusign.attributes["enabled_users"] == 4 and docusign.user_count == 4
+    assert otter.user_count == 2 and "all_users" not in otter.attributes
     assert got[("DocuSign", "sso")].attributes["mode"] == "saml"
     assert got[("Sync Engine", "app_role")].scopes == ("Mail.Read",)
     zoom = got[("Zoom", "app_role")]
@@ -226,6 +230,39 @@ def test_app_consents_map_grants_roles_and_sso() -> None:
     assert cov["oauth.grants"].items == 5 and "1 consented by users" in cov["oauth.grants"].detail
     assert "2 Microsoft first-party" in cov["oauth.grants"].detail
     assert cov["identity.sso"].items == 1
+
+
+def test_grant_of_an_unlisted_client_is_kept_and_named_in_coverage() -> None:
+    """A delegated grant whose clientId is not in the service principals read (a list cut
+    short, an app deleted between reads) is an app nobody can rule out: it is kept."""
+    sps = [{"id": "sp-graph", "appId": "00000003-0000-0000-c000-000000000000",
+            "displayName": "Microsoft Graph",
+            "appOwnerOrganizationId": "f8cdef31-a31e-4b4a-93e4-5f571e91255a"}]
+    grants = [{"clientId": "SP-Gone", "consentType": "Principal", "principalId": "u1",
+               "resourceId": "sp-graph", "scope": "Mail.Read"},
+              {"clientId": "sp-gone", "consentType": "Principal", "principalId": "u2",
+               "resourceId": "sp-graph", "scope": "User.Read"}]
+    out = transform_app_consents(sps, grants, [], USERS, tenant_id="tenant-x")
+    (kept,) = out.integrations
+    assert kept.kind == "oauth" and kept.consent_type == "user"
+    assert kept.name == "Unlisted app (service principal sp-gone)"
+    assert kept.scopes == ("Mail.Read", "User.Read") and kept.user_count == 2
+    assert kept.attributes["client_listed"] is False
+    assert kept.attributes["resources"] == ["Microsoft Graph"]
+    cov = {c.topic: c for c in out.coverage}
+    assert cov["oauth.grants"].status == "partial"
+    assert "1 delegated grant client(s) not in the service principal list read, kept by id: " \
+        "sp-gone" in cov["oauth.grants"].detail
+
+
+def test_all_users_consent_without_a_user_list_has_no_number() -> None:
+    sps = [{"id": "sp-x", "appId": "app-x", "displayName": "X",
+            "appOwnerOrganizationId": "other"}]
+    grants = [{"clientId": "sp-x", "consentType": "AllPrincipals", "resourceId": "r",
+               "scope": "User.Read"}]
+    (x,) = transform_app_consents(sps, grants, [], []).integrations
+    assert x.attributes["all_users"] is True and "enabled_users" not in x.attributes
+    assert x.user_count == 0
 
 
 def test_app_ref_naming_rules() -> None:

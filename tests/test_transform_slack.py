@@ -128,8 +128,12 @@ def test_integration_log_replay_gives_installed_apps() -> None:
     assert jira.scopes == ("channels:history", "chat:write", "commands")
     assert jira.consent_type == "admin"  # expanded by a workspace admin
     assert jira.users == ("dev@example.org.uk", "head@example.org.uk")
+    # a workspace app serves every member: 4 people not deleted (bots and Slackbot aside)
+    assert jira.attributes["all_users"] is True and jira.attributes["enabled_users"] == 4
+    assert jira.user_count == 4
     otter = apps["Otter.ai"]
     assert otter.consent_type == "user" and otter.attributes["app_id"] == "A2"
+    assert "all_users" not in otter.attributes and otter.user_count == 1
     assert otter.attributes["first_added"] == "2024-03-09"
     cov = out.coverage[0]
     assert cov.topic == "oauth.grants" and cov.items == 2

@@ -1207,7 +1207,7 @@ platforms:
     - twilio
     - mimecast
     - slack            # approved for ICT only
-    - docusign
+    - DocuSign                 # not in the catalogue: named as Entra shows the app
     - mailchimp
     - Keystone Housing Online   # the housing management system, named as Entra shows it
 """

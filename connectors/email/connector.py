@@ -20,9 +20,12 @@ one. The answers go through the same pure transform as saved answers
 (:func:`~sprawl_audit.connectors.email.transform.transform_dns`), so a live audit and a
 saved ``dig`` session produce the same records.
 
-Nothing here needs a credential; DNS is public. A timeout, SERVFAIL or a domain that does
-not exist is recorded per domain and makes coverage ``partial`` with the detail — it never
-stops the audit.
+Nothing here needs a credential; DNS is public. A timeout, SERVFAIL or REFUSED is a
+lookup that got no answer: it is recorded per domain and record (``errors``), makes
+coverage ``partial`` (``error`` when no domain answered at all) and leaves the rules about
+that record *not assessed* for the domain — it never stops the audit, and it is never read
+as a missing record. NXDOMAIN and NOERROR with no records are answers: the record does not
+exist (a domain that does not exist at all is marked ``nxdomain``).
 """
 
 from __future__ import annotations
@@ -136,23 +139,29 @@ def collect_domain(
     """One domain's DNS answers in the shape :func:`transform_dns` reads."""
     errors: dict[str, str] = {}
 
-    def txt(name: str, label: str, *, missing_is_error: bool = False) -> list[str]:
+    def txt(name: str, label: str) -> list[str]:
         found = client.txt(name)
-        if found.failed or (missing_is_error and found.error == "NXDOMAIN"):
+        if found.failed:
             errors[label] = str(found.error)
         return [str(r) for r in found.records]
 
     mx = client.query(domain, "MX")
-    if mx.failed or mx.error == "NXDOMAIN":
+    if mx.failed:
         errors["mx"] = str(mx.error)
+    apex = client.txt(domain)
+    if apex.failed:
+        errors["txt"] = str(apex.error)
     answers: dict[str, Any] = {
         "mx": [list(r) for r in mx.records if isinstance(r, tuple)],
-        "txt": txt(domain, "txt", missing_is_error=True),
+        "txt": [str(r) for r in apex.records],
         "dmarc": [], "dkim": {}, "mta_sts": [], "mta_sts_policy": None, "tls_rpt": [],
     }
-    if errors.get("mx") == errors.get("txt") and errors.get("mx") in ("NXDOMAIN", "timeout"):
-        # the domain does not exist, or nothing answers: asking ten more names would only
-        # repeat that (and, for timeouts, multiply the wait)
+    if mx.error == apex.error == "NXDOMAIN":
+        # the domain does not exist, so no name under it does (RFC 8020): an answer
+        answers["nxdomain"] = True
+        return answers
+    if errors.get("mx") == errors.get("txt") == "timeout":
+        # nothing answers: asking ten more names would only multiply the wait
         errors["other lookups"] = "skipped"
         answers["errors"] = errors
         return answers

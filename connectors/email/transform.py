@@ -12,8 +12,14 @@ mapping per domain::
         "mta_sts_policy": "version: STSv1\\nmode: testing\\n...",   # the HTTPS policy file
         "mta_sts_policy_error": "mta-sts.x: HTTP 404",  # optional: why there is no policy
         "tls_rpt": ["v=TLSRPTv1; rua=mailto:t@example.org"],        # TXT _smtp._tls.<domain>
-        "errors": {"dmarc": "SERVFAIL"}          # optional: lookups that failed
+        "errors": {"dmarc": "SERVFAIL"},         # optional: lookups that got no answer
+        "nxdomain": true                         # optional: the domain does not exist
     }}
+
+``errors`` holds only lookups that got no answer (timeout, SERVFAIL, REFUSED...): the
+record may exist, so rules about it are *not assessed* for the domain. NXDOMAIN and NODATA
+are answers (no such record); older saved answers that listed them under ``errors`` are
+read as answers too.
 
 A TXT answer may be a string or a list of character-strings (long records are split in
 255-byte chunks; they are joined). Absent, null and empty all mean "no record". Records are
@@ -212,7 +218,14 @@ def mail_domain(
     errors: dict[str, str] = {}
     raw_errors = answers.get("errors")
     if isinstance(raw_errors, Mapping):
-        errors.update({str(k): str(v) for k, v in raw_errors.items()})
+        errors.update({str(k): str(v) for k, v in raw_errors.items()
+                       if str(v) not in ANSWERS})
+        if raw_errors.get("mx") == raw_errors.get("txt") == "NXDOMAIN":
+            attributes["nxdomain"] = True  # an older saved answer's way of saying so
+        if errors.get("other lookups") == "skipped" and not errors.keys() - {"other lookups"}:
+            errors.pop("other lookups")  # skipped because the domain does not exist
+    if answers.get("nxdomain") is True:
+        attributes["nxdomain"] = True
     saved = answers.get("spf_includes")
     if spf and isinstance(saved, Mapping):
         from sprawl_audit.connectors.email.spf import txt_from_saved, walk_spf
@@ -283,6 +296,10 @@ def email_senders(record: MailDomain, *, connector: str = "email") -> list[Integ
     ] + nested
 
 
+#: Lookup outcomes that are answers ("no such name", "no such record"), not failures.
+ANSWERS = frozenset({"NXDOMAIN", "NODATA"})
+
+
 def transform_dns(
     answers: Mapping[str, Mapping[str, Any]],
     *,
@@ -293,6 +310,8 @@ def transform_dns(
     """MailDomains and SPF senders for every domain; coverage ``dns.email``."""
     out = InventoryBuilder()
     failed: list[str] = []
+    unanswered = 0
+    missing: list[str] = []
     org = tuple(org_domains) or tuple(answers)
     expected = tuple(dmarc_report_addresses) if dmarc_report_addresses is not None else None
     for domain in sorted(answers):
@@ -304,38 +323,23 @@ def transform_dns(
         if errors:
             what = ", ".join(f"{k}: {v}" for k, v in errors.items())
             failed.append(f"{record.domain} ({what})")
+            if {"mx", "txt"} <= set(errors) or "answers" in errors:
+                unanswered += 1
+        if record.attributes.get("nxdomain"):
+            missing.append(record.domain)
     detail = f"{len(out.mail_domains)} domains: " + ", ".join(d.domain for d in out.mail_domains)
+    if missing:
+        detail += "; no such domain (NXDOMAIN): " + ", ".join(missing)
     if failed:
-        detail += "; some lookups failed for " + "; ".join(failed)
-    status = "partial" if failed else "collected"
-    if answers and all(_unanswered(a) for a in answers.values()):
+        detail += ("; lookups got no answer (the records may exist; their rules are not "
+                   "assessed) for " + "; ".join(failed))
+    status = "collected"
+    if failed:
+        status = "error" if unanswered == len(out.mail_domains) else "partial"
+    if status == "error":
         # The resolver never answered (down, unreachable, refusing): the source collected
         # nothing, which is an error, not partial evidence about these domains.
-        status = "error"
         detail = "no DNS answer for any domain: " + "; ".join(failed)
     out.coverage.append(coverage(connector, "dns.email", status, detail,
                                  0 if status == "error" else len(out.mail_domains)))
     return out
-
-
-#: Lookup errors that are answers (the name or the record does not exist), not failures.
-_ANSWERS = frozenset({"NXDOMAIN", "NODATA", "skipped"})
-
-
-def _unanswered(domain_answers: Mapping[str, Any]) -> bool:
-    """No record came back for the domain and its MX and TXT lookups both failed
-    (timeout, SERVFAIL, REFUSED…): the server did not answer, as opposed to "no such
-    record" (NXDOMAIN, NODATA) or one lookup of several failing (partial)."""
-    if not isinstance(domain_answers, Mapping):
-        return False  # a malformed saved answer: mail_domain() reports it, not this
-    errors = domain_answers.get("errors") or {}
-    if not isinstance(errors, Mapping) or not errors:
-        return False
-    if any(domain_answers.get(k) for k in ("mx", "txt", "dmarc", "mta_sts", "tls_rpt")):
-        return False
-    dkim = domain_answers.get("dkim") or {}
-    if isinstance(dkim, Mapping) and any(dkim.values()):
-        return False
-    # the domain's own MX and TXT lookups both failed: nothing answered for it at all
-    return all(errors.get(k) is not None and str(errors[k]) not in _ANSWERS
-               for k in ("mx", "txt"))

@@ -29,8 +29,17 @@ Each third-party app yields up to three Integrations, one per kind:
 
 * ``oauth`` — delegated scopes; consent ``admin`` if any grant is ``AllPrincipals``, else
   ``user``; users are the people who consented (under an admin consent, also the people
-  assigned to the app); ``attributes.all_users_consented`` marks an admin consent for
-  everyone.
+  assigned to the app). An admin consent for everyone (``AllPrincipals``) lets the app act
+  for every user, so ``attributes.all_users`` is set and ``user_count`` is the number of
+  enabled accounts in the directory (``attributes.enabled_users``), reported as "all users
+  (N enabled)" — not the handful of people who happen to be listed
+  (``attributes.all_users_consented`` is kept for older readers).
+
+A delegated grant whose ``clientId`` names no service principal in the list read (the
+list was cut short, or the app was deleted between the two reads) is not dropped: it
+becomes an ``oauth`` Integration named after the service principal id
+(``attributes.client_listed: false``), and coverage ``oauth.grants`` is ``partial`` and
+names those ids.
 * ``app_role`` — application permissions the app holds (scopes are the permission values)
   and/or people and groups assigned to it; consent ``admin``.
 * ``sso`` — ``preferredSingleSignOnMode`` is ``saml`` or ``oidc``: the product signs in
@@ -115,9 +124,12 @@ def transform_app_consents(
     roles = _role_values(sps)
     evidence: dict[str, _AppEvidence] = defaultdict(_AppEvidence)
 
+    unlisted: set[str] = set()
     for grant in grants:
         client = text(grant, "clientId").lower()
-        if client not in third:
+        if client and client not in by_id:
+            unlisted.add(client)  # unknown publisher: never assume it is Microsoft's
+        elif client not in third:
             continue
         ev = evidence[client]
         ev.delegated.update(text(grant, "scope").split())
@@ -152,24 +164,35 @@ def transform_app_consents(
         sid for sid in third
         if text(by_id[sid], "preferredSingleSignOnMode").lower() in SSO_MODES
     }
+    enabled = enabled_accounts(users)
     for sid in sorted(third, key=lambda s: (text(by_id[s], "displayName").lower(), s)):
         found = evidence.get(sid)
         if found is None and sid not in sso_modes:
             continue
         out.integrations.extend(
             _integrations_for(by_id[sid], found or _AppEvidence(), sid in sso_modes,
-                              tenant_id, connector)
+                              tenant_id, connector, enabled)
         )
+    for sid in sorted(unlisted):
+        placeholder = {"id": sid, "displayName": f"Unlisted app (service principal {sid})"}
+        out.integrations.extend(
+            _integrations_for(placeholder, evidence[sid], False, tenant_id, connector, enabled,
+                              listed=False))
 
     oauth = [i for i in out.integrations if i.kind in ("oauth", "app_role")]
     user_consented = sum(1 for i in oauth if i.kind == "oauth" and i.consent_type == "user")
     skipped = sum(1 for sp in sps if is_microsoft_first_party(sp))
+    detail = (
+        f"{len({i.attributes['service_principal_id'] for i in oauth})} third-party apps with "
+        f"grants or assignments ({user_consented} consented by users); "
+        f"{skipped} Microsoft first-party service principals skipped"
+    )
+    if unlisted:
+        shown = ", ".join(sorted(unlisted)[:5]) + (" …" if len(unlisted) > 5 else "")
+        detail += (f"; {len(unlisted)} delegated grant client(s) not in the service principal "
+                   f"list read, kept by id: {shown}")
     out.coverage.append(coverage(
-        connector, "oauth.grants", "collected",
-        f"{len({i.attributes['app_id'] for i in oauth})} third-party apps with grants or "
-        f"assignments ({user_consented} consented by users); "
-        f"{skipped} Microsoft first-party service principals skipped",
-        len(oauth),
+        connector, "oauth.grants", "partial" if unlisted else "collected", detail, len(oauth),
     ))
     sso = [i for i in out.integrations if i.kind == "sso"]
     out.coverage.append(coverage(
@@ -180,10 +203,20 @@ def transform_app_consents(
     return out
 
 
+def enabled_accounts(users: Iterable[Item]) -> int | None:
+    """Enabled accounts in the directory (``accountEnabled`` not false), or None when no
+    user was read (then an all-users consent cannot be given a number)."""
+    items = mappings(users)[0]
+    if not items:
+        return None
+    return sum(1 for u in items if u.get("accountEnabled") is not False)
+
+
 def _integrations_for(
-    sp: Item, ev: _AppEvidence, sso: bool, tenant_id: str | None, connector: str
+    sp: Item, ev: _AppEvidence, sso: bool, tenant_id: str | None, connector: str,
+    enabled: int | None = None, *, listed: bool = True,
 ) -> list[Integration]:
-    app_id = text(sp, "appId")
+    app_id = text(sp, "appId") or text(sp, "id")
     name = text(sp, "displayName") or app_id
     verified = sp.get("verifiedPublisher")
     verified_id = text(verified, "verifiedPublisherId") if isinstance(verified, Mapping) else ""
@@ -195,6 +228,8 @@ def _integrations_for(
     }
     if "WindowsAzureActiveDirectoryIntegratedApp" in as_list(sp.get("tags")):
         base["enterprise_app"] = True
+    if not listed:
+        base["client_listed"] = False
     common: dict[str, Any] = {
         "name": name,
         "app": AppRef("entra_app", name),
@@ -212,10 +247,16 @@ def _integrations_for(
         users = sorted(ev.consenting | ev.assigned_users if ev.admin_consent else ev.consenting)
         attrs = dict(base, resources=sorted(ev.resources - {""}),
                      all_users_consented=ev.admin_consent, user_grants=len(ev.consenting))
+        count = len(users)
+        if ev.admin_consent:
+            attrs["all_users"] = True
+            if enabled is not None:
+                attrs["enabled_users"] = enabled
+                count = max(count, enabled)
         out.append(Integration(
             id=f"entra:{app_id}:oauth", kind="oauth", scopes=tuple(sorted(ev.delegated)),
             consent_type="admin" if ev.admin_consent else "user",
-            users=tuple(users), user_count=len(users), attributes=attrs,
+            users=tuple(users), user_count=count, attributes=attrs,
             source=SourceRef(connector, "oauth.grants", "oauth2PermissionGrants"),
             **common,
         ))

@@ -522,7 +522,14 @@ def transform_apps(
 
     ``logs`` None means the log was not read (approved apps alone then, if given).
     """
-    people = {_text(m, "id"): m for m in _items(members)[0]}
+    member_items = _items(members)[0]
+    people = {_text(m, "id"): m for m in member_items}
+    # An installed app an admin added (or one on the approved list) is a workspace app: it
+    # serves every member, so reports say "all users (N enabled)", not the one person who
+    # clicked install. An approved app with no install logged acts for nobody yet.
+    enabled = sum(1 for m in member_items if is_person(m) and not m.get("deleted"))
+    workspace_wide: dict[str, Any] = (
+        {"all_users": True, "enabled_users": enabled} if member_items else {"all_users": True})
     approved_list, malformed = _items(approved_apps)
     approved = {_app_id(a) for a in approved_list} - {""}
     restricted = {_app_id(a) for a in _items(restricted_apps)[0]} - {""}
@@ -581,6 +588,9 @@ def transform_apps(
         if key in restricted:
             attributes["restricted"] = True
             attributes["sanctioned_hint"] = False
+        admin = bool(app["admin"] or key in approved)
+        if admin:
+            attributes.update(workspace_wide)
         out.integrations.append(Integration(
             id=f"slack:{team_id}:{key}",
             name=app["name"],
@@ -588,9 +598,9 @@ def transform_apps(
             host=host,
             kind="slack_app",
             scopes=tuple(sorted(app["scopes"])),
-            consent_type="admin" if app["admin"] or key in approved else "user",
+            consent_type="admin" if admin else "user",
             users=users,
-            user_count=len(users),
+            user_count=max(len(users), enabled) if admin else len(users),
             attributes=attributes,
             source=log_source,
         ))

@@ -8,9 +8,25 @@ and punctuation.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from sprawl_audit.analyses.scopes import classify
 from sprawl_audit.catalog import name_key
 from sprawl_audit.graph import AuditGraph, node_id
+
+
+def users_label(facts: Mapping[str, Any]) -> tuple[bool, str]:
+    """(consented for everyone?, how reports say who): an admin consent for all users
+    (Graph ``AllPrincipals``, a Slack workspace app) reads "all users (812 enabled)", never
+    the few people a source happened to list."""
+    attrs = facts.get("attributes") or {}
+    if attrs.get("all_users") is True:
+        enabled = attrs.get("enabled_users")
+        if isinstance(enabled, int) and not isinstance(enabled, bool):
+            return True, f"all users ({enabled} enabled)"
+        return True, "all users"
+    return False, str(facts.get("user_count", 0))
 
 
 def analyse(ag: AuditGraph) -> None:
@@ -27,8 +43,11 @@ def analyse(ag: AuditGraph) -> None:
         sanctioned = None
         if listed is not None:
             sanctioned = bool(plat and plat.sanctioned) or name_key(facts.get("name", "")) in listed
+        all_users, label = users_label(facts)
         facts.update(
             id=inode.split(":", 1)[1],
+            all_users=all_users,
+            users_label=label,
             classification=plat.classification if plat else "unknown",
             sanctioned=sanctioned,
             tags=tags,

@@ -1,6 +1,16 @@
-"""Per-platform facts: who uses it, where, through which sources, and is it in the IdP."""
+"""Per-platform facts: who uses it, where, through which sources, and is it in the IdP.
+
+A platform is ``identity_linked`` when it signs in through one of the organisation's
+identity providers (:attr:`AuditGraph.identity_providers`: the configured ones and every
+directory a connector read): it is one of them, a first-party service of one (catalogue
+``native_identity``: Teams of Entra ID, Google Drive of Google Workspace), an SSO
+enterprise app of one, or its source says so (``sso: true``). With no identity provider
+known at all, only SSO evidence links a platform.
+"""
 
 from __future__ import annotations
+
+from typing import Any
 
 from sprawl_audit.graph import AuditGraph, node_id
 
@@ -8,7 +18,7 @@ from sprawl_audit.graph import AuditGraph, node_id
 def analyse(ag: AuditGraph) -> None:
     g = ag.graph
     cat = ag.resolution.catalog
-    idp = ag.identity_provider
+    idps = frozenset(ag.identity_providers)
     sso_linked = _sso_linked(ag)
     edges = ag.edges
     for pid, p in ag.resolution.platforms.items():
@@ -44,7 +54,7 @@ def analyse(ag: AuditGraph) -> None:
             sources=sorted({s.connector for s in p.sources}
                            | {e.split("/", 1)[0] for e in ag.evidence.get(nid, ())}),
             evidence=sorted(ag.evidence.get(nid, ())),
-            identity_linked=_linked(p, entry, idp, sso_linked),
+            identity_linked=_linked(p, entry, idps, sso_linked),
             external_targets=externals,
             external_count=len(externals),
             integration_count=integrations,
@@ -59,26 +69,26 @@ def analyse(ag: AuditGraph) -> None:
 
 
 def _sso_linked(ag: AuditGraph) -> set[str]:
-    """Platform ids with an SSO integration into the organisation's identity provider."""
+    """Platform ids with an SSO integration into one of the organisation's identity
+    providers (into any, when none is known)."""
     g = ag.graph
+    idps = set(ag.identity_providers)
     out = set()
     for s, t, d in g.edges(data="type"):
         if d == "SIGNS_IN_WITH":
             target = g.nodes[t].get("id") or t.split(":", 1)[1]
             idp_node = ag.resolution.platforms.get(target)
-            if idp_node is None or not ag.identity_provider or (
-                idp_node.catalog == ag.identity_provider or target == ag.identity_provider
-            ):
+            if idp_node is None or not idps or idp_node.catalog in idps or target in idps:
                 out.add(s.split(":", 1)[1])
     return out
 
 
-def _linked(p, entry, idp: str, sso: set[str]) -> bool:  # type: ignore[no-untyped-def]
+def _linked(p: Any, entry: Any, idps: frozenset[str], sso: set[str]) -> bool:
     if p.id in sso:
         return True
     attrs = p.attributes
-    if attrs.get("sso") is True or (idp and attrs.get("identity_provider") == idp):
+    if attrs.get("sso") is True or attrs.get("identity_provider") in idps:
         return True
-    if entry is None or not idp:
+    if entry is None or not idps:
         return False
-    return entry.slug == idp or entry.native_identity == idp
+    return entry.slug in idps or entry.native_identity in idps

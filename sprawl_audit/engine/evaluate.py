@@ -31,7 +31,7 @@ from sprawl_audit.engine.model import (
     UnassessedSubject,
 )
 from sprawl_audit.engine.parameters import resolve
-from sprawl_audit.errors import UserError
+from sprawl_audit.errors import UserError, did_you_mean
 from sprawl_audit.model import ASSESSABLE_STATUSES, Coverage
 
 NodeIndex = Mapping[str, list[tuple[str, Mapping[str, Any]]]]
@@ -83,7 +83,8 @@ def check_rule_ids(
     for what, mapping in (("parameters", overrides), ("disabled", disabled)):
         for rule_id in mapping:
             if rule_id not in by_id:
-                raise UserError(f"no loaded rule has id {rule_id!r}", key=f"{what}.{rule_id}")
+                raise UserError(f"no loaded rule has id {rule_id!r}"
+                                f"{did_you_mean(rule_id, by_id)}", key=f"{what}.{rule_id}")
     for rule_id, override in overrides.items():
         if not isinstance(override, Mapping):
             raise UserError("expected a mapping of parameter: value", key=rule_id)

@@ -12,7 +12,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from sprawl_audit.errors import UserError
+from sprawl_audit.errors import UserError, did_you_mean
 
 _REF = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -79,7 +79,9 @@ def resolve(
         if name not in defaults:
             known = ", ".join(sorted(defaults)) or "none"
             raise UserError(
-                f"rule {rule_id} has no parameter {name!r} (known: {known})",
+                f"rule {rule_id} has no parameter {name!r} (known: {known})"
+                if len(defaults) <= 5 else f"rule {rule_id} has no parameter {name!r}"
+                f"{did_you_mean(str(name), defaults)} (known: {known})",
                 key=f"{rule_id}.{name}",
             )
         if not same_type(defaults[name], value):

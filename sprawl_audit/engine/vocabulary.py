@@ -13,7 +13,7 @@ from __future__ import annotations
 COMMON_FACTS: frozenset[str] = frozenset({"kind", "name"})
 
 #: Facts that hold a mapping; rules may reach inside with a dotted name (``attributes.plan``).
-DICT_FACTS: frozenset[str] = frozenset({"attributes"})
+DICT_FACTS: frozenset[str] = frozenset({"attributes", "lookup_errors"})
 
 NODE_FACTS: dict[str, frozenset[str]] = {
     "platform": frozenset({
@@ -38,6 +38,7 @@ NODE_FACTS: dict[str, frozenset[str]] = {
     }),
     "integration": frozenset({
         "app", "host", "integration_kind", "scopes", "consent_type", "user_count",
+        "all_users", "users_label",
         "publisher", "verified_publisher", "sanctioned", "classification", "tags", "ai",
         "mail_access", "meeting_access", "files_access", "chat_access", "directory_write",
         "high_privilege", "attributes",
@@ -60,6 +61,8 @@ NODE_FACTS: dict[str, frozenset[str]] = {
         "domain", "mx", "mail_providers", "spf", "spf_all", "spf_includes", "spf_lookups",
         "spf_senders", "dmarc", "dmarc_policy", "dmarc_subdomain_policy", "dmarc_pct",
         "dmarc_rua", "dkim_ok", "dkim_missing", "mta_sts_mode", "tls_rpt",
+        "lookup_failures", "lookup_errors", "lookup_summary", "dmarc_rua_expected",
+        "dmarc_rua_gap",
         "evidence", "attributes",  # beyond facts.md
     }),
 }

@@ -34,6 +34,7 @@ from sprawl_audit.formats.labels import (
     coverage_label,
     coverage_rank,
     instant,
+    integration_users,
     percent,
     plural,
     yes_no,
@@ -494,7 +495,7 @@ def _integrations_table(result: Mapping[str, Any]) -> str:
             + (f'<br><span class="muted">{h(i.get("publisher"), 60)}'
                f'{" ✓" if verified else ""}</span>' if i.get("publisher") else ""),
             h(names.get(host, host), 60), h(i.get("kind"), 20), h(i.get("consent_type"), 20),
-            _n(i.get("user_count")), " ".join(flags) or "—",
+            h(integration_users(i), 40), " ".join(flags) or "—",
             "—" if i.get("sanctioned") is None else yes_no(i.get("sanctioned")),
         ])
     return (f"<h3>Integrations ({len(integrations)})</h3>"

@@ -98,6 +98,18 @@ def instant(value: Any) -> str:
     return f"{moment.day} {moment:%b %Y %H:%M} UTC"
 
 
+def integration_users(integration: Any) -> str:
+    """Who an integration acts for, as every report says it: "all users (812 enabled)" for
+    an admin consent for everyone (the Result's ``users_label``), else the count. A Result
+    from before ``all_users`` existed shows its count."""
+    if isinstance(integration, dict) and integration.get("all_users") is True:
+        label = integration.get("users_label")
+        return label if isinstance(label, str) and label else "all users"
+    value = integration.get("user_count") if isinstance(integration, dict) else None
+    number = value if isinstance(value, int) and not isinstance(value, bool) else 0
+    return f"{max(number, 0):,}"
+
+
 def plural(count: int, singular: str, plural_form: str | None = None) -> str:
     """``1 platform``, ``2 platforms``."""
     word = singular if count == 1 else (plural_form or singular + "s")

@@ -24,6 +24,7 @@ from sprawl_audit.formats.labels import (
     coverage_label,
     coverage_rank,
     instant,
+    integration_users,
     percent,
     plural,
     yes_no,
@@ -253,7 +254,7 @@ def _inventory(result: Mapping[str, Any]) -> list[str]:
         lines += ["", f"### Integrations ({len(integrations)})", ""]
         lines += _table(["Integration", "Host", "Consent", "Users", "AI", "Mail", "Meetings"], [
             [md(i.get("name") or i.get("id"), 80), md(i.get("host"), 60),
-             md(i.get("consent_type"), 20), _n(i.get("user_count")), yes_no(i.get("ai")),
+             md(i.get("consent_type"), 20), md(integration_users(i), 40), yes_no(i.get("ai")),
              yes_no(i.get("mail_access")), yes_no(i.get("meeting_access"))]
             for i in integrations], ["l", "l", "l", "r", "l", "l", "l"])
     parties = items(result, "external_parties")

@@ -260,13 +260,14 @@ def _integrations(result: Mapping[str, Any]) -> Table:
     rows: list[tuple[Value, ...]] = [
         (i.get("id"), i.get("name"), i.get("app"), i.get("host"), i.get("kind"),
          _join(i.get("scopes")), i.get("consent_type"), count(i.get("user_count")),
-         i.get("publisher"), _flag(i.get("verified_publisher")), _flag(i.get("sanctioned")),
+         _flag(i.get("all_users")), i.get("publisher"), _flag(i.get("verified_publisher")),
+         _flag(i.get("sanctioned")),
          _flag(i.get("ai")), _flag(i.get("mail_access")), _flag(i.get("meeting_access")))
         for i in items(result, "integrations")
     ]
     return Table("integrations", "Integrations", (
         "Integration ID", "Name", "App (platform)", "Host platform", "Kind", "Scopes",
-        "Consent", "Users", "Publisher", "Verified publisher", "Sanctioned", "AI",
+        "Consent", "Users", "All users", "Publisher", "Verified publisher", "Sanctioned", "AI",
         "Mail access", "Meeting access"), rows)
 
 
