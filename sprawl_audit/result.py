@@ -16,7 +16,7 @@ from sprawl_audit import __version__
 from sprawl_audit.graph import AuditGraph
 from sprawl_audit.model import CAPABILITIES, SEVERITIES
 
-SCHEMA_VERSION = "1.1"
+SCHEMA_VERSION = "1.2"
 _SEV_RANK = {s: i for i, s in enumerate(SEVERITIES)}
 
 

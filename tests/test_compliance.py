@@ -88,7 +88,7 @@ def outcomes(tmp_path: Path) -> list[RuleOutcome]:
                       "m", "r", "", (), ())
     return [
         RuleOutcome(rules["R-FAIL"], "failed", findings=(finding,)),
-        RuleOutcome(rules["R-PASS"], "passed", reason="partial evidence: devices.apps: partial"),
+        RuleOutcome(rules["R-PASS"], "passed", evidence="complete"),
         RuleOutcome(rules["R-NA"], "not_assessed",
                     reason="devices.apps: not_configured (no device source configured)"),
         RuleOutcome(rules["R-OFF"], "disabled", reason="handled by the MDM project"),
@@ -111,25 +111,27 @@ def test_statuses_reasons_and_gaps(tmp_path: Path) -> None:
     assert controls["C1"]["status"] == "failed" and controls["C1"]["findings"] == 1
     assert {r["id"]: r["status"] for r in controls["C1"]["rules"]} == {
         "R-FAIL": "failed", "R-PASS": "passed"}
-    # C2: passed, but the gap (one rule unjudged, one on partial evidence) is kept
-    assert controls["C2"]["status"] == "passed"
+    # C2: one rule passed, one could not be judged: partial, never passed, and the gap
+    # is named
+    assert controls["C2"]["status"] == "partial"
     assert any(r.startswith("R-NA: devices.apps: not_configured") for r in
                controls["C2"]["reasons"])
-    assert any(r.startswith("R-PASS: partial evidence") for r in controls["C2"]["reasons"])
     # C3: no rule could be judged; says why
     assert controls["C3"]["status"] == "not_assessed"
     assert controls["C3"]["reasons"] == [
         "R-NA: devices.apps: not_configured (no device source configured)"]
     assert controls["C3"]["rules"] == [
         {"id": "R-NA", "status": "not_assessed", "findings": 0,
-         "reason": "devices.apps: not_configured (no device source configured)"}]
+         "reason": "devices.apps: not_configured (no device source configured)",
+         "evidence": "missing"}]
     # C4: nothing checks it — still listed
     assert controls["C4"]["status"] == "not_covered" and controls["C4"]["rules"] == []
     assert "no enabled rule checks" in controls["C4"]["reasons"][0]
     # C5: its only rule is switched off, with the config's reason
     assert controls["C5"]["status"] == "not_assessed"
     assert controls["C5"]["reasons"] == ["R-OFF disabled: handled by the MDM project"]
-    assert house["summary"] == {"failed": 1, "passed": 1, "not_assessed": 2, "not_covered": 1}
+    assert house["summary"] == {"failed": 1, "passed": 0, "partial": 1, "not_assessed": 2,
+                                "not_covered": 1}
     # a framework without a control list reports the controls its rules cite
     other = view["other"]
     assert [(c["id"], c["title"], c["status"]) for c in other["controls"]] == [
@@ -210,9 +212,13 @@ def test_demo_caf_view_shows_not_assessed_controls_with_reasons(
         assert topic in reasons
     assert all(r["status"] == "not_assessed" for r in b4b["rules"])
     assert controls["B2.b"]["status"] == "failed"
-    assert any("partial evidence: devices.apps" in r for r in controls["B2.b"]["reasons"])
-    assert {c["status"] for c in caf["controls"]} == {
-        "failed", "passed", "not_assessed", "not_covered"}
+    assert any("incomplete evidence: devices.apps" in r for r in controls["B2.b"]["reasons"])
+    statuses = {c["status"] for c in caf["controls"]}
+    assert {"failed", "not_assessed", "not_covered"} <= statuses
+    for control in caf["controls"]:  # passed only when every rule passed on full evidence
+        if control["status"] == "passed":
+            assert all(r["status"] == "passed" and r["evidence"] == "complete"
+                       for r in control["rules"])
     assert controls["B6.b"]["status"] == "not_covered"
 
 
@@ -321,7 +327,9 @@ def test_rich_report_shows_each_control_and_why_not_assessed(
 
 def test_rich_report_summarises_frameworks_when_none_is_selected() -> None:
     section = compliance_text(render(demo_result()))
-    assert re.search(r"ncsc-caf\s+NCSC Cyber Assessment Fra…\s+\d+\s+\d+\s+\d+\s+\d+", section)
+    assert re.search(r"ncsc-caf\s+NCSC Cyber [A-Za-z ]*…\s+\d+\s+\d+\s+\d+\s+\d+\s+\d+", section)
+    for line in section.splitlines():  # five counts and the names fit 80 columns unwrapped
+        assert not line.startswith(("Protection", "Assessment", "Essentials")), line
     assert "--framework ID shows each control" in section
 
 

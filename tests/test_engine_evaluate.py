@@ -205,7 +205,9 @@ def test_partial_evidence_is_judged_and_flagged(ruleset: RuleSet) -> None:
     coverage = [Coverage("intune", "devices.apps", "partial", "3 of 40 devices unreadable")]
     outcome = by_id(evaluate(ruleset, graph(), coverage))["T-CONSUMER"]
     assert outcome.status == "failed"
-    assert outcome.reason == "partial evidence: devices.apps: partial (3 of 40 devices unreadable)"
+    assert outcome.evidence == "incomplete"
+    assert outcome.reason == (
+        "incomplete evidence: devices.apps: intune partial (3 of 40 devices unreadable)")
 
 
 # -- disabled and overrides ---------------------------------------------------------------
@@ -330,6 +332,8 @@ def test_outcome_to_dict_matches_result_doc(ruleset: RuleSet) -> None:
             {"framework": "uk-gdpr", "control": "Art.32", "title": "Security of processing"},
             {"framework": "ncsc-caf", "control": "B3.b"},
         ],
+        "evidence": "missing", "incomplete": [], "not_assessed_subjects": 0,
+        "unassessed": [],
     }
     failed = outcome_to_dict(outcomes["T-DMARC"])
     assert failed["findings"] == 1

@@ -260,7 +260,7 @@ def test_rule_keys_documented_in_design() -> None:
     # The loader accepts exactly the keys the design documents for a rule.
     assert set(RULE_KEYS) == {
         "id", "title", "severity", "select", "where", "requires", "parameters", "message",
-        "rationale", "remediation", "references", "tags", "enabled",
+        "rationale", "remediation", "references", "tags", "enabled", "assess",
     }
 
 

@@ -3,8 +3,10 @@
 A control's status comes from every evaluated rule whose ``references`` cite it:
 
 * ``failed``       — at least one of those rules found something;
-* ``passed``       — none failed and at least one could be judged (the others, if any,
-                     are listed with why they could not);
+* ``passed``       — every one of those rules passed on complete evidence;
+* ``partial``      — none failed and some passed, but at least one could not be judged
+                     (evidence missing or incomplete, subjects unassessed, or the rule
+                     disabled): the reasons say which rule and why;
 * ``not_assessed`` — none could be judged: the evidence was not collected (or the rules
                      are disabled); the reasons say which evidence, from which connector;
 * ``not_covered``  — no evaluated rule cites it. Listed anyway, so a gap in what the
@@ -26,7 +28,9 @@ from typing import Any
 from sprawl_audit.engine.model import Framework, RuleOutcome
 
 #: Control statuses, worst first (the order summaries and reports use).
-CONTROL_STATUSES: tuple[str, ...] = ("failed", "passed", "not_assessed", "not_covered")
+CONTROL_STATUSES: tuple[str, ...] = (
+    "failed", "passed", "partial", "not_assessed", "not_covered",
+)
 
 NOT_COVERED = "no enabled rule checks this control"
 
@@ -113,14 +117,16 @@ def _control(
     fid: str, cid: str, title: str, outcomes: Sequence[RuleOutcome], elsewhere: Sequence[str]
 ) -> dict[str, Any]:
     rules = [{"id": o.rule.id, "status": o.status, "findings": len(o.findings),
-              "reason": o.reason} for o in outcomes]
+              "reason": o.reason, "evidence": o.evidence} for o in outcomes]
     statuses = {o.status for o in outcomes}
     if not outcomes:
         status = "not_covered"
     elif "failed" in statuses:
         status = "failed"
-    elif "passed" in statuses:
+    elif all(o.status == "passed" and o.complete for o in outcomes):
         status = "passed"
+    elif "passed" in statuses:
+        status = "partial"
     else:
         status = "not_assessed"
     # why rules could not be judged, and which judged ones saw only part of the evidence

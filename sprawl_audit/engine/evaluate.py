@@ -1,7 +1,10 @@
 """Judge a facts graph against rules: one outcome per rule, one finding per matching node.
 
 A rule whose evidence was not collected is ``not_assessed`` with the coverage's own words
-as the reason — an audit that could not look must never read as a pass. Fingerprints
+as the reason — an audit that could not look must never read as a pass. A rule passes
+only on *complete* evidence: every source behind its requirements collected in full and
+every subject judgeable (its ``assess`` clause); otherwise what was seen still fails,
+and the rest is ``not_assessed`` with the gap named. Fingerprints
 hash only the rule id and the graph node id, so the same problem keeps the same
 fingerprint from run to run (for suppressions, ``diff`` and ticket systems) even when
 its message changes.
@@ -25,6 +28,7 @@ from sprawl_audit.engine.model import (
     RuleSet,
     Scope,
     Subject,
+    UnassessedSubject,
 )
 from sprawl_audit.engine.parameters import resolve
 from sprawl_audit.errors import UserError
@@ -121,31 +125,58 @@ def evaluate_rule(
     if disabled_reason is not None or not rule.enabled:
         why = disabled_reason or "disabled in the rule file (enabled: false)"
         return RuleOutcome(rule=rule, status="disabled", reason=why,
-                           parameters=frozen_params)
-    missing, partial, evidence = _requirements(rule, by_topic)
+                           parameters=frozen_params, evidence="missing")
+    missing, incomplete, evidence = _requirements(rule, by_topic)
     if missing:
         return RuleOutcome(rule=rule, status="not_assessed", reason="; ".join(missing),
-                           parameters=frozen_params)
+                           parameters=frozen_params, evidence="missing")
     scope = Scope(graph=graph, params=frozen_params, as_of=as_of,
                   edges=edges if edges is not None else EdgeIndex(graph))
     findings: list[Finding] = []
+    unassessed: list[UnassessedSubject] = []
     test = rule.condition.test
+    assess = rule.assess
     for node_id, facts in index.get(rule.kind, ()):
         if test(scope, facts, node_id):
             findings.append(_finding(rule, node_id, facts, params, evidence))
-    reason = f"partial evidence: {'; '.join(partial)}" if partial else None
+        elif (assess is not None and rule.scope.test(scope, facts, node_id)
+              and not assess.condition.test(scope, facts, node_id)):
+            name = facts.get("name")
+            unassessed.append(UnassessedSubject(
+                id=node_id, name=str(name) if name else node_id,
+                reason=assess.reason.render(facts, params)))
+    complete = not incomplete and not unassessed
+    if findings:
+        status = "failed"
+    elif complete:
+        status = "passed"
+    else:
+        status = "not_assessed"
     return RuleOutcome(
-        rule=rule, status="failed" if findings else "passed", findings=tuple(findings),
-        reason=reason, parameters=frozen_params,
+        rule=rule, status=status, findings=tuple(findings),
+        reason=_gap_reason(incomplete, unassessed), parameters=frozen_params,
+        evidence="complete" if complete else "incomplete", incomplete=tuple(incomplete),
+        unassessed=tuple(unassessed),
     )
+
+
+#: Coverage statuses that mean a source tried and did not see everything.
+GAP_STATUSES: frozenset[str] = frozenset({"partial", "forbidden", "error", "unavailable"})
 
 
 def _requirements(
     rule: Rule, by_topic: Mapping[str, list[Coverage]]
 ) -> tuple[list[str], list[str], tuple[str, ...]]:
-    """(missing requirement descriptions, partial ones, connector/topic evidence)."""
+    """(missing requirement descriptions, incomplete ones, connector/topic evidence).
+
+    A requirement is *missing* when none of its alternatives has usable evidence (the
+    rule cannot be judged at all). It is *incomplete* when any source that was meant to
+    provide one of its topics failed or saw only part of it — even when another
+    alternative was collected: the failed source may be where the problem is, so a
+    pass (or a vanished finding) would be a guess.
+    """
     missing: list[str] = []
-    partial: list[str] = []
+    incomplete: list[str] = []
     evidence: set[str] = set()
     for requirement in rule.requires:
         alternatives = requirement.split("|")
@@ -159,12 +190,34 @@ def _requirements(
             missing.extend(_describe(topic, by_topic.get(topic, [])) for topic in alternatives)
             continue
         evidence.update(f"{entry.connector}/{entry.topic}" for entry in usable)
-        if all(entry.status == "partial" for entry in usable):
-            partial.extend(_describe(entry.topic, [entry]) for entry in usable)
-    return missing, partial, tuple(sorted(evidence))
+        for topic in alternatives:
+            gaps = [e for e in by_topic.get(topic, ()) if e.status in GAP_STATUSES]
+            if gaps:
+                incomplete.append(_describe(topic, gaps, with_connector=True))
+    return missing, incomplete, tuple(sorted(evidence))
 
 
-def _describe(topic: str, entries: Sequence[Coverage]) -> str:
+#: How many unassessed subjects a reason names before it says "and N more".
+REASON_SUBJECTS = 3
+
+
+def _gap_reason(incomplete: Sequence[str], unassessed: Sequence[UnassessedSubject]
+                ) -> str | None:
+    """One line saying why a rule could not pass: which evidence, which subjects."""
+    parts: list[str] = []
+    if incomplete:
+        parts.append(f"incomplete evidence: {'; '.join(incomplete)}")
+    if unassessed:
+        shown = [f"{s.name}: {s.reason}" for s in unassessed[:REASON_SUBJECTS]]
+        more = len(unassessed) - len(shown)
+        noun = "subject" if len(unassessed) == 1 else "subjects"
+        parts.append(f"{len(unassessed)} {noun} not assessed ({'; '.join(shown)}"
+                     + (f"; and {more} more" if more else "") + ")")
+    return "; ".join(parts) or None
+
+
+def _describe(topic: str, entries: Sequence[Coverage], *, with_connector: bool = False
+              ) -> str:
     """``devices.apps: not_configured (no device source configured)`` and the like."""
     if not entries:
         return f"{topic}: not collected by any connector"
@@ -173,7 +226,7 @@ def _describe(topic: str, entries: Sequence[Coverage]) -> str:
         text = f"{entry.connector} {entry.status}" if with_connector else entry.status
         return f"{text} ({entry.detail})" if entry.detail else text
 
-    if len(entries) == 1:
+    if len(entries) == 1 and not with_connector:
         return f"{topic}: {one(entries[0], False)}"
     return f"{topic}: " + ", ".join(one(entry, True) for entry in entries)
 
@@ -249,4 +302,13 @@ def outcome_to_dict(outcome: RuleOutcome) -> dict[str, Any]:
         "reason": outcome.reason,
         "requires": list(rule.requires),
         "references": [ref.to_dict() for ref in rule.references],
+        "evidence": outcome.evidence,
+        "incomplete": list(outcome.incomplete),
+        "not_assessed_subjects": len(outcome.unassessed),
+        "unassessed": [{"id": s.id, "name": s.name, "reason": s.reason}
+                       for s in outcome.unassessed[:UNASSESSED_LISTED]],
     }
+
+
+#: Unassessed subjects listed per rule in the Result (the count is always exact).
+UNASSESSED_LISTED = 50

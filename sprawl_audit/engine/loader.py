@@ -29,6 +29,7 @@ from sprawl_audit.engine.conditions import CompileContext, all_of, compile_condi
 from sprawl_audit.engine.frameworks import load_frameworks, pack_definitions
 from sprawl_audit.engine.model import (
     MATCH_ALL,
+    Assessment,
     Condition,
     Framework,
     Pack,
@@ -48,8 +49,9 @@ REQUIRED_KEYS: tuple[str, ...] = (
     "id", "title", "severity", "select", "requires", "message", "remediation",
 )
 OPTIONAL_KEYS: tuple[str, ...] = (
-    "where", "parameters", "rationale", "references", "tags", "enabled",
+    "where", "parameters", "rationale", "references", "tags", "enabled", "assess",
 )
+ASSESS_KEYS: tuple[str, ...] = ("where", "reason")
 RULE_KEYS: tuple[str, ...] = REQUIRED_KEYS + OPTIONAL_KEYS
 PACK_KEYS: tuple[str, ...] = ("name", "title", "description", "frameworks", "version")
 PACK_FILE = "pack.yaml"
@@ -509,6 +511,8 @@ def check_rule(
     kind = attempt(_kind, raw, err) if "select" in raw else None
     parameters = attempt(_parameters, raw, kind or "platform", err, default={}) or {}
     condition = attempt(_condition, raw, kind, parameters, path, err)
+    scope = attempt(_scope, raw, kind, parameters, path, err)
+    assess = attempt(_assess, raw, kind, parameters, path, err) if "assess" in raw else None
     requires = _requires(raw, err, problems) if "requires" in raw else ()
     message = None
     if "message" in raw:
@@ -534,7 +538,7 @@ def check_rule(
         requires=requires, message=message, remediation=remediation or "",
         rationale=rationale or "", parameters=MappingProxyType(parameters),
         references=references, tags=tuple(tags), enabled=bool(enabled), pack=pack,
-        path=path, line=line_of(raw) or 0,
+        path=path, line=line_of(raw) or 0, scope=scope or MATCH_ALL, assess=assess,
     ), problems
 
 
@@ -567,6 +571,35 @@ def _condition(raw: Mapping[str, Any], kind: str | None, parameters: Mapping[str
                 raise err("where must not be empty", "where", owner)
             conditions.append(compile_condition(owner["where"], ctx, parent=owner, key="where"))
     return all_of(conditions) if conditions else MATCH_ALL
+
+
+def _scope(raw: Mapping[str, Any], kind: str | None, parameters: Mapping[str, Any],
+           path: str, err: _Errors) -> Condition:
+    """``select.where`` alone: which nodes are subjects at all (see ``Rule.scope``)."""
+    select = raw.get("select")
+    if not isinstance(select, dict) or select.get("where") is None:
+        return MATCH_ALL
+    ctx = CompileContext(path=path, parameters=parameters, kind=kind, field="select.where")
+    return compile_condition(select["where"], ctx, parent=select, key="where")
+
+
+def _assess(raw: Mapping[str, Any], kind: str | None, parameters: Mapping[str, Any],
+            path: str, err: _Errors) -> Assessment:
+    """``assess: {where: condition, reason: template}`` (see :class:`Assessment`)."""
+    spec = raw["assess"]
+    if not isinstance(spec, dict):
+        raise err("assess takes a mapping with 'where' and 'reason'", "assess")
+    for key in spec:
+        if key not in ASSESS_KEYS:
+            raise err(_unknown_key_message(key, ASSESS_KEYS), str(key), spec)
+    for key in ASSESS_KEYS:
+        if spec.get(key) is None:
+            raise err(f"assess needs {key!r}", "assess")
+    ctx = CompileContext(path=path, parameters=parameters, kind=kind, field="assess.where")
+    condition = compile_condition(spec["where"], ctx, parent=spec, key="where")
+    reason = parse_template(spec["reason"], kind=kind or "platform", parameters=parameters,
+                            path=path, line=line_of(spec, "reason"), key="assess.reason")
+    return Assessment(condition=condition, reason=reason)
 
 
 def _text(raw: Mapping[str, Any], key: str, err: _Errors, required: bool) -> str:

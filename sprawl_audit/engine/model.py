@@ -121,6 +121,20 @@ class Framework:
 
 
 @dataclass(frozen=True, eq=False)
+class Assessment:
+    """A rule's ``assess`` clause: when a subject's own evidence is enough to judge it.
+
+    A subject that does not match the rule passes only when ``condition`` holds for it;
+    otherwise it is *not assessed*, with ``reason`` (a message template) rendered from its
+    facts. This is how a rule says what a pass needs — a platform with no MFA evidence,
+    a domain whose DNS lookup failed — so that the absence of data never reads as good.
+    """
+
+    condition: Condition
+    reason: Any  # sprawl_audit.engine.template.Template
+
+
+@dataclass(frozen=True, eq=False)
 class Rule:
     """One rule as loaded and validated. ``requires`` entries may be ``"a|b"`` alternatives.
 
@@ -144,6 +158,11 @@ class Rule:
     pack: str = ""
     path: str = ""
     line: int = 0
+    #: ``select.where`` alone: which nodes are the rule's subjects at all (``condition``
+    #: already includes it). Subjects outside it are neither passed nor unassessed.
+    scope: Condition = MATCH_ALL
+    #: What a pass needs per subject (None: every subject in scope can be judged).
+    assess: Assessment | None = None
 
     @property
     def location(self) -> str:
@@ -214,8 +233,26 @@ class Finding:
 
 
 @dataclass(frozen=True)
+class UnassessedSubject:
+    """A subject a rule could not judge, and why (its ``assess`` reason)."""
+
+    id: str
+    name: str
+    reason: str
+
+
+#: How much of the evidence a rule needs was there (the Result's ``rules[].evidence``).
+EVIDENCE_STATES: tuple[str, ...] = ("complete", "incomplete", "missing")
+
+
+@dataclass(frozen=True)
 class RuleOutcome:
-    """The verdict on one rule: its status, its findings and, when useful, why."""
+    """The verdict on one rule: its status, its findings and, when useful, why.
+
+    ``evidence`` is ``complete`` only when every coverage entry behind the rule's requirements
+    was collected in full and every subject could be judged: only then can the rule
+    pass, and only then can drift call a vanished finding *resolved*.
+    """
 
     rule: Rule
     status: str  # one of OUTCOME_STATUSES
@@ -223,3 +260,13 @@ class RuleOutcome:
     reason: str | None = None
     #: Parameter values actually used (defaults merged with overrides).
     parameters: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    #: ``complete``, ``incomplete`` or ``missing`` (nothing to judge on, or disabled).
+    evidence: str = "missing"
+    #: Coverage entries behind the requirements that were not collected in full.
+    incomplete: tuple[str, ...] = ()
+    #: Subjects the rule could not judge (``assess`` did not hold for them).
+    unassessed: tuple[UnassessedSubject, ...] = ()
+
+    @property
+    def complete(self) -> bool:
+        return self.evidence == "complete"

@@ -613,12 +613,14 @@ def coverage_section(result: Result) -> tuple[Table | None, int]:
 CONTROL_STATUS_STYLES: dict[str, str] = {
     "failed": "bold red",
     "passed": "green",
+    "partial": "yellow",
     "not_assessed": "yellow",
     "not_covered": "dim",
 }
 CONTROL_STATUS_LABELS: dict[str, str] = {
     "failed": "FAILED",
     "passed": "passed",
+    "partial": "partial",
     "not_assessed": "not assessed",
     "not_covered": "not covered",
 }
@@ -662,7 +664,7 @@ def _framework_title(framework: Mapping[str, Any], *, short: bool = False) -> Te
         name += f" {version}"
     title = Text(fid, style="bold")
     title.append("  ")
-    title.append(clip(name, max(12, 34 - len(fid))) if short else name,
+    title.append(clip(name, max(8, 26 - len(fid))) if short else name,
                  style="dim" if short else "bold")
     return title
 
@@ -682,8 +684,6 @@ def brief_reason(text: str) -> str:
         elif not depth:
             out.append(ch)
     brief = " ".join("".join(out).replace(" ;", ";").replace(" ,", ",").split())
-    if brief.startswith("partial evidence: "):
-        brief = brief.replace(": partial", "")
     return brief.replace("not_configured", "not configured")
 
 
@@ -740,10 +740,7 @@ def _control_rows(control: Mapping[str, Any], verbose: bool
     if verbose:
         rows.extend((_rule_line(r), _rule_note(r, verbose)) for r in passed)
     elif passed:
-        partial = sum(1 for r in passed if r.get("reason"))
-        note = Text(f"{partial} of them on partial evidence (-v)" if partial else "",
-                    style="dim")
-        rows.append((Text(f"✓ {len(passed)} passed", style="green"), note))
+        rows.append((Text(f"✓ {len(passed)} passed", style="green"), Text("")))
     return rows
 
 
@@ -803,10 +800,10 @@ def compliance_section(result: Result, verbose: bool) -> tuple[RenderableType | 
     rest = [f for f in frameworks if f not in detailed]
     if rest:
         table = _table()
-        table.add_column("Framework", min_width=16)
+        table.add_column("Framework", min_width=16, no_wrap=True, overflow="ellipsis")
         for status in CONTROL_STATUS_STYLES:
-            table.add_column(CONTROL_STATUS_LABELS[status].capitalize(), justify="right",
-                             no_wrap=True)
+            label = CONTROL_STATUS_LABELS[status].capitalize()
+            table.add_column(label, justify="right", no_wrap=True, min_width=len(label))
         for framework in rest:
             counts = _control_counts(framework)
             row: list[RenderableType] = [_framework_title(framework, short=True)]

@@ -24,7 +24,7 @@ from sprawl_audit.errors import UserError
 from sprawl_audit.formats.sanitize import cell
 
 #: The schema_version this build writes; it reads any 1.x.
-RESULT_SCHEMA_VERSION = "1.1"
+RESULT_SCHEMA_VERSION = "1.2"
 _MAJOR, _MINOR = (int(part) for part in RESULT_SCHEMA_VERSION.split("."))
 
 
