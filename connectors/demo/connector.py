@@ -28,6 +28,7 @@ from sprawl_audit.connectors.m365.transform import (
     transform_users,
     verified_domains,
 )
+from sprawl_audit.connectors.m365.mfa import mfa_enforcement, policy_summary, transform_mfa
 from sprawl_audit.connectors.manual.transform import load_manual_text
 from sprawl_audit.connectors.phone.transform import read_phone_numbers, transform_phone_imports
 from sprawl_audit.connectors.slack.transform import transform_slack
@@ -150,6 +151,15 @@ def _m365(out: InventoryBuilder) -> tuple[str, ...]:
         for path, page in _json("m365/teamGuests.json").items()
     }
     out.extend(transform_team_guests(iter_values(_pages("m365/teams")), guests, org_domains))
+    enforcement = mfa_enforcement(
+        iter_values([_json("m365/identity/conditionalAccess/policies.json")]),
+        _json("m365/policies/identitySecurityDefaultsEnforcementPolicy.json"))
+    platform, policies = policy_summary(enforcement)
+    out.platforms.append(platform)
+    out.coverage.append(policies)
+    out.extend(transform_mfa(
+        users, list(iter_values(_pages("m365/reports/authenticationMethods/"
+                                       "userRegistrationDetails"))), enforcement))
     return org_domains
 
 
@@ -208,7 +218,7 @@ class DemoConnector(Connector):
     name = "demo"
     topics = (
         "directory.users", "directory.guests", "activity.usage", "oauth.grants",
-        "identity.sso", "devices.apps", "mail.forwarding", "collab.external_channels",
+        "identity.sso", "accounts.mfa", "identity.policies", "devices.apps", "mail.forwarding", "collab.external_channels",
         "phone.numbers", "dns.email", "manual.inventory",
     )
 
