@@ -265,7 +265,7 @@ class _Builder:
                    last_active=u.last_active, activity=u.activity)
 
     def _account(self, a: Account) -> None:
-        """An ``account`` node between its person (HOLDS) and its platform (ON).
+        """An ``account`` node between its person (HOLDS) and its platform (ON_PLATFORM).
 
         Two records of one account (two sources reporting the same person on the same
         platform) make one node: what the first left unknown the second fills in, a
@@ -290,7 +290,7 @@ class _Builder:
                 last_login=a.last_login, attributes=dict(a.attributes), evidence=[evidence],
             )
             self.g.add_edge(person, anode, type="HOLDS")
-            self.g.add_edge(anode, pnode, type="ON")
+            self.g.add_edge(anode, pnode, type="ON_PLATFORM")
             return
         for name, value in (("mfa", a.mfa), ("mfa_enforced", a.mfa_enforced),
                             ("admin", a.admin), ("role", a.role or None),

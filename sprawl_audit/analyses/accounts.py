@@ -1,8 +1,8 @@
 """Per-platform account facts: what each platform's own accounts say about sign-in.
 
 An account's second factor, admin rights and sign-in countries are judged on the
-platform they belong to (``account`` nodes reach their platform over ``ON``). The
-``*_unknown`` counts are what lets a rule say *not assessed* instead of *passed* when a
+platform they belong to (``account`` nodes reach their platform over ``ON_PLATFORM``).
+The ``*_unknown`` counts are what lets a rule say *not assessed* instead of *passed* when a
 platform's source did not report a field for some of its accounts.
 
 "Protected" means a second factor is registered (``mfa``) or sign-in requires one
@@ -20,7 +20,7 @@ def analyse(ag: AuditGraph) -> None:
     g = ag.graph
     edges = ag.edges
     for nid in ag.nodes_of("platform"):
-        accounts = edges.distinct(nid, "ON", "in")
+        accounts = edges.distinct(nid, "ON_PLATFORM", "in")
         facts = g.nodes[nid]
         enabled = without = mfa_unknown = admins = admin_unknown = admin_mfa_unknown = 0
         enforced = login_unknown = 0

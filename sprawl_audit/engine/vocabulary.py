@@ -76,7 +76,7 @@ NODE_KINDS: tuple[str, ...] = tuple(NODE_FACTS)
 EDGE_TYPES: tuple[str, ...] = (
     "USES", "MEMBER_OF", "PROVIDES", "OWNS", "RUNS", "INSTANCE_OF", "CONNECTED_TO",
     "GRANTED", "LINKS_TO", "ASSIGNED_TO", "CARRIED_BY", "HOSTED_ON", "RECEIVES_VIA",
-    "SENDS_VIA", "SIGNS_IN_WITH", "HOLDS", "ON",
+    "SENDS_VIA", "SIGNS_IN_WITH", "HOLDS", "ON_PLATFORM",
 )
 
 #: Attributes edges may carry (``type`` on every edge; the rest per edge type).
