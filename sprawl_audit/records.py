@@ -70,8 +70,8 @@ CHOICES: dict[tuple[type, str], tuple[str, ...]] = {
 }
 #: Identifiers that must not be empty (they become graph node ids and Result keys).
 NON_EMPTY: frozenset[tuple[type, str]] = frozenset({
-    (Platform, "id"), (Integration, "id"), (Account, "person"), (PhoneNumber, "number"), (MailDomain, "domain"),
-    (Coverage, "connector"), (Coverage, "topic"),
+    (Platform, "id"), (Integration, "id"), (Account, "person"), (PhoneNumber, "number"),
+    (MailDomain, "domain"), (Coverage, "connector"), (Coverage, "topic"),
 })
 #: Counts that cannot be negative.
 COUNTS: frozenset[tuple[type, str]] = frozenset({

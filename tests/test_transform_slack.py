@@ -177,4 +177,5 @@ def test_has_2fa_hidden_from_a_non_admin_token_is_unknown_not_false() -> None:
     some = [dict(m) for m in MEMBERS]
     del some[0]["has_2fa"]
     partial = {c.topic: c for c in transform_slack(TEAM, some, [], []).coverage}
-    assert partial["accounts.mfa"].status == "partial" and "4 of 5" in partial["accounts.mfa"].detail
+    assert partial["accounts.mfa"].status == "partial"
+    assert "4 of 5" in partial["accounts.mfa"].detail

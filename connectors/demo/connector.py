@@ -18,6 +18,7 @@ from urllib.parse import unquote
 
 from sprawl_audit.connectors.email.transform import transform_dns
 from sprawl_audit.connectors.interface import Connector, ConnectorContext, coverage
+from sprawl_audit.connectors.m365.mfa import mfa_enforcement, policy_summary, transform_mfa
 from sprawl_audit.connectors.m365.transform import (
     iter_values,
     transform_activity_reports,
@@ -28,7 +29,6 @@ from sprawl_audit.connectors.m365.transform import (
     transform_users,
     verified_domains,
 )
-from sprawl_audit.connectors.m365.mfa import mfa_enforcement, policy_summary, transform_mfa
 from sprawl_audit.connectors.manual.transform import load_manual_text
 from sprawl_audit.connectors.phone.transform import read_phone_numbers, transform_phone_imports
 from sprawl_audit.connectors.slack.transform import transform_slack
@@ -218,8 +218,9 @@ class DemoConnector(Connector):
     name = "demo"
     topics = (
         "directory.users", "directory.guests", "activity.usage", "oauth.grants",
-        "identity.sso", "accounts.mfa", "identity.policies", "devices.apps", "mail.forwarding", "collab.external_channels",
-        "phone.numbers", "dns.email", "manual.inventory",
+        "identity.sso", "accounts.mfa", "identity.policies", "devices.apps",
+        "mail.forwarding", "collab.external_channels", "phone.numbers", "dns.email",
+        "manual.inventory",
     )
 
     def collect(self, settings: Mapping[str, Any], context: ConnectorContext) -> InventoryBuilder:

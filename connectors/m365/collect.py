@@ -476,7 +476,7 @@ class _Run:
 
     def f_registrations(self) -> Any:
         return need(perms.REGISTRATION, lambda: self.graph.list_all(
-            "/reports/authenticationMethods/userRegistrationDetails"))
+            "/reports/authenticationMethods/userRegistrationDetails", top=self.top()))
 
     def f_ca_policies(self) -> Any:
         return need(perms.CONDITIONAL_ACCESS, lambda: self.graph.list_all(
