@@ -244,7 +244,6 @@ class Inventory:
     people: tuple[Person, ...] = ()
     platforms: tuple[Platform, ...] = ()
     usages: tuple[Usage, ...] = ()
-    accounts: tuple[Account, ...] = ()
     devices: tuple[Device, ...] = ()
     integrations: tuple[Integration, ...] = ()
     external_links: tuple[ExternalLink, ...] = ()
@@ -252,6 +251,8 @@ class Inventory:
     mail_domains: tuple[MailDomain, ...] = ()
     observations: tuple[Observation, ...] = ()
     coverage: tuple[Coverage, ...] = ()
+    #: Last, so records built positionally before accounts existed still mean the same.
+    accounts: tuple[Account, ...] = ()
 
 
 @dataclass

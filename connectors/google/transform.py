@@ -217,14 +217,24 @@ def department_of(user: Item) -> str:
     return text(user, "orgUnitPath").strip("/")
 
 
+def _directory_users(pages: Iterable[Item]) -> Iterator[tuple[Item, str]]:
+    """(user, primary email) of every user that has one; users and accounts both read it."""
+    for u in iter_items(pages, "users"):
+        email = text(u, "primaryEmail")
+        if email:
+            yield u, email
+
+
+def _enabled(user: Item) -> bool:
+    """Suspended and archived users cannot sign in."""
+    return not (user.get("suspended") is True or user.get("archived") is True)
+
+
 def transform_users(pages: Iterable[Item], *, connector: str = CONNECTOR) -> list[Person]:
     """Directory users → Person records (suspended and archived users are disabled)."""
     source = SourceRef(connector, "directory.users", "users.list")
     out: list[Person] = []
-    for u in iter_items(pages, "users"):
-        email = text(u, "primaryEmail")
-        if not email:
-            continue
+    for u, email in _directory_users(pages):
         name = u.get("name")
         org = _primary_org(u)
         attributes: dict[str, Any] = {"org_unit": text(u, "orgUnitPath") or "/"}
@@ -234,7 +244,7 @@ def transform_users(pages: Iterable[Item], *, connector: str = CONNECTOR) -> lis
             email=email,
             department=department_of(u),
             job_title=text(org, "title"),
-            enabled=not (u.get("suspended") is True or u.get("archived") is True),
+            enabled=_enabled(u),
             attributes=attributes,
             sources=(source,),
         ))
@@ -257,10 +267,7 @@ def transform_accounts(pages: Iterable[Item], *, connector: str = CONNECTOR) -> 
     """
     source = SourceRef(connector, "accounts.mfa", "users.list")
     out: list[Account] = []
-    for u in iter_items(pages, "users"):
-        email = text(u, "primaryEmail")
-        if not email:
-            continue
+    for u, email in _directory_users(pages):
         super_admin, delegated = _flag(u, "isAdmin"), _flag(u, "isDelegatedAdmin")
         admin = None if super_admin is None and delegated is None else bool(
             super_admin or delegated)
@@ -268,7 +275,7 @@ def transform_accounts(pages: Iterable[Item], *, connector: str = CONNECTOR) -> 
                 else "user" if admin is False else "")
         out.append(Account(
             person=person_id(email), platform=IDENTITY,
-            enabled=not (u.get("suspended") is True or u.get("archived") is True),
+            enabled=_enabled(u),
             mfa=_flag(u, "isEnrolledIn2Sv"), mfa_enforced=_flag(u, "isEnforcedIn2Sv"),
             admin=admin, role=role, last_login=iso_date(u.get("lastLoginTime")) or None,
             attributes={"org_unit": text(u, "orgUnitPath") or "/"}, source=source,
