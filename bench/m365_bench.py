@@ -75,10 +75,13 @@ def minimum(tenant: Any, *, page: int, batch: int, concurrency: int, mailboxes: 
         "detectedApps": _pages(len(tenant.detected_apps), page),
         "teams": _pages(len(tenant.teams), page),
         "numberAssignments": _pages(len(tenant.number_assignments), default_page),
+        "userRegistrationDetails": _pages(len(tenant.registration_details), page),
+        "conditionalAccessPolicies": _pages(len(tenant.ca_policies), default_page),
     }
     # skus, domains, authorisation policy, cross-tenant default + partners, 2 reports and
-    # their 2 downloads, and (for the next run's delta) 3 x $deltatoken=latest
-    singles = 1 + 1 + 1 + 2 + 4 + (3 if delta else 0)
+    # their 2 downloads, security defaults, and (for the next run's delta) 3 x
+    # $deltatoken=latest
+    singles = 1 + 1 + 1 + 2 + 4 + 1 + (3 if delta else 0)
     third = [sp for sp in tenant.service_principals if is_third_party(sp)]
     sp_subs = sum(_pages(len(tenant.assigned_to.get(sp["id"], [])), page)
                   + _pages(len(tenant.assignments.get(sp["id"], [])), page) for sp in third)

@@ -41,6 +41,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from sprawl_audit.model import (
+    Account,
     AppRef,
     Coverage,
     Device,
@@ -175,24 +176,42 @@ def generate(people: int, seed: int = SEED) -> Inventory:
     # --- Google and Slack accounts of the same people (merged by resolution) -----------
     google_src = SourceRef("google", "directory.users")
     google_people = rng.sample(active, int(len(active) * GOOGLE_SHARE))
-    google = [Person(id=p.id, display_name=p.display_name, email=p.email,
-                     department=p.department, enabled=True,
-                     attributes={"google_id": str(rng.getrandbits(60)),
-                                 "two_step_enrolled": rng.random() < 0.7,
-                                 "is_admin": rng.random() < 0.005},
-                     sources=(google_src,))
-              for p in google_people]
+    google: list[Person] = []
+    accounts: list[Account] = []
+    for p in google_people:  # the same draws, in the same order, as before accounts
+        gid, enrolled, admin = str(rng.getrandbits(60)), rng.random() < 0.7, \
+            rng.random() < 0.005
+        google.append(Person(id=p.id, display_name=p.display_name, email=p.email,
+                             department=p.department, enabled=True,
+                             attributes={"google_id": gid}, sources=(google_src,)))
+        accounts.append(Account(p.id, AppRef("slug", "google-workspace-identity"),
+                                mfa=enrolled, admin=admin,
+                                role="super_admin" if admin else "user",
+                                source=SourceRef("google", "accounts.mfa")))
     slack_people = rng.sample(active, int(len(active) * SLACK_SHARE))
     slack_src = t.slack_person.sources[0]
-    slack = [Person(id=p.id, display_name=p.display_name, email=p.email,
-                    job_title=p.job_title,
-                    attributes={"slack_id": f"U{rng.getrandbits(40):010X}",
-                                "has_2fa": rng.random() < 0.8,
-                                "role": "admin" if rng.random() < 0.01 else "member",
-                                "login_countries": ["GB"] if rng.random() < 0.97
-                                else ["GB", rng.choice(["IE", "ES", "IN", "NG", "US"])]},
-                    sources=(slack_src,))
-             for p in slack_people]
+    slack: list[Person] = []
+    for p in slack_people:
+        sid, has_2fa = f"U{rng.getrandbits(40):010X}", rng.random() < 0.8
+        role = "admin" if rng.random() < 0.01 else "member"
+        countries = ("GB",) if rng.random() < 0.97 else (
+            "GB", rng.choice(["IE", "ES", "IN", "NG", "US"]))
+        slack.append(Person(id=p.id, display_name=p.display_name, email=p.email,
+                            job_title=p.job_title, attributes={"slack_id": sid},
+                            sources=(slack_src,)))
+        accounts.append(Account(p.id, AppRef("platform", t.slack_platform.id), mfa=has_2fa,
+                                admin=role == "admin", role=role,
+                                login_countries=tuple(sorted(countries)),
+                                source=SourceRef("slack", "accounts.mfa")))
+    # Entra ID accounts of everyone in the directory, from the registration report (an
+    # RNG of their own: every other record is the same as before accounts existed)
+    mfa_rng = random.Random(f"{seed}:{people}:mfa")
+    accounts.extend(
+        Account(p.id, AppRef("slug", "entra-id"), enabled=p.enabled,
+                mfa=mfa_rng.random() < 0.85 if p.enabled else None,
+                mfa_enforced=False, admin=mfa_rng.random() < 0.003 if p.enabled else None,
+                source=SourceRef("m365", "accounts.mfa"))
+        for p in (*staff, *guests))
 
     # --- platforms ------------------------------------------------------------------
     google_platforms = [
@@ -312,13 +331,14 @@ def generate(people: int, seed: int = SEED) -> Inventory:
     coverage.append(log_coverage)
     coverage.extend(Coverage("google", topic, "collected", f"{len(google):,} accounts",
                              len(google))
-                    for topic in ("directory.users", "activity.usage"))
+                    for topic in ("directory.users", "activity.usage", "accounts.mfa"))
 
     return Inventory(
         organisation=org,
         people=(*staff, *guests, *google, *slack),
         platforms=tuple(platforms),
         usages=tuple(usages),
+        accounts=tuple(accounts),
         devices=tuple(devices),
         integrations=tuple(integrations),
         external_links=tuple(links),

@@ -18,7 +18,7 @@ import networkx as nx
 from sprawl_audit.adjacency import EdgeIndex
 from sprawl_audit.identity import effective_providers
 from sprawl_audit.instants import parse_instant
-from sprawl_audit.model import Inventory, SourceRef, Usage
+from sprawl_audit.model import Account, Inventory, SourceRef, Usage
 from sprawl_audit.resolve import Resolution
 
 UNASSIGNED_DEPARTMENT = "Unassigned"
@@ -159,6 +159,8 @@ class _Builder:
             self._person(pid, directory=True)
         for usage in inv.usages:
             self._usage(usage)
+        for account in inv.accounts:
+            self._account(account)
         for device in inv.devices:
             self._device(device)
         for obs in inv.observations:
@@ -269,6 +271,47 @@ class _Builder:
         active = self._is_active(u.last_active, u.activity, default=False)
         self._uses(person, self._platform(pid), active=active, source=u.source,
                    last_active=u.last_active, activity=u.activity)
+
+    def _account(self, a: Account) -> None:
+        """An ``account`` node between its person (HOLDS) and its platform (ON_PLATFORM).
+
+        Two records of one account (two sources reporting the same person on the same
+        platform) make one node: what the first left unknown the second fills in, a
+        known value is never overwritten, and the evidence lists both.
+        """
+        pid = self.ag.resolution.platform_id(a.platform)
+        person = self._person_ref(a.person)
+        if pid is None or person is None:
+            return
+        pnode = self._platform(pid)
+        anode = node_id("account", f"{pid}:{person.split(':', 1)[1]}")
+        evidence = f"{a.source.connector}/{a.source.topic}"
+        self.ag.evidence[pnode].add(evidence)
+        facts = self.g.nodes[anode] if anode in self.g else None
+        if facts is None:
+            self.g.add_node(
+                anode, kind="account", name=person.split(":", 1)[1],
+                person=person.split(":", 1)[1], platform=pid, enabled=a.enabled, mfa=a.mfa,
+                mfa_enforced=a.mfa_enforced, admin=a.admin, role=a.role or None,
+                login_countries=(list(a.login_countries) if a.login_countries is not None
+                                 else None),
+                last_login=a.last_login, attributes=dict(a.attributes), evidence=[evidence],
+            )
+            self.g.add_edge(person, anode, type="HOLDS")
+            self.g.add_edge(anode, pnode, type="ON_PLATFORM")
+            return
+        for name, value in (("mfa", a.mfa), ("mfa_enforced", a.mfa_enforced),
+                            ("admin", a.admin), ("role", a.role or None),
+                            ("last_login", a.last_login)):
+            if facts.get(name) is None and value is not None:
+                facts[name] = value
+        if a.login_countries is not None:
+            known = facts.get("login_countries") or []
+            facts["login_countries"] = sorted({*known, *a.login_countries})
+        facts["enabled"] = bool(facts.get("enabled")) and a.enabled
+        facts["attributes"] = {**a.attributes, **facts.get("attributes", {})}
+        if evidence not in facts["evidence"]:
+            facts["evidence"].append(evidence)
 
     def _device(self, d: Any) -> None:
         dnode = node_id("device", d.id)

@@ -117,6 +117,30 @@ class Usage:
 
 
 @dataclass(frozen=True, slots=True)
+class Account:
+    """A person's account on one platform, as that platform's own source reports it.
+
+    Sign-in posture (second factor, admin rights, sign-in countries, last sign-in) belongs
+    to the account, not to the person: a person without Slack two-factor authentication
+    says nothing about their Entra ID sign-in. Each connector emits accounts only for the
+    platform whose evidence it read, and a field its source did not report stays ``None``
+    (unknown) so rules can say "not assessed" instead of guessing.
+    """
+
+    person: str  # the person's id (normalised UPN or email), as in Person.id
+    platform: AppRef
+    enabled: bool = True
+    mfa: bool | None = None  # a second factor is registered / enrolled; None: unknown
+    mfa_enforced: bool | None = None  # sign-in requires a second factor; None: unknown
+    admin: bool | None = None  # holds an administrator role on the platform; None: unknown
+    role: str = ""  # the platform's own role name (owner, admin, member, super_admin...)
+    login_countries: tuple[str, ...] | None = None  # ISO 3166 codes; None: logs not read
+    last_login: str | None = None  # ISO date or instant of the last sign-in
+    attributes: dict[str, JSON] = field(default_factory=dict)
+    source: SourceRef = SourceRef("unknown", "unknown")
+
+
+@dataclass(frozen=True, slots=True)
 class Device:
     """A phone, tablet or computer and the communication apps seen on it."""
 
@@ -230,6 +254,8 @@ class Inventory:
     mail_domains: tuple[MailDomain, ...] = ()
     observations: tuple[Observation, ...] = ()
     coverage: tuple[Coverage, ...] = ()
+    #: Last, so records built positionally before accounts existed still mean the same.
+    accounts: tuple[Account, ...] = ()
 
 
 @dataclass
@@ -239,6 +265,7 @@ class InventoryBuilder:
     people: list[Person] = field(default_factory=list)
     platforms: list[Platform] = field(default_factory=list)
     usages: list[Usage] = field(default_factory=list)
+    accounts: list[Account] = field(default_factory=list)
     devices: list[Device] = field(default_factory=list)
     integrations: list[Integration] = field(default_factory=list)
     external_links: list[ExternalLink] = field(default_factory=list)
@@ -259,8 +286,8 @@ class InventoryBuilder:
 
 
 _RECORD_FIELDS: tuple[str, ...] = (
-    "people", "platforms", "usages", "devices", "integrations", "external_links",
-    "phone_numbers", "mail_domains", "observations", "coverage",
+    "people", "platforms", "usages", "accounts", "devices", "integrations",
+    "external_links", "phone_numbers", "mail_domains", "observations", "coverage",
 )
 
 

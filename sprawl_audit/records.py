@@ -32,6 +32,7 @@ from sprawl_audit.model import (
     CLASSIFICATIONS,
     COVERAGE_STATUSES,
     REF_KINDS,
+    Account,
     AppRef,
     Coverage,
     Device,
@@ -69,8 +70,8 @@ CHOICES: dict[tuple[type, str], tuple[str, ...]] = {
 }
 #: Identifiers that must not be empty (they become graph node ids and Result keys).
 NON_EMPTY: frozenset[tuple[type, str]] = frozenset({
-    (Platform, "id"), (Integration, "id"), (PhoneNumber, "number"), (MailDomain, "domain"),
-    (Coverage, "connector"), (Coverage, "topic"),
+    (Platform, "id"), (Integration, "id"), (Account, "person"), (PhoneNumber, "number"),
+    (MailDomain, "domain"), (Coverage, "connector"), (Coverage, "topic"),
 })
 #: Counts that cannot be negative.
 COUNTS: frozenset[tuple[type, str]] = frozenset({

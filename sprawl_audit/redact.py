@@ -209,6 +209,8 @@ class Redactor:
             }
         for usage in inv.get("usages", ()):
             usage["person"] = person_value(usage.get("person"))
+        for account in inv.get("accounts", ()):
+            account["person"] = person_value(account.get("person"))
         for device in inv.get("devices", ()):
             device["owner"] = person_value(device.get("owner"))
         for integration in inv.get("integrations", ()):

@@ -198,6 +198,8 @@ def resolve(
         r.add_declared(p)
     for u in inventory.usages:
         r.resolve(u.platform, u.source, create_unknown=True)
+    for a in inventory.accounts:
+        r.resolve(a.platform, a.source, create_unknown=True)
     for o in inventory.observations:
         r.resolve(o.platform, o.source, create_unknown=True)
     for link in inventory.external_links:

@@ -32,6 +32,10 @@ TOPICS: dict[str, str] = {
     "manual.inventory": "records from interviews and consultant inventories",
     "messaging.business": "business messaging accounts (WhatsApp Business Platform)",
     "access.logs": "sign-in and access logs (countries, networks)",
+    "accounts.mfa": "each account's second factor (registered, enforced) and admin rights, "
+                    "on the platform that reports it",
+    "identity.policies": "identity-provider policies that require a second factor "
+                         "(Conditional Access, security defaults)",
 }
 
 

@@ -35,9 +35,12 @@ def test_audit_of_the_fake_tenant_collects_every_topic(tenant, tmp_path: Path) -
     assert {t: c[t].status for t in c} == {
         "directory.users": "collected", "oauth.grants": "collected",
         "devices.apps": "partial", "activity.usage": "collected",
-        "collab.external_channels": "collected", "mail.forwarding": "not_configured"}
+        "collab.external_channels": "collected", "mail.forwarding": "not_configured",
+        "accounts.mfa": "collected"}
     assert "work profile" in c["devices.apps"].detail  # the BYOD blind spot, stated
     assert {p.id for p in b.people} == {e.lower() for e in tenant.emails}
+    assert {a.person for a in b.accounts} == {p.id for p in b.people}
+    assert {a.platform.value for a in b.accounts} == {"google-workspace-identity"}
     assert {p.id for p in b.platforms} == {"google-workspace-identity", "gmail",
                                            "google-chat", "google-meet"}
     assert {i.name for i in b.integrations} == want.integrations

@@ -31,12 +31,21 @@ def test_users_department_falls_back_to_org_unit_and_keeps_posture() -> None:
     assert [p.id for p in people] == ["ann@example.org", "bob@example.org", "root@example.org"]
     ann, bob, root = people
     assert ann.department == "Lettings" and ann.job_title == "Officer"
-    assert ann.attributes["two_step_enrolled"] is True and ann.attributes["is_admin"] is True
-    assert ann.attributes["last_login"] == "2025-01-02"
     assert bob.department == "Staff/Care" and bob.enabled is False
-    assert "last_login" not in bob.attributes  # the epoch means "never signed in"
     assert root.department == "" and root.attributes["org_unit"] == "/"
-    platforms = {p.id: p for p in t.workspace_platforms(people)}
+    # sign-in posture is the Google Workspace account's, never the person's
+    assert not any(k in p.attributes for p in people
+                   for k in ("two_step_enrolled", "is_admin", "last_login"))
+    accounts = {a.person: a for a in t.transform_accounts(pages)}
+    a_ann, a_bob, a_root = (accounts[p.id] for p in people)
+    assert all(a.platform == t.IDENTITY and a.source.topic == "accounts.mfa"
+               for a in accounts.values())
+    assert a_ann.mfa is True and a_ann.admin is True and a_ann.role == "super_admin"
+    assert a_ann.last_login == "2025-01-02" and a_ann.mfa_enforced is None  # not in the answer
+    assert a_bob.mfa is False and a_bob.enabled is False
+    assert a_bob.last_login is None  # the epoch means "never signed in"
+    assert a_root.mfa is None and a_root.admin is None  # flags absent: unknown, not "no"
+    platforms = {p.id: p for p in t.workspace_platforms(people, accounts.values())}
     assert set(platforms) == {"google-workspace-identity", "gmail", "google-chat", "google-meet"}
     ident = platforms["google-workspace-identity"]
     assert ident.attributes["users"] == 2 and ident.attributes["two_step_enrolled"] == 1
@@ -243,3 +252,17 @@ def test_topic_coverage_prefers_the_actionable_failure() -> None:
         "unavailable"
     assert topic_coverage("x", [FeedOutcome("usage", "error", "boom"),
                                 FeedOutcome("meet_log", "unavailable")]).status == "error"
+
+
+def test_two_step_enforcement_and_delegated_admins_reach_the_account() -> None:
+    pages = [{"users": [
+        {"primaryEmail": "it@example.org", "isEnrolledIn2Sv": False, "isEnforcedIn2Sv": True,
+         "isAdmin": False, "isDelegatedAdmin": True},
+        {"primaryEmail": "ops@example.org", "isEnrolledIn2Sv": True, "isEnforcedIn2Sv": False,
+         "isAdmin": False, "isDelegatedAdmin": False},
+    ]}]
+    it, ops = t.transform_accounts(pages)
+    assert it.mfa is False and it.mfa_enforced is True
+    assert it.admin is True and it.role == "delegated_admin"
+    assert ops.mfa is True and ops.mfa_enforced is False
+    assert ops.admin is False and ops.role == "user"

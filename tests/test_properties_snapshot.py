@@ -35,7 +35,7 @@ from sprawl_audit.records import Invalid
 from sprawl_audit.snapshot import inventory_from_dict, inventory_to_dict, read_snapshot
 
 _COLLECTIONS = ("people", "platforms", "usages", "devices", "integrations", "external_links",
-                "phone_numbers", "mail_domains", "observations")
+                "phone_numbers", "mail_domains", "observations", "accounts")
 
 
 @cache

@@ -76,7 +76,7 @@ def test_audit_of_the_fake_workspace_has_platforms_apps_and_partners(tmp_path) -
     assert {"otter-ai", "zoom"} <= set(platforms)
     slack_cov = {c["topic"]: c["status"] for c in result["coverage"]
                  if c["connector"] == "slack"}
-    assert set(slack_cov.values()) == {"collected"} and len(slack_cov) == 7
+    assert set(slack_cov.values()) == {"collected"} and len(slack_cov) == 8
 
 
 def test_audit_of_an_enterprise_org_has_one_platform_per_workspace(tmp_path) -> None:

@@ -60,7 +60,8 @@ def test_pro_workspace_gives_platform_people_apps_and_partners(monkeypatch) -> N
     renata = people["renata.silva@cobaltms.co.uk"]
     assert renata.guest and renata.attributes["restricted"] is True
     assert not people["anna.bell@riversidehomes.org.uk"].enabled
-    assert all("has_2fa" in p.attributes for p in people.values())
+    assert {a.person for a in out.accounts} == set(people)
+    assert all(a.mfa is not None for a in out.accounts)  # the fake's token is an admin's
     assert not any(p.id.startswith("slack:u") and "bot" in p.id for p in people.values())
     assert {i.name for i in out.integrations} >= {"Jira Cloud", "Otter.ai", "Zoom", "GitHub",
                                                    "Microsoft Teams Calls"}
@@ -74,7 +75,8 @@ def test_pro_workspace_gives_platform_people_apps_and_partners(monkeypatch) -> N
     statuses = {t: c.status for t, c in cov(out).items()}
     assert statuses == dict.fromkeys(
         ["directory.users", "directory.guests", "activity.usage", "access.logs",
-         "collab.external_channels", "oauth.grants", "collab.retention"], "collected")
+         "collab.external_channels", "oauth.grants", "collab.retention", "accounts.mfa"],
+        "collected")
 
 
 def test_free_plan_audits_with_unavailable_coverage_instead_of_failing(monkeypatch) -> None:
@@ -200,7 +202,7 @@ def test_http_403_on_one_topic_names_the_scope_and_the_rest_is_collected(monkeyp
     assert "missing scope admin" in c["oauth.grants"].detail
     assert {t for t, x in c.items() if x.status == "collected"} == {
         "directory.users", "directory.guests", "activity.usage", "access.logs",
-        "collab.external_channels", "collab.retention"}
+        "collab.external_channels", "collab.retention", "accounts.mfa"}
 
 
 @pytest.mark.parametrize("how", ["token revoked", "HTTP 401 invalid_auth"])

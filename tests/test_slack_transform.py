@@ -60,8 +60,8 @@ def test_access_logs_give_countries_and_networks() -> None:
     assert summary["countries"] == {"FR": 1, "GB": 2} and summary["isps"] == {"BT": 2,
                                                                             "Orange": 1}
     out = transform_slack(TEAM, MEMBERS, [], [], access_logs=logs)
-    admin = next(p for p in out.people if p.id == "head@example.org.uk")
-    assert admin.attributes["login_countries"] == ["FR", "GB"]
+    admin = next(a for a in out.accounts if a.person == "head@example.org.uk")
+    assert admin.login_countries == ("FR", "GB")
     cov = {c.topic: c for c in out.coverage}
     assert cov["access.logs"].status == "collected" and cov["access.logs"].items == 3
     assert "2 countries" in cov["access.logs"].detail

@@ -82,7 +82,9 @@ def test_workspace_platform_people_and_usage() -> None:
                            "gina@partner.example", "sol@vendor.example"}
     assert people["gina@partner.example"].guest
     assert people["gina@partner.example"].attributes["external"] is True
-    assert people["sol@vendor.example"].attributes["role"] == "single_channel_guest"
+    accounts = {a.person: a for a in out.accounts}
+    assert accounts["sol@vendor.example"].role == "single_channel_guest"
+    assert "role" not in people["sol@vendor.example"].attributes  # the account's, not the person's
     assert not people["gone@example.org.uk"].enabled
     usage = {u.person: u for u in out.usages}
     assert set(usage) == {"head@example.org.uk", "gina@partner.example"}
@@ -144,3 +146,40 @@ def test_approved_apps_count_as_admin_consent() -> None:
     out = transform_integration_logs(LOGS, MEMBERS, "T1", approved)
     otter = next(i for i in out.integrations if i.name == "Otter.ai")
     assert otter.consent_type == "admin" and otter.attributes["approved"] is True
+
+
+def test_members_become_workspace_accounts_from_slack_evidence_only() -> None:
+    """has_2fa, admin flags and access-log countries land on the workspace's Account."""
+    access = [{"user_id": "UADMIN", "date_last": 1761800000, "count": 3, "country": "gb"},
+              {"user_id": "UADMIN", "date_last": 1761000000, "count": 1, "country": "FR"}]
+    out = transform_slack(TEAM, MEMBERS, [], [], access_logs=access,
+                          org_domains=["example.org.uk"])
+    accounts = {a.person: a for a in out.accounts}
+    assert set(accounts) == {p.id for p in out.people}
+    assert all(a.platform == AppRef("platform", "slack:T1") for a in out.accounts)
+    head, dev = accounts["head@example.org.uk"], accounts["dev@example.org.uk"]
+    assert head.admin is True and head.role == "owner" and head.mfa is True
+    assert head.login_countries == ("FR", "GB") and head.last_login == "2025-10-30"
+    assert dev.mfa is False and dev.admin is False and dev.login_countries == ()
+    assert accounts["gone@example.org.uk"].enabled is False
+    assert all(a.mfa_enforced is None for a in out.accounts)  # Slack does not report it
+    assert all(a.source.topic == "accounts.mfa" for a in out.accounts)
+    assert not any(k in p.attributes for p in out.people
+                   for k in ("has_2fa", "role", "login_countries"))
+    cov = {c.topic: c for c in out.coverage}
+    assert cov["accounts.mfa"].status == "collected" and cov["accounts.mfa"].items == 5
+
+
+def test_has_2fa_hidden_from_a_non_admin_token_is_unknown_not_false() -> None:
+    """Slack shows has_2fa only to admins: absent is unknown, and coverage says so."""
+    hidden = [{k: v for k, v in m.items() if k != "has_2fa"} for m in MEMBERS]
+    out = transform_slack(TEAM, hidden, [], [])
+    assert out.accounts and all(a.mfa is None for a in out.accounts)
+    assert all(a.login_countries is None for a in out.accounts)  # no access logs read
+    cov = {c.topic: c for c in out.coverage}
+    assert cov["accounts.mfa"].status == "unavailable" and "admin" in cov["accounts.mfa"].detail
+    some = [dict(m) for m in MEMBERS]
+    del some[0]["has_2fa"]
+    partial = {c.topic: c for c in transform_slack(TEAM, some, [], []).coverage}
+    assert partial["accounts.mfa"].status == "partial"
+    assert "4 of 5" in partial["accounts.mfa"].detail

@@ -187,6 +187,7 @@ class Gen:
 
     def __init__(self, seed: int, out: Path) -> None:
         self.rng = random.Random(seed)  # noqa: S311 - reproducible fiction, not secrets
+        self.seed = seed
         self.out = out
         self.tenant_id = self.guid()
         self.staff: list[Staff] = []
@@ -376,6 +377,110 @@ class Gen:
             })
         self.pages("m365/users", f"users({select})", users, 500,
                    f"{GRAPH}/users?$select={select}&$top=500")
+
+    # ---------------------------------------------------------------- MFA evidence
+    def write_mfa(self) -> None:
+        """userRegistrationDetails, Conditional Access policies and security defaults.
+
+        Its own RNG, so adding it left every other file byte for byte as it was. The
+        story: MFA for everyone is still in report-only mode, only admins are covered (by
+        role), most staff registered a method anyway, some operatives and one ICT admin
+        did not, guests register nothing here.
+        """
+        rng = random.Random(self.seed * 7 + 12)  # noqa: S311 - reproducible fiction
+        ict = self.by_dept("ICT")
+        admins = {s.id for s in ict if s.title in ("Head of ICT", "Infrastructure Engineer")}
+        admins.add(next(s.id for s in ict if s.title not in ("Head of ICT",
+                                                            "Infrastructure Engineer")))
+        lapsed_admin = sorted(admins)[1]
+        methods = (["microsoftAuthenticatorPush", "softwareOneTimePasscode"],
+                   ["microsoftAuthenticatorPush"], ["mobilePhone"],
+                   ["microsoftAuthenticatorPasswordless", "fido2"])
+        rows: list[dict[str, Any]] = []
+        for s in sorted(self.staff, key=lambda x: x.id):  # disabled users are not listed
+            admin = s.id in admins
+            registered = (s.id != lapsed_admin if admin else
+                          rng.random() < (0.72 if s.role == "operative" else 0.93))
+            chosen = rng.choice(methods) if registered else []
+            row: dict[str, Any] = {
+                "id": s.id, "userPrincipalName": s.upn, "userDisplayName": s.name,
+                "userType": "member", "isAdmin": admin,
+                "isSsprRegistered": registered, "isSsprEnabled": True,
+                "isSsprCapable": registered, "isMfaRegistered": registered,
+                "isMfaCapable": registered, "isPasswordlessCapable": "fido2" in chosen,
+                "methodsRegistered": chosen,
+                "isSystemPreferredAuthenticationMethodEnabled": True,
+                "systemPreferredAuthenticationMethods": chosen[:1],
+                "userPreferredMethodForSecondaryAuthentication": (
+                    "push" if chosen and chosen[0].startswith("microsoftAuth") else
+                    "sms" if chosen else "none"),
+                "lastUpdatedDateTime": self.stamp(self.day(date(2026, 9, 1), REFRESH)),
+            }
+            if rng.random() < 0.1:  # optional fields Graph leaves out for some users
+                for key in ("userPreferredMethodForSecondaryAuthentication",
+                            "systemPreferredAuthenticationMethods", "isPasswordlessCapable"):
+                    row.pop(key)
+            rows.append(row)
+        for g in self.guests:
+            rows.append({
+                "id": g.id, "userPrincipalName": g.upn, "userDisplayName": f"{g.given} "
+                f"{g.family}", "userType": "guest", "isAdmin": False,
+                "isSsprRegistered": False, "isSsprEnabled": False, "isSsprCapable": False,
+                "isMfaRegistered": False, "isMfaCapable": False,
+                "isPasswordlessCapable": False, "methodsRegistered": [],
+                "lastUpdatedDateTime": self.stamp(self.day(date(2026, 9, 1), REFRESH)),
+            })
+        base = "reports/authenticationMethods/userRegistrationDetails"
+        self.pages(f"m365/{base}", base, rows, 500, f"{GRAPH}/{base}?$top=500")
+        break_glass = str(uuid.UUID(int=rng.getrandbits(128), version=4))
+
+        def policy(name: str, state: str, users: dict[str, Any], grant: dict[str, Any],
+                   client_apps: Sequence[str] = ("all",)) -> dict[str, Any]:
+            created = self.stamp(self.day(date(2023, 3, 1), date(2025, 6, 30)))
+            return {
+                "id": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+                "templateId": None, "displayName": name, "createdDateTime": created,
+                "modifiedDateTime": None, "state": state, "sessionControls": None,
+                "conditions": {
+                    "userRiskLevels": [], "signInRiskLevels": [],
+                    "clientAppTypes": list(client_apps), "platforms": None,
+                    "locations": None, "devices": None, "clientApplications": None,
+                    "applications": {"includeApplications": ["All"],
+                                     "excludeApplications": [],
+                                     "includeUserActions": [],
+                                     "includeAuthenticationContextClassReferences": []},
+                    "users": {"includeUsers": [], "excludeUsers": [], "includeGroups": [],
+                              "excludeGroups": [], "includeRoles": [], "excludeRoles": [],
+                              **users},
+                },
+                "grantControls": {"operator": "OR", "customAuthenticationFactors": [],
+                                  "termsOfUse": [], "authenticationStrength": None, **grant},
+            }
+
+        policies = [
+            policy("Require MFA for administrators", "enabled",
+                   {"includeRoles": ["62e90394-69f5-4237-9190-012177145e10",
+                                     "29232cdf-9323-42fd-ade2-1d097af3e4de",
+                                     "f28a1f50-f6e7-4571-818b-6a12f2af6b6c"]},
+                   {"builtInControls": ["mfa"]}),
+            policy("Require MFA for all users (pilot)", "enabledForReportingButNotEnforced",
+                   {"includeUsers": ["All"], "excludeGroups": [break_glass]},
+                   {"builtInControls": ["mfa"]}),
+            policy("Block legacy authentication", "enabled", {"includeUsers": ["All"]},
+                   {"builtInControls": ["block"]},
+                   client_apps=("exchangeActiveSync", "other")),
+        ]
+        self.write_json("m365/identity/conditionalAccess/policies.json", {
+            "@odata.context": f"{GRAPH}/$metadata#identity/conditionalAccess/policies",
+            "value": policies}, compact=False)
+        self.write_json("m365/policies/identitySecurityDefaultsEnforcementPolicy.json", {
+            "@odata.context": f"{GRAPH}/$metadata#policies/"
+                              "identitySecurityDefaultsEnforcementPolicy/$entity",
+            "id": "00000000-0000-0000-0000-000000000005",
+            "displayName": "Security Defaults",
+            "description": "Security defaults is a set of basic identity security "
+                           "mechanisms recommended by Microsoft.",
+            "isEnabled": False}, compact=False)
 
     # ---------------------------------------------------------------- usage reports
     def write_reports(self) -> None:
@@ -1238,6 +1343,7 @@ def generate(seed: int = SEED, out: Path = OUT) -> dict[str, int]:
     g.write_phones()
     g.write_dns()
     g.write_interviews()
+    g.write_mfa()
     g.write_config()
     g.write_readme()
     return g.sizes

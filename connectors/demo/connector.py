@@ -18,6 +18,7 @@ from urllib.parse import unquote
 
 from sprawl_audit.connectors.email.transform import transform_dns
 from sprawl_audit.connectors.interface import Connector, ConnectorContext, coverage
+from sprawl_audit.connectors.m365.mfa import mfa_enforcement, policy_summary, transform_mfa
 from sprawl_audit.connectors.m365.transform import (
     iter_values,
     transform_activity_reports,
@@ -150,6 +151,15 @@ def _m365(out: InventoryBuilder) -> tuple[str, ...]:
         for path, page in _json("m365/teamGuests.json").items()
     }
     out.extend(transform_team_guests(iter_values(_pages("m365/teams")), guests, org_domains))
+    enforcement = mfa_enforcement(
+        iter_values([_json("m365/identity/conditionalAccess/policies.json")]),
+        _json("m365/policies/identitySecurityDefaultsEnforcementPolicy.json"))
+    platform, policies = policy_summary(enforcement)
+    out.platforms.append(platform)
+    out.coverage.append(policies)
+    out.extend(transform_mfa(
+        users, list(iter_values(_pages("m365/reports/authenticationMethods/"
+                                       "userRegistrationDetails"))), enforcement))
     return org_domains
 
 
@@ -208,8 +218,9 @@ class DemoConnector(Connector):
     name = "demo"
     topics = (
         "directory.users", "directory.guests", "activity.usage", "oauth.grants",
-        "identity.sso", "devices.apps", "mail.forwarding", "collab.external_channels",
-        "phone.numbers", "dns.email", "manual.inventory",
+        "identity.sso", "accounts.mfa", "identity.policies", "devices.apps",
+        "mail.forwarding", "collab.external_channels", "phone.numbers", "dns.email",
+        "manual.inventory",
     )
 
     def collect(self, settings: Mapping[str, Any], context: ConnectorContext) -> InventoryBuilder:

@@ -202,7 +202,7 @@ def _sleep(seconds: float) -> None:
 
 class GoogleConnector(Connector):
     name = "google"
-    topics = ("directory.users", "oauth.grants", "devices.apps", "activity.usage",
+    topics = ("directory.users", "accounts.mfa", "oauth.grants", "devices.apps", "activity.usage",
               "collab.external_channels", "mail.forwarding")
 
     def __init__(self, runtime: Runtime | None = None) -> None:
@@ -399,11 +399,14 @@ class _Run:
         cfg = self.cfg
         users_pages, users_out = out["users"]
         people = t.transform_users(users_pages)
+        accounts = t.transform_accounts(users_pages)
         domains = t.org_domains_of(people, self.extra_domains)
         if people:
             b.people.extend(people)
-            b.platforms.extend(t.workspace_platforms(people))
+            b.accounts.extend(accounts)
+            b.platforms.extend(t.workspace_platforms(people, accounts))
         b.coverage.append(topic_coverage("directory.users", [users_out], items=len(people)))
+        b.coverage.append(topic_coverage("accounts.mfa", [users_out], items=len(accounts)))
 
         tokens, tokens_out = out["tokens"]
         log_pages, log_out = out["token_log"]

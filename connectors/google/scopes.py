@@ -80,7 +80,7 @@ FEEDS_BY_NAME: dict[str, Feed] = {f.name: f for f in FEEDS}
 
 #: Topics this connector reports, in the order Coverage lists them.
 TOPICS: tuple[str, ...] = (
-    "directory.users", "directory.guests", "oauth.grants", "devices.apps",
+    "directory.users", "accounts.mfa", "directory.guests", "oauth.grants", "devices.apps",
     "activity.usage", "collab.external_channels", "mail.forwarding",
 )
 

@@ -8,6 +8,7 @@ to the network or judges.
 function                  source                                       topic
 ========================  ===========================================  ========================
 ``transform_users``       Directory ``users.list``                     directory.users
+``transform_accounts``    Directory ``users.list``                     accounts.mfa
 ``transform_grants``      Directory ``tokens.list`` per user, Reports  oauth.grants
                           ``activities.list`` applicationName=token
 ``transform_devices``     Directory ``mobiledevices.list``, Reports    devices.apps
@@ -40,6 +41,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from sprawl_audit.model import (
+    Account,
     AppRef,
     Device,
     ExternalLink,
@@ -215,49 +217,86 @@ def department_of(user: Item) -> str:
     return text(user, "orgUnitPath").strip("/")
 
 
+def _directory_users(pages: Iterable[Item]) -> Iterator[tuple[Item, str]]:
+    """(user, primary email) of every user that has one; users and accounts both read it."""
+    for u in iter_items(pages, "users"):
+        email = text(u, "primaryEmail")
+        if email:
+            yield u, email
+
+
+def _enabled(user: Item) -> bool:
+    """Suspended and archived users cannot sign in."""
+    return not (user.get("suspended") is True or user.get("archived") is True)
+
+
 def transform_users(pages: Iterable[Item], *, connector: str = CONNECTOR) -> list[Person]:
     """Directory users → Person records (suspended and archived users are disabled)."""
     source = SourceRef(connector, "directory.users", "users.list")
     out: list[Person] = []
-    for u in iter_items(pages, "users"):
-        email = text(u, "primaryEmail")
-        if not email:
-            continue
+    for u, email in _directory_users(pages):
         name = u.get("name")
         org = _primary_org(u)
-        attributes: dict[str, Any] = {
-            "two_step_enrolled": bool(u.get("isEnrolledIn2Sv")),
-            "two_step_enforced": bool(u.get("isEnforcedIn2Sv")),
-            "is_admin": bool(u.get("isAdmin")),
-            "is_delegated_admin": bool(u.get("isDelegatedAdmin")),
-            "org_unit": text(u, "orgUnitPath") or "/",
-        }
-        last_login = iso_date(u.get("lastLoginTime"))
-        if last_login:
-            attributes["last_login"] = last_login
+        attributes: dict[str, Any] = {"org_unit": text(u, "orgUnitPath") or "/"}
         out.append(Person(
             id=person_id(email),
             display_name=text(name, "fullName") if isinstance(name, Mapping) else "",
             email=email,
             department=department_of(u),
             job_title=text(org, "title"),
-            enabled=not (u.get("suspended") is True or u.get("archived") is True),
+            enabled=_enabled(u),
             attributes=attributes,
             sources=(source,),
         ))
     return out
 
 
-def workspace_platforms(people: list[Person], *, connector: str = CONNECTOR) -> list[Platform]:
-    """The Workspace products every licensed tenant has, with directory-wide posture."""
+def _flag(user: Item, key: str) -> bool | None:
+    value = user.get(key)
+    return value if isinstance(value, bool) else None
+
+
+def transform_accounts(pages: Iterable[Item], *, connector: str = CONNECTOR) -> list[Account]:
+    """Each directory user's Google Workspace account and its sign-in posture.
+
+    ``isEnrolledIn2Sv`` → ``mfa``, ``isEnforcedIn2Sv`` → ``mfa_enforced``, ``isAdmin``
+    (super admin) or ``isDelegatedAdmin`` → ``admin``, ``lastLoginTime`` → ``last_login``
+    (the epoch, "never signed in", is left out). A flag the answer does not carry stays
+    unknown. The account is on Google Workspace's sign-in platform only: Gmail, Chat and
+    Meet sign in through it.
+    """
+    source = SourceRef(connector, "accounts.mfa", "users.list")
+    out: list[Account] = []
+    for u, email in _directory_users(pages):
+        super_admin, delegated = _flag(u, "isAdmin"), _flag(u, "isDelegatedAdmin")
+        admin = None if super_admin is None and delegated is None else bool(
+            super_admin or delegated)
+        role = ("super_admin" if super_admin else "delegated_admin" if delegated
+                else "user" if admin is False else "")
+        out.append(Account(
+            person=person_id(email), platform=IDENTITY,
+            enabled=_enabled(u),
+            mfa=_flag(u, "isEnrolledIn2Sv"), mfa_enforced=_flag(u, "isEnforcedIn2Sv"),
+            admin=admin, role=role, last_login=iso_date(u.get("lastLoginTime")) or None,
+            attributes={"org_unit": text(u, "orgUnitPath") or "/"}, source=source,
+        ))
+    return out
+
+
+def workspace_platforms(people: list[Person], accounts: Iterable[Account] = (), *,
+                        connector: str = CONNECTOR) -> list[Platform]:
+    """The Workspace products every licensed tenant has, with directory-wide posture
+    (2-Step Verification counts come from the accounts, when given)."""
     enabled = [p for p in people if p.enabled]
-    enrolled = sum(1 for p in enabled if p.attributes.get("two_step_enrolled"))
-    identity_attrs: dict[str, Any] = {
-        "users": len(enabled),
-        "two_step_enrolled": enrolled,
-        "two_step_enrolled_pct": round(100.0 * enrolled / len(enabled), 1) if enabled else 0.0,
-        "super_admins": sum(1 for p in enabled if p.attributes.get("is_admin")),
-    }
+    live = [a for a in accounts if a.enabled]
+    identity_attrs: dict[str, Any] = {"users": len(enabled)}
+    if live:
+        enrolled = sum(1 for a in live if a.mfa)
+        identity_attrs.update(
+            two_step_enrolled=enrolled,
+            two_step_enrolled_pct=round(100.0 * enrolled / len(live), 1),
+            super_admins=sum(1 for a in live if a.role == "super_admin"),
+        )
     source = SourceRef(connector, "directory.users", "users.list")
     return [
         Platform(id="google-workspace-identity", ref=IDENTITY, attributes=identity_attrs,

@@ -71,6 +71,7 @@ from sprawl_audit.connectors.m365.graph import (
     ItemResult,
 )
 from sprawl_audit.connectors.m365.http import Clock, RetryPolicy, Transport, default_verify
+from sprawl_audit.connectors.m365.mfa import mfa_enforcement, policy_summary, transform_mfa
 from sprawl_audit.connectors.m365.odata import Item, text
 from sprawl_audit.connectors.m365.policies import (
     transform_authorization_policy,
@@ -110,7 +111,8 @@ GRAPH_TOPICS: tuple[str, ...] = tuple(perms.TOPIC_REQUIREMENTS)
 _STAGE_TOPIC = {"t_directory": "directory.users", "t_reports": "activity.usage",
                 "t_apps": "oauth.grants", "t_policies": "oauth.consent_policy",
                 "t_devices": "devices.apps", "t_teams": "collab.external_channels",
-                "t_numbers": "phone.numbers", "t_mailboxes": "mail.forwarding"}
+                "t_numbers": "phone.numbers", "t_mailboxes": "mail.forwarding",
+                "t_mfa": "accounts.mfa"}
 EXPORT_TOPICS: tuple[str, ...] = tuple(perms.EXPORT_TOPICS)
 
 
@@ -472,6 +474,18 @@ class _Run:
             self.graph.get("/policies/crossTenantAccessPolicy/default"),
             self.graph.list_all("/policies/crossTenantAccessPolicy/partners")))
 
+    def f_registrations(self) -> Any:
+        return need(perms.REGISTRATION, lambda: self.graph.list_all(
+            "/reports/authenticationMethods/userRegistrationDetails", top=self.top()))
+
+    def f_ca_policies(self) -> Any:
+        return need(perms.CONDITIONAL_ACCESS, lambda: self.graph.list_all(
+            "/identity/conditionalAccess/policies"))
+
+    def f_security_defaults(self) -> Any:
+        return need(perms.SECURITY_DEFAULTS, lambda: self.graph.get(
+            "/policies/identitySecurityDefaultsEnforcementPolicy"))
+
     def f_devices(self) -> Any:
         devices = need(perms.DEVICES, lambda: self.graph.list_all(
             "/deviceManagement/managedDevices", {"$select": DEVICE_SELECT}, top=self.top()))
@@ -548,6 +562,9 @@ class _Run:
                 lambda: self.f_report("getTeamsUserActivityUserDetail"))),
             ("email_report", (), fetching(lambda: self.f_report("getEmailActivityUserDetail"))),
             ("numbers", (), fetching(self.f_numbers)),
+            ("registrations", (), fetching(self.f_registrations)),
+            ("ca_policies", (), fetching(self.f_ca_policies)),
+            ("security_defaults", (), fetching(self.f_security_defaults)),
             ("t_directory", ("users", "skus"), part(self._directory, "users", "skus")),
             ("t_reports", ("teams_report", "email_report"),
              part(self._reports, "teams_report", "email_report")),
@@ -559,6 +576,8 @@ class _Run:
             ("t_teams", ("teams", "domains"), part(self._teams, "teams", "domains")),
             ("t_numbers", ("numbers", "users"), part(self._numbers, "numbers", "users")),
             ("t_mailboxes", ("users", "domains"), part(self._mailboxes, "users", "domains")),
+            ("t_mfa", ("users", "registrations", "ca_policies", "security_defaults"),
+             part(self._mfa, "users", "registrations", "ca_policies", "security_defaults")),
         ]
 
     def _run_stages(self, stages: list[tuple[str, tuple[str, ...],
@@ -666,6 +685,38 @@ class _Run:
         else:
             out.coverage.append(failure(self.name, "identity.cross_tenant", cross.error,
                                         cross.requirement))
+
+    def _mfa(self, out: InventoryBuilder, users: Fetched, regs: Fetched, policies: Fetched,
+             defaults: Fetched) -> None:
+        """Entra accounts with their MFA registration and enforcement (see ``.mfa``).
+
+        A refused registration report leaves every account's ``mfa`` unknown and the
+        topic ``forbidden`` — never "no MFA"; refused policies leave enforcement unknown.
+        """
+        enforcement = mfa_enforcement(policies.value if policies.ok else None,
+                                      defaults.value if defaults.ok else None)
+        if policies.ok:
+            note = "" if defaults.ok else f"security defaults unreadable ({_reason(defaults)})"
+            platform, cov = policy_summary(enforcement, self.name, note)
+            out.platforms.append(platform)
+            out.coverage.append(cov)
+        else:
+            out.coverage.append(failure(self.name, "identity.policies", policies.error,
+                                        policies.requirement))
+        if not users.ok and not regs.ok:
+            out.coverage.append(failure(self.name, "accounts.mfa", regs.error,
+                                        regs.requirement))
+            return
+        part = transform_mfa(users.value.items if users.ok else None,
+                             regs.value if regs.ok else None, enforcement,
+                             connector=self.name)
+        if not regs.ok:
+            part.coverage.append(failure(self.name, "accounts.mfa", regs.error,
+                                         regs.requirement))
+        elif not users.ok:
+            _append_detail(part, "accounts.mfa", "accounts from the registration report "
+                           f"only: the user list is unreadable ({_reason(users)})", "partial")
+        out.extend(part)
 
     def _devices(self, out: InventoryBuilder, got: Fetched) -> None:
         if not got.ok:

@@ -67,6 +67,15 @@ MAILBOX_RULES = Requirement("MailboxSettings.Read",
                             "GET /users/{id}/mailFolders/inbox/messageRules",
                             ("MailboxSettings.ReadWrite",))
 
+REGISTRATION = Requirement(
+    "AuditLog.Read.All", "GET /reports/authenticationMethods/userRegistrationDetails",
+    note="each user's MFA registration and admin flag; the tenant needs Entra ID P1 or P2")
+CONDITIONAL_ACCESS = Requirement("Policy.Read.All", "GET /identity/conditionalAccess/policies",
+                                 note="which policies require MFA for every sign-in")
+SECURITY_DEFAULTS = Requirement(
+    "Policy.Read.All", "GET /policies/identitySecurityDefaultsEnforcementPolicy",
+    ("Policy.ReadWrite.SecurityDefaults",), note="security defaults require MFA for everyone")
+
 #: Evidence topic → the Graph calls behind it, in the order the check prints them.
 TOPIC_REQUIREMENTS: dict[str, tuple[Requirement, ...]] = {
     "directory.users": (USERS, SKUS),
@@ -80,6 +89,8 @@ TOPIC_REQUIREMENTS: dict[str, tuple[Requirement, ...]] = {
     "collab.external_channels": (TEAMS, TEAM_MEMBERS, DOMAINS),
     "phone.numbers": (NUMBERS, USERS),
     "mail.forwarding": (MAILBOX_RULES, USERS, DOMAINS),
+    "accounts.mfa": (REGISTRATION, USERS),
+    "identity.policies": (CONDITIONAL_ACCESS, SECURITY_DEFAULTS),
 }
 
 #: Topics that come from PowerShell exports instead of Graph: file, cmdlet(s), admin role.

@@ -44,7 +44,7 @@ log = logging.getLogger("sprawl_audit.connectors.slack")
 
 #: Topics each method feeds, for turning its failure into coverage.
 FEEDS: dict[str, tuple[str, ...]] = {
-    "users.list": ("directory.users", "directory.guests", "activity.usage"),
+    "users.list": ("directory.users", "directory.guests", "activity.usage", "accounts.mfa"),
     "team.accessLogs": ("access.logs",),
     "conversations.list": ("collab.external_channels",),
     "team.integrationLogs": ("oauth.grants",),

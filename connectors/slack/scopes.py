@@ -40,6 +40,9 @@ NEEDS: tuple[Need, ...] = (
          not_on_grid=True),
     Need("directory.users", "admin.teams:read", ("admin.teams.list",),
          "every workspace of the org", "Enterprise Grid", enterprise_only=True),
+    Need("accounts.mfa", "users:read", ("users.list",),
+         "each member's two-factor state (has_2fa; shown only to an admin's token) and "
+         "role"),
     Need("directory.guests", "users:read", ("users.list",),
          "multi- and single-channel guests"),
     Need("activity.usage", "admin", ("team.accessLogs",),

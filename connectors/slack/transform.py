@@ -32,6 +32,12 @@ Sources (the JSON bodies Slack returns; paginated lists are passed as their item
 Decisions:
 
 * Bots, app users and Slackbot are not people: skipped, but counted in the coverage.
+* Each member is also an :class:`~sprawl_audit.model.Account` on the workspace — the only
+  place Slack's own sign-in evidence goes: ``has_2fa`` → ``mfa`` (Slack shows it only to
+  an admin's token; absent means unknown, never "no"), ``is_admin``/``is_owner``/
+  ``is_primary_owner`` → ``admin`` and ``role``, the access-log countries →
+  ``login_countries`` (None without access logs) and the last access-log date →
+  ``last_login``. Coverage ``accounts.mfa`` says how many members' ``has_2fa`` was visible.
 * Usage: Slack's Web API has no per-user activity report outside Enterprise Grid
   analytics. With ``team.accessLogs`` the last login date is the last-active date. Without
   it, every live account gets a Usage with ``last_active`` None — the account's existence
@@ -61,6 +67,7 @@ from typing import Any
 
 from sprawl_audit.connectors.interface import coverage, note_malformed
 from sprawl_audit.model import (
+    Account,
     AppRef,
     ExternalLink,
     Integration,
@@ -223,8 +230,7 @@ def transform_slack(
             "members": sum(1 for p in people.people if p.enabled and not p.guest),
             "guests": sum(1 for p in people.people if p.enabled and p.guest),
             "bots": sum(1 for m in member_list if not is_person(m) and not m.get("deleted")),
-            "two_factor_users": sum(1 for p in people.people
-                                    if p.enabled and p.attributes.get("has_2fa")),
+            "two_factor_users": sum(1 for a in people.accounts if a.enabled and a.mfa),
         })
     if log_list_or_none is not None:
         summary = summarise_access_logs(log_list)
@@ -302,7 +308,8 @@ def transform_members(
     usage_src = SourceRef(
         connector, "activity.usage", "team.accessLogs" if access_logs is not None else "users.list"
     )
-    bots = guests = staff = external = 0
+    mfa_src = SourceRef(connector, "accounts.mfa", "users.list")
+    bots = guests = staff = external = mfa_seen = 0
     for m in _items(members)[0]:
         if not is_person(m):
             bots += 1
@@ -319,18 +326,12 @@ def transform_members(
         guests += guest
         staff += not guest
         external += outsider
-        attrs: dict[str, Any] = {
-            "slack_id": uid,
-            "has_2fa": bool(m.get("has_2fa")),
-            "role": _role(m),
-        }
+        attrs: dict[str, Any] = {"slack_id": uid}
         if restricted or ultra:
             attrs["restricted"] = restricted or ultra
             attrs["ultra_restricted"] = ultra
         if outsider:
             attrs["external"] = True
-        if countries.get(uid):
-            attrs["login_countries"] = sorted(countries[uid])
         out.people.append(Person(
             id=email or f"slack:{uid}".lower(),
             display_name=_text(profile, "real_name") or _text(m, "real_name"),
@@ -341,8 +342,19 @@ def transform_members(
             attributes=attrs,
             sources=(src_guest if guest else src,),
         ))
+        mfa = m.get("has_2fa")
+        mfa_seen += isinstance(mfa, bool)
+        seen = last_login.get(uid)
+        out.accounts.append(Account(
+            person=out.people[-1].id, platform=platform, enabled=enabled,
+            mfa=mfa if isinstance(mfa, bool) else None,
+            admin=_is_admin(m), role=_role(m),
+            login_countries=(tuple(sorted(countries.get(uid, ())))
+                             if access_logs is not None else None),
+            last_login=_iso_date(seen) if seen else None,
+            attributes={"slack_id": uid}, source=mfa_src,
+        ))
         if enabled:
-            seen = last_login.get(uid)
             if access_logs is not None and seen is None:
                 continue  # logs were read and show no login: not an active user
             activity = {"logins": logins[uid]} if seen else {}
@@ -351,10 +363,12 @@ def transform_members(
                 usage_src,
             ))
     out.people.sort(key=lambda p: p.id)
+    out.accounts.sort(key=lambda a: a.person)
     out.coverage.append(coverage(
         connector, "directory.users", "collected",
         f"{staff} member accounts; {bots} bots and app users skipped", staff,
     ))
+    out.coverage.append(_mfa_coverage(connector, mfa_seen, len(out.accounts)))
     out.coverage.append(coverage(
         connector, "directory.guests", "collected",
         f"{guests} guest or outside accounts ({external} with outside email domains)", guests,
@@ -399,6 +413,30 @@ def summarise_access_logs(entries: Iterable[Item]) -> dict[str, Any]:
         "countries": {c: len(u) for c, u in sorted(by_country.items())},
         "isps": {isp: len(u) for isp, u in top_isps},
     }
+
+
+def _mfa_coverage(connector: str, seen: int, accounts: int) -> Any:
+    """``accounts.mfa``: Slack lists ``has_2fa`` only to a workspace admin's token."""
+    if accounts and seen == accounts:
+        return coverage(connector, "accounts.mfa", "collected",
+                        f"two-factor state of {seen} accounts from users.list", seen)
+    why = ("users.list shows has_2fa only when the token belongs to a workspace admin or "
+           "owner")
+    if seen == 0:
+        return coverage(connector, "accounts.mfa", "unavailable" if accounts else "collected",
+                        f"no account's two-factor state was visible ({why})"
+                        if accounts else "no accounts", 0)
+    return coverage(connector, "accounts.mfa", "partial",
+                    f"two-factor state visible for {seen} of {accounts} accounts ({why})", seen)
+
+
+def _is_admin(member: Item) -> bool | None:
+    """Workspace admin, owner or primary owner; None when the member record has none of
+    the flags (a saved or reduced answer), which says nothing either way."""
+    flags = [member.get(k) for k in ("is_admin", "is_owner", "is_primary_owner")]
+    if not any(isinstance(f, bool) for f in flags):
+        return None
+    return any(f is True for f in flags)
 
 
 def _role(member: Item) -> str:

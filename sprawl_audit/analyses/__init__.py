@@ -7,6 +7,7 @@ facts first, because people, departments and capabilities read ``classification`
 from __future__ import annotations
 
 from sprawl_audit.analyses import (
+    accounts,
     capabilities,
     departments,
     devices,
@@ -21,6 +22,7 @@ from sprawl_audit.graph import AuditGraph
 
 def run_analyses(ag: AuditGraph) -> None:
     platforms.analyse(ag)
+    accounts.analyse(ag)
     capabilities.analyse(ag)
     departments.analyse(ag)
     devices.analyse(ag)

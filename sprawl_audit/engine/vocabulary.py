@@ -23,6 +23,13 @@ NODE_FACTS: dict[str, frozenset[str]] = {
         "integration_count", "device_count", "personal_device_count", "corporate_device_count",
         "head_count",
         "data_categories", "overlap_capabilities", "overlaps_with", "attributes",
+        "account_count", "accounts_enabled", "accounts_without_mfa", "accounts_mfa_unknown",
+        "accounts_mfa_enforced", "accounts_admin", "accounts_admin_unknown",
+        "accounts_admin_mfa_unknown", "accounts_login_unknown", "account_login_countries",
+    }),
+    "account": frozenset({
+        "person", "platform", "enabled", "mfa", "mfa_enforced", "admin", "role",
+        "login_countries", "last_login", "attributes", "evidence",
     }),
     "person": frozenset({
         "department", "job_title", "enabled", "guest", "licences", "platforms",
@@ -72,7 +79,7 @@ NODE_KINDS: tuple[str, ...] = tuple(NODE_FACTS)
 EDGE_TYPES: tuple[str, ...] = (
     "USES", "MEMBER_OF", "PROVIDES", "OWNS", "RUNS", "INSTANCE_OF", "CONNECTED_TO",
     "GRANTED", "LINKS_TO", "ASSIGNED_TO", "CARRIED_BY", "HOSTED_ON", "RECEIVES_VIA",
-    "SENDS_VIA", "SIGNS_IN_WITH",
+    "SENDS_VIA", "SIGNS_IN_WITH", "HOLDS", "ON_PLATFORM",
 )
 
 #: Attributes edges may carry (``type`` on every edge; the rest per edge type).

@@ -68,6 +68,10 @@ PERMISSIONS: tuple[tuple[str, frozenset[str]], ...] = tuple(
                                          "DeviceManagementManagedDevices.ReadWrite.All")),
         (r"/v1\.0/teams/[^/]+/members", ("TeamMember.Read.All", "TeamMember.ReadWrite.All")),
         (r"/v1\.0/teams", ("Team.ReadBasic.All", "TeamSettings.Read.All", *_DIR)),
+        (r"/v1\.0/reports/authenticationMethods/.*", ("AuditLog.Read.All",)),
+        (r"/v1\.0/identity/conditionalAccess/policies", ("Policy.Read.All",)),
+        (r"/v1\.0/policies/identitySecurityDefaultsEnforcementPolicy",
+         ("Policy.Read.All", "Policy.ReadWrite.SecurityDefaults")),
         (r"/v1\.0/reports/.*", ("Reports.Read.All",)),
         (r"/v1\.0/admin/teams/telephoneNumberManagement/numberAssignments",
          ("TeamsTelephoneNumber.Read.All", "TeamsTelephoneNumber.ReadWrite.All")),
@@ -78,7 +82,7 @@ ALL_ROLES: tuple[str, ...] = (
     "User.Read.All", "LicenseAssignment.Read.All", "Domain.Read.All", "Application.Read.All",
     "Directory.Read.All", "Policy.Read.All", "Reports.Read.All",
     "DeviceManagementManagedDevices.Read.All", "Team.ReadBasic.All", "TeamMember.Read.All",
-    "TeamsTelephoneNumber.Read.All", "MailboxSettings.Read",
+    "TeamsTelephoneNumber.Read.All", "MailboxSettings.Read", "AuditLog.Read.All",
 )
 #: Largest $top each collection accepts (Graph answers 400 above it).
 MAX_TOP = 999
@@ -124,6 +128,12 @@ class Tenant:
     teams_report: str = ""
     email_report: str = ""
     number_assignments: list[dict[str, Any]] = field(default_factory=list)
+    #: /reports/authenticationMethods/userRegistrationDetails (enabled users only)
+    registration_details: list[dict[str, Any]] = field(default_factory=list)
+    ca_policies: list[dict[str, Any]] = field(default_factory=list)
+    security_defaults: dict[str, Any] = field(default_factory=lambda: {
+        "id": "00000000-0000-0000-0000-000000000005", "displayName": "Security Defaults",
+        "isEnabled": False})
     seq: int = 0
     changes: dict[str, list[tuple[int, str]]] = field(default_factory=dict)
 
@@ -250,6 +260,11 @@ def demo_tenant() -> Tenant:
     for path, page in json.loads((DEMO / "messageRules.json").read_text()).items():
         upn = _segment(path, "users").lower()
         tenant.message_rules[by_upn.get(upn, upn)] = list(page.get("value") or [])
+    tenant.registration_details = _pages("reports/authenticationMethods/"
+                                         "userRegistrationDetails")
+    tenant.ca_policies = _values(DEMO / "identity" / "conditionalAccess" / "policies.json")
+    tenant.security_defaults = json.loads(
+        (DEMO / "policies" / "identitySecurityDefaultsEnforcementPolicy.json").read_text())
     tenant.teams_report = (DEMO / "reports" / "getTeamsUserActivityUserDetail_D30.csv"
                            ).read_text(encoding="utf-8")
     tenant.email_report = (DEMO / "reports" / "getEmailActivityUserDetail_D30.csv"
@@ -465,7 +480,41 @@ def generate_tenant(*, users: int = 300, devices: int = 120, service_principals:
     default_policies(tenant, rng)
     tenant.number_assignments = [_number(rng, i, u["id"]) for i, u in
                                  enumerate(members[: max(5, len(members) // 20)])]
+    registration_details(tenant, random.Random(seed + 99))
     return tenant
+
+
+def registration_details(tenant: Tenant, rng: random.Random) -> None:
+    """userRegistrationDetails of the enabled users (its own RNG: the rest of a generated
+    tenant is the same as before it existed), and one CA policy requiring MFA for all but
+    a break-glass group. Optional fields are left out for some users, as Graph does."""
+    rows = []
+    for u in tenant.users:
+        if u.get("accountEnabled") is False:
+            continue  # the report does not list disabled users
+        registered = rng.random() < 0.85
+        row: dict[str, Any] = {
+            "id": u["id"], "userPrincipalName": u.get("userPrincipalName"),
+            "userDisplayName": u.get("displayName"),
+            "userType": "guest" if u.get("userType") == "Guest" else "member",
+            "isAdmin": rng.random() < 0.01, "isMfaRegistered": registered,
+            "isMfaCapable": registered, "isSsprRegistered": registered,
+            "isSsprEnabled": True, "isSsprCapable": registered,
+            "isPasswordlessCapable": False,
+            "methodsRegistered": ["microsoftAuthenticatorPush"] if registered else [],
+            "lastUpdatedDateTime": "2026-10-30T06:00:00Z"}
+        if rng.random() < 0.1:
+            del row["isPasswordlessCapable"], row["isSsprCapable"]
+        rows.append(row)
+    tenant.registration_details = rows
+    tenant.ca_policies = [{
+        "id": _uuid(rng), "displayName": "Require MFA for all users", "state": "enabled",
+        "conditions": {"clientAppTypes": ["all"], "applications": {
+            "includeApplications": ["All"], "excludeApplications": []},
+            "users": {"includeUsers": ["All"], "excludeUsers": [],
+                      "excludeGroups": [_uuid(rng)]},
+            "locations": None, "platforms": None},
+        "grantControls": {"operator": "OR", "builtInControls": ["mfa"]}}]
 
 
 def _reports(rows: list[tuple[str, int]], rng: random.Random,
@@ -653,6 +702,12 @@ class FakeGraph:
         s.route("GET", r"/v1\.0/users/([^/]+)/mailFolders/inbox/messageRules")(g(self._rules))
         s.route("GET", r"/v1\.0/admin/teams/telephoneNumberManagement/numberAssignments")(
             g(lambda r: self._page(r, t.number_assignments, "numberAssignments")))
+        s.route("GET", r"/v1\.0/reports/authenticationMethods/userRegistrationDetails")(
+            g(lambda r: self._page(r, t.registration_details, "userRegistrationDetails")))
+        s.route("GET", r"/v1\.0/identity/conditionalAccess/policies")(
+            g(lambda r: self._page(r, t.ca_policies, "policies")))
+        s.route("GET", r"/v1\.0/policies/identitySecurityDefaultsEnforcementPolicy")(
+            g(lambda r: Response(200, t.security_defaults)))
         s.route("GET", r"/v1\.0/reports/(get\w+)\(period=(?:'|%27)(D\d+)(?:'|%27)\)")(
             g(self._report))
         s.route("GET", r"/download/.+")(self._download)
