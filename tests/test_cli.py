@@ -104,12 +104,20 @@ def test_environment_sets_fail_on_and_flags_win() -> None:
 
 
 def test_fail_on_incomplete_exits_3_when_evidence_is_partial(tmp_path: Path) -> None:
-    # The demo's device inventory is partial (BYOD blind spot) and nothing is >= critical
-    # once the critical rules are disabled.
+    # The demo's evidence is complete; a snapshot of it with one source partial is not.
+    # Nothing is >= critical once the critical rules are disabled.
     cfg = tmp_path / "c.yaml"
     cfg.write_text("rules:\n  disabled:\n    SA-MAIL-002: test\n    SA-APP-002: test\n")
+    snap = tmp_path / "snap.json"
+    assert run("demo", "-q", "--save-snapshot", str(snap), "-o", os.devnull).exit_code in (0, 1)
     assert run("demo", "-q", "-c", str(cfg), "--fail-on", "critical",
-               "--fail-on-incomplete").exit_code == 3
+               "--fail-on-incomplete").exit_code == 0
+    doc = json.loads(snap.read_text())
+    entry = next(c for c in doc["inventory"]["coverage"] if c["topic"] == "devices.apps")
+    entry["status"] = "partial"
+    snap.write_text(json.dumps(doc))
+    assert run("audit", "-q", "--from", str(snap), "-c", str(cfg), "--fail-on", "critical",
+               "--fail-on-incomplete", "-o", os.devnull).exit_code == 3
 
 
 def test_quiet_prints_nothing() -> None:

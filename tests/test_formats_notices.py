@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import copy
 import io
 import json
 import logging
@@ -91,8 +92,11 @@ def test_a_failed_source_exits_4_over_findings_and_incompleteness() -> None:
     assert exit_code(failed, None, False) == EXIT_SOURCE_FAILED
     assert exit_code(failed, "info", True) == EXIT_SOURCE_FAILED
     assert exit_code(fine, "info", True) == EXIT_FINDINGS
-    assert exit_code(fine, None, True) == EXIT_INCOMPLETE  # devices.apps is partial
-    assert exit_code(fine, None, False) == EXIT_OK
+    assert exit_code(fine, None, True) == EXIT_OK  # complete demo evidence
+    partial = copy.deepcopy(fine)
+    partial["coverage"][0]["status"] = "partial"
+    assert exit_code(partial, None, True) == EXIT_INCOMPLETE
+    assert exit_code(partial, None, False) == EXIT_OK
 
 
 def test_the_failed_source_line_is_shown_with_quiet(capsys: pytest.CaptureFixture[str]

@@ -71,7 +71,7 @@ def test_audit_of_the_fake_tenant_over_tls_with_the_secret_only_in_env(
     assert {"teams", "exchange-online", "zoom", "whatsapp", "entra-id"} <= ids
     cov = {(c["connector"], c["topic"]): c for c in result["coverage"]}
     assert cov[("m365", "directory.users")]["status"] == "collected"
-    assert cov[("m365", "devices.apps")]["status"] == "partial"
+    assert cov[("m365", "devices.apps")]["status"] == "collected"
     assert cov[("m365", "collab.federation")]["status"] == "not_configured"
     rules = {r["id"]: r for r in result["rules"]}
     assert rules["SA-FED-001"]["status"] == "not_assessed"

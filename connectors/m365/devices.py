@@ -77,7 +77,14 @@ def transform_devices(
     *,
     connector: str = "m365",
 ) -> InventoryBuilder:
-    """Devices with the apps seen on them; coverage ``devices.apps`` (always partial)."""
+    """Devices with the apps seen on them; coverage ``devices.apps``.
+
+    ``collected`` means every enrolled device and its detected apps were read: what the
+    topic promises. What Intune cannot see (unenrolled phones, the personal side of a
+    work-profile device) is stated in the detail and is the ``devices.unmanaged`` topic,
+    which rules that claim an absence on every device need for a pass — so this blind
+    spot never turns into a pass, and never blocks one that other evidence supports.
+    """
     device_items, malformed = mappings(managed_devices)
     app_items, bad_apps = mappings(detected_apps)
     malformed += bad_apps
@@ -114,7 +121,7 @@ def transform_devices(
             source=source,
         ))
     out.coverage.append(coverage(
-        connector, "devices.apps", "partial",
+        connector, "devices.apps", "collected",
         f"{len(out.devices)} Intune-managed devices ({personal} personal); {BYOD_BLIND_SPOT}",
         len(out.devices),
     ))
