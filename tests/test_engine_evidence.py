@@ -257,3 +257,49 @@ def test_pass_requires_blocks_only_the_pass(tmp_path: Path) -> None:
     assert by_id(evaluate(ruleset, graph(), both))["T-UNMANAGED"].status == "passed"
     partial = [*intune_only, Coverage("signins", "devices.unmanaged", "partial")]
     assert by_id(evaluate(ruleset, graph(), partial))["T-UNMANAGED"].status == "not_assessed"
+
+
+# -- the same property on every shipped rule, over the demo tenant ------------------------
+
+@pytest.fixture(scope="module")
+def demo_judging() -> tuple[Any, Any, tuple[Coverage, ...]]:
+    from sprawl_audit import pipeline
+    from sprawl_audit.connectors.demo import demo_config, load_demo_inventory
+    from sprawl_audit.engine import load_packs, shipped_packs
+
+    inventory = load_demo_inventory()
+    ag = pipeline.analyse(inventory, demo_config())
+    return ag, load_packs(list(shipped_packs())), inventory.coverage
+
+
+_SHIPPED_TOPICS = sorted(__import__("sprawl_audit.topics", fromlist=["TOPICS"]).TOPICS)
+
+
+@given(data=st.data())
+def test_no_shipped_rule_passes_without_complete_evidence(
+    demo_judging: tuple[Any, Any, tuple[Coverage, ...]], data: st.DataObject,
+) -> None:
+    """Random coverage states over the demo graph: every shipped rule that passes had
+    every source behind it (and behind ``pass_requires``) complete."""
+    ag, ruleset, demo_coverage = demo_judging
+    changed = data.draw(st.dictionaries(
+        st.sampled_from(range(len(demo_coverage))), st.sampled_from(COVERAGE_STATUSES),
+        max_size=6))
+    extra = data.draw(st.lists(st.builds(
+        Coverage, st.sampled_from(("proxy", "jamf", "zoom")), st.sampled_from(_SHIPPED_TOPICS),
+        st.sampled_from(COVERAGE_STATUSES)), max_size=3))
+    coverage = [Coverage(c.connector, c.topic, changed.get(i, c.status), c.detail, c.items)
+                for i, c in enumerate(demo_coverage)] + extra
+    for outcome in evaluate(ruleset, ag.graph, coverage, as_of=ag.as_of, edges=ag.edges):
+        rule = outcome.rule
+        needed = {t for req in rule.requires for t in req.split("|")}
+        gap = any(c.status in GAP_STATUSES for c in coverage if c.topic in needed)
+        for req in rule.pass_requires:
+            if not any(c.status == "collected" for c in coverage
+                       if c.topic in req.split("|")):
+                gap = True
+        if outcome.status == "passed":
+            assert not gap and outcome.evidence == "complete" and not outcome.unassessed, (
+                rule.id)
+        if gap and outcome.status != "disabled":
+            assert outcome.evidence != "complete", rule.id
