@@ -318,7 +318,13 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def _json(value: Any) -> str:
-    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    try:
+        text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    except ValueError:  # inf or nan: `history show` must give back strict JSON
+        from sprawl_audit.finite import check_finite
+
+        check_finite(value, "the Result to the history")
+        raise
     return _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 

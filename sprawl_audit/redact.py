@@ -228,10 +228,16 @@ class Redactor:
     def write_snapshot(self, inventory: Any, path: str | Path) -> None:
         """``--save-snapshot`` with ``--redact``: the inventory written redacted, atomically."""
         from sprawl_audit.atomic import atomic_write_text
+        from sprawl_audit.finite import check_finite
         from sprawl_audit.snapshot import inventory_to_dict
 
         doc = self.redact_snapshot(inventory_to_dict(inventory))
-        atomic_write_text(Path(path), json.dumps(doc, ensure_ascii=False))
+        try:
+            text = json.dumps(doc, ensure_ascii=False, allow_nan=False)
+        except ValueError:  # inf or nan: refuse what strict parsers reject
+            check_finite(doc, "the snapshot", str(path))
+            raise
+        atomic_write_text(Path(path), text)
 
 
 class Scrubber:
