@@ -108,3 +108,18 @@ def test_both_readers_refuse_nested_non_finite_values(value: Any) -> None:
     with pytest.raises(UserError) as caught:  # the located reader (rule fixtures from YAML)
         inventory_from_dict(doc, "fixture.yaml")
     assert caught.value.key.startswith("inventory.platforms[0].attributes.deep")
+
+
+def test_history_show_refuses_a_stored_result_with_a_non_finite_number(tmp_path: Path) -> None:
+    """Results stored before the writers refused them are not handed on as JSON."""
+    import sqlite3
+    import zlib
+
+    db = tmp_path / "h.sqlite"
+    rid = history.store(sample_result(), db)
+    blob = zlib.compress(json.dumps({**sample_result(), "x": float("inf")}).encode())
+    with sqlite3.connect(db) as conn:
+        conn.execute("UPDATE runs SET result_zlib = ? WHERE id = ?", (blob, rid))
+    with pytest.raises(UserError) as caught:
+        history.load_run(db, str(rid))
+    assert "Infinity is not a JSON number" in caught.value.message
