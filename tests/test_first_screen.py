@@ -47,7 +47,7 @@ def section(text: str, title: str) -> list[str]:
     start = next(i for i, line in enumerate(lines) if line.startswith(title + " ("))
     out = []
     for line in lines[start + 1:]:
-        if re.search(r"─{5,}$", line) and not line.startswith("─") or \
+        if (re.search(r"─{5,}$", line) and not line.startswith("─")) or \
                 re.match(r"\d+ findings?\b", line):
             break  # the next section's heading, or the recap
         out.append(line)
