@@ -12,6 +12,7 @@ document other tools cannot read.
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Mapping
 from typing import Any
@@ -83,3 +84,13 @@ def check_finite(value: Any, what: str, path: str | None = None) -> None:
     parts, number = found
     raise UserError(f"cannot write {what}: {number} is not a finite number, and JSON "
                     "has no such value", path=path, key=json_path(parts))
+
+
+def dumps(value: Any, what: str, path: str | None = None, **options: Any) -> str:
+    """``json.dumps(value, **options)`` that refuses inf and nan with a located
+    :class:`UserError` (see :func:`check_finite`) instead of writing ``Infinity``."""
+    try:
+        return json.dumps(value, allow_nan=False, **options)
+    except ValueError:
+        check_finite(value, what, path)
+        raise

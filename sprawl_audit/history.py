@@ -318,13 +318,10 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def _json(value: Any) -> str:
-    try:
-        text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-    except ValueError:  # inf or nan: `history show` must give back strict JSON
-        from sprawl_audit.finite import check_finite
+    from sprawl_audit.finite import dumps
 
-        check_finite(value, "the Result to the history")
-        raise
+    # strict JSON (no inf or nan): `history show` must give back what any parser reads
+    text = dumps(value, "the Result to the history", ensure_ascii=False, separators=(",", ":"))
     return _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 

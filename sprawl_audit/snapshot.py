@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, Union
 
 from sprawl_audit.errors import UserError
-from sprawl_audit.finite import NonFinite, check_finite, parse_constant, parse_float
+from sprawl_audit.finite import NonFinite, dumps, parse_constant, parse_float
 from sprawl_audit.model import Inventory, Organisation
 from sprawl_audit.records import (
     CHOICES,
@@ -59,12 +59,7 @@ def inventory_to_dict(inventory: Inventory) -> dict[str, Any]:
 def write_snapshot(inventory: Inventory, path: str | Path) -> None:
     from sprawl_audit.atomic import atomic_write_text
 
-    doc = inventory_to_dict(inventory)
-    try:
-        text = json.dumps(doc, ensure_ascii=False, allow_nan=False)
-    except ValueError:  # an inf or nan: refuse to write what strict parsers reject
-        check_finite(doc, "the snapshot", str(path))
-        raise
+    text = dumps(inventory_to_dict(inventory), "the snapshot", str(path), ensure_ascii=False)
     # A source's JSON can carry a lone surrogate escape ("\ud800"): it decodes to a str
     # that no UTF-8 file can hold, and the reader refuses it. The snapshot keeps U+FFFD
     # in its place, so --save-snapshot never fails and its file always reads back.
