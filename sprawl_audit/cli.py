@@ -175,7 +175,15 @@ def _audit_run(*, demo: bool, snapshot: str | None, config_path: str | None,
     result = post_process(result, ops_options)  # suppress, baseline, redact, history
     report_failed_sources(result)  # one line each on stderr, even with -q
     _render(result, targets, quiet=quiet, verbose=verbose)
+    if demo and not quiet and any(name == "rich" and path in (None, "-")
+                                  for name, path in targets):
+        click.echo(OWN_TENANT_HINT)
     sys.exit(exit_code(result, effective_fail_on, fail_on_incomplete))
+
+
+#: The line after the demo report: where a first-time user goes next. Only after the
+#: terminal report (never into a JSON or HTML output), and not with -q.
+OWN_TENANT_HINT = "Your own tenant: sprawl-audit audit -c config.yaml — see config.example.yaml"
 
 
 def report_failed_sources(result: dict[str, Any]) -> None:

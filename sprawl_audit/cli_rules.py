@@ -4,11 +4,12 @@ Every command reads the shipped packs, the config's ``rules.paths`` (``-c``) and
 paths given on the command line, so a custom pack works with all of them. ``--pack``
 narrows to named packs (shipped or custom).
 
-``validate`` lists every problem it finds — in rule files, pack.yaml files and the
-config's ``rules`` section — each with file and line, then exits 2; an audit still stops
-at the first. ``test`` runs every fixture case and prints a verdict per rule, exiting 1 if
-any rule fails (a case behaves unexpectedly, the rule has no fixture, or its fixture lacks
-a firing or a quiet case).
+``validate`` lists every problem it finds — in rule files, pack.yaml files, the
+config's ``rules`` section and ``matches`` patterns that backtrack catastrophically — each
+with file and line, then exits 2; an audit still stops at the first (and runs such a
+pattern within its time budget). ``test`` runs every fixture case and prints a verdict per
+rule, exiting 1 if any rule fails (a case behaves unexpectedly, the rule has no fixture,
+or its fixture lacks a firing or a quiet case).
 
 ``cli.py`` calls :func:`register` to add the ``rules`` group, and decorates ``audit`` and
 ``demo`` with :func:`framework_option` (passing ``frameworks`` to
@@ -312,6 +313,7 @@ def rules_validate(paths: Sequence[str], config_path: str | None, packs: Sequenc
     loaded = _Loaded(config_path, paths, packs, strict=False)
     problems = list(loaded.errors)
     problems.extend(config_problems(loaded))
+    problems.extend(pattern_problems(loaded.rules))
     if problems:
         for problem in problems:
             click.echo(_safe(problem.oneline()))
@@ -323,6 +325,23 @@ def rules_validate(paths: Sequence[str], config_path: str | None, packs: Sequenc
     shown = sorted({r.pack for r in rules_})
     click.echo(f"{len(rules_)} rules valid in {len(shown)} pack{'s' if len(shown) != 1 else ''}"
                f" ({', '.join(shown)})")
+
+
+def pattern_problems(rules_: Iterable[Any]) -> list[UserError]:
+    """``matches`` patterns that backtrack catastrophically. An audit runs them anyway,
+    each search within its time budget (a timed-out subject is not assessed); ``validate``
+    says so before that happens."""
+    from sprawl_audit.engine.patterns import pattern_problem, patterns_in
+
+    out: list[UserError] = []
+    for rule in rules_:
+        specs = [rule.condition.spec, rule.assess.condition.spec if rule.assess else None]
+        for pattern in dict.fromkeys(p for spec in specs for p in patterns_in(spec)):
+            problem = pattern_problem(pattern)
+            if problem:
+                out.append(UserError(f"pattern {pattern!r:.80}: {problem}", path=rule.path,
+                                     line=rule.line or None, key=f"{rule.id} matches"))
+    return out
 
 
 def config_problems(loaded: _Loaded) -> list[UserError]:

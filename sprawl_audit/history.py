@@ -318,7 +318,10 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def _json(value: Any) -> str:
-    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    from sprawl_audit.finite import dumps
+
+    # strict JSON (no inf or nan): `history show` must give back what any parser reads
+    text = dumps(value, "the Result to the history", ensure_ascii=False, separators=(",", ":"))
     return _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
@@ -443,8 +446,14 @@ def load_run(path: Path, ref: str) -> dict[str, Any]:
     if found is None:
         raise UserError(f"no audit {ref!r} in the history (see `sprawl-audit history list`)",
                         path=str(path))
+    from sprawl_audit.finite import NonFinite, parse_constant, parse_float
+
     try:
-        doc: dict[str, Any] = json.loads(zlib.decompress(found[1]).decode("utf-8"))
+        doc: dict[str, Any] = json.loads(zlib.decompress(found[1]).decode("utf-8"),
+                                         parse_constant=parse_constant, parse_float=parse_float)
+    except NonFinite as exc:  # stored before writers refused them: not strict JSON
+        raise UserError(f"stored audit {found[0]} holds a number that is not JSON: "
+                        f"{exc.message()}", path=str(path)) from None
     except (zlib.error, UnicodeDecodeError, ValueError):
         raise UserError(f"stored audit {found[0]} is damaged", path=str(path)) from None
     return doc

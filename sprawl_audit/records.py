@@ -159,6 +159,11 @@ MAX_DEPTH = 64
 FREE_FORM_DEPTH = MAX_DEPTH - 16
 
 
+#: Values a free-form walk need not look at again: always valid JSON. Everything else —
+#: strings, containers, floats (``1e999999`` reads as inf) and non-JSON types — is checked.
+_PLAIN: tuple[type, ...] = (int, bool, type(None))
+
+
 def read_any(value: Any, pool: Pool) -> Any:
     """A free-form value (``attributes``), checked: plain JSON types, text without lone
     surrogates, nesting within :data:`FREE_FORM_DEPTH`."""
@@ -175,13 +180,13 @@ def read_any(value: Any, pool: Pool) -> Any:
                 if k.__class__ is not str:
                     _fail()
                 _text_ok(k)
-                if v.__class__ in (dict, list, str):
+                if v.__class__ not in _PLAIN:
                     stack.append((v, depth + 1))
         elif cls is list:
             if depth >= FREE_FORM_DEPTH:
                 _fail()
-            stack.extend((v, depth + 1) for v in item if v.__class__ in (dict, list, str))
-        elif cls is float:
+            stack.extend((v, depth + 1) for v in item if v.__class__ not in _PLAIN)
+        elif cls is float:  # inf/nan anywhere would make the Result invalid JSON
             if item != item or item in (float("inf"), float("-inf")):
                 _fail()
         elif item is not None and cls not in (int, bool):

@@ -39,7 +39,6 @@ from __future__ import annotations
 import copy
 import hashlib
 import hmac
-import json
 import os
 import re
 from collections.abc import Iterable, Mapping
@@ -230,10 +229,11 @@ class Redactor:
     def write_snapshot(self, inventory: Any, path: str | Path) -> None:
         """``--save-snapshot`` with ``--redact``: the inventory written redacted, atomically."""
         from sprawl_audit.atomic import atomic_write_text
+        from sprawl_audit.finite import dumps
         from sprawl_audit.snapshot import inventory_to_dict
 
         doc = self.redact_snapshot(inventory_to_dict(inventory))
-        atomic_write_text(Path(path), json.dumps(doc, ensure_ascii=False))
+        atomic_write_text(Path(path), dumps(doc, "the snapshot", str(path), ensure_ascii=False))
 
 
 class Scrubber:

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Union
 
 from sprawl_audit.errors import UserError
+from sprawl_audit.finite import NonFinite, dumps, parse_constant, parse_float
 from sprawl_audit.model import Inventory, Organisation
 from sprawl_audit.records import (
     CHOICES,
@@ -58,7 +59,7 @@ def inventory_to_dict(inventory: Inventory) -> dict[str, Any]:
 def write_snapshot(inventory: Inventory, path: str | Path) -> None:
     from sprawl_audit.atomic import atomic_write_text
 
-    text = json.dumps(inventory_to_dict(inventory), ensure_ascii=False)
+    text = dumps(inventory_to_dict(inventory), "the snapshot", str(path), ensure_ascii=False)
     # A source's JSON can carry a lone surrogate escape ("\ud800"): it decodes to a str
     # that no UTF-8 file can hold, and the reader refuses it. The snapshot keeps U+FFFD
     # in its place, so --save-snapshot never fails and its file always reads back.
@@ -118,12 +119,16 @@ def read_snapshot(path: str | Path) -> Inventory:
 def parse_json(text: str, source_name: str) -> Any:
     """Strict JSON: the errors ``json.loads`` raises besides JSONDecodeError (a number of
     over 4300 digits is a ValueError, deep nesting a RecursionError) become located
-    UserErrors; a byte-order mark is allowed; ``NaN``/``Infinity`` (not JSON, and they
-    would make the Result invalid JSON) and duplicate keys (silently last-one-wins) are
-    refused."""
+    UserErrors; a byte-order mark is allowed; ``NaN``/``Infinity`` and numbers too large
+    for a float such as ``1e999999`` (they would make the Result invalid JSON) and
+    duplicate keys (silently last-one-wins) are refused, with their line."""
     try:
-        return json.loads(text.removeprefix("\ufeff"), parse_constant=_no_constant,
-                          object_pairs_hook=_unique_keys)
+        return json.loads(text.removeprefix("\ufeff"), parse_constant=parse_constant,
+                          parse_float=parse_float, object_pairs_hook=_unique_keys)
+    except NonFinite as exc:
+        line, column = exc.position_in(text)
+        raise UserError(f"invalid JSON: {exc.message()}", path=source_name, line=line,
+                        key=column) from None
     except json.JSONDecodeError as exc:
         raise UserError(f"invalid JSON: {exc.msg}", path=source_name, line=exc.lineno,
                         key=f"column {exc.colno}") from None
@@ -138,10 +143,6 @@ def parse_json(text: str, source_name: str) -> Any:
 
 class _Refused(Exception):
     """Raised from json.loads hooks (a ValueError would be taken for the decoder's)."""
-
-
-def _no_constant(name: str) -> Any:
-    raise _Refused(f"invalid JSON: {name} is not a JSON number")
 
 
 def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:

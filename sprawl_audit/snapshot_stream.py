@@ -8,14 +8,16 @@ never all exist at once.
 
 Only the layout :func:`sprawl_audit.snapshot.write_snapshot` writes is handled: the
 envelope ``{"snapshot_version": 1, "inventory": {...}}`` with the inventory's fields in
-any order. The decoder is as strict as the careful reader (no ``NaN``/``Infinity``, no
-duplicate keys, no lone surrogates); anything else, and any mistake at all, raises
-:class:`~sprawl_audit.records.Invalid` so the careful reader can run and say where.
+any order. The decoder is as strict as the careful reader (no ``NaN``/``Infinity`` or
+number too large for a float, no duplicate keys, no lone surrogates); anything else, and
+any mistake at all, raises :class:`~sprawl_audit.records.Invalid` so the careful reader
+can run and say where.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import re
 import typing
 from collections.abc import Callable, Iterator
@@ -39,7 +41,15 @@ def _unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return out
 
 
-_DECODER = json.JSONDecoder(parse_constant=_refuse_constant, object_pairs_hook=_unique)
+def _finite(token: str) -> float:
+    value = float(token)
+    if not math.isfinite(value):  # 1e999999: the careful reader says where
+        raise Invalid
+    return value
+
+
+_DECODER = json.JSONDecoder(parse_constant=_refuse_constant, parse_float=_finite,
+                            object_pairs_hook=_unique)
 
 
 def stream_inventory(text: str, version: int) -> Inventory:

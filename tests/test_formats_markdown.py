@@ -63,10 +63,11 @@ def test_hostile_strings_are_inert() -> None:
     for char in FORBIDDEN_CHARS:
         assert char not in text, repr(char)
     prose = re.sub(r"`[^`]*`", "", text)  # code spans show their content literally
-    assert not re.search(r"(?<!\\)[<>&]", prose)  # no raw HTML or entity reference
+    # no raw HTML or entity reference but the zero-width space that breaks autolinks
+    assert not re.search(r"(?<!\\)[<>&]", prose.replace("&#8203;", ""))
     assert "\\<script\\>alert\\('x'\\)\\</script\\>" in text
     assert "](http" not in text and "![" not in text  # no live link or image
-    assert "http:\\/\\/evil" in text and "www\\.evil" in text  # no autolink either
+    assert "http:&#8203;\\/\\/evil" in text and "www&#8203;\\.evil" in text  # nor autolink
     assert "\\*\\*bold\\*\\*" in text and "\\`code\\`" in text
     assert "## Compliance" in text and "### Suppressed (1)" in text
 
@@ -78,8 +79,8 @@ def test_hostile_strings_are_inert() -> None:
     ("1. item", "1\\. item"),
     ("a | b", "a \\| b"),
     ("<b>x</b> & y", "\\<b\\>x\\</b\\> \\& y"),
-    ("[x](http://e)", "\\[x\\]\\(http:\\/\\/e\\)"),
-    ("mail a@b.example or www.b.example", "mail a\\@b.example or www\\.b.example"),
+    ("[x](http://e)", "\\[x\\]\\(http:&#8203;\\/\\/e\\)"),
+    ("mail a@b.example or www.b.example", "mail a@&#8203;b.example or www&#8203;\\.b.example"),
     ("two\nlines\x1b[31m", "two lines"),
     (None, ""),
 ])

@@ -20,7 +20,9 @@ one. The answers go through the same pure transform as saved answers
 (:func:`~sprawl_audit.connectors.email.transform.transform_dns`), so a live audit and a
 saved ``dig`` session produce the same records.
 
-Nothing here needs a credential; DNS is public. A timeout, SERVFAIL or REFUSED is a
+Nothing here needs a credential; DNS is public. ``connectors check email`` asks the
+configured resolvers for each domain's MX, so an unreachable resolver shows before an
+audit. A timeout, SERVFAIL or REFUSED is a
 lookup that got no answer: it is recorded per domain and record (``errors``), makes
 coverage ``partial`` (``error`` when no domain answered at all) and leaves the rules about
 that record *not assessed* for the domain — it never stops the audit, and it is never read
@@ -32,12 +34,18 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from sprawl_audit.connectors.email.resolver import DnsClient, fetch_mta_sts_policy
 from sprawl_audit.connectors.email.spf import TxtResult, spf_records, walk_spf
 from sprawl_audit.connectors.email.transform import transform_dns, txt_strings
-from sprawl_audit.connectors.interface import Connector, ConnectorContext, coverage
+from sprawl_audit.connectors.interface import (
+    Connector,
+    ConnectorContext,
+    PermissionCheck,
+    coverage,
+)
 from sprawl_audit.connectors.settings import (
     check_keys,
     fail,
@@ -72,48 +80,107 @@ def _port(settings: Mapping[str, Any], key: str, default: int) -> int:
     return value
 
 
+@dataclass(frozen=True)
+class _Options:
+    """``connectors.email`` as checked once, for ``collect`` and ``check`` alike."""
+
+    domains: list[str]
+    nameservers: list[str]
+    port: int
+    timeout: float
+    selectors: list[str]
+    expected: list[str]
+    fetch: bool
+    sts_port: int
+    ca_bundle: Any
+
+    def client(self) -> DnsClient:
+        return DnsClient(self.nameservers or None, port=self.port, timeout=self.timeout)
+
+    @property
+    def resolvers(self) -> str:
+        """Who is asked, as a person would write it: ``127.0.0.1:5353`` or the system's."""
+        if not self.nameservers:
+            return "the system's resolvers"
+        suffix = f":{self.port}" if self.port != 53 else ""
+        return ", ".join(f"{ns}{suffix}" for ns in self.nameservers)
+
+
+def _options(settings: Mapping[str, Any], context: ConnectorContext) -> _Options:
+    check_keys(settings, KEYS, _PREFIX)
+    configured = _domains(list_of(settings, "domains", _PREFIX), settings, "domains")
+    domains = list(dict.fromkeys([*configured, *(
+        d.lower().rstrip(".") for d in context.domains if d.strip())]))
+    nameservers = list_of(settings, "nameservers", _PREFIX)
+    for ns in nameservers:
+        if not _is_address(ns):
+            raise fail(settings, "nameservers", f"{ns!r} is not an IP address", _PREFIX)
+    port = _port(settings, "port", 53)
+    timeout = positive_seconds(settings, "timeout", 5, _PREFIX)
+    selectors = list_of(settings, "dkim_selectors", _PREFIX) if "dkim_selectors" in \
+        settings else list(DEFAULT_SELECTORS)
+    for sel in selectors:
+        if not _SELECTOR.fullmatch(sel):
+            raise fail(settings, "dkim_selectors", f"{sel!r} is not a DKIM selector", _PREFIX)
+    expected = [a.strip() for a in list_of(settings, "dmarc_report_addresses", _PREFIX)
+                if a.strip()]
+    fetch = settings.get("mta_sts_fetch", True)
+    if not isinstance(fetch, bool):
+        raise fail(settings, "mta_sts_fetch", "must be true or false", _PREFIX)
+    sts_port = _port(settings, "mta_sts_port", 443)
+    ca_bundle = optional_file(settings, "ca_bundle", context.config_dir, _PREFIX)
+    return _Options(domains, nameservers, port, float(timeout), selectors, expected, fetch,
+                    sts_port, ca_bundle)
+
+
+_NO_DOMAINS = "no mail domains: set connectors.email.domains or organisation.domains"
+
+
 class EmailConnector(Connector):
     name = "email"
     topics = ("dns.email",)
 
     def collect(self, settings: Mapping[str, Any], context: ConnectorContext) -> InventoryBuilder:
-        check_keys(settings, KEYS, _PREFIX)
-        configured = _domains(list_of(settings, "domains", _PREFIX), settings, "domains")
-        domains = list(dict.fromkeys([*configured, *(
-            d.lower().rstrip(".") for d in context.domains if d.strip())]))
-        nameservers = list_of(settings, "nameservers", _PREFIX)
-        for ns in nameservers:
-            if not _is_address(ns):
-                raise fail(settings, "nameservers", f"{ns!r} is not an IP address", _PREFIX)
-        port = _port(settings, "port", 53)
-        timeout = positive_seconds(settings, "timeout", 5, _PREFIX)
-        selectors = list_of(settings, "dkim_selectors", _PREFIX) if "dkim_selectors" in \
-            settings else list(DEFAULT_SELECTORS)
-        for sel in selectors:
-            if not _SELECTOR.fullmatch(sel):
-                raise fail(settings, "dkim_selectors", f"{sel!r} is not a DKIM selector",
-                           _PREFIX)
-        expected = [a.strip() for a in list_of(settings, "dmarc_report_addresses", _PREFIX)
-                    if a.strip()]
-        fetch = settings.get("mta_sts_fetch", True)
-        if not isinstance(fetch, bool):
-            raise fail(settings, "mta_sts_fetch", "must be true or false", _PREFIX)
-        sts_port = _port(settings, "mta_sts_port", 443)
-        ca_bundle = optional_file(settings, "ca_bundle", context.config_dir, _PREFIX)
-        if not domains:
+        opts = _options(settings, context)
+        if not opts.domains:
             out = InventoryBuilder()
-            out.coverage.append(coverage(
-                self.name, "dns.email", "not_configured",
-                "no mail domains: set connectors.email.domains or organisation.domains"))
+            out.coverage.append(coverage(self.name, "dns.email", "not_configured", _NO_DOMAINS))
             return out
-        client = DnsClient(nameservers or None, port=port, timeout=float(timeout))
+        client = opts.client()
         answers = {
-            d: collect_domain(d, client, selectors, fetch_policy=fetch, policy_port=sts_port,
-                              ca_bundle=ca_bundle, timeout=float(timeout))
-            for d in domains
+            d: collect_domain(d, client, opts.selectors, fetch_policy=opts.fetch,
+                              policy_port=opts.sts_port, ca_bundle=opts.ca_bundle,
+                              timeout=opts.timeout)
+            for d in opts.domains
         }
-        return transform_dns(answers, connector=self.name, org_domains=domains,
-                             dmarc_report_addresses=expected or None)
+        return transform_dns(answers, connector=self.name, org_domains=opts.domains,
+                             dmarc_report_addresses=opts.expected or None)
+
+    def check(self, settings: Mapping[str, Any],
+              context: ConnectorContext) -> list[PermissionCheck]:
+        """Ask the configured resolvers for each mail domain's MX, collecting nothing.
+
+        DNS needs no sign-in, but an audit can only look when the resolvers answer: a
+        firewall that drops port 53 or a wrong ``nameservers`` entry shows here as
+        ``MISSING`` (exit 1) instead of as a failed source after a whole audit.
+        """
+        opts = _options(settings, context)
+        needed = f"DNS answers from {opts.resolvers}"
+        if not opts.domains:
+            return [PermissionCheck("dns.email", needed, False, _NO_DOMAINS)]
+        client = opts.client()
+        checks = []
+        for domain in opts.domains:
+            found = client.query(domain, "MX")
+            if found.failed:
+                detail = f"{domain} MX: no answer ({found.error}) within {opts.timeout:g} s"
+            elif found.error == "NXDOMAIN":
+                detail = f"{domain}: answered, the domain does not exist"
+            else:
+                records = len(found.records)
+                detail = f"{domain} MX: answered, {records} record{'s' if records != 1 else ''}"
+            checks.append(PermissionCheck("dns.email", needed, not found.failed, detail))
+        return checks
 
 
 def _is_address(value: str) -> bool:

@@ -23,10 +23,11 @@ operator, unknown fact, wrong operand, bad regex, undeclared parameter) is a
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
+
+import regex
 
 from sprawl_audit.engine import vocabulary
 from sprawl_audit.engine.model import Condition, Predicate, Scope
@@ -36,6 +37,7 @@ from sprawl_audit.engine.operators import (
     OPERAND_SHAPES,
     OPERATORS,
     age_in_days,
+    compile_pattern,
     matches,
     operand_problem,
 )
@@ -261,10 +263,10 @@ def _regex_check(spec: dict[str, Any], op: str, subject: Subject,
     if not isinstance(pattern, str) or parameter_ref(pattern) is not None:
         raise ctx.error(f"{op} takes a literal regular expression string", spec, op)
     try:
-        compiled = re.compile(pattern)
-    except re.error as exc:
+        compiled = compile_pattern(pattern)
+    except (regex.error, ValueError, OverflowError) as exc:
         raise ctx.error(f"bad regular expression {pattern!r}: {exc}", spec, op) from None
-    return lambda scope, facts, _node: matches(subject(scope, facts), compiled)
+    return lambda scope, facts, _node: matches(subject(scope, facts), compiled, scope.patterns)
 
 
 def _related(spec: dict[str, Any], ctx: CompileContext, used: set[str]) -> Predicate:

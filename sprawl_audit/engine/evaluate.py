@@ -30,6 +30,7 @@ from sprawl_audit.engine.model import (
     Subject,
     UnassessedSubject,
 )
+from sprawl_audit.engine.operators import PatternTimeout
 from sprawl_audit.engine.parameters import resolve
 from sprawl_audit.errors import UserError, did_you_mean
 from sprawl_audit.model import ASSESSABLE_STATUSES, Coverage
@@ -138,14 +139,21 @@ def evaluate_rule(
     test = rule.condition.test
     assess = rule.assess
     for node_id, facts in index.get(rule.kind, ()):
-        if test(scope, facts, node_id):
-            findings.append(_finding(rule, node_id, facts, params, evidence))
-        elif (assess is not None and rule.scope.test(scope, facts, node_id)
-              and not assess.condition.test(scope, facts, node_id)):
-            name = facts.get("name")
-            unassessed.append(UnassessedSubject(
-                id=node_id, name=str(name) if name else node_id,
-                reason=assess.reason.render(facts, params)))
+        try:
+            if test(scope, facts, node_id):
+                findings.append(_finding(rule, node_id, facts, params, evidence))
+                continue
+            if not (assess is not None and rule.scope.test(scope, facts, node_id)
+                    and not assess.condition.test(scope, facts, node_id)):
+                continue
+            reason = assess.reason.render(facts, params)
+        except PatternTimeout as timeout:
+            # A pattern that ran out of time gave no verdict on this subject: neither a
+            # finding nor a pass, and the rule cannot pass while it stands.
+            reason = timeout.reason
+        name = facts.get("name")
+        unassessed.append(UnassessedSubject(
+            id=node_id, name=str(name) if name else node_id, reason=reason))
     complete = not incomplete and not unassessed
     if findings:
         status = "failed"

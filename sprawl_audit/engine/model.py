@@ -13,6 +13,7 @@ from datetime import datetime
 from types import MappingProxyType
 from typing import Any
 
+from sprawl_audit.engine.operators import PatternBudget
 from sprawl_audit.model import SEVERITIES
 
 #: Higher is worse; used to sort findings and to compare against ``--fail-on``.
@@ -38,6 +39,9 @@ class Scope:
     #: a neighbour's verdict depends only on it and the parameters, and a platform or
     #: department is reached from thousands of people.
     memo: dict[Any, bool] = field(default_factory=dict, compare=False, repr=False)
+    #: Time spent by this rule's ``matches`` searches that ran out of budget: a
+    #: catastrophic pattern is stopped after a few timeouts, not retried on every subject.
+    patterns: PatternBudget = field(default_factory=PatternBudget, compare=False, repr=False)
 
 
 #: A compiled condition: (scope, facts of the node or edge, graph node id or None) -> match.

@@ -13,7 +13,11 @@ The semantics are chosen so a compliance officer can predict them without readin
   ``[]`` or ``{}``.
 * ``contains`` and friends test list membership on list facts and substrings on strings.
 * ``matches`` is a Python regular expression searched anywhere in a string (anchor it with
-  ``^...$``); on a list fact it holds when any string item matches.
+  ``^...$``); on a list fact it holds when any string item matches. It runs with a time
+  budget (:data:`MATCH_TIMEOUT_MS` per string): the strings come from the tenant, and a
+  pattern that backtracks catastrophically must not hang the audit. A search that runs
+  out of time raises :class:`PatternTimeout`, which makes the subject *not assessed*
+  (never a pass, never a finding).
 * ``len_ge``/``len_le`` compare the length of a list or string; null has length 0.
 * ``subset_of`` holds when every item of a list fact is in the operand list (an empty
   list is a subset of anything), or a single value is; null is false.
@@ -24,10 +28,12 @@ The semantics are chosen so a compliance officer can predict them without readin
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
+
+import regex
 
 from sprawl_audit.instants import parse_instant
 
@@ -126,11 +132,68 @@ def age_in_days(fact: Any, as_of: datetime | None) -> float | None:
     return (ref - when).total_seconds() / 86400
 
 
-def matches(fact: Any, pattern: re.Pattern[str]) -> bool:
+#: How long one ``matches`` search of one string may run, in milliseconds. Rule patterns
+#: are written by users and the strings are tenant-controlled (app, channel and person
+#: names): a pattern such as ``^(a|aa)+$`` can take days on a 40-character name. An
+#: ordinary pattern searches a name in microseconds, so the budget never bites it.
+MATCH_TIMEOUT_MS = 100
+#: Timed-out searches one rule may spend on a run before its pattern is no longer tried
+#: (each costs :data:`MATCH_TIMEOUT_MS`): 50,000 long names must not cost 50,000 budgets.
+RULE_TIMEOUTS = 10
+
+
+class PatternTimeout(Exception):
+    """A ``matches`` search ran out of its time budget: the verdict on this subject is
+    unknown, so the engine reports the subject *not assessed* with :attr:`reason`."""
+
+    def __init__(self, pattern: str, reason: str) -> None:
+        super().__init__(reason)
+        self.pattern = pattern
+        self.reason = reason
+
+
+@dataclass
+class PatternBudget:
+    """What one rule's regular expressions have spent on one run (one per :class:`Scope`):
+    after :data:`RULE_TIMEOUTS` timeouts the rule's patterns are not run again, so a
+    catastrophic pattern costs about a second per rule, however large the tenant."""
+
+    timeouts: int = 0
+    limit: int = RULE_TIMEOUTS
+    timeout_ms: int = MATCH_TIMEOUT_MS
+
+    def search(self, pattern: regex.Pattern[str], text: str) -> bool:
+        """Whether ``pattern`` is found in ``text``, or :class:`PatternTimeout`."""
+        if self.timeouts >= self.limit:
+            raise PatternTimeout(pattern.pattern, (
+                f"pattern not run: it timed out after {self.timeout_ms} ms on "
+                f"{self.timeouts} earlier subjects"))
+        try:
+            return pattern.search(text, timeout=self.timeout_ms / 1000) is not None
+        except TimeoutError:
+            self.timeouts += 1
+            raise PatternTimeout(
+                pattern.pattern, f"pattern timed out after {self.timeout_ms} ms") from None
+
+
+def compile_pattern(pattern: str) -> regex.Pattern[str]:
+    """A rule's regular expression, compiled by the ``regex`` module (Python ``re``
+    syntax, plus a time budget per search); raises ``regex.error`` when it is not one."""
+    return regex.compile(pattern)
+
+
+def matches(fact: Any, pattern: regex.Pattern[str], budget: PatternBudget | None = None
+            ) -> bool:
+    """``pattern`` found in the string ``fact``, or in any string of a list fact.
+
+    Every search is bounded by ``budget`` (a fresh default budget when None); a search
+    that runs out raises :class:`PatternTimeout`.
+    """
+    spend = budget if budget is not None else PatternBudget()
     if isinstance(fact, str):
-        return pattern.search(fact) is not None
+        return spend.search(pattern, fact)
     if isinstance(fact, (list, tuple)):
-        return any(isinstance(x, str) and pattern.search(x) is not None for x in fact)
+        return any(isinstance(x, str) and spend.search(pattern, x) for x in fact)
     return False
 
 

@@ -7,6 +7,7 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import IO, Any
 
+from sprawl_audit.finite import check_finite
 from sprawl_audit.formats.interface import Format, RenderOptions
 
 # Characters json.dumps(ensure_ascii=False) would write raw although they are invisible or
@@ -36,16 +37,25 @@ _CHUNKS_PER_PIECE = 20_000
 
 def pieces(result: Mapping[str, Any]) -> Iterator[str]:
     """``result`` as pretty JSON text (indent 2, keys in document order, trailing newline),
-    in pieces of a few hundred kilobytes.
+    in pieces of a few hundred kilobytes. Strict JSON: a non-finite number is a
+    :class:`~sprawl_audit.errors.UserError` naming its JSON path, never ``Infinity``.
 
     ``json.dumps`` with an indent runs the pure-Python encoder, which yields one tiny
     string per token and keeps them all in a list until the end: for a 100,000-person
     Result that list alone outweighed the document. Joining every few thousand chunks
     keeps memory near the size of the text itself.
     """
-    encoder = json.JSONEncoder(indent=2, sort_keys=False, ensure_ascii=False)
+    encoder = json.JSONEncoder(indent=2, sort_keys=False, ensure_ascii=False, allow_nan=False)
     batch: list[str] = []
-    for chunk in encoder.iterencode(result):
+    chunks = encoder.iterencode(result)
+    while True:
+        try:
+            chunk = next(chunks)
+        except StopIteration:
+            break
+        except ValueError:  # inf or nan: strict parsers reject what json would write
+            check_finite(result, "the Result")
+            raise
         batch.append(chunk)
         if len(batch) >= _CHUNKS_PER_PIECE:
             yield escape_invisible("".join(batch))  # escapes are per character: safe to split

@@ -8,8 +8,12 @@ assessed and coverage.
 Safety: every tenant string goes through :func:`md`, which flattens it to one safe line
 (no control, bidi or invisible characters) and backslash-escapes everything Markdown or
 GFM would act on — emphasis, code, links and images, raw HTML and entities (``<`` and
-``&``), table pipes, headings and list markers, and the text GFM would turn into a link
-by itself (``www.``, ``://``, ``@``). A hostile name renders as its own characters.
+``&``), table pipes, headings and list markers, and the text GFM or GitHub would turn
+into a link by itself — ``www.``, ``://``, e-mail addresses, @mentions and issue
+references (``#1``, ``GH-2``) — gets an invisible zero-width space (:data:`BREAK`) inside
+the pattern, because GitHub finds mentions and references in the rendered text, where a
+backslash escape no longer is. A hostile name renders as its own characters, and links
+nowhere.
 """
 
 from __future__ import annotations
@@ -60,8 +64,17 @@ from sprawl_audit.formats.view import (
 _INLINE = re.compile(r"([\\`*_{}\[\]<>()|~!&#])")
 # Line-start constructs: headings, quotes, list items, setext underlines, code fences.
 _LEADING = re.compile(r"^(?:([-+=>#])|(\d+)([.)]))")
-# What GFM's autolink extension would turn into a link without any markup.
-_AUTOLINK = re.compile(r"(?i)(www)\.|:(//)|@")
+# What would become a link without any markup: GFM's autolinks (``www.``, ``scheme://``),
+# e-mail autolinks (``a@b.example``, also ``mailto:``/``xmpp:``), which a backslash escape
+# does not stop, GitHub's @mentions and its issue references (``#1``, ``GH-2``,
+# ``owner/repo#3``), which GitHub finds in the rendered text. Each gets a zero-width space
+# inside (``www``+``.``, ``:``+``//``, after ``@``/``#``/``GH-``), so neither the renderer
+# nor any later linkifier of the rendered text sees the pattern.
+_AUTOLINK = re.compile(r"(?i)(www)\.|:(//)|(@)|(\\#)(?=\d)|\b(gh-)(?=\d)")
+#: Written after ``@``, ``#`` and ``GH-`` in tenant text: a ZERO WIDTH SPACE, as an
+#: entity so the Markdown file itself stays free of invisible characters. It shows as
+#: nothing, and no e-mail, mention or reference pattern matches across it.
+BREAK = "&#8203;"
 
 SEVERITY_MARKS = {"critical": "🟥", "high": "🟧", "medium": "🟨", "low": "🟦", "info": "⬜"}
 
@@ -93,10 +106,10 @@ def code(value: Any, limit: int = 60) -> str:
 
 def _break_autolink(match: re.Match[str]) -> str:
     if match.group(1):
-        return match.group(1) + "\\."
+        return match.group(1) + BREAK + "\\."
     if match.group(2):
-        return ":\\/\\/"
-    return "\\@"
+        return ":" + BREAK + "\\/\\/"
+    return match.group() + BREAK
 
 
 def _table(headers: Sequence[str], rows: Iterable[Sequence[str]],

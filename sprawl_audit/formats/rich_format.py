@@ -129,11 +129,11 @@ class RichFormat(Format):
         blocks += [sections.heading("Consumer apps by department"),
                    sections.exposure_section(result), Text()]
 
-        not_assessed, count = sections.not_assessed_section(result)
+        not_assessed, count = sections.not_assessed_section(result, console.width)
         if not_assessed is not None:
             blocks += [sections.heading("Rules not assessed", count), not_assessed, Text()]
 
-        coverage, count = sections.coverage_section(result)
+        coverage, count = sections.coverage_section(result, console.width)
         if coverage is not None:
             blocks += [sections.heading("Coverage", count), coverage, Text()]
 

@@ -31,7 +31,7 @@ from sprawl_audit.formats.labels import (
     percent,
     plural,
 )
-from sprawl_audit.formats.sanitize import CELL_LIMIT, cell, clip, prose
+from sprawl_audit.formats.sanitize import CELL_LIMIT, ELLIPSIS, PROSE_LIMIT, cell, clip, prose
 
 Result = Mapping[str, Any]
 
@@ -262,8 +262,10 @@ def inventory_table(result: Result) -> Table:
         name = _t(platform.get("name") or platform.get("id"), "bold", limit=80)
         vendor = cell(platform.get("vendor"), 60)
         if vendor and not name.plain.casefold().startswith(vendor.casefold()):
+            # Dim and in brackets on its own line: "Exchange Online (Microsoft)", never
+            # "Exchange Online Microsoft" read as one product name once the cell wraps.
             name.append("\n")
-            name.append(vendor, style="dim")
+            name.append(f"({vendor})", style="dim")
         table.add_row(
             name,
             _status(platform),
@@ -585,46 +587,105 @@ def findings_section(result: Result, verbose: bool) -> tuple[RenderableType, int
 # --- rules not assessed, coverage -----------------------------------------------------
 
 
-def not_assessed_section(result: Result) -> tuple[Table | None, int]:
-    """Rules that could not be judged for want of evidence, with the reason."""
+#: Narrowest "why" or "detail" column a table is drawn with. Below it the table would
+#: break or crop words (``983 Intune-manage``), so each row becomes a block instead: a
+#: heading line, then the text wrapped at word boundaries — as the overlap matrix turns
+#: into a list on a narrow terminal.
+DETAIL_MIN_WIDTH = 40
+#: Indent of a block's text under its heading line.
+BLOCK_INDENT = 2
+#: Widest the "Checks" (rule title) column of the not-assessed table gets: the reason
+#: beside it is what the reader needs room for.
+CHECKS_MAX_WIDTH = 32
+
+
+def _words(value: Any, style: str = "", limit: int = PROSE_LIMIT) -> Text:
+    """Tenant or connector text on one line, capped at ``limit`` characters at a word
+    boundary: a cut shows as `` …``, never as half a word that reads as another one."""
+    text = cell(value, limit)
+    if text.endswith(ELLIPSIS) and " " in text:
+        text = text[:text.rfind(" ")].rstrip() + " " + ELLIPSIS
+    return Text(text, style=style)
+
+
+def _fits(fixed: Sequence[int], width: int | None) -> bool:
+    """Whether a table of ``fixed``-width columns plus a text column of at least
+    :data:`DETAIL_MIN_WIDTH` fits ``width`` (None: assume it does). Each column takes
+    one cell of padding and one of separator."""
+    if width is None:
+        return True
+    return sum(fixed) + 2 * (len(fixed) + 1) + DETAIL_MIN_WIDTH <= width
+
+
+def _block(head: RenderableType, body: Text) -> RenderableType:
+    """A heading line with its text wrapped, indented, under it."""
+    return Group(head, Padding(body, (0, 0, 0, BLOCK_INDENT)))
+
+
+def not_assessed_section(result: Result, width: int | None = None
+                         ) -> tuple[RenderableType | None, int]:
+    """Rules that could not be judged for want of evidence, with the reason; a table when
+    the reason column can be :data:`DETAIL_MIN_WIDTH` wide within ``width``, else one
+    block per rule."""
     rules = [r for r in _items(result, "rules") if r.get("status") == "not_assessed"]
     if not rules:
         return None, 0
+    ids = [Text(cell(rule.get("id"), 40), style="bold") for rule in rules]
+    reasons = [_words(rule.get("reason") or "evidence not collected", "yellow")
+               for rule in rules]
+    titles = [_words(rule.get("title"), limit=CELL_LIMIT) for rule in rules]
+    checks_width = min(CHECKS_MAX_WIDTH, max(16, *(t.cell_len for t in titles)))
+    if not _fits([max(i.cell_len for i in ids), checks_width], width):
+        blocks = []
+        for rule_id, title, reason in zip(ids, titles, reasons, strict=True):
+            head = Table.grid(padding=(0, 2))  # a long title wraps beside the id
+            head.add_column(no_wrap=True)
+            head.add_column()
+            head.add_row(rule_id, title)
+            blocks += [_block(head, reason), Text()]
+        return Group(*blocks[:-1]), len(rules)
     table = _table()
     table.add_column("Rule", no_wrap=True)
-    table.add_column("Checks", min_width=16)
-    table.add_column("Why not assessed", min_width=16)
-    for rule in rules:
-        table.add_row(
-            Text(cell(rule.get("id"), 40), style="bold"),
-            _t(rule.get("title")),
-            _t(rule.get("reason") or "evidence not collected", "yellow"),
-        )
+    table.add_column("Checks", min_width=16, max_width=checks_width)
+    table.add_column("Why not assessed", min_width=16, overflow="fold")
+    for row in zip(ids, titles, reasons, strict=True):
+        table.add_row(*row)
     return table, len(rules)
 
 
-def coverage_section(result: Result) -> tuple[Table | None, int]:
-    """What each connector collected per evidence topic; gaps first."""
+def coverage_section(result: Result, width: int | None = None
+                     ) -> tuple[RenderableType | None, int]:
+    """What each connector collected per evidence topic; gaps first. A table when the
+    Detail column can be :data:`DETAIL_MIN_WIDTH` wide within ``width``, else one block
+    per entry (connector, topic, status and items, then the detail wrapped under it)."""
     entries = sorted(_items(result, "coverage"),
                      key=lambda c: coverage_rank(str(c.get("status"))))
     if not entries:
         return None, 0
+    rows = []
+    for entry in entries:
+        status = cell(entry.get("status"), 30)
+        rows.append((_t(entry.get("connector"), limit=40), _t(entry.get("topic"), limit=60),
+                     Text(coverage_label(status), style=COVERAGE_STYLES.get(status, "")),
+                     _num(entry.get("items")), _words(entry.get("detail"), "dim")))
     topic_width = min(28, max(len(cell(e.get("topic"), 60)) for e in entries))
+    fixed = [max(max(r[i].cell_len for r in rows), len(label)) for i, label in
+             enumerate(("Connector", "Topic", "Status", "Items"))]
+    if not _fits([*fixed[:1], max(5, topic_width), *fixed[2:]], width):
+        blocks: list[RenderableType] = []
+        for connector, topic, status_text, items, detail in rows:
+            head = Text.assemble(connector, " ", (topic.plain, "bold"), "  ", status_text,
+                                 (" · ", "dim"), items, (" items", "dim"))
+            blocks += [_block(head, detail) if detail.plain else head, Text()]
+        return Group(*blocks[:-1]), len(entries)
     table = _table()
     table.add_column("Connector", no_wrap=True)
     table.add_column("Topic", min_width=max(5, topic_width))
     table.add_column("Status", no_wrap=True)
     table.add_column("Items", justify="right", no_wrap=True)
-    table.add_column("Detail", min_width=16)
-    for entry in entries:
-        status = cell(entry.get("status"), 30)
-        table.add_row(
-            _t(entry.get("connector"), limit=40),
-            _t(entry.get("topic"), limit=60),
-            Text(coverage_label(status), style=COVERAGE_STYLES.get(status, "")),
-            _num(entry.get("items")),
-            _t(entry.get("detail"), "dim"),
-        )
+    table.add_column("Detail", min_width=16, overflow="fold")
+    for row in rows:
+        table.add_row(*row)
     return table, len(entries)
 
 

@@ -21,6 +21,7 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError, relevance
 
 from sprawl_audit.errors import UserError
+from sprawl_audit.finite import NonFinite, parse_constant, parse_float
 from sprawl_audit.formats.sanitize import cell
 
 #: The schema_version this build writes; it reads any 1.x.
@@ -128,7 +129,9 @@ def _is_newer_minor(doc: Any) -> bool:
 
 
 def load_result(path: str | Path) -> dict[str, Any]:
-    """Read, parse and validate a saved Result file; a located :class:`UserError` if not.
+    """Read, parse and validate a saved Result file; a located :class:`UserError` if not
+    (strict JSON: ``NaN``, ``Infinity`` and numbers beyond a float such as ``1e999999``
+    are refused, since other tools cannot read them).
 
     Checks the major ``schema_version`` before the schema, so a Result written by an
     incompatible release gets "written by an incompatible version" rather than a list of
@@ -147,7 +150,11 @@ def load_result(path: str | Path) -> dict[str, Any]:
             path=name,
         ) from None
     try:
-        doc = json.loads(text)
+        doc = json.loads(text, parse_constant=parse_constant, parse_float=parse_float)
+    except NonFinite as exc:  # Infinity/NaN/1e999999: not strict JSON
+        line, column = exc.position_in(text)
+        raise UserError(f"not valid JSON: {exc.message()} ({column})", path=name,
+                        line=line) from None
     except json.JSONDecodeError as exc:
         raise UserError(
             f"not valid JSON: {exc.msg} (column {exc.colno})", path=name, line=exc.lineno
