@@ -118,6 +118,11 @@ def parse_config(data: Any, source: str = "<config>") -> Config:
         raw = catalog["entries"]
         if not isinstance(raw, list):
             raise _err("must be a list of catalogue entries", catalog, "entries", source)
+        for index, entry in enumerate(raw):
+            if not isinstance(entry, Mapping):  # located here: the loader no longer knows
+                raise UserError("each catalogue entry must be a mapping (slug, name, ...)",
+                                path=source, line=yamlio.line_of(raw, index),
+                                key=f"catalog.entries[{index}]")
         entries.extend(raw)
     cfg_dir = Path(source).resolve().parent if source and not source.startswith("<") else Path.cwd()
     for f in _paths(catalog, "files", source, "catalog"):

@@ -199,3 +199,12 @@ def test_a_connector_file_setting_that_exists_is_resolved(tmp_path: Path) -> Non
     assert optional_file({"ca_bundle": "ca.pem"}, "ca_bundle", str(tmp_path),
                          "connectors.slack") == str(tmp_path / "ca.pem")
     assert optional_file({}, "ca_bundle", str(tmp_path), "connectors.slack") is None
+
+
+def test_a_catalogue_entry_that_is_not_a_mapping_is_located(tmp_path: Path) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text("catalog:\n  entries: [null]\n", encoding="utf-8")
+    with pytest.raises(UserError) as info:
+        load_config(path)
+    assert info.value.path == str(path) and info.value.line == 2
+    assert info.value.key == "catalog.entries[0]"
