@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 import click
 
 from sprawl_audit import __version__
+from sprawl_audit.atomic import Privacy
 from sprawl_audit.cli_common import (
     EXIT_FINDINGS,
     EXIT_INCOMPLETE,
@@ -281,8 +282,9 @@ def _render(result: dict[str, Any], targets: list[tuple[str, str | None]], *, qu
 @_user_errors
 def report(result_file: str, formats: Sequence[str], output: str | None,
            output_dir: str | None, quiet: bool, verbose: int, redact: bool,
-           redact_key_env: str, log_format: str | None) -> None:
+           redact_key_env: str, log_format: str | None, file_mode: str | None) -> None:
     """Re-render a saved Result JSON without collecting again."""
+    from sprawl_audit.atomic import set_file_mode
     from sprawl_audit.cli_ops import redact_if_asked
     from sprawl_audit.formats.schema import load_result
 

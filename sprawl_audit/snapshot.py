@@ -19,6 +19,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any, Union
 
+from sprawl_audit.atomic import Privacy
 from sprawl_audit.errors import UserError
 from sprawl_audit.model import Inventory, Organisation
 from sprawl_audit.records import (
@@ -55,14 +56,16 @@ def inventory_to_dict(inventory: Inventory) -> dict[str, Any]:
     return {"snapshot_version": SNAPSHOT_VERSION, "inventory": to_jsonable(inventory)}
 
 
-def write_snapshot(inventory: Inventory, path: str | Path) -> None:
+def write_snapshot(inventory: Inventory, path: str | Path, *,
+                   privacy: Privacy = "personal") -> None:
+    """Write the snapshot atomically; owner-only by default (every person in it)."""
     from sprawl_audit.atomic import atomic_write_text
 
     text = json.dumps(inventory_to_dict(inventory), ensure_ascii=False)
     # A source's JSON can carry a lone surrogate escape ("\ud800"): it decodes to a str
     # that no UTF-8 file can hold, and the reader refuses it. The snapshot keeps U+FFFD
     # in its place, so --save-snapshot never fails and its file always reads back.
-    atomic_write_text(Path(path), _LONE_SURROGATE.sub("\ufffd", text))
+    atomic_write_text(Path(path), _LONE_SURROGATE.sub("\ufffd", text), privacy=privacy)
 
 
 def inventory_from_dict(data: Any, source_name: str = "<snapshot>") -> Inventory:

@@ -38,4 +38,4 @@ def write_state(path: str | Path, connectors: dict[str, Any]) -> None:
 
     atomic_write_text(Path(path), json.dumps({"version": 1,
                                               "connectors": scrub_data(connectors)}),
-                      mode=0o600)
+                      privacy="owner")
