@@ -24,6 +24,8 @@ from sprawl_audit.cli_common import (
     EXIT_INCOMPLETE,
     EXIT_OK,
     EXIT_SOURCE_FAILED,
+    EXIT_USAGE,
+    ErrorFormatGroup,
     user_errors,
 )
 from sprawl_audit.cli_ops import add_audit_options, add_report_options
@@ -58,7 +60,7 @@ def _setup_logging(verbose: int, quiet: bool, log_format: str | None = None) -> 
 severity_choice = click.Choice(list(SEVERITIES), case_sensitive=False)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=ErrorFormatGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", prog_name="sprawl-audit")
 def main() -> None:
     """Audit unified-communications platform sprawl: inventory, overlaps, compliance."""

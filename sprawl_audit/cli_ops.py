@@ -153,14 +153,8 @@ def resolve_ops(ops: Mapping[str, Any], config: Any, *, demo: bool = False,
         from sprawl_audit.redact import KEY_ENV, Redactor
 
         redactor = Redactor.from_env(ops.get("redact_key_env") or KEY_ENV)
-    history_path: Path | None = None
-    explicit = ops.get("history") or getattr(config, "history", None)
-    if ops.get("no_history") or getattr(config, "history_disabled", False):
-        history_path = None
-    elif explicit:
-        history_path = Path(explicit).expanduser()
-    elif not demo:
-        history_path = history_mod.default_path()
+    history_path = history_mod.resolve_path(ops.get("history"), config,
+                                            no_history=bool(ops.get("no_history")), demo=demo)
     if history_path is not None:
         history_mod.prepare(history_path)
     return OpsOptions(suppressions=suppressions, baseline=baseline,
@@ -293,15 +287,18 @@ def history_group() -> None:
 
 
 def _history_path(history_path: str | None, config_path: str | None) -> Path:
+    """The history ``audit`` records into, resolved the same way
+    (:func:`sprawl_audit.history.resolve_path`)."""
     from sprawl_audit import history
     from sprawl_audit.config import load_config
 
-    if history_path:
-        return Path(history_path).expanduser()
-    config = load_config(config_path)
-    if config.history:
-        return Path(config.history)
-    return history.default_path()
+    config = load_config(config_path) if config_path and not history_path else None
+    path = history.resolve_path(history_path, config)
+    if path is None:
+        raise UserError("this config keeps no history (audit.history: false); name one "
+                        "with --history PATH or SPRAWL_AUDIT_HISTORY", path=config_path,
+                        key="audit.history")
+    return path
 
 
 def _pick_org(path: Path, org: str | None) -> str | None:
