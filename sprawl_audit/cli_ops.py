@@ -384,13 +384,15 @@ def history_show(run: str, history_path: str | None, config_path: str | None,
     """Re-render a recorded audit (RUN: history id, Result run id, or latest) in any
     output format, as `report` does for a saved file."""
     from sprawl_audit import history
-    from sprawl_audit.cli import _output_targets, _render
+    from sprawl_audit.atomic import set_file_mode
+    from sprawl_audit.cli import _output_targets, _render_or_exit
     from sprawl_audit.logsetup import setup_logging
 
     setup_logging(verbose, quiet, log_format)
+    set_file_mode(file_mode)
     targets = _output_targets(formats, output, output_dir)
     result = history.load_run(_history_path(history_path, config_path), run)
-    _render(result, targets, quiet=quiet, verbose=verbose)
+    _render_or_exit(result, targets, quiet=quiet, verbose=verbose)
 
 
 @history_group.command("trend")
