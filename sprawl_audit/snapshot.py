@@ -100,11 +100,13 @@ def _located_inventory(data: Any, source_name: str) -> Inventory:
 
 
 def read_snapshot(path: str | Path) -> Inventory:
+    from sprawl_audit.inputs import read_document
+
     p = Path(path)
+    raw = read_document(p, what="snapshot")
     try:
-        text = p.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise UserError(f"cannot read snapshot: {exc.strerror or exc}", path=str(p)) from None
+        text = raw.decode("utf-8")
+        del raw  # a snapshot can be hundreds of MB: do not hold it twice
     except UnicodeDecodeError:
         raise UserError("snapshot is not valid UTF-8", path=str(p)) from None
     from sprawl_audit.snapshot_stream import stream_inventory
@@ -124,14 +126,18 @@ def parse_json(text: str, source_name: str) -> Any:
     UserErrors; a byte-order mark is allowed; ``NaN``/``Infinity`` (not JSON, and they
     would make the Result invalid JSON) and duplicate keys (silently last-one-wins) are
     refused."""
+    from sprawl_audit.inputs import NumberTooLong, json_int, long_number_line
+
     try:
         return json.loads(text.removeprefix("\ufeff"), parse_constant=_no_constant,
-                          object_pairs_hook=_unique_keys)
+                          object_pairs_hook=_unique_keys, parse_int=json_int)
     except json.JSONDecodeError as exc:
         raise UserError(f"invalid JSON: {exc.msg}", path=source_name, line=exc.lineno,
                         key=f"column {exc.colno}") from None
     except _Refused as exc:
         raise UserError(str(exc), path=source_name) from None
+    except NumberTooLong as exc:
+        raise UserError(str(exc), path=source_name, line=long_number_line(text)) from None
     except ValueError as exc:  # int() limits on huge numbers
         raise UserError(f"invalid JSON: {exc}", path=source_name) from None
     except RecursionError:
