@@ -14,8 +14,8 @@ even with ``-q`` and exits 4 over findings, and that history marks the run incom
 
 from __future__ import annotations
 
-import logging
 import json
+import logging
 import socket
 from pathlib import Path
 from typing import Any
