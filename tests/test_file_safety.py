@@ -20,7 +20,6 @@ import signal
 import stat
 import subprocess
 import sys
-import textwrap
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -47,14 +46,8 @@ def mode_of(path: Path) -> int:
 
 def live_config(tmp_path: Path) -> Path:
     """A live audit without a network: the manual connector reading one interview file."""
-    (tmp_path / "notes.yaml").write_text(textwrap.dedent("""\
-        version: 1
-        source: Interviews, November 2026
-        entries:
-          - platform: WhatsApp
-            department: Repairs
-            head_count: 40
-        """))
+    (tmp_path / "notes.yaml").write_text(
+        "version: 1\nsource: Site visit\nentries: [{platform: Signal, department: Housing}]\n")
     cfg = tmp_path / "config.yaml"
     cfg.write_text("organisation: {name: Acme Housing}\nconnectors:\n  manual:\n"
                    "    files: [notes.yaml]\n")
