@@ -18,11 +18,14 @@ from typing import Any, TypeVar
 import click
 
 from sprawl_audit import __version__
+from sprawl_audit.atomic import Privacy
 from sprawl_audit.cli_common import (
     EXIT_FINDINGS,
     EXIT_INCOMPLETE,
     EXIT_OK,
     EXIT_SOURCE_FAILED,
+    EXIT_USAGE,
+    ErrorFormatGroup,
     user_errors,
 )
 from sprawl_audit.cli_ops import add_audit_options, add_report_options
@@ -57,7 +60,7 @@ def _setup_logging(verbose: int, quiet: bool, log_format: str | None = None) -> 
 severity_choice = click.Choice(list(SEVERITIES), case_sensitive=False)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=ErrorFormatGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", prog_name="sprawl-audit")
 def main() -> None:
     """Audit unified-communications platform sprawl: inventory, overlaps, compliance."""
@@ -135,8 +138,9 @@ def _audit_run(*, demo: bool, snapshot: str | None, config_path: str | None,
                verbose: int, state_path: str | None = None,
                frameworks: Sequence[str] = (), **ops: Any) -> None:
     from sprawl_audit import pipeline
-    from sprawl_audit.cli_ops import post_process, resolve_ops, write_snapshot
+    from sprawl_audit.cli_ops import post_process, resolve_ops
     from sprawl_audit.config import load_config
+    from sprawl_audit.outputs import check_output_file
     from sprawl_audit.snapshot import read_snapshot
 
     _setup_logging(verbose, quiet, ops.get("log_format"))
@@ -146,8 +150,14 @@ def _audit_run(*, demo: bool, snapshot: str | None, config_path: str | None,
     ops_options = resolve_ops(ops, config, demo=demo)  # fails before any collection
     effective_fail_on = (fail_on or config.fail_on)
     effective_fail_on = effective_fail_on.lower() if effective_fail_on else None
+    # Every path this run writes is checked now, not after an hour of collection.
     targets = _output_targets(formats, output, output_dir)
+    if save_snapshot:
+        check_output_file(save_snapshot, option="--save-snapshot")
+    if state_path and not (demo or snapshot):
+        check_output_file(state_path, option="--state")
 
+    state: dict[str, Any] | None = None
     if demo:
         from sprawl_audit.connectors.demo import demo_config, load_demo_inventory
 
@@ -159,22 +169,39 @@ def _audit_run(*, demo: bool, snapshot: str | None, config_path: str | None,
         inventory, mode = read_snapshot(snapshot), "snapshot"
         connectors = sorted({c.connector for c in inventory.coverage})
     else:
-        from sprawl_audit.state import read_state, write_state
+        from sprawl_audit.state import read_state
 
         state = read_state(state_path) if state_path else None
         inventory, connectors = pipeline.collect_live(config, state)
-        if state_path and state is not None:
-            write_state(state_path, state)
         mode = "live"
-    if save_snapshot:
-        write_snapshot(inventory, save_snapshot, ops_options)  # redacted with --redact
 
-    selection = pipeline.RuleSelection.from_config(config, rule_paths, packs, frameworks)
-    result = pipeline.run_audit(inventory, config, selection, mode=mode,
-                                connectors=connectors, fail_on=effective_fail_on)
-    result = post_process(result, ops_options)  # suppress, baseline, redact, history
-    report_failed_sources(result)  # one line each on stderr, even with -q
-    _render(result, targets, quiet=quiet, verbose=verbose)
+    failures: list[str] = []
+    saved: str | None = None
+    try:
+        if state_path and state is not None:
+            from sprawl_audit.state import write_state
+
+            failures += _attempt(state_path, write_state, state_path, state)
+        if save_snapshot:
+            failed = _attempt(save_snapshot, _save_snapshot, inventory, save_snapshot,
+                              ops_options)
+            failures += failed
+            saved = None if failed else save_snapshot
+        selection = pipeline.RuleSelection.from_config(config, rule_paths, packs, frameworks)
+        result = pipeline.run_audit(inventory, config, selection, mode=mode,
+                                    connectors=connectors, fail_on=effective_fail_on)
+        result = post_process(result, ops_options)  # suppress, baseline, redact, history
+        report_failed_sources(result)  # one line each on stderr, even with -q
+        failures += _render(result, targets, quiet=quiet, verbose=verbose)
+    except (UserError, OSError):
+        if mode == "live" and saved is None:
+            _rescue(inventory, ops_options)  # the collection must not be lost
+        raise
+    if failures:
+        _report_write_failures(failures)
+        if mode == "live" and saved is None:
+            _rescue(inventory, ops_options)
+        sys.exit(EXIT_USAGE)
     if demo and not quiet and any(name == "rich" and path in (None, "-")
                                   for name, path in targets):
         click.echo(OWN_TENANT_HINT)
@@ -184,6 +211,39 @@ def _audit_run(*, demo: bool, snapshot: str | None, config_path: str | None,
 #: The line after the demo report: where a first-time user goes next. Only after the
 #: terminal report (never into a JSON or HTML output), and not with -q.
 OWN_TENANT_HINT = "Your own tenant: sprawl-audit audit -c config.yaml — see config.example.yaml"
+
+
+def _save_snapshot(inventory: Any, path: str | Path, ops_options: Any,
+                   privacy: Privacy = "personal") -> None:
+    from sprawl_audit.cli_ops import write_snapshot
+
+    write_snapshot(inventory, str(path), ops_options, privacy=privacy)  # redacted: --redact
+
+
+def _rescue(inventory: Any, ops_options: Any) -> None:
+    """Keep a live collection whose outputs could not be written (owner-only, always)."""
+    from sprawl_audit.outputs import rescue_snapshot
+
+    rescue_snapshot(lambda target: _save_snapshot(inventory, target, ops_options, "owner"))
+
+
+def _attempt(path: str | Path, write: Callable[..., Any], *args: Any, **kwargs: Any
+             ) -> list[str]:
+    """Run ``write(*args, **kwargs)``; a failure to write (disk full, folder gone)
+    becomes one line in the returned list instead of a traceback, so the other outputs
+    are still written."""
+    from sprawl_audit.outputs import write_failure
+
+    try:
+        write(*args, **kwargs)
+    except OSError as exc:
+        return [write_failure(path, exc)]
+    return []
+
+
+def _report_write_failures(failures: Sequence[str]) -> None:
+    for line in failures:
+        log.error("%s", line, extra={"event": "write_failed"})
 
 
 def report_failed_sources(result: dict[str, Any]) -> None:
@@ -220,12 +280,16 @@ def exit_code(result: dict[str, Any], fail_on: str | None, fail_on_incomplete: b
 
 def _output_targets(formats: Sequence[str], output: str | None,
                     output_dir: str | None) -> list[tuple[str, str | None]]:
-    """(format, destination) pairs, checked before any collection starts.
+    """(format, destination) pairs, checked before any collection starts: the formats
+    exist, and every destination folder exists or can be created and is writable
+    (:mod:`sprawl_audit.outputs`).
 
     The destination is a file, ``None``/``-`` for stdout, or — for multi-file formats
     such as csv — the ``--output-dir`` directory itself.
     """
     from sprawl_audit.formats import get_format
+    from sprawl_audit.formats.interface import DEFAULT_STEM
+    from sprawl_audit.outputs import check_output_dir, check_output_file
 
     names = [n.strip().lower() for f in formats for n in f.split(",") if n.strip()] or ["rich"]
     for name in names:
@@ -235,7 +299,7 @@ def _output_targets(formats: Sequence[str], output: str | None,
     if output and output_dir:
         raise click.UsageError("--output and --output-dir cannot be combined")
     if output_dir:
-        Path(output_dir).mkdir(parents=True, exist_ok=True)
+        check_output_dir(output_dir, is_target=lambda name: name.startswith(DEFAULT_STEM))
         return [(n, output_dir if get_format(n).multi_file
                  else str(Path(output_dir) / f"sprawl-audit.{get_format(n).extension}"))
                 for n in names]
@@ -247,21 +311,26 @@ def _output_targets(formats: Sequence[str], output: str | None,
         if fmt.binary and output in (None, "-") and sys.stdout.isatty():
             raise click.UsageError(f"--format {name} is binary; use --output FILE or "
                                    "--output-dir DIR (or redirect stdout)")
+    if output and output != "-":
+        check_output_file(output, option="--output")
     return [(n, output) for n in names]
 
 
 def _render(result: dict[str, Any], targets: list[tuple[str, str | None]], *, quiet: bool,
-            verbose: int) -> None:
+            verbose: int) -> list[str]:
+    """Write every target; return one line per file that could not be written (the
+    others are still written)."""
     from sprawl_audit.atomic import atomic_write_bytes
     from sprawl_audit.formats import get_format
     from sprawl_audit.formats.interface import RenderOptions
 
     to_file = RenderOptions(width=100, color=False, verbose=verbose > 0, quiet=False)
+    failures: list[str] = []
     for name, path in targets:
         fmt = get_format(name)
         if fmt.multi_file:  # path is the --output-dir directory (see _output_targets)
-            for written in fmt.render_files(result, Path(str(path)), to_file):
-                log.info("wrote %s", written)
+            failures += _attempt(str(path), _write_files, fmt, result, Path(str(path)),
+                                 to_file)
         elif path in (None, "-"):
             if quiet and name == "rich":
                 continue
@@ -274,8 +343,27 @@ def _render(result: dict[str, Any], targets: list[tuple[str, str | None]], *, qu
                 fmt.render(result, sys.stdout, options)
                 sys.stdout.flush()
         else:
-            atomic_write_bytes(Path(path), fmt.render_bytes(result, to_file))
-            log.info("wrote %s", path)
+            failed = _attempt(path, atomic_write_bytes, Path(str(path)),
+                              fmt.render_bytes(result, to_file), privacy=fmt.privacy)
+            failures += failed
+            if not failed:
+                log.info("wrote %s", path)
+    return failures
+
+
+def _write_files(fmt: Any, result: dict[str, Any], directory: Path, options: Any) -> None:
+    for written in fmt.render_files(result, directory, options):
+        log.info("wrote %s", written)
+
+
+def _render_or_exit(result: dict[str, Any], targets: list[tuple[str, str | None]], *,
+                    quiet: bool, verbose: int) -> None:
+    """:func:`_render` for commands that collect nothing (report, history show): a file
+    that could not be written is one line on stderr and exit 2."""
+    failures = _render(result, targets, quiet=quiet, verbose=verbose)
+    if failures:
+        _report_write_failures(failures)
+        sys.exit(EXIT_USAGE)
 
 
 @main.command()
@@ -289,15 +377,17 @@ def _render(result: dict[str, Any], targets: list[tuple[str, str | None]], *, qu
 @_user_errors
 def report(result_file: str, formats: Sequence[str], output: str | None,
            output_dir: str | None, quiet: bool, verbose: int, redact: bool,
-           redact_key_env: str, log_format: str | None) -> None:
+           redact_key_env: str, log_format: str | None, file_mode: str | None) -> None:
     """Re-render a saved Result JSON without collecting again."""
+    from sprawl_audit.atomic import set_file_mode
     from sprawl_audit.cli_ops import redact_if_asked
     from sprawl_audit.formats.schema import load_result
 
     _setup_logging(verbose, quiet, log_format)
+    set_file_mode(file_mode)
     targets = _output_targets(formats, output, output_dir)
     result = redact_if_asked(load_result(result_file), redact, redact_key_env)
-    _render(result, targets, quiet=quiet, verbose=verbose)
+    _render_or_exit(result, targets, quiet=quiet, verbose=verbose)
 
 
 @main.group()

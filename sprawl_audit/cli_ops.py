@@ -34,6 +34,7 @@ from typing import Any, TypeVar
 
 import click
 
+from sprawl_audit.atomic import Privacy
 from sprawl_audit.cli_common import EXIT_FINDINGS, EXIT_OK, user_errors
 from sprawl_audit.errors import UserError
 from sprawl_audit.model import SEVERITIES
@@ -43,13 +44,18 @@ log = logging.getLogger("sprawl_audit")
 
 #: The keyword arguments :func:`add_audit_options` adds to a command.
 OPS_KEYS = ("suppressions", "baseline", "history", "no_history", "redact", "redact_key_env",
-            "log_format")
+            "log_format", "file_mode")
 
 _severity = click.Choice(list(SEVERITIES), case_sensitive=False)
 _log_format_option = click.option(
     "--log-format", type=click.Choice(["text", "json"], case_sensitive=False),
     envvar="SPRAWL_AUDIT_LOG_FORMAT",
     help="Log lines on stderr as text (default) or JSON objects, one per line.")
+_file_mode_option = click.option(
+    "--file-mode", type=click.Choice(["private", "umask"], case_sensitive=False),
+    envvar="SPRAWL_AUDIT_FILE_MODE",
+    help="Permissions of files with personal data (snapshots, the Result JSON, people and "
+         "phone-number tables, XLSX): private (0600, default) or umask (like other outputs).")
 _history_option = click.option(
     "--history", "history_path", type=click.Path(dir_okay=False), envvar="SPRAWL_AUDIT_HISTORY",
     help="History database (default: in your user data directory).")
@@ -91,12 +97,14 @@ _audit_ops_options: list[Any] = [
     click.option("--redact-key-env", default="SPRAWL_AUDIT_REDACT_KEY", show_default=True,
                  metavar="NAME", help="Environment variable holding the redaction key."),
     _log_format_option,
+    _file_mode_option,
 ]
 
 
 def add_audit_options(func: F) -> F:
     """Add ``--suppressions --baseline --history --no-history --redact --redact-key-env
-    --log-format`` to an audit-like command (keyword arguments: :data:`OPS_KEYS`)."""
+    --log-format --file-mode`` to an audit-like command (keyword arguments:
+    :data:`OPS_KEYS`)."""
     return _with(_audit_ops_options)(func)
 
 
@@ -122,11 +130,13 @@ def resolve_ops(ops: Mapping[str, Any], config: Any, *, demo: bool = False,
     Demo runs are recorded in history only when a history path is given explicitly.
     """
     from sprawl_audit import history as history_mod
+    from sprawl_audit.atomic import set_file_mode
     from sprawl_audit.logsetup import resolve_log_format
 
     unknown = set(ops) - set(OPS_KEYS)
     if unknown:
         raise TypeError(f"unexpected options: {', '.join(sorted(unknown))}")
+    set_file_mode(ops.get("file_mode"))
     suppressions = None
     sup_path = ops.get("suppressions") or getattr(config, "suppressions", None)
     if sup_path:
@@ -143,14 +153,8 @@ def resolve_ops(ops: Mapping[str, Any], config: Any, *, demo: bool = False,
         from sprawl_audit.redact import KEY_ENV, Redactor
 
         redactor = Redactor.from_env(ops.get("redact_key_env") or KEY_ENV)
-    history_path: Path | None = None
-    explicit = ops.get("history") or getattr(config, "history", None)
-    if ops.get("no_history") or getattr(config, "history_disabled", False):
-        history_path = None
-    elif explicit:
-        history_path = Path(explicit).expanduser()
-    elif not demo:
-        history_path = history_mod.default_path()
+    history_path = history_mod.resolve_path(ops.get("history"), config,
+                                            no_history=bool(ops.get("no_history")), demo=demo)
     if history_path is not None:
         history_mod.prepare(history_path)
     return OpsOptions(suppressions=suppressions, baseline=baseline,
@@ -192,23 +196,26 @@ def post_process(result: Mapping[str, Any], options: OpsOptions) -> dict[str, An
     return out
 
 
-def write_snapshot(inventory: Any, path: str, options: OpsOptions) -> None:
+def write_snapshot(inventory: Any, path: str, options: OpsOptions, *,
+                   privacy: Privacy = "personal") -> None:
     """``--save-snapshot``: the inventory, redacted when ``--redact`` is given."""
     if options.redactor is not None:
-        options.redactor.write_snapshot(inventory, path)
+        options.redactor.write_snapshot(inventory, path, privacy=privacy)
     else:
         from sprawl_audit.snapshot import write_snapshot as plain
 
-        plain(inventory, path)
+        plain(inventory, path, privacy=privacy)
 
 
 # -- report --redact ----------------------------------------------------------------------
 
-_report_options: list[Any] = [_audit_ops_options[4], _audit_ops_options[5], _log_format_option]
+_report_options: list[Any] = [_audit_ops_options[4], _audit_ops_options[5], _log_format_option,
+                              _file_mode_option]
 
 
 def add_report_options(func: F) -> F:
-    """``--redact --redact-key-env --log-format`` for ``report`` (re-render redacted)."""
+    """``--redact --redact-key-env --log-format --file-mode`` for ``report`` (re-render
+    redacted)."""
     return _with(_report_options)(func)
 
 
@@ -280,15 +287,18 @@ def history_group() -> None:
 
 
 def _history_path(history_path: str | None, config_path: str | None) -> Path:
+    """The history ``audit`` records into, resolved the same way
+    (:func:`sprawl_audit.history.resolve_path`)."""
     from sprawl_audit import history
     from sprawl_audit.config import load_config
 
-    if history_path:
-        return Path(history_path).expanduser()
-    config = load_config(config_path)
-    if config.history:
-        return Path(config.history)
-    return history.default_path()
+    config = load_config(config_path) if config_path and not history_path else None
+    path = history.resolve_path(history_path, config)
+    if path is None:
+        raise UserError("this config keeps no history (audit.history: false); name one "
+                        "with --history PATH or SPRAWL_AUDIT_HISTORY", path=config_path,
+                        key="audit.history")
+    return path
 
 
 def _pick_org(path: Path, org: str | None) -> str | None:
@@ -365,20 +375,24 @@ def _incomplete_mark(row: Any) -> str:
 @click.option("-q", "--quiet", is_flag=True)
 @click.option("-v", "--verbose", count=True)
 @_log_format_option
+@_file_mode_option
 @_user_errors
 def history_show(run: str, history_path: str | None, config_path: str | None,
                  formats: Sequence[str], output: str | None, output_dir: str | None,
-                 quiet: bool, verbose: int, log_format: str | None) -> None:
+                 quiet: bool, verbose: int, log_format: str | None,
+                 file_mode: str | None) -> None:
     """Re-render a recorded audit (RUN: history id, Result run id, or latest) in any
     output format, as `report` does for a saved file."""
     from sprawl_audit import history
-    from sprawl_audit.cli import _output_targets, _render
+    from sprawl_audit.atomic import set_file_mode
+    from sprawl_audit.cli import _output_targets, _render_or_exit
     from sprawl_audit.logsetup import setup_logging
 
     setup_logging(verbose, quiet, log_format)
+    set_file_mode(file_mode)
     targets = _output_targets(formats, output, output_dir)
     result = history.load_run(_history_path(history_path, config_path), run)
-    _render(result, targets, quiet=quiet, verbose=verbose)
+    _render_or_exit(result, targets, quiet=quiet, verbose=verbose)
 
 
 @history_group.command("trend")

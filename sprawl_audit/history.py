@@ -111,6 +111,23 @@ def default_path() -> Path:
     return Path(user_data_dir(APP_NAME, appauthor=False)) / FILE_NAME
 
 
+def resolve_path(explicit: str | os.PathLike[str] | None, config: Any = None, *,
+                 no_history: bool = False, demo: bool = False) -> Path | None:
+    """Where the history is, for ``audit`` (to record) and ``history`` (to read) alike:
+    ``--no-history``: none; ``--history`` / ``SPRAWL_AUDIT_HISTORY`` (``explicit``); the
+    config's ``audit.history`` (a path, or ``false``: none); a demo run: none unless
+    named; else :func:`default_path`. Flags and variables beat the config, as everywhere."""
+    if no_history:
+        return None
+    if explicit:
+        return Path(explicit).expanduser()
+    if getattr(config, "history", None):
+        return Path(config.history).expanduser()
+    if getattr(config, "history_disabled", False) or demo:
+        return None
+    return default_path()
+
+
 @dataclass(frozen=True)
 class RunRow:
     """One stored audit, as ``history list`` and ``trend`` show it."""

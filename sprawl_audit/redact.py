@@ -43,7 +43,10 @@ import os
 import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from sprawl_audit.atomic import Privacy
 
 from sprawl_audit.errors import UserError
 from sprawl_audit.recount import finding_order
@@ -226,14 +229,16 @@ class Redactor:
         scrubbed: dict[str, Any] = Scrubber(self, known).deep(doc)
         return scrubbed
 
-    def write_snapshot(self, inventory: Any, path: str | Path) -> None:
+    def write_snapshot(self, inventory: Any, path: str | Path, *,
+                       privacy: Privacy = "personal") -> None:
         """``--save-snapshot`` with ``--redact``: the inventory written redacted, atomically."""
         from sprawl_audit.atomic import atomic_write_text
         from sprawl_audit.finite import dumps
         from sprawl_audit.snapshot import inventory_to_dict
 
         doc = self.redact_snapshot(inventory_to_dict(inventory))
-        atomic_write_text(Path(path), dumps(doc, "the snapshot", str(path), ensure_ascii=False))
+        atomic_write_text(Path(path), dumps(doc, "the snapshot", str(path), ensure_ascii=False),
+                          privacy=privacy)
 
 
 class Scrubber:

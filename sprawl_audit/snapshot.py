@@ -19,6 +19,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any, Union
 
+from sprawl_audit.atomic import Privacy
 from sprawl_audit.errors import UserError
 from sprawl_audit.finite import NonFinite, dumps, parse_constant, parse_float
 from sprawl_audit.model import Inventory, Organisation
@@ -56,14 +57,16 @@ def inventory_to_dict(inventory: Inventory) -> dict[str, Any]:
     return {"snapshot_version": SNAPSHOT_VERSION, "inventory": to_jsonable(inventory)}
 
 
-def write_snapshot(inventory: Inventory, path: str | Path) -> None:
+def write_snapshot(inventory: Inventory, path: str | Path, *,
+                   privacy: Privacy = "personal") -> None:
+    """Write the snapshot atomically; owner-only by default (every person in it)."""
     from sprawl_audit.atomic import atomic_write_text
 
     text = dumps(inventory_to_dict(inventory), "the snapshot", str(path), ensure_ascii=False)
     # A source's JSON can carry a lone surrogate escape ("\ud800"): it decodes to a str
     # that no UTF-8 file can hold, and the reader refuses it. The snapshot keeps U+FFFD
     # in its place, so --save-snapshot never fails and its file always reads back.
-    atomic_write_text(Path(path), _LONE_SURROGATE.sub("\ufffd", text))
+    atomic_write_text(Path(path), _LONE_SURROGATE.sub("\ufffd", text), privacy=privacy)
 
 
 def inventory_from_dict(data: Any, source_name: str = "<snapshot>") -> Inventory:
@@ -98,11 +101,13 @@ def _located_inventory(data: Any, source_name: str) -> Inventory:
 
 
 def read_snapshot(path: str | Path) -> Inventory:
+    from sprawl_audit.inputs import read_document
+
     p = Path(path)
+    raw = read_document(p, what="snapshot")
     try:
-        text = p.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise UserError(f"cannot read snapshot: {exc.strerror or exc}", path=str(p)) from None
+        text = raw.decode("utf-8")
+        del raw  # a snapshot can be hundreds of MB: do not hold it twice
     except UnicodeDecodeError:
         raise UserError("snapshot is not valid UTF-8", path=str(p)) from None
     from sprawl_audit.snapshot_stream import stream_inventory
@@ -122,9 +127,12 @@ def parse_json(text: str, source_name: str) -> Any:
     UserErrors; a byte-order mark is allowed; ``NaN``/``Infinity`` and numbers too large
     for a float such as ``1e999999`` (they would make the Result invalid JSON) and
     duplicate keys (silently last-one-wins) are refused, with their line."""
+    from sprawl_audit.inputs import NumberTooLong, json_int, long_number_line
+
     try:
         return json.loads(text.removeprefix("\ufeff"), parse_constant=parse_constant,
-                          parse_float=parse_float, object_pairs_hook=_unique_keys)
+                          parse_float=parse_float, object_pairs_hook=_unique_keys,
+                          parse_int=json_int)
     except NonFinite as exc:
         line, column = exc.position_in(text)
         raise UserError(f"invalid JSON: {exc.message()}", path=source_name, line=line,
@@ -134,6 +142,8 @@ def parse_json(text: str, source_name: str) -> Any:
                         key=f"column {exc.colno}") from None
     except _Refused as exc:
         raise UserError(str(exc), path=source_name) from None
+    except NumberTooLong as exc:
+        raise UserError(str(exc), path=source_name, line=long_number_line(text)) from None
     except ValueError as exc:  # int() limits on huge numbers
         raise UserError(f"invalid JSON: {exc}", path=source_name) from None
     except RecursionError:

@@ -17,12 +17,15 @@ from sprawl_audit.errors import UserError
 
 
 def read_state(path: str | Path) -> dict[str, Any]:
+    from sprawl_audit.inputs import NumberTooLong, json_int, read_document
+
     p = Path(path)
     if not p.exists():
         return {}
     try:
-        data = json.loads(p.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
+        data = json.loads(read_document(p, what="state file").decode("utf-8"),
+                          parse_int=json_int)
+    except (UnicodeDecodeError, NumberTooLong) as exc:
         raise UserError(f"cannot read state file: {exc}", path=str(p)) from None
     except json.JSONDecodeError as exc:
         raise UserError(f"state file is not JSON: {exc.msg}", path=str(p),
@@ -38,4 +41,4 @@ def write_state(path: str | Path, connectors: dict[str, Any]) -> None:
 
     atomic_write_text(Path(path), json.dumps({"version": 1,
                                               "connectors": scrub_data(connectors)}),
-                      mode=0o600)
+                      privacy="owner")

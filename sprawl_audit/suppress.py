@@ -139,9 +139,11 @@ def load_suppressions(path: str | Path) -> SuppressionSet:
 
 
 def _bad_date_line(path: str | Path) -> int | None:
+    from sprawl_audit.inputs import read_text_file
+
     try:
-        lines = Path(path).read_text(encoding="utf-8-sig").splitlines()
-    except (OSError, UnicodeDecodeError):
+        lines = read_text_file(path).decode("utf-8-sig").splitlines()
+    except (UserError, UnicodeDecodeError):
         return None
     for number, text in enumerate(lines, 1):
         for token in _DATE_TOKEN.findall(text.split("#", 1)[0]):

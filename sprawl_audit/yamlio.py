@@ -114,6 +114,27 @@ def _construct_timestamp(loader: _Loader, node: yaml.ScalarNode) -> Any:
                         line=node.start_mark.line + 1) from None
 
 
+def _construct_int(loader: _Loader, node: yaml.ScalarNode) -> Any:
+    """An integer of more digits than Python reads from text is refused in the user's
+    terms, with its line — in any base: a 0x… integer has no digit limit of its own, but
+    printing it later (an error message quoting the value) would hit Python's."""
+    from sprawl_audit.inputs import NumberTooLong, int_digits_limit
+
+    limit = int_digits_limit()
+    text = str(node.value)
+    digits = sum(ch.isdigit() for ch in text)
+    if limit and digits > limit:
+        raise UserError(str(NumberTooLong(digits, limit)), path=loader.source_name,
+                        line=node.start_mark.line + 1)
+    value = yaml.SafeLoader.construct_yaml_int(loader, node)
+    if limit and abs(value).bit_length() > limit * 3.32:  # 0x/0b/0o: more than ~limit digits
+        raise UserError(f"a number this large is too long (numbers may have at most "
+                        f"{limit:,} digits)", path=loader.source_name,
+                        line=node.start_mark.line + 1)
+    return value
+
+
+_Loader.add_constructor("tag:yaml.org,2002:int", _construct_int)
 _Loader.add_constructor("tag:yaml.org,2002:timestamp", _construct_timestamp)
 _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
@@ -198,15 +219,20 @@ def load_file(path: str | Path | Traversable) -> Any:
     """Read and parse a YAML file, reporting unreadable or non-UTF-8 files as located errors.
 
     Takes a path or an installed package resource (rule packs and the catalogue ship
-    inside the package), so every YAML the tool reads is read the same way.
+    inside the package), so every YAML the tool reads is read the same way. A path the
+    user gave must be a regular file of at most :data:`~sprawl_audit.inputs.MAX_TEXT_BYTES`
+    (``-c /dev/zero`` or a FIFO is refused at once, see :mod:`sprawl_audit.inputs`).
     """
     p = Path(path) if isinstance(path, str) else path
-    try:
-        raw = p.read_bytes()
-    except OSError as exc:
-        raise UserError(f"cannot read file: {exc.strerror or exc}", path=str(p)) from None
-    except ValueError as exc:  # a NUL in the path ("embedded null byte")
-        raise UserError(f"cannot read file: {exc}", path=str(p)) from None
+    if isinstance(p, Path):
+        from sprawl_audit.inputs import read_text_file
+
+        raw = read_text_file(p)
+    else:
+        try:
+            raw = p.read_bytes()
+        except OSError as exc:
+            raise UserError(f"cannot read file: {exc.strerror or exc}", path=str(p)) from None
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

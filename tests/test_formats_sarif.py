@@ -1,8 +1,7 @@
 """SARIF 2.1.0: valid against the OASIS schema and shaped the way GitHub code scanning needs.
 
-The schema is not vendored: it lives beside the repository (``../shared/schemas/``) in CI
-and on developer machines. A missing schema fails the test rather than skipping it, so a
-CI set-up mistake cannot silently turn the validation off.
+The schema ships with the tests (``tests/data/sarif/``, OASIS notice beside it), so the
+validation runs on any fresh clone, offline; it is never skipped.
 """
 
 from __future__ import annotations
@@ -14,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import sarif_schema
 from click.testing import CliRunner
 from jsonschema import Draft4Validator
 from report_fixtures import FORBIDDEN_CHARS, demo_result, hostile_result, sample
@@ -23,19 +23,34 @@ from sprawl_audit.formats import RenderOptions, get_format
 from sprawl_audit.formats.sarif_format import FINGERPRINT_KEY, SECURITY_SEVERITY, artifact_uri
 
 REPO = Path(__file__).resolve().parent.parent
-SARIF_SCHEMA = REPO.parent / "shared" / "schemas" / "sarif-schema-2.1.0.json"
 # RFC 3986 relative reference: unreserved, sub-delims, ':', '@', '/', and %XX escapes only.
 URI_REFERENCE = re.compile(r"^(?:[A-Za-z0-9\-._~!$&'()*+,;=:@/]|%[0-9A-Fa-f]{2})+$")
 
 
 @pytest.fixture(scope="module")
 def validator() -> Draft4Validator:
-    assert SARIF_SCHEMA.is_file(), (
-        f"SARIF 2.1.0 schema not found at {SARIF_SCHEMA}; CI provides it beside the "
-        "repository (../shared/schemas/sarif-schema-2.1.0.json)")
-    schema = json.loads(SARIF_SCHEMA.read_text("utf-8"))
-    Draft4Validator.check_schema(schema)
-    return Draft4Validator(schema, format_checker=Draft4Validator.FORMAT_CHECKER)
+    return sarif_schema.validator()
+
+
+def test_schema_ships_with_the_tests_and_its_oasis_notice() -> None:
+    """``make test`` on a fresh clone: the schema is inside the repository (not beside
+    it), byte-for-byte the published one, with the OASIS notice its terms require."""
+    assert REPO in sarif_schema.SARIF_SCHEMA.parents
+    assert json.loads(sarif_schema.schema_bytes())["id"] == sarif_schema.SOURCE_URL
+    notice = sarif_schema.NOTICE.read_text("utf-8")
+    assert sarif_schema.SOURCE_URL in notice
+    assert "Copyright © OASIS Open" in notice and "All Rights Reserved" in notice
+    assert "OASIS IPR Policy" in notice and "provided that the above copyright notice" in notice
+
+
+def test_no_test_reads_files_from_beside_the_repository() -> None:
+    """Tests use only what the repository or its declared test dependencies provide."""
+    outside = re.compile(r"""\.\./shared|["']shared["']\s*/\s*["']schemas|"""
+                         r"""parent\.parent\.parent|parents\[2\]""")
+    offenders = [f"{path.name}:{n}" for path in sorted((REPO / "tests").glob("*.py"))
+                 for n, line in enumerate(path.read_text("utf-8").splitlines(), 1)
+                 if outside.search(line) and path.name != Path(__file__).name]
+    assert offenders == []
 
 
 def render(doc: Any) -> str:

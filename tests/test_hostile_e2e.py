@@ -35,7 +35,7 @@ from typing import Any
 
 import openpyxl
 import pytest
-from jsonschema import Draft4Validator
+import sarif_schema
 from markdown_it import MarkdownIt
 from rich.cells import cell_len
 
@@ -58,8 +58,6 @@ from sprawl_audit.model import (
 from sprawl_audit.snapshot import inventory_to_dict
 
 EXE = Path(sys.executable).with_name("sprawl-audit")
-SARIF_SCHEMA = Path(__file__).resolve().parent.parent.parent / "shared" / "schemas" / \
-    "sarif-schema-2.1.0.json"
 WIDTH = 100
 FORMATS = "rich,json,html,markdown,csv,xlsx,sarif,graphml,gexf"
 
@@ -427,9 +425,7 @@ def _strings(node: Any) -> Iterator[str]:
 
 
 def test_sarif(out: Path) -> None:
-    assert SARIF_SCHEMA.is_file(), f"SARIF 2.1.0 schema not found at {SARIF_SCHEMA}"
-    schema = json.loads(SARIF_SCHEMA.read_text("utf-8"))
-    validator = Draft4Validator(schema, format_checker=Draft4Validator.FORMAT_CHECKER)
+    validator = sarif_schema.validator()
     raw = (out / "sprawl-audit.sarif").read_text("utf-8")
     assert len(raw) < 2_000_000
     log = json.loads(raw)

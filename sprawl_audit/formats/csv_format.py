@@ -46,9 +46,9 @@ def table_csv(table: Table) -> str:
     return buffer.getvalue()
 
 
-def csv_files(result: Mapping[str, Any], stem: str = DEFAULT_STEM) -> dict[str, str]:
-    """File name -> CSV text, in reading order."""
-    return {f"{stem}-{table.part}.csv": table_csv(table) for table in build_tables(result)}
+def csv_files(result: Mapping[str, Any], stem: str = DEFAULT_STEM) -> dict[str, Table]:
+    """File name -> table, in reading order."""
+    return {f"{stem}-{table.part}.csv": table for table in build_tables(result)}
 
 
 class CsvFormat(Format):
@@ -77,8 +77,9 @@ class CsvFormat(Format):
         stem: str = DEFAULT_STEM,
     ) -> list[Path]:
         written = []
-        for name, text in csv_files(result, stem).items():
+        for name, table in csv_files(result, stem).items():
             path = Path(directory) / name
-            atomic_write_bytes(path, text.encode("utf-8"))
+            atomic_write_bytes(path, table_csv(table).encode("utf-8"),
+                               privacy="personal" if table.personal else "output")
             written.append(path)
         return written

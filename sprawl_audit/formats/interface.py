@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from sprawl_audit.atomic import atomic_write_bytes
+from sprawl_audit.atomic import Privacy, atomic_write_bytes
 
 #: File name stem the CLI uses for ``--output-dir`` (``DIR/sprawl-audit.<ext>``).
 DEFAULT_STEM = "sprawl-audit"
@@ -59,6 +59,13 @@ class Format(ABC):
     multi_file: bool = False
     #: One line for ``--help`` and the error listing valid formats.
     description: str = ""
+    #: Holds the organisation's people (every person, phone owner...): written owner-only
+    #: unless ``--file-mode umask`` (see :mod:`sprawl_audit.atomic`).
+    personal: bool = False
+
+    @property
+    def privacy(self) -> Privacy:
+        return "personal" if self.personal else "output"
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         """Every renderer of every format first blanks known secrets in the Result (see
@@ -97,7 +104,7 @@ class Format(ABC):
         (a killed run leaves the previous file, never half a file).
         """
         path = Path(directory) / f"{stem}.{self.extension}"
-        atomic_write_bytes(path, self.render_bytes(result, options))
+        atomic_write_bytes(path, self.render_bytes(result, options), privacy=self.privacy)
         return [path]
 
 

@@ -75,6 +75,7 @@ class JsonFormat(Format):
     name = "json"
     extension = "json"
     description = "the Result document as JSON (input of report and diff)"
+    personal = True  # the Result's people list: every person and the platforms they use
 
     def render(self, result: Mapping[str, Any], out: IO[str], options: RenderOptions) -> None:
         for piece in pieces(result):

@@ -137,11 +137,10 @@ def load_result(path: str | Path) -> dict[str, Any]:
     incompatible release gets "written by an incompatible version" rather than a list of
     puzzling schema errors.
     """
+    from sprawl_audit.inputs import NumberTooLong, json_int, long_number_line, read_document
+
     name = str(path)
-    try:
-        raw = Path(path).read_bytes()
-    except OSError as exc:
-        raise UserError(f"cannot read Result file: {exc.strerror or exc}", path=name) from None
+    raw = read_document(path, what="Result file")
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -150,7 +149,8 @@ def load_result(path: str | Path) -> dict[str, Any]:
             path=name,
         ) from None
     try:
-        doc = json.loads(text, parse_constant=parse_constant, parse_float=parse_float)
+        doc = json.loads(text, parse_constant=parse_constant, parse_float=parse_float,
+                         parse_int=json_int)
     except NonFinite as exc:  # Infinity/NaN/1e999999: not strict JSON
         line, column = exc.position_in(text)
         raise UserError(f"not valid JSON: {exc.message()} ({column})", path=name,
@@ -159,6 +159,11 @@ def load_result(path: str | Path) -> dict[str, Any]:
         raise UserError(
             f"not valid JSON: {exc.msg} (column {exc.colno})", path=name, line=exc.lineno
         ) from None
+    except NumberTooLong as exc:
+        raise UserError(str(exc), path=name, line=long_number_line(text)) from None
+    except RecursionError:
+        raise UserError("not valid JSON: nested too deeply to be a Result", path=name) \
+            from None
     if not isinstance(doc, dict):
         raise UserError("not a Result: the top level must be a JSON object", path=name)
     _check_version(doc, name)

@@ -72,7 +72,8 @@ def starts_formula(text: str) -> bool:
 
 @dataclass(frozen=True)
 class Table:
-    """One table: ``part`` names the CSV file, ``title`` the sheet."""
+    """One table: ``part`` names the CSV file, ``title`` the sheet. ``personal``: a row
+    per person or per owned phone number (its CSV file is written owner-only)."""
 
     part: str
     title: str
@@ -80,6 +81,7 @@ class Table:
     rows: list[tuple[Value, ...]] = field(default_factory=list)
     #: Columns holding a 0..1 share (shown as a percentage in XLSX).
     ratio_columns: frozenset[str] = frozenset()
+    personal: bool = False
 
 
 def _join(values: Any) -> str:
@@ -143,7 +145,7 @@ def build_tables(result: Mapping[str, Any]) -> list[Table]:
         Table("people-platforms", "People-Platforms",
               ("Person", "Department", "Platform ID", "Platform"),
               [(person, dept, pid, names.get(pid, pid))
-               for person, dept, pid in people_platform_pairs(result)]),
+               for person, dept, pid in people_platform_pairs(result)], personal=True),
         _capabilities(result),
         _departments(result),
         _phone_numbers(result),
@@ -253,7 +255,8 @@ def _phone_numbers(result: Mapping[str, Any]) -> Table:
         for n in items(result, "phone_numbers")
     ]
     return Table("phone-numbers", "Phone numbers", (
-        "Number", "Owner", "Has owner", "Owner enabled", "Provider", "System", "Kind"), rows)
+        "Number", "Owner", "Has owner", "Owner enabled", "Provider", "System", "Kind"), rows,
+        personal=True)
 
 
 def _integrations(result: Mapping[str, Any]) -> Table:

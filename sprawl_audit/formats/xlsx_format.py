@@ -132,6 +132,7 @@ class XlsxFormat(Format):
     extension = "xlsx"
     binary = True
     description = "Excel workbook: summary, inventory, findings, people, phone numbers…"
+    personal = True  # the people and phone-number sheets
 
     def render_bytes(self, result: Mapping[str, Any], options: RenderOptions) -> bytes:
         return workbook_bytes(result)
