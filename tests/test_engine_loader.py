@@ -286,3 +286,8 @@ def test_loose_files_with_one_name_get_distinct_packs(tmp_path: Path) -> None:
     ruleset = load_rules([a, b])
     assert [r.pack for r in ruleset.rules] == ["rules", "rules-2"]
     assert ruleset.packs["rules-2"].root == b.parent
+
+
+def test_a_device_is_not_a_rule_file() -> None:
+    with pytest.raises(UserError, match="not a regular file or folder"):
+        load_rules([Path("/dev/zero")])

@@ -153,7 +153,10 @@ def _load(
         sources.append(shipped[name])
     for path in extra_paths:
         if not _exists(path):
-            state.fail(UserError("no such rule file or folder", path=str(path)))
+            what = ("not a regular file or folder (a device, pipe or socket is never read)"
+                    if isinstance(path, Path) and path.exists() else
+                    "no such rule file or folder")
+            state.fail(UserError(what, path=str(path)))
             continue
         sources.append(path)
     for path in sources:  # frameworks first: a rule may cite one a later pack defines
