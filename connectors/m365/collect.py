@@ -90,6 +90,7 @@ from sprawl_audit.connectors.m365.reports import transform_activity_reports
 from sprawl_audit.connectors.m365.telephony import transform_number_assignments
 from sprawl_audit.connectors.settings import check_keys, fail, resolve_path
 from sprawl_audit.model import Coverage, InventoryBuilder
+from sprawl_audit.phones import DEFAULT_REGION
 
 log = logging.getLogger("sprawl_audit.connectors.m365")
 
@@ -154,6 +155,7 @@ class M365Settings:
     delta: bool = True
     report_period: str = "D30"
     token_cache: Path | None = None
+    region: str = DEFAULT_REGION  # organisation.default_region: numbers without +CC
 
 
 def _str_setting(settings: Mapping[str, Any], key: str, *, required: bool = False) -> str | None:
@@ -278,6 +280,7 @@ def parse_settings(settings: Mapping[str, Any], context: ConnectorContext) -> M3
         delta=_bool_setting(settings, "delta", True),
         report_period=str(period),
         token_cache=resolve_path(cache_value, context.config_dir) if cache_value else None,
+        region=getattr(context, "default_region", DEFAULT_REGION),
     )
 
 
@@ -783,7 +786,8 @@ class _Run:
             out.coverage.append(failure(self.name, "phone.numbers", got.error, got.requirement))
             return
         user_items = users.value.items if users.ok else []
-        part = transform_number_assignments(got.value, user_items, connector=self.name)
+        part = transform_number_assignments(got.value, user_items, connector=self.name,
+                                            region=self.cfg.region)
         if not users.ok:
             _append_detail(part, "phone.numbers", "owners unknown: the user list is "
                            "unreadable", "partial")
