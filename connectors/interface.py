@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from sprawl_audit.model import Coverage, InventoryBuilder
+from sprawl_audit.phones import DEFAULT_REGION
 
 if TYPE_CHECKING:
     from sprawl_audit.catalog import Catalog
@@ -26,12 +27,15 @@ class ConnectorContext:
     them together with its own ``domains`` setting. ``catalog`` is the audit's catalogue
     (shipped entries plus the config's) for a connector that must tell a known product
     from noise before it emits anything (network logs); None means the shipped one.
+    ``default_region`` is where telephone numbers written without a country code are
+    (``organisation.default_region``), for :func:`sprawl_audit.phones.normalise`.
     """
 
     config_dir: str = "."
     state: Mapping[str, Any] = field(default_factory=dict)
     domains: tuple[str, ...] = ()
     catalog: Catalog | None = None
+    default_region: str = DEFAULT_REGION
 
 
 @dataclass(frozen=True)

@@ -425,7 +425,8 @@ def connectors_check(names: Sequence[str], config_path: str | None) -> None:
     if not chosen:
         raise UserError("no connectors to check: name one, or configure 'connectors:'",
                         path=config.path)
-    context = ConnectorContext(config_dir=str(config.base_dir), domains=config.domains)
+    context = ConnectorContext(config_dir=str(config.base_dir), domains=config.domains,
+                               default_region=config.default_region)
     missing = 0
     for name in chosen:
         if name not in config.connectors:

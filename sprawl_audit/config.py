@@ -19,6 +19,7 @@ from typing import Any
 from sprawl_audit import yamlio
 from sprawl_audit.errors import UserError
 from sprawl_audit.model import SEVERITIES
+from sprawl_audit.phones import DEFAULT_REGION, region_code
 from sprawl_audit.redact import KEY_ENV
 
 _TOP_KEYS = {"organisation", "audit", "platforms", "catalog", "rules", "connectors"}
@@ -41,6 +42,9 @@ class Config:
     #: ``organisation.identity_provider``: one catalogue slug or a list of them (an
     #: organisation may run several directories); see :mod:`sprawl_audit.identity`.
     identity_providers: tuple[str, ...] = ()
+    #: ``organisation.default_region``: where a telephone number written without a country
+    #: code is (ISO 3166 alpha-2, e.g. ``GB``); see :mod:`sprawl_audit.phones`.
+    default_region: str = DEFAULT_REGION
     activity_days: int = 90
     fail_on: str | None = None
     sanctioned: tuple[str, ...] | None = None
@@ -87,7 +91,8 @@ def parse_config(data: Any, source: str = "<config>") -> Config:
     _reject_inline_secrets(data, source, "")
 
     org = _section(data, "organisation", source)
-    _reject_unknown(org, {"name", "domains", "identity_provider"}, source, "organisation")
+    _reject_unknown(org, {"name", "domains", "identity_provider", "default_region"}, source,
+                    "organisation")
     audit = _section(data, "audit", source)
     _refuse_redact_settings(audit, source)
     _reject_unknown(audit, {"activity_days", "fail_on", "suppressions", "history"}, source,
@@ -169,6 +174,7 @@ def parse_config(data: Any, source: str = "<config>") -> Config:
         name=_opt_str(org, "name", source),
         domains=tuple(d.lower() for d in _str_list(org, "domains", source, "organisation")),
         identity_providers=_identity_providers(org, source),
+        default_region=_default_region(org, source),
         activity_days=activity_days,
         fail_on=fail_on,
         sanctioned=sanctioned,
@@ -183,6 +189,24 @@ def parse_config(data: Any, source: str = "<config>") -> Config:
         history=_relative_to(cfg_dir, history) if isinstance(history, str) else None,
         history_disabled=history is False,
     )
+
+
+def _default_region(org: Mapping[str, Any], source: str) -> str:
+    """``default_region: GB``: the region of numbers written without a country code.
+
+    Checked against the regions phonenumbers knows, so a typo (``UK`` for ``GB``) stops
+    the run instead of quietly reading every national number in the wrong country.
+    """
+    value = org.get("default_region")
+    if value is None:
+        return DEFAULT_REGION
+    code = region_code(value)
+    if code is None:
+        hint = " (the United Kingdom is GB)" if str(value).strip().upper() == "UK" else ""
+        raise UserError(f"must be a two-letter region code such as GB, IE or US{hint}",
+                        path=source, line=yamlio.line_of(org, "default_region"),
+                        key="organisation.default_region")
+    return code
 
 
 def _identity_providers(org: Mapping[str, Any], source: str) -> tuple[str, ...]:

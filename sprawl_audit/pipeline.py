@@ -342,7 +342,8 @@ def collect_live(config: Config, state: dict[str, Any] | None = None
             previous = (state or {}).get(name) or {}
             context = ConnectorContext(config_dir=str(config.base_dir),
                                        domains=tuple(dict.fromkeys(found)), catalog=catalog,
-                                       state=previous if isinstance(previous, dict) else {})
+                                       state=previous if isinstance(previous, dict) else {},
+                                       default_region=config.default_region)
             part = connector.collect(settings, context)
             if name == "email" and silent:
                 _domains_unknown(part, silent)

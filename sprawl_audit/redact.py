@@ -49,6 +49,7 @@ if TYPE_CHECKING:
     from sprawl_audit.atomic import Privacy
 
 from sprawl_audit.errors import UserError
+from sprawl_audit.phones import normalise
 from sprawl_audit.recount import finding_order
 
 KEY_ENV = "SPRAWL_AUDIT_REDACT_KEY"
@@ -156,9 +157,12 @@ class Redactor:
     def phone(self, number: str) -> str:
         if _PSEUDONYM.fullmatch(number):
             return number
+        # Keyed on the normalised line (sprawl_audit.phones, the graph's own form), so
+        # "0113 496 0155", "+44 (0)113 496 0155" and "+441134960155" share a pseudonym.
+        read = normalise(number)
+        if read.valid and read.country_code:
+            return f"+{read.country_code}-phone-{self._token('phone', read.number)}"
         digits = re.sub(r"[^0-9]", "", number)
-        if _UK_NATIONAL.fullmatch(number.strip()):  # same pseudonym as its +44 form
-            return self.phone("+44" + digits[1:])
         if number.strip().startswith("+") and digits:
             return f"+{_country_code(digits)}-phone-{self._token('phone', '+' + digits)}"
         return f"phone-{self._token('phone', digits or number.strip().lower())}"

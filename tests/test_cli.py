@@ -224,14 +224,16 @@ def test_live_audit_from_exports(tmp_path: Path) -> None:
 
 
 def test_malformed_csv_is_one_line_naming_file_line_and_column(tmp_path: Path) -> None:
+    # (a number that is not one is kept as written and reported; a bad yes/no is an error)
     (tmp_path / "numbers.csv").write_text(
-        "number,owner\n01632 960001,ann@acme.org\nnot-a-number,x\n")
+        "number,owner,call_recording\n01632 960001,ann@acme.org,yes\n01632 960002,x,maybe\n")
     cfg = tmp_path / "config.yaml"
     cfg.write_text("connectors:\n  phone:\n    imports: [{path: numbers.csv}]\n")
     res = run("audit", "-c", str(cfg))
     assert res.exit_code == 2
     line = res.output.strip()
-    assert line.startswith(f"sprawl-audit: error: {tmp_path / 'numbers.csv'}:3: number:")
+    assert line.startswith(
+        f"sprawl-audit: error: {tmp_path / 'numbers.csv'}:3: call_recording:")
 
 
 def test_no_connectors_configured_is_a_clear_error(tmp_path: Path) -> None:

@@ -86,7 +86,14 @@ def test_overrides_win_over_the_cloud(monkeypatch: pytest.MonkeyPatch) -> None:
     ({"client_id": "abc"}, "client_id", "GUID"),
     ({"cloud": "mars"}, "cloud", "global"),
     ({"graph_endpoint": "http://graph.microsoft.com"}, "graph_endpoint", "https"),
-    ({"graph_endpoint": "https://graph.microsoft.com/v1.0"}, "graph_endpoint", "no path"),
+    ({"graph_endpoint": "https://graph.microsoft.com/v1.0"}, "graph_endpoint",
+     "no API version"),
+    ({"graph_endpoint": "https://gateway.example/graph/beta/"}, "graph_endpoint",
+     "https://gateway.example/graph"),
+    ({"authority_host": "https://login.microsoftonline.com/contoso"}, "authority_host",
+     "e.g. https://login.microsoftonline.com"),
+    ({"graph_scope": "https://graph.microsoft.com"}, "graph_scope", ".default"),
+    ({"graph_scope": "User.Read.All"}, "graph_scope", ".default"),
     ({"client_secret_env": "MISSING_VAR_XYZ"}, "client_secret_env", "is not set"),
     ({"client_secret_env": "my secret!"}, "client_secret_env", "NAME of an environment"),
     ({"certificate_path": "x.pem"}, "certificate_path", "not both"),
@@ -112,6 +119,62 @@ def test_normalise_base_url() -> None:
     assert normalise_base_url("https://graph.microsoft.com/") == "https://graph.microsoft.com"
     assert normalise_base_url("https://127.0.0.1:8443") == "https://127.0.0.1:8443"
     assert normalise_base_url("ftp://x") is None and normalise_base_url("https://x/a") is None
+    assert normalise_base_url("https://x/a/", allow_path=True) == "https://x/a"
+    assert normalise_base_url("https://x/a/v1.0", allow_path=True) is None
+
+
+def test_the_authority_error_gives_an_authority_example(monkeypatch: pytest.MonkeyPatch
+                                                        ) -> None:
+    with pytest.raises(UserError) as err:
+        parse(monkeypatch, authority_host="http://login.microsoftonline.com")
+    assert "login.microsoftonline.com" in err.value.message
+    assert "graph" not in err.value.message.lower()
+
+
+# -- where requests go is not what the token is for ------------------------------------------------
+def test_a_gateway_endpoint_keeps_the_clouds_graph_scope(monkeypatch: pytest.MonkeyPatch
+                                                         ) -> None:
+    cfg = parse(monkeypatch, graph_endpoint="https://gateway.example/graph")
+    assert cfg.cloud.graph_endpoint == "https://gateway.example/graph"
+    assert cfg.cloud.graph_scope == "https://graph.microsoft.com/.default"
+    assert cfg.cloud.delegated_scope("User.Read") == "https://graph.microsoft.com/User.Read"
+    us = parse(monkeypatch, cloud="gcc-high", graph_endpoint="https://gw.example.us/")
+    assert us.cloud.graph_scope == "https://graph.microsoft.us/.default"
+    own = parse(monkeypatch, graph_endpoint="https://gateway.example/graph",
+                graph_scope="api://graph-gateway/.default")
+    assert own.cloud.graph_scope == "api://graph-gateway/.default"
+
+
+def test_a_gateway_with_a_path_prefix_gets_a_graph_token_and_the_requests(
+        tls: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """msal asks the fake Entra for Graph's scope; every request goes under the prefix."""
+    tenant = generate_tenant(users=8, devices=2, service_principals=3, teams=1)
+    with FakeGraph(tenant, tls=tls, graph_prefix="/graph") as fake:
+        monkeypatch.setenv("SPRAWL_TEST_M365_SECRET", "fake-secret-value")
+        settings = fake.settings()
+        assert settings["graph_endpoint"] == f"{fake.url}/graph"
+        out = M365Connector(clock=FakeClock()).collect(settings, ConnectorContext())
+        assert {c.topic: c.status for c in out.coverage}["directory.users"] == "collected"
+        assert len(out.people) == 8
+        assert fake.token_scopes and set(fake.token_scopes) == \
+            {"https://graph.microsoft.com/.default"}
+        graph = [r for r in fake.server.log if r.path.startswith("/v1.0")]
+        assert graph and all(r.raw_path.startswith("/graph/v1.0/") for r in graph)
+
+
+def test_graph_scope_changes_the_token_audience(tls: Any,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    tenant = generate_tenant(users=5, devices=1, service_principals=2, teams=1)
+    with FakeGraph(tenant, tls=tls, audience="api://graph-gateway") as fake:
+        monkeypatch.setenv("SPRAWL_TEST_M365_SECRET", "fake-secret-value")
+        out = M365Connector(clock=FakeClock()).collect(
+            fake.settings(graph_scope="api://graph-gateway/.default"), ConnectorContext())
+        assert len(out.people) == 5
+        assert set(fake.token_scopes) == {"api://graph-gateway/.default"}
+        # without graph_scope the token is for Graph, which this gateway refuses
+        failed = M365Connector(clock=FakeClock()).collect(fake.settings(), ConnectorContext())
+        assert not failed.people
+        assert "AADSTS500011" in " ".join(c.detail for c in failed.coverage)
 
 
 def test_device_code_is_chosen_when_no_credential_is_given(monkeypatch: pytest.MonkeyPatch

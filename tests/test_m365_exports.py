@@ -31,7 +31,7 @@ def write(folder: Path, name: str, data: Any, encoding: str = "utf-8") -> Path:
 
 
 def full_export(folder: Path, federation: dict[str, Any]) -> ex.ExportBundle:
-    write(folder, ex.FEDERATION, [federation])
+    write(folder, ex.FEDERATION, [{"AllowTeamsConsumer": False, **federation}])
     write(folder, ex.EXTERNAL_ACCESS, [
         {"Identity": "Global", "EnableFederationAccess": True,
          "EnableTeamsConsumerAccess": True, "EnableTeamsConsumerInbound": True},
@@ -47,6 +47,10 @@ def full_export(folder: Path, federation: dict[str, Any]) -> ex.ExportBundle:
          "DefaultCatalogApps": [], "GlobalCatalogAppsType": "BlockedAppList",
          "GlobalCatalogApps": [], "PrivateCatalogAppsType": "AllowedAppList",
          "PrivateCatalogApps": ["a1"]}])
+    write(folder, ex.APP_SETTINGS, [
+        {"SettingName": "DefaultApp", "SettingValue": "All"},
+        {"SettingName": "GlobalApp", "SettingValue": "All"},
+        {"SettingName": "PrivateApp", "SettingValue": "None"}])
     write(folder, ex.REMOTE_DOMAINS, [
         {"Identity": "Default", "DomainName": "*", "AutoForwardEnabled": True},
         {"Identity": "Partner", "DomainName": "partner.org.uk", "AutoForwardEnabled": True},
@@ -82,7 +86,9 @@ def teams_attrs(out: InventoryBuilder) -> dict[str, Any]:
         "Element": '<AllowAllKnownDomains xmlns="urn:schema:Microsoft.Rtc.Management.Settings'
                    '.Edge.2008" />'}, "BlockedDomains": [{"Domain": "bad.example"}]},
     {"AllowFederatedUsers": True, "AllowedDomains": {}, "BlockedDomains": ["Domain=bad.example"]},
-    {"allowfederatedusers": True, "BlockedDomains": [{"Domain": "bad.example"}]},
+    # ScubaGear's shape: an empty AllowedDomains with federation on is open to all
+    {"allowfederatedusers": True, "AllowedDomains": [],
+     "BlockedDomains": [{"Domain": "bad.example"}]},
 ])
 def test_open_federation_is_a_star_link(tmp_path: Path, federation: dict[str, Any]) -> None:
     bundle = full_export(tmp_path, {**federation, "AllowTeamsConsumer": False})
@@ -153,11 +159,13 @@ def test_policies_and_exchange_posture(tmp_path: Path) -> None:
 
 
 def test_powershell_encodings_and_single_objects(tmp_path: Path) -> None:
-    write(tmp_path, ex.FEDERATION, {"AllowFederatedUsers": True}, encoding="utf-16")
+    write(tmp_path, ex.FEDERATION, {"AllowFederatedUsers": True, "AllowedDomains": {},
+                                    "AllowTeamsConsumer": False}, encoding="utf-16")
     write(tmp_path, ex.TRANSPORT, {"SmtpClientAuthenticationDisabled": False},
           encoding="utf-8-sig")
     bundle = ex.load_exports(tmp_path)
-    assert bundle.get(ex.FEDERATION) == [{"AllowFederatedUsers": True}]
+    assert bundle.get(ex.FEDERATION) == [{"AllowFederatedUsers": True, "AllowedDomains": {},
+                                          "AllowTeamsConsumer": False}]
     out = ex.transform_exports(bundle)
     c = by_topic(out)
     assert c["collab.federation"].status == "collected"
@@ -196,7 +204,8 @@ def test_without_exports_the_federation_rule_is_not_assessed() -> None:
 
 
 def test_with_open_federation_the_rule_finds_it(tmp_path: Path) -> None:
-    out = ex.transform_exports(full_export(tmp_path, {"AllowFederatedUsers": True}))
+    out = ex.transform_exports(full_export(tmp_path, {"AllowFederatedUsers": True,
+                                                      "AllowedDomains": {}}))
     rule = _rules(out)["SA-FED-001"]
     assert rule["status"] != "not_assessed" and rule["findings"] == 1
 
@@ -205,12 +214,16 @@ def test_the_export_script_is_read_only_and_writes_the_documented_files() -> Non
     text = SCRIPT.read_text()
     import re
 
-    verbs = set(re.findall(r"\b(Get|Set|New|Remove|Add|Grant|Enable|Disable|Update)-Cs\w+",
-                           text))
+    verbs = set(re.findall(r"\b(Get|Set|New|Remove|Add|Grant|Enable|Disable|Update)-"
+                           r"(?:Cs|M365)\w+", text))
     verbs |= set(re.findall(r"\b(Set|New|Remove|Add|Enable|Disable|Update)-"
                             r"(?:RemoteDomain|TransportConfig|CASMailbox|HostedOutbound\w+)",
                             text))
     assert verbs == {"Get"}
     for name in ex.ALL_FILES:
         assert f"'{name}'" in text, name
-    assert "ConvertTo-Json" in text and "-Depth 5" in text
+    depths = [int(d) for d in re.findall(r"ConvertTo-Json[^\n]*-Depth (\d+)", text)]
+    assert depths and min(depths) >= 5  # never the default depth of 2
+    assert "UTF8Encoding($false)" in text  # UTF-8 without a BOM
+    assert "GetUnresolvedProviderPathFromPSPath($OutputDirectory)" in text
+    assert "Get-M365UnifiedTenantSettings" in text

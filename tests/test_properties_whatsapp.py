@@ -21,8 +21,9 @@ from payload_strategies import mutated
 from sprawl_audit.connectors.interface import ConnectorContext
 from sprawl_audit.connectors.whatsapp import client as client_module
 from sprawl_audit.connectors.whatsapp.connector import WhatsAppConnector
-from sprawl_audit.connectors.whatsapp.transform import TOPIC, e164, transform_whatsapp
+from sprawl_audit.connectors.whatsapp.transform import TOPIC, transform_whatsapp
 from sprawl_audit.model import COVERAGE_STATUSES, InventoryBuilder
+from sprawl_audit.phones import e164, is_e164
 
 ACCOUNTS = [{"id": a["id"], "name": a["name"], "phone_numbers": a["numbers"]}
             for a in (asdict(x) for x in accounts_for_demo())]
@@ -44,7 +45,7 @@ def test_transform(accounts: Any) -> None:
                                                     "0" * 20, "+" + "9" * 16)))
 def test_e164(text: str) -> None:
     number = e164(text)
-    assert number is None or (number.startswith("+") and number[1:].isdigit())
+    assert number is None or is_e164(number)
 
 
 @pytest.fixture(scope="module")

@@ -7,13 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from sprawl_audit.connectors.phone.transform import (
-    normalise_uk_number,
-    read_phone_numbers,
-    transform_phone_imports,
-)
+from sprawl_audit.connectors.phone.transform import read_phone_numbers, transform_phone_imports
 from sprawl_audit.errors import UserError
 from sprawl_audit.model import AppRef
+from sprawl_audit.phones import e164
 
 GENERIC = (
     "number,owner,provider,system,kind,site,call_recording,retention_days,label\n"
@@ -52,13 +49,14 @@ def write(tmp_path: Path, name: str, data: str | bytes) -> Path:
     ("+353 1 555 0143", "+35315550143"),
     ("4021", None),
     ("x201", None),
-    ("0113 496 0123 x12", None),
+    ("4021", None),
+    ("0113 496 0123 x12", "+441134960123;ext=12"),
     ("4.41134960123E+11", None),
     ("", None),
     ("01134", None),
 ])
-def test_normalise_uk_number(raw: str, expected: str | None) -> None:
-    assert normalise_uk_number(raw) == expected
+def test_uk_written_forms_normalise_to_e164(raw: str, expected: str | None) -> None:
+    assert e164(raw) == expected
 
 
 def test_generic_file_needs_no_mapping(tmp_path: Path) -> None:
@@ -121,14 +119,18 @@ def test_missing_number_column_in_generic_file(tmp_path: Path) -> None:
     assert one_line(exc).startswith(f"{path}:1: number: ")
 
 
-def test_bad_row_names_file_line_and_column(tmp_path: Path) -> None:
-    bad = EIGHT_BY_EIGHT + "Cat,Ng,cat@example.org.uk,ext 4021,Kirkgate,Yes\r\n"
+def test_a_number_that_is_not_one_is_kept_as_written_and_reported(tmp_path: Path) -> None:
+    """An extension or Excel's 4.41E+11 is listed and counted, not guessed at or fatal."""
+    bad = (EIGHT_BY_EIGHT + "Cat,Ng,cat@example.org.uk,ext 4021,Kirkgate,Yes\r\n"
+           "Dan,Oh,dan@example.org.uk,4.41134960123E+11,Kirkgate,Yes\r\n")
     path = write(tmp_path, "8x8.csv", bad)
-    with pytest.raises(UserError) as exc:
-        read_phone_numbers(path, columns=MAPPING)
-    message = one_line(exc)
-    assert message.startswith(f"{path}:4: Direct Number: ")
-    assert "'ext 4021'" in message
+    numbers = read_phone_numbers(path, columns=MAPPING)
+    kept = [n for n in numbers if n.attributes.get("number_valid") is False]
+    assert [n.number for n in kept] == ["ext 4021", "4.41134960123E+11"]
+    assert all(n.attributes["number_problem"] for n in kept)
+    assert kept[0].owner == "cat@example.org.uk"
+    detail = transform_phone_imports([(str(path), numbers)]).coverage[0].detail
+    assert "2 numbers kept as written" in detail and "'ext 4021'" in detail
 
 
 def test_bad_values_in_other_columns(tmp_path: Path) -> None:
@@ -175,10 +177,11 @@ def test_tab_delimited_detected(tmp_path: Path) -> None:
 
 def test_nothing_is_half_loaded(tmp_path: Path) -> None:
     rows = "".join(f"0113 496 {n:04d},,BT,,,,,,\n" for n in range(100, 150))
-    path = write(tmp_path, "big.csv", GENERIC.splitlines()[0] + "\n" + rows + "junk,,,,,,,,\n")
+    path = write(tmp_path, "big.csv", GENERIC.splitlines()[0] + "\n" + rows
+                 + "0113 496 0999,,BT,,mobile,,,,\n")
     with pytest.raises(UserError) as exc:
         read_phone_numbers(path)
-    assert one_line(exc).startswith(f"{path}:52: number: ")
+    assert one_line(exc).startswith(f"{path}:52: kind: ")
 
 
 def test_other_file_problems(tmp_path: Path) -> None:

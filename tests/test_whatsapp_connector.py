@@ -22,9 +22,9 @@ from fakes.whatsapp import (
 from sprawl_audit.connectors.interface import ConnectorContext
 from sprawl_audit.connectors.whatsapp import client as client_module
 from sprawl_audit.connectors.whatsapp.connector import WhatsAppConnector
-from sprawl_audit.connectors.whatsapp.transform import e164
 from sprawl_audit.errors import UserError
 from sprawl_audit.model import AppRef
+from sprawl_audit.phones import e164
 
 ENV = "SPRAWL_WHATSAPP_TOKEN"
 PAGES = r"/phone_numbers$"
@@ -307,7 +307,8 @@ def test_settings_errors_name_the_key(token: str, change: dict, key: str) -> Non
 @pytest.mark.parametrize(("raw", "expected"), [
     ("+44 7700 900123", "+447700900123"), ("15551234567", "+15551234567"),
     ("+1 631-555-5555", "+16315555555"), ("0044 7700 900123", "+447700900123"),
-    ("", None), ("n/a", None), ("0113 496 0000", None),
+    ("", None), ("n/a", None), ("0113 496 0000", "+441134960000"),
+    ("+44 (0)113 496 0123", "+441134960123"),
 ])
 def test_e164(raw: str, expected: str | None) -> None:
     assert e164(raw) == expected

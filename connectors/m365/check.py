@@ -147,7 +147,8 @@ def check_permissions(connector: Any, settings: Mapping[str, Any],
     report = CheckReport(
         connector=getattr(connector, "name", "m365"), tenant=cfg.tenant,
         client_id=cfg.client_id, credential=cfg.credentials.description,
-        cloud=cfg.cloud.name, graph=cfg.cloud.graph_endpoint,
+        cloud=cfg.cloud.name,
+        graph=f"{cfg.cloud.graph_endpoint} (token scope {cfg.cloud.graph_scope})",
         delegated=cfg.credentials.kind == "device_code",
     )
     for topic, (file, _cmdlet, _role) in perms.EXPORT_TOPICS.items():

@@ -10,7 +10,10 @@ Settings (``connectors.m365``)::
     auth: client_credentials                    # or device_code (a person signs in)
     cloud: global                               # global | gcc | gcc-high | dod | china
     authority_host: https://login.microsoftonline.com   # optional override
-    graph_endpoint: https://graph.microsoft.com         # optional override
+    graph_endpoint: https://graph.microsoft.com         # optional: a private endpoint or
+                                                        # gateway, path prefix allowed
+    graph_scope: https://graph.microsoft.com/.default   # optional: the token's scope; by
+                                                        # default the cloud's Graph
     ca_bundle: corp-proxy-ca.pem                # optional; else REQUESTS_CA_BUNDLE is used
     powershell_exports: exports/                # folder written by export-teams-exchange.ps1
     mailbox_rules: {enabled: false, max_mailboxes: 500}
@@ -57,7 +60,13 @@ from sprawl_audit.connectors.m365.auth import (
     TokenProvider,
     load_certificate,
 )
-from sprawl_audit.connectors.m365.clouds import CLOUDS, Cloud, normalise_base_url, resolve_cloud
+from sprawl_audit.connectors.m365.clouds import (
+    CLOUDS,
+    Cloud,
+    normalise_base_url,
+    normalise_scope,
+    resolve_cloud,
+)
 from sprawl_audit.connectors.m365.devices import transform_devices
 from sprawl_audit.connectors.m365.directory import person_id, transform_users, verified_domains
 from sprawl_audit.connectors.m365.exports import ExportBundle, load_exports, transform_exports
@@ -81,6 +90,7 @@ from sprawl_audit.connectors.m365.reports import transform_activity_reports
 from sprawl_audit.connectors.m365.telephony import transform_number_assignments
 from sprawl_audit.connectors.settings import check_keys, fail, resolve_path
 from sprawl_audit.model import Coverage, InventoryBuilder
+from sprawl_audit.phones import DEFAULT_REGION
 
 log = logging.getLogger("sprawl_audit.connectors.m365")
 
@@ -88,9 +98,17 @@ PREFIX = "connectors.m365"
 KEYS = {
     "tenant_id", "client_id", "client_secret_env", "certificate_path",
     "certificate_password_env", "auth", "cloud", "authority_host", "graph_endpoint",
-    "ca_bundle", "powershell_exports", "mailbox_rules", "concurrency", "page_size", "batch",
-    "max_retries", "timeout", "delta", "report_period", "token_cache",
+    "graph_scope", "ca_bundle", "powershell_exports", "mailbox_rules", "concurrency",
+    "page_size", "batch", "max_retries", "timeout", "delta", "report_period", "token_cache",
 }
+#: URL settings: key, whether a path prefix is allowed, and the error text with an example
+#: of that kind of URL (an authority is not a Graph host, so it gets its own example).
+_URL_SETTINGS: tuple[tuple[str, bool, str], ...] = (
+    ("authority_host", False, "must be an https:// URL with no path, e.g. "
+     "https://login.microsoftonline.com"),
+    ("graph_endpoint", True, "must be an https:// URL, e.g. https://graph.microsoft.com or "
+     "a gateway such as https://gateway.example/graph (no API version: /v1.0 is added)"),
+)
 _GUID = re.compile(r"[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}")
 _DOMAIN = re.compile(r"[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+")
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -137,6 +155,7 @@ class M365Settings:
     delta: bool = True
     report_period: str = "D30"
     token_cache: Path | None = None
+    region: str = DEFAULT_REGION  # organisation.default_region: numbers without +CC
 
 
 def _str_setting(settings: Mapping[str, Any], key: str, *, required: bool = False) -> str | None:
@@ -210,17 +229,24 @@ def parse_settings(settings: Mapping[str, Any], context: ConnectorContext) -> M3
     if cloud_name not in CLOUDS:
         raise fail(settings, "cloud", f"must be one of: {', '.join(CLOUDS)}", PREFIX)
     overrides: dict[str, str | None] = {}
-    for key in ("authority_host", "graph_endpoint"):
+    for key, allow_path, example in _URL_SETTINGS:
         raw = _str_setting(settings, key)
         overrides[key] = None
         if raw is not None:
-            base = normalise_base_url(raw)
+            base = normalise_base_url(raw, allow_path=allow_path)
             if base is None:
-                raise fail(settings, key, "must be an https:// URL with no path, e.g. "
-                           "https://graph.microsoft.com", PREFIX)
+                raise fail(settings, key, example, PREFIX)
             overrides[key] = base
+    resource = None
+    raw_scope = _str_setting(settings, "graph_scope")
+    if raw_scope is not None:
+        resource = normalise_scope(raw_scope)
+        if resource is None:
+            raise fail(settings, "graph_scope", "must be a resource's .default scope, e.g. "
+                       "https://graph.microsoft.com/.default (leave it out to use the "
+                       "cloud's Graph)", PREFIX)
     cloud = resolve_cloud(str(cloud_name), overrides["authority_host"],
-                          overrides["graph_endpoint"])
+                          overrides["graph_endpoint"], resource)
 
     credentials = _credentials(settings, context)
     ca = _file_setting(settings, "ca_bundle", context.config_dir)
@@ -254,6 +280,7 @@ def parse_settings(settings: Mapping[str, Any], context: ConnectorContext) -> M3
         delta=_bool_setting(settings, "delta", True),
         report_period=str(period),
         token_cache=resolve_path(cache_value, context.config_dir) if cache_value else None,
+        region=getattr(context, "default_region", DEFAULT_REGION),
     )
 
 
@@ -759,7 +786,8 @@ class _Run:
             out.coverage.append(failure(self.name, "phone.numbers", got.error, got.requirement))
             return
         user_items = users.value.items if users.ok else []
-        part = transform_number_assignments(got.value, user_items, connector=self.name)
+        part = transform_number_assignments(got.value, user_items, connector=self.name,
+                                            region=self.cfg.region)
         if not users.ok:
             _append_detail(part, "phone.numbers", "owners unknown: the user list is "
                            "unreadable", "partial")

@@ -11,11 +11,18 @@
       teams-external-access-policies.json   Get-CsExternalAccessPolicy
       teams-meeting-policies.json           Get-CsTeamsMeetingPolicy
       teams-app-permission-policies.json    Get-CsTeamsAppPermissionPolicy
+      teams-app-settings.json               Get-M365UnifiedTenantSettings (org-wide app
+                                            settings of app-centric management)
       exchange-remote-domains.json          Get-RemoteDomain
       exchange-outbound-spam-policies.json  Get-HostedOutboundSpamFilterPolicy
       exchange-transport-config.json        Get-TransportConfig
       exchange-cas-mailboxes.json           Get-CASMailbox (SmtpClientAuthenticationDisabled)
-      export-info.json                      when and by which module versions
+      export-info.json                      when, by which module versions, and why a
+                                            file is missing (Errors)
+
+    Files are UTF-8 without a byte-order mark, written by ConvertTo-Json with an explicit
+    -Depth (the default of 2 flattens nested lists into strings), on Windows PowerShell
+    5.1 and PowerShell 7 alike.
 
     Roles needed (read-only): Teams Administrator or Global Reader for the Teams part;
     Exchange "View-Only Organization Management" (or Global Reader) for the Exchange part.
@@ -27,7 +34,8 @@
     sprawl-audit counts them and keeps no addresses. Use -SkipMailboxes to leave it out.
 
 .PARAMETER OutputDirectory
-    Folder to write the JSON files to (created if missing).
+    Folder to write the JSON files to (created if missing). A relative path is relative
+    to the current PowerShell location (Set-Location / cd), as for any cmdlet.
 
 .PARAMETER UserPrincipalName
     Admin account to sign in with (optional; you are prompted otherwise).
@@ -62,15 +70,27 @@ param(
 )
 
 $ErrorActionPreference = 'Stop'
-$ScriptVersion = '1'
+$ScriptVersion = '2'
+# .NET file APIs resolve a relative path against the process's working directory, which
+# PowerShell's location (cd) does not change: resolve it the way cmdlets do.
+$OutputDirectory = $ExecutionContext.SessionState.Path.GetUnresolvedProviderPathFromPSPath($OutputDirectory)
 New-Item -ItemType Directory -Force -Path $OutputDirectory | Out-Null
 $Written = @()
+$Errors = [ordered]@{}
+
+# Windows PowerShell 5.1 gives arrays an extra Count member, and ConvertTo-Json then writes
+# them as {"value": [...], "Count": n}. Dropping that type data (this session only) keeps
+# arrays arrays.
+if ($PSVersionTable.PSVersion.Major -lt 6) {
+    Remove-TypeData -TypeName System.Array -ErrorAction SilentlyContinue
+}
 
 function Write-Export {
     param([string]$Name, $Data)
     $path = Join-Path $OutputDirectory $Name
-    # Always an array, UTF-8 without a BOM, deep enough for nested settings.
-    $json = ConvertTo-Json -InputObject @($Data) -Depth 5
+    # Always an array; an explicit depth (the default, 2, flattens nested lists into
+    # strings); UTF-8 without a BOM, whatever the PowerShell version's defaults.
+    $json = ConvertTo-Json -InputObject @($Data) -Depth 10
     [System.IO.File]::WriteAllText($path, $json, (New-Object System.Text.UTF8Encoding($false)))
     $script:Written += $Name
     Write-Host "wrote $path"
@@ -154,6 +174,25 @@ if (-not $SkipTeams) {
         @{ n = 'GlobalCatalogApps'; e = { Get-AppIds $_.GlobalCatalogApps } },
         @{ n = 'PrivateCatalogAppsType'; e = { [string]$_.PrivateCatalogAppsType } },
         @{ n = 'PrivateCatalogApps'; e = { Get-AppIds $_.PrivateCatalogApps } })
+
+    # App-centric management: org-wide app settings (DefaultApp, GlobalApp, PrivateApp)
+    # decide which apps users may add; the permission policies above no longer apply once
+    # a tenant is migrated. The cmdlet needs a signed-in admin (not certificate sign-in).
+    try {
+        $appSettings = @(Get-M365UnifiedTenantSettings -ErrorAction Stop | Select-Object `
+                @{ n = 'SettingName'; e = { [string]$_.SettingName } },
+            @{ n = 'SettingValue'; e = { [string]$_.SettingValue } })
+        if ($appSettings.Count -gt 0) {
+            Write-Export 'teams-app-settings.json' $appSettings
+        }
+        else {
+            $Errors['teams-app-settings.json'] = 'Get-M365UnifiedTenantSettings returned no settings'
+        }
+    }
+    catch {
+        $Errors['teams-app-settings.json'] = "Get-M365UnifiedTenantSettings failed: $($_.Exception.Message)"
+        Write-Warning $Errors['teams-app-settings.json']
+    }
 }
 
 if (-not $SkipExchange) {
@@ -192,4 +231,5 @@ Write-Export 'export-info.json' ([pscustomobject]@{
         ScriptVersion = $ScriptVersion
         Modules       = $modules
         Files         = $Written
+        Errors        = $Errors
     })

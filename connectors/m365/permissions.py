@@ -103,8 +103,9 @@ EXPORT_TOPICS: dict[str, tuple[str, str, str]] = {
         "teams-meeting-policies.json", "Get-CsTeamsMeetingPolicy",
         "Teams Administrator or Global Reader"),
     "collab.app_policies": (
-        "teams-app-permission-policies.json", "Get-CsTeamsAppPermissionPolicy",
-        "Teams Administrator or Global Reader"),
+        "teams-app-permission-policies.json",
+        "Get-CsTeamsAppPermissionPolicy, Get-M365UnifiedTenantSettings",
+        "Teams Administrator or Global Reader (org-wide app settings: a signed-in admin)"),
     "mail.remote_domains": (
         "exchange-remote-domains.json",
         "Get-RemoteDomain, Get-HostedOutboundSpamFilterPolicy",

@@ -26,21 +26,24 @@ from sprawl_audit.connectors.interface import coverage, note_malformed
 from sprawl_audit.connectors.m365.directory import TEAMS, user_id_map
 from sprawl_audit.connectors.m365.odata import Item, as_list, mappings, text
 from sprawl_audit.model import AppRef, InventoryBuilder, PhoneNumber, SourceRef
+from sprawl_audit.phones import DEFAULT_REGION, invalid_note, normalise, region_code
 
 CALLING_PLAN = AppRef("phone_provider", "Microsoft Calling Plan")
 _SERVICE = frozenset({"conferenceassigned", "voiceapplicationassigned",
                       "thirdpartyappassigned", "policyassigned"})
 
 
-def _e164(number: str) -> str:
-    digits = "".join(ch for ch in number if ch.isdigit())
-    return f"+{digits}" if digits else ""
-
-
 def transform_number_assignments(
-    assignments: Iterable[Item], users: Iterable[Item] = (), *, connector: str = "m365"
+    assignments: Iterable[Item], users: Iterable[Item] = (), *, connector: str = "m365",
+    region: str = DEFAULT_REGION,
 ) -> InventoryBuilder:
-    """One PhoneNumber per assigned or unassigned Teams number; coverage ``phone.numbers``."""
+    """One PhoneNumber per assigned or unassigned Teams number; coverage ``phone.numbers``.
+
+    Numbers go through :func:`sprawl_audit.phones.normalise` like every other source's,
+    so a Teams number matches the same line in a PBX export however either writes it; a
+    number Graph states without its country code is read in the number's own
+    ``isoCountryCode``, else the configured default region.
+    """
     people = user_id_map(users)
     source = SourceRef(connector, "phone.numbers", "Teams Phone number assignments")
     out = InventoryBuilder()
@@ -49,7 +52,9 @@ def transform_number_assignments(
     seen: set[str] = set()
     items, malformed = mappings(assignments)
     for a in items:
-        number = _e164(text(a, "telephoneNumber"))
+        read = normalise(text(a, "telephoneNumber"), region_code(text(a, "isoCountryCode"))
+                         or region)
+        number = read.number
         if not number or number in seen:
             continue
         seen.add(number)
@@ -80,6 +85,7 @@ def transform_number_assignments(
         caps = [c for c in as_list(a.get("capabilities")) if isinstance(c, str)]
         if caps:
             attrs["capabilities"] = caps
+        attrs.update(read.attributes)
         out.phone_numbers.append(PhoneNumber(
             number=number, owner=owner,
             provider=CALLING_PLAN if number_type.lower() == "callingplan" else None,
@@ -92,7 +98,7 @@ def transform_number_assignments(
         connector, "phone.numbers", "collected",
         f"{len(out.phone_numbers)} Teams Phone numbers ({by_type or 'none'}); "
         f"{statuses.get('userAssigned', 0)} assigned to users, "
-        f"{statuses.get('unassigned', 0)} unassigned",
+        f"{statuses.get('unassigned', 0)} unassigned" + invalid_note(out.phone_numbers),
         len(out.phone_numbers),
     ))
     note_malformed(out, "phone.numbers", malformed, "number assignments")

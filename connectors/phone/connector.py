@@ -54,6 +54,7 @@ class PhoneConnector(Connector):
                 raise fail(spec, "delimiter", "must be a single character", prefix)
             file = resolve_path(path, context.config_dir)
             numbers = read_phone_numbers(file, columns=dict(columns) if columns else None,
-                                         delimiter=delimiter, name=str(file))
+                                         delimiter=delimiter, name=str(file),
+                                         region=context.default_region)
             loaded.append((str(file), numbers))
         return transform_phone_imports(loaded, connector=self.name)

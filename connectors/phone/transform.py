@@ -5,9 +5,13 @@ The generic column set (any export is mapped onto it, see :mod:`.csvimport`):
 ==================  ========================================================================
 column              meaning
 ==================  ========================================================================
-``number``          required. Any UK written form (``0113 496 0123``, ``+44 (0)113 4960123``,
-                    ``0044…``, ``44113…``) is normalised to E.164 (``+441134960123``);
-                    international numbers must start with ``+`` or ``00``.
+``number``          required. Any written form (``0113 496 0123``, ``+44 (0)113 4960123``,
+                    ``0044…``, ``44113…``, ``… x201``) is normalised to E.164
+                    (``+441134960123``, an extension as ``;ext=201``) by
+                    :mod:`sprawl_audit.phones`; a national number is read in the
+                    ``organisation.default_region`` (GB unless set). A value that is not
+                    a telephone number is kept as written, marked ``number_valid: false``
+                    and counted in the coverage detail — listed, never guessed at.
 ``owner``           the person's email/UPN; any other text (``Reception``) is kept as a
                     label and the number has no owner.
 ``provider``        the carrier or service provider (``8x8``, ``BT``, ``Twilio``).
@@ -35,43 +39,12 @@ from sprawl_audit.connectors.interface import coverage
 from sprawl_audit.connectors.phone.csvimport import PhoneRow, iter_phone_rows
 from sprawl_audit.errors import UserError
 from sprawl_audit.model import AppRef, InventoryBuilder, PhoneNumber, SourceRef
+from sprawl_audit.phones import DEFAULT_REGION, invalid_note, normalise
 
 KINDS: tuple[str, ...] = ("user", "service", "unknown")
 _TRUE = frozenset({"yes", "y", "true", "1", "on", "enabled"})
 _FALSE = frozenset({"no", "n", "false", "0", "off", "disabled"})
-_ALLOWED = re.compile(r"[0-9+\-.()/ \u00a0]+")
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
-
-
-def normalise_uk_number(raw: str) -> str | None:
-    """E.164 form of a UK-written telephone number, or None when it is not one.
-
-    National numbers (leading 0) are UK; ``+``/``00`` numbers are kept in any country;
-    a bare ``44…`` of UK length is taken as UK. Letters (extensions such as ``x201``,
-    Excel's ``4.41E+11``) make a number unreadable rather than guessed at.
-    """
-    text = raw.strip().replace("(0)", "")
-    if not text or not _ALLOWED.fullmatch(text):
-        return None
-    digits = re.sub(r"\D", "", text)
-    if text.startswith("+"):
-        international = digits
-    elif digits.startswith("00"):
-        international = digits[2:]
-    elif digits.startswith("0"):
-        international = "44" + digits[1:]
-    elif digits.startswith("44") and len(digits) in (11, 12):
-        international = digits
-    else:
-        return None
-    if international.startswith("44"):
-        national = international[2:].removeprefix("0")
-        if len(national) not in (9, 10) or national[0] == "0":
-            return None
-        return "+44" + national
-    if 8 <= len(international) <= 15 and international[0] != "0":
-        return "+" + international
-    return None
 
 
 def _fail(row: PhoneRow, column: str, message: str) -> UserError:
@@ -89,16 +62,22 @@ def _bool(row: PhoneRow, column: str) -> bool | None:
     raise _fail(row, column, f"{value!r} is not yes/no for {column}")
 
 
-def phone_number_from_row(row: PhoneRow, *, connector: str = "phone") -> PhoneNumber:
-    """Convert one row; a value that cannot be read raises a located UserError."""
+def phone_number_from_row(row: PhoneRow, *, connector: str = "phone",
+                          region: str = DEFAULT_REGION) -> PhoneNumber:
+    """Convert one row; a value that cannot be read raises a located UserError.
+
+    The number itself is the exception: one that is not a telephone number is kept as
+    written and marked, because a PBX export's odd line (an internal extension, Excel's
+    ``4.41E+11``) is still a line someone should look at, and stopping the whole import
+    over it would hide every other number.
+    """
     v = row.values
     raw = v.get("number", "")
     if not raw.strip():
         raise _fail(row, "number", "the number is empty")
-    number = normalise_uk_number(raw)
-    if number is None:
-        raise _fail(row, "number", f"cannot read {raw!r} as a telephone number")
-    attributes: dict[str, Any] = {}
+    read = normalise(raw, region)
+    number = read.number
+    attributes: dict[str, Any] = dict(read.attributes)
     owner_text = v.get("owner", "").strip()
     owner: str | None = None
     if _EMAIL.fullmatch(owner_text):
@@ -141,10 +120,11 @@ def read_phone_numbers(
     delimiter: str = ",",
     name: str | None = None,
     connector: str = "phone",
+    region: str = DEFAULT_REGION,
 ) -> list[PhoneNumber]:
     """All numbers of one export, or a UserError — never part of a file."""
     rows = iter_phone_rows(source, columns=columns, delimiter=delimiter, name=name)
-    return [phone_number_from_row(row, connector=connector) for row in rows]
+    return [phone_number_from_row(row, connector=connector, region=region) for row in rows]
 
 
 def transform_phone_imports(
@@ -157,6 +137,7 @@ def transform_phone_imports(
         out.phone_numbers.extend(numbers)
         parts.append(f"{Path(name).name}: {len(numbers)}")
     detail = "numbers imported from " + ", ".join(parts) if parts else "no files imported"
+    detail += invalid_note(out.phone_numbers)
     out.coverage.append(coverage(
         connector, "phone.numbers", "collected" if parts else "not_configured", detail,
         len(out.phone_numbers),

@@ -53,6 +53,7 @@ from sprawl_audit.connectors.whatsapp.client import (
 )
 from sprawl_audit.connectors.whatsapp.transform import TOPIC, transform_whatsapp
 from sprawl_audit.model import InventoryBuilder
+from sprawl_audit.phones import invalid_note
 
 PERMISSION = "whatsapp_business_management"
 KEYS = {"token_env", "business_account_ids", "graph_endpoint", "api_version", "ca_bundle",
@@ -146,9 +147,10 @@ class WhatsAppConnector(Connector):
             account["phone_numbers"] = numbers
             accounts.append(account)
             complete += 1
-        out = transform_whatsapp(accounts, connector=self.name, endpoint=cfg["endpoint"])
+        out = transform_whatsapp(accounts, connector=self.name, endpoint=cfg["endpoint"],
+                                 region=context.default_region)
         detail = (f"{complete} of {len(ids)} business accounts read, "
-                  f"{len(out.phone_numbers)} phone numbers")
+                  f"{len(out.phone_numbers)} phone numbers" + invalid_note(out.phone_numbers))
         if dead:
             status = "error"
             detail += f"; stopped, the token was rejected: {dead}"

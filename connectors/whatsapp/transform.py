@@ -19,12 +19,12 @@ its verified name, quality rating, name status, platform type and messaging tier
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from sprawl_audit.model import AppRef, InventoryBuilder, PhoneNumber, Platform, SourceRef
+from sprawl_audit.phones import DEFAULT_REGION, normalise
 
 SLUG = "whatsapp-business-platform"
 TOPIC = "messaging.business"
@@ -33,22 +33,6 @@ NUMBER_FIELDS: tuple[str, ...] = (
     "verified_name", "quality_rating", "name_status", "new_name_status", "platform_type",
     "messaging_limit_tier", "code_verification_status",
 )
-
-
-def e164(display: str) -> str | None:
-    """``+44 7700 900123`` / ``447700900123`` → ``+447700900123``; None when not a number.
-
-    The Cloud API shows numbers in international form, with or without ``+``.
-    """
-    text = display.strip()
-    if not text or not re.fullmatch(r"\+?[0-9 ().\-]+", text):
-        return None
-    digits = re.sub(r"\D", "", text)
-    if digits.startswith("00"):
-        digits = digits[2:]
-    if not 8 <= len(digits) <= 15 or digits[0] == "0":
-        return None
-    return "+" + digits
 
 
 def _text(item: Mapping[str, Any], key: str) -> str | None:
@@ -73,7 +57,7 @@ def number_attributes(item: Mapping[str, Any], waba_id: str) -> dict[str, Any]:
 
 def transform_whatsapp(
     accounts: Iterable[Mapping[str, Any]], *, connector: str = "whatsapp",
-    endpoint: str = "",
+    endpoint: str = "", region: str = DEFAULT_REGION,
 ) -> InventoryBuilder:
     """The platform (when any account was read) and one PhoneNumber per number."""
     out = InventoryBuilder()
@@ -95,8 +79,10 @@ def transform_whatsapp(
                           "phone_numbers": len(numbers)})
         for item in numbers:
             display = _text(item, "display_phone_number") or ""
-            number = e164(display) or display or f"whatsapp:{_text(item, 'id') or '?'}"
+            read = normalise(display, region)
+            number = read.number or f"whatsapp:{_text(item, 'id') or '?'}"
             attrs = number_attributes(item, waba_id)
+            attrs.update(read.attributes)
             if display and display != number:
                 attrs["display_phone_number"] = display
             ratings[attrs.get("quality_rating", "UNKNOWN")] += 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sprawl_audit.graph import AuditGraph
+from sprawl_audit.phones import is_e164
 
 
 def analyse(ag: AuditGraph) -> None:
@@ -16,4 +17,6 @@ def analyse(ag: AuditGraph) -> None:
             has_owner=bool(owner),
             owner_known=rec is not None,
             owner_enabled=rec.enabled if rec is not None else None,
+            # a number kept as written (not E.164) matches no other source's line
+            number_valid=is_e164(str(facts.get("number") or "")),
         )

@@ -61,7 +61,7 @@ NODE_FACTS: dict[str, frozenset[str]] = {
     }),
     "phone": frozenset({
         "number", "owner", "has_owner", "owner_known", "owner_enabled", "provider", "system",
-        "number_kind", "attributes",
+        "number_kind", "number_valid", "attributes",
         "evidence",  # beyond facts.md
     }),
     "mail_domain": frozenset({

@@ -576,8 +576,13 @@ class FakeGraph:
         page_limits: Mapping[str, int] | None = None,
         delta_page: int = 100,
         tls: Any = None,
+        audience: str = "https://graph.microsoft.com",
+        graph_prefix: str = "",
     ) -> None:
         self.tenant = tenant
+        # Like Entra ID, tokens are issued for a resource (Graph), not for the URL the
+        # requests travel to: the fake serves Graph on its own URL, as a gateway would.
+        self.audience = audience
         self.roles = set(roles)
         self.client_id = client_id
         self.client_secret = client_secret
@@ -590,9 +595,11 @@ class FakeGraph:
             cert, self.ca_path = tls
         self.server = FakeServer(tls=cert, latency=latency, rate_per_second=rate_per_second,
                                  retry_after=retry_after)
+        self.server.path_prefix = graph_prefix  # Graph behind a gateway's path prefix
         self.tokens: dict[str, dict[str, Any]] = {}
         self.revoked: set[str] = set()
         self.token_grants: list[str] = []
+        self.token_scopes: list[str] = []  # the ``scope`` of every token request
         self.graph_requests = 0
         self.revoke_after: int | None = None
         self.expired_delta: set[str] = set()
@@ -639,8 +646,13 @@ class FakeGraph:
         return self.server.url
 
     @property
+    def graph_url(self) -> str:
+        """Where Graph is served: the server's URL plus the gateway prefix, if any."""
+        return f"{self.url}{self.server.path_prefix}"
+
+    @property
     def graph_base(self) -> str:
-        return f"{self.url}/v1.0"
+        return f"{self.graph_url}/v1.0"
 
     def settings(self, *, secret_env: str = "SPRAWL_TEST_M365_SECRET",
                  **overrides: Any) -> dict[str, Any]:
@@ -648,7 +660,7 @@ class FakeGraph:
         base = {
             "tenant_id": self.tenant.name, "client_id": self.client_id,
             "client_secret_env": secret_env, "authority_host": self.url,
-            "graph_endpoint": self.url, "ca_bundle": self.ca_path,
+            "graph_endpoint": self.graph_url, "ca_bundle": self.ca_path,
         }
         base.update(overrides)
         return {k: v for k, v in base.items() if v is not None}
@@ -729,7 +741,7 @@ class FakeGraph:
 
     def _issue(self, claims: Mapping[str, Any]) -> str:
         now = int(time.time())
-        full = {"aud": self.url, "iss": f"https://sts.windows.net/{self.tenant.tenant_id}/",
+        full = {"aud": self.audience, "iss": f"https://sts.windows.net/{self.tenant.tenant_id}/",
                 "tid": self.tenant.tenant_id, "iat": now, "nbf": now, "exp": now + 3600,
                 "uti": uuid.uuid4().hex, **claims}
         token = unsigned_jwt(full)
@@ -746,6 +758,7 @@ class FakeGraph:
         grant = form.get("grant_type", "")
         with self._lock:
             self.token_grants.append(grant)
+            self.token_scopes.append(form.get("scope", ""))
         if not self._known_tenant(req):
             return Response(400, {"error": "invalid_request",
                                   "error_description": "AADSTS90002: Tenant not found."})
@@ -756,9 +769,11 @@ class FakeGraph:
             problem = self._client_auth(form, req)
             if problem:
                 return Response(401, {"error": "invalid_client", "error_description": problem})
-            if form.get("scope") != f"{self.url}/.default":
-                return Response(400, {"error": "invalid_scope", "error_description":
-                                      f"AADSTS70011: scope {form.get('scope')} is invalid."})
+            if form.get("scope") != f"{self.audience}/.default":
+                # what Entra answers for a resource it does not know (a gateway's URL)
+                return Response(400, {"error": "invalid_resource", "error_description":
+                                      f"AADSTS500011: The resource principal named "
+                                      f"{form.get('scope')} was not found in the tenant."})
             token = self._issue({"roles": sorted(self.roles), "idtyp": "app",
                                  "appid": self.client_id})
             return Response(200, {"token_type": "Bearer", "expires_in": 3599,
@@ -872,7 +887,7 @@ class FakeGraph:
         if skip + size < len(rows):
             query = {k: v[0] for k, v in req.query.items() if k.lower() != "$skiptoken"}
             query["$skiptoken"] = _encode_skip(skip + size)
-            body["@odata.nextLink"] = f"{self.url}{req.path}?{_encode_query(query)}"
+            body["@odata.nextLink"] = f"{self.graph_url}{req.path}?{_encode_query(query)}"
         return Response(200, body)
 
     def _lister(self, name: str) -> Callable[[Request], Response]:
@@ -889,7 +904,7 @@ class FakeGraph:
 
             def link(kind: str, value: str) -> str:
                 q = dict(base_query, **{kind: value})
-                return f"{self.url}{req.path}?{_encode_query(q)}"
+                return f"{self.graph_url}{req.path}?{_encode_query(q)}"
 
             if token == "latest":
                 return Response(200, {"value": [], "@odata.deltaLink":

@@ -34,6 +34,7 @@ class Request:
     query: dict[str, list[str]]
     headers: dict[str, str]
     body: bytes
+    raw_path: str = ""  # the path as sent, before a gateway prefix was stripped
 
     def json(self) -> Any:
         return json.loads(self.body or b"null")
@@ -98,6 +99,9 @@ class FakeServer:
         self._bucket_at = time.monotonic()
         self._lock = threading.Lock()
         self._tls = tls
+        # A gateway publishing the API under a prefix: requests under it are routed as
+        # if the prefix were not there (``/graph/v1.0/users`` -> ``/v1.0/users``).
+        self.path_prefix = ""
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -196,8 +200,11 @@ class FakeServer:
         split = urlsplit(h.path)
         length = int(h.headers.get("Content-Length") or 0)
         body = h.rfile.read(length) if length else b""
-        req = Request(h.command, split.path, parse_qs(split.query, keep_blank_values=True),
-                      {k.lower(): v for k, v in h.headers.items()}, body)
+        path = split.path
+        if self.path_prefix and path.startswith(self.path_prefix + "/"):
+            path = path[len(self.path_prefix):]
+        req = Request(h.command, path, parse_qs(split.query, keep_blank_values=True),
+                      {k.lower(): v for k, v in h.headers.items()}, body, split.path)
         with self._lock:
             self.log.append(req)
         if self.latency:
@@ -206,7 +213,7 @@ class FakeServer:
             self._send(h, Response(429, {"error": {"code": "TooManyRequests"}},
                                    {"Retry-After": str(self.retry_after)}))
             return
-        fault = self._take_fault(split.path)
+        fault = self._take_fault(path)
         if fault is not None and fault.kind == "status":
             self._send(h, Response(fault.status, fault.body, dict(fault.headers)))
             return
