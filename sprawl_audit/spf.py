@@ -141,6 +141,20 @@ def tokenise(record: str) -> list[Term]:
     return out
 
 
+def term_host(text: str) -> str:
+    """The domain one SPF term written on its own delegates to — ``~include:_spf.Example.com``
+    → ``_spf.Example.com``, ``redirect=spf.example.net`` → ``spf.example.net`` — or the text
+    without a qualifier when it is no such term (catalogue entries name SPF senders either
+    way)."""
+    parts = tokenise(text.strip())
+    term = parts[0] if len(parts) == 1 else None
+    if term is not None and term.value and (
+            (term.name == "include" and term.sep == ":")
+            or (term.name == "redirect" and term.is_modifier)):
+        return term.value
+    return text.strip().lstrip("+-~?")
+
+
 def split_at_all(terms: list[Term]) -> tuple[list[Term], list[Term], Term | None]:
     """(terms evaluated, terms after the first ``all``, that ``all``)."""
     for i, term in enumerate(terms):
