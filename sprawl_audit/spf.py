@@ -689,7 +689,7 @@ def _follow(node: SpfNode, path: tuple[str, ...], walk: _Walk, term: Term,
     walk.budget -= 1
     answer = _ask(walk, via, host, walk.lookups.txt)
     if answer is None:
-        child.error = out.temp_errors[f"spf {via} {host}"]
+        child.error = out.temp_errors.get(f"spf {via} {host}", NOT_RESOLVED)
         return None
     found = spf_records(str(r) for r in answer.records)
     if not found:

@@ -30,6 +30,8 @@ from typing import Any
 
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent.parent))  # tests/, for fakes when run as a script
@@ -37,9 +39,14 @@ sys.path.insert(0, str(HERE.parent.parent))  # tests/, for fakes when run as a s
 from fakes.dns import FakeDNS  # noqa: E402
 
 from sprawl_audit.analyses.mail import dmarc_facts, spf_facts  # noqa: E402
-from sprawl_audit.connectors.email.connector import collect_domain  # noqa: E402
+from sprawl_audit.connectors.email.connector import (  # noqa: E402
+    RecordingLookups,
+    collect_domain,
+)
 from sprawl_audit.connectors.email.resolver import DnsClient  # noqa: E402
 from sprawl_audit.connectors.email.transform import mail_domain  # noqa: E402
+from sprawl_audit.mailauth import is_dmarc_record, parse_dmarc  # noqa: E402
+from sprawl_audit.spf import evaluate  # noqa: E402
 
 CHECKDMARC_VERSION = "6.0.4"
 #: checkdmarc's SPF exception classes -> our permerror kinds.
@@ -231,6 +238,91 @@ def test_dmarc_verdict_matches_checkdmarc(fake: FakeDNS, case: dict[str, Any]) -
     assert our_dmarc(audit(fake, case["domain"])) == case["expect"], case["source"]
     if CHECKDMARC is not None:
         assert checkdmarc_dmarc(fake, case["domain"]) == case["expect"], case["source"]
+
+
+# --- beyond the corpus: random records built from the grammar's pieces -------------------
+#
+# SPF terms of every kind (addresses, macros, modifiers, prefixes, junk) and DMARC tags of
+# every kind, put together at random: the verdict, the default and the lookup counts
+# (SPF), the error kind and the policies (DMARC) must be checkdmarc's. Both ask the fake
+# DNS server, with an empty zone; DMARC report addresses are never valid mailto: ones.
+
+SPF_PIECES = (
+    "ip4:192.0.2.1", "ip4:192.0.2.0/24", "ip4:192.0.2.0/33", "ip4:1.2.3", "ip6:2001:db8::1",
+    "ip6:2001:db8::/129", "ip6:1.2.3.4", "-all", "~all", "?all", "+all", "all", "ALL",
+    "all:x", "exp=%{d}", "exp=%{c}", "exp=", "exp=%{z}", "redirect=%{d}.x", "redirect=%{?}",
+    "include:%{i}.x", "include:", "include:%{i", "exists:%{ir}.%{l1r-}.x", "exists:%{i0}.x",
+    "a:%{d}", "a:%{d}/24", "mx:%{d}//64", "ptr:%{d}", "ptr/24", "foo", "foo=bar",
+    "-foo=bar", "ra=abc", "rp=50", "%%", "a:%%x", "ip4:%{i}", "-ip4:192.0.2.1",
+    "ip4:192.0.2.1~all", "x-all", "IP4:192.0.2.5", "Include:%{D}.x", "exists:%_%-%%.x",
+    "exists:%{d2}.x", "exists:%{ir.}.x", "exists:%{i:}.x", "a:/24", "mx:", "a//129",
+    "a/32//128", "exp=%{t}", "redirect=%{c}.x", "~redirect=x")
+DMARC_TAGS = (
+    "p=none", "p=reject", "p=quarantine", "p=foo", "P=Reject", "sp=none", "sp=bad",
+    "np=reject", "np=x", "psd=y", "psd=q", "t=n", "t=z", "adkim=s", "adkim=q", "aspf=r",
+    "fo=0", "fo=1:d", "fo=0:1", "fo=x", "fo=", "pct=50", "pct=150", "pct=abc", "rf=afrf",
+    "ri=86400", "xyz=1", "x_y=1", "p", "=none", "rua=https://x.example/r",
+    "rua=mailto:a@b.example,", "ruf=foo@bar", "rua=mailto:", "v=DMARC1", "p =none",
+    "p= reject", " ", "", "p=no ne", "1p=none")
+
+
+def needs_checkdmarc() -> None:
+    if CHECKDMARC is None:
+        pytest.skip(f"checkdmarc {CHECKDMARC_VERSION} is not installed")
+
+
+@settings(max_examples=300)
+@given(terms=st.lists(st.sampled_from(SPF_PIECES), max_size=6))
+def test_random_spf_records_match_checkdmarc(fake: FakeDNS, terms: list[str]) -> None:
+    needs_checkdmarc()
+    import checkdmarc.spf as cspf
+
+    record = " ".join(["v=spf1", *terms])
+    serve(fake, {})  # an empty zone: a and mx on the domain itself are void for both
+    client = DnsClient(["127.0.0.1"], port=fake.port, timeout=2.0)
+    ours = evaluate("example.com", [record], RecordingLookups(client))
+    try:
+        parsed = cspf.parse_spf_record(record, "example.com", resolver=_resolver(fake),
+                                       retries=0)
+    except cspf.SPFError as error:
+        assert (ours.result, ours.kind) == ("permerror", SPF_KINDS[type(error).__name__])
+        return
+    assert ours.result == "valid", (record, ours.permerrors)
+    assert (ours.lookups, ours.void_lookups) == (parsed["dns_lookups"],
+                                                 parsed["void_dns_lookups"]), record
+    if ours.default is not None:  # None: a redirect through a macro, not expanded
+        assert ours.default == parsed["parsed"]["all"]
+
+
+@settings(max_examples=300)
+@given(version=st.sampled_from(("v=DMARC1", "V=DMARC1", "v = DMARC1")),
+       separators=st.lists(st.sampled_from((";", "; ", " ;", ";\t", " ; ")), min_size=5,
+                           max_size=5),
+       tags=st.lists(st.sampled_from(DMARC_TAGS), max_size=4),
+       end=st.sampled_from(("", ";", "; ")))
+def test_random_dmarc_records_match_checkdmarc(fake: FakeDNS, version: str,
+                                                separators: list[str], tags: list[str],
+                                                end: str) -> None:
+    needs_checkdmarc()
+    import checkdmarc.dmarc as cdmarc
+
+    pairs = zip(separators, tags, strict=False)  # fewer tags than separators
+    record = version + "".join(sep + tag for sep, tag in pairs) + end
+    if not is_dmarc_record(record):
+        return  # not a DMARC record for either (discarded before parsing)
+    ours = parse_dmarc(record)
+    assert ours is not None
+    try:
+        tags_seen = cdmarc.parse_dmarc_record(record, "example.com",
+                                              resolver=_resolver(fake), retries=0)["tags"]
+    except cdmarc.DMARCError as error:
+        names = {c.__name__ for c in type(error).__mro__}
+        assert (ours.result, ours.kind) == (
+            "error", next(k for cls, k in DMARC_KINDS if cls in names)), record
+        return
+    assert ours.result == "valid", (record, ours.errors)
+    assert (ours.policy, ours.subdomain_policy, ours.nonexistent_policy) == (
+        tags_seen["p"]["value"], tags_seen["sp"]["value"], tags_seen["np"]["value"]), record
 
 
 def _checkdmarc() -> Any:
