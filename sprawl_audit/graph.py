@@ -457,8 +457,8 @@ class _Builder:
                        only=PHONE_CAPABILITIES)
 
     def _mail_domain(self, m: Any) -> None:
-        from sprawl_audit.mailauth import parse_spf
         from sprawl_audit.model import AppRef
+        from sprawl_audit.spf import published_records, senders_of
 
         res = self.ag.resolution
         dnode = node_id("mail_domain", m.domain.lower())
@@ -468,8 +468,7 @@ class _Builder:
             pid = res.platform_id(AppRef("mx", host))
             if pid is not None:
                 self.g.add_edge(dnode, self._platform(pid), type="RECEIVES_VIA")
-        spf = parse_spf(m.spf)
-        refs = [AppRef("spf", include) for include in (spf.includes if spf else ())]
+        refs = [AppRef("spf", h) for h in senders_of(published_records(m.spf, m.attributes))]
         refs += self._senders.get(m.domain.lower(), [])
         senders = {pid for ref in refs if (pid := res.platform_id(ref)) is not None}
         for pid in sorted(senders):

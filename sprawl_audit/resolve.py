@@ -21,8 +21,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 
 from sprawl_audit.catalog import Catalog, CatalogEntry
-from sprawl_audit.mailauth import parse_spf
 from sprawl_audit.model import AppRef, Inventory, Person, Platform, SourceRef
+from sprawl_audit.spf import published_records, senders_of
 
 _UNSAFE_ID = re.compile(r"[^a-z0-9._:@+-]+")
 #: Connectors whose directory is the organisation's record of people; their values win.
@@ -222,8 +222,7 @@ def resolve(
     for m in inventory.mail_domains:
         for host in m.mx:
             r.resolve(AppRef("mx", host), m.source, create_unknown=False)
-        spf = parse_spf(m.spf)
-        for include in spf.includes if spf else ():
+        for include in senders_of(published_records(m.spf, m.attributes)):
             r.resolve(AppRef("spf", include), m.source, create_unknown=False)
     unrec = [
         Unrecognised(kind=k, value=v, label=r.unrec_labels.get((k, v), ""), seen=n,

@@ -65,7 +65,7 @@ def test_diff_of_two_demo_runs_with_one_change_shows_exactly_that(runs: dict[str
         "NEW",
         "  high     SA-DNS-002       riverside-housing.co.uk",
         "           riverside-housing.co.uk: SPF record: v=spf1 include:spf.protection.outlook.com"
-        " a:mail.riverside-housing.co.uk ?all",
+        " a:mail.riverside-housing.co.uk ?all (unlisted senders get: neutral)",
         "Rules",
         "  SA-DNS-002: disabled -> failed",
     ]

@@ -1,6 +1,7 @@
 """The must-show: the demo's mail domains served by a DNS server on 127.0.0.1, audited
 through the CLI — the Result JSON names the mail provider, every third-party SPF sender,
-the DMARC policy, and a finding for the weak one."""
+the DMARC policy, and a finding for the weak one; and issue 14's SPF/DMARC cases the
+same way, judged by the shipped rules."""
 
 from __future__ import annotations
 
@@ -104,3 +105,62 @@ def test_demo_domains_through_loopback_dns(tmp_path: Path, email_registered: Non
     assert ("SA-DNS-002", f"mail_domain:{SECOND}") in weak  # ?all
     cov = [c for c in doc["coverage"] if c["topic"] == "dns.email"]
     assert [(c["connector"], c["status"]) for c in cov] == [("email", "collected")]
+
+
+ISSUE_14_ZONE = {
+    "loop.example": {"TXT": ["v=spf1 include:_spf.loop.example -all"]},
+    "_spf.loop.example": {"TXT": ["v=spf1 include:loop.example -all"]},
+    "_dmarc.loop.example": {"TXT": ["v=DMARC1; p=reject; p=none"]},
+    "neutral.example": {"TXT": ["v=spf1 ip4:192.0.2.1"]},
+    "_dmarc.neutral.example": {"TXT": ["v=DMARC1; p=reject; rua=dmarc@neutral.example"]},
+    "slow.example": {"TXT": ["v=spf1 include:spf.slow-partner.example -all"]},
+    "_dmarc.slow.example": {"TXT": ["v=DMARC1; p=reject"]},
+    "good.example": {"TXT": ["v=spf1 include:_spf.good.example mx -all"],
+                     "MX": [(10, "mx.good.example")]},
+    "_spf.good.example": {"TXT": ["v=spf1 ip4:192.0.2.0/24 -all"]},
+    "mx.good.example": {"A": ["192.0.2.25"]},
+    "_dmarc.good.example": {"TXT": ["v=DMARC1; p=reject; rua=mailto:dmarc@good.example"]},
+}
+ISSUE_14_DOMAINS = ["loop.example", "neutral.example", "slow.example", "good.example"]
+
+
+def test_issue_14_cases_through_the_cli(tmp_path: Path, email_registered: None) -> None:
+    """Issue 14's SPF and DMARC cases judged by the shipped rules: a permerror is a
+    finding, a record with no ``all`` fails SA-DNS-002, a duplicate DMARC tag is not
+    ``reject``, and an include that times out leaves the domain not assessed."""
+    with FakeDNS(ISSUE_14_ZONE) as dns_server:
+        dns_server.fail("spf.slow-partner.example", "timeout", times=None)
+        cfg = tmp_path / "config.yaml"
+        cfg.write_text(textwrap.dedent(f"""\
+            organisation: {{name: Fixture, domains: [good.example]}}
+            connectors:
+              email:
+                domains: [{", ".join(ISSUE_14_DOMAINS)}]
+                nameservers: [127.0.0.1]
+                port: {dns_server.port}
+                timeout: 1
+                dkim_selectors: []
+                mta_sts_fetch: false
+            """))
+        out = tmp_path / "result.json"
+        res = CliRunner().invoke(main, ["audit", "-c", str(cfg), "-f", "json", "-o", str(out),
+                                        "--no-history"])
+    assert res.exit_code == 0, res.output
+    doc = json.loads(out.read_text())
+    validate_result(doc)
+    findings = {(f["rule_id"], f["subject"]["id"].split(":", 1)[1]) for f in doc["findings"]}
+    mail = {f for f in findings if f[0].startswith("SA-DNS")}
+    assert mail == {
+        ("SA-DNS-006", "loop.example"),  # include loop: a permerror
+        ("SA-DNS-007", "loop.example"),  # p given twice
+        ("SA-DNS-001", "loop.example"),  # ... so no policy applies, not reject
+        ("SA-DNS-002", "neutral.example"),  # no all: neutral for everyone
+        ("SA-DNS-007", "neutral.example"),  # rua without mailto:
+    }
+    rules = {r["id"]: r for r in doc["rules"]}
+    unassessed = {u["id"]: u["reason"] for u in rules["SA-DNS-006"]["unassessed"]}
+    assert list(unassessed) == ["mail_domain:slow.example"]
+    assert "spf.slow-partner.example" in unassessed["mail_domain:slow.example"]
+    assert "timed out" in unassessed["mail_domain:slow.example"]
+    cov = [c for c in doc["coverage"] if c["topic"] == "dns.email"]
+    assert cov[0]["status"] == "partial"

@@ -5,11 +5,11 @@ from __future__ import annotations
 from sprawl_audit.connectors.email.transform import (
     mail_domain,
     mailbox_platform,
-    spf_includes,
     transform_dns,
     txt_strings,
 )
 from sprawl_audit.model import AppRef
+from sprawl_audit.spf import sender_hosts
 
 KEY = "v=DKIM1; k=rsa; p=MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAx"
 ANSWERS = {
@@ -38,10 +38,13 @@ def test_txt_strings_join_chunks() -> None:
     assert txt_strings([["v=DKIM1; ", "p=abc"], "x"]) == ["v=DKIM1; p=abc", "x"]
 
 
-def test_spf_includes() -> None:
+def test_spf_senders() -> None:
     record = ("v=spf1 ip4:192.0.2.1 include:_spf.Google.com ~include:sendgrid.net "
-              "include:%{i}._spf.example a mx redirect=_spf.example.net. -all")
-    assert spf_includes(record) == ["_spf.google.com", "sendgrid.net", "_spf.example.net"]
+              "include:%{i}._spf.example a mx redirect=_spf.example.net. -all include:late.example")
+    # redirect is ignored beside all (RFC 7208 §6.1); terms after all are never evaluated
+    assert sender_hosts(record) == ["_spf.google.com", "sendgrid.net"]
+    assert sender_hosts("v=spf1 include:a.example redirect=_spf.example.net.") == [
+        "a.example", "_spf.example.net"]
 
 
 def test_mail_domain_posture() -> None:
@@ -60,9 +63,21 @@ def test_mail_domain_posture() -> None:
     assert legacy.dkim == {"selector1": False}
 
 
-def test_two_spf_records_are_flagged() -> None:
-    record = mail_domain("x.example", {"txt": ["v=spf1 -all", "v=spf1 include:a.example -all"]})
-    assert record.attributes["spf_records"] == 2
+def test_two_spf_records_are_a_permerror_in_any_order() -> None:
+    one, two = "v=spf1 -all", "v=spf1 include:a.example -all"
+    first = mail_domain("x.example", {"txt": [one, two]})
+    second = mail_domain("x.example", {"txt": [two, one]})
+    assert first.attributes["spf_records"] == 2
+    assert first.attributes["spf_result"] == "permerror"
+    assert first.attributes["spf_permerror_kinds"] == ["multiple_records"]
+    assert first == second  # the answer order changes nothing
+
+
+def test_two_dmarc_records_in_any_order() -> None:
+    one, two = "v=DMARC1; p=reject", "v=DMARC1; p=none"
+    first = mail_domain("x.example", {"dmarc": [one, two]})
+    second = mail_domain("x.example", {"dmarc": [two, one]})
+    assert first == second and first.attributes["dmarc_record_list"] == sorted([one, two])
 
 
 def test_mailbox_platform() -> None:

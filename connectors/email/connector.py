@@ -14,9 +14,11 @@ Settings (``connectors.email``)::
     ca_bundle: corp-ca.pem            # trust for the MTA-STS fetch (default: system store)
 
 Per domain it asks MX, TXT (SPF), ``_dmarc``, ``<selector>._domainkey`` for each DKIM
-selector, ``_mta-sts`` and ``_smtp._tls``, then walks the SPF tree (every ``include:`` and
-``redirect=`` target's TXT), and fetches the MTA-STS policy when the TXT record announces
-one. The answers go through the same pure transform as saved answers
+selector, ``_mta-sts`` and ``_smtp._tls``, then walks the SPF tree as a receiver would
+(every ``include:`` and ``redirect=`` target's TXT, the addresses of ``a``/``ptr`` targets
+and the MX of ``mx`` targets, so void lookups through any of them count), and fetches the
+MTA-STS policy when the TXT record announces one. The answers go through the same pure
+transform as saved answers
 (:func:`~sprawl_audit.connectors.email.transform.transform_dns`), so a live audit and a
 saved ``dig`` session produce the same records.
 
@@ -37,8 +39,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from sprawl_audit import spf as spf_module
 from sprawl_audit.connectors.email.resolver import DnsClient, fetch_mta_sts_policy
-from sprawl_audit.connectors.email.spf import TxtResult, spf_records, walk_spf
 from sprawl_audit.connectors.email.transform import transform_dns, txt_strings
 from sprawl_audit.connectors.interface import (
     Connector,
@@ -238,20 +240,11 @@ def collect_domain(
     for selector in selectors:
         records = txt(f"{selector}._domainkey.{domain}", f"dkim {selector}")
         answers["dkim"][selector] = records or None
-    spf = spf_records(answers["txt"])
-    if len(spf) == 1:
-        saved: dict[str, Any] = {}
-
-        def recording(host: str) -> TxtResult:
-            result = client.spf_txt(host)
-            if result.error in (None, "NODATA"):
-                saved[host] = list(result.records)
-            else:
-                saved[host] = {"error": result.error}
-            return result
-
-        walk_spf(domain, spf[0], recording)
-        answers["spf_includes"] = saved
+    spf = spf_module.spf_records(answers["txt"])
+    if len(spf) == 1:  # several: a permerror whatever they say, so nothing to walk
+        recorder = RecordingLookups(client)
+        spf_module.evaluate(domain, spf, recorder)
+        answers.update(recorder.saved())
     announced = any(r.strip().lower().startswith("v=stsv1")
                     for r in txt_strings(answers["mta_sts"]))
     if announced and fetch_policy:
@@ -267,3 +260,36 @@ def collect_domain(
     if errors:
         answers["errors"] = errors
     return answers
+
+
+class RecordingLookups:
+    """The SPF walk's lookups against the live resolver, each answer kept in the saved
+    answers shape (``spf_includes``, ``spf_addresses``, ``spf_mx``) so the transform
+    evaluates exactly what was seen."""
+
+    def __init__(self, client: DnsClient) -> None:
+        self.client = client
+        self._saved: dict[str, dict[str, Any]] = {
+            "spf_includes": {}, "spf_addresses": {}, "spf_mx": {}}
+
+    def _keep(self, key: str, host: str, answer: spf_module.Answer, value: Any) -> None:
+        self._saved[key][host] = value if answer.error in (None, "NODATA") else {
+            "error": answer.error}
+
+    def txt(self, host: str) -> spf_module.Answer:
+        answer = self.client.spf_txt(host)
+        self._keep("spf_includes", host, answer, [str(r) for r in answer.records])
+        return answer
+
+    def addresses(self, host: str) -> spf_module.Answer:
+        answer = self.client.spf_addresses(host)
+        self._keep("spf_addresses", host, answer, [str(r) for r in answer.records])
+        return answer
+
+    def mx(self, host: str) -> spf_module.Answer:
+        answer = self.client.spf_mx(host)
+        self._keep("spf_mx", host, answer, [list(r) for r in answer.records])
+        return answer
+
+    def saved(self) -> dict[str, dict[str, Any]]:
+        return self._saved

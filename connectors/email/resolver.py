@@ -28,7 +28,7 @@ import dns.name
 import dns.rdatatype
 import dns.resolver
 
-from sprawl_audit.connectors.email.spf import TxtResult
+from sprawl_audit.spf import Answer
 
 #: EDNS payload we advertise (the DNS Flag Day 2020 size); bigger answers come over TCP.
 EDNS_PAYLOAD = 1232
@@ -106,10 +106,28 @@ class DnsClient:
     def txt(self, name: str) -> Lookup:
         return self.query(name, "TXT")
 
-    def spf_txt(self, host: str) -> TxtResult:
-        """The TXT lookup SPF's walk asks for (see :mod:`.spf`)."""
+    def spf_txt(self, host: str) -> Answer:
+        """The TXT lookup SPF's walk asks for (see :mod:`sprawl_audit.spf`)."""
         found = self.txt(host)
-        return TxtResult(records=tuple(str(r) for r in found.records), error=found.error)
+        return Answer(records=tuple(str(r) for r in found.records), error=found.error)
+
+    def spf_addresses(self, host: str) -> Answer:
+        """A and AAAA of an ``a``/``ptr`` target: void only when neither has a record."""
+        answers = [self.query(host, rdtype) for rdtype in ("A", "AAAA")]
+        records = tuple(str(r) for a in answers for r in a.records)
+        if records:
+            return Answer(records=records)
+        failed = next((a.error for a in answers if a.failed), None)
+        if failed:
+            return Answer(error=failed)
+        nxdomain = any(a.error == "NXDOMAIN" for a in answers)
+        return Answer(error="NXDOMAIN" if nxdomain else "NODATA")
+
+    def spf_mx(self, host: str) -> Answer:
+        """The MX hosts of an ``mx`` target, as (preference, host) pairs."""
+        found = self.query(host, "MX")
+        return Answer(records=tuple(r for r in found.records if isinstance(r, tuple)),
+                      error=found.error)
 
     def addresses(self, name: str) -> tuple[list[str], str | None]:
         """A and AAAA addresses of ``name`` (first the IPv4 ones), or the error."""

@@ -31,13 +31,20 @@ Optional, written by the live connector (``connectors/email/connector.py``)::
             "spf.protection.outlook.com": ["v=spf1 include:spfd.protection.outlook.com -all"],
             "spfd.protection.outlook.com": ["v=spf1 ip4:40.92.0.0/15 -all"],
             "gone.example": {"error": "NXDOMAIN"}  # or timeout / SERVFAIL; [] = no records
-        }
+        },
+        "spf_addresses": {"mail.example.org": ["192.0.2.25"]},   # A+AAAA of a:/ptr targets
+        "spf_mx": {"example.org": [[10, "mx.example.org"]]}      # MX of mx targets
 
-With ``spf_includes`` present the SPF tree is walked (:mod:`.spf`) and the MailDomain gets
-``spf_lookups_total``, ``spf_void_lookups``, ``spf_lookup_limit_exceeded``,
-``spf_void_limit_exceeded``, ``spf_includes_all``, ``spf_tree`` and ``spf_problems``
-attributes; a target that timed out or failed is a lookup error (coverage ``partial``).
-Without it (older saved answers, the demo) only the top record is read.
+With ``spf_includes`` present the SPF tree is evaluated (:mod:`sprawl_audit.spf`) and the
+MailDomain gets its verdict — ``spf_result``, ``spf_default``, ``spf_permerrors``,
+``spf_permerror_kinds``, ``spf_warnings`` — and ``spf_lookups_total``,
+``spf_void_lookups``, ``spf_lookup_limit_exceeded``, ``spf_void_limit_exceeded``,
+``spf_includes_all``, ``spf_tree`` and ``spf_problems``; a target that timed out or failed
+is a lookup error (coverage ``partial``), never a permerror. Answers saved before
+``spf_addresses``/``spf_mx`` existed leave ``a``/``mx`` targets unresolved. Without
+``spf_includes`` (older saved answers, the demo) only the top record is read, by the
+analysis. Several SPF (or DMARC) records are kept in ``spf_record_list``
+(``dmarc_record_list``) so the verdict — a permerror — never depends on answer order.
 
 Two comparisons need the caller's knowledge: MX hosts inside the organisation's own
 domains are listed as ``mx_self_hosted`` (mail received on premises), and with the
@@ -62,8 +69,10 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from sprawl_audit import spf as spf_module
 from sprawl_audit.connectors.interface import coverage
-from sprawl_audit.mailauth import parse_dmarc
+from sprawl_audit.domains import registrable_domain
+from sprawl_audit.mailauth import check_dmarc, is_dmarc_record
 from sprawl_audit.model import AppRef, Integration, InventoryBuilder, MailDomain, SourceRef
 
 EXCHANGE = AppRef("slug", "exchange-online")
@@ -72,7 +81,6 @@ _OWN_INCLUDES = {
     EXCHANGE: frozenset({"spf.protection.outlook.com"}),
     GOOGLE: frozenset({"_spf.google.com"}),
 }
-_SPF_TERM = re.compile(r"^[+\-~?]?include:(?P<host>\S+)$|^redirect=(?P<redirect>\S+)$", re.I)
 
 
 def txt_strings(answer: Any) -> list[str]:
@@ -100,19 +108,6 @@ def _starting(records: Iterable[str], tag: str) -> list[str]:
         head = record.strip().split(";")[0].split(" ")[0].strip().lower()
         if head == tag:
             out.append(record.strip())
-    return out
-
-
-def spf_includes(record: str) -> list[str]:
-    """Hosts named by ``include:`` and ``redirect=`` terms, in order, lower-case."""
-    out: list[str] = []
-    for term in record.split()[1:]:
-        match = _SPF_TERM.match(term)
-        if not match:
-            continue
-        host = (match.group("host") or match.group("redirect") or "").lower().rstrip(".")
-        if host and "%{" not in host and host not in out:
-            out.append(host)
     return out
 
 
@@ -153,22 +148,15 @@ def _dkim(answer: Any) -> dict[str, bool]:
     return dict(sorted(out.items()))
 
 
-#: Second-level labels under which registrations are made (so "example.org.uk" is one
-#: organisation, not "org.uk"). Enough to tell one sender's internal includes apart.
-_PUBLIC_SECOND_LEVEL = frozenset({
-    "co.uk", "org.uk", "ac.uk", "gov.uk", "nhs.uk", "ltd.uk", "plc.uk", "me.uk", "net.uk",
-    "sch.uk", "police.uk", "mod.uk", "com.au", "net.au", "org.au", "co.nz", "org.nz",
-    "co.za", "com.br", "co.jp", "co.in", "com.sg", "co.il", "com.cn",
-})
+def saved_spf_lookups(answers: Mapping[str, Any]) -> spf_module.SavedLookups:
+    """The lookups the SPF walk needs, over a domain's saved answers."""
+    def mapping(key: str) -> Mapping[str, Any] | None:
+        value = answers.get(key)
+        return value if isinstance(value, Mapping) else None
 
-
-def registrable_domain(host: str) -> str:
-    """The organisation-level domain of a host (``eu._netblocks.mimecast.com`` →
-    ``mimecast.com``; ``spf.acme.co.uk`` → ``acme.co.uk``), by a short built-in list."""
-    labels = host.lower().rstrip(".").split(".")
-    if len(labels) >= 3 and ".".join(labels[-2:]) in _PUBLIC_SECOND_LEVEL:
-        return ".".join(labels[-3:])
-    return ".".join(labels[-2:])
+    return spf_module.SavedLookups(
+        txt_answers=mapping("spf_includes") or {}, address_answers=mapping("spf_addresses"),
+        mx_answers=mapping("spf_mx"), txt_strings=txt_strings)
 
 
 def _within(host: str, domains: Iterable[str]) -> bool:
@@ -196,16 +184,19 @@ def mail_domain(
     if not isinstance(answers, Mapping):
         answers = {"errors": {"answers": "saved DNS answers malformed"}}
     mx = mx_hosts(answers.get("mx"))
-    spf = _starting(txt_strings(answers.get("txt")), "v=spf1")
-    dmarc = _starting(txt_strings(answers.get("dmarc")), "v=DMARC1")
+    spf = sorted(spf_module.spf_records(txt_strings(answers.get("txt"))))
+    dmarc_txt = [t for t in txt_strings(answers.get("dmarc")) if is_dmarc_record(t.strip())]
+    dmarc = sorted(dmarc_txt)
     sts_txt = _starting(txt_strings(answers.get("mta_sts")), "v=STSv1")
     tls = _starting(txt_strings(answers.get("tls_rpt")), "v=TLSRPTv1")
     policy = answers.get("mta_sts_policy")
     attributes: dict[str, Any] = {"mx_preferences": [[p, h] for p, h in mx]}
     if len(spf) > 1:
         attributes["spf_records"] = len(spf)  # more than one is an SPF permerror
-    if len(dmarc) > 1:
+        attributes["spf_record_list"] = spf
+    if len(dmarc) > 1 or any(not is_dmarc_record(t) for t in dmarc):
         attributes["dmarc_records"] = len(dmarc)
+        attributes["dmarc_record_list"] = dmarc  # several, or one that starts with a space
     if sts_txt:
         attributes["mta_sts_txt"] = sts_txt[0]
         if answers.get("mta_sts_policy_error"):
@@ -227,17 +218,14 @@ def mail_domain(
     if answers.get("nxdomain") is True:
         attributes["nxdomain"] = True
     saved = answers.get("spf_includes")
-    if spf and isinstance(saved, Mapping):
-        from sprawl_audit.connectors.email.spf import txt_from_saved, walk_spf
-
-        tree = walk_spf(name, spf[0], txt_from_saved(saved))
-        attributes.update(tree.attributes())
-        for host, error in tree.temp_errors.items():
-            errors[f"spf include {host}"] = error
+    if spf and (isinstance(saved, Mapping) or len(spf) > 1):
+        lookups = saved_spf_lookups(answers) if isinstance(saved, Mapping) else None
+        result = spf_module.evaluate(name, spf, lookups)
+        attributes.update(result.attributes())
+        errors.update(result.temp_errors)
     if dmarc_report_addresses is not None:
         expected = {_address(a) for a in dmarc_report_addresses if a.strip()}
-        parsed = parse_dmarc(dmarc[0]) if dmarc else None
-        published = set(parsed.rua) if parsed else set()
+        published = set(check_dmarc(dmarc).rua)
         attributes["dmarc_rua_unexpected"] = sorted(published - expected)
         attributes["dmarc_rua_missing"] = sorted(expected - published)
     if errors:
@@ -246,7 +234,7 @@ def mail_domain(
         domain=domain.lower().rstrip("."),
         mx=tuple(h for _, h in mx),
         spf=spf[0] if spf else None,
-        dmarc=dmarc[0] if dmarc else None,
+        dmarc=dmarc[0] if dmarc else None,  # with several, the verdict is in attributes
         dkim=_dkim(answers.get("dkim")),
         # A policy file only counts when the _mta-sts TXT record announces it (RFC 8461).
         mta_sts=policy if sts_txt and isinstance(policy, str) and policy.strip() else None,
@@ -259,7 +247,8 @@ def mail_domain(
 def email_senders(record: MailDomain, *, connector: str = "email") -> list[Integration]:
     """The SPF includes of a domain as ``email_sender`` integrations (nested ones too, when
     the tree was walked; see the module notes)."""
-    includes = spf_includes(record.spf or "")
+    includes = spf_module.senders_of(spf_module.published_records(record.spf,
+                                                                  record.attributes))
     host = mailbox_platform(list(record.mx), includes)
     own = _OWN_INCLUDES.get(host, frozenset())
     nested: list[Integration] = []

@@ -4,6 +4,12 @@ A lookup that got no answer (timeout, SERVFAIL, REFUSED: ``attributes.errors`` f
 email connector) is not a missing record. Each domain says which records could not be
 read (``lookup_failures``) and why, in words a report can show (``lookup_errors``), so the
 rules about those records leave the domain *not assessed* instead of failing or passing it.
+
+SPF and DMARC are judged as receivers judge them (:mod:`sprawl_audit.spf`,
+:mod:`sprawl_audit.mailauth`): the email connector's evaluation of the whole SPF tree
+when it has one (``attributes.spf_result``), else the domain's own record read alone —
+what it says is still judged, and what it delegates is named as the gap
+(``spf_tree_gap``) so no rule passes on a tree nobody walked.
 """
 
 from __future__ import annotations
@@ -11,8 +17,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from sprawl_audit import spf as spf_module
 from sprawl_audit.graph import AuditGraph
-from sprawl_audit.mailauth import parse_dmarc, parse_mta_sts_mode, parse_spf
+from sprawl_audit.mailauth import check_dmarc, parse_mta_sts_mode
+from sprawl_audit.model import MailDomain
 
 #: Records a lookup failure can leave unknown, as the rules name them.
 RECORDS: tuple[str, ...] = ("mx", "spf", "spf_tree", "dmarc", "dkim", "mta_sts", "tls_rpt")
@@ -58,9 +66,9 @@ def lookup_failures(domain: str, errors: Any) -> dict[str, str]:
         if name.startswith("dkim "):
             records: tuple[str, ...] = ("dkim",)
             what = f"DKIM selector {name[5:]}"
-        elif name.startswith("spf include "):
+        elif name.startswith("spf "):  # spf include|redirect|a|mx <host>
             records = ("spf_tree",)
-            what = f"SPF include {name[12:]}"
+            what = f"SPF {name[4:]}"
         else:
             records = _AFFECTS.get(name, ())
             what = ""
@@ -70,6 +78,73 @@ def lookup_failures(domain: str, errors: Any) -> dict[str, str]:
     return {r: out[r] for r in RECORDS if r in out}
 
 
+def spf_facts(m: MailDomain, failures: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The SPF facts of a domain (see docs/facts.md). ``failures`` are its
+    :func:`lookup_failures`: a record that could not be read is a gap, never a verdict."""
+    failures = failures or {}
+    attrs = m.attributes
+    records = spf_module.published_records(m.spf, attrs)
+    if "spf_result" in attrs:
+        verdict = dict(attrs)
+    else:  # the domain's own record alone: the connector did not walk its tree
+        verdict = spf_module.evaluate(m.domain, records, None).attributes()
+    result = verdict.get("spf_result") or "none"
+    unresolved = list(verdict.get("spf_unresolved") or [])
+    top = records[0] if len(records) == 1 else None
+    tree_gap = failures.get("spf") or failures.get("spf_tree")
+    if not tree_gap and unresolved:
+        tree_gap = (f"the SPF of {m.domain} names {', '.join(unresolved[:5])}"
+                    f"{' and more' if len(unresolved) > 5 else ''}, which were not looked "
+                    "up (the DNS answers hold only its own record)")
+    default = verdict.get("spf_default")
+    default_gap = failures.get("spf")
+    if not default_gap and records and default is None:
+        if result == "permerror":
+            default_gap = (f"the SPF of {m.domain} is a permerror (SA-DNS-006): it "
+                           "declares no default receivers could apply")
+        else:
+            default_gap = tree_gap or (f"the SPF of {m.domain} redirects through a macro, "
+                                       "which is expanded only for each message")
+    permerrors = [str(p) for p in verdict.get("spf_permerrors") or []]
+    return {
+        "spf": m.spf,
+        "spf_all": spf_module.written_all(top),
+        "spf_includes": spf_module.include_hosts(top),
+        # the whole include tree when the email connector resolved it (RFC 7208's limit
+        # applies to the tree), else the top record's own terms
+        "spf_lookups": int(attrs.get("spf_lookups_total", spf_module.own_lookups(top))),
+        "spf_result": result,
+        "spf_default": default,
+        "spf_default_gap": default_gap,
+        "spf_permerrors": permerrors,
+        "spf_permerror_kinds": list(verdict.get("spf_permerror_kinds") or []),
+        "spf_permerror_summary": "; ".join(permerrors) or None,
+        "spf_warnings": list(verdict.get("spf_warnings") or []),
+        "spf_tree_gap": tree_gap,
+    }
+
+
+def dmarc_facts(m: MailDomain) -> dict[str, Any]:
+    """The DMARC facts of a domain (see docs/facts.md)."""
+    records = [str(r) for r in m.attributes.get("dmarc_record_list")
+               or ([m.dmarc] if m.dmarc else [])]
+    d = check_dmarc(records)
+    return {
+        "dmarc": m.dmarc,
+        "dmarc_result": d.result,
+        "dmarc_policy": d.policy,
+        "dmarc_subdomain_policy": d.subdomain_policy,
+        "dmarc_nonexistent_policy": d.nonexistent_policy,
+        "dmarc_pct": d.pct if d.record else None,
+        "dmarc_rua": list(d.rua),
+        "dmarc_errors": list(d.errors),
+        "dmarc_error_kinds": list(dict.fromkeys(d.error_kinds)),
+        "dmarc_ignored": list(d.ignored),
+        "dmarc_problem_summary": "; ".join([*d.errors, *d.ignored]) or None,
+        "dmarc_warnings": list(d.warnings),
+    }
+
+
 def analyse(ag: AuditGraph) -> None:
     g = ag.graph
     by_domain = {m.domain.lower(): m for m in ag.inventory.mail_domains}
@@ -77,8 +152,6 @@ def analyse(ag: AuditGraph) -> None:
         facts = g.nodes[dnode]
         m = by_domain[facts["domain"]]
         failures = lookup_failures(m.domain, m.attributes.get("errors"))
-        spf = parse_spf(m.spf)
-        dmarc = parse_dmarc(m.dmarc)
         providers = sorted({g.nodes[t]["id"] for _s, t, d in g.out_edges(dnode, data="type")
                             if d == "RECEIVES_VIA"})
         senders = sorted({g.nodes[t]["id"] for _s, t, d in g.out_edges(dnode, data="type")
@@ -86,18 +159,9 @@ def analyse(ag: AuditGraph) -> None:
         facts.update(
             mx=list(m.mx),
             mail_providers=providers,
-            spf=m.spf,
-            spf_all=spf.all_qualifier if spf else None,
-            spf_includes=list(spf.includes) if spf else [],
-            # the whole include tree when the email connector resolved it (RFC 7208's
-            # limit applies to the tree), else the top record's own terms
-            spf_lookups=m.attributes.get("spf_lookups_total", spf.lookups if spf else 0),
+            **spf_facts(m, failures),
             spf_senders=senders,
-            dmarc=m.dmarc,
-            dmarc_policy=dmarc.policy if dmarc else None,
-            dmarc_subdomain_policy=dmarc.subdomain_policy if dmarc else None,
-            dmarc_pct=dmarc.pct if dmarc else None,
-            dmarc_rua=list(dmarc.rua) if dmarc else [],
+            **dmarc_facts(m),
             dkim_ok=sorted(s for s, ok in m.dkim.items() if ok),
             dkim_missing=sorted(s for s, ok in m.dkim.items() if not ok),
             mta_sts_mode=parse_mta_sts_mode(m.mta_sts),

@@ -34,6 +34,8 @@ import re
 import unicodedata
 from urllib.parse import urlsplit
 
+from sprawl_audit.spf import term_host
+
 _WORD = re.compile(r"[^\W_]+")
 _PLATFORMS = ("windows", "mac", "macos", "pc", "desktop", "android", "ios", "iphone", "ipad")
 #: Trailing word sequences that describe a build of a product, not the product.
@@ -52,7 +54,6 @@ NOISE_SUFFIXES: tuple[tuple[str, ...], ...] = tuple(
 _LABEL = r"[a-z0-9_](?:[a-z0-9_-]*[a-z0-9_])?"
 _HOST_OK = re.compile(rf"^{_LABEL}(?:\.{_LABEL})*$")
 _GUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
-_SPF_PREFIXES = ("include:", "redirect=")
 
 
 def name_words(value: str) -> list[str]:
@@ -81,11 +82,7 @@ def host_key(value: str, *, spf: bool = False) -> str:
     """The bare lower-case host a domain, URL, address or SPF term points at ('' if none)."""
     v = value.strip().casefold()
     if spf:
-        v = v.lstrip("+-~?")
-        for prefix in _SPF_PREFIXES:
-            if v.startswith(prefix):
-                v = v[len(prefix):]
-                break
+        v = term_host(v)
     if "://" in v:
         try:
             v = urlsplit(v).hostname or ""

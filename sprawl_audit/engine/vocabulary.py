@@ -70,6 +70,11 @@ NODE_FACTS: dict[str, frozenset[str]] = {
         "dmarc_rua", "dkim_ok", "dkim_missing", "mta_sts_mode", "tls_rpt",
         "lookup_failures", "lookup_errors", "lookup_summary", "dmarc_rua_expected",
         "dmarc_rua_gap",
+        # RFC 7208 / RFC 7489 verdicts (sprawl_audit/spf.py, sprawl_audit/mailauth.py)
+        "spf_result", "spf_default", "spf_default_gap", "spf_permerrors",
+        "spf_permerror_kinds", "spf_permerror_summary", "spf_warnings", "spf_tree_gap",
+        "dmarc_result", "dmarc_nonexistent_policy", "dmarc_errors", "dmarc_error_kinds",
+        "dmarc_ignored", "dmarc_problem_summary", "dmarc_warnings",
         "evidence", "attributes",  # beyond facts.md
     }),
 }
