@@ -12,8 +12,10 @@ from sprawl_audit.connectors.google.client import (
     RateLimiter,
     RetryPolicy,
     Transport,
+    boundary_of,
     classify,
     complete,
+    parse_batch,
 )
 from sprawl_audit.connectors.google.scopes import FEEDS, FEEDS_BY_NAME, delegation_scopes
 
@@ -96,6 +98,23 @@ def test_complete_spots_bodies_cut_short() -> None:
     batch = {"content-type": "multipart/mixed; boundary=batch_x"}
     assert complete(batch, b"--batch_x\r\n...\r\n--batch_x--\r\n")
     assert not complete(batch, b"--batch_x\r\n...")
+
+
+@pytest.mark.parametrize("header", [
+    "multipart/mixed; boundary=batch_X3h5vVfJ7Fq_AAE4Rlw2OtY",
+    'Multipart/Mixed; BOUNDARY="batch_X3h5vVfJ7Fq_AAE4Rlw2OtY"',
+])
+def test_a_mixed_case_boundary_is_matched_exactly(header: str) -> None:
+    """RFC 2046: only the parameter name is case-insensitive, never the boundary."""
+    body = (b"--batch_X3h5vVfJ7Fq_AAE4Rlw2OtY\r\nContent-Type: application/http\r\n"
+            b"Content-ID: <response-a>\r\n\r\nHTTP/1.1 200 OK\r\n"
+            b"Content-Type: application/json\r\n\r\n{}\r\n"
+            b"--batch_X3h5vVfJ7Fq_AAE4Rlw2OtY--\r\n")
+    assert boundary_of(header) == "batch_X3h5vVfJ7Fq_AAE4Rlw2OtY"
+    assert complete({"content-type": header}, body)
+    assert not complete({"content-type": header}, body.lower())  # another boundary
+    [(cid, part, payload)] = parse_batch({"content-type": header}, body)
+    assert (cid, part.status, payload) == ("<response-a>", 200, b"{}")
 
 
 def test_rate_limiter_paces_parts_after_the_burst() -> None:

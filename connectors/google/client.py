@@ -251,10 +251,16 @@ def _is_retryable(status: int, content: bytes) -> bool:
     return False
 
 
+_BOUNDARY = re.compile(r'boundary=(?:"([^"]+)"|([^";\s]+))', re.IGNORECASE)
 
 
+def boundary_of(content_type: str) -> str | None:
+    """The multipart boundary exactly as the header spells it.
 
-_BOUNDARY = re.compile(r'boundary="?([^";]+)"?', re.IGNORECASE)
+    Only the parameter *name* is case-insensitive; the value is compared byte for byte
+    with the delimiter lines (RFC 2046 5.1.1), so it must never be case-folded."""
+    m = _BOUNDARY.search(content_type)
+    return (m.group(1) or m.group(2)) if m else None
 
 
 def complete(resp: Any, content: bytes) -> bool:
@@ -265,13 +271,16 @@ def complete(resp: Any, content: bytes) -> bool:
     if length and not resp.get("-content-encoding") and str(length).isdigit() \
             and len(content) < int(length):
         return False
-    ctype = str(resp.get("content-type", "")).lower()
+    raw_ctype = str(resp.get("content-type", ""))
+    ctype = raw_ctype.lower()  # the media type is case-insensitive ...
     if "json" in ctype:
         tail = content.rstrip()[-1:]
         return tail in (b"}", b"]") or not content.strip()
-    if ctype.startswith("multipart/"):
-        m = _BOUNDARY.search(ctype)
-        if m and f"--{m.group(1)}--".encode() not in content[-200:]:
+    if ctype.lstrip().startswith("multipart/"):
+        # ... but the boundary is not (RFC 2046 5.1.1): Google's are mixed case
+        # (batch_X3h5vVfJ7Fq_AAE4Rlw2OtY), so it is read from the header as sent.
+        boundary = boundary_of(raw_ctype)
+        if boundary and f"--{boundary}--".encode() not in content[-200:]:
             return False
     return True
 
@@ -282,12 +291,12 @@ def _header_value(value: Any) -> str:
 
 def parse_batch(resp: Any, content: bytes) -> list[tuple[str, Any, bytes]]:
     """A multipart/mixed batch answer → (Content-ID, httplib2.Response, body) per part."""
-    m = _BOUNDARY.search(str(resp.get("content-type", "")))
-    if m is None:
+    boundary = boundary_of(str(resp.get("content-type", "")))
+    if boundary is None:
         raise BatchError("Response not in multipart/mixed format.", resp=resp,
                          content=content)
     text = content.decode("utf-8")
-    chunks = text.split("--" + m.group(1))
+    chunks = text.split("--" + boundary)
     out: list[tuple[str, Any, bytes]] = []
     for chunk in chunks[1:]:
         if chunk.startswith("--"):
