@@ -13,6 +13,7 @@ from sprawl_audit.connectors.google.client import (
     RetryPolicy,
     Transport,
     boundary_of,
+    canonical_content_ids,
     classify,
     complete,
 )
@@ -146,3 +147,17 @@ def test_only_one_feed_is_not_read_only_and_scopes_are_listed_once() -> None:
     scopes = delegation_scopes([f.name for f in FEEDS])
     assert len(scopes) == len(set(scopes)) == 8
     assert all(s.startswith("https://www.googleapis.com/auth/") for s in scopes)
+
+
+@pytest.mark.parametrize(("line", "want"), [
+    (b"Content-ID: <response-0d1c + a%40x.org>\r\n",
+     b"Content-ID: <response-0d1c + a%40x.org>\r\n"),
+    (b"Content-ID: <response-0d1c+a%40x.org>\r\n", b"Content-ID: <response-0d1c + a%40x.org>\r\n"),
+    (b"content-id: response-0d1c+a%40x.org\n", b"content-id: <response-0d1c + a%40x.org>\n"),
+])
+def test_batch_content_ids_are_made_readable_by_the_client_library(line: bytes,
+                                                                    want: bytes) -> None:
+    """Google's pages echo ids as <response-base+key> (or bare); the library splits on
+    " + " inside angle brackets. Keys are percent-encoded, so the first "+" separates."""
+    body = b"--b\r\nContent-Type: application/http\r\n" + line + b"\r\nHTTP/1.1 200 OK\r\n"
+    assert canonical_content_ids(body) == body.replace(line, want)

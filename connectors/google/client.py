@@ -408,6 +408,47 @@ class GoogleHttp:
         return None
 
 
+#: A part's Content-ID header line in a batch answer.
+_CONTENT_ID = re.compile(rb"(?im)^(content-id:[ \t]*)<?([^\r\n>]*?)>?[ \t]*(\r?\n)")
+
+
+def canonical_content_ids(content: bytes) -> bytes:
+    """Write each part's Content-ID the way google-api-python-client reads it.
+
+    Google answers a part with ``response-`` plus the request part's id. The client
+    library writes ids as ``<base + key>`` and splits them on " + ", but Google's batch
+    pages show the echo as ``<response-base+key>``, and answers to bare ids come back
+    bare: either form would make the library give up on the whole answer. The key
+    (percent-encoded by the library, so it holds no "+") is the part after the first
+    "+"; only the spacing and the angle brackets are changed."""
+    def fix(m: re.Match[bytes]) -> bytes:
+        value = m.group(2).strip()
+        base, plus, key = value.partition(b"+")
+        if plus:
+            value = base.strip() + b" + " + key.strip()
+        return m.group(1) + b"<" + value + b">" + m.group(3)
+    return _CONTENT_ID.sub(fix, content)
+
+
+class BatchHttp(GoogleHttp):
+    """The http a batch is executed with: a multipart answer's Content-IDs are made
+    canonical (see :func:`canonical_content_ids`), and bare-LF line ends CRLF, before the
+    library parses it — both are forms Google's batch pages show."""
+
+    def request(self, uri: str, method: str = "GET", body: Any = None,
+                headers: Mapping[str, str] | None = None, redirections: int = 5,
+                connection_type: Any = None) -> tuple[Any, bytes]:
+        resp, content = super().request(uri, method, body, headers, redirections,
+                                        connection_type)
+        if str(resp.get("content-type", "")).lower().lstrip().startswith("multipart/"):
+            if b"\r\n" not in content:
+                # The library finds each part's body after CRLF CRLF only; an answer
+                # written with bare LF line ends would otherwise be unreadable.
+                content = content.replace(b"\n", b"\r\n")
+            content = canonical_content_ids(content)
+        return resp, content
+
+
 # -- the client ---------------------------------------------------------------------------------
 BatchCall = tuple[str, HttpRequest, ManagedCredentials]
 
@@ -548,7 +589,7 @@ class GoogleClient:
             self.stats.count("batch_requests", api)
             self.stats.count("batch_parts", api, len(chunk))
             try:
-                batch.execute(http=GoogleHttp(self.transport, chunk[0][2], api))
+                batch.execute(http=BatchHttp(self.transport, chunk[0][2], api))
             except HttpError as exc:
                 failure = classify(int(exc.resp.status), exc.content, feed, policy.attempts)
                 for key, _req, _creds in chunk:
