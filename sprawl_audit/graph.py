@@ -317,8 +317,8 @@ class _Builder:
             if facts.get(name) is None and value is not None:
                 facts[name] = value
         if a.login_countries is not None:
-            known = facts.get("login_countries") or []
-            facts["login_countries"] = sorted({*known, *a.login_countries})
+            seen = facts.get("login_countries") or []
+            facts["login_countries"] = sorted({*seen, *a.login_countries})
         facts["enabled"] = bool(facts.get("enabled")) and a.enabled
         if a.attributes:
             facts["attributes"] = {**a.attributes, **facts.get("attributes", {})}
