@@ -48,14 +48,21 @@ def test_the_business_account_and_its_default_fields_give_a_platform_and_numbers
     assert numbers["+441134960555"].attributes["quality_rating"] == "UNKNOWN"
 
 
+def requested(phone_number_id: str, display: str, quality: str, tier: str) -> dict[str, str]:
+    """The attributes of a healthy Cloud API number of Riverside Homes Repairs with every
+    field the connector asks for."""
+    return {
+        "business_account_id": "102290129340398", "phone_number_id": phone_number_id,
+        "verified_name": "Riverside Homes Repairs", "quality_rating": quality,
+        "name_status": "APPROVED", "platform_type": "CLOUD_API",
+        "messaging_limit_tier": tier, "code_verification_status": "VERIFIED",
+        "throughput_level": "STANDARD", "display_phone_number": display}
+
+
 def test_every_requested_field_is_kept() -> None:
     line = numbers_of("whatsapp/phone_numbers-fields")["+447700900123"]
-    assert line.attributes == {
-        "business_account_id": "102290129340398", "phone_number_id": "106540352242922",
-        "verified_name": "Riverside Homes Repairs", "quality_rating": "GREEN",
-        "name_status": "APPROVED", "platform_type": "CLOUD_API",
-        "messaging_limit_tier": "TIER_1K", "code_verification_status": "VERIFIED",
-        "throughput_level": "STANDARD", "display_phone_number": "+44 7700 900123"}
+    assert line.attributes == requested("106540352242922", "+44 7700 900123", "GREEN",
+                                        "TIER_1K")
 
 
 def test_pages_are_read_in_order_and_numbers_written_any_way_are_e164() -> None:
@@ -114,9 +121,5 @@ def test_an_account_without_numbers_is_still_a_platform() -> None:
 
 def test_fields_the_connector_did_not_ask_for_change_nothing() -> None:
     line = numbers_of("whatsapp/phone_numbers-extra-fields")["+447700900321"]
-    assert line.attributes == {
-        "business_account_id": "102290129340398", "phone_number_id": "106540352242930",
-        "verified_name": "Riverside Homes Repairs", "quality_rating": "YELLOW",
-        "name_status": "APPROVED", "platform_type": "CLOUD_API",
-        "messaging_limit_tier": "TIER_UNLIMITED", "code_verification_status": "VERIFIED",
-        "throughput_level": "STANDARD", "display_phone_number": "+44 7700 900321"}
+    assert line.attributes == requested("106540352242930", "+44 7700 900321", "YELLOW",
+                                        "TIER_UNLIMITED")
