@@ -12,6 +12,8 @@ from sprawl_audit.connectors.google.client import (
     RateLimiter,
     RetryPolicy,
     Transport,
+    boundary_of,
+    canonical_content_ids,
     classify,
     complete,
 )
@@ -98,6 +100,21 @@ def test_complete_spots_bodies_cut_short() -> None:
     assert not complete(batch, b"--batch_x\r\n...")
 
 
+@pytest.mark.parametrize("header", [
+    "multipart/mixed; boundary=batch_X3h5vVfJ7Fq_AAE4Rlw2OtY",
+    'Multipart/Mixed; BOUNDARY="batch_X3h5vVfJ7Fq_AAE4Rlw2OtY"',
+])
+def test_a_mixed_case_boundary_is_matched_exactly(header: str) -> None:
+    """RFC 2046: only the parameter name is case-insensitive, never the boundary."""
+    body = (b"--batch_X3h5vVfJ7Fq_AAE4Rlw2OtY\r\nContent-Type: application/http\r\n"
+            b"Content-ID: <response-a>\r\n\r\nHTTP/1.1 200 OK\r\n"
+            b"Content-Type: application/json\r\n\r\n{}\r\n"
+            b"--batch_X3h5vVfJ7Fq_AAE4Rlw2OtY--\r\n")
+    assert boundary_of(header) == "batch_X3h5vVfJ7Fq_AAE4Rlw2OtY"
+    assert complete({"content-type": header}, body)
+    assert not complete({"content-type": header}, body.lower())  # another boundary
+
+
 def test_rate_limiter_paces_parts_after_the_burst() -> None:
     clock = FakeClock()
     limiter = RateLimiter(per_minute=600, clock=clock, burst=1.0)  # 10 a second
@@ -130,3 +147,17 @@ def test_only_one_feed_is_not_read_only_and_scopes_are_listed_once() -> None:
     scopes = delegation_scopes([f.name for f in FEEDS])
     assert len(scopes) == len(set(scopes)) == 8
     assert all(s.startswith("https://www.googleapis.com/auth/") for s in scopes)
+
+
+@pytest.mark.parametrize(("line", "want"), [
+    (b"Content-ID: <response-0d1c + a%40x.org>\r\n",
+     b"Content-ID: <response-0d1c + a%40x.org>\r\n"),
+    (b"Content-ID: <response-0d1c+a%40x.org>\r\n", b"Content-ID: <response-0d1c + a%40x.org>\r\n"),
+    (b"content-id: response-0d1c+a%40x.org\n", b"content-id: <response-0d1c + a%40x.org>\n"),
+])
+def test_batch_content_ids_are_made_readable_by_the_client_library(line: bytes,
+                                                                    want: bytes) -> None:
+    """Google's pages echo ids as <response-base+key> (or bare); the library splits on
+    " + " inside angle brackets. Keys are percent-encoded, so the first "+" separates."""
+    body = b"--b\r\nContent-Type: application/http\r\n" + line + b"\r\nHTTP/1.1 200 OK\r\n"
+    assert canonical_content_ids(body) == body.replace(line, want)

@@ -61,6 +61,19 @@ def test_audit_of_the_fake_tenant_collects_every_topic(tenant, tmp_path: Path) -
     assert fake.calls["reports.activities.list"] == 4  # token, mobile x2, meet
 
 
+def test_a_mixed_case_batch_answer_is_read_on_the_first_try(tenant, tmp_path: Path) -> None:
+    """Google's batch boundaries are mixed case; the fake sends them that way too. A
+    case-folded match judged every batch answer "cut short" and lost it after six tries."""
+    with FakeGoogle(tenant) as fake:
+        b, connector = run(fake, tmp_path)
+        batch_answers = [r for r in fake.server.log if r.path.startswith("/batch")]
+    stats = connector.last_stats
+    assert stats.retries == 0 and stats.batch_requests["directory"] == 1
+    assert len(batch_answers) == 1
+    assert cov(b)["oauth.grants"].status == "collected"
+    assert {i.name for i in b.integrations} == expected(tenant).integrations
+
+
 def test_paging_and_the_fault_matrix_lose_no_page(tmp_path: Path) -> None:
     big = generate_tenant(1200)
     clock = FakeClock()

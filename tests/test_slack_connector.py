@@ -98,6 +98,11 @@ def test_free_plan_audits_with_unavailable_coverage_instead_of_failing(monkeypat
     assert platform.attributes["plan_source"] == "paid_only answers"
     assert out.people and out.external_links and not out.integrations
     assert all(u.last_active is None for u in out.usages)
+    # Without access logs, who Slack bills as active (team.billableInfo) is recorded.
+    assert len(fake.calls_to("team.billableInfo")) == 1
+    assert "billed as active" in c["activity.usage"].detail
+    assert all(u.activity.get("billing_active") == 1 for u in out.usages)
+    assert all(a.attributes.get("billing_active") is True for a in out.accounts if a.enabled)
 
 
 def test_enterprise_org_token_reads_every_workspace(monkeypatch) -> None:

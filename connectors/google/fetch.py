@@ -63,6 +63,28 @@ def failed(feed: str, exc: AuthFailure | ApiFailure, pages_read: int = 0,
     return FeedOutcome(feed, exc.status, exc.detail)
 
 
+def token_items(emails: Iterable[str], results: Mapping[str, Any]
+                ) -> tuple[dict[str, list[Any]], list[ApiFailure]]:
+    """Each user's grants from the tokens.list answers of a batch (keyed by email).
+
+    Google omits empty repeated fields, so a user with no grants is answered without
+    ``items``; a user deleted while the list was read (404) has none either. Any other
+    failure is returned for the coverage to report."""
+    tokens: dict[str, list[Any]] = {}
+    errors: list[ApiFailure] = []
+    for email in emails:
+        r = results.get(email)
+        if isinstance(r, ApiFailure):
+            if r.http_status == 404:  # deleted while we read: no grants to report
+                tokens[email] = []
+            else:
+                errors.append(r)
+            continue
+        items = r.get("items") if isinstance(r, Mapping) else None
+        tokens[email] = [t for t in items or () if isinstance(t, Mapping)]
+    return tokens, errors
+
+
 class Fetcher:
     def __init__(self, client: GoogleClient, auth: Any, *, customer_id: str,
                  work: Mapping[str, ThreadPoolExecutor], now: datetime,
@@ -470,18 +492,7 @@ class TokenStage:
             results.update(fut.result())
         if not self.emails and not users_outcome.brought_evidence:
             return None, FeedOutcome(name, "error", "needs the user list (users.list failed)")
-        tokens: dict[str, list[Any]] = {}
-        errors: list[ApiFailure] = []
-        for email in self.emails:
-            r = results.get(email)
-            if isinstance(r, ApiFailure):
-                if r.http_status == 404:  # deleted while we read: no grants to report
-                    tokens[email] = []
-                else:
-                    errors.append(r)
-                continue
-            items = r.get("items") if isinstance(r, Mapping) else None
-            tokens[email] = [t for t in items or () if isinstance(t, Mapping)]
+        tokens, errors = token_items(self.emails, results)
         count = sum(len(v) for v in tokens.values())
         if not errors:
             if users_outcome.status == "partial":

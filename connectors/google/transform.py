@@ -589,7 +589,12 @@ def _usage_values(row: Item) -> dict[str, Any]:
 
 def transform_usage(pages: Iterable[Item], *,
                     connector: str = CONNECTOR) -> tuple[list[Usage], UsageStats]:
-    """User usage report rows → Gmail and Chat Usage (people with no activity yield none)."""
+    """User usage report rows → Gmail and Chat Usage (people with no activity yield none).
+
+    Gmail use is an interaction (``timestamp_last_interaction``) or mail sent; mail only
+    received is not, since it arrives whether or not anyone reads it (Google counts
+    receiving as account *access*, not interaction). The received count is kept with
+    the Usage of people who did use Gmail."""
     stats = UsageStats()
     out: list[Usage] = []
     for row in iter_items(pages, "usageReports"):
@@ -606,7 +611,7 @@ def transform_usage(pages: Iterable[Item], *,
         received = as_int(v.get("gmail:num_emails_received"))
         last = (epoch_to_date(v.get("gmail:timestamp_last_interaction"))
                 or iso_date(v.get("gmail:last_interaction_time")))
-        if last or sent or received:
+        if last or sent:  # mail arriving is not use: someone read, wrote or sent it
             out.append(Usage(person_id(email), GMAIL, last,
                              {"sent": sent, "received": received}, source))
             stats.gmail += 1

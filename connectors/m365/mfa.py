@@ -28,8 +28,10 @@ Decisions (``mfa_enforced`` of an account):
   cloud apps (``includeApplications`` ``All``, nothing excluded); no client-app, location,
   platform, device or risk condition narrows it; and its grant requires ``mfa`` or an
   authentication strength — with operator ``OR``, only when no other control could satisfy
-  it instead. A policy that requires MFA only from outside trusted locations protects some
-  sign-ins, not the account.
+  it instead. A policy that requires MFA only from outside trusted locations, only for
+  some device platforms, only for the device-code flow (``authenticationFlows``) or only
+  for the apps an ``applicationFilter`` matches protects some sign-ins, not the account;
+  "all" platforms and "All" locations with nothing excluded narrow nothing.
 * Such a policy covers a user it includes (``All`` or their object id) unless it excludes
   them by object id (→ not covered). An excluded *group* makes coverage unknown for
   everyone it would otherwise cover — group membership is not read; an excluded *role*
@@ -55,8 +57,6 @@ from sprawl_audit.connectors.m365.directory import is_guest, person_id
 from sprawl_audit.connectors.m365.odata import Item, as_list, mappings, text
 from sprawl_audit.model import Account, InventoryBuilder, Platform, SourceRef
 
-#: Conditions that, when set, narrow a policy to some sign-ins only.
-_NARROWING = ("platforms", "devices", "clientApplications")
 _RISK = ("userRiskLevels", "signInRiskLevels", "servicePrincipalRiskLevels",
          "insiderRiskLevels")
 
@@ -121,9 +121,49 @@ def applies_everywhere(policy: Item) -> bool:
             _strings(locations.get("excludeLocations"))
             or any(loc != "All" for loc in _strings(locations.get("includeLocations")))):
         return False
-    if any(isinstance(cond.get(key), Mapping) for key in _NARROWING):
+    if _filter_set(apps.get("applicationFilter")) or _narrows(cond):
         return False
     return not any(_strings(cond.get(key)) for key in _RISK)
+
+
+def _filter_set(value: Any) -> bool:
+    """A conditionalAccessFilter (``{"mode", "rule"}``) that says something: Graph sends
+    null, or an object whose rule is empty, when none is configured."""
+    return isinstance(value, Mapping) and bool(text(value, "rule").strip())
+
+
+def _narrows(cond: Mapping[str, Any]) -> bool:
+    """The platform, device, client-application or authentication-flow condition limits
+    the policy to some sign-ins.
+
+    Each condition is judged on what it holds, not on being present: Graph may send an
+    empty object, "all" platforms means any device, and an authentication-flows condition
+    of ``none`` targets no flow in particular.
+    """
+    platforms = cond.get("platforms")
+    if isinstance(platforms, Mapping) and (
+            _strings(platforms.get("excludePlatforms"))
+            or any(p.lower() != "all" for p in _strings(platforms.get("includePlatforms")))):
+        return True
+    devices = cond.get("devices")
+    if isinstance(devices, Mapping) and (
+            _filter_set(devices.get("deviceFilter"))
+            or _strings(devices.get("excludeDevices"))
+            or any(d.lower() != "all" for d in _strings(devices.get("includeDevices")))
+            or _strings(devices.get("includeDeviceStates"))
+            or _strings(devices.get("excludeDeviceStates"))):
+        return True
+    clients = cond.get("clientApplications")
+    if isinstance(clients, Mapping) and (
+            _strings(clients.get("includeServicePrincipals"))
+            or _filter_set(clients.get("servicePrincipalFilter"))):
+        return True  # workload identities, not people
+    flows = cond.get("authenticationFlows")
+    if isinstance(flows, Mapping):
+        methods = {m.strip().lower() for m in text(flows, "transferMethods").split(",")}
+        if methods - {"", "none"}:
+            return True  # e.g. deviceCodeFlow: only that way of signing in
+    return False
 
 
 def _covers(policy: Item, user_id: str, *, admin: bool | None, guest: bool) -> bool | None:

@@ -10,6 +10,7 @@ Order of a run::
       team.billing.info             plan (not on Grid, where it is enterprise)
       users.list          limit=200 members, guests, bots, deactivated, 2FA
       team.accessLogs     limit=1000 last login, countries, ISPs         (paid plans)
+      team.billableInfo   limit=1000 who is billed as active (only when the logs fail)
       conversations.list  limit=999 Slack Connect channels (archived excluded)
       team.info?team=T…             each outside organisation, once per run
       team.integrationLogs count=1000 installed apps                     (paid plans)
@@ -31,7 +32,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sprawl_audit.connectors.interface import coverage
-from sprawl_audit.connectors.slack.client import Listing, SlackApi, SlackFailure
+from sprawl_audit.connectors.slack.client import MAX_PAGES, Listing, SlackApi, SlackFailure
 from sprawl_audit.connectors.slack.scopes import TOPICS
 from sprawl_audit.connectors.slack.transform import (
     external_team_ids,
@@ -198,6 +199,7 @@ class SlackCollector:
 
         users = self.api.list_all("users.list", "members", tp)
         access = self.api.list_all("team.accessLogs", "logins", tp)
+        billable = self._billable(tp) if access.failure and not access.pages else None
         channels = self._channels(tp, partial)
         partners = self._lookup_partners(channels.items, [*teams, self.enterprise_id], notes)
         logs = self.api.list_classic("team.integrationLogs", "logs", tp)
@@ -230,7 +232,8 @@ class SlackCollector:
             restricted_apps=restricted_items, external_teams=partners,
             org_domains=(*self.org_domains, *team_domains(team)), preferences=preferences,
             internal_team_ids=[*teams, self.enterprise_id] if self.enterprise_id else (),
-            plan=plan, usage_note=usage_note, connector=self.connector,
+            plan=plan, usage_note=usage_note, billable_info=billable,
+            connector=self.connector,
         )
         if plan == "free" and billing is None:
             records.platforms[-1].attributes["plan_source"] = "paid_only answers"
@@ -264,6 +267,26 @@ class SlackCollector:
         order = {t: i for i, t in enumerate(TOPICS)}
         entries.sort(key=lambda c: order.get(c.topic, len(order)))
         return _Workspace(records, entries)
+
+    def _billable(self, tp: Mapping[str, Any]) -> list[Mapping[str, Any]] | None:
+        """``team.billableInfo`` pages, read only when the access logs could not be: who
+        Slack bills as recently active is then the best activity evidence left. None
+        when Slack refuses it (the usage coverage then says only why the logs are
+        missing)."""
+        pages: list[Mapping[str, Any]] = []
+        cursor = ""
+        for _ in range(MAX_PAGES):
+            try:
+                page = self.api.call("team.billableInfo", {**tp, "limit": 1000,
+                                                           "cursor": cursor})
+            except SlackFailure:
+                return pages or None
+            pages.append(page)
+            meta = page.get("response_metadata")
+            cursor = str(meta.get("next_cursor") or "") if isinstance(meta, Mapping) else ""
+            if not cursor:
+                break
+        return pages
 
     def _call(self, method: str, params: Mapping[str, Any]) -> Mapping[str, Any] | SlackFailure:
         try:

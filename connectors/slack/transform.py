@@ -14,6 +14,9 @@ Sources (the JSON bodies Slack returns; paginated lists are passed as their item
   ``profile.email``, ``profile.real_name``, ``profile.title``.
 * ``team.accessLogs`` (optional, paid plans) — ``logins``: ``user_id``, ``date_last``
   (epoch seconds), ``count``, ``country``, ``isp``.
+* ``team.billableInfo`` (optional, admin scope) — ``billable_info``: member id →
+  ``{"billing_active": bool}``, Slack's Fair Billing view (billed means active in about
+  the last 14 days, computed periodically). Read when the access logs are not.
 * ``conversations.list`` (``types=public_channel,private_channel``) — ``channels``:
   ``id``, ``name``, ``is_ext_shared``, ``is_shared``, ``is_org_shared``,
   ``shared_team_ids``, ``connected_team_ids``, ``num_members``, ``is_archived``.
@@ -32,17 +35,22 @@ Sources (the JSON bodies Slack returns; paginated lists are passed as their item
 Decisions:
 
 * Bots, app users and Slackbot are not people: skipped, but counted in the coverage.
+  An invited member who never signed in (``is_invited_user``) is a person with an
+  account (``attributes.invited``) but not a user of the workspace: no Usage.
 * Each member is also an :class:`~sprawl_audit.model.Account` on the workspace — the only
   place Slack's own sign-in evidence goes: ``has_2fa`` → ``mfa`` (Slack shows it only to
   an admin's token; absent means unknown, never "no"), ``is_admin``/``is_owner``/
   ``is_primary_owner`` → ``admin`` and ``role``, the access-log countries →
   ``login_countries`` (None without access logs) and the last access-log date →
-  ``last_login``. Coverage ``accounts.mfa`` says how many members' ``has_2fa`` was visible.
+  ``last_login``. Coverage ``accounts.mfa`` says how many live members' ``has_2fa`` was
+  visible (a deactivated account's second factor does not matter and is often not shown).
 * Usage: Slack's Web API has no per-user activity report outside Enterprise Grid
   analytics. With ``team.accessLogs`` the last login date is the last-active date. Without
   it, every live account gets a Usage with ``last_active`` None — the account's existence
-  is the (weak) signal — and ``activity.usage`` is ``partial``. ``updated`` is a profile
-  edit time, not activity, and is not used.
+  is the (weak) signal — and ``activity.usage`` is ``partial``; ``team.billableInfo``,
+  when read, marks the members billed as active (``billing_active``) on their account and
+  Usage, but a member not billed may still have been active within the activity window,
+  so it removes nobody. ``updated`` is a profile edit time, not activity, and is not used.
 * An app's consent is ``admin`` when it is on the approved-apps list or was installed by
   a workspace admin/owner, else ``user``; its state is the last change in the log, so an
   app added and later removed yields nothing.
@@ -198,6 +206,7 @@ def transform_slack(
     internal_team_ids: Iterable[str] = (),
     plan: str | None = None,
     usage_note: str = "",
+    billable_info: Any = None,
     connector: str = "slack",
 ) -> InventoryBuilder:
     """The whole workspace: platform, people, usage, Slack Connect links, apps.
@@ -207,6 +216,7 @@ def transform_slack(
     preferences when they carry it. ``plan`` overrides the billing plan (Enterprise Grid
     is known from ``enterprise_id``; a ``paid_only`` answer shows a free plan).
     ``usage_note`` says why access logs are missing, for the ``activity.usage`` detail.
+    ``billable_info`` is the ``team.billableInfo`` answer (or its pages), when read.
     """
     team = _team(team_info)
     team_id = _text(team, "id")
@@ -224,11 +234,15 @@ def transform_slack(
     if members is not None:
         member_list, bad_members = _items(members)
         people = transform_members(member_list, own, ref, log_list_or_none,
-                                   usage_note=usage_note, connector=connector)
+                                   usage_note=usage_note,
+                                   billable=billing_states(billable_info),
+                                   connector=connector)
         out.extend(people)
         attributes.update({
             "members": sum(1 for p in people.people if p.enabled and not p.guest),
             "guests": sum(1 for p in people.people if p.enabled and p.guest),
+            "invited": sum(1 for p in people.people
+                           if p.enabled and p.attributes.get("invited")),
             "bots": sum(1 for m in member_list if not is_person(m) and not m.get("deleted")),
             "two_factor_users": sum(1 for a in people.accounts if a.enabled and a.mfa),
         })
@@ -279,6 +293,24 @@ def transform_slack(
     return out
 
 
+def billing_states(answers: Any) -> dict[str, bool] | None:
+    """Member id → ``billing_active`` from ``team.billableInfo`` (one answer, or its
+    pages); None when it was not read."""
+    if answers is None:
+        return None
+    pages = [answers] if isinstance(answers, Mapping) else _items(answers)[0]
+    states: dict[str, bool] = {}
+    for page in pages:
+        info = page.get("billable_info")
+        if not isinstance(info, Mapping):
+            continue
+        for uid, entry in info.items():
+            active = entry.get("billing_active") if isinstance(entry, Mapping) else None
+            if isinstance(uid, str) and isinstance(active, bool):
+                states[uid] = active
+    return states
+
+
 def transform_members(
     members: Iterable[Item],
     org_domains: tuple[str, ...],
@@ -286,9 +318,11 @@ def transform_members(
     access_logs: Iterable[Item] | None = None,
     *,
     usage_note: str = "",
+    billable: Mapping[str, bool] | None = None,
     connector: str = "slack",
 ) -> InventoryBuilder:
-    """Persons and Usage from ``users.list`` (and ``team.accessLogs`` when given)."""
+    """Persons and Usage from ``users.list`` (and ``team.accessLogs`` when given;
+    ``billable``: member id → billing_active from ``team.billableInfo``, when read)."""
     last_login: dict[str, int] = {}
     logins: dict[str, int] = defaultdict(int)
     countries: dict[str, set[str]] = defaultdict(set)
@@ -309,7 +343,7 @@ def transform_members(
         connector, "activity.usage", "team.accessLogs" if access_logs is not None else "users.list"
     )
     mfa_src = SourceRef(connector, "accounts.mfa", "users.list")
-    bots = guests = staff = external = mfa_seen = 0
+    bots = guests = staff = external = mfa_seen = live = invited_count = 0
     for m in _items(members)[0]:
         if not is_person(m):
             bots += 1
@@ -323,10 +357,13 @@ def transform_members(
         ultra = bool(m.get("is_ultra_restricted"))
         guest = restricted or ultra or outsider
         enabled = not m.get("deleted")
+        invited = m.get("is_invited_user") is True
         guests += guest
         staff += not guest
         external += outsider
         attrs: dict[str, Any] = {"slack_id": uid}
+        if invited:
+            attrs["invited"] = True  # never signed in
         if restricted or ultra:
             attrs["restricted"] = restricted or ultra
             attrs["ultra_restricted"] = ultra
@@ -343,8 +380,15 @@ def transform_members(
             sources=(src_guest if guest else src,),
         ))
         mfa = m.get("has_2fa")
-        mfa_seen += isinstance(mfa, bool)
+        if enabled:
+            live += 1
+            mfa_seen += isinstance(mfa, bool)
         seen = last_login.get(uid)
+        account_attrs: dict[str, Any] = {"slack_id": uid}
+        if invited:
+            account_attrs["invited"] = True
+        if billable is not None and uid in billable:
+            account_attrs["billing_active"] = billable[uid]
         out.accounts.append(Account(
             person=out.people[-1].id, platform=platform, enabled=enabled,
             mfa=mfa if isinstance(mfa, bool) else None,
@@ -352,12 +396,17 @@ def transform_members(
             login_countries=(tuple(sorted(countries.get(uid, ())))
                              if access_logs is not None else None),
             last_login=_iso_date(seen) if seen else None,
-            attributes={"slack_id": uid}, source=mfa_src,
+            attributes=account_attrs, source=mfa_src,
         ))
         if enabled:
+            if invited:
+                invited_count += 1
+                continue  # an invitation not yet accepted: nobody has used the account
             if access_logs is not None and seen is None:
                 continue  # logs were read and show no login: not an active user
             activity = {"logins": logins[uid]} if seen else {}
+            if billable is not None and uid in billable:
+                activity["billing_active"] = int(billable[uid])
             out.usages.append(Usage(
                 out.people[-1].id, platform, _iso_date(seen) if seen else None, activity,
                 usage_src,
@@ -368,7 +417,7 @@ def transform_members(
         connector, "directory.users", "collected",
         f"{staff} member accounts; {bots} bots and app users skipped", staff,
     ))
-    out.coverage.append(_mfa_coverage(connector, mfa_seen, len(out.accounts)))
+    out.coverage.append(_mfa_coverage(connector, mfa_seen, live))
     out.coverage.append(coverage(
         connector, "directory.guests", "collected",
         f"{guests} guest or outside accounts ({external} with outside email domains)", guests,
@@ -381,11 +430,17 @@ def transform_members(
         ))
     else:
         why = usage_note or ("team.accessLogs needs a paid plan and the admin scope")
+        detail = (f"no access logs ({why}): live accounts counted as users, without "
+                  "last-active dates")
+        if invited_count:
+            detail += f"; {invited_count} pending invitations not counted"
+        if billable is not None:
+            active = sum(1 for u in out.usages if u.activity.get("billing_active"))
+            detail += (f"; {active} of {len(out.usages)} billed as active by Slack's Fair "
+                       "Billing Policy (team.billableInfo: used Slack in about the last "
+                       "14 days)")
         out.coverage.append(coverage(
-            connector, "activity.usage", "partial",
-            f"no access logs ({why}): live accounts counted as users, without last-active "
-            "dates",
-            len(out.usages),
+            connector, "activity.usage", "partial", detail, len(out.usages),
         ))
     return out
 
@@ -416,7 +471,8 @@ def summarise_access_logs(entries: Iterable[Item]) -> dict[str, Any]:
 
 
 def _mfa_coverage(connector: str, seen: int, accounts: int) -> Any:
-    """``accounts.mfa``: Slack lists ``has_2fa`` only to a workspace admin's token."""
+    """``accounts.mfa``: Slack lists ``has_2fa`` only to a workspace admin's token.
+    ``accounts`` counts live (not deactivated) accounts only."""
     if accounts and seen == accounts:
         return coverage(connector, "accounts.mfa", "collected",
                         f"two-factor state of {seen} accounts from users.list", seen)

@@ -813,7 +813,9 @@ class FakeGoogle:
             return _error(400, "Too many requests in batch", "INVALID_ARGUMENT")
         outer = {k: v for k, v in req.headers.items()
                  if not k.startswith("content-") and k not in ("host", "content-length")}
-        boundary = f"batch_{secrets.token_hex(8)}"
+        # Google's boundaries are mixed case (batch_X3h5vVfJ7Fq_AAE4Rlw2OtY), and a client
+        # must match them exactly (RFC 2046): this one always has both cases in it.
+        boundary = f"batch_X{secrets.token_urlsafe(16)}q"
         chunks = []
         apis: set[str] = set()
         for part_headers, payload in parts:

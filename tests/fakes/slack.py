@@ -320,6 +320,7 @@ METHODS: dict[str, Method] = {
     "conversations.list": Method(("channels:read",), 2),
     "team.accessLogs": Method(("admin",), 2, user_only=True, paid=True),
     "team.integrationLogs": Method(("admin",), 2, user_only=True, paid=True),
+    "team.billableInfo": Method(("admin",), 2, user_only=True),
     "admin.teams.list": Method(("admin.teams:read",), 3, admin_api=True, per_workspace=False),
     "admin.apps.approved.list": Method(("admin.apps:read",), 2, admin_api=True,
                                        per_workspace=False),
@@ -641,6 +642,18 @@ class FakeSlack:
             return self._page("team.accessLogs", ws.access_logs, args, max_limit=1000,
                               key="logins")
         return self._classic(ws.access_logs, args, key="logins")
+
+    def _team_billableInfo(self, args: Mapping[str, str], _token: Token,
+                           ws: Workspace | None) -> dict[str, Any]:
+        """Fair Billing: live people are billed as active (bots and deactivated accounts
+        are not listed)."""
+        assert ws is not None
+        people = [m for m in ws.members if not m.get("deleted") and not m.get("is_bot")
+                  and not m.get("is_app_user") and m.get("id") != "USLACKBOT"]
+        page = self._page("team.billableInfo", people, args, max_limit=1000, key="members")
+        return {"billable_info": {m["id"]: {"billing_active": not m.get("is_invited_user")}
+                                  for m in page["members"]},
+                "response_metadata": page["response_metadata"]}
 
     def _team_integrationLogs(self, args: Mapping[str, str], _token: Token,
                               ws: Workspace | None) -> dict[str, Any]:
