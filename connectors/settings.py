@@ -9,6 +9,7 @@ from typing import Any
 
 from sprawl_audit import yamlio
 from sprawl_audit.errors import UserError
+from sprawl_audit.inputs import user_path
 
 
 def fail(settings: Any, key: str, message: str, prefix: str) -> UserError:
@@ -33,7 +34,7 @@ def list_of(settings: Mapping[str, Any], key: str, prefix: str, kind: type = str
 
 
 def resolve_path(value: str, config_dir: str) -> Path:
-    p = Path(value).expanduser()
+    p = user_path(value)
     return p if p.is_absolute() else Path(config_dir) / p
 
 

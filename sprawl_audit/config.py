@@ -18,6 +18,7 @@ from typing import Any
 
 from sprawl_audit import yamlio
 from sprawl_audit.errors import UserError
+from sprawl_audit.inputs import user_path
 from sprawl_audit.model import SEVERITIES
 from sprawl_audit.phones import DEFAULT_REGION, region_code
 from sprawl_audit.redact import KEY_ENV
@@ -72,7 +73,7 @@ class Config:
 
     def relative(self, value: str) -> Path:
         """Resolve a path written in the config relative to the config file."""
-        p = Path(value).expanduser()
+        p = user_path(value)
         return p if p.is_absolute() else self.base_dir / p
 
 
@@ -233,7 +234,7 @@ def _is_file(path: Path) -> bool:
 
 
 def _relative_to(base: Path, value: str) -> str:
-    p = Path(value).expanduser()
+    p = user_path(value)
     return str(p if p.is_absolute() else base / p)
 
 

@@ -48,6 +48,7 @@ from pathlib import Path
 from typing import Any
 
 from sprawl_audit.errors import UserError
+from sprawl_audit.inputs import user_path
 from sprawl_audit.model import SEVERITIES
 
 log = logging.getLogger(__name__)
@@ -120,9 +121,9 @@ def resolve_path(explicit: str | os.PathLike[str] | None, config: Any = None, *,
     if no_history:
         return None
     if explicit:
-        return Path(explicit).expanduser()
+        return user_path(explicit)
     if getattr(config, "history", None):
-        return Path(config.history).expanduser()
+        return user_path(config.history)
     if getattr(config, "history_disabled", False) or demo:
         return None
     return default_path()

@@ -168,3 +168,13 @@ def long_number_line(text: str) -> int | None:
         return None
     found = re.search(rf"\d{{{limit + 1},}}", text)
     return text.count("\n", 0, found.start()) + 1 if found else None
+
+
+def user_path(value: str | os.PathLike[str]) -> Path:
+    """``~`` and ``~user`` expanded as a shell does: a user that does not exist (or a
+    machine with no home directory) leaves the text as written instead of raising, so a
+    strange path in a config is a missing file with its name, never a traceback."""
+    try:
+        return Path(value).expanduser()
+    except RuntimeError:
+        return Path(value)

@@ -208,3 +208,10 @@ def test_a_catalogue_entry_that_is_not_a_mapping_is_located(tmp_path: Path) -> N
         load_config(path)
     assert info.value.path == str(path) and info.value.line == 2
     assert info.value.key == "catalog.entries[0]"
+
+
+def test_a_home_of_a_user_that_does_not_exist_stays_as_written(tmp_path: Path) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text("audit:\n  suppressions: ~0/s.yaml\n", encoding="utf-8")
+    config = load_config(path)  # no RuntimeError from expanduser
+    assert config.relative("~0/s.yaml") == tmp_path / "~0" / "s.yaml"
