@@ -6,7 +6,7 @@
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
-SOURCES := $(shell find sprawl_audit connectors rules schemas -type f \( -name '*.py' -o -name '*.yaml' -o -name '*.json' -o -name '*.csv' -o -name '*.md' \) 2>/dev/null) pyproject.toml
+SOURCES := $(shell find src -type f \( -name '*.py' -o -name '*.yaml' -o -name '*.json' -o -name '*.csv' -o -name '*.md' \) 2>/dev/null) pyproject.toml
 PYTEST_ARGS ?=
 
 .PHONY: demo test bench lint dev clean
@@ -30,8 +30,8 @@ bench: $(VENV)/.installed
 	$(BIN)/python -m bench
 
 lint: $(VENV)/.installed
-	$(BIN)/ruff check sprawl_audit connectors tests bench tools
-	$(BIN)/mypy sprawl_audit connectors
+	$(BIN)/ruff check src tests bench tools
+	$(BIN)/mypy src/sprawl_audit
 
 dev: $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[test,lint]'

@@ -59,16 +59,16 @@ def _peak_mib() -> float:
 
 def measure(snapshot: Path, out_dir: Path) -> dict[str, Any]:
     """Run the audit's phases on ``snapshot`` in this process; seconds per phase."""
-    from sprawl_audit.analyses import run_analyses
     from sprawl_audit.config import Config
+    from sprawl_audit.core.gcpause import gc_paused
     from sprawl_audit.engine import shipped_packs
-    from sprawl_audit.formats.json_format import pieces
-    from sprawl_audit.gcpause import gc_paused
-    from sprawl_audit.graph import build_graph
+    from sprawl_audit.graph.analyses import run_analyses
+    from sprawl_audit.graph.build import build_graph
+    from sprawl_audit.inventory.resolve import resolve
+    from sprawl_audit.inventory.snapshot import read_snapshot
     from sprawl_audit.pipeline import RuleSelection, catalog_for, judge_full
-    from sprawl_audit.resolve import resolve
-    from sprawl_audit.result import build_result
-    from sprawl_audit.snapshot import read_snapshot
+    from sprawl_audit.report.formats.json_format import pieces
+    from sprawl_audit.report.result import build_result
 
     times: dict[str, float] = {}
     cpu: dict[str, float] = {}
@@ -139,7 +139,7 @@ def startup() -> dict[str, Any]:
             runs.append(time.perf_counter() - start)
         return statistics.median(runs)
 
-    probe = ("import sys\nfrom sprawl_audit.cli import main\n"
+    probe = ("import sys\nfrom sprawl_audit.cli.main import main\n"
              "try:\n    main([sys.argv[1]])\nexcept SystemExit:\n    pass\n"
              f"sdks = {SDK_MODULES!r}\n"
              "print(','.join(sorted({m.split('.')[0] for m in sys.modules} & set(sdks))),"

@@ -40,7 +40,7 @@ from dataclasses import replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
-from sprawl_audit.model import (
+from sprawl_audit.core.model import (
     Account,
     AppRef,
     Coverage,
@@ -391,7 +391,7 @@ def _network_sightings(people: Sequence[Person], rng: random.Random,
 
 
 def write(people: int, path: Path, seed: int = SEED) -> Inventory:
-    from sprawl_audit.snapshot import write_snapshot
+    from sprawl_audit.inventory.snapshot import write_snapshot
 
     inventory = generate(people, seed)
     write_snapshot(inventory, path)

@@ -36,8 +36,7 @@ def _user_data_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(autouse=True)
 def _isolated_history(monkeypatch: pytest.MonkeyPatch, _user_data_home: Path) -> None:
-    from sprawl_audit import history
-
+    from sprawl_audit.store import history
     monkeypatch.setenv("XDG_DATA_HOME", str(_user_data_home))
     monkeypatch.setattr(history, "default_path",
                         lambda: _user_data_home / "sprawl-audit" / "history.sqlite")

@@ -11,7 +11,7 @@ from fakes.google import FakeGoogle, Tenant, sa_settings
 
 from sprawl_audit.connectors.google.connector import GoogleConnector, Runtime
 from sprawl_audit.connectors.interface import ConnectorContext
-from sprawl_audit.model import Coverage, InventoryBuilder
+from sprawl_audit.core.model import Coverage, InventoryBuilder
 
 
 class FakeClock:

@@ -14,7 +14,7 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
-from sprawl_audit.formats.schema import load_result_schema
+from sprawl_audit.report.formats.schema import load_result_schema
 
 ADDITIONS = Path(__file__).parent / "data" / "schema_additions.json"
 

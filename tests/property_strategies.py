@@ -370,8 +370,8 @@ def write_case(root: PathType, name: str, raw: bytes | str) -> PathType:
 def tiny_snapshot(root: PathType) -> PathType:
     """A minimal valid inventory snapshot (one Slack platform) in ``root``, for CLI cases
     that need an ``--from`` input but test something else."""
-    from sprawl_audit.model import AppRef, Coverage, Inventory, Organisation, Platform
-    from sprawl_audit.snapshot import write_snapshot
+    from sprawl_audit.core.model import AppRef, Coverage, Inventory, Organisation, Platform
+    from sprawl_audit.inventory.snapshot import write_snapshot
 
     path = root / "snapshot.json"
     if not path.exists():
@@ -388,7 +388,7 @@ def run_cli(args: list[str]) -> Any:
     """``sprawl-audit ARGS`` in-process (click's runner), exceptions caught for checking."""
     from click.testing import CliRunner
 
-    from sprawl_audit.cli import main
+    from sprawl_audit.cli.main import main
 
     return CliRunner().invoke(main, args, env={"NO_COLOR": "1"}, catch_exceptions=True)
 

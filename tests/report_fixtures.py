@@ -100,7 +100,7 @@ def hostile_result() -> dict[str, Any]:
 
 @functools.lru_cache(maxsize=1)
 def _demo_text() -> str:
-    from sprawl_audit.cli import main
+    from sprawl_audit.cli.main import main
 
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "demo.json"

@@ -72,8 +72,8 @@ def test_a_tenant_audits_from_the_command_line(small_tenant: Path, tmp_path: Pat
 
 
 def test_the_fast_reader_equals_the_careful_one(small_tenant: Path) -> None:
-    from sprawl_audit.snapshot import _located_inventory, read_snapshot
-    from sprawl_audit.snapshot_stream import stream_inventory
+    from sprawl_audit.inventory.snapshot import _located_inventory, read_snapshot
+    from sprawl_audit.inventory.snapshot_stream import stream_inventory
 
     text = small_tenant.read_text("utf-8")
     careful = _located_inventory(json.loads(text), str(small_tenant))

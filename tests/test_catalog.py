@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from sprawl_audit import yamlio
 from sprawl_audit.catalog import Catalog, CatalogEntry, load_catalog
 from sprawl_audit.catalog.entry import DOCUMENTED_TAGS, IDENTIFIER_KINDS
 from sprawl_audit.catalog.normalise import host_key, name_key
-from sprawl_audit.errors import UserError
-from sprawl_audit.model import CAPABILITIES, CLASSIFICATIONS, AppRef
+from sprawl_audit.core import yamlio
+from sprawl_audit.core.errors import UserError
+from sprawl_audit.core.model import CAPABILITIES, CLASSIFICATIONS, AppRef
 
 CATALOG = load_catalog()
 

@@ -13,8 +13,8 @@ import pytest
 from click.testing import CliRunner
 
 from sprawl_audit import __version__
-from sprawl_audit.cli import main
-from sprawl_audit.formats.schema import validate_result
+from sprawl_audit.cli.main import main
+from sprawl_audit.report.formats.schema import validate_result
 
 
 def run(*args: str, env: dict[str, str] | None = None):
@@ -264,8 +264,7 @@ def test_console_script_exit_code_and_no_traceback(tmp_path: Path) -> None:
 
 
 def test_colour_only_on_a_tty_and_never_with_no_color(monkeypatch: pytest.MonkeyPatch) -> None:
-    from sprawl_audit import cli
-
+    from sprawl_audit.cli import main as cli
     monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
     monkeypatch.delenv("NO_COLOR", raising=False)
     assert cli._color_enabled(None) is True

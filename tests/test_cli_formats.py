@@ -10,8 +10,8 @@ from pathlib import Path
 from click.testing import CliRunner
 from openpyxl import load_workbook
 
-from sprawl_audit.cli import main
-from sprawl_audit.formats import FORMATS
+from sprawl_audit.cli.main import main
+from sprawl_audit.report.formats import FORMATS
 
 CSV_PARTS = ["summary", "inventory", "findings", "rules", "people-platforms", "capabilities",
              "departments", "phone-numbers", "integrations", "external-parties",

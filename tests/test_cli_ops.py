@@ -11,14 +11,14 @@ from pathlib import Path
 import pytest
 from ops_helpers import demo_result, run_demo, validate_extended
 
-from sprawl_audit import history
-from sprawl_audit.cli_ops import OpsOptions, post_process, resolve_ops
+from sprawl_audit.cli.ops import OpsOptions, post_process, resolve_ops
 from sprawl_audit.config import Config, parse_config
-from sprawl_audit.errors import UserError
-from sprawl_audit.formats.json_format import dumps
-from sprawl_audit.redact import Redactor
-from sprawl_audit.suppress import parse_suppressions
-from sprawl_audit.yamlio import load_text
+from sprawl_audit.core.errors import UserError
+from sprawl_audit.core.yamlio import load_text
+from sprawl_audit.report.formats.json_format import dumps
+from sprawl_audit.store import history
+from sprawl_audit.store.redact import Redactor
+from sprawl_audit.store.suppress import parse_suppressions
 
 KEY = "0123456789abcdef-test-key"
 OPS = dict.fromkeys(("suppressions", "baseline", "history", "redact", "log_format"))

@@ -20,14 +20,15 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 from ops_helpers import validate_extended
+from repo_paths import DEMO_DATA
 
-from sprawl_audit import history
-from sprawl_audit.cli import main
+from sprawl_audit.cli.main import main
+from sprawl_audit.store import history
 
 pytestmark = pytest.mark.skipif(
     "diff" not in main.commands
     or not any(p.name == "suppressions" for p in main.commands["audit"].params),
-    reason="cli.py hooks for sprawl_audit.cli_ops are not applied yet",
+    reason="cli.py hooks for sprawl_audit.cli.ops are not applied yet",
 )
 
 KEY = "0123456789abcdef0123456789abcdef"
@@ -43,7 +44,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """Two demo runs, the second with one change: a rule switched off in the config."""
     folder = tmp_path_factory.mktemp("runs")
     config = folder / "config.yaml"
-    demo_config = Path(__file__).parents[1] / "connectors" / "demo" / "data" / "config.yaml"
+    demo_config = DEMO_DATA / "config.yaml"
     text = demo_config.read_text(encoding="utf-8")
     assert "rules:" not in text
     config.write_text(text + '\nrules:\n  disabled:\n    SA-DNS-002: "SPF clean-up is '

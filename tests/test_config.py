@@ -4,9 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from sprawl_audit import yamlio
 from sprawl_audit.config import SECRET_REFERENCES, load_config, parse_config
-from sprawl_audit.errors import UserError
+from sprawl_audit.core import yamlio
+from sprawl_audit.core.errors import UserError
 
 
 def parse(text: str):

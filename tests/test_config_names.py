@@ -9,13 +9,12 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from sprawl_audit import yamlio
 from sprawl_audit.catalog import load_catalog
-from sprawl_audit.cli import main
+from sprawl_audit.cli.main import main
 from sprawl_audit.config import parse_config
-from sprawl_audit.errors import UserError, nearest
-from sprawl_audit.identity import canonical_provider, effective_providers
-from sprawl_audit.model import (
+from sprawl_audit.core import yamlio
+from sprawl_audit.core.errors import UserError, nearest
+from sprawl_audit.core.model import (
     AppRef,
     Coverage,
     Inventory,
@@ -25,6 +24,7 @@ from sprawl_audit.model import (
     SourceRef,
     Usage,
 )
+from sprawl_audit.graph.identity import canonical_provider, effective_providers
 from sprawl_audit.pipeline import analyse, check_catalogue_names
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from sprawl_audit.cli import main
+from sprawl_audit.cli.main import main
 
 
 def test_demo_all_users_consent_in_json_and_markdown(tmp_path: Path) -> None:

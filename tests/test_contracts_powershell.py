@@ -17,7 +17,7 @@ import yaml
 
 from sprawl_audit.config import Config
 from sprawl_audit.connectors.m365 import exports as ex
-from sprawl_audit.model import InventoryBuilder, Organisation
+from sprawl_audit.core.model import InventoryBuilder, Organisation
 from sprawl_audit.pipeline import RuleSelection, run_audit
 
 CORPUS = Path(__file__).parent / "contracts" / "powershell"

@@ -1,4 +1,4 @@
-"""The embedded demo tenant, loaded through the real transforms (connectors/demo)."""
+"""The embedded demo tenant, loaded through the real transforms (sprawl_audit/connectors/demo)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from repo_paths import DEMO_DATA
 
 from sprawl_audit.connectors.demo import (
     DEMO_ORGANISATION,
@@ -18,12 +19,12 @@ from sprawl_audit.connectors.demo import (
     load_demo_inventory,
 )
 from sprawl_audit.connectors.interface import ConnectorContext
-from sprawl_audit.model import AppRef, Inventory
-from sprawl_audit.snapshot import inventory_from_dict, inventory_to_dict
-from sprawl_audit.topics import is_known
+from sprawl_audit.core.model import AppRef, Inventory
+from sprawl_audit.core.topics import is_known
+from sprawl_audit.inventory.snapshot import inventory_from_dict, inventory_to_dict
 
 ROOT = Path(__file__).resolve().parent.parent
-DATA = ROOT / "connectors" / "demo" / "data"
+DATA = DEMO_DATA
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""Registrable domains from the Public Suffix List (sprawl_audit/domains.py)."""
+"""Registrable domains from the Public Suffix List (src/sprawl_audit/parsers/domains.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import socket
 import pytest
 
 from sprawl_audit.connectors.email.transform import transform_dns
-from sprawl_audit.domains import registrable_domain
+from sprawl_audit.parsers.domains import registrable_domain
 
 
 @pytest.mark.parametrize(("host", "registrable"), [
@@ -32,8 +32,7 @@ def test_the_bundled_list_is_read_without_any_network(monkeypatch: pytest.Monkey
     monkeypatch.setattr(socket, "create_connection", refuse)
     monkeypatch.setattr(socket.socket, "connect", refuse)
     registrable_domain.cache_clear()
-    from sprawl_audit import domains
-
+    from sprawl_audit.parsers import domains
     domains._psl.cache_clear()
     assert registrable_domain("a.b.example.gov.au") == "example.gov.au"
 

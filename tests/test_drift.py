@@ -11,10 +11,11 @@ import pytest
 from click.testing import CliRunner
 from ops_helpers import demo_result, run_demo, validate_extended
 
-from sprawl_audit import drift, pipeline
-from sprawl_audit.cli_ops import diff_command
+from sprawl_audit import pipeline
+from sprawl_audit.cli.ops import diff_command
 from sprawl_audit.connectors.demo import demo_config, load_demo_inventory
-from sprawl_audit.formats.json_format import dumps
+from sprawl_audit.report.formats.json_format import dumps
+from sprawl_audit.store import drift
 
 
 def save(tmp_path: Path, name: str, result: dict[str, Any]) -> str:

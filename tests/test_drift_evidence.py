@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from sprawl_audit import drift
-from sprawl_audit.gaps import failed_sources, rule_complete
+from sprawl_audit.report.gaps import failed_sources, rule_complete
+from sprawl_audit.store import drift
 
 SIGN_IN = "sign-in failed: AADSTS7000215: Invalid client secret provided"
 

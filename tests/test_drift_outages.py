@@ -27,9 +27,9 @@ from fakes.dns import FakeDNS
 from fakes.graph import ALL_ROLES, FakeGraph, demo_tenant, offline_m365
 from fakes.server import tls_pair
 
-from sprawl_audit import drift
-from sprawl_audit.cli import main
-from sprawl_audit.cli_common import EXIT_FINDINGS, EXIT_INCOMPLETE, EXIT_SOURCE_FAILED
+from sprawl_audit.cli.common import EXIT_FINDINGS, EXIT_INCOMPLETE, EXIT_SOURCE_FAILED
+from sprawl_audit.cli.main import main
+from sprawl_audit.store import drift
 
 SECRET = "fake-secret-value-for-outages"
 ENV = "SPRAWL_OUTAGE_M365_SECRET"

@@ -13,7 +13,7 @@ from fakes.server import FakeServer, Response
 from sprawl_audit.connectors.email.connector import EmailConnector
 from sprawl_audit.connectors.email.resolver import DnsClient
 from sprawl_audit.connectors.interface import ConnectorContext
-from sprawl_audit.errors import UserError
+from sprawl_audit.core.errors import UserError
 
 KEY = "v=DKIM1; k=rsa; p=" + "MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA" * 9 + "IDAQAB"
 ZONE = {

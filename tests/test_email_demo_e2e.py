@@ -16,9 +16,9 @@ from click.testing import CliRunner
 from fakes.dns import FakeDNS, zone_from_answers
 from fakes.server import FakeServer, Response
 
-from sprawl_audit.cli import main
+from sprawl_audit.cli.main import main
 from sprawl_audit.connectors import registry
-from sprawl_audit.formats.schema import validate_result
+from sprawl_audit.report.formats.schema import validate_result
 
 DEMO = "riversidehomes.org.uk"
 SECOND = "riverside-housing.co.uk"

@@ -10,7 +10,7 @@ from fakes.dns import FakeDNS
 
 from sprawl_audit.connectors.email.connector import EmailConnector
 from sprawl_audit.connectors.interface import ConnectorContext
-from sprawl_audit.model import Organisation
+from sprawl_audit.core.model import Organisation
 from sprawl_audit.pipeline import RuleSelection, analyse, judge_full
 
 ZONE: dict[str, dict[str, Any]] = {
@@ -133,7 +133,7 @@ def test_dmarc_report_check_without_expected_addresses_is_not_a_pass() -> None:
 
 
 def test_lookup_failures_map_connector_keys_to_records() -> None:
-    from sprawl_audit.analyses.mail import lookup_failures
+    from sprawl_audit.graph.analyses.mail import lookup_failures
 
     got = lookup_failures("x.org", {"mx": "NXDOMAIN", "txt": "NODATA", "dmarc": "SERVFAIL",
                                     "dkim s1": "timeout", "spf include a.example": "REFUSED",

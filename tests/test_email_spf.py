@@ -1,4 +1,4 @@
-"""SPF (sprawl_audit/spf.py): the one tokeniser, syntax, the tree walk, RFC 7208 counting
+"""SPF (sprawl_audit/parsers/spf.py): the one tokeniser, syntax, the tree walk, RFC 7208 counting
 and bounds, and the saved answers the transform walks."""
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from sprawl_audit.connectors.email.transform import (
     saved_spf_lookups,
     transform_dns,
 )
-from sprawl_audit.model import AppRef
-from sprawl_audit.spf import (
+from sprawl_audit.core.model import AppRef
+from sprawl_audit.parsers.spf import (
     Answer,
     check_syntax,
     evaluate,

@@ -7,10 +7,10 @@ from typing import Any
 import networkx as nx
 import pytest
 
+from sprawl_audit.core.errors import UserError
+from sprawl_audit.core.yamlio import load_text
 from sprawl_audit.engine.conditions import CompileContext, compile_condition
 from sprawl_audit.engine.model import Condition, Scope
-from sprawl_audit.errors import UserError
-from sprawl_audit.yamlio import load_text
 
 
 def compile_yaml(text: str, *, kind: str | None = "platform",

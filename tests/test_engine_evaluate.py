@@ -10,6 +10,8 @@ from typing import Any
 import networkx as nx
 import pytest
 
+from sprawl_audit.core.errors import UserError
+from sprawl_audit.core.model import Coverage
 from sprawl_audit.engine import (
     evaluate,
     finding_to_dict,
@@ -20,8 +22,6 @@ from sprawl_audit.engine import (
 )
 from sprawl_audit.engine.evaluate import index_nodes
 from sprawl_audit.engine.model import RuleSet
-from sprawl_audit.errors import UserError
-from sprawl_audit.model import Coverage
 
 RULES = """\
 - id: T-CONSUMER

@@ -16,12 +16,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from sprawl_audit.core.errors import UserError
+from sprawl_audit.core.model import COVERAGE_STATUSES, Coverage
 from sprawl_audit.engine import evaluate, load_rules, outcome_to_dict
 from sprawl_audit.engine.compliance import compliance_view
 from sprawl_audit.engine.evaluate import GAP_STATUSES, UNASSESSED_LISTED
 from sprawl_audit.engine.model import Framework, RuleSet
-from sprawl_audit.errors import UserError
-from sprawl_audit.model import COVERAGE_STATUSES, Coverage
 
 RULES = """\
 - id: T-MFA
@@ -272,7 +272,7 @@ def demo_judging() -> tuple[Any, Any, tuple[Coverage, ...]]:
     return ag, load_packs(list(shipped_packs())), inventory.coverage
 
 
-_SHIPPED_TOPICS = sorted(__import__("sprawl_audit.topics", fromlist=["TOPICS"]).TOPICS)
+_SHIPPED_TOPICS = sorted(__import__("sprawl_audit.core.topics", fromlist=["TOPICS"]).TOPICS)
 
 
 @given(data=st.data())

@@ -9,6 +9,8 @@ from typing import Any
 import networkx as nx
 import pytest
 
+from sprawl_audit.core.errors import UserError
+from sprawl_audit.core.model import Inventory
 from sprawl_audit.engine import (
     load_fixture,
     load_packs,
@@ -19,8 +21,6 @@ from sprawl_audit.engine import (
 )
 from sprawl_audit.engine.fixtures import fixture_file
 from sprawl_audit.engine.model import RuleSet
-from sprawl_audit.errors import UserError
-from sprawl_audit.model import Inventory
 
 PACK = "name: acme\ntitle: ACME\n"
 RULE = """\

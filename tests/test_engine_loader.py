@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from sprawl_audit.core.errors import UserError
+from sprawl_audit.core.model import SEVERITIES
+from sprawl_audit.core.topics import TOPICS
 from sprawl_audit.engine import load_packs, load_rules, shipped_packs
 from sprawl_audit.engine.loader import RULE_KEYS
-from sprawl_audit.errors import UserError
-from sprawl_audit.model import SEVERITIES
-from sprawl_audit.topics import TOPICS
 
 GOOD_RULE = """\
 - id: T-001

@@ -10,12 +10,12 @@ from typing import Any
 import networkx as nx
 import pytest
 
+from sprawl_audit.core.errors import UserError
+from sprawl_audit.core.yamlio import load_text
 from sprawl_audit.engine import check_packs, load_rules
 from sprawl_audit.engine.conditions import CompileContext, compile_condition
 from sprawl_audit.engine.model import Scope
 from sprawl_audit.engine.operators import age_in_days, parse_date
-from sprawl_audit.errors import UserError
-from sprawl_audit.yamlio import load_text
 
 AS_OF = datetime(2025, 6, 30, tzinfo=timezone.utc)
 

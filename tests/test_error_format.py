@@ -19,10 +19,10 @@ import pytest
 from click.testing import CliRunner
 from ops_helpers import demo_result
 
-from sprawl_audit import history
-from sprawl_audit.cli import main
+from sprawl_audit.cli.main import main
 from sprawl_audit.config import Config, load_config
-from sprawl_audit.formats.json_format import dumps
+from sprawl_audit.report.formats.json_format import dumps
+from sprawl_audit.store import history
 
 EXE = str(Path(sys.executable).with_name("sprawl-audit"))
 HUGE = "9" * 5000
@@ -199,8 +199,8 @@ def test_huge_integer_in_snapshot_result_and_state(tmp_path: Path) -> None:
 
     state = tmp_path / "state.json"
     state.write_text(f'{{"version": 1, "connectors": {{"m365": {{"n": {HUGE}}}}}}}')
-    from sprawl_audit.errors import UserError
-    from sprawl_audit.state import read_state
+    from sprawl_audit.core.errors import UserError
+    from sprawl_audit.store.state import read_state
 
     with pytest.raises(UserError) as info:
         read_state(state)

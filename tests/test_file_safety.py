@@ -27,8 +27,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from sprawl_audit import atomic, pipeline
-from sprawl_audit.cli import main
+from sprawl_audit import pipeline
+from sprawl_audit.cli.main import main
+from sprawl_audit.core import atomic
 
 EXE = str(Path(sys.executable).with_name("sprawl-audit"))
 ALL_FORMATS = "json,html,markdown,csv,xlsx,sarif,graphml,gexf"
@@ -111,7 +112,7 @@ def test_a_write_failing_at_the_end_keeps_the_collection_and_exits_2(
     """Disk full at the end of a live audit: the other outputs are still written, the
     inventory is saved owner-only in a temporary folder, the run says where, exit 2."""
     from sprawl_audit.connectors.demo import load_demo_inventory
-    from sprawl_audit.snapshot import read_snapshot
+    from sprawl_audit.inventory.snapshot import read_snapshot
 
     inventory = load_demo_inventory()
     monkeypatch.setattr(pipeline, "collect_live", lambda config, state: (inventory, ["demo"]))
@@ -247,8 +248,7 @@ def test_unknown_file_mode_is_a_usage_error() -> None:
 _KILLED_WRITER = """
 import os, sys, time
 from pathlib import Path
-from sprawl_audit import atomic
-
+from sprawl_audit.core import atomic
 def stall(fd):
     print("writing", flush=True)
     time.sleep(60)

@@ -14,8 +14,8 @@ import pytest
 from click.testing import CliRunner
 from fakes.dns import FakeDNS
 
-from sprawl_audit.cli import OWN_TENANT_HINT, main
-from sprawl_audit.formats.labels import coverage_label
+from sprawl_audit.cli.main import OWN_TENANT_HINT, main
+from sprawl_audit.report.formats.labels import coverage_label
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 WIDTH = 80

@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from report_fixtures import FORBIDDEN_CHARS, FORMULA, demo_result, hostile_result, sample
 
-from sprawl_audit.errors import UserError
-from sprawl_audit.formats import RenderOptions, get_format
-from sprawl_audit.formats.tables import FORMULA_TRIGGERS, spreadsheet_text
+from sprawl_audit.core.errors import UserError
+from sprawl_audit.report.formats import RenderOptions, get_format
+from sprawl_audit.report.formats.tables import FORMULA_TRIGGERS, spreadsheet_text
 
 PARTS = ["summary", "inventory", "findings", "rules", "people-platforms", "capabilities",
          "departments", "phone-numbers", "integrations", "external-parties", "mail-domains",

@@ -13,9 +13,9 @@ import pytest
 from click.testing import CliRunner
 from report_fixtures import FORBIDDEN_CHARS, demo_result, hostile_result, sample
 
-from sprawl_audit.cli import main
-from sprawl_audit.formats import RenderOptions, get_format
-from sprawl_audit.formats.result_graph import build_graph
+from sprawl_audit.cli.main import main
+from sprawl_audit.report.formats import RenderOptions, get_format
+from sprawl_audit.report.formats.result_graph import build_graph
 
 FORMATS = ("graphml", "gexf")
 

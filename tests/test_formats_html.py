@@ -17,9 +17,9 @@ import pytest
 from click.testing import CliRunner
 from report_fixtures import FORBIDDEN_CHARS, demo_result, hostile_result, sample
 
-from sprawl_audit.cli import main
-from sprawl_audit.formats import RenderOptions, get_format
-from sprawl_audit.formats.html_format import CSP
+from sprawl_audit.cli.main import main
+from sprawl_audit.report.formats import RenderOptions, get_format
+from sprawl_audit.report.formats.html_format import CSP
 
 SECTION_IDS = ["summary", "heatmap", "graph", "findings", "inventory", "coverage"]
 #: Every element the report itself writes; anything else came from tenant text.

@@ -7,8 +7,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from sprawl_audit.formats import RenderOptions, get_format
-from sprawl_audit.formats.schema import load_result
+from sprawl_audit.report.formats import RenderOptions, get_format
+from sprawl_audit.report.formats.schema import load_result
 
 SAMPLE = Path(__file__).parent / "data" / "result_sample.json"
 

@@ -12,9 +12,9 @@ import pytest
 from click.testing import CliRunner
 from report_fixtures import FORBIDDEN_CHARS, demo_result, hostile_result, sample
 
-from sprawl_audit.cli import main
-from sprawl_audit.formats import RenderOptions, get_format
-from sprawl_audit.formats.markdown_format import code, md
+from sprawl_audit.cli.main import main
+from sprawl_audit.report.formats import RenderOptions, get_format
+from sprawl_audit.report.formats.markdown_format import code, md
 
 # A pipe not preceded by a backslash: a column separator.
 SEPARATOR = re.compile(r"(?<!\\)\|")

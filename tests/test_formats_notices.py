@@ -14,13 +14,13 @@ from typing import Any
 import pytest
 from ops_helpers import demo_result
 
-from sprawl_audit import drift
-from sprawl_audit.cli import exit_code, report_failed_sources
-from sprawl_audit.cli_common import EXIT_FINDINGS, EXIT_INCOMPLETE, EXIT_OK, EXIT_SOURCE_FAILED
-from sprawl_audit.formats import get_format
-from sprawl_audit.formats.interface import RenderOptions
-from sprawl_audit.gaps import with_incomplete
-from sprawl_audit.logsetup import setup_logging
+from sprawl_audit.cli.common import EXIT_FINDINGS, EXIT_INCOMPLETE, EXIT_OK, EXIT_SOURCE_FAILED
+from sprawl_audit.cli.main import exit_code, report_failed_sources
+from sprawl_audit.core.logsetup import setup_logging
+from sprawl_audit.report.formats import get_format
+from sprawl_audit.report.formats.interface import RenderOptions
+from sprawl_audit.report.gaps import with_incomplete
+from sprawl_audit.store import drift
 
 SIGN_IN = "sign-in failed: AADSTS7000215: Invalid client secret provided"
 TEXT_FORMATS = ("rich", "json", "html", "markdown", "sarif", "graphml", "gexf")

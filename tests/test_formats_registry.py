@@ -7,8 +7,8 @@ import sys
 
 import pytest
 
-from sprawl_audit.errors import UserError
-from sprawl_audit.formats import FORMATS, Format, get_format
+from sprawl_audit.core.errors import UserError
+from sprawl_audit.report.formats import FORMATS, Format, get_format
 
 
 def test_every_registered_format_loads_and_names_itself() -> None:
@@ -32,10 +32,10 @@ def test_unknown_format_lists_valid_names() -> None:
 
 def test_formats_are_imported_lazily() -> None:
     code = (
-        "import sys, sprawl_audit.formats as f\n"
-        "assert 'sprawl_audit.formats.rich_format' not in sys.modules\n"
+        "import sys, sprawl_audit.report.formats as f\n"
+        "assert 'sprawl_audit.report.formats.rich_format' not in sys.modules\n"
         "assert 'rich' not in sys.modules\n"
         "f.get_format('rich')\n"
-        "assert 'sprawl_audit.formats.rich_format' in sys.modules\n"
+        "assert 'sprawl_audit.report.formats.rich_format' in sys.modules\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from rich.cells import cell_len
 
-from sprawl_audit.formats import RenderOptions, get_format
+from sprawl_audit.report.formats import RenderOptions, get_format
 
 SAMPLE = Path(__file__).parent / "data" / "result_sample.json"
 ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]")

@@ -7,7 +7,14 @@ import unicodedata
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sprawl_audit.formats.sanitize import CELL_LIMIT, cell, clip, one_line, prose, terminal_safe
+from sprawl_audit.report.formats.sanitize import (
+    CELL_LIMIT,
+    cell,
+    clip,
+    one_line,
+    prose,
+    terminal_safe,
+)
 
 
 def test_plain_text_unchanged() -> None:

@@ -18,9 +18,13 @@ from click.testing import CliRunner
 from jsonschema import Draft4Validator
 from report_fixtures import FORBIDDEN_CHARS, demo_result, hostile_result, sample
 
-from sprawl_audit.cli import main
-from sprawl_audit.formats import RenderOptions, get_format
-from sprawl_audit.formats.sarif_format import FINGERPRINT_KEY, SECURITY_SEVERITY, artifact_uri
+from sprawl_audit.cli.main import main
+from sprawl_audit.report.formats import RenderOptions, get_format
+from sprawl_audit.report.formats.sarif_format import (
+    FINGERPRINT_KEY,
+    SECURITY_SEVERITY,
+    artifact_uri,
+)
 
 REPO = Path(__file__).resolve().parent.parent
 # RFC 3986 relative reference: unreserved, sub-delims, ':', '@', '/', and %XX escapes only.

@@ -10,15 +10,15 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 
+from sprawl_audit.core.errors import UserError
+from sprawl_audit.core.model import CAPABILITIES, CLASSIFICATIONS, COVERAGE_STATUSES, SEVERITIES
 from sprawl_audit.engine.model import OUTCOME_STATUSES
-from sprawl_audit.errors import UserError
-from sprawl_audit.formats.schema import (
+from sprawl_audit.report.formats.schema import (
     RESULT_SCHEMA_VERSION,
     load_result,
     load_result_schema,
     validate_result,
 )
-from sprawl_audit.model import CAPABILITIES, CLASSIFICATIONS, COVERAGE_STATUSES, SEVERITIES
 
 SAMPLE = Path(__file__).parent / "data" / "result_sample.json"
 

@@ -12,9 +12,9 @@ from openpyxl import load_workbook
 from openpyxl.workbook.workbook import Workbook
 from report_fixtures import DDE, FORMULA, demo_result, hostile_result, sample
 
-from sprawl_audit.errors import UserError
-from sprawl_audit.formats import RenderOptions, get_format
-from sprawl_audit.formats.tables import FORMULA_TRIGGERS
+from sprawl_audit.core.errors import UserError
+from sprawl_audit.report.formats import RenderOptions, get_format
+from sprawl_audit.report.formats.tables import FORMULA_TRIGGERS
 
 SHEETS = ["Summary", "Inventory", "Findings", "Rules", "People-Platforms", "Capabilities",
           "Departments", "Phone numbers", "Integrations", "External parties", "Mail domains",

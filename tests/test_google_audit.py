@@ -19,9 +19,9 @@ from click.testing import CliRunner
 from fakes.google import BASE, FakeGoogle, expected, generate_tenant, rsa_keypair
 from fakes.server import Fault
 
-from sprawl_audit.cli import main
+from sprawl_audit.cli.main import main
 from sprawl_audit.connectors import registry
-from sprawl_audit.formats.schema import validate_result
+from sprawl_audit.report.formats.schema import validate_result
 
 
 @pytest.fixture(autouse=True)

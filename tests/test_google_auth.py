@@ -15,7 +15,7 @@ from sprawl_audit.config import load_config
 from sprawl_audit.connectors.google.auth import write_private
 from sprawl_audit.connectors.google.connector import GoogleConnector, Runtime, parse_settings
 from sprawl_audit.connectors.interface import ConnectorContext
-from sprawl_audit.errors import UserError
+from sprawl_audit.core.errors import UserError
 
 
 @pytest.fixture(scope="module")

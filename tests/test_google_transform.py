@@ -6,7 +6,7 @@ from datetime import datetime
 
 from sprawl_audit.connectors.google import transform as t
 from sprawl_audit.connectors.google.outcome import FeedOutcome, topic_coverage
-from sprawl_audit.model import AppRef
+from sprawl_audit.core.model import AppRef
 
 BASE = "https://www.googleapis.com/auth/"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from sprawl_audit.model import (
+from sprawl_audit.core.model import (
     Account,
     AppRef,
     Inventory,
@@ -14,8 +14,8 @@ from sprawl_audit.model import (
     Platform,
     SourceRef,
 )
+from sprawl_audit.inventory.snapshot import inventory_to_dict, read_snapshot, write_snapshot
 from sprawl_audit.pipeline import analyse
-from sprawl_audit.snapshot import inventory_to_dict, read_snapshot, write_snapshot
 
 ORG = Organisation(name="Fixture", domains=("example.org",), identity_provider="entra-id",
                    as_of="2026-11-01T09:00:00Z")

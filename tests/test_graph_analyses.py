@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from sprawl_audit.config import Config
-from sprawl_audit.model import (
+from sprawl_audit.core.model import (
     AppRef,
     Device,
     ExternalLink,
@@ -173,8 +173,8 @@ def test_mail_domain_facts() -> None:
 def test_all_users_consent_reads_all_users_with_the_enabled_count() -> None:
     """Issue 12 point 9: an admin consent for everyone is "all users (N enabled)" in the
     facts rules render, in the Result and in the reports — never "users: 0"."""
-    from sprawl_audit.analyses.integrations import users_label
-    from sprawl_audit.formats.labels import integration_users
+    from sprawl_audit.graph.analyses.integrations import users_label
+    from sprawl_audit.report.formats.labels import integration_users
 
     assert users_label({"user_count": 0, "attributes": {"all_users": True,
                                                         "enabled_users": 812}}) == (

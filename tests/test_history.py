@@ -18,10 +18,10 @@ import pytest
 from click.testing import CliRunner
 from ops_helpers import demo_result
 
-from sprawl_audit import history
-from sprawl_audit.cli_ops import history_group
-from sprawl_audit.errors import UserError
-from sprawl_audit.formats.json_format import dumps
+from sprawl_audit.cli.ops import history_group
+from sprawl_audit.core.errors import UserError
+from sprawl_audit.report.formats.json_format import dumps
+from sprawl_audit.store import history
 
 #: The real function: conftest.py points history.default_path at a temporary folder for
 #: every test, after this module was imported.
@@ -30,8 +30,7 @@ REAL_DEFAULT_PATH = history.default_path
 WRITER = textwrap.dedent("""
     import json, sys, time
     from pathlib import Path
-    from sprawl_audit import history
-
+    from sprawl_audit.store import history
     db, source, tag, go = sys.argv[1], sys.argv[2], sys.argv[4], sys.argv[5]
     count = int(sys.argv[3])
     result = json.loads(Path(source).read_text())

@@ -18,8 +18,8 @@ from typing import Any
 from click.testing import CliRunner
 from ops_helpers import demo_result
 
-from sprawl_audit import history
-from sprawl_audit.cli_ops import history_group
+from sprawl_audit.cli.ops import history_group
+from sprawl_audit.store import history
 
 SIGN_IN = "sign-in failed: AADSTS7000215: Invalid client secret provided"
 

@@ -39,7 +39,7 @@ import sarif_schema
 from markdown_it import MarkdownIt
 from rich.cells import cell_len
 
-from sprawl_audit.model import (
+from sprawl_audit.core.model import (
     AppRef,
     Coverage,
     Device,
@@ -55,7 +55,7 @@ from sprawl_audit.model import (
     SourceRef,
     Usage,
 )
-from sprawl_audit.snapshot import inventory_to_dict
+from sprawl_audit.inventory.snapshot import inventory_to_dict
 
 EXE = Path(sys.executable).with_name("sprawl-audit")
 WIDTH = 100
@@ -488,7 +488,7 @@ def test_log_lines_quoting_tenant_text_are_inert(log_format: str,
     """Connectors log what a service said (an error detail, a channel name)."""
     import logging
 
-    from sprawl_audit.logsetup import setup_logging
+    from sprawl_audit.core.logsetup import setup_logging
 
     text = hostile(1)
     setup_logging(1, False, log_format)
@@ -537,8 +537,7 @@ def test_a_lone_surrogate_in_a_result_renders_in_every_format(tmp_path: Path) ->
 
 def test_a_lone_surrogate_in_a_result_is_recorded_in_history(tmp_path: Path) -> None:
     """A live connector can hand over JSON's "\\ud800"; the history database takes it."""
-    from sprawl_audit import history
-
+    from sprawl_audit.store import history
     doc = json.loads((Path(__file__).parent / "data" / "result_sample.json").read_text("utf-8"))
     doc["run"]["organisation"]["name"] = SURROGATE
     doc["findings"][0]["subject"]["id"] = SURROGATE

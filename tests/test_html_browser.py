@@ -28,7 +28,7 @@ from typing import Any
 import pytest
 from report_fixtures import demo_result, hostile_result
 
-from sprawl_audit.formats import RenderOptions, get_format
+from sprawl_audit.report.formats import RenderOptions, get_format
 
 ARTIFACTS = Path(os.environ.get("SPRAWL_AUDIT_ARTIFACTS")
                  or Path(__file__).parent / "artifacts")

@@ -19,10 +19,10 @@ import pytest
 from click.testing import CliRunner
 from ops_helpers import demo_result
 
-from sprawl_audit.cli import main
-from sprawl_audit.errors import UserError
-from sprawl_audit.formats.json_format import dumps
-from sprawl_audit.inputs import MAX_TEXT_BYTES, SNAPSHOT_LIMIT_ENV, read_bounded
+from sprawl_audit.cli.main import main
+from sprawl_audit.core.errors import UserError
+from sprawl_audit.core.inputs import MAX_TEXT_BYTES, SNAPSHOT_LIMIT_ENV, read_bounded
+from sprawl_audit.report.formats.json_format import dumps
 
 EXE = str(Path(sys.executable).with_name("sprawl-audit"))
 

@@ -13,8 +13,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from sprawl_audit import logsetup
-from sprawl_audit.errors import UserError
+from sprawl_audit.core import logsetup
+from sprawl_audit.core.errors import UserError
 
 SECRET = "xoxb-123456789012-abcdefSECRET"
 
@@ -166,8 +166,8 @@ def test_require_tty_refuses_without_a_terminal(monkeypatch: pytest.MonkeyPatch)
 
 def test_a_real_process_with_stdin_closed_gets_the_error() -> None:
     code = textwrap.dedent("""
-        from sprawl_audit.logsetup import require_tty
-        from sprawl_audit.errors import UserError
+        from sprawl_audit.core.logsetup import require_tty
+        from sprawl_audit.core.errors import UserError
         try:
             require_tty("Sign-in")
         except UserError as exc:

@@ -23,7 +23,7 @@ from sprawl_audit.connectors.m365.auth import (
 )
 from sprawl_audit.connectors.m365.clouds import CLOUDS, normalise_base_url
 from sprawl_audit.connectors.m365.collect import M365Connector, parse_settings
-from sprawl_audit.errors import UserError
+from sprawl_audit.core.errors import UserError
 
 BASE = {"tenant_id": "contoso.onmicrosoft.com", "client_id": CLIENT_ID,
         "client_secret_env": "SPRAWL_TEST_SECRET"}

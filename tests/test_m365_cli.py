@@ -18,8 +18,8 @@ from click.testing import CliRunner
 from fakes.graph import ALL_ROLES, FakeGraph, demo_tenant, offline_m365
 from fakes.server import tls_pair
 
-from sprawl_audit.cli import main
-from sprawl_audit.formats.schema import validate_result
+from sprawl_audit.cli.main import main
+from sprawl_audit.report.formats.schema import validate_result
 
 CANARY = "canary-SECRET-7f3e9d2a1b"
 ENV = "SPRAWL_CANARY_M365_SECRET"

@@ -34,7 +34,7 @@ from sprawl_audit.connectors.m365.directory import person_id, transform_users
 from sprawl_audit.connectors.m365.external import transform_inbox_rules, transform_team_guests
 from sprawl_audit.connectors.m365.reports import transform_activity_reports
 from sprawl_audit.connectors.m365.telephony import transform_number_assignments
-from sprawl_audit.model import InventoryBuilder
+from sprawl_audit.core.model import InventoryBuilder
 
 SECRET_ENV = "SPRAWL_TEST_M365_SECRET"
 SMALL_PAGES = {"users": 100, "managedDevices": 50, "detectedApps": 10, "appDevices": 20,

@@ -7,14 +7,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from repo_paths import CONNECTORS
 
 from sprawl_audit.config import Config
 from sprawl_audit.connectors.m365 import exports as ex
-from sprawl_audit.errors import UserError
-from sprawl_audit.model import AppRef, Inventory, InventoryBuilder, Organisation
+from sprawl_audit.core.errors import UserError
+from sprawl_audit.core.model import AppRef, Inventory, InventoryBuilder, Organisation
 from sprawl_audit.pipeline import RuleSelection, run_audit
 
-SCRIPT = Path(__file__).resolve().parents[1] / "connectors" / "m365" / ex.SCRIPT_NAME
+SCRIPT = CONNECTORS / "m365" / ex.SCRIPT_NAME
 
 
 def write(folder: Path, name: str, data: Any, encoding: str = "utf-8") -> Path:

@@ -25,7 +25,7 @@ from sprawl_audit.connectors.m365.policies import (
     user_consent,
 )
 from sprawl_audit.connectors.m365.telephony import transform_number_assignments
-from sprawl_audit.topics import is_known
+from sprawl_audit.core.topics import is_known
 
 
 def test_retry_after_seconds_and_http_dates() -> None:

@@ -172,7 +172,7 @@ def test_403_on_registration_details_is_forbidden_and_mfa_stays_unknown(
 
 
 def judged(out: Any) -> list[dict[str, Any]]:
-    from sprawl_audit.model import Organisation
+    from sprawl_audit.core.model import Organisation
     from sprawl_audit.pipeline import RuleSelection, analyse, judge_full
 
     inventory = out.build(Organisation(name="Riverside", identity_provider="entra-id",

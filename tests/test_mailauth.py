@@ -1,6 +1,6 @@
-"""DMARC and MTA-STS parsing (sprawl_audit/mailauth.py); SPF is in test_email_spf.py."""
+"""DMARC and MTA-STS parsing (src/sprawl_audit/parsers/mailauth.py); SPF is in test_email_spf.py."""
 
-from sprawl_audit.mailauth import check_dmarc, parse_dmarc, parse_mta_sts_mode
+from sprawl_audit.parsers.mailauth import check_dmarc, parse_dmarc, parse_mta_sts_mode
 
 
 def test_dmarc_policy_pct_and_reporting() -> None:

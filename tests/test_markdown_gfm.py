@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from report_fixtures import sample
 
-from sprawl_audit.formats import RenderOptions, get_format
-from sprawl_audit.formats.markdown_format import md
+from sprawl_audit.report.formats import RenderOptions, get_format
+from sprawl_audit.report.formats.markdown_format import md
 
 cmarkgfm = pytest.importorskip("cmarkgfm", reason="pip install '.[test]' (cmarkgfm)")
 

@@ -17,8 +17,8 @@ from sprawl_audit.connectors.network_logs.reader import (
     read_network_log,
 )
 from sprawl_audit.connectors.network_logs.transform import transform_network_logs
-from sprawl_audit.errors import UserError
-from sprawl_audit.model import AppRef
+from sprawl_audit.core.errors import UserError
+from sprawl_audit.core.model import AppRef
 
 DATA = Path(__file__).parent / "data" / "network_logs"
 ISSUE_MAPPING = {"user": "cs-username", "host": "cs-host", "time": "date"}

@@ -1,4 +1,4 @@
-"""Packaging: three top-level folders map into one package; the wheel must carry the data.
+"""Packaging: one package in the src layout; the wheel must carry code and data.
 
 CI tests a regular (non-editable) install, where a folder missing from pyproject's
 package list or a data glob that misses a file only shows up as a runtime error on a
@@ -23,8 +23,7 @@ import pytest
 tomllib = pytest.importorskip("tomllib")  # Python 3.11+; the check needs only one version
 
 ROOT = Path(__file__).resolve().parents[1]
-MAPPING = {"sprawl_audit": "sprawl_audit", "sprawl_audit.connectors": "connectors",
-           "sprawl_audit.rules": "rules", "sprawl_audit.schemas": "schemas"}
+SRC = ROOT / "src"
 
 
 def _pyproject() -> dict:
@@ -36,22 +35,32 @@ def _source_packages() -> set[str]:
     identifiers (setuptools treats those as namespace packages and warns about any that
     is shipped but not declared); ``rules/uk-gdpr`` and the like are plain data."""
     found = set()
-    for package, folder in MAPPING.items():
-        base = ROOT / folder
-        for directory in [base, *(p for p in base.rglob("*") if p.is_dir())]:
-            rel = directory.relative_to(base)
-            if "__pycache__" in rel.parts or not all(p.isidentifier() for p in rel.parts):
-                continue
-            if not any(f.is_file() for f in directory.rglob("*")):
-                continue
-            found.add(".".join([package, *rel.parts]) if rel.parts else package)
+    base = SRC / "sprawl_audit"
+    for directory in [base, *(p for p in base.rglob("*") if p.is_dir())]:
+        rel = directory.relative_to(SRC)
+        if "__pycache__" in rel.parts or not all(p.isidentifier() for p in rel.parts):
+            continue
+        if not any(f.is_file() for f in directory.rglob("*")):
+            continue
+        found.add(".".join(rel.parts))
     return found
 
 
-def test_every_package_folder_is_listed_in_pyproject() -> None:
-    listed = set(_pyproject()["tool"]["setuptools"]["packages"])
-    assert _source_packages() - listed == set()
-    assert listed - _source_packages() == set()
+def test_setuptools_finds_every_package_folder() -> None:
+    """The src layout with ``packages.find``: what setuptools discovers is every folder
+    Python could import, code and data alike — nothing listed by hand to fall behind."""
+    from setuptools.discovery import PEP420PackageFinder
+
+    find = _pyproject()["tool"]["setuptools"]["packages"]["find"]
+    assert find["where"] == ["src"]
+    found = set(PEP420PackageFinder.find(str(SRC), include=tuple(find["include"])))
+    assert _source_packages() - found == set()
+
+
+def test_nothing_outside_src_is_packaged() -> None:
+    """The old layout mapped three top-level folders into the package; they are gone."""
+    for old in ("sprawl_audit", "connectors", "rules", "schemas"):
+        assert not (ROOT / old).exists(), old
 
 
 def test_licence_is_an_spdx_expression() -> None:
@@ -77,8 +86,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     base = tmp_path_factory.mktemp("wheel")
     src, out = base / "src", base / "out"
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info", "build")
-    for name in MAPPING.values():
-        shutil.copytree(ROOT / name, src / name, ignore=ignore)
+    shutil.copytree(SRC, src / "src", ignore=ignore)
     for name in ("pyproject.toml", "README.md"):
         shutil.copy2(ROOT / name, src / name)
     out.mkdir()
@@ -108,11 +116,9 @@ def test_wheel_contains_every_data_file(built: tuple[Path, str]) -> None:
     wheel, _output = built
     names = set(zipfile.ZipFile(wheel).namelist())
     expected = set()
-    for package, folder in MAPPING.items():
-        for f in (ROOT / folder).rglob("*"):
-            if f.is_file() and f.suffix in {".yaml", ".json", ".csv", ".md", ".py"} \
-                    and "__pycache__" not in f.parts:
-                rel = f.relative_to(ROOT / folder)
-                expected.add("/".join([*package.split("."), *rel.parts]))
+    for f in (SRC / "sprawl_audit").rglob("*"):
+        if f.is_file() and f.suffix in {".yaml", ".json", ".csv", ".md", ".py", ".ps1"} \
+                and "__pycache__" not in f.parts:
+            expected.add("/".join(f.relative_to(SRC).parts))
     missing = sorted(expected - names)
     assert missing == []

@@ -11,9 +11,9 @@ from sprawl_audit.connectors.interface import ConnectorContext
 from sprawl_audit.connectors.m365.telephony import transform_number_assignments
 from sprawl_audit.connectors.phone.connector import PhoneConnector
 from sprawl_audit.connectors.whatsapp.transform import transform_whatsapp
-from sprawl_audit.errors import UserError
-from sprawl_audit.model import Organisation, merge
-from sprawl_audit.phones import e164, is_e164, normalise, region_code
+from sprawl_audit.core.errors import UserError
+from sprawl_audit.core.model import Organisation, merge
+from sprawl_audit.parsers.phones import e164, is_e164, normalise, region_code
 from sprawl_audit.pipeline import analyse
 
 ORG = Organisation(name="Fixture Homes", domains=("fixture.org.uk",),

@@ -30,9 +30,10 @@ from property_strategies import (
     tiny_snapshot,
     write_case,
 )
+from repo_paths import DEMO_DATA
 
 from sprawl_audit.config import Config, load_config
-from sprawl_audit.errors import UserError
+from sprawl_audit.core.errors import UserError
 
 ROOT = Path(__file__).resolve().parent.parent
 _TMP = Path(tempfile.mkdtemp(prefix="prop-config-"))
@@ -41,7 +42,7 @@ _TMP = Path(tempfile.mkdtemp(prefix="prop-config-"))
 @cache
 def base_configs() -> tuple[dict[str, Any], ...]:
     example = yaml.safe_load((ROOT / "config.example.yaml").read_text(encoding="utf-8"))
-    demo = yaml.safe_load((ROOT / "connectors/demo/data/config.yaml").read_text(encoding="utf-8"))
+    demo = yaml.safe_load((DEMO_DATA / "config.yaml").read_text(encoding="utf-8"))
     rich = {
         "organisation": {"name": "Acme Housing", "domains": ["acme.org"],
                          "identity_provider": "entra-id"},

@@ -21,16 +21,17 @@ from property_strategies import (
     run_cli,
     write_case,
 )
+from repo_paths import DEMO_DATA
 
 from sprawl_audit.catalog import load_catalog
 from sprawl_audit.connectors.network_logs.reader import read_network_log
 from sprawl_audit.connectors.phone.transform import read_phone_numbers
-from sprawl_audit.errors import UserError
-from sprawl_audit.phones import is_e164
+from sprawl_audit.core.errors import UserError
+from sprawl_audit.parsers.phones import is_e164
 
 ROOT = Path(__file__).resolve().parent.parent
 LOGS = ROOT / "tests" / "data" / "network_logs"
-PHONE = ROOT / "connectors" / "demo" / "data" / "phone"
+PHONE = DEMO_DATA / "phone"
 _TMP = Path(tempfile.mkdtemp(prefix="prop-csv-"))
 EIGHT_BY_EIGHT = {"number": "Direct Number", "owner": "Email", "site": "Site",
                   "call_recording": "Call Recording", "provider": "=8x8"}

@@ -10,21 +10,21 @@ TXT records hold random text.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 from fakes.dns import FakeDNS
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from payload_strategies import NASTY_TEXT, mutated
+from repo_paths import DEMO_DATA
 
 from sprawl_audit.connectors.email.connector import EmailConnector
 from sprawl_audit.connectors.email.transform import transform_dns
 from sprawl_audit.connectors.interface import ConnectorContext
-from sprawl_audit.model import COVERAGE_STATUSES
-from sprawl_audit.spf import Answer, evaluate, tokenise
+from sprawl_audit.core.model import COVERAGE_STATUSES
+from sprawl_audit.parsers.spf import Answer, evaluate, tokenise
 
-ANSWERS = json.loads((Path(__file__).resolve().parents[1] / "connectors" / "demo" / "data"
+ANSWERS = json.loads((DEMO_DATA
                       / "dns" / "answers.json").read_text(encoding="utf-8"))
 
 

@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from payload_strategies import mutated
 
 from sprawl_audit.connectors.google import transform as t
-from sprawl_audit.model import COVERAGE_STATUSES, Device, ExternalLink, Integration, Person
+from sprawl_audit.core.model import COVERAGE_STATUSES, Device, ExternalLink, Integration, Person
 
 TENANT = generate_tenant(8, now=datetime(2026, 11, 1, 9, tzinfo=timezone.utc))
 USERS = [{"users": TENANT.users[:6], "nextPageToken": "x"}, {"users": TENANT.users[6:]}]

@@ -23,6 +23,7 @@ from fakes.server import tls_pair
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from payload_strategies import mutated, nasty_csv_cells
+from repo_paths import DEMO_DATA
 
 from sprawl_audit.connectors.interface import ConnectorContext
 from sprawl_audit.connectors.m365 import exports as ex
@@ -37,11 +38,11 @@ from sprawl_audit.connectors.m365.policies import (
 )
 from sprawl_audit.connectors.m365.reports import transform_activity_reports
 from sprawl_audit.connectors.m365.telephony import transform_number_assignments
-from sprawl_audit.model import COVERAGE_STATUSES, InventoryBuilder
+from sprawl_audit.core.model import COVERAGE_STATUSES, InventoryBuilder
 
 TENANT = generate_tenant(users=12, devices=8, service_principals=8, teams=4, detected_apps=6,
                          seed=8)
-DEMO_REPORTS = Path(__file__).resolve().parents[1] / "connectors" / "demo" / "data" / "m365" \
+DEMO_REPORTS = DEMO_DATA / "m365" \
     / "reports"
 TEAMS_CSV = (DEMO_REPORTS / "getTeamsUserActivityUserDetail_D30.csv").read_text(
     encoding="utf-8")
@@ -213,7 +214,7 @@ def test_powershell_exports(files: Any) -> None:
 def test_unreadable_export_files_are_user_errors(data: bytes) -> None:
     """A file that is not a JSON object/array is a UserError with the file — never an
     uncaught RecursionError or UnicodeError."""
-    from sprawl_audit.errors import UserError
+    from sprawl_audit.core.errors import UserError
 
     folder = Path(_tmp_dir())
     (folder / ex.MEETING).write_bytes(data)

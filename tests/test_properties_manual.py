@@ -23,10 +23,11 @@ from property_strategies import (
     run_cli,
     write_case,
 )
+from repo_paths import DEMO_DATA
 
 from sprawl_audit.connectors.manual.transform import load_manual_inventory
-from sprawl_audit.errors import UserError
-from sprawl_audit.snapshot import inventory_from_dict, to_jsonable
+from sprawl_audit.core.errors import UserError
+from sprawl_audit.inventory.snapshot import inventory_from_dict, to_jsonable
 
 ROOT = Path(__file__).resolve().parent.parent
 _TMP = Path(tempfile.mkdtemp(prefix="prop-manual-"))
@@ -34,7 +35,7 @@ _TMP = Path(tempfile.mkdtemp(prefix="prop-manual-"))
 
 @cache
 def base_doc() -> dict[str, Any]:
-    text = (ROOT / "connectors/demo/data/manual/interviews.yaml").read_text(encoding="utf-8")
+    text = (DEMO_DATA / "manual/interviews.yaml").read_text(encoding="utf-8")
     doc: dict[str, Any] = yaml.safe_load(text)
     return doc
 

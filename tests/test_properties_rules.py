@@ -21,12 +21,13 @@ from property_strategies import (
     run_cli,
     write_case,
 )
+from repo_paths import RULES
 
+from sprawl_audit.core.errors import UserError
 from sprawl_audit.engine.loader import check_packs, load_rules
-from sprawl_audit.errors import UserError
 
 ROOT = Path(__file__).resolve().parent.parent
-BASELINE = ROOT / "rules" / "baseline"
+BASELINE = RULES / "baseline"
 _TMP = Path(tempfile.mkdtemp(prefix="prop-rules-"))
 
 

@@ -10,7 +10,6 @@ served a damaged page, must return one too.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,13 +18,14 @@ from fakes.slack import ALL_SCOPES, FakeSlack, Token, demo_org
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from payload_strategies import mutated
+from repo_paths import DEMO_DATA
 
 from sprawl_audit.connectors.interface import ConnectorContext
 from sprawl_audit.connectors.slack.connector import SlackConnector
 from sprawl_audit.connectors.slack.transform import transform_slack
-from sprawl_audit.model import COVERAGE_STATUSES, InventoryBuilder
+from sprawl_audit.core.model import COVERAGE_STATUSES, InventoryBuilder
 
-DEMO = Path(__file__).resolve().parents[1] / "connectors" / "demo" / "data" / "slack"
+DEMO = DEMO_DATA / "slack"
 
 
 def _load(name: str) -> Any:

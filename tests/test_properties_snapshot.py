@@ -28,11 +28,11 @@ from property_strategies import (
     run_cli,
 )
 
-from sprawl_audit.errors import UserError
-from sprawl_audit.formats.schema import validate_result
-from sprawl_audit.model import Inventory
-from sprawl_audit.records import Invalid
-from sprawl_audit.snapshot import inventory_from_dict, inventory_to_dict, read_snapshot
+from sprawl_audit.core.errors import UserError
+from sprawl_audit.core.model import Inventory
+from sprawl_audit.inventory.records import Invalid
+from sprawl_audit.inventory.snapshot import inventory_from_dict, inventory_to_dict, read_snapshot
+from sprawl_audit.report.formats.schema import validate_result
 
 _COLLECTIONS = ("people", "platforms", "usages", "devices", "integrations", "external_links",
                 "phone_numbers", "mail_domains", "observations", "accounts")
@@ -113,8 +113,8 @@ def test_the_fast_readers_agree_with_the_careful_one(doc: Any) -> None:
     """The compiled readers (records.py) and the streaming one (snapshot_stream.py) never
     accept what the careful reader refuses, and build the same Inventory when it accepts
     — they are an optimisation, not a second definition of a valid snapshot."""
-    from sprawl_audit.snapshot import _located_inventory
-    from sprawl_audit.snapshot_stream import stream_inventory
+    from sprawl_audit.inventory.snapshot import _located_inventory
+    from sprawl_audit.inventory.snapshot_stream import stream_inventory
 
     try:
         careful: Inventory | None = _located_inventory(doc, "snap.json")

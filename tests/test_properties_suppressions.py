@@ -25,8 +25,8 @@ from property_strategies import (
     write_case,
 )
 
-from sprawl_audit.errors import UserError
-from sprawl_audit.suppress import SuppressionSet, apply_to_result, load_suppressions
+from sprawl_audit.core.errors import UserError
+from sprawl_audit.store.suppress import SuppressionSet, apply_to_result, load_suppressions
 
 ROOT = Path(__file__).resolve().parent
 _TMP = Path(tempfile.mkdtemp(prefix="prop-suppress-"))

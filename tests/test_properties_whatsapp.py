@@ -22,8 +22,8 @@ from sprawl_audit.connectors.interface import ConnectorContext
 from sprawl_audit.connectors.whatsapp import client as client_module
 from sprawl_audit.connectors.whatsapp.connector import WhatsAppConnector
 from sprawl_audit.connectors.whatsapp.transform import TOPIC, transform_whatsapp
-from sprawl_audit.model import COVERAGE_STATUSES, InventoryBuilder
-from sprawl_audit.phones import e164, is_e164
+from sprawl_audit.core.model import COVERAGE_STATUSES, InventoryBuilder
+from sprawl_audit.parsers.phones import e164, is_e164
 
 ACCOUNTS = [{"id": a["id"], "name": a["name"], "phone_numbers": a["numbers"]}
             for a in (asdict(x) for x in accounts_for_demo())]

@@ -16,12 +16,12 @@ from ops_helpers import demo_result, validate_extended
 
 from sprawl_audit import pipeline
 from sprawl_audit.connectors.demo import demo_config, load_demo_inventory
+from sprawl_audit.core.errors import UserError
 from sprawl_audit.engine import fingerprint
-from sprawl_audit.errors import UserError
-from sprawl_audit.formats import FORMATS, get_format
-from sprawl_audit.formats.interface import RenderOptions
-from sprawl_audit.redact import Redactor
-from sprawl_audit.snapshot import inventory_from_dict, inventory_to_dict
+from sprawl_audit.inventory.snapshot import inventory_from_dict, inventory_to_dict
+from sprawl_audit.report.formats import FORMATS, get_format
+from sprawl_audit.report.formats.interface import RenderOptions
+from sprawl_audit.store.redact import Redactor
 
 KEY = "correct horse battery staple 42"
 OTHER_KEY = "a different key for another client"

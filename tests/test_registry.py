@@ -4,7 +4,7 @@ import pytest
 
 from sprawl_audit.connectors.interface import Connector
 from sprawl_audit.connectors.registry import REGISTRY, get_connector
-from sprawl_audit.errors import UserError
+from sprawl_audit.core.errors import UserError
 
 
 @pytest.mark.parametrize("name", sorted(REGISTRY))

@@ -8,6 +8,8 @@ from typing import Any
 
 import pytest
 
+from sprawl_audit.core.model import SEVERITIES
+from sprawl_audit.core.topics import TOPICS
 from sprawl_audit.engine import (
     check_packs,
     load_fixture,
@@ -21,8 +23,6 @@ from sprawl_audit.engine.fixtures import fixture_file
 from sprawl_audit.engine.frameworks import INDEX_FILE
 from sprawl_audit.engine.model import RuleSet
 from sprawl_audit.engine.sources import read_yaml, shipped_root
-from sprawl_audit.model import SEVERITIES
-from sprawl_audit.topics import TOPICS
 
 PACKS = ("baseline", "uk-gdpr", "ncsc-caf", "nhs-dspt", "cyber-essentials", "uk-gov-nccc",
          "iso27001-2022")

@@ -12,11 +12,11 @@ import networkx as nx
 import pytest
 from click.testing import CliRunner
 
-from sprawl_audit.cli import main
+from sprawl_audit.cli.main import main
+from sprawl_audit.core.model import Coverage
 from sprawl_audit.engine import evaluate, load_rules, outcome_to_dict
 from sprawl_audit.engine.operators import MATCH_TIMEOUT_MS, RULE_TIMEOUTS
 from sprawl_audit.engine.patterns import pattern_problem
-from sprawl_audit.model import Coverage
 
 RULE = """\
 - id: T-NAME

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from sprawl_audit import cli_rules
-from sprawl_audit.cli import main
+from sprawl_audit.cli import rules as cli_rules
+from sprawl_audit.cli.main import main
 
 ORG = ('{name: Fixture Org, domains: [fixture.example], identity_provider: entra-id, '
        'as_of: "2025-06-30T00:00:00Z"}')
@@ -131,7 +131,7 @@ def test_register_adds_the_group() -> None:
 
 
 @pytest.mark.skipif(main.commands.get("rules") is not cli_rules.rules,
-                    reason="cli.py does not call sprawl_audit.cli_rules.register yet")
+                    reason="cli.py does not call sprawl_audit.cli.rules.register yet")
 def test_the_group_is_registered_on_the_main_command() -> None:
     res = CliRunner().invoke(main, ["rules", "show", "SA-DEVICE-001"])
     assert res.exit_code == 0 and "fixtures" in res.output

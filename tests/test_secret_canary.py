@@ -49,7 +49,7 @@ from fakes.server import Fault, tls_pair
 from fakes.slack import ALL_SCOPES, FakeSlack, Token, generate_org
 from fakes.whatsapp import FakeWhatsApp, accounts_for_demo, settings_for
 
-from sprawl_audit.cli import main
+from sprawl_audit.cli.main import main
 from sprawl_audit.connectors.whatsapp import client as whatsapp_client
 
 FORMATS = "rich,json,html,markdown,csv,xlsx,sarif,graphml,gexf"
@@ -553,7 +553,7 @@ def test_device_code_token_cache_is_owner_only_and_its_tokens_stay_in_it(
         tls: Any, tmp_path: Path, caplog: pytest.LogCaptureFixture,
         monkeypatch: pytest.MonkeyPatch) -> None:
     """The one file meant to hold tokens: 0600, and nothing in it reaches anything else."""
-    monkeypatch.setattr("sprawl_audit.logsetup.require_tty", lambda *_a, **_k: None)
+    monkeypatch.setattr("sprawl_audit.core.logsetup.require_tty", lambda *_a, **_k: None)
     redact_key = canary("redact-key")
     old = os.umask(0)  # the cache must be 0600 even under a wide-open umask
     try:

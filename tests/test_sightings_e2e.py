@@ -10,16 +10,16 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from sprawl_audit.cli import main
+from sprawl_audit.cli.main import main
 from sprawl_audit.config import parse_config
 from sprawl_audit.connectors import registry
 from sprawl_audit.connectors.interface import ConnectorContext
 from sprawl_audit.connectors.m365.transform import transform_devices
 from sprawl_audit.connectors.manual.connector import ManualConnector
 from sprawl_audit.connectors.network_logs.connector import NetworkLogsConnector
-from sprawl_audit.formats.schema import validate_result
-from sprawl_audit.model import Organisation, merge
+from sprawl_audit.core.model import Organisation, merge
 from sprawl_audit.pipeline import RuleSelection, analyse, run_audit
+from sprawl_audit.report.formats.schema import validate_result
 
 ORG = "riversidehomes.org.uk"
 # Intune, as Graph returns it: a personal Android phone with WhatsApp in its work profile

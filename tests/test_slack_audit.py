@@ -14,10 +14,10 @@ from click.testing import CliRunner
 from fakes.server import Fault
 from fakes.slack import ADMIN_SCOPES, ALL_SCOPES, FakeSlack, Token, demo_org, generate_org
 
-from sprawl_audit.cli import main
+from sprawl_audit.cli.main import main
 from sprawl_audit.connectors.registry import REGISTRY, ConnectorInfo
-from sprawl_audit.formats import FORMATS
-from sprawl_audit.formats.schema import validate_result
+from sprawl_audit.report.formats import FORMATS
+from sprawl_audit.report.formats.schema import validate_result
 
 TOKEN = "xoxp-7777-8888-9999-canarytokenvalue"
 

@@ -20,8 +20,8 @@ from fakes.slack import (
 
 from sprawl_audit.connectors.interface import ConnectorContext
 from sprawl_audit.connectors.slack.connector import SlackConnector
-from sprawl_audit.errors import UserError
-from sprawl_audit.model import AppRef, InventoryBuilder
+from sprawl_audit.core.errors import UserError
+from sprawl_audit.core.model import AppRef, InventoryBuilder
 
 TOKEN = "xoxp-4242-4242-connector-test"
 

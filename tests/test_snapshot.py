@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from sprawl_audit.errors import UserError
-from sprawl_audit.model import (
+from sprawl_audit.core.errors import UserError
+from sprawl_audit.core.model import (
     AppRef,
     Coverage,
     Device,
@@ -22,7 +22,7 @@ from sprawl_audit.model import (
     SourceRef,
     Usage,
 )
-from sprawl_audit.snapshot import (
+from sprawl_audit.inventory.snapshot import (
     inventory_from_dict,
     inventory_to_dict,
     read_snapshot,

@@ -14,12 +14,12 @@ from click.testing import CliRunner
 from report_fixtures import sample as sample_result
 from test_snapshot import sample as sample_inventory
 
-from sprawl_audit import history
-from sprawl_audit.cli import main
-from sprawl_audit.errors import UserError
-from sprawl_audit.formats.json_format import dumps
-from sprawl_audit.records import Invalid, Pool, reader_for
-from sprawl_audit.snapshot import inventory_from_dict, inventory_to_dict, write_snapshot
+from sprawl_audit.cli.main import main
+from sprawl_audit.core.errors import UserError
+from sprawl_audit.inventory.records import Invalid, Pool, reader_for
+from sprawl_audit.inventory.snapshot import inventory_from_dict, inventory_to_dict, write_snapshot
+from sprawl_audit.report.formats.json_format import dumps
+from sprawl_audit.store import history
 
 HUGE = ["1e999999", "-1e999999", "Infinity", "-Infinity", "NaN"]
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from ops_helpers import demo_result, validate_extended
 
-from sprawl_audit.errors import UserError
-from sprawl_audit.suppress import apply, apply_to_result, load_suppressions
+from sprawl_audit.core.errors import UserError
+from sprawl_audit.store.suppress import apply, apply_to_result, load_suppressions
 
 TODAY = date(2026, 11, 23)
 

@@ -1,4 +1,4 @@
-"""DNS answers → MailDomain and email-sender records (connectors/email)."""
+"""DNS answers → MailDomain and email-sender records (src/sprawl_audit/connectors/email)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from sprawl_audit.connectors.email.transform import (
     transform_dns,
     txt_strings,
 )
-from sprawl_audit.model import AppRef
-from sprawl_audit.spf import sender_hosts
+from sprawl_audit.core.model import AppRef
+from sprawl_audit.parsers.spf import sender_hosts
 
 KEY = "v=DKIM1; k=rsa; p=MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAx"
 ANSWERS = {

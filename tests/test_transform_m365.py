@@ -1,4 +1,4 @@
-"""Microsoft Graph raw shapes → records (connectors/m365)."""
+"""Microsoft Graph raw shapes → records (src/sprawl_audit/connectors/m365)."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from sprawl_audit.connectors.m365.transform import (
     transform_users,
     verified_domains,
 )
-from sprawl_audit.model import AppRef
+from sprawl_audit.core.model import AppRef
 
 E3 = "05e9a617-0261-4cee-bb44-138d3ef5d965"
 TEAMS_PLAN = "57ff2da0-773e-42df-b2af-ffb7a2317929"

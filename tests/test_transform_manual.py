@@ -1,4 +1,4 @@
-"""Interview notes YAML → Observation and ExternalLink records (connectors/manual)."""
+"""Interview notes YAML → Observation and ExternalLink records (sprawl_audit/connectors/manual)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from sprawl_audit.connectors.manual.transform import load_manual_inventory, load_manual_text
-from sprawl_audit.errors import UserError
-from sprawl_audit.model import AppRef
+from sprawl_audit.core.errors import UserError
+from sprawl_audit.core.model import AppRef
 
 GOOD = """\
 version: 1

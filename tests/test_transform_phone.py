@@ -1,4 +1,4 @@
-"""Phone-number CSV import and transform (connectors/phone)."""
+"""Phone-number CSV import and transform (src/sprawl_audit/connectors/phone)."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from sprawl_audit.connectors.phone.transform import read_phone_numbers, transform_phone_imports
-from sprawl_audit.errors import UserError
-from sprawl_audit.model import AppRef
-from sprawl_audit.phones import e164
+from sprawl_audit.core.errors import UserError
+from sprawl_audit.core.model import AppRef
+from sprawl_audit.parsers.phones import e164
 
 GENERIC = (
     "number,owner,provider,system,kind,site,call_recording,retention_days,label\n"

@@ -1,4 +1,4 @@
-"""Slack Web API raw shapes → records (connectors/slack)."""
+"""Slack Web API raw shapes → records (src/sprawl_audit/connectors/slack)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from sprawl_audit.connectors.slack.transform import (
     transform_integration_logs,
     transform_slack,
 )
-from sprawl_audit.model import AppRef
+from sprawl_audit.core.model import AppRef
 
 TEAM = {"ok": True, "team": {"id": "T1", "name": "Acme ICT", "domain": "acme-ict",
                              "email_domain": "example.org.uk"}}

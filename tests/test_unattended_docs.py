@@ -15,8 +15,8 @@ from typing import Any
 import click
 import pytest
 
-from sprawl_audit import cli_ops
-from sprawl_audit.cli import main
+from sprawl_audit.cli import ops as cli_ops
+from sprawl_audit.cli.main import main
 
 tomllib = pytest.importorskip("tomllib")  # Python 3.11+; the check needs only one version
 
@@ -109,7 +109,7 @@ def test_dockerfile_matches_pyproject() -> None:
 
 
 def test_documented_environment_variables_exist() -> None:
-    from sprawl_audit.inputs import SNAPSHOT_LIMIT_ENV
+    from sprawl_audit.core.inputs import SNAPSHOT_LIMIT_ENV
 
     known = {"SPRAWL_AUDIT_REDACT_KEY", SNAPSHOT_LIMIT_ENV}  # read by the code, not click
 
@@ -147,7 +147,7 @@ def test_systemd_units_verify(tmp_path: Path) -> None:
 
 
 def test_secret_variables_in_the_doc_are_blanked_in_logs() -> None:
-    from sprawl_audit.logsetup import SECRET_SUFFIXES
+    from sprawl_audit.core.logsetup import SECRET_SUFFIXES
 
     for name in set(re.findall(r"\b(SPRAWL_[A-Z0-9_]+)=", DOC)):
         if name.startswith("SPRAWL_AUDIT_") and not name.endswith("_KEY"):

@@ -22,9 +22,9 @@ from fakes.whatsapp import (
 from sprawl_audit.connectors.interface import ConnectorContext
 from sprawl_audit.connectors.whatsapp import client as client_module
 from sprawl_audit.connectors.whatsapp.connector import WhatsAppConnector
-from sprawl_audit.errors import UserError
-from sprawl_audit.model import AppRef
-from sprawl_audit.phones import e164
+from sprawl_audit.core.errors import UserError
+from sprawl_audit.core.model import AppRef
+from sprawl_audit.parsers.phones import e164
 
 ENV = "SPRAWL_WHATSAPP_TOKEN"
 PAGES = r"/phone_numbers$"
@@ -273,7 +273,7 @@ def test_the_token_never_appears_anywhere(
 
 
 def _org():
-    from sprawl_audit.model import Organisation
+    from sprawl_audit.core.model import Organisation
 
     return Organisation(name="x")
 

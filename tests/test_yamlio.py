@@ -2,8 +2,8 @@
 
 import pytest
 
-from sprawl_audit import yamlio
-from sprawl_audit.errors import UserError
+from sprawl_audit.core import yamlio
+from sprawl_audit.core.errors import UserError
 
 
 def test_lines_are_kept_for_mappings_keys_and_items() -> None:

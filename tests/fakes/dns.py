@@ -319,7 +319,7 @@ def _recv_exact(conn: socket.socket, n: int) -> bytes | None:
 
 
 def zone_from_answers(answers: Mapping[str, Mapping[str, Any]]) -> Zone:
-    """Zone data serving the DNS-answers shape of ``connectors/email/transform.py``
+    """Zone data serving the DNS-answers shape of ``src/sprawl_audit/connectors/email/transform.py``
     (the demo's ``dns/answers.json``): MX, TXT, _dmarc, DKIM selectors, _mta-sts,
     _smtp._tls and SPF include targets (``spf_includes``)."""
     zone: Zone = {}

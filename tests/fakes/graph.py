@@ -37,10 +37,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
+from repo_paths import DEMO_DATA
+
 from fakes.server import FakeServer, Fault, Request, Response, tls_pair
 
 ROOT = Path(__file__).resolve().parents[2]
-DEMO = ROOT / "connectors" / "demo" / "data" / "m365"
+DEMO = DEMO_DATA / "m365"
 CLIENT_ID = "5f1e2d3c-4b5a-4987-8123-9abcdef01234"
 MICROSOFT_TENANT = "f8cdef31-a31e-4b4a-93e4-5f571e91255a"
 GRAPH_APP_ID = "00000003-0000-0000-c000-000000000000"

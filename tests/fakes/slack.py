@@ -37,13 +37,14 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 
+from repo_paths import DEMO_DATA
+
 from fakes.server import FakeServer, Request, Response
 
-DEMO = Path(__file__).resolve().parents[2] / "connectors" / "demo" / "data" / "slack"
+DEMO = DEMO_DATA / "slack"
 PLANS = ("free", "pro", "business+", "enterprise")
 BILLING_CODES = {"free": "free", "pro": "std", "business+": "plus", "enterprise": "enterprise"}
 #: Slack's documented tiers, requests per minute.

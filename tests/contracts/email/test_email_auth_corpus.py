@@ -38,15 +38,15 @@ sys.path.insert(0, str(HERE.parent.parent))  # tests/, for fakes when run as a s
 
 from fakes.dns import FakeDNS  # noqa: E402
 
-from sprawl_audit.analyses.mail import dmarc_facts, spf_facts  # noqa: E402
 from sprawl_audit.connectors.email.connector import (  # noqa: E402
     RecordingLookups,
     collect_domain,
 )
 from sprawl_audit.connectors.email.resolver import DnsClient  # noqa: E402
 from sprawl_audit.connectors.email.transform import mail_domain  # noqa: E402
-from sprawl_audit.mailauth import is_dmarc_record, parse_dmarc  # noqa: E402
-from sprawl_audit.spf import evaluate  # noqa: E402
+from sprawl_audit.graph.analyses.mail import dmarc_facts, spf_facts  # noqa: E402
+from sprawl_audit.parsers.mailauth import is_dmarc_record, parse_dmarc  # noqa: E402
+from sprawl_audit.parsers.spf import evaluate  # noqa: E402
 
 CHECKDMARC_VERSION = "6.0.4"
 #: checkdmarc's SPF exception classes -> our permerror kinds.

@@ -1,1 +1,0 @@
-"""Rule packs (YAML data) shipped with sprawl-audit; see rules/README.md."""

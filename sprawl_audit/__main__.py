@@ -1,5 +1,0 @@
-"""Allow ``python -m sprawl_audit``."""
-
-from sprawl_audit.cli import main
-
-main()

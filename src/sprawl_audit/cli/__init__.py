@@ -1,0 +1,1 @@
+"""Command-line wiring only: flags in, pipeline calls, exit codes out."""

@@ -1,0 +1,452 @@
+"""Command-line wiring only: parse flags, call the pipeline, map outcomes to exit codes.
+
+Exit codes (stable, for schedulers): 0 no finding at or above --fail-on; 1 findings at
+or above it; 2 usage, config or input error (one line, no traceback); 3 the audit was
+incomplete (coverage gaps) and --fail-on-incomplete was given; 4 a configured source
+collected nothing (sign-in refused, host unreachable) — always, and before 1 and 3.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from sprawl_audit import __version__
+from sprawl_audit.cli.common import (
+    EXIT_FINDINGS,
+    EXIT_INCOMPLETE,
+    EXIT_OK,
+    EXIT_SOURCE_FAILED,
+    EXIT_USAGE,
+    ErrorFormatGroup,
+    user_errors,
+)
+from sprawl_audit.cli.ops import add_audit_options, add_report_options
+from sprawl_audit.cli.ops import register as _register_ops
+from sprawl_audit.cli.rules import framework_option
+from sprawl_audit.cli.rules import register as _register_rules
+from sprawl_audit.core.atomic import Privacy
+from sprawl_audit.core.errors import UserError
+from sprawl_audit.core.model import SEVERITIES
+from sprawl_audit.report.gaps import GAP_STATUSES as INCOMPLETE_STATUSES
+
+F = TypeVar("F", bound=Callable[..., Any])
+log = logging.getLogger("sprawl_audit")
+
+
+_user_errors = user_errors
+
+
+def _color_enabled(output: str | None) -> bool:
+    if output not in (None, "-"):
+        return False
+    if os.environ.get("NO_COLOR"):
+        return False
+    return sys.stdout.isatty()
+
+
+def _setup_logging(verbose: int, quiet: bool, log_format: str | None = None) -> None:
+    from sprawl_audit.core.logsetup import setup_logging
+
+    setup_logging(verbose, quiet, log_format)  # text or JSON lines; secrets blanked
+
+
+severity_choice = click.Choice(list(SEVERITIES), case_sensitive=False)
+
+
+@click.group(cls=ErrorFormatGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", prog_name="sprawl-audit")
+def main() -> None:
+    """Audit unified-communications platform sprawl: inventory, overlaps, compliance."""
+
+
+def _audit_options(func: F) -> F:
+    options = [
+        click.option("-c", "--config", "config_path", type=click.Path(dir_okay=False),
+                     envvar="SPRAWL_AUDIT_CONFIG", help="Config file (YAML)."),
+        click.option("-f", "--format", "formats", multiple=True, envvar="SPRAWL_AUDIT_FORMAT",
+                     help="Output format (repeatable): rich, json, html, markdown, "
+                          "csv, xlsx, sarif, graphml, gexf. Default: rich."),
+        click.option("-o", "--output", type=click.Path(dir_okay=False),
+                     envvar="SPRAWL_AUDIT_OUTPUT", help="Write the (single) format here."),
+        click.option("--output-dir", type=click.Path(file_okay=False),
+                     envvar="SPRAWL_AUDIT_OUTPUT_DIR",
+                     help="Write each format to DIR/sprawl-audit.<ext> "
+                          "(csv: DIR/sprawl-audit-<table>.csv)."),
+        click.option("--fail-on", type=severity_choice, envvar="SPRAWL_AUDIT_FAIL_ON",
+                     help="Exit 1 when a finding is at or above this severity."),
+        click.option("--fail-on-incomplete", is_flag=True,
+                     envvar="SPRAWL_AUDIT_FAIL_ON_INCOMPLETE",
+                     help="Exit 3 when evidence could not be fully collected (a source "
+                          "that collected nothing always exits 4)."),
+        click.option("--rules", "rule_paths", multiple=True, type=click.Path(exists=True),
+                     help="Extra rule file or folder (repeatable)."),
+        click.option("--pack", "packs", multiple=True,
+                     help="Rule pack to run (repeatable); default from config, else baseline."),
+        framework_option,
+        click.option("--save-snapshot", type=click.Path(dir_okay=False),
+                     help="Also write the collected inventory here, for --from later."),
+        click.option("--state", "state_path", type=click.Path(dir_okay=False),
+                     envvar="SPRAWL_AUDIT_STATE",
+                     help="Delta state file for scheduled runs (read, then replaced; 0600)."),
+        click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors."),
+        click.option("-v", "--verbose", count=True, help="More detail (repeat for debug)."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+@main.command()
+@click.option("--demo", is_flag=True, help="Audit the embedded demo tenant (offline).")
+@click.option("--from", "snapshot", type=click.Path(dir_okay=False),
+              help="Re-analyse a saved inventory snapshot instead of collecting.")
+@_audit_options
+@add_audit_options
+@_user_errors
+def audit(demo: bool, snapshot: str | None, **opts: Any) -> None:
+    """Collect, analyse, judge and report."""
+    _run_audit(demo=demo, snapshot=snapshot, **opts)
+
+
+@main.command()
+@_audit_options
+@add_audit_options
+@_user_errors
+def demo(**opts: Any) -> None:
+    """Audit the embedded demo tenant (same as `audit --demo`)."""
+    _run_audit(demo=True, snapshot=None, **opts)
+
+
+def _run_audit(**kwargs: Any) -> None:
+    from sprawl_audit.core.gcpause import gc_paused
+
+    with gc_paused():  # an audit is a batch job: see sprawl_audit/core/gcpause.py
+        _audit_run(**kwargs)
+
+
+def _audit_run(*, demo: bool, snapshot: str | None, config_path: str | None,
+               formats: Sequence[str], output: str | None, output_dir: str | None,
+               fail_on: str | None, fail_on_incomplete: bool, rule_paths: Sequence[str],
+               packs: Sequence[str], save_snapshot: str | None, quiet: bool,
+               verbose: int, state_path: str | None = None,
+               frameworks: Sequence[str] = (), **ops: Any) -> None:
+    from sprawl_audit import pipeline
+    from sprawl_audit.cli.ops import post_process, resolve_ops
+    from sprawl_audit.cli.outputs import check_output_file
+    from sprawl_audit.config import load_config
+    from sprawl_audit.inventory.snapshot import read_snapshot
+
+    _setup_logging(verbose, quiet, ops.get("log_format"))
+    if demo and snapshot:
+        raise click.UsageError("--demo and --from cannot be combined")
+    config = load_config(config_path)
+    ops_options = resolve_ops(ops, config, demo=demo)  # fails before any collection
+    effective_fail_on = (fail_on or config.fail_on)
+    effective_fail_on = effective_fail_on.lower() if effective_fail_on else None
+    # Every path this run writes is checked now, not after an hour of collection.
+    targets = _output_targets(formats, output, output_dir)
+    if save_snapshot:
+        check_output_file(save_snapshot, option="--save-snapshot")
+    if state_path and not (demo or snapshot):
+        check_output_file(state_path, option="--state")
+
+    state: dict[str, Any] | None = None
+    if demo:
+        from sprawl_audit.connectors.demo import demo_config, load_demo_inventory
+
+        if config_path is None:
+            config = demo_config()
+        inventory, mode = load_demo_inventory(), "demo"
+        connectors = sorted({c.connector for c in inventory.coverage})
+    elif snapshot:
+        inventory, mode = read_snapshot(snapshot), "snapshot"
+        connectors = sorted({c.connector for c in inventory.coverage})
+    else:
+        from sprawl_audit.store.state import read_state
+
+        state = read_state(state_path) if state_path else None
+        inventory, connectors = pipeline.collect_live(config, state)
+        mode = "live"
+
+    failures: list[str] = []
+    saved: str | None = None
+    try:
+        if state_path and state is not None:
+            from sprawl_audit.store.state import write_state
+
+            failures += _attempt(state_path, write_state, state_path, state)
+        if save_snapshot:
+            failed = _attempt(save_snapshot, _save_snapshot, inventory, save_snapshot,
+                              ops_options)
+            failures += failed
+            saved = None if failed else save_snapshot
+        selection = pipeline.RuleSelection.from_config(config, rule_paths, packs, frameworks)
+        result = pipeline.run_audit(inventory, config, selection, mode=mode,
+                                    connectors=connectors, fail_on=effective_fail_on)
+        result = post_process(result, ops_options)  # suppress, baseline, redact, history
+        report_failed_sources(result)  # one line each on stderr, even with -q
+        failures += _render(result, targets, quiet=quiet, verbose=verbose)
+    except (UserError, OSError):
+        if mode == "live" and saved is None:
+            _rescue(inventory, ops_options)  # the collection must not be lost
+        raise
+    if failures:
+        _report_write_failures(failures)
+        if mode == "live" and saved is None:
+            _rescue(inventory, ops_options)
+        sys.exit(EXIT_USAGE)
+    if demo and not quiet and any(name == "rich" and path in (None, "-")
+                                  for name, path in targets):
+        click.echo(OWN_TENANT_HINT)
+    sys.exit(exit_code(result, effective_fail_on, fail_on_incomplete))
+
+
+#: The line after the demo report: where a first-time user goes next. Only after the
+#: terminal report (never into a JSON or HTML output), and not with -q.
+OWN_TENANT_HINT = "Your own tenant: sprawl-audit audit -c config.yaml — see config.example.yaml"
+
+
+def _save_snapshot(inventory: Any, path: str | Path, ops_options: Any,
+                   privacy: Privacy = "personal") -> None:
+    from sprawl_audit.cli.ops import write_snapshot
+
+    write_snapshot(inventory, str(path), ops_options, privacy=privacy)  # redacted: --redact
+
+
+def _rescue(inventory: Any, ops_options: Any) -> None:
+    """Keep a live collection whose outputs could not be written (owner-only, always)."""
+    from sprawl_audit.cli.outputs import rescue_snapshot
+
+    rescue_snapshot(lambda target: _save_snapshot(inventory, target, ops_options, "owner"))
+
+
+def _attempt(path: str | Path, write: Callable[..., Any], *args: Any, **kwargs: Any
+             ) -> list[str]:
+    """Run ``write(*args, **kwargs)``; a failure to write (disk full, folder gone)
+    becomes one line in the returned list instead of a traceback, so the other outputs
+    are still written."""
+    from sprawl_audit.cli.outputs import write_failure
+
+    try:
+        write(*args, **kwargs)
+    except OSError as exc:
+        return [write_failure(path, exc)]
+    return []
+
+
+def _report_write_failures(failures: Sequence[str]) -> None:
+    for line in failures:
+        log.error("%s", line, extra={"event": "write_failed"})
+
+
+def report_failed_sources(result: dict[str, Any]) -> None:
+    """One ERROR line per configured source that collected nothing, so a scheduled run
+    (``-q``, ``--log-format json``) cannot mistake an outage for a quiet day. The JSON
+    line carries ``connector``, ``topic`` (the failed topics, comma-separated),
+    ``status``, ``reason`` and ``count`` (items it still reported) as fields."""
+    from sprawl_audit.report.gaps import result_failed_sources
+
+    for src in result_failed_sources(result):
+        log.error("source %s collected nothing (%s: %s); audit INCOMPLETE, topics: %s",
+                  src.connector, src.status, src.reason, ", ".join(src.topics),
+                  extra={"event": "source_failed", "connector": src.connector,
+                         "topic": ",".join(src.topics), "status": src.status,
+                         "reason": src.reason, "count": src.count})
+
+
+def exit_code(result: dict[str, Any], fail_on: str | None, fail_on_incomplete: bool) -> int:
+    """A failed source wins (the run could not look, so its findings and passes are not
+    the day's news); then findings at or above --fail-on; then incompleteness."""
+    from sprawl_audit.report.gaps import result_failed_sources
+
+    if result_failed_sources(result):
+        return EXIT_SOURCE_FAILED
+    if fail_on:
+        floor = SEVERITIES.index(fail_on)
+        if any(SEVERITIES.index(f["severity"]) >= floor and not f.get("suppressed")
+               for f in result["findings"]):
+            return EXIT_FINDINGS
+    if fail_on_incomplete and any(c["status"] in INCOMPLETE_STATUSES for c in result["coverage"]):
+        return EXIT_INCOMPLETE
+    return EXIT_OK
+
+
+def _output_targets(formats: Sequence[str], output: str | None,
+                    output_dir: str | None) -> list[tuple[str, str | None]]:
+    """(format, destination) pairs, checked before any collection starts: the formats
+    exist, and every destination folder exists or can be created and is writable
+    (:mod:`sprawl_audit.cli.outputs`).
+
+    The destination is a file, ``None``/``-`` for stdout, or — for multi-file formats
+    such as csv — the ``--output-dir`` directory itself.
+    """
+    from sprawl_audit.cli.outputs import check_output_dir, check_output_file
+    from sprawl_audit.report.formats import get_format
+    from sprawl_audit.report.formats.interface import DEFAULT_STEM
+
+    names = [n.strip().lower() for f in formats for n in f.split(",") if n.strip()] or ["rich"]
+    for name in names:
+        get_format(name)  # unknown names fail before any collection starts
+    if output and len(names) > 1:
+        raise click.UsageError("--output takes one format; use --output-dir for several")
+    if output and output_dir:
+        raise click.UsageError("--output and --output-dir cannot be combined")
+    if output_dir:
+        check_output_dir(output_dir, is_target=lambda name: name.startswith(DEFAULT_STEM))
+        return [(n, output_dir if get_format(n).multi_file
+                 else str(Path(output_dir) / f"sprawl-audit.{get_format(n).extension}"))
+                for n in names]
+    for name in names:
+        fmt = get_format(name)
+        if fmt.multi_file:
+            raise click.UsageError(f"--format {name} writes one file per table; "
+                                   "use --output-dir DIR")
+        if fmt.binary and output in (None, "-") and sys.stdout.isatty():
+            raise click.UsageError(f"--format {name} is binary; use --output FILE or "
+                                   "--output-dir DIR (or redirect stdout)")
+    if output and output != "-":
+        check_output_file(output, option="--output")
+    return [(n, output) for n in names]
+
+
+def _render(result: dict[str, Any], targets: list[tuple[str, str | None]], *, quiet: bool,
+            verbose: int) -> list[str]:
+    """Write every target; return one line per file that could not be written (the
+    others are still written)."""
+    from sprawl_audit.core.atomic import atomic_write_bytes
+    from sprawl_audit.report.formats import get_format
+    from sprawl_audit.report.formats.interface import RenderOptions
+
+    to_file = RenderOptions(width=100, color=False, verbose=verbose > 0, quiet=False)
+    failures: list[str] = []
+    for name, path in targets:
+        fmt = get_format(name)
+        if fmt.multi_file:  # path is the --output-dir directory (see _output_targets)
+            failures += _attempt(str(path), _write_files, fmt, result, Path(str(path)),
+                                 to_file)
+        elif path in (None, "-"):
+            if quiet and name == "rich":
+                continue
+            options = RenderOptions(width=None, color=_color_enabled(path), verbose=verbose > 0,
+                                    quiet=quiet)
+            if fmt.binary:
+                sys.stdout.buffer.write(fmt.render_bytes(result, options))
+                sys.stdout.buffer.flush()
+            else:
+                fmt.render(result, sys.stdout, options)
+                sys.stdout.flush()
+        else:
+            failed = _attempt(path, atomic_write_bytes, Path(str(path)),
+                              fmt.render_bytes(result, to_file), privacy=fmt.privacy)
+            failures += failed
+            if not failed:
+                log.info("wrote %s", path)
+    return failures
+
+
+def _write_files(fmt: Any, result: dict[str, Any], directory: Path, options: Any) -> None:
+    for written in fmt.render_files(result, directory, options):
+        log.info("wrote %s", written)
+
+
+def _render_or_exit(result: dict[str, Any], targets: list[tuple[str, str | None]], *,
+                    quiet: bool, verbose: int) -> None:
+    """:func:`_render` for commands that collect nothing (report, history show): a file
+    that could not be written is one line on stderr and exit 2."""
+    failures = _render(result, targets, quiet=quiet, verbose=verbose)
+    if failures:
+        _report_write_failures(failures)
+        sys.exit(EXIT_USAGE)
+
+
+@main.command()
+@click.argument("result_file", type=click.Path(dir_okay=False))
+@click.option("-f", "--format", "formats", multiple=True, help="Output format (repeatable).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False))
+@click.option("--output-dir", type=click.Path(file_okay=False))
+@click.option("-q", "--quiet", is_flag=True)
+@click.option("-v", "--verbose", count=True)
+@add_report_options
+@_user_errors
+def report(result_file: str, formats: Sequence[str], output: str | None,
+           output_dir: str | None, quiet: bool, verbose: int, redact: bool,
+           redact_key_env: str, log_format: str | None, file_mode: str | None) -> None:
+    """Re-render a saved Result JSON without collecting again."""
+    from sprawl_audit.cli.ops import redact_if_asked
+    from sprawl_audit.core.atomic import set_file_mode
+    from sprawl_audit.report.formats.schema import load_result
+
+    _setup_logging(verbose, quiet, log_format)
+    set_file_mode(file_mode)
+    targets = _output_targets(formats, output, output_dir)
+    result = redact_if_asked(load_result(result_file), redact, redact_key_env)
+    _render_or_exit(result, targets, quiet=quiet, verbose=verbose)
+
+
+@main.group()
+def connectors() -> None:
+    """List connectors and the evidence they collect."""
+
+
+@connectors.command("list")
+def connectors_list() -> None:
+    """Every connector, what it reads, and its evidence topics."""
+    from sprawl_audit.connectors.registry import REGISTRY
+
+    for info in REGISTRY.values():
+        click.echo(f"{info.name:<13} {info.summary}")
+
+
+@connectors.command("check")
+@click.argument("names", nargs=-1)
+@click.option("-c", "--config", "config_path", type=click.Path(dir_okay=False),
+              envvar="SPRAWL_AUDIT_CONFIG", help="Config file with the connectors' settings.")
+@_user_errors
+def connectors_check(names: Sequence[str], config_path: str | None) -> None:
+    """Sign in and show, per evidence topic, whether the needed permission is granted.
+
+    Collects nothing. Exit 0 when everything needed is granted, 1 when something is
+    missing, 2 on a configuration error.
+    """
+    from sprawl_audit.config import load_config
+    from sprawl_audit.connectors.interface import ConnectorContext
+    from sprawl_audit.connectors.registry import get_connector
+    from sprawl_audit.report.formats.sanitize import terminal_safe
+
+    config = load_config(config_path)
+    chosen = list(names) or list(config.connectors)
+    if not chosen:
+        raise UserError("no connectors to check: name one, or configure 'connectors:'",
+                        path=config.path)
+    context = ConnectorContext(config_dir=str(config.base_dir), domains=config.domains,
+                               default_region=config.default_region)
+    missing = 0
+    for name in chosen:
+        if name not in config.connectors:
+            raise UserError(f"connector {name!r} is not configured", path=config.path,
+                            key="connectors")
+        results = get_connector(name, config.path).check(config.connectors[name], context)
+        click.echo(f"{name}:")
+        if not results:
+            click.echo("  nothing to sign in to (reads files)")
+        for r in results:
+            mark = {True: "granted", False: "MISSING", None: "unknown"}[r.granted]
+            if r.granted is False and r.optional:
+                mark = "optional"  # shown, but the topic runs without it
+            missing += r.granted is False and not r.optional
+            line = f"  {mark:<8} {r.topic:<26} {terminal_safe(r.needed)}"
+            if r.detail:
+                line += f"  ({terminal_safe(r.detail)})"
+            click.echo(line)
+    sys.exit(1 if missing else 0)
+
+
+_register_ops(main)  # diff, history
+_register_rules(main)  # rules list|show|validate|test

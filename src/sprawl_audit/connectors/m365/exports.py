@@ -1,0 +1,754 @@
+"""Teams and Exchange settings Graph cannot read, from PowerShell JSON exports.
+
+Teams external access (federation, chat with personal Teams accounts), meeting policies
+and app permission policies, and Exchange Online's remote domains, outbound
+auto-forwarding and SMTP AUTH are only exposed by the Teams and Exchange Online
+PowerShell modules. ``export-teams-exchange.ps1`` (next to this module) runs the
+read-only ``Get-*`` cmdlets and writes one JSON file per cmdlet into a folder; the
+config's ``powershell_exports`` points at that folder.
+
+* ``teams-federation-configuration.json`` — Get-CsTenantFederationConfiguration
+  (``collab.federation``), with ``teams-external-access-policies.json`` —
+  Get-CsExternalAccessPolicy (optional, narrows it per policy);
+* ``teams-meeting-policies.json`` — Get-CsTeamsMeetingPolicy (``collab.meeting_policies``);
+* ``teams-app-permission-policies.json`` — Get-CsTeamsAppPermissionPolicy
+  (``collab.app_policies``), with ``teams-app-settings.json`` —
+  Get-M365UnifiedTenantSettings, the org-wide app settings of app-centric management,
+  which decide over the permission policies when present;
+* ``exchange-remote-domains.json`` — Get-RemoteDomain (``mail.remote_domains``), with
+  ``exchange-outbound-spam-policies.json`` — Get-HostedOutboundSpamFilterPolicy (optional);
+* ``exchange-transport-config.json`` — Get-TransportConfig (``mail.smtp_auth``), with
+  ``exchange-cas-mailboxes.json`` — Get-CASMailbox (optional, per-mailbox overrides);
+* ``export-info.json`` — when the export ran.
+
+Files are read in every shape PowerShell produces, not only the script's (ScubaGear's and
+Maester's captures of real tenants are the reference; the contract corpus in
+``tests/contracts/powershell/`` holds one sample of each):
+
+* UTF-8 with or without a BOM, UTF-16 with or without one (Windows PowerShell 5.1's
+  ``Out-File`` and ``>``), and the ANSI code page of 5.1's ``Set-Content``;
+* one object, an array, or 5.1's ``{"value": [...], "Count": n}`` wrapping of an array,
+  at the top or in any property; PascalCase names matched case-insensitively;
+* enums as names or as the numbers 5.1 writes (``AutoForwardingMode: 2`` is ``On``);
+* lists that ``ConvertTo-Json``'s default depth (2) flattened into strings:
+  ``"Domain=a.example Domain=b.example"`` and ``"@{Domain=a.example}"`` are read; a bare
+  .NET type name (``"System.Collections.Generic.List`1[...]"``) cannot be, and says so;
+* Teams federation's ``AllowedDomains`` as the script normalises it
+  (``AllowedDomainsMode``/``AllowedDomainNames``), as an ``AllowedDomain`` list or
+  flattened string, as ``{}`` or ``[]`` (every domain: an empty ``AllowedDomains`` with
+  federation on is open, as ScubaGear judges it), or as the old ``Element`` XML.
+
+**What cannot be read is never a pass.** A setting that is missing, of the wrong type or
+flattened beyond recovery is left out of the platform's attributes (the posture rules'
+``assess`` clauses then list the platform as not assessed) and named in the topic's
+coverage, which becomes ``partial``, so a rule judging the topic can still fail on what
+was read but cannot pass. An unparseable file is a user error (file and line).
+
+Records: federation becomes ``federation`` links from Teams — target ``*`` when any
+domain is allowed, else one per allowed domain — and chat with personal (consumer)
+Teams accounts a ``federation`` link to ``teams.live.com``, the ``teams-personal``
+platform's domain. Everything else is posture on the ``teams`` and ``exchange-online``
+platforms: policies permit, they are not evidence that anything was forwarded or shared,
+so they create no links.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sprawl_audit.connectors.interface import coverage
+from sprawl_audit.connectors.m365.directory import EXCHANGE, TEAMS
+from sprawl_audit.core.errors import UserError
+from sprawl_audit.core.model import ExternalLink, InventoryBuilder, Platform, SourceRef
+
+SCRIPT_NAME = "export-teams-exchange.ps1"
+FEDERATION = "teams-federation-configuration.json"
+EXTERNAL_ACCESS = "teams-external-access-policies.json"
+MEETING = "teams-meeting-policies.json"
+APP_PERMISSION = "teams-app-permission-policies.json"
+APP_SETTINGS = "teams-app-settings.json"
+REMOTE_DOMAINS = "exchange-remote-domains.json"
+OUTBOUND_SPAM = "exchange-outbound-spam-policies.json"
+TRANSPORT = "exchange-transport-config.json"
+CAS_MAILBOXES = "exchange-cas-mailboxes.json"
+INFO = "export-info.json"
+ALL_FILES: tuple[str, ...] = (FEDERATION, EXTERNAL_ACCESS, MEETING, APP_PERMISSION,
+                              APP_SETTINGS, REMOTE_DOMAINS, OUTBOUND_SPAM, TRANSPORT,
+                              CAS_MAILBOXES, INFO)
+#: Topic → (required file, cmdlet that writes it).
+TOPIC_FILES: Mapping[str, tuple[str, str]] = {
+    "collab.federation": (FEDERATION, "Get-CsTenantFederationConfiguration"),
+    "collab.meeting_policies": (MEETING, "Get-CsTeamsMeetingPolicy"),
+    "collab.app_policies": (APP_PERMISSION, "Get-CsTeamsAppPermissionPolicy"),  # + settings
+    "mail.remote_domains": (REMOTE_DOMAINS, "Get-RemoteDomain"),
+    "mail.smtp_auth": (TRANSPORT, "Get-TransportConfig"),
+}
+TEAMS_CONSUMER_DOMAIN = "teams.live.com"
+Obj = Mapping[str, Any]
+
+
+@dataclass
+class ExportBundle:
+    """The export folder's parsed files (file name → list of objects)."""
+
+    folder: Path
+    files: dict[str, list[Obj]] = field(default_factory=dict)
+
+    def get(self, name: str) -> list[Obj] | None:
+        return self.files.get(name)
+
+    @property
+    def exported_at(self) -> str:
+        info = self.files.get(INFO) or [{}]
+        return str(prop(info[0], "ExportedAt") or "")
+
+    def error_note(self, name: str) -> str:
+        """``; the export said: <why>`` when the script recorded why ``name`` is missing."""
+        info = self.files.get(INFO) or [{}]
+        errors = prop(info[0], "Errors")
+        why = _str(prop(errors, name)) if isinstance(errors, Mapping) else ""
+        return f"; the export said: {why[:200]}" if why else ""
+
+
+# -- reading ------------------------------------------------------------------------------
+def _decode(raw: bytes) -> str:
+    """Text as PowerShell wrote it: UTF-16 (with or without a BOM), UTF-8, or ANSI.
+
+    Windows PowerShell 5.1 writes UTF-16LE with a BOM from ``Out-File`` and ``>``, UTF-8
+    with a BOM from ``-Encoding UTF8``, and the ANSI code page (Windows-1252 in the UK)
+    from ``Set-Content``; PowerShell 7 writes UTF-8 without a BOM.
+    """
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return raw.decode("utf-16")
+    if len(raw) >= 2 and raw[1:2] == b"\x00":  # UTF-16LE without a BOM
+        return raw.decode("utf-16-le")
+    if len(raw) >= 2 and raw[0:1] == b"\x00":  # UTF-16BE without a BOM
+        return raw.decode("utf-16-be")
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return raw.decode("cp1252")  # Set-Content's default in 5.1; JSON syntax is ASCII
+
+
+def unwrap(value: Any) -> Any:
+    """5.1's ``{"value": [...], "Count": n}`` wrapping of an array, as the array.
+
+    Windows PowerShell adds ETS members to arrays, and ``ConvertTo-Json`` serialises such
+    an array as an object holding it; anything else is returned unchanged.
+    """
+    if isinstance(value, Mapping) and value and isinstance(prop(value, "value"), list) \
+            and {str(k).lower() for k in value} <= {"value", "count"}:
+        return prop(value, "value")
+    return value
+
+
+def read_export(path: Path) -> list[Obj]:
+    """One export file as a list of objects; a broken file is a UserError with its line."""
+    try:
+        text = _decode(path.read_bytes())
+    except UnicodeDecodeError:
+        raise UserError("not UTF-8 or UTF-16 text; re-run the export script",
+                        path=str(path)) from None
+    except OSError as exc:
+        raise UserError(f"cannot read: {exc.strerror or exc}", path=str(path)) from None
+    text = text.lstrip("\ufeff")  # a BOM that survived a re-encoding
+    try:
+        data = json.loads(text) if text.strip() else []
+    except json.JSONDecodeError as exc:
+        raise UserError(f"invalid JSON ({exc.msg}); re-run the export script",
+                        path=str(path), line=exc.lineno) from None
+    except RecursionError:  # "[[[[..." thousands deep: json gives up, the file is broken
+        raise UserError("JSON nested too deeply; re-run the export script",
+                        path=str(path)) from None
+    data = unwrap(data)
+    if data is None:
+        return []
+    if isinstance(data, Mapping):
+        return [data]
+    if isinstance(data, list) and all(isinstance(x, Mapping) for x in data):
+        return list(data)
+    raise UserError("expected a JSON object or an array of objects (ConvertTo-Json output)",
+                    path=str(path), line=1)
+
+
+def load_exports(folder: Path) -> ExportBundle:
+    """Every known export file present in ``folder`` (absent files are simply missing)."""
+    bundle = ExportBundle(folder)
+    for name in ALL_FILES:
+        path = folder / name
+        if path.is_file():
+            bundle.files[name] = read_export(path)
+    return bundle
+
+
+def prop(obj: Any, name: str) -> Any:
+    """A property by name, case-insensitively (PowerShell is case-insensitive)."""
+    if not isinstance(obj, Mapping):
+        return None
+    if name in obj:
+        return unwrap(obj[name])
+    lower = name.lower()
+    for key, value in obj.items():
+        if str(key).lower() == lower:
+            return unwrap(value)
+    return None
+
+
+def _bool(value: Any) -> bool | None:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    return None
+
+
+def _str(value: Any) -> str:
+    return value.strip() if isinstance(value, str) else ""
+
+
+#: A .NET type name where a value should be: ``ConvertTo-Json`` ran out of depth and wrote
+#: the object's ``ToString()``, which for collections and most settings objects is its type.
+_TYPE_NAME = re.compile(r"(?:System|Microsoft)\.[\w.`+]+(?:\[[^\]]*\])?", re.I)
+
+
+def flattened(value: Any) -> bool:
+    """Whether ``value`` is a type name standing in for data that was not serialised."""
+    return isinstance(value, str) and bool(_TYPE_NAME.fullmatch(value.strip()))
+
+
+def enum_name(value: Any, names: Mapping[str, str] | tuple[str, ...]) -> str | None:
+    """An enum setting as its canonical name, from a name (any case) or 5.1's number.
+
+    ``names`` is the enum's names in declaration order (their values 0, 1, 2…) or a
+    mapping from lower-case name to canonical name when the numbers are not known; an
+    unknown name, a number out of range or anything else is None (cannot be read).
+    """
+    known = ({n.lower(): n for n in names} if isinstance(names, tuple) else dict(names))
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int) or (isinstance(value, str) and value.strip().isdigit()):
+        if not isinstance(names, tuple):
+            return None
+        index = int(value)
+        return names[index] if 0 <= index < len(names) else None
+    if isinstance(value, str):
+        return known.get(value.strip().lower())
+    return None
+
+
+_DOMAIN = re.compile(r"(?:\*\.)?[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*"
+                     r"[a-z0-9])?)+")
+_DOMAIN_TOKEN = re.compile(r"[\s,;]+")
+
+
+@dataclass
+class DomainList:
+    """Domain names read from one serialised Teams domain list, and whether all were."""
+
+    names: list[str] = field(default_factory=list)
+    readable: bool = True
+
+    def add(self, other: DomainList) -> None:
+        self.names.extend(other.names)
+        self.readable = self.readable and other.readable
+
+
+def _domain_text(text: str) -> DomainList:
+    """``Domain=a.example Domain=b.example``, ``@{Domain=a.example}`` or bare names."""
+    text = text.strip()
+    if not text:
+        return DomainList()
+    if flattened(text):
+        return DomainList(readable=False)
+    text = re.sub(r"^@\{|\}$", "", text)  # a PSCustomObject's ToString(): @{Domain=x}
+    out = DomainList()
+    for token in _DOMAIN_TOKEN.split(text):
+        if not token:
+            continue
+        name = token.split("=", 1)[1] if token.lower().startswith("domain=") else token
+        name = name.strip().lower().rstrip(".")
+        if _DOMAIN.fullmatch(name):
+            out.names.append(name)
+        else:
+            out.readable = False
+    return out
+
+
+def read_domains(value: Any) -> DomainList:
+    """Domain names from every serialised shape of a Teams domain list.
+
+    A list of ``{"Domain": ...}`` objects or ``Domain=...`` strings (the cmdlet at enough
+    depth), one string holding several (default depth), an ``AllowedDomain`` wrapper, or
+    ``@{Domain=...}``. Anything it cannot read (a type name, a number, an object without a
+    domain) makes ``readable`` false rather than being skipped silently.
+    """
+    value = unwrap(value)
+    out = DomainList()
+    if value is None:
+        return out
+    if isinstance(value, str):
+        return _domain_text(value)
+    if isinstance(value, Mapping):
+        name = prop(value, "Domain") if prop(value, "Domain") is not None else prop(value, "Name")
+        if isinstance(name, str):
+            return _domain_text(name)
+        if prop(value, "AllowedDomain") is not None:
+            return read_domains(prop(value, "AllowedDomain"))
+        return DomainList(readable=False)
+    if isinstance(value, list):
+        for item in value:
+            out.add(read_domains(item))
+        return out
+    return DomainList(readable=False)
+
+
+def _domain_names(value: Any) -> list[str]:
+    """The readable domain names of a list, sorted and de-duplicated."""
+    return sorted(dict.fromkeys(read_domains(value).names))
+
+
+def _identity(obj: Obj) -> str:
+    return _str(prop(obj, "Identity")) or _str(prop(obj, "Name"))
+
+
+def _global(policies: list[Obj]) -> Obj | None:
+    """The ``Global`` policy (the default for users with none assigned)."""
+    for p in policies:
+        if _identity(p).lower() in ("global", "default"):
+            return p
+    return None
+
+
+# -- Teams federation (external access) ----------------------------------------------------
+@dataclass
+class Federation:
+    """What the federation export says: mode, allowed and blocked domains, and gaps."""
+
+    mode: str  # "open" | "allowlist" | "off" | "unknown"
+    allowed: list[str] = field(default_factory=list)
+    blocked: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)  # settings that could not be read
+
+
+def _allowed_domains(value: Any) -> tuple[str, DomainList]:
+    """``AllowedDomains`` in any serialised shape → ("open" | "allowlist" | "unknown", list)."""
+    value = unwrap(value)
+    if value is None:
+        return "unknown", DomainList(readable=False)
+    if isinstance(value, str):
+        text = value.strip()
+        if "allowallknowndomains" in text.lower():
+            return "open", DomainList()
+        if flattened(text):  # "...Edge.AllowList": an allow-list whose domains were lost
+            return ("allowlist" if text.lower().endswith("allowlist") else "unknown",
+                    DomainList(readable=False))
+        return ("open", DomainList()) if not text else ("allowlist", _domain_text(text))
+    if isinstance(value, list):
+        if not value:  # [] with federation on: no allow-list, every domain (ScubaGear 2.1)
+            return "open", DomainList()
+        return "allowlist", read_domains(value)
+    if isinstance(value, Mapping):
+        element = _str(prop(value, "Element")).lower()
+        if "allowallknowndomains" in element:
+            return "open", DomainList()
+        listed = prop(value, "AllowedDomain")
+        if listed is not None or "allowlist" in element:
+            return "allowlist", read_domains(listed)
+        if not value:  # {}: AllowAllKnownDomains has no properties to serialise
+            return "open", DomainList()
+        return "unknown", DomainList(readable=False)
+    return "unknown", DomainList(readable=False)
+
+
+def read_federation(cfg: Obj) -> Federation:
+    """The tenant federation configuration as read from any export shape."""
+    problems: list[str] = []
+    raw_blocked = prop(cfg, "BlockedDomainNames")
+    if raw_blocked is None:
+        raw_blocked = prop(cfg, "BlockedDomains")
+    blocked = read_domains(raw_blocked)
+    if not blocked.readable:
+        problems.append("BlockedDomains could not be read (flattened by ConvertTo-Json)")
+    blocked_names = sorted(dict.fromkeys(blocked.names))
+    enabled = _bool(prop(cfg, "AllowFederatedUsers"))
+    if enabled is False:
+        return Federation("off", [], blocked_names, problems)
+    mode_text = _str(prop(cfg, "AllowedDomainsMode"))
+    if mode_text:
+        if mode_text.lower() == "allowlist":
+            mode, allowed = "allowlist", read_domains(prop(cfg, "AllowedDomainNames"))
+        elif mode_text.lower() == "allowallknowndomains":
+            mode, allowed = "open", DomainList()
+        else:
+            mode, allowed = "unknown", DomainList(readable=False)
+    else:
+        mode, allowed = _allowed_domains(prop(cfg, "AllowedDomains"))
+    if mode == "unknown":
+        problems.append("AllowedDomains could not be read")
+    elif not allowed.readable:
+        problems.append("the allowed domains could not all be read (ConvertTo-Json "
+                        "flattened the list; re-export with -Depth 5 or more)")
+    if enabled is None:
+        problems.append("AllowFederatedUsers is missing or not true/false")
+        mode = "unknown"
+    return Federation(mode, sorted(dict.fromkeys(allowed.names)), blocked_names, problems)
+
+
+def federation_mode(cfg: Obj) -> tuple[str, list[str], list[str]]:
+    """("open" | "allowlist" | "off" | "unknown", allowed domains, blocked domains)."""
+    fed = read_federation(cfg)
+    return fed.mode, fed.allowed, fed.blocked
+
+
+def _policies_enable(policies: list[Obj] | None, key: str) -> tuple[bool, int]:
+    """(any external access policy enables ``key`` (true when none exported), how many)."""
+    if not policies:
+        return True, 0
+    enabled = [p for p in policies if _bool(prop(p, key)) is not False]
+    return bool(enabled), len(enabled)
+
+
+def transform_federation(bundle: ExportBundle, source: SourceRef) -> InventoryBuilder:
+    cfg = (bundle.get(FEDERATION) or [{}])[0]
+    policies = bundle.get(EXTERNAL_ACCESS)
+    fed = read_federation(cfg)
+    mode, allowed, blocked, problems = fed.mode, fed.allowed, fed.blocked, list(fed.problems)
+    fed_on, fed_policies = _policies_enable(policies, "EnableFederationAccess")
+    if not fed_on and mode != "off":
+        mode = "off"
+        problems = [p for p in problems if "Blocked" in p]  # off: the list no longer matters
+    consumer_setting = _bool(prop(cfg, "AllowTeamsConsumer"))
+    consumer_policies = _policies_enable(policies, "EnableTeamsConsumerAccess")[0]
+    consumer: bool | None = bool(consumer_setting) and consumer_policies
+    if consumer_setting is None and consumer_policies:
+        consumer = None
+        problems.append("AllowTeamsConsumer is missing or not true/false")
+    inbound_setting = _bool(prop(cfg, "AllowTeamsConsumerInbound"))
+    inbound = bool(consumer) and bool(inbound_setting) and \
+        _policies_enable(policies, "EnableTeamsConsumerInbound")[0]
+    out = InventoryBuilder()
+    policy_note = (f"; {fed_policies} of {len(policies)} external access policies allow it"
+                   if policies else "")
+    if mode == "open":
+        extra = f", except {len(blocked)} blocked" if blocked else ""
+        out.external_links.append(ExternalLink(
+            platform=TEAMS, kind="federation", target="*",
+            detail=f"Teams external access allows every domain{extra}{policy_note}",
+            attributes={"blocked_domains": blocked}, source=source))
+    elif mode == "allowlist":
+        for domain in allowed:
+            out.external_links.append(ExternalLink(
+                platform=TEAMS, kind="federation", target=domain,
+                detail=f"on the Teams external access allow-list{policy_note}",
+                source=source))
+    if consumer:
+        out.external_links.append(ExternalLink(
+            platform=TEAMS, kind="federation", target=TEAMS_CONSUMER_DOMAIN,
+            detail="chat with personal Teams accounts (Teams free) is allowed"
+                   + ("; they can start chats with staff" if inbound else
+                      "; only staff can start chats" if inbound_setting is not None else
+                      "; whether they can start chats is unknown"),
+            attributes={"platform": "teams-personal", "inbound": inbound}, source=source))
+    attrs: dict[str, Any] = {
+        "federation": mode,
+        "federation_allowed_domains": len(allowed),
+        "federation_blocked_domains": len(blocked),
+        "teams_consumer": consumer,
+        "teams_consumer_inbound": inbound if consumer is not None else None,
+    }
+    if policies is not None:
+        attrs["external_access_policies"] = len(policies)
+    out.platforms.append(Platform(id="teams", ref=TEAMS, name="Microsoft Teams",
+                                  attributes={k: v for k, v in attrs.items() if v is not None},
+                                  sources=(source,)))
+    words = {"open": "open to every domain", "allowlist": f"allow-list of {len(allowed)} "
+             "domains", "off": "off", "unknown": "unknown"}[mode]
+    detail = (f"external access {words}; chat with personal Teams accounts "
+              f"{'allowed' if consumer else 'unknown' if consumer is None else 'blocked'}")
+    out.coverage.append(_cov(source, "collab.federation", detail + _when(bundle),
+                             len(out.external_links), problems))
+    return out
+
+
+# -- Teams meeting and app permission policies -------------------------------------------------
+#: Get-CsTeamsMeetingPolicy's AutoAdmittedUsers (a string setting: a number, a type name or
+#: an unknown word cannot be judged, and a new value must not pass as "not Everyone").
+LOBBY_SETTINGS: Mapping[str, str] = {n.lower(): n for n in (
+    "EveryoneInCompany", "EveryoneInSameAndFederatedCompany",
+    "EveryoneInCompanyExcludingGuests", "OrganizerOnly", "InvitedUsers", "Everyone")}
+
+
+def transform_meeting_policies(bundle: ExportBundle, source: SourceRef) -> InventoryBuilder:
+    policies = bundle.get(MEETING) or []
+    g = _global(policies)
+    problems: list[str] = []
+    if g is None:
+        problems.append("no Global meeting policy in the export")
+        g = {}
+    anon = [p for p in policies if _bool(prop(p, "AllowAnonymousUsersToJoinMeeting"))]
+    lobby_raw = prop(g, "AutoAdmittedUsers")
+    lobby = enum_name(lobby_raw, LOBBY_SETTINGS)
+    attrs: dict[str, Any] = {
+        "meeting_policies": len(policies),
+        "meeting_anonymous_join": _bool(prop(g, "AllowAnonymousUsersToJoinMeeting")),
+        "meeting_lobby_bypass": lobby,
+        "meeting_cloud_recording": _bool(prop(g, "AllowCloudRecording")),
+        "meeting_transcription": _bool(prop(g, "AllowTranscription")),
+        "meeting_pstn_bypass_lobby": _bool(prop(g, "AllowPSTNUsersToBypassLobby")),
+        "meeting_policies_anonymous_join": len(anon),
+    }
+    if g:
+        if attrs["meeting_anonymous_join"] is None:
+            problems.append("Global AllowAnonymousUsersToJoinMeeting is missing or not "
+                            "true/false")
+        if lobby is None:
+            problems.append(f"Global AutoAdmittedUsers {_shown(lobby_raw)} is not a known "
+                            "lobby setting")
+    attrs = {k: v for k, v in attrs.items() if v is not None}
+    out = InventoryBuilder()
+    out.platforms.append(Platform(id="teams", ref=TEAMS, name="Microsoft Teams",
+                                  attributes=attrs, sources=(source,)))
+    detail = (f"{len(policies)} meeting policies; Global: anonymous join "
+              f"{_yes(attrs.get('meeting_anonymous_join'))}, lobby bypass "
+              f"{attrs.get('meeting_lobby_bypass') or 'unknown'}, cloud recording "
+              f"{_yes(attrs.get('meeting_cloud_recording'))}")
+    out.coverage.append(_cov(source, "collab.meeting_policies", detail + _when(bundle),
+                             len(policies), problems))
+    return out
+
+
+#: The catalogue types of Get-CsTeamsAppPermissionPolicy (strings; numbers are unknown).
+CATALOG_TYPES: Mapping[str, str] = {"allowedapplist": "AllowedAppList",
+                                    "blockedapplist": "BlockedAppList"}
+#: Get-M365UnifiedTenantSettings' org-wide app settings (app-centric management): which
+#: setting governs which catalogue, and what its values mean for users adding apps.
+ORG_APP_SETTINGS: Mapping[str, str] = {"globalapp": "third_party_apps",
+                                       "privateapp": "custom_apps",
+                                       "defaultapp": "microsoft_apps"}
+ORG_APP_VALUES: Mapping[str, str] = {"all": "all", "none": "allow_list"}
+
+
+def catalog_access(policy: Obj, prefix: str) -> str | None:
+    """``all`` | ``none`` | ``allow_list`` | ``all_except_blocked`` for one app catalogue.
+
+    None when the catalogue type cannot be read. An app list flattened to a type name
+    leaves the type's meaning: a block list is open either way (``all_except_blocked``),
+    an allow list closed either way (``allow_list``).
+    """
+    kind = enum_name(prop(policy, f"{prefix}CatalogAppsType"), CATALOG_TYPES)
+    apps = prop(policy, f"{prefix}CatalogApps")
+    if kind is None:
+        return None
+    if flattened(apps):
+        return "allow_list" if kind == "AllowedAppList" else "all_except_blocked"
+    count = len(apps) if isinstance(apps, list) else (1 if apps else 0)
+    if kind == "AllowedAppList":
+        return "allow_list" if count else "none"
+    return "all_except_blocked" if count else "all"
+
+
+def org_app_settings(bundle: ExportBundle) -> tuple[dict[str, str], list[str]]:
+    """The org-wide app settings read (attribute → value) and the settings unreadable."""
+    read: dict[str, str] = {}
+    problems: list[str] = []
+    for item in bundle.get(APP_SETTINGS) or []:
+        name = _str(prop(item, "SettingName")).lower()
+        if name not in ORG_APP_SETTINGS:
+            continue
+        raw = prop(item, "SettingValue")
+        value = ORG_APP_VALUES.get(_str(raw).lower())
+        if value is None:
+            problems.append(f"org-wide app setting {prop(item, 'SettingName')} "
+                            f"{_shown(raw)} is not All or None")
+        else:
+            read[ORG_APP_SETTINGS[name]] = value
+    return read, problems
+
+
+def transform_app_policies(bundle: ExportBundle, source: SourceRef) -> InventoryBuilder:
+    policies = bundle.get(APP_PERMISSION) or []
+    g = _global(policies) or (policies[0] if policies else {})
+    problems: list[str] = []
+    legacy = {
+        "third_party_apps": catalog_access(g, "Global"),
+        "custom_apps": catalog_access(g, "Private"),
+        "microsoft_apps": catalog_access(g, "Default"),
+    }
+    org, org_problems = org_app_settings(bundle)
+    attrs: dict[str, Any] = {"app_permission_policies": len(policies)}
+    if bundle.get(APP_SETTINGS):
+        # App-centric management: the org-wide settings decide; the permission policies
+        # were migrated once and no longer apply.
+        attrs["app_management"] = "app_centric"
+        attrs.update(org)
+        problems.extend(org_problems)
+        if "third_party_apps" not in org and not org_problems:
+            problems.append("the org-wide third-party app setting (GlobalApp) is not in "
+                            f"{APP_SETTINGS}")
+        how = "org-wide app settings (app-centric management)"
+    else:
+        attrs["app_management"] = "permission_policies"
+        attrs.update({k: v for k, v in legacy.items() if v is not None})
+        if legacy["third_party_apps"] is None:
+            problems.append("Global GlobalCatalogAppsType "
+                            f"{_shown(prop(g, 'GlobalCatalogAppsType'))} is not AllowedAppList "
+                            "or BlockedAppList")
+        problems.append(f"org-wide app settings not exported ({APP_SETTINGS}, "
+                        "Get-M365UnifiedTenantSettings): on app-centric management they, "
+                        "not the permission policies, decide which apps users may add"
+                        + bundle.error_note(APP_SETTINGS))
+        how = "Global app permission policy"
+    out = InventoryBuilder()
+    out.platforms.append(Platform(id="teams", ref=TEAMS, name="Microsoft Teams",
+                                  attributes=attrs, sources=(source,)))
+    third = str(attrs.get("third_party_apps") or "unknown")
+    custom = str(attrs.get("custom_apps") or "unknown")
+    detail = (f"{len(policies)} app permission policies; {how}: third-party apps "
+              f"{third.replace('_', ' ')}, custom apps {custom.replace('_', ' ')}")
+    out.coverage.append(_cov(source, "collab.app_policies", detail + _when(bundle),
+                             len(policies), problems))
+    return out
+
+
+# -- Exchange Online ------------------------------------------------------------------------
+#: Exchange's AutoForwardingMode in declaration order, so 5.1's numbers read as names
+#: (Automatic=0, Off=1, On=2; Set-HostedOutboundSpamFilterPolicy's accepted values).
+AUTO_FORWARDING_MODES: tuple[str, ...] = ("Automatic", "Off", "On")
+
+
+def transform_remote_domains(bundle: ExportBundle, source: SourceRef) -> InventoryBuilder:
+    domains = bundle.get(REMOTE_DOMAINS) or []
+    spam = bundle.get(OUTBOUND_SPAM)
+    problems: list[str] = []
+    allowing = sorted({(_str(prop(d, "DomainName")) or _identity(d)).lower()
+                       for d in domains if _bool(prop(d, "AutoForwardEnabled"))})
+    default = next((d for d in domains
+                    if (_str(prop(d, "DomainName")) or "") == "*" or _identity(d) == "Default"),
+                   None)
+    attrs: dict[str, Any] = {
+        "remote_domains": len(domains),
+        "remote_domains_allowing_autoforward": allowing,
+        "default_remote_domain_autoforward": _bool(prop(default, "AutoForwardEnabled"))
+        if default else None,
+    }
+    note = ""
+    if spam is not None:
+        pol = next((p for p in spam if _bool(prop(p, "IsDefault"))), None) or _global(spam) \
+            or (spam[0] if spam else {})
+        raw_mode = prop(pol, "AutoForwardingMode")
+        mode = enum_name(raw_mode, AUTO_FORWARDING_MODES) or ""
+        attrs["outbound_autoforwarding_mode"] = mode or None
+        # Automatic now means Off: the outbound spam policy wins over remote domains.
+        effective = "allowed" if mode == "On" else "blocked" if mode else "unknown"
+        attrs["external_autoforwarding"] = effective
+        if not mode:
+            problems.append(f"the default outbound spam policy's AutoForwardingMode "
+                            f"{_shown(raw_mode)} is not Automatic, Off or On")
+        note = f"; outbound spam policy AutoForwardingMode {mode or 'unknown'} ({effective})"
+    attrs = {k: v for k, v in attrs.items() if v is not None}
+    out = InventoryBuilder()
+    out.platforms.append(Platform(id="exchange-online", ref=EXCHANGE, name="Exchange Online",
+                                  attributes=attrs, sources=(source,)))
+    detail = (f"{len(domains)} remote domains, {len(allowing)} allow automatic forwarding"
+              + (" (including the default '*')" if "*" in allowing else "") + note)
+    if spam is None:
+        detail += "; outbound spam policies not exported (Get-HostedOutboundSpamFilterPolicy)"
+    out.coverage.append(_cov(source, "mail.remote_domains", detail + _when(bundle),
+                             len(domains), problems))
+    return out
+
+
+def transform_smtp_auth(bundle: ExportBundle, source: SourceRef) -> InventoryBuilder:
+    cfg = (bundle.get(TRANSPORT) or [{}])[0]
+    org_disabled = _bool(prop(cfg, "SmtpClientAuthenticationDisabled"))
+    problems = ([] if org_disabled is not None else
+                ["SmtpClientAuthenticationDisabled is missing or not true/false"])
+    mailboxes = bundle.get(CAS_MAILBOXES)
+    attrs: dict[str, Any] = {"smtp_auth_disabled_org": org_disabled}
+    detail = ("SMTP AUTH " + ("disabled" if org_disabled else
+                              "enabled" if org_disabled is False else "unknown")
+              + " for the organisation")
+    if mailboxes is not None:
+        explicit = sum(_bool(prop(m, "SmtpClientAuthenticationDisabled")) is False
+                       for m in mailboxes)
+        inherit = sum(prop(m, "SmtpClientAuthenticationDisabled") is None for m in mailboxes)
+        enabled = explicit + (inherit if org_disabled is False else 0)
+        attrs["smtp_auth_enabled_mailboxes"] = enabled
+        attrs["smtp_auth_mailboxes_read"] = len(mailboxes)
+        detail += f"; {enabled} of {len(mailboxes)} mailboxes can use it ({explicit} by override)"
+    else:
+        detail += "; per-mailbox overrides not exported (Get-CASMailbox)"
+    out = InventoryBuilder()
+    out.platforms.append(Platform(id="exchange-online", ref=EXCHANGE, name="Exchange Online",
+                                  attributes={k: v for k, v in attrs.items() if v is not None},
+                                  sources=(source,)))
+    out.coverage.append(_cov(source, "mail.smtp_auth", detail + _when(bundle),
+                             len(mailboxes or [cfg]), problems))
+    return out
+
+
+# -- together ----------------------------------------------------------------------------------
+_TRANSFORMS = {
+    "collab.federation": transform_federation,
+    "collab.meeting_policies": transform_meeting_policies,
+    "collab.app_policies": transform_app_policies,
+    "mail.remote_domains": transform_remote_domains,
+    "mail.smtp_auth": transform_smtp_auth,
+}
+
+
+def not_configured_detail(topic: str, folder: Path | None) -> str:
+    name, cmdlet = TOPIC_FILES[topic]
+    if folder is None:
+        return (f"comes from PowerShell exports ({cmdlet}), which Graph cannot read; run "
+                f"{SCRIPT_NAME} and set connectors.m365.powershell_exports")
+    return f"{name} ({cmdlet}) not found in {folder}; run {SCRIPT_NAME} again"
+
+
+def transform_exports(bundle: ExportBundle | None, *, connector: str = "m365",
+                      topics: Iterable[str] = tuple(TOPIC_FILES)) -> InventoryBuilder:
+    """Records and coverage of every export topic; absent exports are ``not_configured``."""
+    out = InventoryBuilder()
+    for topic in topics:
+        name, _cmdlet = TOPIC_FILES[topic]
+        if bundle is None or bundle.get(name) is None:
+            folder = bundle.folder if bundle is not None else None
+            out.coverage.append(coverage(connector, topic, "not_configured",
+                                         not_configured_detail(topic, folder)))
+            continue
+        source = SourceRef(connector, topic, f"PowerShell export {name}")
+        out.extend(_TRANSFORMS[topic](bundle, source))
+    return out
+
+
+def _cov(source: SourceRef, topic: str, detail: str, items: int,
+         problems: Iterable[str] = ()) -> Any:
+    """``collected``, or ``partial`` naming each setting that could not be read.
+
+    Partial, because a rule must not pass on a setting nobody could read; what *was* read
+    still fails where it should.
+    """
+    gaps = list(dict.fromkeys(problems))
+    if not gaps:
+        return coverage(source.connector, topic, "collected", detail, items)
+    return coverage(source.connector, topic, "partial",
+                    f"{detail}; could not read: {'; '.join(gaps)}", items)
+
+
+def _when(bundle: ExportBundle) -> str:
+    return f" (exported {bundle.exported_at})" if bundle.exported_at else ""
+
+
+def _shown(value: Any) -> str:
+    """A setting's raw value for a coverage detail, short and quoted."""
+    text = json.dumps(value, ensure_ascii=False, default=str)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _yes(value: Any) -> str:
+    return "on" if value is True else "off" if value is False else "unknown"

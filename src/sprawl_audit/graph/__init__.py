@@ -1,0 +1,1 @@
+"""The facts graph: built from the inventory, then enriched by the analyses."""

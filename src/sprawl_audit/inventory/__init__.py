@@ -1,0 +1,1 @@
+"""What the connectors saw: snapshot reading and writing, and resolution."""

@@ -1,0 +1,1 @@
+"""One parser per thing a source writes as text: SPF, DMARC, phone numbers."""

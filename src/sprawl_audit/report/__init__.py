@@ -1,0 +1,1 @@
+"""The Result document and every format that renders it."""

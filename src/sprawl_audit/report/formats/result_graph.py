@@ -1,0 +1,225 @@
+"""The graph picture of a Result: who uses what, and what reaches outside.
+
+The audit's own graph (:mod:`sprawl_audit.graph.build`) is built from the Inventory and is not
+saved; a saved Result must still re-render as GraphML, GEXF and the HTML picture, so this
+module derives a smaller graph from the Result alone:
+
+==============  ============================================================  =========
+node kind       attributes (all scalar)                                       from
+==============  ============================================================  =========
+``department``  people, consumer_app_users, consumer_exposure                 departments
+``platform``    platform_id, vendor, classification, consumer, sanctioned,    platforms
+                active_users, users, identity_linked, capabilities
+``external``    people, consumer_domain, link_kinds                           external_parties
+``integration`` integration_id, integration_kind, ai, user_count, consent_     integrations
+                type, host, verified_publisher, sanctioned, mail_access,
+                meeting_access
+``capability``  overlapping_users, platform_count                              capabilities
+==============  ============================================================  =========
+
+Every node also has ``kind`` and ``label``. Edges carry ``kind`` and an integer
+``weight`` (at least 1, for layout tools):
+
+- ``uses`` department → platform, ``people`` = active people of that department on it
+  (counted from ``people``; a Result without ``people`` gives an unweighted edge per
+  department listed on the platform);
+- ``offers`` platform → capability, ``active_users``;
+- ``reaches`` platform → external party, ``people`` = the party's people;
+- ``integrates`` integration → host platform, ``users``; ``app_of`` integration →
+  the platform it is a product of (when that is another platform).
+
+Node ids are ``<kind>:<name or id>``. All text is tenant-controlled, so every string is
+flattened to one line, stripped of control, bidi and invisible characters and of the
+few characters XML 1.0 cannot carry — the XML writers escape markup themselves.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping
+from typing import Any
+
+import networkx as nx
+
+from sprawl_audit.report.formats.markup import xml_safe as _xml_safe
+from sprawl_audit.report.formats.sanitize import cell
+from sprawl_audit.report.formats.view import count, items, ratio, section, strings
+
+#: Longest label or string attribute written into the graph.
+TEXT_LIMIT = 200
+NO_DEPARTMENT = "(no department)"
+
+def xml_safe(value: Any, limit: int = TEXT_LIMIT) -> str:
+    """Tenant text as one safe line that any XML 1.0 document can carry."""
+    return _xml_safe(value, limit)
+
+
+class _Ids:
+    """Stable, unique node ids; two names that clean to the same text get ``#2``."""
+
+    def __init__(self) -> None:
+        self._by_key: dict[tuple[str, str], str] = {}
+        self._used: set[str] = set()
+
+    def __call__(self, kind: str, raw: Any) -> str:
+        key = (kind, str(raw))
+        if key not in self._by_key:
+            base = f"{kind}:{xml_safe(raw) or '?'}"
+            candidate, n = base, 2
+            while candidate in self._used:
+                candidate, n = f"{base}#{n}", n + 1
+            self._used.add(candidate)
+            self._by_key[key] = candidate
+        return self._by_key[key]
+
+    def known(self, kind: str, raw: Any) -> str | None:
+        return self._by_key.get((kind, str(raw)))
+
+
+def _department_name(value: Any) -> str:
+    return value if isinstance(value, str) and cell(value) else NO_DEPARTMENT
+
+
+def build_graph(result: Mapping[str, Any]) -> nx.DiGraph:
+    """The Result as a directed graph with scalar, XML-safe attributes (see module doc)."""
+    graph = nx.DiGraph()
+    run = section(result, "run")
+    tool = section(result, "tool")
+    graph.graph.update({
+        "organisation": xml_safe(section(run, "organisation").get("name")),
+        "run_id": xml_safe(run.get("id")),
+        "as_of": xml_safe(run.get("as_of")),
+        "generator": xml_safe(f"{tool.get('name') or 'sprawl-audit'} {tool.get('version') or ''}"
+                              .strip()),
+    })
+    from sprawl_audit.report.formats.view import notices
+
+    for kind, text in notices(result):  # "incomplete", "baseline": graph-level attributes
+        graph.graph[kind] = xml_safe(text, 2000)
+    ids = _Ids()
+    _add_platforms(graph, result, ids)
+    _add_departments(graph, result, ids)
+    _add_externals(graph, result, ids)
+    _add_capabilities(graph, result, ids)
+    _add_integrations(graph, result, ids)
+    return graph
+
+
+def _add_platforms(graph: nx.DiGraph, result: Mapping[str, Any], ids: _Ids) -> None:
+    for platform in items(result, "platforms"):
+        raw_id = str(platform.get("id", ""))
+        node = ids("platform", raw_id)
+        classification = xml_safe(platform.get("classification"), 20) or "unknown"
+        attrs: dict[str, Any] = {
+            "kind": "platform",
+            "label": xml_safe(platform.get("name") or raw_id),
+            "platform_id": xml_safe(raw_id),
+            "vendor": xml_safe(platform.get("vendor")),
+            "classification": classification,
+            "consumer": classification == "consumer",
+            "active_users": count(platform.get("active_users")),
+            "users": count(platform.get("users")),
+            "identity_linked": bool(platform.get("identity_linked")),
+            "capabilities": xml_safe(", ".join(strings(platform.get("capabilities")))),
+        }
+        if isinstance(platform.get("sanctioned"), bool):
+            attrs["sanctioned"] = platform["sanctioned"]
+        graph.add_node(node, **attrs)
+
+
+def _add_departments(graph: nx.DiGraph, result: Mapping[str, Any], ids: _Ids) -> None:
+    for record in items(result, "departments"):
+        name = _department_name(record.get("name"))
+        graph.add_node(ids("department", name), kind="department", label=xml_safe(name),
+                       people=count(record.get("people")),
+                       consumer_app_users=count(record.get("consumer_app_users")),
+                       consumer_exposure=round(ratio(record.get("consumer_exposure")), 4))
+
+    def department_node(name: str) -> str:
+        node = ids("department", name)
+        if node not in graph:  # named by a person or platform, absent from departments[]
+            graph.add_node(node, kind="department", label=xml_safe(name), people=0,
+                           consumer_app_users=0, consumer_exposure=0.0)
+        return node
+
+    people = items(result, "people")
+    if people:
+        pairs: Counter[tuple[str, str]] = Counter()
+        for person in people:
+            dept = _department_name(person.get("department"))
+            for pid in set(strings(person.get("platforms"))):
+                pairs[(dept, pid)] += 1
+        for (dept, pid), users in sorted(pairs.items()):
+            target = ids.known("platform", pid)
+            if target is None:
+                continue
+            graph.add_edge(department_node(dept), target, kind="uses", people=users,
+                           weight=max(1, users))
+        return
+    # An older Result without people: who uses what, without how many.
+    for entry in items(result, "platforms"):
+        target = ids.known("platform", str(entry.get("id", "")))
+        for dept in strings(entry.get("departments")):
+            if target is not None:
+                graph.add_edge(department_node(_department_name(dept)), target, kind="uses",
+                               weight=1)
+
+
+def _add_externals(graph: nx.DiGraph, result: Mapping[str, Any], ids: _Ids) -> None:
+    for party in items(result, "external_parties"):
+        name = str(party.get("target", ""))
+        node = ids("external", name)
+        people = count(party.get("people"))
+        graph.add_node(node, kind="external", label=xml_safe(name), people=people,
+                       consumer_domain=bool(party.get("consumer_domain")),
+                       link_kinds=xml_safe(", ".join(strings(party.get("link_kinds")))))
+        for platform in strings(party.get("platforms")):
+            source = ids.known("platform", platform)
+            if source is not None:
+                graph.add_edge(source, node, kind="reaches", people=people,
+                               weight=max(1, people))
+
+
+def _add_capabilities(graph: nx.DiGraph, result: Mapping[str, Any], ids: _Ids) -> None:
+    for cap in items(result, "capabilities"):
+        name = str(cap.get("name", ""))
+        node = ids("capability", name)
+        platforms = items(cap, "platforms")
+        graph.add_node(node, kind="capability", label=xml_safe(name.replace("_", " ")),
+                       overlapping_users=count(cap.get("overlapping_users")),
+                       platform_count=len(platforms))
+        for platform in platforms:
+            source = ids.known("platform", str(platform.get("id", "")))
+            if source is not None:
+                users = count(platform.get("active_users"))
+                graph.add_edge(source, node, kind="offers", active_users=users,
+                               weight=max(1, users))
+
+
+def _add_integrations(graph: nx.DiGraph, result: Mapping[str, Any], ids: _Ids) -> None:
+    for integration in items(result, "integrations"):
+        raw_id = str(integration.get("id", ""))
+        node = ids("integration", raw_id)
+        users = count(integration.get("user_count"))
+        attrs: dict[str, Any] = {
+            "kind": "integration",
+            "label": xml_safe(integration.get("name") or raw_id),
+            "integration_id": xml_safe(raw_id),
+            "integration_kind": xml_safe(integration.get("kind"), 40),
+            "ai": bool(integration.get("ai")),
+            "user_count": users,
+            "consent_type": xml_safe(integration.get("consent_type"), 40),
+            "host": xml_safe(integration.get("host")),
+            "mail_access": bool(integration.get("mail_access")),
+            "meeting_access": bool(integration.get("meeting_access")),
+        }
+        for key in ("verified_publisher", "sanctioned"):
+            if isinstance(integration.get(key), bool):
+                attrs[key] = integration[key]
+        graph.add_node(node, **attrs)
+        host = ids.known("platform", str(integration.get("host")))
+        if host is not None:
+            graph.add_edge(node, host, kind="integrates", users=users, weight=max(1, users))
+        app = ids.known("platform", str(integration.get("app")))
+        if app is not None and app != host:
+            graph.add_edge(node, app, kind="app_of", users=users, weight=max(1, users))

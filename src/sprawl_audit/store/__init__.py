@@ -1,0 +1,1 @@
+"""What outlives one run: history, state, drift, suppressions, redaction."""

@@ -1,0 +1,44 @@
+"""Connector state between scheduled runs (delta links), kept in one owner-only file.
+
+A scheduled audit that passes ``--state FILE`` asks Microsoft Graph only for what changed
+since the last run. The file holds the fields delta queries return about users, apps and
+grants — personal data — so it is created 0600 and replaced atomically: a run killed
+half-way leaves the previous state, never a truncated one.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from sprawl_audit.core.atomic import atomic_write_text
+from sprawl_audit.core.errors import UserError
+
+
+def read_state(path: str | Path) -> dict[str, Any]:
+    from sprawl_audit.core.inputs import NumberTooLong, json_int, read_document
+
+    p = Path(path)
+    if not p.exists():
+        return {}
+    try:
+        data = json.loads(read_document(p, what="state file").decode("utf-8"),
+                          parse_int=json_int)
+    except (UnicodeDecodeError, NumberTooLong) as exc:
+        raise UserError(f"cannot read state file: {exc}", path=str(p)) from None
+    except json.JSONDecodeError as exc:
+        raise UserError(f"state file is not JSON: {exc.msg}", path=str(p),
+                        line=exc.lineno) from None
+    if not isinstance(data, dict) or data.get("version") != 1 or not isinstance(
+            data.get("connectors"), dict):
+        raise UserError("not a sprawl-audit state file (expected version 1)", path=str(p))
+    return dict(data["connectors"])
+
+
+def write_state(path: str | Path, connectors: dict[str, Any]) -> None:
+    from sprawl_audit.core.logsetup import scrub_data
+
+    atomic_write_text(Path(path), json.dumps({"version": 1,
+                                              "connectors": scrub_data(connectors)}),
+                      privacy="owner")
