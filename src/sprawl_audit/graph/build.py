@@ -72,7 +72,7 @@ class AuditGraph:
     use_limited_to: dict[tuple[str, str], set[str]] = field(default_factory=dict)
     # Indexes of the finished graph, rebuilt should it grow (see nodes_of and edges).
     _kinds: tuple[int, dict[str, list[str]]] | None = field(default=None, repr=False)
-    _edges: tuple[int, EdgeIndex] | None = field(default=None, repr=False)
+    _edges: EdgeIndex | None = field(default=None, repr=False)
 
     def estimate(self, platform: str, people: set[str]) -> int:
         """Active users of ``platform`` among ``people``, topped up by interview head counts.
@@ -112,11 +112,20 @@ class AuditGraph:
 
     @property
     def edges(self) -> EdgeIndex:
-        """Edges by type and direction, for analyses and rules (built once the graph is)."""
-        g = self.graph
-        if self._edges is None or self._edges[0] != g.number_of_edges():
-            self._edges = (g.number_of_edges(), EdgeIndex(g))
-        return self._edges[1]
+        """Edges by type and direction, for analyses and rules, indexed on first use.
+
+        The graph's edges are final once :func:`build_graph` returns (analyses add facts,
+        never edges), so the index is not re-validated: counting a MultiDiGraph's edges
+        walks all of them, which at 100,000 people cost two seconds on every access.
+        Code that adds edges afterwards calls :meth:`reindex`.
+        """
+        if self._edges is None:
+            self._edges = EdgeIndex(self.graph)
+        return self._edges
+
+    def reindex(self) -> None:
+        """Forget the edge index after edges were added or removed."""
+        self._edges = None
 
 
 def build_graph(
