@@ -105,7 +105,8 @@ def add_audit_options(func: F) -> F:
     """Add ``--suppressions --baseline --history --no-history --redact --redact-key-env
     --log-format --file-mode`` to an audit-like command (keyword arguments:
     :data:`OPS_KEYS`)."""
-    return _with(_audit_ops_options)(func)
+    decorated: F = _with(_audit_ops_options)(func)
+    return decorated
 
 
 @dataclass(frozen=True)
@@ -216,7 +217,8 @@ _report_options: list[Any] = [_audit_ops_options[4], _audit_ops_options[5], _log
 def add_report_options(func: F) -> F:
     """``--redact --redact-key-env --log-format --file-mode`` for ``report`` (re-render
     redacted)."""
-    return _with(_report_options)(func)
+    decorated: F = _with(_report_options)(func)
+    return decorated
 
 
 def redact_if_asked(result: dict[str, Any], redact: bool, redact_key_env: str | None

@@ -25,7 +25,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import IO, Any
+from typing import TYPE_CHECKING, Any, TextIO
 
 from sprawl_audit.core.errors import UserError
 
@@ -179,7 +179,13 @@ class TextFormatter(logging.Formatter):
         return terminal_safe(super().format(record))  # the traceback too
 
 
-class _StderrHandler(logging.StreamHandler):
+if TYPE_CHECKING:
+    _StreamHandler = logging.StreamHandler[TextIO]
+else:  # not subscriptable at run time on every supported Python
+    _StreamHandler = logging.StreamHandler
+
+
+class _StderrHandler(_StreamHandler):
     """Writes to whatever ``sys.stderr`` is *now* (progress bars and test runners swap
     it), so log lines land above a live progress bar instead of through it."""
 
@@ -189,11 +195,11 @@ class _StderrHandler(logging.StreamHandler):
         super().__init__(sys.stderr)
 
     @property
-    def stream(self) -> IO[str]:
+    def stream(self) -> TextIO:
         return sys.stderr
 
     @stream.setter
-    def stream(self, _value: IO[str]) -> None:
+    def stream(self, _value: TextIO) -> None:
         pass
 
 

@@ -137,7 +137,7 @@ def _field_changes(old: Mapping[str, Any], new: Mapping[str, Any], fields: Itera
 
 def _count_moved(old: Any, new: Any, min_delta: int, min_ratio: float) -> bool:
     if not isinstance(old, int) or not isinstance(new, int):
-        return old != new
+        return bool(old != new)
     delta = abs(new - old)
     return delta > 0 and delta >= max(min_delta, math.ceil(min_ratio * old))
 

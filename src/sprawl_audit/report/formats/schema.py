@@ -99,7 +99,8 @@ def _first_error(doc: Any, lenient: bool) -> ValidationError | None:
     # Earliest in the document; among errors at one place, the most specific one.
     first = min(_document_position(doc, e) for e in errors)
     here = [e for e in errors if _document_position(doc, e) == first]
-    return max(here, key=relevance)
+    best: ValidationError = max(here, key=relevance)
+    return best
 
 
 def _message(error: ValidationError) -> str:
