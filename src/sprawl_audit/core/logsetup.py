@@ -142,7 +142,7 @@ class JsonFormatter(logging.Formatter):
             record.exc_text = self.formatException(record.exc_info)
         if record.exc_text:
             doc["exc"] = record.exc_text
-        from sprawl_audit.report.formats.json_format import escape_invisible
+        from sprawl_audit.core.sanitize import escape_invisible
 
         # Messages quote remote text (an API's error, a channel name): control, bidi and
         # invisible characters go out as \\u escapes, so `tail -f` of the log is inert.
@@ -150,7 +150,7 @@ class JsonFormatter(logging.Formatter):
 
 
 def _clip(message: str) -> str:
-    from sprawl_audit.report.formats.sanitize import clip
+    from sprawl_audit.core.sanitize import clip
 
     return clip(message, MESSAGE_LIMIT)
 
@@ -168,13 +168,13 @@ class TextFormatter(logging.Formatter):
         super().__init__(_TEXT_FORMAT)
 
     def formatMessage(self, record: logging.LogRecord) -> str:
-        from sprawl_audit.report.formats.sanitize import prose
+        from sprawl_audit.core.sanitize import prose
 
         record.message = prose(record.message, MESSAGE_LIMIT)
         return super().formatMessage(record)
 
     def format(self, record: logging.LogRecord) -> str:
-        from sprawl_audit.report.formats.sanitize import terminal_safe
+        from sprawl_audit.core.sanitize import terminal_safe
 
         return terminal_safe(super().format(record))  # the traceback too
 
@@ -264,7 +264,7 @@ _live: dict[str, Any] = {"bar": None, "depth": 0}
 def _safe_label(label: str) -> str:
     from rich.markup import escape
 
-    from sprawl_audit.report.formats.sanitize import cell
+    from sprawl_audit.core.sanitize import cell
 
     return escape(cell(label, 60))
 

@@ -906,4 +906,5 @@ class M365Connector(Connector):
         """Sign in and report which topic permissions the token carries (no collection)."""
         from sprawl_audit.connectors.m365.check import check_permissions
 
-        return check_permissions(self, settings, context).results()
+        return check_permissions(self, settings, context, parse_settings=parse_settings,
+                                 open_session=open_session).results()

@@ -21,7 +21,7 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError, relevance
 
 from sprawl_audit.core.errors import UserError
-from sprawl_audit.core.finite import NonFinite, parse_constant, parse_float
+from sprawl_audit.core.finite import NonFinite, json_path, parse_constant, parse_float
 from sprawl_audit.report.formats.sanitize import cell
 
 #: The schema_version this build writes; it reads any 1.x.
@@ -60,19 +60,6 @@ def _open_objects(node: Any) -> Any:
         for value in node:
             _open_objects(value)
     return node
-
-
-def json_path(path: Any) -> str:
-    """A jsonschema error path as ``$.a.b[2]`` (keys that are not identifiers quoted)."""
-    out = "$"
-    for part in path:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        elif str(part).isidentifier():
-            out += f".{part}"
-        else:
-            out += f"[{json.dumps(str(part), ensure_ascii=True)}]"
-    return out
 
 
 def _document_position(doc: Any, error: ValidationError) -> tuple[int, ...]:
