@@ -28,6 +28,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, TextIO
 
 from sprawl_audit.core.errors import UserError
+from sprawl_audit.core.sanitize import cell, clip, escape_invisible, prose, terminal_safe
 
 LOG_FORMATS = ("text", "json")
 LOG_FORMAT_ENV = "SPRAWL_AUDIT_LOG_FORMAT"
@@ -142,16 +143,12 @@ class JsonFormatter(logging.Formatter):
             record.exc_text = self.formatException(record.exc_info)
         if record.exc_text:
             doc["exc"] = record.exc_text
-        from sprawl_audit.core.sanitize import escape_invisible
-
         # Messages quote remote text (an API's error, a channel name): control, bidi and
         # invisible characters go out as \\u escapes, so `tail -f` of the log is inert.
         return escape_invisible(json.dumps(doc, ensure_ascii=False, default=str))
 
 
 def _clip(message: str) -> str:
-    from sprawl_audit.core.sanitize import clip
-
     return clip(message, MESSAGE_LIMIT)
 
 
@@ -168,14 +165,10 @@ class TextFormatter(logging.Formatter):
         super().__init__(_TEXT_FORMAT)
 
     def formatMessage(self, record: logging.LogRecord) -> str:
-        from sprawl_audit.core.sanitize import prose
-
         record.message = prose(record.message, MESSAGE_LIMIT)
         return super().formatMessage(record)
 
     def format(self, record: logging.LogRecord) -> str:
-        from sprawl_audit.core.sanitize import terminal_safe
-
         return terminal_safe(super().format(record))  # the traceback too
 
 
@@ -263,8 +256,6 @@ _live: dict[str, Any] = {"bar": None, "depth": 0}
 
 def _safe_label(label: str) -> str:
     from rich.markup import escape
-
-    from sprawl_audit.core.sanitize import cell
 
     return escape(cell(label, 60))
 

@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sprawl_audit.core.model import SEVERITIES
+from sprawl_audit.core.sanitize import cell
 from sprawl_audit.report.gaps import GAP_STATUSES, result_failed_sources, rule_complete, rule_gaps
 from sprawl_audit.report.recount import baseline_message, finding_order, recount_summary
 
@@ -464,8 +465,6 @@ def render_json(drift: Drift) -> str:
 
 def render_text(drift: Drift, *, verbose: bool = False) -> str:
     """Plain text, safe for a terminal (every tenant string goes through ``cell``)."""
-    from sprawl_audit.core.sanitize import cell
-
     lines: list[str] = []
     old, new = drift.old_run, drift.new_run
     lines.append(f"Drift: {cell(old.get('run_id'), 60)} ({cell(old.get('as_of'), 30)}) -> "
