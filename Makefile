@@ -29,9 +29,12 @@ test: $(VENV)/.installed
 bench: $(VENV)/.installed
 	$(BIN)/python -m bench
 
+# ruff; mypy strict over the package; the layer contract in .importlinter (read from
+# src, not the installed copy).
 lint: $(VENV)/.installed
 	$(BIN)/ruff check src tests bench tools
 	$(BIN)/mypy src/sprawl_audit
+	PYTHONPATH=src $(BIN)/lint-imports --no-cache
 
 dev: $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[test,lint]'

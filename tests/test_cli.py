@@ -264,16 +264,16 @@ def test_console_script_exit_code_and_no_traceback(tmp_path: Path) -> None:
 
 
 def test_colour_only_on_a_tty_and_never_with_no_color(monkeypatch: pytest.MonkeyPatch) -> None:
-    from sprawl_audit.cli import main as cli
+    from sprawl_audit.cli import outputs as cli
     monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
     monkeypatch.delenv("NO_COLOR", raising=False)
-    assert cli._color_enabled(None) is True
+    assert cli.color_enabled(None) is True
     monkeypatch.setenv("NO_COLOR", "1")
-    assert cli._color_enabled(None) is False
+    assert cli.color_enabled(None) is False
     monkeypatch.delenv("NO_COLOR")
-    assert cli._color_enabled("report.txt") is False  # files are always plain
+    assert cli.color_enabled("report.txt") is False  # files are always plain
     monkeypatch.setattr(sys.stdout, "isatty", lambda: False)
-    assert cli._color_enabled(None) is False
+    assert cli.color_enabled(None) is False
 
 
 def test_connectors_list_and_check_of_file_connectors(tmp_path: Path) -> None:

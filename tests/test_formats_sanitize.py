@@ -7,7 +7,7 @@ import unicodedata
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sprawl_audit.report.formats.sanitize import (
+from sprawl_audit.core.sanitize import (
     CELL_LIMIT,
     cell,
     clip,

@@ -21,7 +21,6 @@ from sprawl_audit.core.errors import UserError
 from sprawl_audit.core.inputs import user_path
 from sprawl_audit.core.model import SEVERITIES
 from sprawl_audit.parsers.phones import DEFAULT_REGION, region_code
-from sprawl_audit.store.redact import KEY_ENV
 
 _TOP_KEYS = {"organisation", "audit", "platforms", "catalog", "rules", "connectors"}
 _SECRET_KEY = re.compile(r"(secret|password|passphrase|token|api_key|apikey|private_key)$", re.I)
@@ -31,6 +30,12 @@ _SECRET_REF_SUFFIXES = ("_env", "_file", "_path")
 #: The longest activity window: a century. The window is subtracted from the audit's date,
 #: and a larger one (a YAML integer can be any size) overflows the date arithmetic.
 MAX_ACTIVITY_DAYS = 36_500
+
+
+#: The environment variable that holds the redaction key (``--redact-key-env`` names
+#: another). Defined here, not in :mod:`sprawl_audit.store.redact`, because the config
+#: sits below the store: it only names the variable, to say the key is never read here.
+KEY_ENV = "SPRAWL_AUDIT_REDACT_KEY"
 
 
 @dataclass(frozen=True)

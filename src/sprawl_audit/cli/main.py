@@ -9,7 +9,6 @@ collected nothing (sign-in refused, host unreachable) — always, and before 1 a
 from __future__ import annotations
 
 import logging
-import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -29,6 +28,13 @@ from sprawl_audit.cli.common import (
 )
 from sprawl_audit.cli.ops import add_audit_options, add_report_options
 from sprawl_audit.cli.ops import register as _register_ops
+from sprawl_audit.cli.outputs import (
+    attempt_write,
+    output_targets,
+    render_or_exit,
+    render_targets,
+    report_write_failures,
+)
 from sprawl_audit.cli.rules import framework_option
 from sprawl_audit.cli.rules import register as _register_rules
 from sprawl_audit.core.atomic import Privacy
@@ -41,14 +47,6 @@ log = logging.getLogger("sprawl_audit")
 
 
 _user_errors = user_errors
-
-
-def _color_enabled(output: str | None) -> bool:
-    if output not in (None, "-"):
-        return False
-    if os.environ.get("NO_COLOR"):
-        return False
-    return sys.stdout.isatty()
 
 
 def _setup_logging(verbose: int, quiet: bool, log_format: str | None = None) -> None:
@@ -151,7 +149,7 @@ def _audit_run(*, demo: bool, snapshot: str | None, config_path: str | None,
     effective_fail_on = (fail_on or config.fail_on)
     effective_fail_on = effective_fail_on.lower() if effective_fail_on else None
     # Every path this run writes is checked now, not after an hour of collection.
-    targets = _output_targets(formats, output, output_dir)
+    targets = output_targets(formats, output, output_dir)
     if save_snapshot:
         check_output_file(save_snapshot, option="--save-snapshot")
     if state_path and not (demo or snapshot):
@@ -181,9 +179,9 @@ def _audit_run(*, demo: bool, snapshot: str | None, config_path: str | None,
         if state_path and state is not None:
             from sprawl_audit.store.state import write_state
 
-            failures += _attempt(state_path, write_state, state_path, state)
+            failures += attempt_write(state_path, write_state, state_path, state)
         if save_snapshot:
-            failed = _attempt(save_snapshot, _save_snapshot, inventory, save_snapshot,
+            failed = attempt_write(save_snapshot, _save_snapshot, inventory, save_snapshot,
                               ops_options)
             failures += failed
             saved = None if failed else save_snapshot
@@ -192,13 +190,13 @@ def _audit_run(*, demo: bool, snapshot: str | None, config_path: str | None,
                                     connectors=connectors, fail_on=effective_fail_on)
         result = post_process(result, ops_options)  # suppress, baseline, redact, history
         report_failed_sources(result)  # one line each on stderr, even with -q
-        failures += _render(result, targets, quiet=quiet, verbose=verbose)
+        failures += render_targets(result, targets, quiet=quiet, verbose=verbose)
     except (UserError, OSError):
         if mode == "live" and saved is None:
             _rescue(inventory, ops_options)  # the collection must not be lost
         raise
     if failures:
-        _report_write_failures(failures)
+        report_write_failures(failures)
         if mode == "live" and saved is None:
             _rescue(inventory, ops_options)
         sys.exit(EXIT_USAGE)
@@ -225,25 +223,6 @@ def _rescue(inventory: Any, ops_options: Any) -> None:
     from sprawl_audit.cli.outputs import rescue_snapshot
 
     rescue_snapshot(lambda target: _save_snapshot(inventory, target, ops_options, "owner"))
-
-
-def _attempt(path: str | Path, write: Callable[..., Any], *args: Any, **kwargs: Any
-             ) -> list[str]:
-    """Run ``write(*args, **kwargs)``; a failure to write (disk full, folder gone)
-    becomes one line in the returned list instead of a traceback, so the other outputs
-    are still written."""
-    from sprawl_audit.cli.outputs import write_failure
-
-    try:
-        write(*args, **kwargs)
-    except OSError as exc:
-        return [write_failure(path, exc)]
-    return []
-
-
-def _report_write_failures(failures: Sequence[str]) -> None:
-    for line in failures:
-        log.error("%s", line, extra={"event": "write_failed"})
 
 
 def report_failed_sources(result: dict[str, Any]) -> None:
@@ -278,94 +257,6 @@ def exit_code(result: dict[str, Any], fail_on: str | None, fail_on_incomplete: b
     return EXIT_OK
 
 
-def _output_targets(formats: Sequence[str], output: str | None,
-                    output_dir: str | None) -> list[tuple[str, str | None]]:
-    """(format, destination) pairs, checked before any collection starts: the formats
-    exist, and every destination folder exists or can be created and is writable
-    (:mod:`sprawl_audit.cli.outputs`).
-
-    The destination is a file, ``None``/``-`` for stdout, or — for multi-file formats
-    such as csv — the ``--output-dir`` directory itself.
-    """
-    from sprawl_audit.cli.outputs import check_output_dir, check_output_file
-    from sprawl_audit.report.formats import get_format
-    from sprawl_audit.report.formats.interface import DEFAULT_STEM
-
-    names = [n.strip().lower() for f in formats for n in f.split(",") if n.strip()] or ["rich"]
-    for name in names:
-        get_format(name)  # unknown names fail before any collection starts
-    if output and len(names) > 1:
-        raise click.UsageError("--output takes one format; use --output-dir for several")
-    if output and output_dir:
-        raise click.UsageError("--output and --output-dir cannot be combined")
-    if output_dir:
-        check_output_dir(output_dir, is_target=lambda name: name.startswith(DEFAULT_STEM))
-        return [(n, output_dir if get_format(n).multi_file
-                 else str(Path(output_dir) / f"sprawl-audit.{get_format(n).extension}"))
-                for n in names]
-    for name in names:
-        fmt = get_format(name)
-        if fmt.multi_file:
-            raise click.UsageError(f"--format {name} writes one file per table; "
-                                   "use --output-dir DIR")
-        if fmt.binary and output in (None, "-") and sys.stdout.isatty():
-            raise click.UsageError(f"--format {name} is binary; use --output FILE or "
-                                   "--output-dir DIR (or redirect stdout)")
-    if output and output != "-":
-        check_output_file(output, option="--output")
-    return [(n, output) for n in names]
-
-
-def _render(result: dict[str, Any], targets: list[tuple[str, str | None]], *, quiet: bool,
-            verbose: int) -> list[str]:
-    """Write every target; return one line per file that could not be written (the
-    others are still written)."""
-    from sprawl_audit.core.atomic import atomic_write_bytes
-    from sprawl_audit.report.formats import get_format
-    from sprawl_audit.report.formats.interface import RenderOptions
-
-    to_file = RenderOptions(width=100, color=False, verbose=verbose > 0, quiet=False)
-    failures: list[str] = []
-    for name, path in targets:
-        fmt = get_format(name)
-        if fmt.multi_file:  # path is the --output-dir directory (see _output_targets)
-            failures += _attempt(str(path), _write_files, fmt, result, Path(str(path)),
-                                 to_file)
-        elif path in (None, "-"):
-            if quiet and name == "rich":
-                continue
-            options = RenderOptions(width=None, color=_color_enabled(path), verbose=verbose > 0,
-                                    quiet=quiet)
-            if fmt.binary:
-                sys.stdout.buffer.write(fmt.render_bytes(result, options))
-                sys.stdout.buffer.flush()
-            else:
-                fmt.render(result, sys.stdout, options)
-                sys.stdout.flush()
-        else:
-            failed = _attempt(path, atomic_write_bytes, Path(str(path)),
-                              fmt.render_bytes(result, to_file), privacy=fmt.privacy)
-            failures += failed
-            if not failed:
-                log.info("wrote %s", path)
-    return failures
-
-
-def _write_files(fmt: Any, result: dict[str, Any], directory: Path, options: Any) -> None:
-    for written in fmt.render_files(result, directory, options):
-        log.info("wrote %s", written)
-
-
-def _render_or_exit(result: dict[str, Any], targets: list[tuple[str, str | None]], *,
-                    quiet: bool, verbose: int) -> None:
-    """:func:`_render` for commands that collect nothing (report, history show): a file
-    that could not be written is one line on stderr and exit 2."""
-    failures = _render(result, targets, quiet=quiet, verbose=verbose)
-    if failures:
-        _report_write_failures(failures)
-        sys.exit(EXIT_USAGE)
-
-
 @main.command()
 @click.argument("result_file", type=click.Path(dir_okay=False))
 @click.option("-f", "--format", "formats", multiple=True, help="Output format (repeatable).")
@@ -385,9 +276,9 @@ def report(result_file: str, formats: Sequence[str], output: str | None,
 
     _setup_logging(verbose, quiet, log_format)
     set_file_mode(file_mode)
-    targets = _output_targets(formats, output, output_dir)
+    targets = output_targets(formats, output, output_dir)
     result = redact_if_asked(load_result(result_file), redact, redact_key_env)
-    _render_or_exit(result, targets, quiet=quiet, verbose=verbose)
+    render_or_exit(result, targets, quiet=quiet, verbose=verbose)
 
 
 @main.group()
@@ -418,7 +309,7 @@ def connectors_check(names: Sequence[str], config_path: str | None) -> None:
     from sprawl_audit.config import load_config
     from sprawl_audit.connectors.interface import ConnectorContext
     from sprawl_audit.connectors.registry import get_connector
-    from sprawl_audit.report.formats.sanitize import terminal_safe
+    from sprawl_audit.core.sanitize import terminal_safe
 
     config = load_config(config_path)
     chosen = list(names) or list(config.connectors)

@@ -105,7 +105,8 @@ def add_audit_options(func: F) -> F:
     """Add ``--suppressions --baseline --history --no-history --redact --redact-key-env
     --log-format --file-mode`` to an audit-like command (keyword arguments:
     :data:`OPS_KEYS`)."""
-    return _with(_audit_ops_options)(func)
+    decorated: F = _with(_audit_ops_options)(func)
+    return decorated
 
 
 @dataclass(frozen=True)
@@ -216,7 +217,8 @@ _report_options: list[Any] = [_audit_ops_options[4], _audit_ops_options[5], _log
 def add_report_options(func: F) -> F:
     """``--redact --redact-key-env --log-format --file-mode`` for ``report`` (re-render
     redacted)."""
-    return _with(_report_options)(func)
+    decorated: F = _with(_report_options)(func)
+    return decorated
 
 
 def redact_if_asked(result: dict[str, Any], redact: bool, redact_key_env: str | None
@@ -330,8 +332,8 @@ def history_list(history_path: str | None, config_path: str | None, org: str | N
     """Recorded audits, oldest first: id, when, organisation, platforms, consumer-app
     users, findings by severity."""
     from sprawl_audit.core.logsetup import setup_logging
+    from sprawl_audit.core.sanitize import cell
     from sprawl_audit.report.formats.json_format import dumps
-    from sprawl_audit.report.formats.sanitize import cell
     from sprawl_audit.store import history
 
     setup_logging(0, False, log_format)
@@ -357,7 +359,7 @@ def history_list(history_path: str | None, config_path: str | None, org: str | N
 
 def _incomplete_mark(row: Any) -> str:
     """``  INCOMPLETE (m365, email)`` for a run in which sources collected nothing."""
-    from sprawl_audit.report.formats.sanitize import cell
+    from sprawl_audit.core.sanitize import cell
 
     if not row.failed_sources:
         return ""
@@ -382,16 +384,16 @@ def history_show(run: str, history_path: str | None, config_path: str | None,
                  file_mode: str | None) -> None:
     """Re-render a recorded audit (RUN: history id, Result run id, or latest) in any
     output format, as `report` does for a saved file."""
-    from sprawl_audit.cli.main import _output_targets, _render_or_exit
+    from sprawl_audit.cli.outputs import output_targets, render_or_exit
     from sprawl_audit.core.atomic import set_file_mode
     from sprawl_audit.core.logsetup import setup_logging
     from sprawl_audit.store import history
 
     setup_logging(verbose, quiet, log_format)
     set_file_mode(file_mode)
-    targets = _output_targets(formats, output, output_dir)
+    targets = output_targets(formats, output, output_dir)
     result = history.load_run(_history_path(history_path, config_path), run)
-    _render_or_exit(result, targets, quiet=quiet, verbose=verbose)
+    render_or_exit(result, targets, quiet=quiet, verbose=verbose)
 
 
 @history_group.command("trend")
@@ -407,8 +409,8 @@ def history_trend(history_path: str | None, config_path: str | None, org: str | 
                   limit: int | None, fmt: str, log_format: str | None) -> None:
     """Platform count, consumer-app users and open findings by severity over time."""
     from sprawl_audit.core.logsetup import setup_logging
+    from sprawl_audit.core.sanitize import cell
     from sprawl_audit.report.formats.json_format import dumps
-    from sprawl_audit.report.formats.sanitize import cell
     from sprawl_audit.store import history
 
     setup_logging(0, False, log_format)

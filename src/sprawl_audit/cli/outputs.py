@@ -17,11 +17,15 @@ from __future__ import annotations
 import logging
 import os
 import stat
+import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+import click
+
+from sprawl_audit.cli.common import EXIT_USAGE
 from sprawl_audit.core.atomic import OWNER_ONLY, remove_stale_temp_files, temp_path
 from sprawl_audit.core.errors import UserError
 
@@ -109,3 +113,118 @@ def rescue_snapshot(write: Callable[[Path], Any]) -> Path | None:
               "--from %s` re-analyses it without collecting again", target, target,
               extra={"event": "rescued", "file": str(target)})
     return target
+
+
+# -- rendering every --format to its destination ------------------------------------
+
+
+def color_enabled(output: str | None) -> bool:
+    if output not in (None, "-"):
+        return False
+    if os.environ.get("NO_COLOR"):
+        return False
+    return sys.stdout.isatty()
+
+
+def attempt_write(path: str | Path, write: Callable[..., Any], *args: Any, **kwargs: Any
+             ) -> list[str]:
+    """Run ``write(*args, **kwargs)``; a failure to write (disk full, folder gone)
+    becomes one line in the returned list instead of a traceback, so the other outputs
+    are still written."""
+    try:
+        write(*args, **kwargs)
+    except OSError as exc:
+        return [write_failure(path, exc)]
+    return []
+
+
+def report_write_failures(failures: Sequence[str]) -> None:
+    for line in failures:
+        log.error("%s", line, extra={"event": "write_failed"})
+
+
+def output_targets(formats: Sequence[str], output: str | None,
+                    output_dir: str | None) -> list[tuple[str, str | None]]:
+    """(format, destination) pairs, checked before any collection starts: the formats
+    exist, and every destination folder exists or can be created and is writable
+    (:mod:`sprawl_audit.cli.outputs`).
+
+    The destination is a file, ``None``/``-`` for stdout, or — for multi-file formats
+    such as csv — the ``--output-dir`` directory itself.
+    """
+    from sprawl_audit.report.formats import get_format
+    from sprawl_audit.report.formats.interface import DEFAULT_STEM
+
+    names = [n.strip().lower() for f in formats for n in f.split(",") if n.strip()] or ["rich"]
+    for name in names:
+        get_format(name)  # unknown names fail before any collection starts
+    if output and len(names) > 1:
+        raise click.UsageError("--output takes one format; use --output-dir for several")
+    if output and output_dir:
+        raise click.UsageError("--output and --output-dir cannot be combined")
+    if output_dir:
+        check_output_dir(output_dir, is_target=lambda name: name.startswith(DEFAULT_STEM))
+        return [(n, output_dir if get_format(n).multi_file
+                 else str(Path(output_dir) / f"sprawl-audit.{get_format(n).extension}"))
+                for n in names]
+    for name in names:
+        fmt = get_format(name)
+        if fmt.multi_file:
+            raise click.UsageError(f"--format {name} writes one file per table; "
+                                   "use --output-dir DIR")
+        if fmt.binary and output in (None, "-") and sys.stdout.isatty():
+            raise click.UsageError(f"--format {name} is binary; use --output FILE or "
+                                   "--output-dir DIR (or redirect stdout)")
+    if output and output != "-":
+        check_output_file(output, option="--output")
+    return [(n, output) for n in names]
+
+
+def render_targets(result: dict[str, Any], targets: list[tuple[str, str | None]], *, quiet: bool,
+            verbose: int) -> list[str]:
+    """Write every target; return one line per file that could not be written (the
+    others are still written)."""
+    from sprawl_audit.core.atomic import atomic_write_bytes
+    from sprawl_audit.report.formats import get_format
+    from sprawl_audit.report.formats.interface import RenderOptions
+
+    to_file = RenderOptions(width=100, color=False, verbose=verbose > 0, quiet=False)
+    failures: list[str] = []
+    for name, path in targets:
+        fmt = get_format(name)
+        if fmt.multi_file:  # path is the --output-dir directory (see output_targets)
+            failures += attempt_write(str(path), _write_files, fmt, result, Path(str(path)),
+                                 to_file)
+        elif path in (None, "-"):
+            if quiet and name == "rich":
+                continue
+            options = RenderOptions(width=None, color=color_enabled(path), verbose=verbose > 0,
+                                    quiet=quiet)
+            if fmt.binary:
+                sys.stdout.buffer.write(fmt.render_bytes(result, options))
+                sys.stdout.buffer.flush()
+            else:
+                fmt.render(result, sys.stdout, options)
+                sys.stdout.flush()
+        else:
+            failed = attempt_write(path, atomic_write_bytes, Path(str(path)),
+                              fmt.render_bytes(result, to_file), privacy=fmt.privacy)
+            failures += failed
+            if not failed:
+                log.info("wrote %s", path)
+    return failures
+
+
+def _write_files(fmt: Any, result: dict[str, Any], directory: Path, options: Any) -> None:
+    for written in fmt.render_files(result, directory, options):
+        log.info("wrote %s", written)
+
+
+def render_or_exit(result: dict[str, Any], targets: list[tuple[str, str | None]], *,
+                    quiet: bool, verbose: int) -> None:
+    """:func:`render_targets` for commands that collect nothing (report, history show): a file
+    that could not be written is one line on stderr and exit 2."""
+    failures = render_targets(result, targets, quiet=quiet, verbose=verbose)
+    if failures:
+        report_write_failures(failures)
+        sys.exit(EXIT_USAGE)

@@ -104,7 +104,7 @@ class _Loaded:
 
 
 def _safe(value: Any) -> str:
-    from sprawl_audit.report.formats.sanitize import terminal_safe
+    from sprawl_audit.core.sanitize import terminal_safe
 
     return terminal_safe(value)
 

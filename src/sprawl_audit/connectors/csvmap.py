@@ -32,7 +32,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO
 
 from sprawl_audit.core.errors import UserError
 
@@ -93,7 +93,7 @@ class _Lines:
     ``line_num`` is the physical line number.
     """
 
-    def __init__(self, stream: BinaryIO, path: str, delimiter: str, layout: str) -> None:
+    def __init__(self, stream: IO[bytes], path: str, delimiter: str, layout: str) -> None:
         self.stream = stream
         self.path = path
         self.delimiter = delimiter
@@ -182,7 +182,7 @@ class MappedReader:
 
     def __init__(
         self,
-        stream: BinaryIO,
+        stream: IO[bytes],
         columns: ColumnSet,
         *,
         mapping: Mapping[str, object] | None,
@@ -359,7 +359,7 @@ class MappedReader:
 
 
 def iter_mapped_rows(
-    source: str | Path | BinaryIO,
+    source: str | Path | IO[bytes],
     columns: ColumnSet,
     *,
     mapping: Mapping[str, object] | None = None,
@@ -381,7 +381,7 @@ class open_mapped:
 
     def __init__(
         self,
-        source: str | Path | BinaryIO,
+        source: str | Path | IO[bytes],
         columns: ColumnSet,
         *,
         mapping: Mapping[str, object] | None = None,
@@ -403,7 +403,7 @@ class open_mapped:
         check_mapping(dict(self.mapping or {}), self.columns, self.path)
         if isinstance(self.source, (str, Path)):
             try:
-                stream: BinaryIO = self._stack.enter_context(Path(self.source).open("rb"))
+                stream: IO[bytes] = self._stack.enter_context(Path(self.source).open("rb"))
             except (OSError, ValueError) as exc:  # ValueError: a NUL in the path
                 raise UserError(f"cannot read file: {getattr(exc, 'strerror', None) or exc}",
                                 path=self.path) from None

@@ -30,6 +30,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Literal
 
+from sprawl_audit.core.errors import UserError
+from sprawl_audit.core.logsetup import scrub
+
 log = logging.getLogger("sprawl_audit")
 
 #: ``output``: umask for a new file, an existing file keeps its mode. ``personal``: owner-
@@ -61,8 +64,6 @@ def set_file_mode(value: str | None) -> None:
     choice never carries over to the next in the same process."""
     mode = (value or "private").strip().lower()
     if mode not in FILE_MODES:
-        from sprawl_audit.core.errors import UserError
-
         raise UserError(f"unknown file mode {value!r}; choose one of: {', '.join(FILE_MODES)}",
                         key="--file-mode")
     _state["file_mode"] = mode
@@ -80,8 +81,6 @@ def is_private(privacy: Privacy) -> bool:
 def atomic_write_text(path: Path, text: str, *, privacy: Privacy = "output") -> None:
     """Write ``text`` as UTF-8, with known secrets blanked (a snapshot or state file must
     not carry a credential a service echoed back into an error detail)."""
-    from sprawl_audit.core.logsetup import scrub
-
     atomic_write_bytes(path, scrub(text).encode("utf-8"), privacy=privacy)
 
 

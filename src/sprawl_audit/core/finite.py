@@ -73,14 +73,25 @@ def first_non_finite(value: Any) -> tuple[list[str | int], float] | None:
     return None
 
 
+def json_path(path: Any) -> str:
+    """A jsonschema error path as ``$.a.b[2]`` (keys that are not identifiers quoted)."""
+    out = "$"
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif str(part).isidentifier():
+            out += f".{part}"
+        else:
+            out += f"[{json.dumps(str(part), ensure_ascii=True)}]"
+    return out
+
+
 def check_finite(value: Any, what: str, path: str | None = None) -> None:
     """Raise a :class:`UserError` naming the JSON path of the first non-finite number in
     ``value`` (``what`` is the document: "the Result", "the snapshot")."""
     found = first_non_finite(value)
     if found is None:
         return
-    from sprawl_audit.report.formats.schema import json_path
-
     parts, number = found
     raise UserError(f"cannot write {what}: {number} is not a finite number, and JSON "
                     "has no such value", path=path, key=json_path(parts))

@@ -25,9 +25,10 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import IO, Any
+from typing import TYPE_CHECKING, Any, TextIO
 
 from sprawl_audit.core.errors import UserError
+from sprawl_audit.core.sanitize import cell, clip, escape_invisible, prose, terminal_safe
 
 LOG_FORMATS = ("text", "json")
 LOG_FORMAT_ENV = "SPRAWL_AUDIT_LOG_FORMAT"
@@ -142,16 +143,12 @@ class JsonFormatter(logging.Formatter):
             record.exc_text = self.formatException(record.exc_info)
         if record.exc_text:
             doc["exc"] = record.exc_text
-        from sprawl_audit.report.formats.json_format import escape_invisible
-
         # Messages quote remote text (an API's error, a channel name): control, bidi and
         # invisible characters go out as \\u escapes, so `tail -f` of the log is inert.
         return escape_invisible(json.dumps(doc, ensure_ascii=False, default=str))
 
 
 def _clip(message: str) -> str:
-    from sprawl_audit.report.formats.sanitize import clip
-
     return clip(message, MESSAGE_LIMIT)
 
 
@@ -168,18 +165,20 @@ class TextFormatter(logging.Formatter):
         super().__init__(_TEXT_FORMAT)
 
     def formatMessage(self, record: logging.LogRecord) -> str:
-        from sprawl_audit.report.formats.sanitize import prose
-
         record.message = prose(record.message, MESSAGE_LIMIT)
         return super().formatMessage(record)
 
     def format(self, record: logging.LogRecord) -> str:
-        from sprawl_audit.report.formats.sanitize import terminal_safe
-
         return terminal_safe(super().format(record))  # the traceback too
 
 
-class _StderrHandler(logging.StreamHandler):
+if TYPE_CHECKING:
+    _StreamHandler = logging.StreamHandler[TextIO]
+else:  # not subscriptable at run time on every supported Python
+    _StreamHandler = logging.StreamHandler
+
+
+class _StderrHandler(_StreamHandler):
     """Writes to whatever ``sys.stderr`` is *now* (progress bars and test runners swap
     it), so log lines land above a live progress bar instead of through it."""
 
@@ -189,11 +188,11 @@ class _StderrHandler(logging.StreamHandler):
         super().__init__(sys.stderr)
 
     @property
-    def stream(self) -> IO[str]:
+    def stream(self) -> TextIO:
         return sys.stderr
 
     @stream.setter
-    def stream(self, _value: IO[str]) -> None:
+    def stream(self, _value: TextIO) -> None:
         pass
 
 
@@ -257,8 +256,6 @@ _live: dict[str, Any] = {"bar": None, "depth": 0}
 
 def _safe_label(label: str) -> str:
     from rich.markup import escape
-
-    from sprawl_audit.report.formats.sanitize import cell
 
     return escape(cell(label, 60))
 

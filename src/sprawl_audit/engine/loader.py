@@ -249,7 +249,8 @@ class _LoadState:
                 self.fail(problem)
         else:
             pack = Pack(name=folder.name, root=folder)
-        return self.attempt(self.register, pack, meta)
+        registered: Pack | None = self.attempt(self.register, pack, meta)
+        return registered
 
     def register(self, pack: Pack, where: Source) -> Pack:
         known = self.packs.get(pack.name)
@@ -372,9 +373,12 @@ def _pack_for_file(source: Source, state: _LoadState) -> Pack | None:
             if (parent / PACK_FILE).is_file():
                 return state.pack_for_folder(parent)
         stem = source.stem
-        return state.attempt(state.register, Pack(name=stem, root=source.parent), source)
-    return state.attempt(state.register,
-                         Pack(name=source.name.rsplit(".", 1)[0], root=source), source)
+        pack: Pack | None = state.attempt(state.register, Pack(name=stem, root=source.parent),
+                                          source)
+        return pack
+    pack = state.attempt(state.register, Pack(name=source.name.rsplit(".", 1)[0], root=source),
+                         source)
+    return pack
 
 
 def _read_pack(meta: Source, folder: Source, frameworks: Mapping[str, Framework]

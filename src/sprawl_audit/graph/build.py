@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import sys
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import Any, cast
 
 import networkx as nx
 
@@ -26,6 +27,10 @@ UNASSIGNED_DEPARTMENT = "Unassigned"
 #: What holding a phone number is evidence of using.
 PHONE_CAPABILITIES: tuple[str, ...] = ("voice", "sms", "contact_centre")
 
+
+#: What ``g.edges(data="type")`` (and its in/out forms) yields: source, target and the
+#: edge's type. Named so an annotated variable tells the type checker the value's type.
+EdgeTypes = Iterable[tuple[str, str, "str | None"]]
 
 #: The ``activity`` of a USES edge whose source gave no figures (shared: never changed).
 _NO_ACTIVITY: dict[str, int] = {}
@@ -44,7 +49,7 @@ def node_id(kind: str, key: str) -> str:
 class AuditGraph:
     """The graph plus the indexes analyses need; built once per audit."""
 
-    graph: nx.MultiDiGraph
+    graph: nx.MultiDiGraph[str]
     inventory: Inventory
     resolution: Resolution
     as_of: datetime
@@ -106,7 +111,7 @@ class AuditGraph:
         if self._kinds is None or self._kinds[0] != g.number_of_nodes():
             by_kind: dict[str, list[str]] = defaultdict(list)
             for n, k in g.nodes(data="kind"):
-                by_kind[k].append(n)
+                by_kind[cast(str, k)].append(n)
             self._kinds = (g.number_of_nodes(), dict(by_kind))
         return list(self._kinds[1].get(kind, ()))
 

@@ -135,19 +135,19 @@ def read_str(value: Any, pool: Pool) -> str:
     _text_ok(value)
     if len(value) <= SHARED_STRING_LIMIT:
         return pool.strings.setdefault(value, value)
-    return typing.cast(str, value)
+    return value
 
 
 def read_int(value: Any, pool: Pool) -> int:
     if value.__class__ is not int:  # bool is a subclass of int: excluded on purpose
         _fail()
-    return typing.cast(int, value)
+    return value
 
 
 def read_bool(value: Any, pool: Pool) -> bool:
     if value is not True and value is not False:
         _fail()
-    return typing.cast(bool, value)
+    return value
 
 
 #: Deepest nesting of objects and lists a snapshot may have. The Inventory itself is five

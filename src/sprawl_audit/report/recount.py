@@ -36,3 +36,10 @@ def recount_summary(result: dict[str, Any]) -> dict[str, Any]:
     status = Counter(r.get("status") for r in result.get("rules", ()))
     summary["rules"] = {k: status.get(k, 0) for k in ("failed", "passed", "not_assessed")}
     return result
+
+
+def baseline_message(known: int, source: str | None, date: str | None) -> str:
+    """"N known findings hidden by the baseline (file, date)" — raw text."""
+    where = ", ".join(str(p) for p in (source, date) if p) or "unnamed baseline"
+    noun = "finding" if known == 1 else "findings"
+    return f"{known} known {noun} hidden by the baseline ({where})"

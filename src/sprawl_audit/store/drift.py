@@ -34,8 +34,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sprawl_audit.core.model import SEVERITIES
+from sprawl_audit.core.sanitize import cell
 from sprawl_audit.report.gaps import GAP_STATUSES, result_failed_sources, rule_complete, rule_gaps
-from sprawl_audit.report.recount import finding_order, recount_summary
+from sprawl_audit.report.recount import baseline_message, finding_order, recount_summary
 
 #: 2: ``findings.no_longer_assessed`` became ``findings.not_rechecked`` (with sources),
 #: rules carry evidence, ``sources_failed`` names the sources that collected nothing.
@@ -137,7 +138,7 @@ def _field_changes(old: Mapping[str, Any], new: Mapping[str, Any], fields: Itera
 
 def _count_moved(old: Any, new: Any, min_delta: int, min_ratio: float) -> bool:
     if not isinstance(old, int) or not isinstance(new, int):
-        return old != new
+        return bool(old != new)
     delta = abs(new - old)
     return delta > 0 and delta >= max(min_delta, math.ceil(min_ratio * old))
 
@@ -451,13 +452,6 @@ def apply_baseline(
     return recount_summary(out)
 
 
-def baseline_message(known: int, source: str | None, date: str | None) -> str:
-    """"N known findings hidden by the baseline (file, date)" — raw text."""
-    where = ", ".join(str(p) for p in (source, date) if p) or "unnamed baseline"
-    noun = "finding" if known == 1 else "findings"
-    return f"{known} known {noun} hidden by the baseline ({where})"
-
-
 # -- rendering ----------------------------------------------------------------------------
 
 
@@ -471,8 +465,6 @@ def render_json(drift: Drift) -> str:
 
 def render_text(drift: Drift, *, verbose: bool = False) -> str:
     """Plain text, safe for a terminal (every tenant string goes through ``cell``)."""
-    from sprawl_audit.report.formats.sanitize import cell
-
     lines: list[str] = []
     old, new = drift.old_run, drift.new_run
     lines.append(f"Drift: {cell(old.get('run_id'), 60)} ({cell(old.get('as_of'), 30)}) -> "

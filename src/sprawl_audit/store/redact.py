@@ -48,11 +48,13 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from sprawl_audit.core.atomic import Privacy
 
+from sprawl_audit import config
 from sprawl_audit.core.errors import UserError
 from sprawl_audit.parsers.phones import normalise
 from sprawl_audit.report.recount import finding_order
 
-KEY_ENV = "SPRAWL_AUDIT_REDACT_KEY"
+#: The environment variable read for the key (the name is the config's, see there).
+KEY_ENV = config.KEY_ENV
 MIN_KEY_LENGTH = 16
 METHOD = "hmac-sha256"
 PERSONAL_SUBJECT_KINDS = frozenset({"person", "phone"})

@@ -10,11 +10,16 @@ because the demo's job is also to show what an audit cannot see.
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Iterator, Mapping
 from importlib import resources
-from importlib.resources.abc import Traversable
 from typing import Any
 from urllib.parse import unquote
+
+if sys.version_info >= (3, 11):
+    from importlib.resources.abc import Traversable
+else:  # Python 3.10: where it lived before 3.11
+    from importlib.abc import Traversable
 
 from sprawl_audit.connectors.email.transform import transform_dns
 from sprawl_audit.connectors.interface import Connector, ConnectorContext, coverage

@@ -254,7 +254,7 @@ class ManagedCredentials(GoogleCredentials):
 
     def __init__(self, inner: Any, session: TokenSession, scopes: tuple[str, ...],
                  kind: str, subject: str | None) -> None:
-        super().__init__()
+        super().__init__()  # type: ignore[no-untyped-call]  # google-auth leaves it unannotated
         self._inner = inner
         self._request = GoogleAuthRequest(session)
         self._lock = threading.Lock()

@@ -105,7 +105,7 @@ class RetryPolicy:
 
     def backoff(self, retry: int, rng: random.Random) -> float:
         """Google's truncated exponential backoff: 2**n s plus up to 1 s of jitter."""
-        return min(self.cap, self.base * (2 ** retry)) + rng.uniform(0.0, 1.0)
+        return min(self.cap, self.base * (2.0 ** retry)) + rng.uniform(0.0, 1.0)
 
 
 @dataclass
@@ -308,7 +308,7 @@ class Transport:
         conn = getattr(self._local, "http", None)
         if conn is None:
             conn = httplib2.Http(ca_certs=self.ca_certs, timeout=self.timeout)
-            conn.redirect_codes = set()  # never follow a redirect with our token attached
+            conn.redirect_codes = frozenset()  # never follow a redirect with our token attached
             self._local.http = conn
         return conn
 

@@ -292,9 +292,10 @@ class _Run:
 
     def collect(self) -> InventoryBuilder:
         from sprawl_audit.connectors.google.auth import resolve_ca
-        from sprawl_audit.connectors.google.client import Clock, GoogleClient, Transport
+        from sprawl_audit.connectors.google.client import GoogleClient, Transport
         from sprawl_audit.connectors.google.fetch import Fetcher
         from sprawl_audit.connectors.google.outcome import FeedOutcome
+        from sprawl_audit.connectors.retry import Clock
 
         cfg = self.cfg
         runtime = self.connector.runtime
@@ -379,7 +380,8 @@ class _Run:
             out["tokens"] = (None, None)
         if "forwarding" not in enabled:
             out["forwarding"] = ({}, None)
-        return timed("transform", self._build)(out)
+        builder: InventoryBuilder = timed("transform", self._build)(out)
+        return builder
 
     @staticmethod
     def _chat(f: Any) -> Any:

@@ -14,7 +14,7 @@ the token are flagged: the audit needs none.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -138,11 +138,14 @@ class CheckReport:
         return out
 
 
-def check_permissions(connector: Any, settings: Mapping[str, Any],
-                      context: ConnectorContext) -> CheckReport:
-    """Sign in with ``settings`` and compare the token's permissions with the topics'."""
-    from sprawl_audit.connectors.m365.collect import open_session, parse_settings
+def check_permissions(connector: Any, settings: Mapping[str, Any], context: ConnectorContext,
+                      *, parse_settings: Callable[[Mapping[str, Any], ConnectorContext], Any],
+                      open_session: Callable[..., Any]) -> CheckReport:
+    """Sign in with ``settings`` and compare the token's permissions with the topics'.
 
+    ``parse_settings`` and ``open_session`` are :mod:`.collect`'s, handed in by the
+    connector: this module sits below ``collect`` (which calls it) and never imports it.
+    """
     cfg = parse_settings(settings, context)
     report = CheckReport(
         connector=getattr(connector, "name", "m365"), tenant=cfg.tenant,

@@ -79,7 +79,7 @@ from sprawl_audit.connectors.m365.graph import (
     GraphNotFound,
     ItemResult,
 )
-from sprawl_audit.connectors.m365.http import Clock, RetryPolicy, Transport, default_verify
+from sprawl_audit.connectors.m365.http import RetryPolicy, Transport, default_verify
 from sprawl_audit.connectors.m365.mfa import mfa_enforcement, policy_summary, transform_mfa
 from sprawl_audit.connectors.m365.odata import Item, text
 from sprawl_audit.connectors.m365.policies import (
@@ -88,6 +88,7 @@ from sprawl_audit.connectors.m365.policies import (
 )
 from sprawl_audit.connectors.m365.reports import transform_activity_reports
 from sprawl_audit.connectors.m365.telephony import transform_number_assignments
+from sprawl_audit.connectors.retry import Clock
 from sprawl_audit.connectors.settings import check_keys, fail, resolve_path
 from sprawl_audit.core.model import Coverage, InventoryBuilder
 from sprawl_audit.parsers.phones import DEFAULT_REGION
@@ -905,4 +906,5 @@ class M365Connector(Connector):
         """Sign in and report which topic permissions the token carries (no collection)."""
         from sprawl_audit.connectors.m365.check import check_permissions
 
-        return check_permissions(self, settings, context).results()
+        return check_permissions(self, settings, context, parse_settings=parse_settings,
+                                 open_session=open_session).results()

@@ -46,9 +46,9 @@ from sprawl_audit.connectors.m365.http import (
     Reply,
     Transport,
     TransportError,
-    retry_after_seconds,
 )
 from sprawl_audit.connectors.m365.odata import iter_values
+from sprawl_audit.connectors.retry import retry_after_seconds
 
 log = logging.getLogger("sprawl_audit.connectors.m365.graph")
 

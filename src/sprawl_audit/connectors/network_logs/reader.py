@@ -39,7 +39,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO
 
 from sprawl_audit.catalog import Catalog
 from sprawl_audit.catalog.normalise import host_key, is_valid_host
@@ -154,7 +154,7 @@ def normalise_user(raw: str, user_domain: str | None) -> str | None:
 
 
 def read_network_log(
-    source: str | Path | BinaryIO,
+    source: str | Path | IO[bytes],
     catalog: Catalog,
     *,
     format: str = "csv",

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import BinaryIO, TypeAlias
+from typing import IO, TypeAlias
 
 from sprawl_audit.connectors.csvmap import ColumnSet, MappedRow, iter_mapped_rows
 
@@ -38,7 +38,7 @@ PhoneRow: TypeAlias = MappedRow
 
 
 def iter_phone_rows(
-    source: str | Path | BinaryIO,
+    source: str | Path | IO[bytes],
     *,
     columns: Mapping[str, str] | None = None,
     delimiter: str = ",",

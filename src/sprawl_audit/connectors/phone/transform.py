@@ -33,7 +33,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import IO, Any
 
 from sprawl_audit.connectors.interface import coverage
 from sprawl_audit.connectors.phone.csvimport import PhoneRow, iter_phone_rows
@@ -114,7 +114,7 @@ def phone_number_from_row(row: PhoneRow, *, connector: str = "phone",
 
 
 def read_phone_numbers(
-    source: str | Path | BinaryIO,
+    source: str | Path | IO[bytes],
     *,
     columns: Mapping[str, str] | None = None,
     delimiter: str = ",",

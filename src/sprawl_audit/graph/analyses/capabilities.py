@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections import Counter
 from itertools import combinations
 
-from sprawl_audit.graph.build import AuditGraph, node_id
+from sprawl_audit.graph.build import AuditGraph, EdgeTypes, node_id
 
 #: capability -> catalogue tags of products that serve it for a different job.
 NOT_INTERCHANGEABLE: dict[str, frozenset[str]] = {
@@ -31,8 +31,8 @@ def analyse(ag: AuditGraph) -> None:
     overlap_caps: dict[str, set[str]] = {}
     for cnode in ag.nodes_of("capability"):
         cap = g.nodes[cnode]["name"]
-        users = {s: ag.active_for(s, cap)
-                 for s, _t, d in g.in_edges(cnode, data="type") if d == "PROVIDES"}
+        edges: EdgeTypes = g.in_edges(cnode, data="type")
+        users = {s: ag.active_for(s, cap) for s, _t, d in edges if d == "PROVIDES"}
         plats = sorted(p for p, people in users.items() if people)
         excluded = NOT_INTERCHANGEABLE.get(cap, frozenset())
         comparable = [p for p in plats if not excluded & set(g.nodes[p].get("tags", ()))]

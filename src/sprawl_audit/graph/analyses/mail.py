@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from sprawl_audit.core.model import MailDomain
-from sprawl_audit.graph.build import AuditGraph
+from sprawl_audit.graph.build import AuditGraph, EdgeTypes
 from sprawl_audit.parsers import spf as spf_module
 from sprawl_audit.parsers.mailauth import check_dmarc, parse_mta_sts_mode
 
@@ -152,10 +152,9 @@ def analyse(ag: AuditGraph) -> None:
         facts = g.nodes[dnode]
         m = by_domain[facts["domain"]]
         failures = lookup_failures(m.domain, m.attributes.get("errors"))
-        providers = sorted({g.nodes[t]["id"] for _s, t, d in g.out_edges(dnode, data="type")
-                            if d == "RECEIVES_VIA"})
-        senders = sorted({g.nodes[t]["id"] for _s, t, d in g.out_edges(dnode, data="type")
-                          if d == "SENDS_VIA"})
+        edges: EdgeTypes = g.out_edges(dnode, data="type")
+        providers = sorted({g.nodes[t]["id"] for _s, t, d in edges if d == "RECEIVES_VIA"})
+        senders = sorted({g.nodes[t]["id"] for _s, t, d in edges if d == "SENDS_VIA"})
         facts.update(
             mx=list(m.mx),
             mail_providers=providers,

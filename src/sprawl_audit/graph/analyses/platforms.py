@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sprawl_audit.graph.build import AuditGraph, node_id
+from sprawl_audit.graph.build import AuditGraph, EdgeTypes, node_id
 
 
 def analyse(ag: AuditGraph) -> None:
@@ -74,7 +74,8 @@ def _sso_linked(ag: AuditGraph) -> set[str]:
     g = ag.graph
     idps = set(ag.identity_providers)
     out = set()
-    for s, t, d in g.edges(data="type"):
+    edges: EdgeTypes = g.edges(data="type")
+    for s, t, d in edges:
         if d == "SIGNS_IN_WITH":
             target = g.nodes[t].get("id") or t.split(":", 1)[1]
             idp_node = ag.resolution.platforms.get(target)

@@ -189,7 +189,7 @@ def _barycentre_order(nodes: Sequence[str], positions: Mapping[str, float],
     return sorted(nodes, key=key)
 
 
-def layout_graph(graph: nx.DiGraph) -> GraphLayout:
+def layout_graph(graph: nx.DiGraph[str]) -> GraphLayout:
     """Choose and order the nodes of the three columns (deterministic)."""
     kinds: dict[str, list[str]] = {"department": [], "platform": [], "external": []}
     for node, data in graph.nodes(data=True):

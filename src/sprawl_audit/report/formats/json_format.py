@@ -3,33 +3,12 @@
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterator, Mapping
 from typing import IO, Any
 
 from sprawl_audit.core.finite import check_finite
+from sprawl_audit.core.sanitize import escape_invisible
 from sprawl_audit.report.formats.interface import Format, RenderOptions
-
-# Characters json.dumps(ensure_ascii=False) would write raw although they are invisible or
-# act on a terminal: DEL and C1 controls, bidi controls, zero-width characters, line and
-# paragraph separators, BOM, and lone surrogates (which cannot be encoded at all). JSON
-# only ever contains non-ASCII inside strings, so writing these as \uXXXX escapes keeps the
-# document identical once parsed while `cat result.json` stays safe.
-_UNSAFE_RAW = re.compile(
-    "[\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff\ud800-\udfff]"
-)
-
-
-def _escape(match: re.Match[str]) -> str:
-    return f"\\u{ord(match.group()):04x}"
-
-
-def escape_invisible(text: str) -> str:
-    """JSON text (from ``json.dumps(..., ensure_ascii=False)``) with every character that is
-    invisible or acts on a terminal written as a ``\\uXXXX`` escape: the same document once
-    parsed, safe to ``cat``, and encodable as UTF-8 even when it holds a lone surrogate."""
-    return _UNSAFE_RAW.sub(_escape, text)
-
 
 #: Encoder chunks joined into one piece before being kept: see :func:`pieces`.
 _CHUNKS_PER_PIECE = 20_000

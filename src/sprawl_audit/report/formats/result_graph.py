@@ -80,9 +80,9 @@ def _department_name(value: Any) -> str:
     return value if isinstance(value, str) and cell(value) else NO_DEPARTMENT
 
 
-def build_graph(result: Mapping[str, Any]) -> nx.DiGraph:
+def build_graph(result: Mapping[str, Any]) -> nx.DiGraph[str]:
     """The Result as a directed graph with scalar, XML-safe attributes (see module doc)."""
-    graph = nx.DiGraph()
+    graph: nx.DiGraph[str] = nx.DiGraph()
     run = section(result, "run")
     tool = section(result, "tool")
     graph.graph.update({
@@ -105,7 +105,7 @@ def build_graph(result: Mapping[str, Any]) -> nx.DiGraph:
     return graph
 
 
-def _add_platforms(graph: nx.DiGraph, result: Mapping[str, Any], ids: _Ids) -> None:
+def _add_platforms(graph: nx.DiGraph[str], result: Mapping[str, Any], ids: _Ids) -> None:
     for platform in items(result, "platforms"):
         raw_id = str(platform.get("id", ""))
         node = ids("platform", raw_id)
@@ -127,7 +127,7 @@ def _add_platforms(graph: nx.DiGraph, result: Mapping[str, Any], ids: _Ids) -> N
         graph.add_node(node, **attrs)
 
 
-def _add_departments(graph: nx.DiGraph, result: Mapping[str, Any], ids: _Ids) -> None:
+def _add_departments(graph: nx.DiGraph[str], result: Mapping[str, Any], ids: _Ids) -> None:
     for record in items(result, "departments"):
         name = _department_name(record.get("name"))
         graph.add_node(ids("department", name), kind="department", label=xml_safe(name),
@@ -165,7 +165,7 @@ def _add_departments(graph: nx.DiGraph, result: Mapping[str, Any], ids: _Ids) ->
                                weight=1)
 
 
-def _add_externals(graph: nx.DiGraph, result: Mapping[str, Any], ids: _Ids) -> None:
+def _add_externals(graph: nx.DiGraph[str], result: Mapping[str, Any], ids: _Ids) -> None:
     for party in items(result, "external_parties"):
         name = str(party.get("target", ""))
         node = ids("external", name)
@@ -180,7 +180,7 @@ def _add_externals(graph: nx.DiGraph, result: Mapping[str, Any], ids: _Ids) -> N
                                weight=max(1, people))
 
 
-def _add_capabilities(graph: nx.DiGraph, result: Mapping[str, Any], ids: _Ids) -> None:
+def _add_capabilities(graph: nx.DiGraph[str], result: Mapping[str, Any], ids: _Ids) -> None:
     for cap in items(result, "capabilities"):
         name = str(cap.get("name", ""))
         node = ids("capability", name)
@@ -196,7 +196,7 @@ def _add_capabilities(graph: nx.DiGraph, result: Mapping[str, Any], ids: _Ids) -
                                weight=max(1, users))
 
 
-def _add_integrations(graph: nx.DiGraph, result: Mapping[str, Any], ids: _Ids) -> None:
+def _add_integrations(graph: nx.DiGraph[str], result: Mapping[str, Any], ids: _Ids) -> None:
     for integration in items(result, "integrations"):
         raw_id = str(integration.get("id", ""))
         node = ids("integration", raw_id)

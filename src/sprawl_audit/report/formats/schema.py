@@ -21,7 +21,7 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError, relevance
 
 from sprawl_audit.core.errors import UserError
-from sprawl_audit.core.finite import NonFinite, parse_constant, parse_float
+from sprawl_audit.core.finite import NonFinite, json_path, parse_constant, parse_float
 from sprawl_audit.report.formats.sanitize import cell
 
 #: The schema_version this build writes; it reads any 1.x.
@@ -62,19 +62,6 @@ def _open_objects(node: Any) -> Any:
     return node
 
 
-def json_path(path: Any) -> str:
-    """A jsonschema error path as ``$.a.b[2]`` (keys that are not identifiers quoted)."""
-    out = "$"
-    for part in path:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        elif str(part).isidentifier():
-            out += f".{part}"
-        else:
-            out += f"[{json.dumps(str(part), ensure_ascii=True)}]"
-    return out
-
-
 def _document_position(doc: Any, error: ValidationError) -> tuple[int, ...]:
     """Where the error sits in the document's own key order, so "first" means first in file."""
     position: list[int] = []
@@ -99,7 +86,8 @@ def _first_error(doc: Any, lenient: bool) -> ValidationError | None:
     # Earliest in the document; among errors at one place, the most specific one.
     first = min(_document_position(doc, e) for e in errors)
     here = [e for e in errors if _document_position(doc, e) == first]
-    return max(here, key=relevance)
+    best: ValidationError = max(here, key=relevance)
+    return best
 
 
 def _message(error: ValidationError) -> str:

@@ -234,7 +234,7 @@ def baseline_notice(result: Result) -> str | None:
     message = base.get("message")
     if isinstance(message, str) and message:
         return message
-    from sprawl_audit.store.drift import baseline_message
+    from sprawl_audit.report.recount import baseline_message
 
     date = base.get("date")
     return baseline_message(count(base.get("known")), base.get("file") or None,
