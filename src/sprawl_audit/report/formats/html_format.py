@@ -75,10 +75,6 @@ def _phone_systems(view: ReportView) -> list[tuple[tuple[str, str, str], int]]:
 def html_document(result: Mapping[str, Any], *, verbose: bool = False) -> str:
     """The whole report as one HTML document (ends with a newline)."""
     view = parse_view(result)
-    heatmap, graph = heatmap_svg(result), graph_svg(result)
-    # the pictures escape their own text (html_graph)
-    heatmap = None if heatmap is None else Markup(heatmap)  # noqa: S704
-    graph = None if graph is None else Markup(graph)  # noqa: S704
     return str(render(
         "report.html.j2",
         view=view,
@@ -87,8 +83,8 @@ def html_document(result: Mapping[str, Any], *, verbose: bool = False) -> str:
         # not HTML.
         csp=Markup(CSP),  # noqa: S704
         style=Markup(STYLE),  # noqa: S704
-        heatmap_svg=heatmap,
-        graph_svg=graph,
+        heatmap_svg=heatmap_svg(result),
+        graph_svg=graph_svg(result),
         classification_colours=CLASSIFICATION_COLOURS,
         coverage_classes=COVERAGE_CLASSES,
         coverage_entries=sorted(view.coverage, key=lambda c: coverage_rank(c.status)),
@@ -97,7 +93,7 @@ def html_document(result: Mapping[str, Any], *, verbose: bool = False) -> str:
                          if not n.has_owner or n.owner_enabled is False],
         phone_rows=PHONE_ROWS,
         unrecognised_rows=UNRECOGNISED_ROWS,
-    ))
+    )) + "\n"
 
 
 _SEVERITY_CSS = "".join(

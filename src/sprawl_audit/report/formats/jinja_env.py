@@ -82,7 +82,6 @@ def environment() -> jinja2.Environment:
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
-        keep_trailing_newline=True,
         extensions=["jinja2.ext.do"],
     )
     env.filters.update(
