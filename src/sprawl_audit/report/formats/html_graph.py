@@ -46,7 +46,6 @@ CONSUMER_EDGE_COLOUR = "#d64545"
 MAX_PLATFORMS, MAX_DEPARTMENTS, MAX_EXTERNALS = 40, 30, 30
 #: Most platform columns in the heat map.
 MAX_HEATMAP_PLATFORMS = 45
-LABEL_LIMIT = 34
 
 
 _num = num_filter  # a coordinate: integers without a decimal point, others to one decimal
