@@ -88,6 +88,8 @@ def html_document(result: Mapping[str, Any], *, verbose: bool = False) -> str:
         classification_colours=CLASSIFICATION_COLOURS,
         coverage_classes=COVERAGE_CLASSES,
         coverage_entries=sorted(view.coverage, key=lambda c: coverage_rank(c.status)),
+        # AI integrations first, then by users
+        integrations=sorted(view.integrations, key=lambda i: (not i.ai, -i.user_count)),
         phone_systems=_phone_systems(view),
         phone_attention=[n for n in view.phone_numbers
                          if not n.has_owner or n.owner_enabled is False],

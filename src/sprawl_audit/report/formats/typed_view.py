@@ -63,6 +63,7 @@ class Run:
     finished_at: Any
     activity_days: int
     organisation: str
+    tool_name: str
     tool_version: str
 
 
@@ -77,6 +78,8 @@ class Summary:
     consumer_app_users: int
     capabilities_with_overlap: tuple[str, ...]
     coverage_gaps: int
+    rules_failed: int
+    rules_passed: int
     rules_not_assessed: int
     severity_counts: dict[str, int]
 
@@ -167,16 +170,16 @@ class Integration:
     consent_type: str
     users: str  # "all users (812 enabled)" or the count, as every report says it
     user_count: int
-    ai: bool
-    mail_access: bool
-    meeting_access: bool
+    ai: bool | None  # None: the source does not say
+    mail_access: bool | None
+    meeting_access: bool | None
     sanctioned: bool | None
 
 
 @dataclass(frozen=True, slots=True)
 class ExternalParty:
     target: str
-    consumer_domain: bool
+    consumer_domain: bool | None
     link_kinds: tuple[str, ...]
     platforms: tuple[str, ...]
     people: int
@@ -242,6 +245,7 @@ class Pair:
 @dataclass(frozen=True, slots=True)
 class CapabilityUse:
     platform: str  # platform id
+    name: str  # the name the capability gives it, else the id
     active_users: int
 
 
@@ -271,6 +275,7 @@ class Control:
 class Framework:
     id: str
     name: str  # the name, else the id
+    version: str
     about: tuple[str, ...]  # version, publisher, url (those given)
     tally: dict[str, int]
     controls: tuple[Control, ...]
@@ -354,6 +359,7 @@ def _platform(raw: Item) -> Platform:
 def _framework(raw: Item) -> Framework:
     return Framework(
         id=text(raw.get("id")), name=text(raw.get("name") or raw.get("id")),
+        version=text(raw.get("version")),
         about=tuple(text(raw.get(key)) for key in ("version", "publisher", "url")
                     if raw.get(key) is not None and text(raw.get(key)).strip()),
         tally=control_tally(raw),
@@ -376,7 +382,8 @@ def top_pairs(result: Result, limit: int = 10) -> list[Pair]:
 def _capability(raw: Item) -> Capability:
     return Capability(
         name=text(raw.get("name")),
-        platforms=tuple(CapabilityUse(text(p.get("id")), count(p.get("active_users")))
+        platforms=tuple(CapabilityUse(text(p.get("id")), text(p.get("name") or p.get("id")),
+                                      count(p.get("active_users")))
                         for p in items(raw, "platforms")),
         overlapping_users=count(raw.get("overlapping_users")))
 
@@ -407,6 +414,7 @@ def parse_view(result: Result) -> ReportView:
                 finished_at=run.get("finished_at"),
                 activity_days=count(run.get("activity_days")),
                 organisation=organisation_name(result),
+                tool_name=text(section(result, "tool").get("name") or "sprawl-audit"),
                 tool_version=text(section(result, "tool").get("version"))),
         summary=Summary(
             platforms=count(summary.get("platforms")),
@@ -417,6 +425,8 @@ def parse_view(result: Result) -> ReportView:
             consumer_app_users=count(summary.get("consumer_app_users")),
             capabilities_with_overlap=tuple(strings(summary.get("capabilities_with_overlap"))),
             coverage_gaps=count(summary.get("coverage_gaps")),
+            rules_failed=count(section(summary, "rules").get("failed")),
+            rules_passed=count(section(summary, "rules").get("passed")),
             rules_not_assessed=count(section(summary, "rules").get("not_assessed")),
             severity_counts=severity_counts(result),
         ),
@@ -435,13 +445,14 @@ def parse_view(result: Result) -> ReportView:
             verified_publisher=bool(i.get("verified_publisher")),
             host=text(i.get("host") or ""), kind=text(i.get("kind")),
             consent_type=text(i.get("consent_type")), users=integration_users(i),
-            user_count=count(i.get("user_count")), ai=bool(i.get("ai")),
-            mail_access=bool(i.get("mail_access")),
-            meeting_access=bool(i.get("meeting_access")),
+            user_count=count(i.get("user_count")), ai=_optional_bool(i.get("ai")),
+            mail_access=_optional_bool(i.get("mail_access")),
+            meeting_access=_optional_bool(i.get("meeting_access")),
             sanctioned=_optional_bool(i.get("sanctioned")),
         ) for i in items(result, "integrations")),
         external_parties=tuple(ExternalParty(
-            target=text(e.get("target")), consumer_domain=bool(e.get("consumer_domain")),
+            target=text(e.get("target")),
+            consumer_domain=_optional_bool(e.get("consumer_domain")),
             link_kinds=tuple(strings(e.get("link_kinds"))),
             platforms=tuple(strings(e.get("platforms"))), people=count(e.get("people")),
         ) for e in items(result, "external_parties")),
