@@ -60,6 +60,7 @@ class Run:
     id: str
     mode: str
     as_of: Any
+    started_at: Any
     finished_at: Any
     activity_days: int
     organisation: str
@@ -292,6 +293,7 @@ class ReportView:
     no_findings: str
     platforms: tuple[Platform, ...]
     platform_names: dict[str, str]
+    all_findings: tuple[Finding, ...]  # worst first, suppressed ones included
     findings: tuple[Finding, ...]  # worst first, unsuppressed
     by_severity: tuple[SeverityGroup, ...]
     suppressed: tuple[Finding, ...]
@@ -411,6 +413,7 @@ def parse_view(result: Result) -> ReportView:
     base = notices(result)
     return ReportView(
         run=Run(id=text(run.get("id")), mode=text(run.get("mode")), as_of=run.get("as_of"),
+                started_at=run.get("started_at"),
                 finished_at=run.get("finished_at"),
                 activity_days=count(run.get("activity_days")),
                 organisation=organisation_name(result),
@@ -435,6 +438,7 @@ def parse_view(result: Result) -> ReportView:
         no_findings=no_findings_text(result),
         platforms=tuple(_platform(p) for p in items(result, "platforms")),
         platform_names=platform_names(result),
+        all_findings=tuple(findings),
         findings=tuple(f for f in findings if not f.suppressed),
         by_severity=groups,
         suppressed=tuple(f for f in findings if f.suppressed),
