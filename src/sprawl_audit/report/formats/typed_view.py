@@ -6,7 +6,10 @@ file, so every format used to re-read the untyped dict defensively, each in its 
 helper). :func:`parse_view` does that tolerant reading exactly once, with the accessors of
 :mod:`.view`, and the formats then work on plain attributes that mypy checks. Strings
 here are *raw* tenant text: nothing is sanitised or escaped, because each medium (HTML
-autoescaping, Markdown backslashes, CSV formula guards) escapes for itself.
+autoescaping, Markdown backslashes, SARIF's JSON) escapes for itself.
+
+Used by the HTML, Markdown and SARIF formats. Not yet by the terminal report and the
+CSV/XLSX tables (:mod:`.tables`), which export columns this view does not carry.
 """
 
 from __future__ import annotations
