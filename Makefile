@@ -6,7 +6,7 @@
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
-SOURCES := $(shell find src -type f \( -name '*.py' -o -name '*.yaml' -o -name '*.json' -o -name '*.csv' -o -name '*.md' \) 2>/dev/null) pyproject.toml
+SOURCES := $(shell find src -type f \( -name '*.py' -o -name '*.yaml' -o -name '*.json' -o -name '*.csv' -o -name '*.md' -o -name '*.j2' \) 2>/dev/null) pyproject.toml
 PYTEST_ARGS ?=
 
 .PHONY: demo test bench lint dev clean

@@ -77,6 +77,8 @@ def test_installed_package_exposes_its_data() -> None:
     assert (resources.files("sprawl_audit.schemas") / "result.schema.json").is_file()
     assert any(p.name.endswith(".yaml")
                for p in (resources.files("sprawl_audit.catalog") / "data").iterdir())
+    templates = resources.files("sprawl_audit.report.formats") / "templates"
+    assert (templates / "report.html.j2").is_file()
 
 
 @pytest.fixture(scope="module")
@@ -117,7 +119,7 @@ def test_wheel_contains_every_data_file(built: tuple[Path, str]) -> None:
     names = set(zipfile.ZipFile(wheel).namelist())
     expected = set()
     for f in (SRC / "sprawl_audit").rglob("*"):
-        if f.is_file() and f.suffix in {".yaml", ".json", ".csv", ".md", ".py", ".ps1"} \
+        if f.is_file() and f.suffix in {".yaml", ".json", ".csv", ".md", ".py", ".ps1", ".j2"} \
                 and "__pycache__" not in f.parts:
             expected.add("/".join(f.relative_to(SRC).parts))
     missing = sorted(expected - names)

@@ -1,9 +1,10 @@
 """The two pictures of the HTML report, as inline SVG: the overlap heat map and the graph.
 
-Both are plain SVG markup with no script, no external reference and no tenant text
-outside element content: every name goes through :func:`_h` (sanitised, then
-HTML-escaped), and attributes hold only numbers and our own class names. Layouts are
-computed here, deterministically, so the same Result always draws the same picture.
+Both are plain SVG markup with no script and no external reference. Layouts are computed
+here, deterministically, into frozen dataclasses of numbers and raw labels (so the same
+Result always draws the same picture); the markup is in ``templates/heatmap.svg.j2`` and
+``templates/graph.svg.j2``, rendered with autoescaping on, so every name is escaped by
+the template engine and attributes hold only numbers and our own class names.
 
 - :func:`heatmap_svg` — capabilities as rows, platforms as columns. A filled cell means
   the platform offers the capability and shows its active users; the colour is the
@@ -18,16 +19,16 @@ computed here, deterministically, so the same Result always draws the same pictu
 
 from __future__ import annotations
 
-import html
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import networkx as nx
+from markupsafe import Markup
 
-from sprawl_audit.report.formats.labels import capability_label, plural
-from sprawl_audit.report.formats.markup import html_text
+from sprawl_audit.report.formats.jinja_env import num_filter, render
+from sprawl_audit.report.formats.labels import plural
 from sprawl_audit.report.formats.result_graph import build_graph
 from sprawl_audit.report.formats.view import count, items, platform_names
 
@@ -45,24 +46,9 @@ CONSUMER_EDGE_COLOUR = "#d64545"
 MAX_PLATFORMS, MAX_DEPARTMENTS, MAX_EXTERNALS = 40, 30, 30
 #: Most platform columns in the heat map.
 MAX_HEATMAP_PLATFORMS = 45
-LABEL_LIMIT = 34
 
 
-def _h(value: Any, limit: int = LABEL_LIMIT) -> str:
-    """Tenant text for SVG element content: one safe line, escaped, length-capped."""
-    return html_text(value, limit)
-
-
-def _num(value: float) -> str:
-    """A coordinate: integers without a decimal point, others to one decimal."""
-    return str(int(value)) if float(value).is_integer() else f"{value:.1f}"
-
-
-def _svg_open(width: float, height: float, label: str, css_class: str) -> str:
-    return (f'<svg xmlns="http://www.w3.org/2000/svg" class="{css_class}" role="img" '
-            f'viewBox="0 0 {_num(width)} {_num(height)}" width="{_num(width)}" '
-            f'height="{_num(height)}" preserveAspectRatio="xMinYMin meet" '
-            f'aria-label="{html.escape(label, quote=True)}">')
+_num = num_filter  # a coordinate: integers without a decimal point, others to one decimal
 
 
 # --- heat map ---------------------------------------------------------------------------
@@ -70,7 +56,57 @@ def _svg_open(width: float, height: float, label: str, css_class: str) -> str:
 HM_LABEL_W, HM_CELL_W, HM_CELL_H, HM_HEAD_H, HM_TAIL_W = 150, 38, 28, 172, 190
 
 
-def heatmap_svg(result: Mapping[str, Any]) -> str | None:
+@dataclass(frozen=True, slots=True)
+class HeatColumn:
+    x: float
+    name: str  # raw tenant text
+    consumer: bool
+
+
+@dataclass(frozen=True, slots=True)
+class HeatCell:
+    x: float
+    platform: str  # raw tenant text (the cell's tooltip)
+    value: int | None  # None: the platform does not offer the capability
+    colour: str = ""
+    strength: float = 0.0
+
+    @property
+    def ink(self) -> str:
+        return "on-dark" if self.strength > 0.55 else "on-light"
+
+    @property
+    def label(self) -> str:
+        value = self.value or 0
+        return f"{value:,}" if value < 10000 else f"{value // 1000}k"
+
+
+@dataclass(frozen=True, slots=True)
+class HeatRow:
+    y: float
+    capability: str  # raw capability name
+    overlap: bool
+    cells: tuple[HeatCell, ...]
+    tail: str
+
+
+@dataclass(frozen=True, slots=True)
+class Heatmap:
+    """The heat map's geometry and labels; :data:`HEATMAP_TEMPLATE` draws it."""
+
+    width: float
+    height: float
+    columns: tuple[HeatColumn, ...]
+    rows: tuple[HeatRow, ...]
+    note: str
+    note_y: float
+
+
+HEATMAP_TEMPLATE = "heatmap.svg.j2"
+GRAPH_TEMPLATE = "graph.svg.j2"
+
+
+def heatmap_layout(result: Mapping[str, Any]) -> Heatmap | None:
     """Capability × platform heat map; ``None`` when no capability has a platform."""
     caps = [c for c in items(result, "capabilities") if items(c, "platforms")]
     if not caps:
@@ -92,62 +128,46 @@ def heatmap_svg(result: Mapping[str, Any]) -> str | None:
 
     width = HM_LABEL_W + HM_CELL_W * len(platforms) + HM_TAIL_W
     height = HM_HEAD_H + HM_CELL_H * len(caps) + 34
-    out = [_svg_open(width, height, "Capability by platform heat map", "heatmap-svg")]
-    # column headers, rotated
-    for i, p in enumerate(platforms):
-        x = HM_LABEL_W + HM_CELL_W * i + HM_CELL_W / 2
-        consumer = p.get("classification") == "consumer"
-        cls = "col-head consumer" if consumer else "col-head"
-        mark = " ●" if consumer else ""
-        out.append(f'<text class="{cls}" x="{_num(x)}" y="{HM_HEAD_H - 8}" '
-                   f'transform="rotate(-55 {_num(x)} {HM_HEAD_H - 8})">'
-                   f'{_h(p.get("name") or p.get("id"), 22)}{mark}</text>')
-    out.append(f'<text class="col-head tail" x="{_num(width - HM_TAIL_W + 10)}" '
-               f'y="{HM_HEAD_H - 8}">People on 2+</text>')
+    columns = tuple(HeatColumn(HM_LABEL_W + HM_CELL_W * i + HM_CELL_W / 2,
+                               str(p.get("name") or p.get("id")),
+                               p.get("classification") == "consumer")
+                    for i, p in enumerate(platforms))
+    rows = []
     for r, cap in enumerate(caps):
-        y = HM_HEAD_H + HM_CELL_H * r
         users = {str(p.get("id")): count(p.get("active_users")) for p in items(cap, "platforms")}
         in_use = sum(1 for u in users.values() if u)
         overlap = in_use >= 2
-        out.append(f'<g class="hm-row{" overlap" if overlap else ""}">')
-        out.append(f'<text class="row-head" x="{HM_LABEL_W - 10}" y="{_num(y + HM_CELL_H / 2 + 4)}"'
-                   f' text-anchor="end">{_h(capability_label(str(cap.get("name", ""))), 30)}'
-                   f'</text>')
+        cells = []
         for i, p in enumerate(platforms):
             x = HM_LABEL_W + HM_CELL_W * i
             pid = str(p.get("id"))
             if pid not in users:
-                out.append(f'<rect class="hm-cell empty" x="{_num(x + 1)}" y="{_num(y + 1)}" '
-                           f'width="{HM_CELL_W - 2}" height="{HM_CELL_H - 2}" fill="#f1f3f6"/>')
+                cells.append(HeatCell(x, pid, None))
                 continue
             value = users[pid]
             strength = 0.12 + 0.88 * (math.log1p(value) / math.log1p(peak) if peak else 0)
             colour = CLASSIFICATION_COLOURS.get(str(p.get("classification")),
                                                 CLASSIFICATION_COLOURS["unknown"])
-            ink = "on-dark" if strength > 0.55 else "on-light"
-            label = f"{value:,}" if value < 10000 else f"{value // 1000}k"
-            out.append(
-                f'<g class="hm-cell filled"><title>{_h(p.get("name") or pid, 80)} — '
-                f'{_h(capability_label(str(cap.get("name", ""))), 30)}: {value:,} active'
-                f'</title><rect x="{_num(x + 1)}" y="{_num(y + 1)}" width="{HM_CELL_W - 2}" '
-                f'height="{HM_CELL_H - 2}" rx="3" fill="{colour}" '
-                f'fill-opacity="{strength:.2f}"/><text x="{_num(x + HM_CELL_W / 2)}" '
-                f'y="{_num(y + HM_CELL_H / 2 + 4)}" text-anchor="middle" '
-                f'class="hm-value {ink}">{label}</text></g>')
-        tail_x = HM_LABEL_W + HM_CELL_W * len(platforms) + 10
-        overlap_text = (f"{count(cap.get('overlapping_users')):,} people · {in_use} platforms"
-                        if overlap else "—")
-        out.append(f'<text class="hm-tail{" warn" if overlap else ""}" x="{_num(tail_x)}" '
-                   f'y="{_num(y + HM_CELL_H / 2 + 4)}">{overlap_text}</text>')
-        out.append("</g>")
-    note_y = HM_HEAD_H + HM_CELL_H * len(caps) + 22
-    note = "Cell: active users of the platform · colour: corporate blue, consumer red, " \
-           "unknown amber · stronger = more users"
+            cells.append(HeatCell(x, str(p.get("name") or pid), value, colour, strength))
+        rows.append(HeatRow(
+            HM_HEAD_H + HM_CELL_H * r, str(cap.get("name", "")), overlap, tuple(cells),
+            f"{count(cap.get('overlapping_users')):,} people · {in_use} platforms"
+            if overlap else "—"))
+    note = ("Cell: active users of the platform · colour: corporate blue, consumer red, "
+            "unknown amber · stronger = more users")
     if hidden:
         note += f" · {hidden} smaller platforms not shown (see the inventory)"
-    out.append(f'<text class="hm-note" x="0" y="{note_y}">{html.escape(note)}</text>')
-    out.append("</svg>")
-    return "".join(out)
+    return Heatmap(width, height, columns, tuple(rows), note,
+                   HM_HEAD_H + HM_CELL_H * len(caps) + 22)
+
+
+def heatmap_svg(result: Mapping[str, Any]) -> Markup | None:
+    """The heat map as inline SVG markup; ``None`` when no capability has a platform."""
+    heatmap = heatmap_layout(result)
+    if heatmap is None:
+        return None
+    return render(HEATMAP_TEMPLATE, heatmap=heatmap, label_w=HM_LABEL_W, cell_w=HM_CELL_W,
+                  cell_h=HM_CELL_H, head_h=HM_HEAD_H, tail_w=HM_TAIL_W)
 
 
 # --- graph ------------------------------------------------------------------------------
@@ -258,7 +278,76 @@ def _curve(x1: float, y1: float, x2: float, y2: float) -> str:
             f"{_num(x2 - mid)} {_num(y2)} {_num(x2)} {_num(y2)}")
 
 
-def graph_svg(result: Mapping[str, Any]) -> str | None:
+@dataclass(frozen=True, slots=True)
+class Edge:
+    path: str  # SVG path data: numbers only
+    css: str
+    colour: str
+    width: float
+    opacity: str
+    title: tuple[Any, Any, int] | None  # (from, to, people) for a "uses" edge; raw labels
+
+
+@dataclass(frozen=True, slots=True)
+class DepartmentNode:
+    y: float
+    label: Any  # raw tenant text, as the graph carries it
+    people: int
+    consumer_app_users: int
+    radius: float
+    exposed: bool
+
+
+@dataclass(frozen=True, slots=True)
+class PlatformNode:
+    y: float
+    label: Any  # raw tenant text, as the graph carries it
+    classification: str  # raw: shown in the tooltip only
+    css: str  # our own class names
+    colour: str
+    consumer: bool
+    unsanctioned: bool
+    status: str
+    active_users: int
+
+
+@dataclass(frozen=True, slots=True)
+class ExternalNode:
+    y: float
+    label: Any  # raw tenant text, as the graph carries it
+    link_kinds: Any  # raw, as the graph carries it (shown in the tooltip)
+    people: int
+    colour: str
+    consumer: bool
+
+
+@dataclass(frozen=True, slots=True)
+class GraphPicture:
+    """The graph's geometry and labels; :data:`GRAPH_TEMPLATE` draws it."""
+
+    height: float
+    edges: tuple[Edge, ...]
+    departments: tuple[DepartmentNode, ...]
+    platforms: tuple[PlatformNode, ...]
+    externals: tuple[ExternalNode, ...]
+    more: tuple[tuple[float, str, str], ...]  # (x, text-anchor, text) under each column
+    more_y: float
+    legend: tuple[tuple[float, str], ...]  # (x, label) per legend entry
+
+
+LEGEND_LABELS = ("corporate platform", "consumer app", "unknown", "unsanctioned (dashed)",
+                 "department", "external party", "personal mail service")
+
+
+def _legend() -> tuple[tuple[float, str], ...]:
+    out, x = [], 0.0
+    for label in LEGEND_LABELS:
+        out.append((x, label))
+        x += 52 + 7.5 * len(label)
+    return tuple(out)
+
+
+def graph_picture(result: Mapping[str, Any]) -> GraphPicture | None:
     """Departments → platforms → external parties; ``None`` when there are no platforms."""
     graph = build_graph(result)
     layout = layout_graph(graph)
@@ -266,145 +355,88 @@ def graph_svg(result: Mapping[str, Any]) -> str | None:
         return None
     rows = max(len(layout.platforms), len(layout.departments), len(layout.externals), 1)
     body_h = max(G_MIN_HEIGHT, rows * G_PITCH)
-    height = G_TOP + body_h + 44
     dept_y = _column_positions(layout.departments, G_TOP, body_h)
     plat_y = _column_positions(layout.platforms, G_TOP, body_h)
     ext_y = _column_positions(layout.externals, G_TOP, body_h)
     nodes = graph.nodes
-
-    out = [_svg_open(G_WIDTH, height, "Graph of departments, platforms and external parties",
-                     "graph-svg")]
-    out.append(_legend())
-    out += [
-        f'<text class="col-title" x="{G_DEPT_X}" y="{G_TOP - 14}" text-anchor="end">'
-        'Departments (people)</text>',
-        f'<text class="col-title" x="{_num(G_PLATFORM_X + G_PLATFORM_W / 2)}" '
-        f'y="{G_TOP - 14}" text-anchor="middle">Platforms (active users)</text>',
-        f'<text class="col-title" x="{G_EXT_X}" y="{G_TOP - 14}">External parties (people)'
-        '</text>',
-    ]
 
     uses = [(s, t, d) for s, t, d in graph.edges(data=True)
             if d.get("kind") == "uses" and s in dept_y and t in plat_y]
     reaches = [(s, t, d) for s, t, d in graph.edges(data=True)
                if d.get("kind") == "reaches" and s in plat_y and t in ext_y]
     peak = max([_weight(d) for _s, _t, d in uses + reaches] or [0])
-    out.append('<g class="edges">')
+    edges: list[Edge] = []
     # thick edges first, so thin ones stay visible on top
     for s, t, d in sorted(uses, key=lambda e: -_weight(e[2])):
         consumer = bool(nodes[t].get("consumer"))
-        colour = CONSUMER_EDGE_COLOUR if consumer else EDGE_COLOUR
-        cls = "edge uses consumer" if consumer else "edge uses"
-        path = _curve(G_DEPT_X + 8, dept_y[s], G_PLATFORM_X, plat_y[t])
-        width = _edge_width(_weight(d), peak)
-        out.append(f'<path class="{cls}" d="{path}" stroke="{colour}" stroke-width="{width}" '
-                   f'stroke-opacity="{0.55 if consumer else 0.4}" fill="none">'
-                   f'<title>{_h(nodes[s].get("label"), 60)} → {_h(nodes[t].get("label"), 60)}: '
-                   f'{count(d.get("people")):,} people</title></path>')
+        edges.append(Edge(
+            _curve(G_DEPT_X + 8, dept_y[s], G_PLATFORM_X, plat_y[t]),
+            "edge uses consumer" if consumer else "edge uses",
+            CONSUMER_EDGE_COLOUR if consumer else EDGE_COLOUR,
+            _edge_width(_weight(d), peak), "0.55" if consumer else "0.4",
+            (nodes[s].get("label"), nodes[t].get("label"), count(d.get("people")))))
     for s, t, d in sorted(reaches, key=lambda e: -_weight(e[2])):
         consumer = bool(nodes[t].get("consumer_domain"))
-        colour = CONSUMER_EDGE_COLOUR if consumer else EXTERNAL_COLOUR
-        out.append(f'<path class="edge reaches{" consumer" if consumer else ""}" '
-                   f'd="{_curve(G_PLATFORM_X + G_PLATFORM_W, plat_y[s], G_EXT_X - 8, ext_y[t])}" '
-                   f'stroke="{colour}" stroke-width="{_edge_width(_weight(d), peak)}" '
-                   f'stroke-opacity="0.45" fill="none"/>')
-    out.append("</g>")
+        edges.append(Edge(
+            _curve(G_PLATFORM_X + G_PLATFORM_W, plat_y[s], G_EXT_X - 8, ext_y[t]),
+            "edge reaches consumer" if consumer else "edge reaches",
+            CONSUMER_EDGE_COLOUR if consumer else EXTERNAL_COLOUR,
+            _edge_width(_weight(d), peak), "0.45", None))
 
     peak_people = max([count(nodes[n].get("people")) for n in layout.departments] or [0])
+    departments = []
     for node in layout.departments:
-        data, y = nodes[node], dept_y[node]
+        data = nodes[node]
         people = count(data.get("people"))
-        r = 4 + (8 * math.sqrt(people / peak_people) if peak_people else 0)
-        exposure = float(data.get("consumer_exposure") or 0)
-        cls = "node department exposed" if exposure >= 0.1 else "node department"
-        out.append(
-            f'<g class="{cls}"><title>{_h(data.get("label"), 80)}: {people:,} people, '
-            f'{count(data.get("consumer_app_users")):,} on consumer apps</title>'
-            f'<circle cx="{G_DEPT_X}" cy="{_num(y)}" r="{r:.1f}" fill="{DEPARTMENT_COLOUR}"/>'
-            f'<text x="{G_DEPT_X - 16}" y="{_num(y + 4)}" text-anchor="end">'
-            f'{_h(data.get("label"), 26)} <tspan class="muted">({people:,})</tspan></text></g>')
+        departments.append(DepartmentNode(
+            dept_y[node], data.get("label"), people, count(data.get("consumer_app_users")),
+            4 + (8 * math.sqrt(people / peak_people) if peak_people else 0),
+            float(data.get("consumer_exposure") or 0) >= 0.1))
 
+    platforms = []
     for node in layout.platforms:
-        data, y = nodes[node], plat_y[node]
+        data = nodes[node]
         classification = str(data.get("classification"))
-        colour = CLASSIFICATION_COLOURS.get(classification, CLASSIFICATION_COLOURS["unknown"])
-        consumer = classification == "consumer"
         unsanctioned = data.get("sanctioned") is False
         classes = ["node", "platform", classification if classification in
                    CLASSIFICATION_COLOURS else "unknown"]
         if unsanctioned:
             classes.append("unsanctioned")
-        fill, ink = (colour, "on-dark") if consumer else ("#ffffff", "on-light")
-        dash = ' stroke-dasharray="5 3"' if unsanctioned else ""
-        status = "sanctioned" if data.get("sanctioned") is True else (
-            "unsanctioned" if unsanctioned else "sanction not recorded")
-        out.append(
-            f'<g class="{" ".join(classes)}"><title>{_h(data.get("label"), 80)} — '
-            f'{_h(classification, 20)}, {status}, {count(data.get("active_users")):,} active '
-            f'users</title><rect x="{G_PLATFORM_X}" y="{_num(y - 11)}" width="{G_PLATFORM_W}" '
-            f'height="22" rx="11" fill="{fill}" stroke="{colour}" '
-            f'stroke-width="{3 if consumer else 2}"{dash}/>'
-            f'<text x="{G_PLATFORM_X + 12}" y="{_num(y + 4)}" class="{ink}">'
-            f'{"⚠ " if consumer else ""}{_h(data.get("label"), 27)}</text>'
-            f'<text x="{G_PLATFORM_X + G_PLATFORM_W - 10}" y="{_num(y + 4)}" '
-            f'text-anchor="end" class="count {ink}">{count(data.get("active_users")):,}</text>'
-            "</g>")
+        platforms.append(PlatformNode(
+            plat_y[node], data.get("label"), classification, " ".join(classes),
+            CLASSIFICATION_COLOURS.get(classification, CLASSIFICATION_COLOURS["unknown"]),
+            classification == "consumer", unsanctioned,
+            "sanctioned" if data.get("sanctioned") is True else (
+                "unsanctioned" if unsanctioned else "sanction not recorded"),
+            count(data.get("active_users"))))
 
+    externals = []
     for node in layout.externals:
-        data, y = nodes[node], ext_y[node]
+        data = nodes[node]
         consumer = bool(data.get("consumer_domain"))
-        colour = CLASSIFICATION_COLOURS["consumer"] if consumer else EXTERNAL_COLOUR
-        out.append(
-            f'<g class="node external{" consumer" if consumer else ""}">'
-            f'<title>{_h(data.get("label"), 80)}: {_h(data.get("link_kinds"), 80)}</title>'
-            f'<rect x="{G_EXT_X - 7}" y="{_num(y - 7)}" width="14" height="14" '
-            f'transform="rotate(45 {G_EXT_X} {_num(y)})" fill="{colour}"/>'
-            f'<text x="{G_EXT_X + 16}" y="{_num(y + 4)}">{_h(data.get("label"), 30)} '
-            f'<tspan class="muted">({count(data.get("people")):,})</tspan></text></g>')
+        externals.append(ExternalNode(
+            ext_y[node], data.get("label"), data.get("link_kinds"), count(data.get("people")),
+            CLASSIFICATION_COLOURS["consumer"] if consumer else EXTERNAL_COLOUR, consumer))
 
-    more = [(G_DEPT_X, "end", f"+{layout.hidden['department']} more departments"
-             if layout.hidden["department"] else ""),
+    hidden = layout.hidden
+    more = [(float(G_DEPT_X), "end",
+             f"+{hidden['department']} more departments" if hidden["department"] else ""),
             (G_PLATFORM_X + G_PLATFORM_W / 2, "middle", "; ".join(filter(None, [
-                f"+{layout.hidden['platform']} smaller platforms" if layout.hidden["platform"]
-                else "",
-                f"{plural(layout.hidden['unused'], 'platform')} with no active users"
-                if layout.hidden["unused"] else ""]))),
-            (G_EXT_X, "start", f"+{layout.hidden['external']} more external parties"
-             if layout.hidden["external"] else "")]
-    for x, anchor, text in more:
-        if text:
-            out.append(f'<text class="more" x="{_num(x)}" y="{_num(G_TOP + body_h + 24)}" '
-                       f'text-anchor="{anchor}">{html.escape(text)} (see the inventory)</text>')
-    if not layout.externals:
-        out.append(f'<text class="muted" x="{G_EXT_X}" y="{_num(G_TOP + 20)}">'
-                   'none recorded</text>')
-    out.append("</svg>")
-    return "".join(out)
+                f"+{hidden['platform']} smaller platforms" if hidden["platform"] else "",
+                f"{plural(hidden['unused'], 'platform')} with no active users"
+                if hidden["unused"] else ""]))),
+            (float(G_EXT_X), "start",
+             f"+{hidden['external']} more external parties" if hidden["external"] else "")]
+    return GraphPicture(
+        G_TOP + body_h + 44, tuple(edges), tuple(departments), tuple(platforms),
+        tuple(externals), tuple(m for m in more if m[2]), G_TOP + body_h + 24, _legend())
 
 
-def _legend() -> str:
-    entries = [
-        ('<rect x="0" y="-9" width="26" height="14" rx="7" fill="#fff" stroke="#2166ac" '
-         'stroke-width="2"/>', "corporate platform"),
-        ('<rect x="0" y="-9" width="26" height="14" rx="7" fill="#c81e1e" stroke="#c81e1e" '
-         'stroke-width="2"/>', "consumer app"),
-        ('<rect x="0" y="-9" width="26" height="14" rx="7" fill="#fff" stroke="#c77700" '
-         'stroke-width="2"/>', "unknown"),
-        ('<rect x="0" y="-9" width="26" height="14" rx="7" fill="#fff" stroke="#5e6a82" '
-         'stroke-width="2" stroke-dasharray="5 3"/>', "unsanctioned (dashed)"),
-        (f'<circle cx="8" cy="-2" r="7" fill="{DEPARTMENT_COLOUR}"/>', "department"),
-        (f'<rect x="2" y="-9" width="12" height="12" transform="rotate(45 8 -3)" '
-         f'fill="{EXTERNAL_COLOUR}"/>', "external party"),
-        ('<rect x="2" y="-9" width="12" height="12" transform="rotate(45 8 -3)" '
-         'fill="#c81e1e"/>', "personal mail service"),
-    ]
-    out = ['<g class="legend" transform="translate(0 22)">']
-    x = 0.0
-    for shape, label in entries:
-        out.append(f'<g transform="translate({_num(x)} 0)">{shape}'
-                   f'<text x="34" y="2">{label}</text></g>')
-        x += 52 + 7.5 * len(label)
-    out.append('<text x="0" y="26" class="muted">Line width: people. Red lines lead to '
-               'consumer apps or personal mail services.</text>')
-    out.append("</g>")
-    return "".join(out)
+def graph_svg(result: Mapping[str, Any]) -> Markup | None:
+    """The graph as inline SVG markup; ``None`` when there are no platforms."""
+    picture = graph_picture(result)
+    if picture is None:
+        return None
+    return render(GRAPH_TEMPLATE, g=picture, width=G_WIDTH, dept_x=G_DEPT_X,
+                  platform_x=G_PLATFORM_X, platform_w=G_PLATFORM_W, ext_x=G_EXT_X, top=G_TOP,
+                  department_colour=DEPARTMENT_COLOUR, external_colour=EXTERNAL_COLOUR)

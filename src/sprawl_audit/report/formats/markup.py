@@ -3,15 +3,14 @@
 :mod:`.sanitize` removes what would act on a terminal (controls, escape sequences, bidi
 overrides, invisible characters). Markup needs two more steps: drop the characters
 XML 1.0 cannot carry at all (the noncharacters U+FFFE and U+FFFF; controls and lone
-surrogates are already gone), and — for HTML and SVG written by hand — escape ``&``,
-``<``, ``>`` and both quotes, so a value is inert in element content *and* in a quoted
-attribute. XML written by a library (networkx's GraphML/GEXF writers) only needs the
-first step: the library escapes.
+surrogates are already gone), and escape ``&``, ``<``, ``>`` and both quotes, so a value
+is inert in element content *and* in a quoted attribute. Only the first step is here:
+the escaping is done by whatever writes the markup — Jinja2's autoescaping for the HTML
+report and its SVG pictures (:mod:`.jinja_env`), networkx's writers for GraphML/GEXF.
 """
 
 from __future__ import annotations
 
-import html
 import re
 from typing import Any
 
@@ -28,13 +27,3 @@ def xml_safe(value: Any, limit: int = CELL_LIMIT) -> str:
 def clean_prose(value: Any, limit: int = PROSE_LIMIT) -> str:
     """A tenant paragraph (line breaks kept) any XML or JSON consumer can carry."""
     return _XML_INVALID.sub("", prose(value, limit))
-
-
-def html_text(value: Any, limit: int = CELL_LIMIT) -> str:
-    """Tenant text for HTML/SVG content or a double-quoted attribute: one line, escaped."""
-    return html.escape(xml_safe(value, limit), quote=True)
-
-
-def html_prose(value: Any, limit: int = PROSE_LIMIT) -> str:
-    """A tenant paragraph for HTML: safe, escaped, line breaks as ``<br>``."""
-    return html.escape(clean_prose(value, limit), quote=True).replace("\n", "<br>")

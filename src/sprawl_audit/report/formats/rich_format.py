@@ -25,6 +25,7 @@ from sprawl_audit.report.formats import rich_sections as sections
 from sprawl_audit.report.formats.interface import Format, RenderOptions
 from sprawl_audit.report.formats.labels import plural
 from sprawl_audit.report.formats.sanitize import cell
+from sprawl_audit.report.formats.view import severity_counts
 
 
 def make_console(out: IO[str], options: RenderOptions) -> Console:
@@ -70,7 +71,7 @@ def summary_line(result: Mapping[str, Any]) -> Text:
 
 def findings_line(result: Mapping[str, Any]) -> Text:
     """``9 findings: 1 critical  3 high ...`` (or ``0 findings``)."""
-    counts = sections.severity_counts(result)
+    counts = severity_counts(result)
     total = sum(counts.values())
     line = Text(plural(total, "finding"), style="bold")
     if total:

@@ -39,8 +39,15 @@ from sprawl_audit.report.formats.sanitize import (
     clip,
     prose,
 )
-
-Result = Mapping[str, Any]
+from sprawl_audit.report.formats.view import (
+    Result,
+    count,
+    exposed_departments,
+    items,
+    overlapping_capabilities,
+    severity_counts,
+)
+from sprawl_audit.report.formats.view import platform_names as raw_platform_names
 
 SEVERITY_STYLES: dict[str, str] = {
     "critical": "bold white on red",
@@ -93,13 +100,8 @@ def _join(parts: Iterable[Text], sep: str = ", ") -> Text:
     return Text(sep).join(list(parts))
 
 
-def _items(result: Result, key: str) -> list[Mapping[str, Any]]:
-    value = result.get(key)
-    return [item for item in value if isinstance(item, Mapping)] if isinstance(value, list) else []
 
 
-def _int(value: Any) -> int:
-    return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
 
 def _num(value: Any) -> Text:
@@ -125,13 +127,11 @@ def _table(*, min_width: int | None = None) -> Table:
     )
 
 
+
+
 def platform_names(result: Result) -> dict[str, str]:
-    """Platform id -> display name (safe), for sections that only carry ids."""
-    names: dict[str, str] = {}
-    for platform in _items(result, "platforms"):
-        pid = str(platform.get("id", ""))
-        names[pid] = cell(platform.get("name") or pid, 60)
-    return names
+    """Platform id -> display name, made terminal-safe (:func:`.view.platform_names`)."""
+    return {pid: cell(name, 60) for pid, name in raw_platform_names(result).items()}
 
 
 def _department(name: Any) -> Text:
@@ -142,17 +142,6 @@ def _department(name: Any) -> Text:
 # --- summary --------------------------------------------------------------------------
 
 
-def severity_counts(result: Result) -> dict[str, int]:
-    """Findings per severity: the summary's counts, else counted from the findings."""
-    summary = result.get("summary")
-    given = summary.get("findings_by_severity") if isinstance(summary, Mapping) else None
-    if isinstance(given, Mapping):
-        return {sev: _int(given.get(sev)) for sev in SEVERITY_ORDER}
-    counts = dict.fromkeys(SEVERITY_ORDER, 0)
-    for finding in _items(result, "findings"):
-        if not finding.get("suppressed") and finding.get("severity") in counts:
-            counts[str(finding["severity"])] += 1
-    return counts
 
 
 def severity_line(counts: Mapping[str, int], *, sep: str = "  ") -> Text:
@@ -172,18 +161,18 @@ def summary_panel(result: Result) -> Panel:
     grid.add_column(style="bold", no_wrap=True)
     grid.add_column()
 
-    platforms = Text(f"{_int(summary.get('platforms'))} in use: ")
+    platforms = Text(f"{count(summary.get('platforms'))} in use: ")
     platforms.append_text(_join([
-        Text(f"{_int(summary.get('corporate_platforms'))} corporate"),
-        Text(f"{_int(summary.get('consumer_platforms'))} consumer",
+        Text(f"{count(summary.get('corporate_platforms'))} corporate"),
+        Text(f"{count(summary.get('consumer_platforms'))} consumer",
              style=CLASSIFICATION_STYLES["consumer"] if summary.get("consumer_platforms") else ""),
-        Text(f"{_int(summary.get('unknown_platforms'))} unknown",
+        Text(f"{count(summary.get('unknown_platforms'))} unknown",
              style=CLASSIFICATION_STYLES["unknown"] if summary.get("unknown_platforms") else ""),
     ]))
     grid.add_row("Platforms", platforms)
 
-    people = _int(summary.get("people"))
-    departments = plural(_int(summary.get("departments")), "department")
+    people = count(summary.get("people"))
+    departments = plural(count(summary.get("departments")), "department")
     grid.add_row("People", Text(f"{people:,} in {departments}"))
 
     overlapping = summary.get("capabilities_with_overlap") or []
@@ -196,7 +185,7 @@ def summary_panel(result: Result) -> Panel:
         line = Text("no capability is served by two platforms", style="green")
     grid.add_row("Overlap", line)
 
-    consumer = _int(summary.get("consumer_app_users"))
+    consumer = count(summary.get("consumer_app_users"))
     share = f" ({percent(consumer / people)} of staff)" if people and consumer else ""
     grid.add_row("Consumer apps", Text(
         f"{plural(consumer, 'person', 'people')} use consumer apps for work{share}",
@@ -205,10 +194,10 @@ def summary_panel(result: Result) -> Panel:
     grid.add_row("Findings", severity_line(severity_counts(result)))
     rules: Mapping[str, Any] = summary.get("rules") or {}
     grid.add_row("Rules", Text(
-        f"{_int(rules.get('failed'))} failed, {_int(rules.get('passed'))} passed, "
-        f"{_int(rules.get('not_assessed'))} not assessed"))
+        f"{count(rules.get('failed'))} failed, {count(rules.get('passed'))} passed, "
+        f"{count(rules.get('not_assessed'))} not assessed"))
 
-    gaps = _int(summary.get("coverage_gaps"))
+    gaps = count(summary.get("coverage_gaps"))
     grid.add_row("Coverage", Text(
         f"{plural(gaps, 'evidence topic')} not fully collected — see Coverage" if gaps
         else "all evidence topics collected",
@@ -264,8 +253,8 @@ def inventory_table(result: Result) -> Table:
     table.add_column("Departments", min_width=12)
     table.add_column("Seen by", min_width=6, max_width=16)
     summary = result.get("summary")
-    all_departments = _int(summary.get("departments")) if isinstance(summary, Mapping) else 0
-    for platform in _items(result, "platforms"):
+    all_departments = count(summary.get("departments")) if isinstance(summary, Mapping) else 0
+    for platform in items(result, "platforms"):
         name = _t(platform.get("name") or platform.get("id"), "bold", limit=80)
         vendor = cell(platform.get("vendor"), 60)
         if vendor and not name.plain.casefold().startswith(vendor.casefold()):
@@ -289,21 +278,16 @@ def inventory_table(result: Result) -> Table:
 # --- overlap --------------------------------------------------------------------------
 
 
-def overlapping_capabilities(result: Result) -> list[Mapping[str, Any]]:
-    """Capabilities with two or more platforms in use, most overlapping users first."""
-    caps = [c for c in _items(result, "capabilities")
-            if len([p for p in c.get("platforms") or [] if _int(p.get("active_users"))]) >= 2]
-    return sorted(caps, key=lambda c: -_int(c.get("overlapping_users")))
 
 
 def _top_pair(capability: Mapping[str, Any], names: Mapping[str, str]) -> Text:
     pairs = [p for p in capability.get("pairs") or [] if isinstance(p, Mapping)]
     if not pairs:
         return Text("—", style="dim")
-    best = max(pairs, key=lambda p: (float(p.get("jaccard") or 0), _int(p.get("shared"))))
+    best = max(pairs, key=lambda p: (float(p.get("jaccard") or 0), count(p.get("shared"))))
     a, b = (names.get(str(best.get(k)), cell(best.get(k), 60)) for k in ("a", "b"))
     text = Text(f"{a} + {b}: ")
-    text.append(f"{_int(best.get('shared'))} shared ({percent(best.get('jaccard'))})",
+    text.append(f"{count(best.get('shared'))} shared ({percent(best.get('jaccard'))})",
                 style="yellow")
     return text
 
@@ -319,7 +303,7 @@ def _matrix_columns(
     columns: dict[str, tuple[str, int]] = {}
     for cap in caps:
         for p in cap.get("platforms") or []:
-            users = _int(p.get("active_users"))
+            users = count(p.get("active_users"))
             if not users:
                 continue
             pid = str(p.get("id"))
@@ -351,11 +335,11 @@ def _overlap_matrix(
         table.add_column(Text(name), justify="right", width=col_width)
     table.add_column("Overlap", justify="right", no_wrap=True)
     for label, cap in zip(labels, caps, strict=True):
-        users = {str(p.get("id")): _int(p.get("active_users")) for p in cap.get("platforms") or []}
+        users = {str(p.get("id")): count(p.get("active_users")) for p in cap.get("platforms") or []}
         row: list[RenderableType] = [Text(label)]
         for pid, _name, _w in columns:
             row.append(_num(users[pid]) if users.get(pid) else Text("·", style="dim"))
-        row.append(Text(f"{_int(cap.get('overlapping_users')):,}", style="bold"))
+        row.append(Text(f"{count(cap.get('overlapping_users')):,}", style="bold"))
         table.add_row(*row)
     return table
 
@@ -379,13 +363,13 @@ def _overlap_list(caps: Sequence[Mapping[str, Any]], names: Mapping[str, str]) -
     for cap in caps:
         platforms = _join(
             [Text.assemble(names.get(str(p.get("id")), cell(p.get("name"), 60)), " ",
-                           (f"{_int(p.get('active_users')):,}", "bold"))
-             for p in cap.get("platforms") or [] if _int(p.get("active_users"))],
+                           (f"{count(p.get('active_users')):,}", "bold"))
+             for p in cap.get("platforms") or [] if count(p.get("active_users"))],
             " · ",
         )
         table.add_row(
             Text(capability_label(cell(cap.get("name"), 30))), platforms,
-            Text(f"{_int(cap.get('overlapping_users')):,}", style="bold"),
+            Text(f"{count(cap.get('overlapping_users')):,}", style="bold"),
             _top_pair(cap, names),
         )
     return table
@@ -417,11 +401,8 @@ def overlap_section(result: Result, console: Console) -> RenderableType | None:
 
 def exposure_section(result: Result) -> RenderableType:
     """Departments whose staff use consumer apps, highest share first."""
-    departments = _items(result, "departments")
-    exposed = sorted(
-        (d for d in departments if _int(d.get("consumer_app_users"))),
-        key=lambda d: (-float(d.get("consumer_exposure") or 0), -_int(d.get("consumer_app_users"))),
-    )
+    departments = items(result, "departments")
+    exposed = exposed_departments(result)
     if not exposed:
         return Text("No consumer-app use seen in any department.", style="green")
     table = _table()
@@ -435,7 +416,7 @@ def exposure_section(result: Result) -> RenderableType:
         table.add_row(
             _department(dept.get("name")),
             _num(dept.get("people")),
-            Text(f"{_int(dept.get('consumer_app_users')):,}", style="bold"),
+            Text(f"{count(dept.get('consumer_app_users')):,}", style="bold"),
             Text(percent(share), style="bold red" if share >= 0.1 else "yellow"),
             _join([_t(app, limit=60) for app in dept.get("consumer_apps") or []]),
         )
@@ -551,7 +532,7 @@ def findings_section(result: Result, verbose: bool) -> tuple[RenderableType, int
 
     Returns the renderable and how many findings it shows.
     """
-    findings = _items(result, "findings")
+    findings = items(result, "findings")
     shown = [f for f in findings if verbose or not f.get("suppressed")]
     hidden = len(findings) - len(shown)
     parts: list[RenderableType] = []
@@ -634,7 +615,7 @@ def not_assessed_section(result: Result, width: int | None = None
     """Rules that could not be judged for want of evidence, with the reason; a table when
     the reason column can be :data:`DETAIL_MIN_WIDTH` wide within ``width``, else one
     block per rule."""
-    rules = [r for r in _items(result, "rules") if r.get("status") == "not_assessed"]
+    rules = [r for r in items(result, "rules") if r.get("status") == "not_assessed"]
     if not rules:
         return None, 0
     ids = [Text(cell(rule.get("id"), 40), style="bold") for rule in rules]
@@ -665,7 +646,7 @@ def coverage_section(result: Result, width: int | None = None
     """What each connector collected per evidence topic; gaps first. A table when the
     Detail column can be :data:`DETAIL_MIN_WIDTH` wide within ``width``, else one block
     per entry (connector, topic, status and items, then the detail wrapped under it)."""
-    entries = sorted(_items(result, "coverage"),
+    entries = sorted(items(result, "coverage"),
                      key=lambda c: coverage_rank(str(c.get("status"))))
     if not entries:
         return None, 0
@@ -680,9 +661,9 @@ def coverage_section(result: Result, width: int | None = None
              enumerate(("Connector", "Topic", "Status", "Items"))]
     if not _fits([*fixed[:1], max(5, topic_width), *fixed[2:]], width):
         blocks: list[RenderableType] = []
-        for connector, topic, status_text, items, detail in rows:
+        for connector, topic, status_text, n_items, detail in rows:
             head = Text.assemble(connector, " ", (topic.plain, "bold"), "  ", status_text,
-                                 (" · ", "dim"), items, (" items", "dim"))
+                                 (" · ", "dim"), n_items, (" items", "dim"))
             blocks += [_block(head, detail) if detail.plain else head, Text()]
         return Group(*blocks[:-1]), len(entries)
     table = _table()
@@ -726,9 +707,9 @@ CONTROL_RULES_SHOWN = 4
 def _control_counts(framework: Mapping[str, Any]) -> dict[str, int]:
     summary = framework.get("summary")
     if isinstance(summary, Mapping):
-        return {s: _int(summary.get(s)) for s in CONTROL_STATUS_STYLES}
+        return {s: count(summary.get(s)) for s in CONTROL_STATUS_STYLES}
     counts = dict.fromkeys(CONTROL_STATUS_STYLES, 0)
-    for control in _items(framework, "controls"):
+    for control in items(framework, "controls"):
         status = str(control.get("status"))
         if status in counts:
             counts[status] += 1
@@ -789,7 +770,7 @@ def _rule_note(rule: Mapping[str, Any], verbose: bool) -> Text:
     if isinstance(reason, str) and reason:
         text = reason if verbose else brief_reason(reason)
     if status == "failed":
-        findings = _int(rule.get("findings"))
+        findings = count(rule.get("findings"))
         note = Text(plural(findings, "finding"), style="red")
         if text:
             note.append(f"; {cell(text, 300)}", style="dim")
@@ -804,7 +785,7 @@ def _control_rows(control: Mapping[str, Any], verbose: bool
                   ) -> list[tuple[RenderableType, RenderableType]]:
     """(rule, note) rows of one control: failures and unjudged rules one by one, passes
     counted unless verbose."""
-    rules = _items(control, "rules")
+    rules = items(control, "rules")
     if not rules:
         reasons = [cell(r, 300) for r in control.get("reasons") or [] if isinstance(r, str)]
         why = reasons[0] if reasons else "no enabled rule checks this control"
@@ -822,7 +803,7 @@ def _control_rows(control: Mapping[str, Any], verbose: bool
     if len(failed) > len(shown_failed):
         hidden = failed[len(shown_failed):]
         rows.append((Text(f"✗ +{len(hidden)} more", style="red"),
-                     Text(f"{plural(sum(_int(r.get('findings')) for r in hidden), 'finding')}"
+                     Text(f"{plural(sum(count(r.get('findings')) for r in hidden), 'finding')}"
                           " (-v lists them)", style="dim")))
     rows.extend((_rule_line(rule), _rule_note(rule, verbose)) for rule in others)
     if verbose:
@@ -845,7 +826,7 @@ def _framework_table(framework: Mapping[str, Any], verbose: bool) -> Table:
     table.add_column("Status", no_wrap=True)
     table.add_column("Rules", no_wrap=True)
     table.add_column("Findings / why not assessed", min_width=20, overflow="fold")
-    controls = _items(framework, "controls")
+    controls = items(framework, "controls")
     for number, control in enumerate(controls):
         status = str(control.get("status"))
         label = Text(CONTROL_STATUS_LABELS.get(status, cell(status, 20)),
@@ -870,7 +851,7 @@ def compliance_section(result: Result, verbose: bool) -> tuple[RenderableType | 
     Returns the renderable (None when the Result has no compliance view) and how many
     frameworks it covers.
     """
-    frameworks = _items(result, "frameworks")
+    frameworks = items(result, "frameworks")
     if not frameworks:
         return None, 0
     detailed = [f for f in frameworks if f.get("selected")] or (frameworks if verbose else [])

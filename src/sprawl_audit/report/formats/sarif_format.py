@@ -40,20 +40,8 @@ from sprawl_audit.report.formats.interface import Format, RenderOptions
 from sprawl_audit.report.formats.labels import coverage_label
 from sprawl_audit.report.formats.markdown_format import md
 from sprawl_audit.report.formats.markup import clean_prose, xml_safe
-from sprawl_audit.report.formats.view import (
-    control_id,
-    control_rules,
-    frameworks,
-    incomplete_notice,
-    items,
-    notices,
-    organisation_name,
-    rules_with_status,
-    section,
-    sorted_findings,
-    strings,
-    suppression_note,
-)
+from sprawl_audit.report.formats.typed_view import Finding, ReportView, parse_view
+from sprawl_audit.report.formats.view import items
 
 SARIF_VERSION = "2.1.0"
 SARIF_SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -109,14 +97,14 @@ def _information_uri() -> str | None:
     return None
 
 
-def _framework_tags(result: Mapping[str, Any]) -> dict[str, list[str]]:
+def _framework_tags(view: ReportView) -> dict[str, list[str]]:
     """Rule id -> ``framework:control`` tags from the Result's frameworks, when present."""
     tags: dict[str, list[str]] = {}
-    for fw in frameworks(result):
-        fid = cell(fw.get("id"), 40)
-        for control in items(fw, "controls"):
-            tag = f"{fid}:{cell(control_id(control), 40)}"
-            for rule in control_rules(control):
+    for fw in view.frameworks:
+        fid = cell(fw.id, 40)
+        for control in fw.controls:
+            tag = f"{fid}:{cell(control.id, 40)}"
+            for rule in control.rules:
                 tags.setdefault(rule, [])
                 if tag not in tags[rule]:
                     tags[rule].append(tag)
@@ -183,17 +171,18 @@ def _rule(rule: Mapping[str, Any], extra_tags: list[str]) -> dict[str, Any]:
     }
 
 
-def _rules(result: Mapping[str, Any], findings: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
+def _rules(result: Mapping[str, Any], view: ReportView,
+           findings: list[Finding]) -> list[dict[str, Any]]:
     """Rules from the Result, enriched with a finding's rationale/remediation text.
 
     A Result's ``rules`` entries carry no rationale or remediation (findings do); the
     first finding of each rule supplies them. A finding whose rule is missing from
     ``rules`` (a hand-edited Result) still gets a descriptor.
     """
-    by_finding: dict[str, Mapping[str, Any]] = {}
+    by_finding: dict[str, Finding] = {}
     for f in findings:
-        by_finding.setdefault(rule_key(f.get("rule_id")), f)
-    tags = _framework_tags(result)
+        by_finding.setdefault(rule_key(f.rule_id), f)
+    tags = _framework_tags(view)
     out: list[dict[str, Any]] = []
     seen: set[str] = set()
     for rule in items(result, "rules"):
@@ -201,32 +190,33 @@ def _rules(result: Mapping[str, Any], findings: list[Mapping[str, Any]]) -> list
         if rid in seen:
             continue
         seen.add(rid)
-        first = by_finding.get(rid, {})
-        merged = {**rule, "rationale": rule.get("rationale") or first.get("rationale"),
-                  "remediation": rule.get("remediation") or first.get("remediation")}
+        first = by_finding.get(rid)
+        merged = {**rule,
+                  "rationale": rule.get("rationale") or (first.rationale if first else None),
+                  "remediation": rule.get("remediation") or (first.remediation if first
+                                                              else None)}
         out.append(_rule(merged, tags.get(rid, [])))
     for rid, f in by_finding.items():
         if rid not in seen:
             seen.add(rid)
-            out.append(_rule({"id": rid, "title": f.get("title"), "severity": f.get("severity"),
-                              "references": f.get("references"),
-                              "rationale": f.get("rationale"),
-                              "remediation": f.get("remediation")}, tags.get(rid, [])))
+            references = [{"framework": r.framework, "control": r.control, "title": r.title}
+                          for r in f.references]
+            out.append(_rule({"id": rid, "title": f.title, "severity": f.severity,
+                              "references": references, "rationale": f.rationale,
+                              "remediation": f.remediation}, tags.get(rid, [])))
     return out
 
 
-def _result(finding: Mapping[str, Any], rule_index: int) -> dict[str, Any]:
-    subject = section(finding, "subject")
-    kind, subject_id = subject.get("kind"), subject.get("id")
-    fingerprint = cell(finding.get("fingerprint"), 64)
-    severity = str(finding.get("severity", ""))
-    name = cell(subject.get("name") or subject_id, 200)
+def _result(finding: Finding, rule_index: int) -> dict[str, Any]:
+    kind, subject_id = finding.subject.kind, finding.subject.id
+    fingerprint = cell(finding.fingerprint, 64)
+    severity = finding.severity
+    name = cell(finding.subject.name, 200)
     entry: dict[str, Any] = {
-        "ruleId": rule_key(finding.get("rule_id")),
+        "ruleId": rule_key(finding.rule_id),
         "ruleIndex": rule_index,
         "level": LEVELS.get(severity, "warning"),
-        "message": {"text": _text(finding.get("message")) or cell(finding.get("title"), 400)
-                    or "finding"},
+        "message": {"text": _text(finding.message) or cell(finding.title, 400) or "finding"},
         "locations": [{
             "physicalLocation": {
                 "artifactLocation": {"uri": artifact_uri(kind, subject_id)},
@@ -245,37 +235,36 @@ def _result(finding: Mapping[str, Any], rule_index: int) -> dict[str, Any]:
         "properties": {
             "severity": severity,
             "subject": {"kind": cell(kind, 60), "id": cell(subject_id, 400), "name": name},
-            "evidence": [cell(e, 120) for e in strings(finding.get("evidence"))],
+            "evidence": [cell(e, 120) for e in finding.evidence],
         },
     }
-    if finding.get("suppressed"):
+    if finding.suppressed:
         entry["suppressions"] = [{
             "kind": "external", "status": "accepted",
-            "justification": _text(suppression_note(finding), 1000),
+            "justification": _text(finding.suppression_note, 1000),
         }]
     return entry
 
 
-def _notifications(result: Mapping[str, Any]) -> list[dict[str, Any]]:
+def _notifications(view: ReportView) -> list[dict[str, Any]]:
     notes: list[dict[str, Any]] = []
-    for kind, text in notices(result):  # INCOMPLETE, baseline: first, whole sentences
+    for kind, text in view.notices:  # INCOMPLETE, baseline: first, whole sentences
         notes.append({"level": "error" if kind == "incomplete" else "note",
                       "message": {"text": _text(text, 2000)}})
-    for rule in rules_with_status(result, "not_assessed"):
+    for rule in view.rules_with_status("not_assessed"):
         notes.append({
             "level": "warning",
-            "message": {"text": f"Rule {cell(rule.get('id'), 100)} not assessed: "
-                                f"{_text(rule.get('reason') or 'evidence not collected', 1000)}"},
-            "descriptor": {"id": cell(rule.get("id"), 100)},
+            "message": {"text": f"Rule {cell(rule.id, 100)} not assessed: "
+                                f"{_text(rule.reason or 'evidence not collected', 1000)}"},
+            "descriptor": {"id": cell(rule.id, 100)},
         })
-    for entry in items(result, "coverage"):
-        status = str(entry.get("status", ""))
-        if status in GAP_STATUSES:
-            detail = _text(entry.get("detail"), 1000)
+    for entry in view.coverage:
+        if entry.status in GAP_STATUSES:
+            detail = _text(entry.detail, 1000)
             notes.append({
-                "level": "error" if status in ("error", "forbidden") else "warning",
-                "message": {"text": f"{cell(entry.get('connector'), 60)}/"
-                                    f"{cell(entry.get('topic'), 100)}: {coverage_label(status)}"
+                "level": "error" if entry.status in ("error", "forbidden") else "warning",
+                "message": {"text": f"{cell(entry.connector, 60)}/{cell(entry.topic, 100)}: "
+                                    f"{coverage_label(entry.status)}"
                                     + (f" — {detail}" if detail else "")},
             })
     return notes
@@ -283,14 +272,14 @@ def _notifications(result: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 def sarif_document(result: Mapping[str, Any]) -> dict[str, Any]:
     """The SARIF log as a dict."""
-    findings = sorted_findings(result)
-    rules = _rules(result, findings)
+    view = parse_view(result)
+    findings = list(view.all_findings)
+    rules = _rules(result, view, findings)
     index = {rule["id"]: i for i, rule in enumerate(rules)}
-    tool = section(result, "tool")
-    run = section(result, "run")
+    run = view.run
     driver: dict[str, Any] = {
         "name": "sprawl-audit",
-        "version": cell(tool.get("version"), 40) or "0",
+        "version": cell(run.tool_version, 40) or "0",
         "rules": rules,
     }
     version = driver["version"]
@@ -301,25 +290,26 @@ def sarif_document(result: Mapping[str, Any]) -> dict[str, Any]:
         driver["informationUri"] = info
     # A source that collected nothing: the run did not succeed, whatever it found (a
     # consumer that closes alerts missing from a run must not close them on an outage).
-    invocation: dict[str, Any] = {"executionSuccessful": incomplete_notice(result) is None}
-    for key, sarif_key in (("started_at", "startTimeUtc"), ("finished_at", "endTimeUtc")):
-        if isinstance(run.get(key), str) and run[key]:
-            invocation[sarif_key] = cell(run[key], 40)
-    notifications = _notifications(result)
+    invocation: dict[str, Any] = {
+        "executionSuccessful": not any(kind == "incomplete" for kind, _text in view.notices)}
+    for value, sarif_key in ((run.started_at, "startTimeUtc"), (run.finished_at, "endTimeUtc")):
+        if isinstance(value, str) and value:
+            invocation[sarif_key] = cell(value, 40)
+    notifications = _notifications(view)
     if notifications:
         invocation["toolExecutionNotifications"] = notifications
     sarif_run: dict[str, Any] = {
         "tool": {"driver": driver},
         # "category/run": the category stays "sprawl-audit", so each run replaces the last.
-        "automationDetails": {"id": "sprawl-audit/" + cell(run.get("id"), 100).replace("/", "-")},
+        "automationDetails": {"id": "sprawl-audit/" + cell(run.id, 100).replace("/", "-")},
         "invocations": [invocation],
-        "results": [_result(f, index[rule_key(f.get("rule_id"))]) for f in findings],
+        "results": [_result(f, index[rule_key(f.rule_id)]) for f in findings],
         "columnKind": "unicodeCodePoints",
         "properties": {
-            "organisation": cell(organisation_name(result), 200),
-            "mode": cell(run.get("mode"), 20),
-            "asOf": cell(run.get("as_of"), 40),
-            **{kind: _text(text, 2000) for kind, text in notices(result)},
+            "organisation": cell(run.organisation, 200),
+            "mode": cell(run.mode, 20),
+            "asOf": cell(run.as_of, 40),
+            **{kind: _text(text, 2000) for kind, text in view.notices},
         },
     }
     return {"$schema": SARIF_SCHEMA_URI, "version": SARIF_VERSION, "runs": [sarif_run]}

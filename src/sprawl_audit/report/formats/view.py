@@ -1,10 +1,11 @@
 """Read a Result the way every report format needs it, without any rendering library.
 
-The terminal report has its own helpers (:mod:`.rich_sections`, which imports Rich); the
-file formats (HTML, Markdown, CSV, XLSX, SARIF, GraphML, GEXF) share these instead, so
-they agree on order and grouping: findings worst first and grouped by rule, platform
-names looked up by id, overlap counted the same way. Nothing here escapes text — each
-format escapes for its own medium.
+Every format shares these, so they agree on order and grouping: findings worst first and
+grouped by rule, platform names looked up by id, overlap counted the same way. The HTML,
+Markdown and SARIF reports read the Result only through :mod:`.typed_view`, which parses
+it once, with these accessors, into frozen dataclasses; the terminal report
+(:mod:`.rich_sections`) and the table formats (CSV, XLSX) still call them on the dict.
+Nothing here escapes text — each format escapes for its own medium.
 
 A Result passed here is schema-valid, but every accessor still tolerates a missing or
 mistyped part (a newer minor version, a hand-edited file): a report with a gap is more
