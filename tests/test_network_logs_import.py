@@ -207,3 +207,15 @@ def test_parse_time(raw: str, expected: float | None) -> None:
 ])
 def test_log_host(raw: str, expected: str) -> None:
     assert log_host(raw) == expected
+
+
+def test_a_stray_cr_and_a_bad_byte_in_the_header_is_one_located_line(tmp_path: Path) -> None:
+    """Found by hypothesis: a CR inside the first line and a non-UTF-8 byte made the
+    re-scan that locates the bad byte raise csv.Error instead of a UserError."""
+    from sprawl_audit.connectors.network_logs.reader import read_network_log
+
+    path = tmp_path / "proxy.csv"
+    path.write_bytes(b"\n\r,time,user\xff,url\n")
+    with pytest.raises(UserError) as info:
+        read_network_log(path, "proxy.csv")
+    assert info.value.path and "UTF-8" in info.value.message

@@ -75,7 +75,10 @@ def _column_of_bad_byte(
 ) -> str:
     """The header title of the field holding the bad byte (or "column N")."""
     before = raw[:start].decode("utf-8", errors="replace")
-    fields = next(csv.reader([before], delimiter=delimiter), []) if before else []
+    try:
+        fields = next(csv.reader([before], delimiter=delimiter), []) if before else []
+    except csv.Error:  # a stray CR before the bad byte: count delimiters instead
+        fields = before.split(delimiter)
     index = max(len(fields) - 1, 0)
     if header and 0 <= index < len(header):
         return header[index].strip() or f"column {index + 1}"
@@ -137,7 +140,10 @@ class _Lines:
                     path=self.path, line=number, key=column,
                 )
             if header is None and self.layout == "header":
-                header = next(csv.reader([text], delimiter=self.delimiter), [])
+                try:
+                    header = next(csv.reader([text], delimiter=self.delimiter), [])
+                except csv.Error:  # a stray CR inside the header line: name no column
+                    header = []
             elif self.layout == "w3c" and text[:len(_W3C_FIELDS)].lower() == _W3C_FIELDS:
                 header = text[len(_W3C_FIELDS):].split()
         return UserError("not valid UTF-8; export the file as UTF-8", path=self.path, line=near)
