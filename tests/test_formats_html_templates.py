@@ -100,3 +100,15 @@ def test_the_check_would_see_markup_in_an_fstring(tmp_path: Path) -> None:
     sample_module = tmp_path / "m.py"
     sample_module.write_text('x = 1\ny = f"<td>{x}</td>"\n', "utf-8")
     assert any(MARKUP.search(s) for _line, s in string_literals(sample_module))
+
+
+def test_markdown_from_the_same_view_escapes_every_field() -> None:
+    """The Markdown report reads the same typed view: no field reaches it unescaped."""
+    hostile = poison(copy.deepcopy(sample()), [0])
+    out = io.StringIO()
+    get_format("markdown").render(hostile, out, RenderOptions(verbose=True))
+    text = out.getvalue()
+    # a code span shows its content literally, markup included: only the rest is checked
+    prose_text = re.sub(r"`[^`\n]*`", "", text)
+    assert re.search(r"(?<!\\)<i class", prose_text) is None
+    assert "\\<i class=x onmouseover=alert\\(1\\)\\>" in text
