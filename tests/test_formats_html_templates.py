@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+import pytest
 from report_fixtures import demo_result, sample
 from test_formats_html import ALLOWED_TAGS, parse
 
@@ -112,3 +113,26 @@ def test_markdown_from_the_same_view_escapes_every_field() -> None:
     prose_text = re.sub(r"`[^`\n]*`", "", text)
     assert re.search(r"(?<!\\)<i class", prose_text) is None
     assert "\\<i class=x onmouseover=alert\\(1\\)\\>" in text
+
+
+def mangle(value: Any, how: str, depth: int = 0) -> Any:
+    """``value`` with the parts below the top two levels mistyped one way."""
+    if isinstance(value, dict):
+        return {k: mangle(v, how, depth + 1) for k, v in value.items()}
+    if isinstance(value, list):
+        if depth >= 2 and how == "lists-to-text":
+            return "oops"
+        return [mangle(v, how, depth + 1) for v in value]
+    if depth < 2:
+        return value
+    return {"text-to-int": 7 if isinstance(value, str) else value, "none": None,
+            "true": True}.get(how, value)
+
+
+@pytest.mark.parametrize("how", ["lists-to-text", "text-to-int", "none", "true"])
+@pytest.mark.parametrize("fmt", ["html", "markdown", "sarif"])
+def test_the_view_reads_a_mistyped_result_without_a_traceback(how: str, fmt: str) -> None:
+    """A hand-edited or newer Result: the one parse tolerates it, so every format renders."""
+    out = io.StringIO()
+    get_format(fmt).render(mangle(sample(), how), out, RenderOptions(verbose=True))
+    assert out.getvalue()
