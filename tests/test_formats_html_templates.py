@@ -136,3 +136,11 @@ def test_the_view_reads_a_mistyped_result_without_a_traceback(how: str, fmt: str
     out = io.StringIO()
     get_format(fmt).render(mangle(sample(), how), out, RenderOptions(verbose=True))
     assert out.getvalue()
+
+
+def test_no_template_turns_autoescaping_off() -> None:
+    """``|safe`` or ``{% autoescape false %}`` in a template would let tenant text through
+    unescaped; values that are already markup arrive as Markup instead."""
+    for template in (FORMATS / "templates").glob("*.j2"):
+        source = template.read_text("utf-8")
+        assert not re.search(r"\|\s*safe\b|autoescape\s+false", source), template.name
