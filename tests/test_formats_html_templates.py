@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+import pytest
 from report_fixtures import demo_result, sample
 from test_formats_html import ALLOWED_TAGS, parse
 
@@ -100,3 +101,46 @@ def test_the_check_would_see_markup_in_an_fstring(tmp_path: Path) -> None:
     sample_module = tmp_path / "m.py"
     sample_module.write_text('x = 1\ny = f"<td>{x}</td>"\n', "utf-8")
     assert any(MARKUP.search(s) for _line, s in string_literals(sample_module))
+
+
+def test_markdown_from_the_same_view_escapes_every_field() -> None:
+    """The Markdown report reads the same typed view: no field reaches it unescaped."""
+    hostile = poison(copy.deepcopy(sample()), [0])
+    out = io.StringIO()
+    get_format("markdown").render(hostile, out, RenderOptions(verbose=True))
+    text = out.getvalue()
+    # a code span shows its content literally, markup included: only the rest is checked
+    prose_text = re.sub(r"`[^`\n]*`", "", text)
+    assert re.search(r"(?<!\\)<i class", prose_text) is None
+    assert "\\<i class=x onmouseover=alert\\(1\\)\\>" in text
+
+
+def mangle(value: Any, how: str, depth: int = 0) -> Any:
+    """``value`` with the parts below the top two levels mistyped one way."""
+    if isinstance(value, dict):
+        return {k: mangle(v, how, depth + 1) for k, v in value.items()}
+    if isinstance(value, list):
+        if depth >= 2 and how == "lists-to-text":
+            return "oops"
+        return [mangle(v, how, depth + 1) for v in value]
+    if depth < 2:
+        return value
+    return {"text-to-int": 7 if isinstance(value, str) else value, "none": None,
+            "true": True}.get(how, value)
+
+
+@pytest.mark.parametrize("how", ["lists-to-text", "text-to-int", "none", "true"])
+@pytest.mark.parametrize("fmt", ["html", "markdown", "sarif"])
+def test_the_view_reads_a_mistyped_result_without_a_traceback(how: str, fmt: str) -> None:
+    """A hand-edited or newer Result: the one parse tolerates it, so every format renders."""
+    out = io.StringIO()
+    get_format(fmt).render(mangle(sample(), how), out, RenderOptions(verbose=True))
+    assert out.getvalue()
+
+
+def test_no_template_turns_autoescaping_off() -> None:
+    """``|safe`` or ``{% autoescape false %}`` in a template would let tenant text through
+    unescaped; values that are already markup arrive as Markup instead."""
+    for template in (FORMATS / "templates").glob("*.j2"):
+        source = template.read_text("utf-8")
+        assert not re.search(r"\|\s*safe\b|autoescape\s+false", source), template.name
