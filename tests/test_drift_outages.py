@@ -221,8 +221,13 @@ def test_fail_on_incomplete_keeps_its_meaning(night: Any, tls: Any) -> None:
     assert res.exit_code == EXIT_INCOMPLETE
 
 
-def test_history_marks_the_incomplete_runs(night: Any) -> None:
-    history = str(night["tmp"] / "history.sqlite")
+def test_history_marks_the_incomplete_runs(night: Any, tmp_path: Path) -> None:
+    # Its own history: under xdist the other tests of this module may run in another
+    # worker, so the runs it reads are made here.
+    audit(tmp_path, "complete", night["graph"], night["dns"].port, SECRET)
+    audit(tmp_path, "wrong-secret", night["graph"], night["dns"].port, "not-the-secret")
+    audit(tmp_path, "dns-down", night["graph"], closed_port(), SECRET)
+    history = str(tmp_path / "history.sqlite")
     res = CliRunner().invoke(main, ["history", "trend", "--history", history, "-f", "json"],
                              catch_exceptions=False)
     points = json.loads(res.output)["points"]
