@@ -84,7 +84,7 @@ def minimum(tenant: Any, *, page: int, batch: int, concurrency: int, mailboxes: 
         "managedDevices": _pages(len(tenant.managed_devices), page),
         "detectedApps": _pages(len(tenant.detected_apps), page),
         "teams": _pages(len(tenant.teams), page),
-        "numberAssignments": _pages(len(tenant.number_assignments), default_page),
+        "numberAssignments": _pages(len(tenant.number_assignments), 1000),
         "userRegistrationDetails": _pages(len(tenant.registration_details), page),
         "conditionalAccessPolicies": _pages(len(tenant.ca_policies), default_page),
     }

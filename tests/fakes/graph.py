@@ -88,6 +88,9 @@ ALL_ROLES: tuple[str, ...] = (
 )
 #: Largest $top each collection accepts (Graph answers 400 above it).
 MAX_TOP = 999
+#: Collections whose default and largest page differ from 100 / 999: Teams Phone number
+#: assignments default to 500 and allow $top up to 1,000 (Graph's "List numberAssignments").
+PAGE_SIZES: dict[str, tuple[int, int]] = {"numberAssignments": (500, 1000)}
 
 
 def b64url(data: bytes) -> str:
@@ -869,11 +872,12 @@ class FakeGraph:
     def _page(self, req: Request, items: list[dict[str, Any]], kind: str, *,
               filter_fn: Callable[[dict[str, Any]], bool] | None = None) -> Response:
         top_raw = _q(req, "$top")
+        default, largest = PAGE_SIZES.get(kind, (100, MAX_TOP))
         try:
-            top = int(top_raw) if top_raw is not None else 100
+            top = int(top_raw) if top_raw is not None else default
         except ValueError:
             return _error(400, "BadRequest", "Invalid $top")
-        if top < 1 or top > MAX_TOP:
+        if top < 1 or top > largest:
             return _error(400, "Request_UnsupportedQuery", f"Invalid page size {top}.")
         limit = self.page_limits.get(kind)
         size = min(top, limit) if limit else top
