@@ -6,8 +6,14 @@ loopback with a fixed latency per request and a token-bucket rate limit that ans
 429 + ``Retry-After`` above it; ``$batch`` sub-requests count against the same bucket,
 as they do in Graph. The connector collects it twice:
 
-* as shipped: ``$top=999``, ``$batch`` of 20, 4 requests in flight;
+* as shipped: ``$top=999``, ``$batch`` of 20, 4 requests in flight, paced by the
+  shared token bucket at ``max_requests_per_second`` (``--pace``; default the
+  connector's 200);
 * the way a plain script would: ``$top=100``, one request at a time, no ``$batch``.
+
+``--scenario mailbox-rules`` reads every mailbox's inbox rules instead of 500 (47,518
+sub-requests on the 50,000-user tenant), so the run is bound by the rate limit: it shows
+how close the pacing gets to the limit and what share of parts the service refuses.
 
 Printed: requests issued against the minimum implied by page sizes and batching; wall
 time against the lower bound implied by latency, concurrency and the rate limit; and the
