@@ -63,7 +63,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true",
                         help="ask each benchmark for a small, fast run (if it supports it)")
     parser.add_argument("--list", action="store_true", help="list the benchmarks and exit")
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra and len(args.names) != 1:
+        parser.error(f"options {' '.join(extra)} need exactly one benchmark named")
     if str(TESTS) not in sys.path:  # the benches reuse the fakes under tests/fakes
         sys.path.insert(0, str(TESTS))
     known = discover()
@@ -78,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     for name in args.names or known:
         started = time.monotonic()
         print(f"== bench {name}", flush=True)
-        rc = run_one(name, ["--quick"] if args.quick else [])
+        rc = run_one(name, (["--quick"] if args.quick else []) + extra)
         print(f"== bench {name}: exit {rc} after {time.monotonic() - started:.1f} s", flush=True)
         status = status or (1 if rc else 0)
     return status

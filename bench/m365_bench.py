@@ -6,8 +6,14 @@ loopback with a fixed latency per request and a token-bucket rate limit that ans
 429 + ``Retry-After`` above it; ``$batch`` sub-requests count against the same bucket,
 as they do in Graph. The connector collects it twice:
 
-* as shipped: ``$top=999``, ``$batch`` of 20, 4 requests in flight;
+* as shipped: ``$top=999``, ``$batch`` of 20, 4 requests in flight, paced by the
+  shared token bucket at ``max_requests_per_second`` (``--pace``; default the
+  connector's 200);
 * the way a plain script would: ``$top=100``, one request at a time, no ``$batch``.
+
+``--scenario mailbox-rules`` reads every mailbox's inbox rules instead of 500 (47,518
+sub-requests on the 50,000-user tenant), so the run is bound by the rate limit: it shows
+how close the pacing gets to the limit and what share of parts the service refuses.
 
 Printed: requests issued against the minimum implied by page sizes and batching; wall
 time against the lower bound implied by latency, concurrency and the rate limit; and the
@@ -23,7 +29,7 @@ import sys
 import threading
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +54,16 @@ class Scale:
 
 QUICK = Scale(users=3_000, devices=1_500, service_principals=60, teams=40, detected_apps=30,
               mailboxes=100)
+#: ``--scenario mailbox-rules``: every mailbox's inbox rules (one sub-request each), so
+#: the run is bound by the rate limit and shows how close the pacing gets to it.
+EVERY_MAILBOX = 1_000_000
+
+
+def mailbox_count(tenant: Any, cap: int) -> int:
+    """How many mailboxes the connector reads: enabled members with mail, up to ``cap``."""
+    n = sum(1 for u in tenant.users if u.get("accountEnabled") is not False
+            and u.get("mail") and str(u.get("userType") or "").lower() != "guest")
+    return min(n, cap)
 
 
 @dataclass
@@ -74,7 +90,7 @@ def minimum(tenant: Any, *, page: int, batch: int, concurrency: int, mailboxes: 
         "managedDevices": _pages(len(tenant.managed_devices), page),
         "detectedApps": _pages(len(tenant.detected_apps), page),
         "teams": _pages(len(tenant.teams), page),
-        "numberAssignments": _pages(len(tenant.number_assignments), default_page),
+        "numberAssignments": _pages(len(tenant.number_assignments), 1000),
         "userRegistrationDetails": _pages(len(tenant.registration_details), page),
         "conditionalAccessPolicies": _pages(len(tenant.ca_policies), default_page),
     }
@@ -216,14 +232,16 @@ def _same(a: Any, b: Any) -> bool:
 
 def run(scale: Scale, *, latency: float, rate: float | None, retry_after: int,
         concurrency: int, plain: bool, limit: float, seed: int = 2026,
-        separate_process: bool = True) -> int:
+        separate_process: bool = True, pace: float | None = None) -> int:
     import os
 
     from fakes.graph import generate_tenant
 
+    mailboxes = ("every mailbox's" if scale.mailboxes >= EVERY_MAILBOX
+                 else f"{scale.mailboxes:,} mailboxes'")
     print(f"tenant: {scale.users:,} users, {scale.devices:,} devices, "
           f"{scale.service_principals:,} service principals, {scale.teams:,} teams, "
-          f"{scale.detected_apps:,} detected apps, {scale.mailboxes:,} mailboxes' inbox rules")
+          f"{scale.detected_apps:,} detected apps, {mailboxes} inbox rules")
     where = "own process" if separate_process else "in process"
     print(f"fake Graph ({where}): TLS on loopback, {latency * 1000:.0f} ms per request, "
           + (f"429 + Retry-After: {retry_after} above {rate:.0f} requests/s "
@@ -236,8 +254,11 @@ def run(scale: Scale, *, latency: float, rate: float | None, retry_after: int,
     server: Any = _Remote(scale, seed) if separate_process else _Fakes(tenant)
     os.environ[SECRET_ENV] = "bench-secret"
     results: dict[str, Any] = {}
+    ours: dict[str, Any] = {"concurrency": concurrency}
+    if pace is not None:
+        ours["max_requests_per_second"] = pace
     runs: list[tuple[str, dict[str, Any], int, int, int]] = [
-        ("sprawl-audit", {"concurrency": concurrency}, 999, concurrency, 20)]
+        ("sprawl-audit", ours, 999, concurrency, 20)]
     if plain:
         runs.append(("plain script", {"page_size": 100, "concurrency": 1, "batch": False,
                                       "delta": False}, 100, 1, 1))
@@ -255,7 +276,8 @@ def run(scale: Scale, *, latency: float, rate: float | None, retry_after: int,
             stats = server.handle("stats", None)
             issued, subs, throttled = stats["issued"], stats["subs"], stats["throttled"]
             m = minimum(tenant, page=page, batch=per_batch, concurrency=conc,
-                        mailboxes=scale.mailboxes, delta=extra.get("delta", True))
+                        mailboxes=mailbox_count(tenant, scale.mailboxes),
+                        delta=extra.get("delta", True))
             bound, which = lower_bound(m, latency=latency, concurrency=conc, rate=rate,
                                        per_batch=per_batch)
             results[label] = (out, issued, wall)
@@ -272,7 +294,8 @@ def run(scale: Scale, *, latency: float, rate: float | None, retry_after: int,
                   f"   ratio {issued / m.requests:.2f}")
             if per_batch > 1:
                 print(f"  sub-requests      {subs:>8,}   in {stats['batches']:,} batches; "
-                      f"{throttled:,} answers were 429 (throttled sub-requests retried alone)")
+                      f"{throttled:,} answers were 429 ({throttled / max(1, subs):.1%} of "
+                      "sub-requests; throttled sub-requests retried alone)")
             ratio = f"   ratio {wall / bound:.2f}" if bound else ""
             print(f"  wall time         {wall:>8.1f} s lower bound {bound:.1f} s ({which})"
                   + ratio)
@@ -302,11 +325,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-plain", action="store_true", help="skip the plain-script run")
     parser.add_argument("--time-limit", type=float, default=900.0,
                         help="give up on a run after this many seconds")
+    parser.add_argument("--scenario", choices=("collection", "mailbox-rules"),
+                        default="collection",
+                        help="mailbox-rules: read every mailbox's inbox rules (implies "
+                             "--no-plain)")
+    parser.add_argument("--pace", type=float, default=None,
+                        help="the connector's max_requests_per_second (0: no pacing; "
+                             "default: the connector's default)")
     args = parser.parse_args(argv or [])
     scale = QUICK if args.quick else Scale()
+    if args.scenario == "mailbox-rules":
+        scale = replace(scale, mailboxes=EVERY_MAILBOX)
+        args.no_plain = True
     return run(scale, latency=args.latency, rate=args.rate or None,
                retry_after=args.retry_after, concurrency=args.concurrency,
-               plain=not args.no_plain, limit=args.time_limit)
+               plain=not args.no_plain, limit=args.time_limit, pace=args.pace)
 
 
 if __name__ == "__main__":

@@ -161,3 +161,18 @@ def test_batch_content_ids_are_made_readable_by_the_client_library(line: bytes,
     " + " inside angle brackets. Keys are percent-encoded, so the first "+" separates."""
     body = b"--b\r\nContent-Type: application/http\r\n" + line + b"\r\nHTTP/1.1 200 OK\r\n"
     assert canonical_content_ids(body) == body.replace(line, want)
+
+
+def test_rate_limiter_is_the_shared_bucket_and_adapts_on_429() -> None:
+    """Google's per-API limiter is connectors/pacing.TokenBucket: a 429 lowers its rate
+    (once per cooldown) as well as holding everyone back, and the rate comes back."""
+    from sprawl_audit.connectors.pacing import TokenBucket
+
+    clock = FakeClock()
+    limiter = RateLimiter(per_minute=2400, clock=clock)  # 40 a second
+    assert isinstance(limiter, TokenBucket) and limiter.rate == pytest.approx(40)
+    limiter.penalise(2)
+    limiter.penalise(2)  # the same burst of refusals: one decrease
+    assert limiter.rate == pytest.approx(32) and limiter.stats.decreases == 1
+    clock.sleep(60)
+    assert limiter.rate == pytest.approx(40)

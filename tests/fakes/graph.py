@@ -88,6 +88,9 @@ ALL_ROLES: tuple[str, ...] = (
 )
 #: Largest $top each collection accepts (Graph answers 400 above it).
 MAX_TOP = 999
+#: Collections whose default and largest page differ from 100 / 999: Teams Phone number
+#: assignments default to 500 and allow $top up to 1,000 (Graph's "List numberAssignments").
+PAGE_SIZES: dict[str, tuple[int, int]] = {"numberAssignments": (500, 1000)}
 
 
 def b64url(data: bytes) -> str:
@@ -168,8 +171,25 @@ class Tenant:
 
     # -- lookups --------------------------------------------------------------------
     def user(self, key: str) -> dict[str, Any] | None:
+        """The user with this id or UPN. Indexed, rebuilt when the list changes: a scan
+        of 50,000 users per mailbox read made the fake, not the rate limit, the bound."""
         key = key.lower()
-        for u in self.users:
+        stamp = (id(self.users), len(self.users), self.seq)
+        cached = getattr(self, "_user_index", None)
+        if cached is None or cached[0] != stamp:
+            index: dict[str, dict[str, Any]] = {}
+            for u in reversed(self.users):  # the first match wins, as a scan would
+                index[str(u["id"]).lower()] = u
+                upn = str(u.get("userPrincipalName") or "").lower()
+                if upn:
+                    index[upn] = u
+            cached = (stamp, index)
+            self._user_index = cached
+        found = cached[1].get(key)
+        if found is not None and key in (str(found["id"]).lower(),
+                                         str(found.get("userPrincipalName") or "").lower()):
+            return found
+        for u in self.users:  # changed in place since the index was built
             if u["id"].lower() == key or str(u.get("userPrincipalName") or "").lower() == key:
                 return u
         return None
@@ -869,11 +889,12 @@ class FakeGraph:
     def _page(self, req: Request, items: list[dict[str, Any]], kind: str, *,
               filter_fn: Callable[[dict[str, Any]], bool] | None = None) -> Response:
         top_raw = _q(req, "$top")
+        default, largest = PAGE_SIZES.get(kind, (100, MAX_TOP))
         try:
-            top = int(top_raw) if top_raw is not None else 100
+            top = int(top_raw) if top_raw is not None else default
         except ValueError:
             return _error(400, "BadRequest", "Invalid $top")
-        if top < 1 or top > MAX_TOP:
+        if top < 1 or top > largest:
             return _error(400, "Request_UnsupportedQuery", f"Invalid page size {top}.")
         limit = self.page_limits.get(kind)
         size = min(top, limit) if limit else top

@@ -21,8 +21,10 @@
   its own ``httplib2.Http`` (it is not thread-safe) built with ``ca_certs`` — the config's
   ``ca_bundle`` wins over the environment.
 * **Quota**: a :class:`RateLimiter` per API (default 2,400 calls a minute, the Admin SDK's
-  default per-user quota) paces calls *including every part of a batch*, since Google
-  counts parts, and slows everyone down when the service answers 429.
+  default per-user quota) — the token bucket of :mod:`sprawl_audit.connectors.pacing`
+  that the Microsoft 365 connector uses too — paces calls *including every part of a
+  batch*, since Google counts parts; a 429 lowers its rate (AIMD, recovering slowly) and
+  a Retry-After holds everyone back.
 
 Failures after retries become :class:`ApiFailure` with the Coverage status they mean —
 ``forbidden`` naming the scope, ``unavailable`` when the plan or project lacks the API.
@@ -53,6 +55,7 @@ from googleapiclient.http import BatchHttpRequest, HttpRequest
 from sprawl_audit import __version__
 from sprawl_audit.connectors.google.auth import SECRETS, AuthFailure, ManagedCredentials
 from sprawl_audit.connectors.google.scopes import Feed, short
+from sprawl_audit.connectors.pacing import TokenBucket
 from sprawl_audit.connectors.retry import Clock, retry_after_seconds
 
 log = logging.getLogger("sprawl_audit.connectors.google")
@@ -133,31 +136,19 @@ class Stats:
             getattr(self, counter)[key] += n
 
 
-class RateLimiter:
-    """Pace calls to one API at ``per_minute`` (GCRA: a burst of up to ``burst`` seconds
-    of quota, then steady). ``penalise`` pushes everyone back after a 429."""
+class RateLimiter(TokenBucket):
+    """One API's quota: the shared :class:`~sprawl_audit.connectors.pacing.TokenBucket`
+    at ``per_minute`` / 60 a second with a burst of ``burst`` seconds of quota (every part
+    of a batch is a unit, since Google counts parts). A 429 lowers the rate (AIMD) and
+    ``penalise`` also pushes everyone back by the Retry-After: Google's per-minute quotas
+    stay empty until their minute has passed."""
 
     def __init__(self, per_minute: float, clock: Clock, burst: float = 0.25) -> None:
-        self.rate = max(per_minute, 1.0) / 60.0
-        self.clock = clock
-        self.burst = burst
-        self._tat = 0.0
-        self._lock = threading.Lock()
-
-    def acquire(self, units: int = 1) -> float:
-        with self._lock:
-            now = self.clock.monotonic()
-            tat = max(self._tat, now)
-            wait = tat - now - self.burst
-            self._tat = tat + units / self.rate
-        if wait > 0:
-            self.clock.sleep(wait)
-            return wait
-        return 0.0
+        rate = max(per_minute, 1.0) / 60.0
+        super().__init__(rate, burst=rate * burst, clock=clock)
 
     def penalise(self, seconds: float) -> None:
-        with self._lock:
-            self._tat = max(self._tat, self.clock.monotonic() + seconds)
+        self.throttled(hold=seconds)
 
 
 # -- failures -----------------------------------------------------------------------------------
@@ -378,6 +369,8 @@ class Transport:
                     delay = min(delay, self.policy.max_retry_after)
                     self.limiters[api].penalise(delay)
                 else:
+                    if status == 429:  # refused without a Retry-After: slow down anyway
+                        self.limiters[api].throttled()
                     delay = self.policy.backoff(attempt - 1, self.rng)
                 log.debug("google: %s %s: %s, retrying in %.1fs", method,
                           urlsplit(uri).path, "truncated" if truncated else status, delay)
@@ -572,6 +565,8 @@ class GoogleClient:
                         ra = retry_after_seconds(exc.resp.get("retry-after"))
                         if ra is not None:
                             wait.append(min(ra, policy.max_retry_after))
+                        elif status == 429:
+                            wait.append(0.0)  # refused: the quota is spent, slow down
                         return
                     results[key] = classify(status, exc.content, feed, tries[key])
                     return
@@ -609,10 +604,10 @@ class GoogleClient:
             if retry:
                 rounds += 1
                 self.stats.add(retries=len(retry))
-                delay = max(wait) if wait else policy.backoff(min(rounds - 1, 5),
-                                                              self.transport.rng)
+                delay = max(wait) if wait and max(wait) > 0 else policy.backoff(
+                    min(rounds - 1, 5), self.transport.rng)
                 if wait:
-                    self.transport.limiters[api].penalise(delay)
+                    self.transport.limiters[api].penalise(max(wait))
                 self.transport._sleep(delay)
                 pending = retry + pending
         return results

@@ -18,7 +18,8 @@ Settings (``connectors.m365``)::
     powershell_exports: exports/                # folder written by export-teams-exchange.ps1
     mailbox_rules: {enabled: false, max_mailboxes: 500}
     # tuning (defaults shown): concurrency: 4, page_size: 999, batch: true,
-    # max_retries: 5, timeout: 60, delta: true, report_period: D30, token_cache: <path>
+    # max_retries: 5, timeout: 60, delta: true, report_period: D30, token_cache: <path>,
+    # max_requests_per_second: 200   # each $batch part counts; 0 = no client-side pacing
 
 Each evidence topic is read and judged on its own: a topic Graph refuses (403) becomes
 Coverage ``forbidden`` naming the permission to grant (:mod:`.permissions`), a service the
@@ -88,6 +89,7 @@ from sprawl_audit.connectors.m365.policies import (
 )
 from sprawl_audit.connectors.m365.reports import transform_activity_reports
 from sprawl_audit.connectors.m365.telephony import transform_number_assignments
+from sprawl_audit.connectors.pacing import TokenBucket, bucket_or_none
 from sprawl_audit.connectors.retry import Clock
 from sprawl_audit.connectors.settings import check_keys, fail, resolve_path
 from sprawl_audit.core.model import Coverage, InventoryBuilder
@@ -101,7 +103,13 @@ KEYS = {
     "certificate_password_env", "auth", "cloud", "authority_host", "graph_endpoint",
     "graph_scope", "ca_bundle", "powershell_exports", "mailbox_rules", "concurrency",
     "page_size", "batch", "max_retries", "timeout", "delta", "report_period", "token_cache",
+    "max_requests_per_second",
 }
+#: Client-side pacing: requests (each ``$batch`` part counted) a second the connector
+#: stays under; Graph throttles an app at a few hundred a second per tenant for the
+#: per-mailbox and per-item reads. 0 turns pacing off (then only Retry-After slows it).
+DEFAULT_REQUESTS_PER_SECOND = 200.0
+MAX_REQUESTS_PER_SECOND = 100_000
 #: URL settings: key, whether a path prefix is allowed, and the error text with an example
 #: of that kind of URL (an authority is not a Graph host, so it gets its own example).
 _URL_SETTINGS: tuple[tuple[str, bool, str], ...] = (
@@ -125,6 +133,8 @@ DEVICE_SELECT = ("id,deviceName,operatingSystem,osVersion,managedDeviceOwnerType
                  "deviceEnrollmentType,userPrincipalName,lastSyncDateTime")
 DETECTED_SELECT = "id,displayName,version,platform,deviceCount,publisher"
 GUEST_FILTER = "roles/any(r:r eq 'guest')"
+#: The largest page of Teams Phone number assignments Graph serves (its default is 500).
+NUMBERS_PAGE = 1000
 
 GRAPH_TOPICS: tuple[str, ...] = tuple(perms.TOPIC_REQUIREMENTS)
 _STAGE_TOPIC = {"t_directory": "directory.users", "t_reports": "activity.usage",
@@ -156,6 +166,7 @@ class M365Settings:
     delta: bool = True
     report_period: str = "D30"
     token_cache: Path | None = None
+    max_requests_per_second: float = DEFAULT_REQUESTS_PER_SECOND  # 0: no pacing
     region: str = DEFAULT_REGION  # organisation.default_region: numbers without +CC
 
 
@@ -281,8 +292,21 @@ def parse_settings(settings: Mapping[str, Any], context: ConnectorContext) -> M3
         delta=_bool_setting(settings, "delta", True),
         report_period=str(period),
         token_cache=resolve_path(cache_value, context.config_dir) if cache_value else None,
+        max_requests_per_second=rate_setting(settings, "max_requests_per_second",
+                                             DEFAULT_REQUESTS_PER_SECOND, PREFIX),
         region=getattr(context, "default_region", DEFAULT_REGION),
     )
+
+
+def rate_setting(settings: Mapping[str, Any], key: str, default: float,
+                 prefix: str = PREFIX) -> float:
+    """A pacing rate: a number from 0 (no client-side pacing) to 100,000 a second."""
+    value = settings.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or \
+            not 0 <= value <= MAX_REQUESTS_PER_SECOND or value != value:
+        raise fail(settings, key, "must be requests a second, a number from 0 (no "
+                   f"client-side pacing) to {MAX_REQUESTS_PER_SECOND:,}", prefix)
+    return float(value)
 
 
 def _credentials(settings: Mapping[str, Any], context: ConnectorContext) -> Credentials:
@@ -341,6 +365,7 @@ def open_session(cfg: M365Settings, *, clock: Clock | None = None,
         verify=default_verify(cfg.ca_bundle), timeout=(min(10.0, cfg.timeout), cfg.timeout),
         policy=RetryPolicy(attempts=cfg.attempts), clock=clock, rng=rng,
         concurrency=cfg.concurrency,
+        pacer=bucket_or_none(cfg.max_requests_per_second, clock=clock),
     )
     delegated = perms.all_permissions() if cfg.credentials.kind == "device_code" else ()
     extra: dict[str, Any] = {"prompt": prompt} if prompt else {}
@@ -537,8 +562,11 @@ class _Run:
         return need(perms.REPORTS, lambda: self.graph.report_csv(name, self.cfg.report_period))
 
     def f_numbers(self) -> Any:
+        # Graph's page for number assignments is 500 by default and 1,000 at most (more
+        # than the 999 of the directory collections), so $top is set here, not capped.
         return need(perms.NUMBERS, lambda: self.graph.list_all(
-            "/admin/teams/telephoneNumberManagement/numberAssignments"))
+            "/admin/teams/telephoneNumberManagement/numberAssignments",
+            {"$top": NUMBERS_PAGE}))
 
     def _rel(self, path: str, params: Mapping[str, Any]) -> str:
         return self.graph.url(path, params)[len(self.graph.base):]
@@ -879,6 +907,8 @@ class M365Connector(Connector):
         self.domains: tuple[str, ...] = ()
         #: After collect(): transport counters (requests, retries, throttled, slept).
         self.stats: Any = None
+        #: After collect(): the token bucket that paced the run (None: pacing off).
+        self.stats_pacer: TokenBucket | None = None
 
     def collect(self, settings: Mapping[str, Any], context: ConnectorContext) -> InventoryBuilder:
         cfg = parse_settings(settings, context)
@@ -897,6 +927,7 @@ class M365Connector(Connector):
         self.state = run.state()
         self.domains = run.domains
         self.stats = session.transport.stats
+        self.stats_pacer = session.transport.pacer
         for c in out.coverage:
             log.info("m365 %s: %s %s (%d)", run_id, c.topic, c.status, c.items)
         return out

@@ -9,10 +9,11 @@ knows Graph's conventions and nothing about evidence topics:
   sub-response is judged alone: a throttled (429) or failing (5xx) sub-request is
   retried by itself after its own ``Retry-After``, while the others' results are kept; a
   sub-response's ``@odata.nextLink`` is queued as a new sub-request. Batches are sent by
-  a fixed number of worker threads, and the transport caps requests in flight. Once
-  Graph has throttled sub-requests, batches are paced (additive-increase,
-  multiplicative-decrease on the interval between sub-requests) so the fan-out settles
-  just under the tenant's limit instead of bursting into it again.
+  a fixed number of worker threads, and the transport caps requests in flight. Graph
+  counts every part against the app's limit, so a batch takes one unit per part from the
+  transport's shared token bucket (plus one for the POST) before it is sent, and a batch
+  with throttled parts lowers the bucket's rate (AIMD, :mod:`..pacing`): the fan-out
+  runs just under the tenant's limit instead of bouncing off it.
 * **Delta**: with the previous run's ``@odata.deltaLink`` only the changes are read and
   applied to the previous run's items; a 410 Gone (the token expired) falls back to a
   full read. A full read first asks for ``$deltatoken=latest`` so the next scheduled run
@@ -163,8 +164,6 @@ class GraphClient:
         self.concurrency = max(1, concurrency)
         self.sub_requests = 0
         self.sub_retries = 0
-        self._interval = 0.0  # seconds between sub-requests once throttled (0: unpaced)
-        self._next_send = 0.0
         self._reports: dict[tuple[str, str], str] = {}
         self._report_locks: dict[tuple[str, str], threading.Lock] = {}
         self._lock = threading.Lock()
@@ -473,36 +472,21 @@ class GraphClient:
             return
         self._accept(w, body, results, requeue)
 
-    def _pace(self, n: int) -> None:
-        """Wait for this batch's slot when pacing is on (it is after a 429)."""
-        clock = self.transport.clock
-        with self._lock:
-            if self._interval <= 0:
-                return
-            now = clock.monotonic()
-            start = max(now, self._next_send)
-            self._next_send = start + n * self._interval
-        self.transport.wait(start - now)
-
-    def _adapt(self, throttled: int) -> None:
-        """Slow down by half again after throttling; speed up a little after a clean batch."""
-        with self._lock:
-            if throttled:
-                self._interval = min(1.0, max(self._interval * 1.5, 0.001))
-            elif self._interval:
-                self._interval = 0.0 if self._interval < 0.0002 else self._interval * 0.95
-
     def _batch(self, items: list[_Work], results: dict[Hashable, ItemResult],
                requeue: list[_Work]) -> None:
         payload = {"requests": [{"id": str(i), "method": "GET", "url": w.url}
                                 for i, w in enumerate(items)]}
         with self._lock:
             self.sub_requests += len(items)
-        self._pace(len(items))
+        pacer = self.transport.pacer
+        if pacer is not None:  # Graph counts every part; the POST itself is one more
+            pacer.acquire(len(items))
         data = self.request("POST", f"{self.base}/$batch", payload)
         answers = {str(r.get("id")): r for r in (data.get("responses") or [])
                    if isinstance(r, Mapping)}
-        self._adapt(sum(int(a.get("status") or 0) == 429 for a in answers.values()))
+        if pacer is not None and any(int(a.get("status") or 0) == 429
+                                     for a in answers.values()):
+            pacer.throttled()
         for i, w in enumerate(items):
             answer = answers.get(str(i))
             status = int(answer.get("status") or 0) if answer else 0
@@ -533,7 +517,8 @@ class GraphClient:
                 status=status or None, endpoint=w.url.split("?")[0])
             return
         after = retry_after_seconds(headers.get("retry-after"))
-        if after is not None:  # the app is throttled: pause every thread, not only this one
+        if after is not None and self.transport.pacer is None:
+            # the app is throttled and nothing paces it: pause every thread
             self.transport.hold(min(after, self.transport.policy.max_retry_after))
         delay = (min(after, self.transport.policy.max_retry_after) if after is not None
                  else self.transport.policy.backoff(w.attempt, self.transport.rng))

@@ -17,9 +17,13 @@ Three things every request needs, done once here:
 * **Bounded concurrency.** A semaphore caps requests in flight across all threads, so
   the per-mailbox and per-device fan-out can never open more than ``concurrency``
   connections, whatever the number of worker threads.
-* **One pause for everyone.** Graph throttles the app, not the request: when any answer
-  (or ``$batch`` sub-response) carries ``Retry-After``, every thread holds its next
-  request until that time has passed, instead of spending requests on more 429s.
+* **Paced, not bounced.** With a ``pacer`` (:class:`~sprawl_audit.connectors.pacing.TokenBucket`,
+  ``max_requests_per_second``) every attempt takes one unit from the bucket shared by all
+  threads, and a 429 lowers its rate (AIMD) while the refused request waits its own
+  ``Retry-After``: the others carry on just under the limit. Without one (pacing off),
+  Graph throttling the app, not the request, means one pause for everyone: when any
+  answer (or ``$batch`` sub-response) carries ``Retry-After``, every thread holds its
+  next request until that time has passed.
 
 Nothing secret is logged: log lines carry the method, host and path (no query, which can
 hold a pre-authenticated report signature) and never headers or bodies.
@@ -42,6 +46,7 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from sprawl_audit import __version__
+from sprawl_audit.connectors.pacing import TokenBucket
 from sprawl_audit.connectors.retry import Clock, retry_after_seconds
 
 log = logging.getLogger("sprawl_audit.connectors.m365.http")
@@ -138,8 +143,11 @@ class Transport:
         clock: Clock | None = None,
         rng: random.Random | None = None,
         concurrency: int = 4,
+        pacer: TokenBucket | None = None,
     ) -> None:
         self.verify = verify
+        #: The token bucket every attempt draws from (None: no client-side pacing).
+        self.pacer = pacer
         self.timeout = timeout
         self.policy = policy or RetryPolicy()
         self.clock = clock or Clock()
@@ -192,6 +200,14 @@ class Transport:
             self.stats.slept += seconds
         self.clock.sleep(seconds)
 
+    def throttled(self, retry_after: float | None) -> None:
+        """The service refused with 429: slow the pacer down, or (no pacer) pause every
+        thread for the ``Retry-After``."""
+        if self.pacer is not None:
+            self.pacer.throttled()
+        elif retry_after is not None:
+            self.hold(min(retry_after, self.policy.max_retry_after))
+
     def hold(self, seconds: float) -> None:
         """Send nothing for ``seconds`` (the service said Retry-After to one of us)."""
         until = self.clock.monotonic() + max(0.0, seconds)
@@ -243,6 +259,8 @@ class Transport:
             retried = attempt > 0
             response: requests.Response | None = None
             self.await_gate()
+            if self.pacer is not None:
+                self.pacer.acquire(1)
             started = time.monotonic()
             try:
                 with self._slots:
@@ -271,7 +289,9 @@ class Transport:
             if status in RETRY_STATUSES:
                 last_problem = f"HTTP {status}"
                 after = retry_after_seconds(response.headers.get("Retry-After"))
-                if after is not None:
+                if status == 429:
+                    self.throttled(after)
+                elif after is not None:
                     self.hold(min(after, self.policy.max_retry_after))
                 if attempt + 1 < limit:
                     self.wait(self.delay_for(response, attempt))
