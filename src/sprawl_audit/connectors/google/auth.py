@@ -53,6 +53,7 @@ from google.auth import exceptions as gexc
 from google.auth.credentials import Credentials as GoogleCredentials
 from google.auth.transport.requests import Request as GoogleAuthRequest
 
+from sprawl_audit.connectors.common.secrets import register as register_secret
 from sprawl_audit.connectors.google.scopes import short
 from sprawl_audit.connectors.interface import known_secret
 from sprawl_audit.connectors.retry import retry_after_seconds
@@ -67,13 +68,19 @@ SIGN_IN_TIMEOUT = 300.0
 
 # -- secrets hygiene ----------------------------------------------------------------------------
 class _Secrets:
-    """Every secret string this process has handled, for log redaction."""
+    """Every secret string this process has handled, for log redaction.
+
+    Each value also goes into the one registry (:mod:`sprawl_audit.connectors.common.secrets`)
+    that output scrubbing reads: an access token a service echoes into a finding or a
+    coverage detail must be blanked there too, not only in Google's own log filter.
+    """
 
     def __init__(self) -> None:
         self._values: set[str] = set()
         self._lock = threading.Lock()
 
     def add(self, *values: str | None) -> None:
+        register_secret(*values)
         with self._lock:
             for v in values:
                 if isinstance(v, str) and len(v) >= 8:
