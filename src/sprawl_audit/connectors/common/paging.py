@@ -37,9 +37,10 @@ class LinkGuard:
     def follow(self, link: str) -> str:
         """Record ``link`` as the next page to read and return it, or raise PagingError."""
         if link in self._seen:
+            pages = f"{self.pages} page" + ("" if self.pages == 1 else "s")
             raise PagingError(f"{self.what}: the service returned a next-page link it had "
-                              f"already given (after {self.pages} pages); stopped so as not "
-                              "to loop — the collection was not read in full")
+                              f"already given (after {pages}); stopped so as not to loop "
+                              "— the collection was not read in full")
         if self.pages >= self.max_pages:
             raise PagingError(f"{self.what}: more than {self.max_pages} pages; stopped at "
                               "the page cap — the collection was not read in full")

@@ -51,6 +51,7 @@ from googleapiclient.errors import BatchError, HttpError
 from googleapiclient.http import BatchHttpRequest, HttpRequest
 
 from sprawl_audit import __version__
+from sprawl_audit.connectors.common.paging import LinkGuard, PagingError
 from sprawl_audit.connectors.google.auth import SECRETS, AuthFailure, ManagedCredentials
 from sprawl_audit.connectors.google.scopes import Feed, short
 from sprawl_audit.connectors.retry import Clock, retry_after_seconds
@@ -527,19 +528,27 @@ class GoogleClient:
               feed: Feed, max_pages: int = 100_000, start_token: str | None = None
               ) -> Iterator[Mapping[str, Any]]:
         """Follow ``nextPageToken`` to the end. A page that fails for good raises; the pages
-        before it have been yielded, and no page is ever skipped."""
+        before it have been yielded, and no page is ever skipped.
+
+        A ``nextPageToken`` that repeats (A→A, A→B→A) or more than ``max_pages`` pages
+        raise an ``error`` ApiFailure: ending quietly would make the read look complete.
+        """
         token: str | None = start_token
-        seen: set[str] = set()
-        for _ in range(max_pages):
+        guard = LinkGuard(feed.call, max_pages)
+        if start_token:
+            guard.follow(start_token)
+        while True:
             page = self.execute(make(token), creds, feed)
             if not isinstance(page, Mapping):
                 raise ApiFailure("error", "an answer was not a JSON object")
             yield page
             nxt = page.get("nextPageToken")
-            if not isinstance(nxt, str) or not nxt or nxt in seen:
+            if not isinstance(nxt, str) or not nxt:
                 return
-            seen.add(nxt)
-            token = nxt
+            try:
+                token = guard.follow(nxt)
+            except PagingError as exc:
+                raise ApiFailure("error", str(exc)) from None
 
     def batch(self, calls: Sequence[BatchCall], feed: Feed, max_parts: int | None = None
               ) -> dict[str, Any]:
