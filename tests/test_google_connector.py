@@ -338,3 +338,32 @@ def test_a_repeating_page_token_ends_in_bounded_requests_with_an_error(
     # that fails part-way) and the detail names the failure; never "collected".
     assert c.status == "partial", c
     assert "already given" in c.detail and "not read in full" in c.detail
+
+
+def test_a_very_deep_json_page_is_a_coverage_error_not_a_traceback(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import fakes.google as fake_module
+    from fakes.server import Response
+
+    def deep(self: Any, req: Any, m: Any) -> Response:
+        return Response(200, b"[" * 100_000 + b"]" * 100_000,
+                        {"Content-Type": "application/json"})
+
+    monkeypatch.setattr(fake_module.FakeGoogle, "_users", deep)
+    with FakeGoogle(generate_tenant(20)) as fake:
+        b, _connector = run(fake, tmp_path)
+    c = cov(b)["directory.users"]
+    assert c.status == "error", c
+    assert "nested too deeply" in c.detail
+
+
+def test_a_trickling_token_endpoint_is_cut_at_the_deadline(tmp_path: Path) -> None:
+    import time
+
+    with FakeGoogle(generate_tenant(20)) as fake:
+        fake.server.add_fault(r"/token", Fault(kind="trickle", seconds=0.2), times=50)
+        started = time.monotonic()
+        b, _connector = run(fake, tmp_path, timeout=1)
+        took = time.monotonic() - started
+    assert {c.status for c in b.coverage} <= {"error", "not_configured"}
+    assert took < 30, took  # per attempt at most the timeout, not a byte a second for ever

@@ -183,7 +183,7 @@ def error_info(content: bytes | str | None) -> tuple[str, str, set[str]]:
     """(message, status, reasons) from a Google error body (any of its two shapes)."""
     try:
         body = json.loads(content or b"{}")
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, RecursionError):
         return "", "", set()
     err = body.get("error") if isinstance(body, Mapping) else None
     if isinstance(err, str):  # OAuth-style {"error": "...", "error_description": "..."}
@@ -516,6 +516,9 @@ class GoogleClient:
             except HttpError as exc:
                 raise classify(int(exc.resp.status), exc.content, feed,
                                policy.attempts) from None
+            except RecursionError:  # googleapiclient's json.loads on a 100,000-deep page
+                raise ApiFailure("error", "an answer's JSON is nested too deeply to read; "
+                                          "refused") from None
             except ValueError:  # a 2xx body that did not parse: cut short on the way
                 if attempt + 1 >= policy.attempts:
                     break
@@ -606,6 +609,10 @@ class GoogleClient:
             except (AuthFailure, ApiFailure) as exc:
                 for key, _req, _creds in chunk:
                     results.setdefault(key, ApiFailure(exc.status, exc.detail))
+            except RecursionError:  # a part nested too deep to parse: not worth resending
+                for key, _req, _creds in chunk:
+                    results.setdefault(key, ApiFailure(
+                        "error", "an answer's JSON is nested too deeply to read; refused"))
             except (BatchError, ValueError, KeyError, IndexError) as exc:
                 # An answer that could not be taken apart: send the unanswered parts again.
                 for call in chunk:
