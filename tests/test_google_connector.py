@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fakes.google import BASE, FakeGoogle, expected, generate_tenant
@@ -307,3 +308,62 @@ def test_a_bug_in_one_feed_is_that_feed_s_error_not_a_crash(
     assert c.status == "partial"  # the mobile audit log still came in
     assert "unexpected RuntimeError" in c.detail and "user00003" not in c.detail
     assert cov(b)["directory.users"].status == "collected"
+
+
+@pytest.mark.parametrize("cycle", [False, True])
+def test_a_repeating_page_token_ends_in_bounded_requests_with_an_error(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cycle: bool) -> None:
+    """The same ``nextPageToken`` again (or A→B→A) is a coverage error after a bounded
+    number of requests; it used to end the read quietly, as if it were complete."""
+    import fakes.google as fake_module
+
+    original = fake_module._page
+
+    def repeating(items: list[Any], req: Any, key: str, limit: int,
+                  size_param: str = "maxResults") -> dict[str, Any]:
+        out = original(items, req, key, limit, size_param)
+        if key == "users" and "nextPageToken" in out:
+            start = int(req.query.get("pageToken", ["0"])[0] or 0)
+            if not cycle or start > 0:
+                out["nextPageToken"] = str(limit)  # the second page's token, again
+        return out
+
+    monkeypatch.setattr(fake_module, "_page", repeating)
+    with FakeGoogle(generate_tenant(1200)) as fake:
+        b, _connector = run(fake, tmp_path)
+        requests = len(fake.server.requests_to("/admin/directory/v1/users$"))
+    assert requests <= 3
+    c = cov(b)["directory.users"]
+    # The pages read before the repeat are kept, so the topic is partial (as for any read
+    # that fails part-way) and the detail names the failure; never "collected".
+    assert c.status == "partial", c
+    assert "already given" in c.detail and "not read in full" in c.detail
+
+
+def test_a_very_deep_json_page_is_a_coverage_error_not_a_traceback(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import fakes.google as fake_module
+    from fakes.server import Response
+
+    def deep(self: Any, req: Any, m: Any) -> Response:
+        return Response(200, b"[" * 100_000 + b"]" * 100_000,
+                        {"Content-Type": "application/json"})
+
+    monkeypatch.setattr(fake_module.FakeGoogle, "_users", deep)
+    with FakeGoogle(generate_tenant(20)) as fake:
+        b, _connector = run(fake, tmp_path)
+    c = cov(b)["directory.users"]
+    assert c.status == "error", c
+    assert "nested too deeply" in c.detail
+
+
+def test_a_trickling_token_endpoint_is_cut_at_the_deadline(tmp_path: Path) -> None:
+    import time
+
+    with FakeGoogle(generate_tenant(20)) as fake:
+        fake.server.add_fault(r"/token", Fault(kind="trickle", seconds=0.2), times=50)
+        started = time.monotonic()
+        b, _connector = run(fake, tmp_path, timeout=1)
+        took = time.monotonic() - started
+    assert {c.status for c in b.coverage} <= {"error", "not_configured"}
+    assert took < 30, took  # per attempt at most the timeout, not a byte a second for ever

@@ -408,6 +408,49 @@ def test_google_key_files_with_401_and_500_mid_run_and_malformed_files(
     assert_nowhere(oauth_run, [client_secret], tmp_path / "cache")
 
 
+def test_a_google_access_token_echoed_into_a_finding_is_scrubbed_everywhere(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """Google access tokens used to be registered only in Google's own log filter, not in
+    the registry output scrubbing reads: a token a service echoed into data that becomes a
+    finding was written out as is. The fake puts the bearer token of the request into an
+    OAuth grant's app name (an app with full mail access, so a finding names it)."""
+    from fakes.google import FakeGoogle, generate_tenant
+
+    redact_key = canary("redact-key")
+    with FakeGoogle(generate_tenant(40)) as fake:
+        holder = next(mail for mail, toks in fake.tenant.tokens.items() if toks)
+        echoed: list[str] = []
+
+        def echo(req: Any, method: str) -> None:
+            auth = req.headers.get("authorization", "")
+            if method != "directory.tokens.list" or not auth.lower().startswith("bearer "):
+                return
+            token = auth[7:]
+            echoed.append(token)
+            grants = fake.tenant.tokens[holder]
+            grants[:] = [g for g in grants if g["clientId"] != "echo.apps.example"]
+            grants.append({"kind": "admin#directory#token", "clientId": "echo.apps.example",
+                           "displayText": f"Mail Helper {token}", "anonymous": False,
+                           "nativeApp": False, "userKey": holder,
+                           "scopes": ["https://mail.google.com/"]})
+
+        fake.before = echo
+        google = {"service_account_file": str(fake.write_key(tmp_path / "sa.json")),
+                  "admin_subject": fake.tenant.admin, "api_endpoint": fake.url,
+                  "requests_per_minute": 1_000_000}
+        cfg = write_config(tmp_path / "run", {"google": google})
+        res = invoke(everything_args(tmp_path / "run", cfg, log_format="json", state=False,
+                                     redact=False), {REDACT_ENV: redact_key}, caplog)
+        run = Run(res, tmp_path / "run", list(caplog.records))
+        issued = list(fake.issued)
+    assert res.exit_code in (0, 1), res.output[-2000:]
+    assert echoed and set(echoed) <= set(issued)
+    result = json.loads((run.root / "out" / "sprawl-audit.json").read_text())
+    texts = json.dumps(result["findings"])
+    assert "Mail Helper ***" in texts, "the echoed token reached a finding, masked"
+    assert_nowhere(run, [*issued, redact_key], tmp_path / "cache")
+
+
 # -- Slack -----------------------------------------------------------------------------------
 
 

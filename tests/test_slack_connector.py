@@ -396,3 +396,34 @@ def test_a_timeout_on_a_middle_page_is_retried(monkeypatch) -> None:
         assert fake.requests("conversations.list") >= 4  # three pages, the second twice
     c = cov(out)["collab.external_channels"]
     assert c.status == "collected" and c.items == len(org.partners())
+
+
+@pytest.mark.parametrize("cycle", [False, True])
+def test_a_repeating_cursor_ends_in_bounded_requests_with_an_error(monkeypatch,
+                                                                   cycle: bool) -> None:
+    """The same ``next_cursor`` again (or A→B→A) stops the listing after a bounded number
+    of requests and says so in coverage (the pages read are kept: partial)."""
+    import fakes.slack as fake_module
+
+    original = FakeSlack._page
+
+    def repeating(self, method, items, args, **kw):
+        out = original(self, method, items, args, **kw)
+        if method == "users.list" and out["response_metadata"]["next_cursor"]:
+            first = fake_module._cursor(method, int(args.get("limit") or 1))
+            second = fake_module._cursor(method, 2 * int(args.get("limit") or 1))
+            at_start = not args.get("cursor")
+            out["response_metadata"]["next_cursor"] = (
+                first if not cycle or at_start or args.get("cursor") == second
+                else second)
+        return out
+
+    monkeypatch.setattr(FakeSlack, "_page", repeating)
+    org = generate_org(members=1200, channels=5, plan="pro")
+    with FakeSlack(org, [user_token(org)]) as fake:
+        out = collect(fake, monkeypatch)
+        calls = len(fake.server.requests_to(r"/api/users\.list$"))
+    assert calls <= 4
+    c = cov(out)["directory.users"]
+    assert c.status == "partial", c
+    assert "cursor_loop" in c.detail

@@ -312,3 +312,35 @@ def test_settings_errors_name_the_key(token: str, change: dict, key: str) -> Non
 ])
 def test_e164(raw: str, expected: str | None) -> None:
     assert e164(raw) == expected
+
+
+@pytest.mark.parametrize("how", ["cursor", "link"])
+def test_a_repeating_page_ends_in_bounded_requests_with_an_error(
+    token: str, sleeps: list[float], how: str
+) -> None:
+    """The same cursor (or the same ``next`` link) again ends the read as a coverage
+    error after a bounded number of requests, never an endless loop."""
+    account = Account("1001", "Repairs", [phone_number(i) for i in range(1, 6)])
+    with FakeWhatsApp(token, [account]) as fake:
+        original = fake._numbers
+        first_next: list[str] = []
+
+        def repeating(req):
+            response = original(req)
+            paging = response.body.get("paging", {})
+            if how == "cursor":
+                paging.get("cursors", {})["after"] = "cursor-2"
+            else:
+                paging.pop("cursors", None)
+                if "next" in paging:
+                    first_next.append(paging["next"])
+                    paging["next"] = first_next[0]
+            return response
+
+        fake.server.routes = [(m, rx, repeating if h == original else h)
+                              for m, rx, h in fake.server.routes]
+        out = collect(fake)
+        pages = len(fake.server.requests_to(PAGES))
+    assert pages <= 3
+    assert out.coverage[0].status == "error"
+    assert "already given" in out.coverage[0].detail

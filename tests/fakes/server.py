@@ -69,7 +69,9 @@ class Fault:
     kind: ``status`` (answer ``status`` with ``body``/``headers``), ``truncate`` (send the
     real answer cut to ``keep`` bytes with the full Content-Length, then close),
     ``delay`` (sleep ``seconds`` then answer normally — a client timeout below that
-    sees a timeout), ``reset`` (close the connection with no answer).
+    sees a timeout), ``reset`` (close the connection with no answer), ``trickle`` (send
+    the real answer's headers, then its body one byte every ``seconds`` — each socket
+    read succeeds, so only an overall deadline stops the client).
     """
 
     kind: str = "status"
@@ -227,6 +229,9 @@ class FakeServer:
         if fault is not None and fault.kind == "delay":
             time.sleep(fault.seconds)
         response = self._answer(req)
+        if fault is not None and fault.kind == "trickle":
+            self._trickle(h, response, fault.seconds)
+            return
         if fault is not None and fault.kind == "truncate":
             data, headers = response.encoded()
             self._send_raw(h, response.status, data[: fault.keep], headers, length=len(data))
@@ -246,6 +251,23 @@ class FakeServer:
     def _send(self, h: BaseHTTPRequestHandler, response: Response) -> None:
         data, headers = response.encoded()
         self._send_raw(h, response.status, data, headers, length=len(data))
+
+    def _trickle(self, h: BaseHTTPRequestHandler, response: Response, seconds: float) -> None:
+        data, headers = response.encoded()
+        try:
+            h.send_response(response.status)
+            for k, v in headers.items():
+                h.send_header(k, v)
+            h.send_header("Content-Length", str(len(data)))
+            h.end_headers()
+            h.wfile.flush()
+            for i in range(len(data)):
+                h.wfile.write(data[i:i + 1])
+                h.wfile.flush()
+                time.sleep(seconds)
+        except (BrokenPipeError, ConnectionResetError, OSError):
+            pass
+        h.close_connection = True
 
     @staticmethod
     def _send_raw(h: BaseHTTPRequestHandler, status: int, data: bytes,

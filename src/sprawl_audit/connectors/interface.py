@@ -114,12 +114,7 @@ def known_secret(value: str | None) -> str | None:
     """
     if not value:
         return value
-    from sprawl_audit.core.logsetup import register_secret
+    from sprawl_audit.connectors.common.secrets import register
 
-    register_secret(value)
-    if "\n" in value or "\\n" in value:
-        for line in value.replace("\\n", "\n").splitlines():
-            line = line.strip()
-            if len(line) >= 16 and not line.startswith("-----"):
-                register_secret(line)
+    register(value)
     return value

@@ -53,6 +53,14 @@ from google.auth import exceptions as gexc
 from google.auth.credentials import Credentials as GoogleCredentials
 from google.auth.transport.requests import Request as GoogleAuthRequest
 
+from sprawl_audit.connectors.common.http import (
+    DEFAULT_DEADLINE,
+    BodyError,
+    read_body,
+    remaining,
+    resolve_verify,
+)
+from sprawl_audit.connectors.common.secrets import register as register_secret
 from sprawl_audit.connectors.google.scopes import short
 from sprawl_audit.connectors.interface import known_secret
 from sprawl_audit.connectors.retry import retry_after_seconds
@@ -63,17 +71,25 @@ log = logging.getLogger("sprawl_audit.connectors.google")
 CA_ENV_VARS: tuple[str, ...] = ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "SSL_CERT_FILE")
 TOKEN_RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 SIGN_IN_TIMEOUT = 300.0
+#: A token answer is a few hundred bytes; anything near this is not one.
+_TOKEN_MAX_BYTES = 1024 * 1024
 
 
 # -- secrets hygiene ----------------------------------------------------------------------------
 class _Secrets:
-    """Every secret string this process has handled, for log redaction."""
+    """Every secret string this process has handled, for log redaction.
+
+    Each value also goes into the one registry (:mod:`sprawl_audit.connectors.common.secrets`)
+    that output scrubbing reads: an access token a service echoes into a finding or a
+    coverage detail must be blanked there too, not only in Google's own log filter.
+    """
 
     def __init__(self) -> None:
         self._values: set[str] = set()
         self._lock = threading.Lock()
 
     def add(self, *values: str | None) -> None:
+        register_secret(*values)
         with self._lock:
             for v in values:
                 if isinstance(v, str) and len(v) >= 8:
@@ -175,10 +191,17 @@ def refresh_failure(exc: BaseException, scopes: Iterable[str], kind: str) -> Aut
 
 # -- transport for the token endpoint -----------------------------------------------------------
 def resolve_ca(ca_bundle: str | None) -> str | None:
-    """The CA bundle to trust: the config's, else the environment's, else None (certifi)."""
-    if ca_bundle:
-        return ca_bundle
-    for var in CA_ENV_VARS:
+    """The CA bundle to trust: the config's, else the environment's, else None (certifi).
+
+    The shared resolver's order (:func:`~sprawl_audit.connectors.common.http.resolve_verify`);
+    httplib2 wants a path or None, and an environment variable naming no file is skipped
+    (httplib2 would fail on it where requests falls back)."""
+    verify = resolve_verify(ca_bundle)
+    if not isinstance(verify, str):
+        return None
+    if verify == ca_bundle or os.path.isfile(verify):
+        return verify
+    for var in CA_ENV_VARS:  # the first variable named no file: try the others
         value = os.environ.get(var)
         if value and os.path.isfile(value):
             return value
@@ -216,10 +239,19 @@ class TokenSession(requests.Session):
         kwargs["timeout"] = kwargs.get("timeout") or self.default_timeout
         if kwargs["timeout"] and self.default_timeout:
             kwargs["timeout"] = min(float(kwargs["timeout"]), self.default_timeout)
+        timeout = kwargs["timeout"]
         for attempt in range(self._attempts):
             self.stats.count()
+            # One overall deadline per attempt (the timeout is otherwise per socket read)
+            # and a bounded body, read through the shared layer.
+            deadline_at = time.monotonic() + (float(timeout) if timeout else DEFAULT_DEADLINE)
+            kwargs["timeout"] = remaining(deadline_at, float(timeout)) if timeout else None
+            kwargs["stream"] = True
             try:
                 response = super().request(method, url, *args, **kwargs)
+                read_body(response, deadline_at=deadline_at, max_bytes=_TOKEN_MAX_BYTES)
+            except BodyError as exc:  # not retried; google-auth reports a transport error
+                raise requests.exceptions.ConnectionError(str(exc)) from None
             except requests.exceptions.SSLError:
                 raise
             except (requests.exceptions.ConnectionError, requests.exceptions.Timeout,

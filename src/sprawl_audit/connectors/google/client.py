@@ -53,6 +53,7 @@ from googleapiclient.errors import BatchError, HttpError
 from googleapiclient.http import BatchHttpRequest, HttpRequest
 
 from sprawl_audit import __version__
+from sprawl_audit.connectors.common.paging import LinkGuard, PagingError
 from sprawl_audit.connectors.google.auth import SECRETS, AuthFailure, ManagedCredentials
 from sprawl_audit.connectors.google.scopes import Feed, short
 from sprawl_audit.connectors.pacing import TokenBucket
@@ -173,7 +174,7 @@ def error_info(content: bytes | str | None) -> tuple[str, str, set[str]]:
     """(message, status, reasons) from a Google error body (any of its two shapes)."""
     try:
         body = json.loads(content or b"{}")
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, RecursionError):
         return "", "", set()
     err = body.get("error") if isinstance(body, Mapping) else None
     if isinstance(err, str):  # OAuth-style {"error": "...", "error_description": "..."}
@@ -508,6 +509,9 @@ class GoogleClient:
             except HttpError as exc:
                 raise classify(int(exc.resp.status), exc.content, feed,
                                policy.attempts) from None
+            except RecursionError:  # googleapiclient's json.loads on a 100,000-deep page
+                raise ApiFailure("error", "an answer's JSON is nested too deeply to read; "
+                                          "refused") from None
             except ValueError:  # a 2xx body that did not parse: cut short on the way
                 if attempt + 1 >= policy.attempts:
                     break
@@ -520,19 +524,27 @@ class GoogleClient:
               feed: Feed, max_pages: int = 100_000, start_token: str | None = None
               ) -> Iterator[Mapping[str, Any]]:
         """Follow ``nextPageToken`` to the end. A page that fails for good raises; the pages
-        before it have been yielded, and no page is ever skipped."""
+        before it have been yielded, and no page is ever skipped.
+
+        A ``nextPageToken`` that repeats (A→A, A→B→A) or more than ``max_pages`` pages
+        raise an ``error`` ApiFailure: ending quietly would make the read look complete.
+        """
         token: str | None = start_token
-        seen: set[str] = set()
-        for _ in range(max_pages):
+        guard = LinkGuard(feed.call, max_pages)
+        if start_token:
+            guard.follow(start_token)
+        while True:
             page = self.execute(make(token), creds, feed)
             if not isinstance(page, Mapping):
                 raise ApiFailure("error", "an answer was not a JSON object")
             yield page
             nxt = page.get("nextPageToken")
-            if not isinstance(nxt, str) or not nxt or nxt in seen:
+            if not isinstance(nxt, str) or not nxt:
                 return
-            seen.add(nxt)
-            token = nxt
+            try:
+                token = guard.follow(nxt)
+            except PagingError as exc:
+                raise ApiFailure("error", str(exc)) from None
 
     def batch(self, calls: Sequence[BatchCall], feed: Feed, max_parts: int | None = None
               ) -> dict[str, Any]:
@@ -592,6 +604,10 @@ class GoogleClient:
             except (AuthFailure, ApiFailure) as exc:
                 for key, _req, _creds in chunk:
                     results.setdefault(key, ApiFailure(exc.status, exc.detail))
+            except RecursionError:  # a part nested too deep to parse: not worth resending
+                for key, _req, _creds in chunk:
+                    results.setdefault(key, ApiFailure(
+                        "error", "an answer's JSON is nested too deeply to read; refused"))
             except (BatchError, ValueError, KeyError, IndexError) as exc:
                 # An answer that could not be taken apart: send the unanswered parts again.
                 for call in chunk:

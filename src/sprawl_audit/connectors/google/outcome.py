@@ -17,11 +17,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from sprawl_audit.connectors.common.ranking import worst_failure
 from sprawl_audit.connectors.google.scopes import FEEDS_BY_NAME
 from sprawl_audit.connectors.interface import coverage
 from sprawl_audit.core.model import Coverage
-
-_FAILURE_ORDER = ("forbidden", "error", "unavailable")
 
 
 @dataclass
@@ -58,5 +57,5 @@ def topic_coverage(topic: str, outcomes: Iterable[FeedOutcome], *, connector: st
             parts.append(always_partial)
     else:
         present = {o.status for o in failed}
-        status = next((s for s in _FAILURE_ORDER if s in present), "error")
+        status = worst_failure(present)
     return coverage(connector, topic, status, "; ".join(parts), items)

@@ -30,6 +30,7 @@ they point at the configured Graph endpoint: the bearer token is never sent else
 from __future__ import annotations
 
 import base64
+import contextlib
 import heapq
 import itertools
 import json
@@ -41,6 +42,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, urljoin, urlsplit
 
+from sprawl_audit.connectors.common.http import loads
+from sprawl_audit.connectors.common.paging import DEFAULT_MAX_PAGES, LinkGuard, PagingError
 from sprawl_audit.connectors.m365.auth import TokenProvider
 from sprawl_audit.connectors.m365.http import (
     RETRY_STATUSES,
@@ -97,6 +100,8 @@ class ItemResult:
 
     items: list[Mapping[str, Any]] = field(default_factory=list)
     error: GraphError | None = None
+    #: the links this item's pages came from: a repeat or cycle ends it as an error
+    guard: LinkGuard | None = field(default=None, repr=False)
 
 
 @dataclass(order=True)
@@ -134,7 +139,7 @@ def _json_body(reply: Reply) -> Any:
     if reply.data is not None:
         return reply.data
     try:
-        return json.loads(reply.response.content or b"null")
+        return loads(reply.response.content or b"null")
     except ValueError:
         return None
 
@@ -162,6 +167,8 @@ class GraphClient:
         self.batch = batch
         self.batch_size = max(1, min(BATCH_LIMIT, batch_size))
         self.concurrency = max(1, concurrency)
+        #: pages of one collection (or one item's pages) before it is declared runaway
+        self.max_pages = DEFAULT_MAX_PAGES
         self.sub_requests = 0
         self.sub_retries = 0
         self._reports: dict[tuple[str, str], str] = {}
@@ -258,9 +265,12 @@ class GraphClient:
         query = dict(params or {})
         if top:
             query["$top"] = min(top, self.page_size)
-        url: str | None = self.url(path, query)
+        first = self.url(path, query)
+        guard = self._guard(first)
+        url: str | None = first
         number = 0
         while url:
+            self._follow(guard, url)
             page = self.request("GET", url)
             number += 1
             self._check_page(page, url, number)
@@ -269,6 +279,19 @@ class GraphClient:
             url = str(nxt) if nxt else None
             if url:
                 self._check_link(url)
+
+    def _guard(self, url: str) -> LinkGuard:
+        """A link guard for one paged read, named by its endpoint (never its query)."""
+        return LinkGuard(f"GET {self._endpoint_of(url)}", self.max_pages)
+
+    def _follow(self, guard: LinkGuard, url: str) -> None:
+        """Record the next page's link; a repeated link or one page too many is a
+        GraphError (coverage ``error``), not an endless loop — Graph has returned the same
+        ``@odata.nextLink`` again, and following it made 47,000 requests in 45 s."""
+        try:
+            guard.follow(url)
+        except PagingError as exc:
+            raise GraphError(str(exc), endpoint=self._endpoint_of(url)) from None
 
     def _check_page(self, page: Any, url: str, number: int) -> None:
         """Raise a GraphError saying what is wrong with a damaged collection page: its
@@ -341,10 +364,12 @@ class GraphClient:
         items: dict[str, dict[str, Any]] = {str(k): dict(v) for k, v in stored.items()}
         url: str | None = link
         self._check_link(link)
+        guard = self._guard(link)
         changes = 0
         new_link = link
         number = 0
         while url:
+            self._follow(guard, url)
             page = self.request("GET", url)
             number += 1
             self._check_page(page, url, number)
@@ -382,6 +407,11 @@ class GraphClient:
         ready: deque[_Work] = deque(
             _Work(0.0, next(self._seq), key, path if path.startswith("/") else "/" + path)
             for key, path in work)
+        for w in ready:  # the first page's link counts: A -> B -> A is a cycle
+            guard = results[w.key].guard = LinkGuard(f"GET {w.url.split('?')[0]}",
+                                                     self.max_pages)
+            with contextlib.suppress(PagingError):  # the same key twice: one read
+                guard.follow(w.url)
         delayed: list[_Work] = []
         cond = threading.Condition()
         in_flight = [0]
@@ -455,7 +485,10 @@ class GraphClient:
             nxt = body.get("@odata.nextLink")
             if nxt:
                 try:
-                    requeue.append(_Work(0.0, next(self._seq), w.key, self.relative(str(nxt))))
+                    link = self.relative(str(nxt))
+                    if result.guard is not None:
+                        self._follow(result.guard, link)
+                    requeue.append(_Work(0.0, next(self._seq), w.key, link))
                 except GraphError as exc:
                     result.error = exc
         elif isinstance(body, Mapping):

@@ -24,6 +24,10 @@ Three things every request needs, done once here:
   Graph throttling the app, not the request, means one pause for everyone: when any
   answer (or ``$batch`` sub-response) carries ``Retry-After``, every thread holds its
   next request until that time has passed.
+* **Bounded answers.** Each request has an overall deadline (not only a per-read
+  timeout) and a cap on the decoded body size, and JSON nested too deep to parse is
+  refused — all from :mod:`sprawl_audit.connectors.common.http`, and none retried: a
+  server that trickles or inflates once will do it again.
 
 Nothing secret is logged: log lines carry the method, host and path (no query, which can
 hold a pre-authenticated report signature) and never headers or bodies.
@@ -31,9 +35,7 @@ hold a pre-authenticated report signature) and never headers or bodies.
 
 from __future__ import annotations
 
-import json
 import logging
-import os
 import random
 import threading
 import time
@@ -46,6 +48,16 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from sprawl_audit import __version__
+from sprawl_audit.connectors.common.http import (
+    ACCEPT_ENCODING,
+    DEFAULT_DEADLINE,
+    DEFAULT_MAX_BYTES,
+    BodyError,
+    loads,
+    read_body,
+    remaining,
+    resolve_verify,
+)
 from sprawl_audit.connectors.pacing import TokenBucket
 from sprawl_audit.connectors.retry import Clock, retry_after_seconds
 
@@ -82,15 +94,8 @@ class RetryPolicy:
 
 
 
-def default_verify(ca_bundle: str | None = None) -> str | bool:
-    """What to pass as ``verify``: the configured bundle, else the environment's, else True."""
-    if ca_bundle:
-        return ca_bundle
-    for name in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "SSL_CERT_FILE"):
-        value = os.environ.get(name)
-        if value:
-            return value
-    return True
+#: What to pass as ``verify`` (kept under its old name for the connector's callers).
+default_verify = resolve_verify
 
 
 def safe_url(url: str) -> str:
@@ -144,11 +149,15 @@ class Transport:
         rng: random.Random | None = None,
         concurrency: int = 4,
         pacer: TokenBucket | None = None,
+        deadline: float = DEFAULT_DEADLINE,
+        max_bytes: int = DEFAULT_MAX_BYTES,
     ) -> None:
         self.verify = verify
         #: The token bucket every attempt draws from (None: no client-side pacing).
         self.pacer = pacer
         self.timeout = timeout
+        self.deadline = deadline
+        self.max_bytes = max_bytes
         self.policy = policy or RetryPolicy()
         self.clock = clock or Clock()
         self.rng = rng or random.Random()  # noqa: S311 - jitter, not cryptography
@@ -170,6 +179,7 @@ class Transport:
             session.mount("https://", adapter)
             session.mount("http://", adapter)
             session.headers["User-Agent"] = USER_AGENT
+            session.headers["Accept-Encoding"] = ACCEPT_ENCODING
             session.verify = self.verify  # belt and braces; the per-request value decides
             self._local.session = session
             with self._lock:
@@ -262,14 +272,20 @@ class Transport:
             if self.pacer is not None:
                 self.pacer.acquire(1)
             started = time.monotonic()
+            deadline_at = started + self.deadline
             try:
                 with self._slots:
                     response = self._session().request(
                         method, url, headers=dict(headers or {}), params=params, data=data,
-                        json=json_body, timeout=self.timeout, verify=self.verify,
-                        allow_redirects=allow_redirects,
+                        json=json_body, timeout=remaining(deadline_at, self.timeout),
+                        verify=self.verify, allow_redirects=allow_redirects, stream=True,
                     )
-                    _ = response.content  # read the body inside the slot (and here fail)
+                    # read the body inside the slot (and here fail), within the limits
+                    read_body(response, deadline_at=deadline_at, max_bytes=self.max_bytes)
+            except BodyError as exc:
+                # Not retried: a server that trickles or inflates once will do it again.
+                self._count(None, retried)
+                raise TransportError(f"{where}: {exc}") from None
             except requests.exceptions.SSLError as exc:
                 # Not transient: a wrong CA bundle will not fix itself on retry.
                 self._count(None, retried)
@@ -299,7 +315,9 @@ class Transport:
                 return Reply(response, None, attempt + 1)
             if parse_json and 200 <= status < 300:
                 try:
-                    parsed = json.loads(response.content) if response.content else {}
+                    parsed = loads(response.content) if response.content else {}
+                except BodyError as exc:
+                    raise TransportError(f"{where}: {exc}") from None
                 except ValueError:
                     last_problem = "malformed JSON body (truncated answer?)"
                     log.debug("%s: %s, attempt %d/%d", where, last_problem, attempt + 1, limit)

@@ -31,6 +31,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from sprawl_audit.connectors.common.ranking import worst_failure
 from sprawl_audit.connectors.interface import coverage
 from sprawl_audit.connectors.slack.client import MAX_PAGES, Listing, SlackApi, SlackFailure
 from sprawl_audit.connectors.slack.scopes import TOPICS
@@ -51,7 +52,6 @@ FEEDS: dict[str, tuple[str, ...]] = {
     "team.integrationLogs": ("oauth.grants",),
     "team.preferences.list": ("collab.retention",),
 }
-_PRECEDENCE = ("error", "forbidden", "unavailable", "not_configured")
 _MAX_PARTNER_LOOKUPS = 500
 _DETAIL_WORKSPACES = 5
 
@@ -88,7 +88,7 @@ def merge_coverage(connector: str, parts: list[tuple[str, list[Coverage]]]) -> l
         elif statuses & {"collected", "partial"}:
             status = "partial"
         else:
-            status = next((s for s in _PRECEDENCE if s in statuses), seen[0][1].status)
+            status = worst_failure(statuses, seen[0][1].status)
         details = [f"{team}: {c.detail}" for team, c in seen]
         if len(details) > _DETAIL_WORKSPACES:
             details = [*details[:_DETAIL_WORKSPACES], f"and {len(details) - _DETAIL_WORKSPACES}"

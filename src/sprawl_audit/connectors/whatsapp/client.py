@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import random
 import time
 from collections.abc import Iterator, Mapping
@@ -39,6 +38,16 @@ from urllib.parse import parse_qsl, urlsplit, urlunsplit
 import requests
 
 from sprawl_audit import __version__
+from sprawl_audit.connectors.common.http import (
+    ACCEPT_ENCODING,
+    DEFAULT_MAX_BYTES,
+    BodyError,
+    loads,
+    read_body,
+    remaining,
+    resolve_verify,
+)
+from sprawl_audit.connectors.common.paging import LinkGuard, PagingError
 from sprawl_audit.connectors.retry import retry_after_seconds
 
 log = logging.getLogger("sprawl_audit.connectors.whatsapp")
@@ -83,14 +92,8 @@ class Unavailable(WhatsAppError):
     """Retries exhausted (5xx, timeouts, throttling) or an unreadable answer."""
 
 
-def default_verify(ca_bundle: str | None) -> str | bool:
-    if ca_bundle:
-        return ca_bundle
-    for name in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):
-        value = os.environ.get(name)
-        if value:
-            return value
-    return True
+#: What to pass as ``verify`` (the shared resolver; kept under its old name).
+default_verify = resolve_verify
 
 
 
@@ -142,6 +145,8 @@ class WhatsAppClient:
         backoff: float = 1.0,
         max_wait: float = 300.0,
         session: requests.Session | None = None,
+        deadline: float = 300.0,
+        max_bytes: int = DEFAULT_MAX_BYTES,
     ) -> None:
         self.__token = token
         parts = urlsplit(endpoint.rstrip("/"))
@@ -149,6 +154,8 @@ class WhatsAppClient:
         self.api_version = api_version
         self.verify = default_verify(ca_bundle)
         self.timeout = timeout
+        self.deadline = deadline
+        self.max_bytes = max_bytes
         self.attempts = max(1, attempts)
         self.backoff = backoff
         self.max_wait = max_wait
@@ -171,8 +178,14 @@ class WhatsAppClient:
         """Each page of ``/{waba-id}/phone_numbers``, following the cursor to the end."""
         params: dict[str, str] = {"fields": ",".join(PHONE_FIELDS), "limit": str(PAGE_LIMIT)}
         url = self._url(waba_id, "phone_numbers")
-        seen: set[str] = set()
-        for _page in range(MAX_PAGES):
+        # One guard for both ways of going on (cursor, or the ``next`` link): a cursor or
+        # link that repeats, or more than MAX_PAGES pages, is a coverage error.
+        guard = LinkGuard(f"phone numbers of {waba_id}", MAX_PAGES)
+        while True:
+            try:
+                guard.follow(f"{url}?{sorted(params.items())}")
+            except PagingError as exc:
+                raise Unavailable(str(exc)) from None
             body = self._get(url, params)
             if not isinstance(body, Mapping) or not isinstance(body.get("data", []), list):
                 raise Unavailable(f"phone numbers of {waba_id}: the answer has no data list")
@@ -184,13 +197,9 @@ class WhatsAppClient:
             cursors = paging.get("cursors")
             after = cursors.get("after") if isinstance(cursors, Mapping) else None
             if isinstance(after, str) and after:
-                if after in seen:
-                    raise Unavailable(f"phone numbers of {waba_id}: the paging cursor repeats")
-                seen.add(after)
                 params = {**params, "after": after}
             else:
                 url, params = self._follow(str(paging["next"]))
-        raise Unavailable(f"phone numbers of {waba_id}: more than {MAX_PAGES} pages")
 
     # -- plumbing -------------------------------------------------------------------------
     def _url(self, *segments: str) -> str:
@@ -212,15 +221,19 @@ class WhatsAppClient:
     def _get(self, url: str, params: Mapping[str, str]) -> Any:
         where = self._where(url)
         headers = {"Authorization": f"Bearer {self.__token}", "User-Agent": USER_AGENT,
-                   "Accept": "application/json"}
+                   "Accept": "application/json", "Accept-Encoding": ACCEPT_ENCODING}
         problem = ""
         for attempt in range(self.attempts):
             self.requests += 1
+            deadline_at = time.monotonic() + self.deadline
             try:
                 response = self.session.get(url, params=params, headers=headers,
-                                            timeout=self.timeout, verify=self.verify,
-                                            allow_redirects=False)
-                raw = response.content
+                                            timeout=remaining(deadline_at, self.timeout),
+                                            verify=self.verify, allow_redirects=False,
+                                            stream=True)
+                raw = read_body(response, deadline_at=deadline_at, max_bytes=self.max_bytes)
+            except BodyError as exc:  # not retried: it would trickle or inflate again
+                raise Unavailable(f"{where}: {exc}") from None
             except requests.exceptions.SSLError as exc:
                 raise Unavailable(f"{where}: TLS failed ({type(exc).__name__}); set the "
                                   "connector's ca_bundle for a TLS-inspecting proxy") from None
@@ -230,7 +243,9 @@ class WhatsAppClient:
                 self._wait(None, attempt)
                 continue
             try:
-                body: Any = json.loads(raw) if raw else None
+                body: Any = loads(raw) if raw else None
+            except BodyError as exc:
+                raise Unavailable(f"{where}: {exc}") from None
             except ValueError:
                 body = None
                 if response.status_code < 300:
