@@ -20,8 +20,8 @@ from fakes.server import FakeServer, Fault, Request, Response, tls_pair
 from sprawl_audit.connectors.common.http import loads, resolve_verify
 from sprawl_audit.connectors.common.paging import LinkGuard, PagingError
 from sprawl_audit.connectors.common.ranking import worst_failure
+from sprawl_audit.connectors.common.transport import RetryPolicy, Transport, TransportError
 from sprawl_audit.connectors.m365.graph import GraphClient, GraphError
-from sprawl_audit.connectors.m365.http import RetryPolicy, Transport, TransportError
 
 
 class _Tokens:

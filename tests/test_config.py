@@ -182,7 +182,7 @@ def test_a_connector_file_setting_that_is_no_usable_path_is_one_located_line(
     line, not a ValueError/OSError traceback from ``Path.is_file``."""
     import json
 
-    from sprawl_audit.connectors.settings import optional_file
+    from sprawl_audit.connectors.common.settings import optional_file
 
     settings = yamlio.load_text(f"x: 1\nca_bundle: {json.dumps(value)}\n", "c.yaml")
     with pytest.raises(UserError) as err:
@@ -193,7 +193,7 @@ def test_a_connector_file_setting_that_is_no_usable_path_is_one_located_line(
 
 
 def test_a_connector_file_setting_that_exists_is_resolved(tmp_path: Path) -> None:
-    from sprawl_audit.connectors.settings import optional_file
+    from sprawl_audit.connectors.common.settings import optional_file
 
     (tmp_path / "ca.pem").write_text("x")
     assert optional_file({"ca_bundle": "ca.pem"}, "ca_bundle", str(tmp_path),

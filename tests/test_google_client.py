@@ -84,7 +84,7 @@ def test_classify_maps_google_errors_to_coverage(status: int, body: bytes, feed:
 
 
 def test_retry_after_reads_seconds_and_dates() -> None:
-    from sprawl_audit.connectors.retry import retry_after_seconds as retry_after
+    from sprawl_audit.connectors.common.retry import retry_after_seconds as retry_after
 
     assert retry_after("7") == 7.0
     assert retry_after(None) is None and retry_after("soon") is None
@@ -166,7 +166,7 @@ def test_batch_content_ids_are_made_readable_by_the_client_library(line: bytes,
 def test_rate_limiter_is_the_shared_bucket_and_adapts_on_429() -> None:
     """Google's per-API limiter is connectors/pacing.TokenBucket: a 429 lowers its rate
     (once per cooldown) as well as holding everyone back, and the rate comes back."""
-    from sprawl_audit.connectors.pacing import TokenBucket
+    from sprawl_audit.connectors.common.pacing import TokenBucket
 
     clock = FakeClock()
     limiter = RateLimiter(per_minute=2400, clock=clock)  # 40 a second

@@ -309,7 +309,7 @@ def test_private_file_mode_is_umask_proof_and_tightened(tmp_path: Path) -> None:
 
 
 def test_backoff_values_are_bounded() -> None:
-    from sprawl_audit.connectors.m365.http import RetryPolicy
+    from sprawl_audit.connectors.common.transport import RetryPolicy
 
     policy = RetryPolicy(base=1.0, cap=8.0)
     values = [policy.backoff(n, random.Random(1)) for n in range(6)]

@@ -10,14 +10,10 @@ from typing import Any
 import pytest
 from fakes.graph import FakeClock
 
+from sprawl_audit.connectors.common.http import resolve_verify as default_verify
+from sprawl_audit.connectors.common.retry import retry_after_seconds
+from sprawl_audit.connectors.common.transport import RetryPolicy, Transport, safe_url
 from sprawl_audit.connectors.m365.graph import GraphClient, GraphError
-from sprawl_audit.connectors.m365.http import (
-    RetryPolicy,
-    Transport,
-    default_verify,
-    retry_after_seconds,
-    safe_url,
-)
 from sprawl_audit.connectors.m365.permissions import TOPIC_REQUIREMENTS, all_permissions
 from sprawl_audit.connectors.m365.policies import (
     transform_authorization_policy,

@@ -1,4 +1,4 @@
-"""Pacing the m365 connector (connectors/pacing.py): the ``max_requests_per_second``
+"""Pacing the m365 connector (connectors/common/pacing.py): the ``max_requests_per_second``
 setting, ``$batch`` parts counted, and a collection against the fake Graph's own rate
 limit refusing few parts — counted, never timed."""
 

@@ -1,4 +1,4 @@
-"""The shared token bucket (connectors/pacing.py) on a fake clock: rate held, decrease
+"""The shared token bucket (connectors/common/pacing.py) on a fake clock: rate held, decrease
 on 429, slow recovery, one bucket shared by many threads."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import threading
 
 import pytest
 
-from sprawl_audit.connectors.pacing import TokenBucket, bucket_or_none
+from sprawl_audit.connectors.common.pacing import TokenBucket, bucket_or_none
 
 
 class ManualClock:

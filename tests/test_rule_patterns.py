@@ -86,13 +86,16 @@ def test_a_rule_whose_only_verdicts_timed_out_is_not_assessed_not_passed(
 def test_a_catastrophic_pattern_costs_a_bounded_time_however_many_subjects(
         tmp_path: Path) -> None:
     names = [("a" * 40) + str(i) + "!" for i in range(5 * RULE_TIMEOUTS)]
-    outcome, elapsed = judge(tmp_path, OVERLAPPING, *names)
-    assert elapsed < RULE_TIMEOUTS * MATCH_TIMEOUT_MS / 1000 + 1.5, elapsed
+    # The bound is structural (at most RULE_TIMEOUTS searches may spend their budget; the
+    # rest are not run), so it is asserted as counts, not as a wall-clock time.
+    outcome, _ = judge(tmp_path, OVERLAPPING, *names)
     assert outcome.status == "not_assessed"
     assert len(outcome.unassessed) == len(names)
-    reasons = {s.reason for s in outcome.unassessed}
-    assert f"pattern timed out after {MATCH_TIMEOUT_MS} ms" in reasons
-    assert any(r.startswith("pattern not run: it timed out") for r in reasons)
+    reasons = [s.reason for s in outcome.unassessed]
+    timed_out = reasons.count(f"pattern timed out after {MATCH_TIMEOUT_MS} ms")
+    not_run = sum(r.startswith("pattern not run: it timed out") for r in reasons)
+    assert 1 <= timed_out <= RULE_TIMEOUTS
+    assert timed_out + not_run == len(names)
 
 
 def test_ordinary_patterns_keep_python_re_semantics(tmp_path: Path) -> None:

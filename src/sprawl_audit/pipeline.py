@@ -344,7 +344,7 @@ def collect_live(config: Config, state: dict[str, Any] | None = None
                                        domains=tuple(dict.fromkeys(found)), catalog=catalog,
                                        state=previous if isinstance(previous, dict) else {},
                                        default_region=config.default_region)
-            part = connector.collect(settings, context)
+            part = connector.run(settings, context)
             if name == "email" and silent:
                 _domains_unknown(part, silent)
             parts.append(part)

@@ -323,7 +323,8 @@ def connectors_check(names: Sequence[str], config_path: str | None) -> None:
         if name not in config.connectors:
             raise UserError(f"connector {name!r} is not configured", path=config.path,
                             key="connectors")
-        results = get_connector(name, config.path).check(config.connectors[name], context)
+        results = get_connector(name, config.path).run_check(config.connectors[name],
+                                                              context)
         click.echo(f"{name}:")
         if not results:
             click.echo("  nothing to sign in to (reads files)")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from sprawl_audit.core.model import Coverage, InventoryBuilder
 from sprawl_audit.parsers.phones import DEFAULT_REGION
@@ -51,12 +51,24 @@ class PermissionCheck:
     optional: bool = False
 
 
-class Connector(ABC):
+#: A connector's typed settings (a frozen dataclass in its ``settings.py``).
+SettingsT = TypeVar("SettingsT")
+
+
+class Connector(ABC, Generic[SettingsT]):
     """Collects one source into records plus one Coverage entry per evidence topic.
 
     A connector never judges and never raises for a source fault: a topic it could not
     read becomes Coverage ``forbidden`` / ``unavailable`` / ``error`` with the reason,
-    and the audit goes on.
+    and the audit goes on. Its config section is parsed once, by :meth:`parse_settings`,
+    into a typed settings object (mistakes are a UserError naming file, line and key,
+    raised before anything is read); ``collect`` and ``check`` take that object, so the
+    sign-in ``connectors check`` tests is the one ``collect`` uses.
+
+    Each connector package has the same rooms: ``settings.py`` (the typed settings and
+    their parser), ``client.py`` (the remote API, for connectors that have one),
+    ``collect.py`` (get: raw shapes from the source), ``transform.py`` (pure: raw shapes
+    to records, fed by raw-shape fixtures in tests) and ``connector.py`` (this class).
     """
 
     #: Short stable name used in config (``connectors.<name>``) and in Coverage.
@@ -64,18 +76,32 @@ class Connector(ABC):
     #: Evidence topics this connector can report, for ``connectors list``.
     topics: tuple[str, ...] = ()
 
+    def parse_settings(self, raw: Mapping[str, Any], context: ConnectorContext) -> SettingsT:
+        """Validate the ``connectors.<name>`` section into typed settings.
+
+        Transitional default for connectors not yet converted: the mapping itself.
+        """
+        return raw  # type: ignore[return-value]
+
     @abstractmethod
-    def collect(self, settings: Mapping[str, Any], context: ConnectorContext) -> InventoryBuilder:
+    def collect(self, settings: SettingsT, context: ConnectorContext) -> InventoryBuilder:
         """Read the source and return its records and coverage."""
 
-    def check(
-        self, settings: Mapping[str, Any], context: ConnectorContext
-    ) -> list[PermissionCheck]:
+    def check(self, settings: SettingsT, context: ConnectorContext) -> list[PermissionCheck]:
         """Sign in and compare granted with needed permissions, collecting nothing.
 
         File-based connectors have nothing to check and return an empty list.
         """
         return []
+
+    def run(self, raw: Mapping[str, Any], context: ConnectorContext) -> InventoryBuilder:
+        """Parse the section, then collect: what the pipeline calls."""
+        return self.collect(self.parse_settings(raw, context), context)
+
+    def run_check(self, raw: Mapping[str, Any],
+                  context: ConnectorContext) -> list[PermissionCheck]:
+        """Parse the section, then check: what ``connectors check`` calls."""
+        return self.check(self.parse_settings(raw, context), context)
 
 
 def coverage(connector: str, topic: str, status: str, detail: str = "", items: int = 0) -> Coverage:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass
+from typing import Any
 
 from sprawl_audit.connectors.interface import Connector
 from sprawl_audit.core.errors import UserError
@@ -49,7 +50,7 @@ REGISTRY: dict[str, ConnectorInfo] = {
 }
 
 
-def get_connector(name: str, config_path: str | None = None) -> Connector:
+def get_connector(name: str, config_path: str | None = None) -> Connector[Any]:
     info = REGISTRY.get(name)
     if info is None:
         known = ", ".join(sorted(REGISTRY))
@@ -57,5 +58,5 @@ def get_connector(name: str, config_path: str | None = None) -> Connector:
                         key=f"connectors.{name}")
     module_name, cls_name = info.target.split(":")
     cls = getattr(importlib.import_module(module_name), cls_name)
-    connector: Connector = cls()
+    connector: Connector[Any] = cls()
     return connector

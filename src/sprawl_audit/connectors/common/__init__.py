@@ -7,5 +7,5 @@
   pages than the cap ends the read with a coverage error instead of looping for ever.
 * :mod:`.secrets` — the one secret registry; output and log scrubbing read it.
 * :mod:`.ranking` — which failure a topic reports when several of its reads failed.
-* :mod:`sprawl_audit.connectors.retry` — Retry-After and the injectable clock.
+* :mod:`sprawl_audit.connectors.common.retry` — Retry-After and the injectable clock.
 """

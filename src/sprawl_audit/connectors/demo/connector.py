@@ -217,7 +217,7 @@ def load_demo_inventory() -> Inventory:
     return load_demo_builder().build(DEMO_ORGANISATION)
 
 
-class DemoConnector(Connector):
+class DemoConnector(Connector["Mapping[str, Any]"]):
     """``connectors.demo``: the embedded tenant, for trying the tool without credentials."""
 
     name = "demo"

@@ -39,6 +39,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from sprawl_audit.connectors.common.settings import (
+    check_keys,
+    fail,
+    list_of,
+    optional_file,
+    positive_seconds,
+)
 from sprawl_audit.connectors.email.resolver import DnsClient, fetch_mta_sts_policy
 from sprawl_audit.connectors.email.transform import transform_dns, txt_strings
 from sprawl_audit.connectors.interface import (
@@ -46,13 +53,6 @@ from sprawl_audit.connectors.interface import (
     ConnectorContext,
     PermissionCheck,
     coverage,
-)
-from sprawl_audit.connectors.settings import (
-    check_keys,
-    fail,
-    list_of,
-    optional_file,
-    positive_seconds,
 )
 from sprawl_audit.core.model import InventoryBuilder
 from sprawl_audit.parsers import spf as spf_module
@@ -138,7 +138,7 @@ def _options(settings: Mapping[str, Any], context: ConnectorContext) -> _Options
 _NO_DOMAINS = "no mail domains: set connectors.email.domains or organisation.domains"
 
 
-class EmailConnector(Connector):
+class EmailConnector(Connector["Mapping[str, Any]"]):
     name = "email"
     topics = ("dns.email",)
 

@@ -60,10 +60,10 @@ from sprawl_audit.connectors.common.http import (
     remaining,
     resolve_verify,
 )
+from sprawl_audit.connectors.common.retry import retry_after_seconds
 from sprawl_audit.connectors.common.secrets import register as register_secret
 from sprawl_audit.connectors.google.scopes import short
 from sprawl_audit.connectors.interface import known_secret
-from sprawl_audit.connectors.retry import retry_after_seconds
 from sprawl_audit.core.errors import UserError
 
 log = logging.getLogger("sprawl_audit.connectors.google")
@@ -374,7 +374,7 @@ class ServiceAccountAuth:
 def load_service_account(path: Path, settings: Any = None,
                          key: str = "service_account_file") -> Any:
     """The key file as an (unscoped) service-account credential; UserError when unusable."""
-    from sprawl_audit.connectors.settings import fail
+    from sprawl_audit.connectors.common.settings import fail
 
     prefix = "connectors.google"
     try:
@@ -445,7 +445,7 @@ class InstalledClient:
 
 def load_installed_client(path: Path, settings: Any = None,
                           key: str = "oauth_client_file") -> InstalledClient:
-    from sprawl_audit.connectors.settings import fail
+    from sprawl_audit.connectors.common.settings import fail
 
     prefix = "connectors.google"
     try:

@@ -21,7 +21,7 @@
   its own ``httplib2.Http`` (it is not thread-safe) built with ``ca_certs`` — the config's
   ``ca_bundle`` wins over the environment.
 * **Quota**: a :class:`RateLimiter` per API (default 2,400 calls a minute, the Admin SDK's
-  default per-user quota) — the token bucket of :mod:`sprawl_audit.connectors.pacing`
+  default per-user quota) — the token bucket of :mod:`sprawl_audit.connectors.common.pacing`
   that the Microsoft 365 connector uses too — paces calls *including every part of a
   batch*, since Google counts parts; a 429 lowers its rate (AIMD, recovering slowly) and
   a Retry-After holds everyone back.
@@ -53,11 +53,11 @@ from googleapiclient.errors import BatchError, HttpError
 from googleapiclient.http import BatchHttpRequest, HttpRequest
 
 from sprawl_audit import __version__
+from sprawl_audit.connectors.common.pacing import TokenBucket
 from sprawl_audit.connectors.common.paging import LinkGuard, PagingError
+from sprawl_audit.connectors.common.retry import Clock, retry_after_seconds
 from sprawl_audit.connectors.google.auth import SECRETS, AuthFailure, ManagedCredentials
 from sprawl_audit.connectors.google.scopes import Feed, short
-from sprawl_audit.connectors.pacing import TokenBucket
-from sprawl_audit.connectors.retry import Clock, retry_after_seconds
 
 log = logging.getLogger("sprawl_audit.connectors.google")
 
@@ -138,7 +138,7 @@ class Stats:
 
 
 class RateLimiter(TokenBucket):
-    """One API's quota: the shared :class:`~sprawl_audit.connectors.pacing.TokenBucket`
+    """One API's quota: the shared :class:`~sprawl_audit.connectors.common.pacing.TokenBucket`
     at ``per_minute`` / 60 a second with a burst of ``burst`` seconds of quota (every part
     of a batch is a unit, since Google counts parts). A 429 lowers the rate (AIMD) and
     ``penalise`` also pushes everyone back by the Retry-After: Google's per-minute quotas

@@ -33,8 +33,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from sprawl_audit.connectors.common.settings import check_keys, fail, resolve_path
 from sprawl_audit.connectors.interface import Connector, ConnectorContext, PermissionCheck
-from sprawl_audit.connectors.settings import check_keys, fail, resolve_path
 from sprawl_audit.core.model import InventoryBuilder
 
 log = logging.getLogger("sprawl_audit.connectors.google")
@@ -200,7 +200,7 @@ def _sleep(seconds: float) -> None:
         time.sleep(seconds)
 
 
-class GoogleConnector(Connector):
+class GoogleConnector(Connector["Mapping[str, Any]"]):
     name = "google"
     topics = ("directory.users", "accounts.mfa", "oauth.grants", "devices.apps", "activity.usage",
               "collab.external_channels", "mail.forwarding")
@@ -291,11 +291,11 @@ class _Run:
         self.extra_domains = tuple(d for d in (domains or ()) if isinstance(d, str))
 
     def collect(self) -> InventoryBuilder:
+        from sprawl_audit.connectors.common.retry import Clock
         from sprawl_audit.connectors.google.auth import resolve_ca
         from sprawl_audit.connectors.google.client import GoogleClient, Transport
         from sprawl_audit.connectors.google.fetch import Fetcher
         from sprawl_audit.connectors.google.outcome import FeedOutcome
-        from sprawl_audit.connectors.retry import Clock
 
         cfg = self.cfg
         runtime = self.connector.runtime

@@ -35,9 +35,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sprawl_audit.connectors.common.transport import Transport, TransportError
 from sprawl_audit.connectors.interface import known_secret
 from sprawl_audit.connectors.m365.clouds import Cloud
-from sprawl_audit.connectors.m365.http import MsalHttpClient, Transport, TransportError
+from sprawl_audit.connectors.m365.http import MsalHttpClient
 
 log = logging.getLogger("sprawl_audit.connectors.m365.auth")
 

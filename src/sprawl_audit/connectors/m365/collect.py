@@ -45,6 +45,11 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from sprawl_audit.connectors.common.http import resolve_verify
+from sprawl_audit.connectors.common.pacing import TokenBucket, bucket_or_none
+from sprawl_audit.connectors.common.retry import Clock
+from sprawl_audit.connectors.common.settings import check_keys, fail, resolve_path
+from sprawl_audit.connectors.common.transport import RetryPolicy, Transport
 from sprawl_audit.connectors.interface import (
     Connector,
     ConnectorContext,
@@ -80,7 +85,6 @@ from sprawl_audit.connectors.m365.graph import (
     GraphNotFound,
     ItemResult,
 )
-from sprawl_audit.connectors.m365.http import RetryPolicy, Transport, default_verify
 from sprawl_audit.connectors.m365.mfa import mfa_enforcement, policy_summary, transform_mfa
 from sprawl_audit.connectors.m365.odata import Item, text
 from sprawl_audit.connectors.m365.policies import (
@@ -89,9 +93,6 @@ from sprawl_audit.connectors.m365.policies import (
 )
 from sprawl_audit.connectors.m365.reports import transform_activity_reports
 from sprawl_audit.connectors.m365.telephony import transform_number_assignments
-from sprawl_audit.connectors.pacing import TokenBucket, bucket_or_none
-from sprawl_audit.connectors.retry import Clock
-from sprawl_audit.connectors.settings import check_keys, fail, resolve_path
 from sprawl_audit.core.model import Coverage, InventoryBuilder
 from sprawl_audit.parsers.phones import DEFAULT_REGION
 
@@ -362,7 +363,7 @@ def open_session(cfg: M365Settings, *, clock: Clock | None = None,
                  rng: random.Random | None = None,
                  prompt: Callable[[str], None] | None = None) -> Session:
     transport = Transport(
-        verify=default_verify(cfg.ca_bundle), timeout=(min(10.0, cfg.timeout), cfg.timeout),
+        verify=resolve_verify(cfg.ca_bundle), timeout=(min(10.0, cfg.timeout), cfg.timeout),
         policy=RetryPolicy(attempts=cfg.attempts), clock=clock, rng=rng,
         concurrency=cfg.concurrency,
         pacer=bucket_or_none(cfg.max_requests_per_second, clock=clock),
@@ -890,7 +891,7 @@ def _mode_note(outcome: DeltaOutcome, what: str = "") -> str:
 
 
 # -- the connector ---------------------------------------------------------------------------------
-class M365Connector(Connector):
+class M365Connector(Connector["Mapping[str, Any]"]):
     """``connectors.m365``: Microsoft 365 through msal + Graph, plus PowerShell exports."""
 
     name = "m365"

@@ -44,15 +44,15 @@ from urllib.parse import quote, urljoin, urlsplit
 
 from sprawl_audit.connectors.common.http import loads
 from sprawl_audit.connectors.common.paging import DEFAULT_MAX_PAGES, LinkGuard, PagingError
-from sprawl_audit.connectors.m365.auth import TokenProvider
-from sprawl_audit.connectors.m365.http import (
+from sprawl_audit.connectors.common.retry import retry_after_seconds
+from sprawl_audit.connectors.common.transport import (
     RETRY_STATUSES,
     Reply,
     Transport,
     TransportError,
 )
+from sprawl_audit.connectors.m365.auth import TokenProvider
 from sprawl_audit.connectors.m365.odata import iter_values
-from sprawl_audit.connectors.retry import retry_after_seconds
 
 log = logging.getLogger("sprawl_audit.connectors.m365.graph")
 

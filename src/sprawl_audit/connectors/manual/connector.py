@@ -13,13 +13,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from sprawl_audit.connectors.common.settings import check_keys, list_of, resolve_path
 from sprawl_audit.connectors.interface import Connector, ConnectorContext, coverage
 from sprawl_audit.connectors.manual.transform import load_manual_inventory
-from sprawl_audit.connectors.settings import check_keys, list_of, resolve_path
 from sprawl_audit.core.model import InventoryBuilder
 
 
-class ManualConnector(Connector):
+class ManualConnector(Connector["Mapping[str, Any]"]):
     name = "manual"
     topics = ("manual.inventory",)
 

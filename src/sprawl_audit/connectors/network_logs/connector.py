@@ -27,16 +27,16 @@ from collections.abc import Mapping
 from typing import Any
 
 from sprawl_audit.catalog import load_catalog
+from sprawl_audit.connectors.common.settings import check_keys, fail, list_of, resolve_path
 from sprawl_audit.connectors.interface import Connector, ConnectorContext
 from sprawl_audit.connectors.network_logs.reader import FORMATS, LogSummary, read_network_log
 from sprawl_audit.connectors.network_logs.transform import transform_network_logs
-from sprawl_audit.connectors.settings import check_keys, fail, list_of, resolve_path
 from sprawl_audit.core.model import InventoryBuilder
 
 _IMPORT_KEYS = {"path", "format", "columns", "delimiter", "time_format", "user_domain"}
 
 
-class NetworkLogsConnector(Connector):
+class NetworkLogsConnector(Connector["Mapping[str, Any]"]):
     name = "network_logs"
     topics = ("network.logs",)
 

@@ -17,15 +17,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from sprawl_audit.connectors.common.settings import check_keys, fail, list_of, resolve_path
 from sprawl_audit.connectors.interface import Connector, ConnectorContext
 from sprawl_audit.connectors.phone.transform import read_phone_numbers, transform_phone_imports
-from sprawl_audit.connectors.settings import check_keys, fail, list_of, resolve_path
 from sprawl_audit.core.model import InventoryBuilder
 
 _IMPORT_KEYS = {"path", "format", "columns", "delimiter"}
 
 
-class PhoneConnector(Connector):
+class PhoneConnector(Connector["Mapping[str, Any]"]):
     name = "phone"
     topics = ("phone.numbers",)
 

@@ -58,7 +58,7 @@ from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
 
 from sprawl_audit import __version__
-from sprawl_audit.connectors.retry import retry_after_seconds as parse_retry_after
+from sprawl_audit.connectors.common.retry import retry_after_seconds as parse_retry_after
 from sprawl_audit.connectors.slack.scopes import METHOD_SCOPES
 
 log = logging.getLogger("sprawl_audit.connectors.slack")

@@ -25,17 +25,17 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from sprawl_audit.connectors.common.settings import (
+    check_keys,
+    fail,
+    optional_file,
+    positive_seconds,
+)
 from sprawl_audit.connectors.interface import (
     Connector,
     ConnectorContext,
     PermissionCheck,
     known_secret,
-)
-from sprawl_audit.connectors.settings import (
-    check_keys,
-    fail,
-    optional_file,
-    positive_seconds,
 )
 from sprawl_audit.connectors.slack.client import (
     DEFAULT_BASE_URL,
@@ -100,7 +100,7 @@ class SlackSettings:
                        PREFIX) from exc
 
 
-class SlackConnector(Connector):
+class SlackConnector(Connector["Mapping[str, Any]"]):
     name = "slack"
     topics = TOPICS
 

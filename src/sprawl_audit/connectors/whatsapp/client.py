@@ -48,7 +48,7 @@ from sprawl_audit.connectors.common.http import (
     resolve_verify,
 )
 from sprawl_audit.connectors.common.paging import LinkGuard, PagingError
-from sprawl_audit.connectors.retry import retry_after_seconds
+from sprawl_audit.connectors.common.retry import retry_after_seconds
 
 log = logging.getLogger("sprawl_audit.connectors.whatsapp")
 

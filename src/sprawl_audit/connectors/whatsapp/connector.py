@@ -31,19 +31,19 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
+from sprawl_audit.connectors.common.settings import (
+    check_keys,
+    fail,
+    list_of,
+    optional_file,
+    positive_seconds,
+)
 from sprawl_audit.connectors.interface import (
     Connector,
     ConnectorContext,
     PermissionCheck,
     coverage,
     known_secret,
-)
-from sprawl_audit.connectors.settings import (
-    check_keys,
-    fail,
-    list_of,
-    optional_file,
-    positive_seconds,
 )
 from sprawl_audit.connectors.whatsapp.client import (
     AuthFailed,
@@ -108,7 +108,7 @@ def _client(cfg: Mapping[str, Any]) -> WhatsAppClient:
                           attempts=cfg["attempts"])
 
 
-class WhatsAppConnector(Connector):
+class WhatsAppConnector(Connector["Mapping[str, Any]"]):
     name = "whatsapp"
     topics = (TOPIC,)
 

@@ -35,7 +35,7 @@ from typing import Protocol
 
 
 class PacingClock(Protocol):
-    """What the bucket needs of a clock (``sprawl_audit.connectors.retry.Clock`` fits)."""
+    """What the bucket needs of a clock (``sprawl_audit.connectors.common.retry.Clock`` fits)."""
 
     def monotonic(self) -> float: ...
 
