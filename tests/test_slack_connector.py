@@ -55,7 +55,7 @@ def test_pro_workspace_gives_platform_people_apps_and_partners(monkeypatch) -> N
     assert attrs["plan"] == "pro" and attrs["billing_plan"] == "std"
     assert attrs["retention"] == {"messages": "delete_after_days", "messages_days": 730,
                                   "files": "keep_all"}
-    assert attrs["login_countries"] == {"GB": 38} and attrs["bots"] == 4
+    assert attrs["login_countries"] == {"GB": 39} and attrs["bots"] == 4
     people = {p.id: p for p in out.people}
     renata = people["renata.silva@cobaltms.co.uk"]
     assert renata.guest and renata.attributes["restricted"] is True

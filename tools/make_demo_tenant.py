@@ -989,6 +989,12 @@ class Gen:
         members.append(member(ids["consultant"], "Priya Natarajan",
                               "priya.natarajan@keystonehousing.co.uk", "Implementation consultant",
                               is_restricted=True, is_ultra_restricted=True))
+        # A contractor invited with a personal mailbox (SA-GUEST-002). Added with the
+        # generator's random state put back, so every other record stays as it was.
+        state = rng.getstate()
+        members.append(member("U0KWALSH7QX", "Kieran Walsh", "kieran.walsh.it@outlook.com",
+                              "Network contractor", is_restricted=True, has_2fa=False))
+        rng.setstate(state)
         members.append(member("USLACKBOT", "Slackbot", "", is_bot=False))
         for name, bot_id in (("Jira Cloud", "U0JIRA7B0T1"), ("GitHub", "U0GH8B0T2XQ"),
                              ("Otter.ai", "U0OTTR4B0T3")):
@@ -1097,7 +1103,7 @@ class Gen:
             "paging": {"count": 100, "total": len(logs), "page": 1, "pages": 1}})
         logins = []
         for m in members:
-            if m["is_bot"] or m["deleted"] or m["id"] == "USLACKBOT":
+            if m["is_bot"] or m["deleted"] or m["id"] in ("USLACKBOT", "U0KWALSH7QX"):
                 continue
             last = self.day(date(2026, 10, 1), REFRESH) if rng.random() < 0.92 else \
                 self.day(date(2026, 5, 1), date(2026, 7, 31))
@@ -1108,6 +1114,14 @@ class Gen:
                 "ip": f"203.0.113.{rng.randint(2, 250)}", "user_agent":
                 "com.tinyspeck.chatlyio/25.10.10 (Windows 11; Electron 37.6.0)",
                 "isp": "Riverside Homes Group", "country": "GB", "region": "England"})
+        # the personal-mail contractor: written without the random generator (see above)
+        logins.append({
+            "user_id": "U0KWALSH7QX", "username": "kieran.walsh.it",
+            "date_first": int(datetime(2025, 11, 3, 9, 14, tzinfo=timezone.utc).timestamp()),
+            "date_last": int(datetime(2026, 10, 20, 16, 41, tzinfo=timezone.utc).timestamp()),
+            "count": 57, "ip": "198.51.100.23", "user_agent":
+            "com.tinyspeck.chatlyio/25.10.10 (Macintosh; Electron 37.6.0)",
+            "isp": "Virgin Media", "country": "GB", "region": "England"})
         self.write_json("slack/team.accessLogs-1.json", {
             "ok": True, "logins": logins,
             "paging": {"count": 100, "total": len(logins), "page": 1, "pages": 1}})

@@ -12,6 +12,7 @@ from sprawl_audit.graph.analyses import (
     departments,
     devices,
     external,
+    guests,
     integrations,
     mail,
     phones,
@@ -25,6 +26,7 @@ def run_analyses(ag: AuditGraph) -> None:
     accounts.analyse(ag)
     capabilities.analyse(ag)
     departments.analyse(ag)
+    guests.analyse(ag)
     devices.analyse(ag)
     integrations.analyse(ag)
     external.analyse(ag)
