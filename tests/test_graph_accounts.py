@@ -93,3 +93,26 @@ def test_snapshot_round_trip_and_old_snapshots_without_accounts(tmp_path: Path) 
     del old["inventory"]["accounts"]
     path.write_text(json.dumps(old), encoding="utf-8")
     assert read_snapshot(path).accounts == ()
+
+
+def test_never_signed_in_needs_the_platforms_own_word() -> None:
+    people = tuple(Person(id=f"{n}@example.org") for n in ("ann", "bob", "cat", "dan", "eve"))
+    inv = Inventory(
+        organisation=ORG, people=people,
+        platforms=(Platform(id="slack:T1", ref=AppRef("slug", "slack"), name="Chat"),),
+        accounts=(
+            Account("ann@example.org", CHAT, last_login="2026-10-01", source=SLACK),
+            Account("bob@example.org", CHAT, attributes={"invited": True}, source=SLACK),
+            Account("cat@example.org", CHAT, source=SLACK),  # nothing read: unknown
+            Account("dan@example.org", CHAT, enabled=False, attributes={"invited": True},
+                    source=SLACK),
+            Account("eve@example.org", ENTRA, attributes={"never_signed_in": True},
+                    source=M365),
+        ),
+    )
+    g = analyse(inv).graph
+    chat, entra = g.nodes["platform:slack:T1"], g.nodes["platform:entra-id"]
+    assert chat["accounts_never_signed_in"] == 1
+    assert chat["accounts_never_signed_in_list"] == ["bob@example.org"]
+    assert chat["accounts_sign_in_unknown"] == 1  # cat; dan is disabled
+    assert entra["accounts_never_signed_in"] == 1 and entra["accounts_sign_in_unknown"] == 0

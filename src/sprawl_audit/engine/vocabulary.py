@@ -26,6 +26,8 @@ NODE_FACTS: dict[str, frozenset[str]] = {
         "account_count", "accounts_enabled", "accounts_without_mfa", "accounts_mfa_unknown",
         "accounts_mfa_enforced", "accounts_admin", "accounts_admin_unknown",
         "accounts_admin_mfa_unknown", "accounts_login_unknown", "account_login_countries",
+        "accounts_never_signed_in", "accounts_never_signed_in_list",
+        "accounts_sign_in_unknown",
         "guest_list_read", "guest_list_gap", "guests", "guests_partner",
         "guests_personal_mail", "guests_personal_mail_list", "guests_personal_mail_summary",
     }),

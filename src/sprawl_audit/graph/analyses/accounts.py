@@ -9,9 +9,19 @@ platform's source did not report a field for some of its accounts.
 (``mfa_enforced``); an account is *without MFA* when its source says no second factor is
 registered and nothing says sign-in enforces one, and *unknown* when neither is known.
 Only enabled accounts count: a disabled account cannot sign in.
+
+"Never signed in" needs the platform's own word for it, because a missing last sign-in
+is usually a field nobody read, not a sign-in that never happened. An account *never
+signed in* when its source says so — ``attributes.never_signed_in`` true, or a Slack
+invitation not yet accepted (``attributes.invited``: ``is_invited_user``, which Slack
+sets only until the first sign-in); it *signed in* when it has a ``last_login`` (or
+``attributes.never_signed_in`` false); otherwise it is *unknown*
+(``accounts_sign_in_unknown``), and a rule cannot pass on it.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from sprawl_audit.graph.build import AuditGraph
 
@@ -23,7 +33,8 @@ def analyse(ag: AuditGraph) -> None:
         accounts = edges.distinct(nid, "ON_PLATFORM", "in")
         facts = g.nodes[nid]
         enabled = without = mfa_unknown = admins = admin_unknown = admin_mfa_unknown = 0
-        enforced = login_unknown = 0
+        enforced = login_unknown = sign_in_unknown = 0
+        never: list[str] = []
         countries: set[str] = set()
         for anode in accounts:
             a = g.nodes[anode]
@@ -51,6 +62,11 @@ def analyse(ag: AuditGraph) -> None:
                 admin_mfa_unknown += 1
             if logins is None:
                 login_unknown += 1
+            signed_in = _signed_in(a)
+            if signed_in is False:
+                never.append(str(a.get("name") or anode))
+            elif signed_in is None:
+                sign_in_unknown += 1
         facts.update(
             account_count=len(accounts),
             accounts_enabled=enabled,
@@ -62,4 +78,19 @@ def analyse(ag: AuditGraph) -> None:
             accounts_admin_mfa_unknown=admin_mfa_unknown,
             accounts_login_unknown=login_unknown,
             account_login_countries=sorted(countries),
+            accounts_never_signed_in=len(never),
+            accounts_never_signed_in_list=sorted(never),
+            accounts_sign_in_unknown=sign_in_unknown,
         )
+
+
+def _signed_in(account: dict[str, Any]) -> bool | None:
+    """True: a sign-in is on record; False: the source says there never was one; None:
+    nothing says."""
+    attrs = account.get("attributes") or {}
+    flag = attrs.get("never_signed_in") if isinstance(attrs, dict) else None
+    if flag is True or (isinstance(attrs, dict) and attrs.get("invited") is True):
+        return False
+    if flag is False or account.get("last_login"):
+        return True
+    return None
