@@ -57,13 +57,13 @@ def judge(tmp_path: Path, pattern: str, *names: str) -> tuple[object, float]:
 
 def test_the_issue_pattern_on_a_28_character_name_ends_within_the_budget(tmp_path: Path) -> None:
     outcome, elapsed = judge(tmp_path, ISSUE_PATTERN, "a" * 27 + "!")
-    assert elapsed < MATCH_TIMEOUT_MS / 1000 + 0.5, elapsed
+    assert elapsed < MATCH_TIMEOUT_MS / 1000 + 5, elapsed  # vs years without the budget
     assert outcome.status in ("passed", "not_assessed")  # never a hang, never a finding
 
 
 def test_a_timed_out_subject_is_not_assessed_with_the_reason(tmp_path: Path) -> None:
     outcome, elapsed = judge(tmp_path, OVERLAPPING, "a" * 40 + "!", "aaaa", "Teams")
-    assert elapsed < 2 * MATCH_TIMEOUT_MS / 1000 + 0.5, elapsed
+    assert elapsed < 2 * MATCH_TIMEOUT_MS / 1000 + 5, elapsed
     assert outcome.status == "failed"  # "aaaa" matches; the long name is not judged
     assert [f.subject.name for f in outcome.findings] == ["aaaa"]
     (unassessed,) = outcome.unassessed
