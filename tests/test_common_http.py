@@ -21,7 +21,7 @@ from sprawl_audit.connectors.common.http import loads, resolve_verify
 from sprawl_audit.connectors.common.paging import LinkGuard, PagingError
 from sprawl_audit.connectors.common.ranking import worst_failure
 from sprawl_audit.connectors.common.transport import RetryPolicy, Transport, TransportError
-from sprawl_audit.connectors.m365.graph import GraphClient, GraphError
+from sprawl_audit.connectors.m365.client import GraphClient, GraphError
 
 
 class _Tokens:

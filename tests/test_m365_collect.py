@@ -10,47 +10,38 @@ or a double-counted retry shows up as a difference.
 from __future__ import annotations
 
 import random
-import socket
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from fakes.graph import (
     ALL_ROLES,
+    SECRET_ENV,
     FakeClock,
     FakeGraph,
     Tenant,
     demo_tenant,
     generate_tenant,
-    loopback_only_connect,
 )
-from fakes.server import Fault, tls_pair
+from fakes.server import Fault
 
 from sprawl_audit.connectors.interface import ConnectorContext
-from sprawl_audit.connectors.m365.apps import transform_app_consents
-from sprawl_audit.connectors.m365.collect import M365Connector
-from sprawl_audit.connectors.m365.devices import transform_devices
-from sprawl_audit.connectors.m365.directory import person_id, transform_users
-from sprawl_audit.connectors.m365.external import transform_inbox_rules, transform_team_guests
-from sprawl_audit.connectors.m365.reports import transform_activity_reports
-from sprawl_audit.connectors.m365.telephony import transform_number_assignments
+from sprawl_audit.connectors.m365.connector import M365Connector
+from sprawl_audit.connectors.m365.transform.apps import transform_app_consents
+from sprawl_audit.connectors.m365.transform.devices import transform_devices
+from sprawl_audit.connectors.m365.transform.directory import person_id, transform_users
+from sprawl_audit.connectors.m365.transform.external import (
+    transform_inbox_rules,
+    transform_team_guests,
+)
+from sprawl_audit.connectors.m365.transform.reports import transform_activity_reports
+from sprawl_audit.connectors.m365.transform.telephony import transform_number_assignments
 from sprawl_audit.core.model import InventoryBuilder
 
-SECRET_ENV = "SPRAWL_TEST_M365_SECRET"
+#: fake_for, tls, loopback_only: the shared fake Graph setup
+pytest_plugins = ("fakes.m365_fixtures",)
+pytestmark = pytest.mark.usefixtures("loopback_only")
 SMALL_PAGES = {"users": 100, "managedDevices": 50, "detectedApps": 10, "appDevices": 20,
                "servicePrincipals": 15, "oauth2PermissionGrants": 20, "teams": 10}
-
-
-@pytest.fixture(autouse=True)
-def _loopback_only(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Nothing in these tests may leave the machine (and certainly not reach Microsoft)."""
-    monkeypatch.setattr(socket.socket, "connect", loopback_only_connect(socket.socket.connect))
-
-
-@pytest.fixture(scope="module")
-def tls() -> tuple[Any, str]:
-    _ca, cert, path = tls_pair()
-    return cert, path
 
 
 @pytest.fixture(scope="module")
@@ -58,26 +49,11 @@ def demo() -> Tenant:
     return demo_tenant()
 
 
-@pytest.fixture
-def fake_for(tls: tuple[Any, str], monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    started: list[FakeGraph] = []
-
-    def make(tenant: Tenant, **kwargs: Any) -> FakeGraph:
-        fake = FakeGraph(tenant, tls=tls, **kwargs).start()
-        started.append(fake)
-        monkeypatch.setenv(SECRET_ENV, fake.client_secret or "")
-        return fake
-
-    yield make
-    for fake in started:
-        fake.stop()
-
-
 def collect(fake: FakeGraph, *, state: dict[str, Any] | None = None,
             clock: FakeClock | None = None, **settings: Any) -> tuple[M365Connector,
                                                                      InventoryBuilder]:
     connector = M365Connector(clock=clock or FakeClock(), rng=random.Random(5))
-    out = connector.collect(fake.settings(**settings), ConnectorContext(state=state or {}))
+    out = connector.run(fake.settings(**settings), ConnectorContext(state=state or {}))
     return connector, out
 
 
@@ -349,7 +325,8 @@ def test_concealed_report_names_are_detected_and_said(fake_for: Any) -> None:
 
 
 def test_report_is_downloaded_once_per_run_without_the_token(fake_for: Any) -> None:
-    from sprawl_audit.connectors.m365.collect import open_session, parse_settings
+    from sprawl_audit.connectors.m365.client import open_session
+    from sprawl_audit.connectors.m365.settings import parse as parse_settings
 
     tenant = generate_tenant(users=20, devices=2, service_principals=3, teams=2, seed=15)
     fake = fake_for(tenant)
