@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from fakes.graph import CLIENT_ID, FakeClock, FakeGraph, generate_tenant
 
+from sprawl_audit.connectors.common.settings import HttpSettings
 from sprawl_audit.connectors.interface import ConnectorContext
 from sprawl_audit.connectors.m365.auth import (
     decode_claims,
@@ -19,8 +20,10 @@ from sprawl_audit.connectors.m365.auth import (
     token_cache_path,
     write_private_file,
 )
+from sprawl_audit.connectors.m365.client import open_session
 from sprawl_audit.connectors.m365.clouds import CLOUDS, normalise_base_url
 from sprawl_audit.connectors.m365.connector import M365Connector
+from sprawl_audit.connectors.m365.settings import REPORT_MAX_BYTES
 from sprawl_audit.connectors.m365.settings import parse as parse_settings
 from sprawl_audit.core.errors import UserError
 
@@ -50,6 +53,33 @@ def test_defaults_and_the_global_cloud(monkeypatch: pytest.MonkeyPatch) -> None:
     assert "s3cr3t-value" not in repr(cfg)
     assert (cfg.concurrency, cfg.page_size, cfg.batch, cfg.http.max_retries) == (4, 999, True, 5)
     assert not cfg.mailbox_rules and cfg.max_mailboxes == 500
+    # the shared HTTP keys, with m365's defaults (a minute per read: large $batch answers)
+    assert cfg.http == HttpSettings(ca_bundle=None, timeout=60.0, max_retries=5,
+                                    request_deadline=300.0, max_response_mb=64)
+
+
+def test_shared_http_keys_build_the_transport(monkeypatch: pytest.MonkeyPatch,
+                                              tmp_path: Path) -> None:
+    """``collect`` and ``connectors check`` open the same session: its transport carries
+    the configured bundle, timeouts, retries, deadline and size caps."""
+    bundle = tmp_path / "proxy-ca.pem"
+    bundle.write_text("not parsed here")
+    cfg = parse(monkeypatch, tmp_path, ca_bundle="proxy-ca.pem", timeout=20, max_retries=7,
+                request_deadline=90, max_response_mb=8)
+    session = open_session(cfg)
+    try:
+        t = session.transport
+        assert (t.verify, t.timeout, t.policy.attempts) == (str(bundle), (10.0, 20.0), 7)
+        assert (t.deadline, t.max_bytes) == (90.0, 8 * 1024 * 1024)
+        assert session.graph.report_max_bytes == REPORT_MAX_BYTES
+    finally:
+        session.close()
+    big = parse(monkeypatch, tmp_path, max_response_mb=512)
+    session = open_session(big)
+    try:  # a general cap above the report cap lifts the report cap with it
+        assert session.graph.report_max_bytes == 512 * 1024 * 1024
+    finally:
+        session.close()
 
 
 @pytest.mark.parametrize(("cloud", "login", "graph"), [
@@ -95,6 +125,11 @@ def test_overrides_win_over_the_cloud(monkeypatch: pytest.MonkeyPatch) -> None:
     ({"page_size": 5000}, "page_size", "999"),
     ({"report_period": "D365"}, "report_period", "D30"),
     ({"ca_bundle": "nope.pem"}, "ca_bundle", "no such file"),
+    ({"timeout": 0}, "timeout", "seconds above 0"),
+    ({"max_retries": 0}, "max_retries", "whole number from 1 to 20"),
+    ({"request_deadline": "soon"}, "request_deadline", "seconds above 0"),
+    ({"request_deadline": 30}, "request_deadline", "at least the read timeout (60 s)"),
+    ({"max_response_mb": 0}, "max_response_mb", "whole number from 1 to 4096"),
     ({"powershell_exports": "no-such-dir"}, "powershell_exports", "not found"),
     ({"client_secret": "inline"}, "client_secret", "unknown key"),
 ])

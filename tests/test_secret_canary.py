@@ -569,17 +569,8 @@ def test_every_key_the_refusal_suggests_exists(tmp_path: Path, section: str, key
     module_path = registry.REGISTRY[section].target.partition(":")[0]
     import importlib
 
-    # KEYS lives in the connector package's settings.py (the typed contract), or, for a
-    # connector not yet converted, next to the connector class.
-    keys: set[str] = set()
-    for name in (f"{module_path.rpartition('.')[0]}.settings", module_path):
-        try:
-            keys = set(getattr(importlib.import_module(name), "KEYS", ()))
-        except ModuleNotFoundError:
-            continue
-        if keys:
-            break
-    assert suggested <= keys, (suggested, sorted(keys))
+    keys = getattr(importlib.import_module(module_path), "KEYS", set())
+    assert suggested <= set(keys), (suggested, sorted(keys))
 
 
 def test_state_and_history_of_a_scheduled_run_are_owner_only(

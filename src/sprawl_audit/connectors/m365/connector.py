@@ -40,6 +40,11 @@ from sprawl_audit.core.model import InventoryBuilder
 
 log = logging.getLogger("sprawl_audit.connectors.m365")
 
+#: The keys ``connectors.m365`` accepts (checked in :mod:`.settings`), here too because
+#: the config's "put the secret in an environment variable" hints are checked against the
+#: registered connector module's ``KEYS``.
+KEYS = m365_settings.KEYS
+
 
 class M365Connector(Connector[M365Settings]):
     """``connectors.m365``: Microsoft 365 through msal + Graph, plus PowerShell exports.
