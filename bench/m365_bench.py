@@ -81,7 +81,7 @@ def _pages(n: int, size: int) -> int:
 def minimum(tenant: Any, *, page: int, batch: int, concurrency: int, mailboxes: int,
             delta: bool = True, default_page: int = 100) -> Minimum:
     """Requests implied by the tenant's size, Graph's page sizes and $batch's 20."""
-    from sprawl_audit.connectors.m365.apps import is_third_party
+    from sprawl_audit.connectors.m365.transform.apps import is_third_party
 
     lists = {
         "users": _pages(len(tenant.users), page),
@@ -201,14 +201,14 @@ class _Remote:
 
 def _collect(settings: Mapping[str, Any], limit: float) -> tuple[Any, Any, float]:
     from sprawl_audit.connectors.interface import ConnectorContext
-    from sprawl_audit.connectors.m365.collect import M365Connector
+    from sprawl_audit.connectors.m365.connector import M365Connector
 
     connector = M365Connector()
     box: dict[str, Any] = {}
 
     def work() -> None:
         try:
-            box["out"] = connector.collect(settings, ConnectorContext())
+            box["out"] = connector.run(settings, ConnectorContext())
         except BaseException as exc:  # reported below
             box["error"] = exc
 

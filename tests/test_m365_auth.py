@@ -5,15 +5,14 @@ from __future__ import annotations
 import datetime
 import os
 import random
-import socket
 import stat
 from pathlib import Path
 from typing import Any
 
 import pytest
-from fakes.graph import CLIENT_ID, FakeClock, FakeGraph, generate_tenant, loopback_only_connect
-from fakes.server import tls_pair
+from fakes.graph import CLIENT_ID, FakeClock, FakeGraph, generate_tenant
 
+from sprawl_audit.connectors.common.settings import HttpSettings
 from sprawl_audit.connectors.interface import ConnectorContext
 from sprawl_audit.connectors.m365.auth import (
     decode_claims,
@@ -21,23 +20,19 @@ from sprawl_audit.connectors.m365.auth import (
     token_cache_path,
     write_private_file,
 )
+from sprawl_audit.connectors.m365.client import open_session
 from sprawl_audit.connectors.m365.clouds import CLOUDS, normalise_base_url
-from sprawl_audit.connectors.m365.collect import M365Connector, parse_settings
+from sprawl_audit.connectors.m365.connector import M365Connector
+from sprawl_audit.connectors.m365.settings import REPORT_MAX_BYTES
+from sprawl_audit.connectors.m365.settings import parse as parse_settings
 from sprawl_audit.core.errors import UserError
 
 BASE = {"tenant_id": "contoso.onmicrosoft.com", "client_id": CLIENT_ID,
         "client_secret_env": "SPRAWL_TEST_SECRET"}
 
 
-@pytest.fixture(autouse=True)
-def _loopback_only(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(socket.socket, "connect", loopback_only_connect(socket.socket.connect))
-
-
-@pytest.fixture(scope="module")
-def tls() -> tuple[Any, str]:
-    _ca, cert, path = tls_pair()
-    return cert, path
+pytest_plugins = ("fakes.m365_fixtures",)  # tls, fake_for, loopback_only
+pytestmark = pytest.mark.usefixtures("loopback_only")
 
 
 def parse(monkeypatch: pytest.MonkeyPatch, tmp_path: Path | None = None, **changes: Any):
@@ -56,8 +51,35 @@ def test_defaults_and_the_global_cloud(monkeypatch: pytest.MonkeyPatch) -> None:
         "https://login.microsoftonline.com/contoso.onmicrosoft.com"
     assert cfg.credentials.kind == "secret" and cfg.credentials.secret == "s3cr3t-value"
     assert "s3cr3t-value" not in repr(cfg)
-    assert (cfg.concurrency, cfg.page_size, cfg.batch, cfg.attempts) == (4, 999, True, 5)
+    assert (cfg.concurrency, cfg.page_size, cfg.batch, cfg.http.max_retries) == (4, 999, True, 5)
     assert not cfg.mailbox_rules and cfg.max_mailboxes == 500
+    # the shared HTTP keys, with m365's defaults (a minute per read: large $batch answers)
+    assert cfg.http == HttpSettings(ca_bundle=None, timeout=60.0, max_retries=5,
+                                    request_deadline=300.0, max_response_mb=64)
+
+
+def test_shared_http_keys_build_the_transport(monkeypatch: pytest.MonkeyPatch,
+                                              tmp_path: Path) -> None:
+    """``collect`` and ``connectors check`` open the same session: its transport carries
+    the configured bundle, timeouts, retries, deadline and size caps."""
+    bundle = tmp_path / "proxy-ca.pem"
+    bundle.write_text("not parsed here")
+    cfg = parse(monkeypatch, tmp_path, ca_bundle="proxy-ca.pem", timeout=20, max_retries=7,
+                request_deadline=90, max_response_mb=8)
+    session = open_session(cfg)
+    try:
+        t = session.transport
+        assert (t.verify, t.timeout, t.policy.attempts) == (str(bundle), (10.0, 20.0), 7)
+        assert (t.deadline, t.max_bytes) == (90.0, 8 * 1024 * 1024)
+        assert session.graph.report_max_bytes == REPORT_MAX_BYTES
+    finally:
+        session.close()
+    big = parse(monkeypatch, tmp_path, max_response_mb=512)
+    session = open_session(big)
+    try:  # a general cap above the report cap lifts the report cap with it
+        assert session.graph.report_max_bytes == 512 * 1024 * 1024
+    finally:
+        session.close()
 
 
 @pytest.mark.parametrize(("cloud", "login", "graph"), [
@@ -102,7 +124,12 @@ def test_overrides_win_over_the_cloud(monkeypatch: pytest.MonkeyPatch) -> None:
     ({"concurrency": 0}, "concurrency", "whole number"),
     ({"page_size": 5000}, "page_size", "999"),
     ({"report_period": "D365"}, "report_period", "D30"),
-    ({"ca_bundle": "nope.pem"}, "ca_bundle", "not found"),
+    ({"ca_bundle": "nope.pem"}, "ca_bundle", "no such file"),
+    ({"timeout": 0}, "timeout", "seconds above 0"),
+    ({"max_retries": 0}, "max_retries", "whole number from 1 to 20"),
+    ({"request_deadline": "soon"}, "request_deadline", "seconds above 0"),
+    ({"request_deadline": 30}, "request_deadline", "at least the read timeout (60 s)"),
+    ({"max_response_mb": 0}, "max_response_mb", "whole number from 1 to 4096"),
     ({"powershell_exports": "no-such-dir"}, "powershell_exports", "not found"),
     ({"client_secret": "inline"}, "client_secret", "unknown key"),
 ])
@@ -153,7 +180,7 @@ def test_a_gateway_with_a_path_prefix_gets_a_graph_token_and_the_requests(
         monkeypatch.setenv("SPRAWL_TEST_M365_SECRET", "fake-secret-value")
         settings = fake.settings()
         assert settings["graph_endpoint"] == f"{fake.url}/graph"
-        out = M365Connector(clock=FakeClock()).collect(settings, ConnectorContext())
+        out = M365Connector(clock=FakeClock()).run(settings, ConnectorContext())
         assert {c.topic: c.status for c in out.coverage}["directory.users"] == "collected"
         assert len(out.people) == 8
         assert fake.token_scopes and set(fake.token_scopes) == \
@@ -167,12 +194,12 @@ def test_graph_scope_changes_the_token_audience(tls: Any,
     tenant = generate_tenant(users=5, devices=1, service_principals=2, teams=1)
     with FakeGraph(tenant, tls=tls, audience="api://graph-gateway") as fake:
         monkeypatch.setenv("SPRAWL_TEST_M365_SECRET", "fake-secret-value")
-        out = M365Connector(clock=FakeClock()).collect(
+        out = M365Connector(clock=FakeClock()).run(
             fake.settings(graph_scope="api://graph-gateway/.default"), ConnectorContext())
         assert len(out.people) == 5
         assert set(fake.token_scopes) == {"api://graph-gateway/.default"}
         # without graph_scope the token is for Graph, which this gateway refuses
-        failed = M365Connector(clock=FakeClock()).collect(fake.settings(), ConnectorContext())
+        failed = M365Connector(clock=FakeClock()).run(fake.settings(), ConnectorContext())
         assert not failed.people
         assert "AADSTS500011" in " ".join(c.detail for c in failed.coverage)
 
@@ -238,7 +265,7 @@ def test_certificate_sign_in_end_to_end(tls: Any, tmp_path: Path,
         settings = fake.settings(client_secret_env=None, certificate_path=str(path))
         if kind != "pem":
             settings["certificate_password_env"] = "SPRAWL_TEST_CERT_PASSWORD"
-        out = M365Connector(clock=FakeClock()).collect(settings, ConnectorContext())
+        out = M365Connector(clock=FakeClock()).run(settings, ConnectorContext())
         assert {c.topic: c.status for c in out.coverage}["directory.users"] == "collected"
         assert len(out.people) == 12
 
@@ -276,7 +303,7 @@ def test_device_code_sign_in_caches_tokens_for_the_owner_only(
         with FakeGraph(tenant, tls=tls, client_secret=None) as fake:
             settings = fake.settings(client_secret_env=None, auth="device_code")
             first = M365Connector(clock=FakeClock(), prompt=prompts.append)
-            out = first.collect(settings, ConnectorContext())
+            out = first.run(settings, ConnectorContext())
             assert {c.topic: c.status for c in out.coverage}["directory.users"] == "collected"
             assert len(prompts) == 1 and "FAKE-CODE" in prompts[0]
             cache = token_cache_path(f"{fake.url}/{tenant.name}", CLIENT_ID)
@@ -284,7 +311,7 @@ def test_device_code_sign_in_caches_tokens_for_the_owner_only(
             assert stat.S_IMODE(cache.stat().st_mode) == 0o600
             # a second run signs in silently from the cache: no new prompt
             second = M365Connector(clock=FakeClock(), prompt=prompts.append)
-            out2 = second.collect(settings, ConnectorContext())
+            out2 = second.run(settings, ConnectorContext())
             assert len(out2.people) == 15 and len(prompts) == 1
     finally:
         os.umask(old_umask)
@@ -327,6 +354,6 @@ def test_device_code_never_prompts_without_a_terminal(tls: Any, tmp_path: Path,
         settings = fake.settings(client_secret_env=None, auth="device_code")
         connector = M365Connector(clock=FakeClock(), prompt=prompts.append)
         with pytest.raises(UserError) as err:
-            connector.collect(settings, ConnectorContext())
+            connector.run(settings, ConnectorContext())
     assert prompts == []
     assert "device-code sign-in" in str(err.value) and "client credentials" in str(err.value)

@@ -16,7 +16,6 @@ import pytest
 import yaml
 from click.testing import CliRunner
 from fakes.graph import ALL_ROLES, FakeGraph, demo_tenant, offline_m365
-from fakes.server import tls_pair
 
 from sprawl_audit.cli.main import main
 from sprawl_audit.report.formats.schema import validate_result
@@ -30,10 +29,7 @@ def _setup(monkeypatch: pytest.MonkeyPatch) -> None:
     offline_m365(monkeypatch)
 
 
-@pytest.fixture(scope="module")
-def tls() -> tuple[Any, str]:
-    _ca, cert, path = tls_pair()
-    return cert, path
+pytest_plugins = ("fakes.m365_fixtures",)  # tls
 
 
 def config_file(tmp_path: Path, fake: FakeGraph, **extra: Any) -> Path:

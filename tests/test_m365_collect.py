@@ -10,47 +10,41 @@ or a double-counted retry shows up as a difference.
 from __future__ import annotations
 
 import random
-import socket
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from fakes.graph import (
     ALL_ROLES,
+    SECRET_ENV,
     FakeClock,
     FakeGraph,
     Tenant,
     demo_tenant,
     generate_tenant,
-    loopback_only_connect,
 )
-from fakes.server import Fault, tls_pair
+from fakes.server import Fault, gzip_bomb
 
 from sprawl_audit.connectors.interface import ConnectorContext
-from sprawl_audit.connectors.m365.apps import transform_app_consents
-from sprawl_audit.connectors.m365.collect import M365Connector
-from sprawl_audit.connectors.m365.devices import transform_devices
-from sprawl_audit.connectors.m365.directory import person_id, transform_users
-from sprawl_audit.connectors.m365.external import transform_inbox_rules, transform_team_guests
-from sprawl_audit.connectors.m365.reports import transform_activity_reports
-from sprawl_audit.connectors.m365.telephony import transform_number_assignments
+from sprawl_audit.connectors.m365.client import open_session
+from sprawl_audit.connectors.m365.connector import M365Connector
+from sprawl_audit.connectors.m365.settings import REPORT_MAX_BYTES
+from sprawl_audit.connectors.m365.settings import parse as parse_settings
+from sprawl_audit.connectors.m365.transform.apps import transform_app_consents
+from sprawl_audit.connectors.m365.transform.devices import transform_devices
+from sprawl_audit.connectors.m365.transform.directory import person_id, transform_users
+from sprawl_audit.connectors.m365.transform.external import (
+    transform_inbox_rules,
+    transform_team_guests,
+)
+from sprawl_audit.connectors.m365.transform.reports import transform_activity_reports
+from sprawl_audit.connectors.m365.transform.telephony import transform_number_assignments
 from sprawl_audit.core.model import InventoryBuilder
 
-SECRET_ENV = "SPRAWL_TEST_M365_SECRET"
+#: fake_for, tls, loopback_only: the shared fake Graph setup
+pytest_plugins = ("fakes.m365_fixtures",)
+pytestmark = pytest.mark.usefixtures("loopback_only")
 SMALL_PAGES = {"users": 100, "managedDevices": 50, "detectedApps": 10, "appDevices": 20,
                "servicePrincipals": 15, "oauth2PermissionGrants": 20, "teams": 10}
-
-
-@pytest.fixture(autouse=True)
-def _loopback_only(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Nothing in these tests may leave the machine (and certainly not reach Microsoft)."""
-    monkeypatch.setattr(socket.socket, "connect", loopback_only_connect(socket.socket.connect))
-
-
-@pytest.fixture(scope="module")
-def tls() -> tuple[Any, str]:
-    _ca, cert, path = tls_pair()
-    return cert, path
 
 
 @pytest.fixture(scope="module")
@@ -58,26 +52,11 @@ def demo() -> Tenant:
     return demo_tenant()
 
 
-@pytest.fixture
-def fake_for(tls: tuple[Any, str], monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    started: list[FakeGraph] = []
-
-    def make(tenant: Tenant, **kwargs: Any) -> FakeGraph:
-        fake = FakeGraph(tenant, tls=tls, **kwargs).start()
-        started.append(fake)
-        monkeypatch.setenv(SECRET_ENV, fake.client_secret or "")
-        return fake
-
-    yield make
-    for fake in started:
-        fake.stop()
-
-
 def collect(fake: FakeGraph, *, state: dict[str, Any] | None = None,
             clock: FakeClock | None = None, **settings: Any) -> tuple[M365Connector,
                                                                      InventoryBuilder]:
     connector = M365Connector(clock=clock or FakeClock(), rng=random.Random(5))
-    out = connector.collect(fake.settings(**settings), ConnectorContext(state=state or {}))
+    out = connector.run(fake.settings(**settings), ConnectorContext(state=state or {}))
     return connector, out
 
 
@@ -349,8 +328,6 @@ def test_concealed_report_names_are_detected_and_said(fake_for: Any) -> None:
 
 
 def test_report_is_downloaded_once_per_run_without_the_token(fake_for: Any) -> None:
-    from sprawl_audit.connectors.m365.collect import open_session, parse_settings
-
     tenant = generate_tenant(users=20, devices=2, service_principals=3, teams=2, seed=15)
     fake = fake_for(tenant)
     cfg = parse_settings(fake.settings(), ConnectorContext())
@@ -362,6 +339,73 @@ def test_report_is_downloaded_once_per_run_without_the_token(fake_for: Any) -> N
         session.close()
     assert a == b == tenant.teams_report
     assert fake.report_downloads == 1 and fake.download_auth_violations == 0
+
+
+_DOWNLOADS = r"^/download/get\w+"
+_GZIP = {"Content-Encoding": "gzip", "Content-Type": "application/octet-stream"}
+
+
+def test_a_report_over_its_cap_is_refused_as_a_coverage_error(fake_for: Any) -> None:
+    """Both usage reports inflate to just over 160 MiB: refused at the cap (not read in
+    full, not retried), and the topic says why instead of looking empty."""
+    tenant = generate_tenant(users=20, devices=2, service_principals=3, teams=2, seed=17)
+    fake = fake_for(tenant)
+    fake.add_fault(_DOWNLOADS, Fault(status=200, body=gzip_bomb(REPORT_MAX_BYTES + 1),
+                                     headers=_GZIP), times=2)
+    _, out = collect(fake)
+    c = cov(out)["activity.usage"]
+    assert c.status == "error", c
+    assert f"larger than {REPORT_MAX_BYTES} bytes" in c.detail
+    assert len(fake.server.requests_to(_DOWNLOADS)) == 2  # one each, not retried
+    assert cov(out)["directory.users"].status == "collected"
+
+
+def test_a_report_larger_than_an_api_answer_but_under_its_cap_is_read(fake_for: Any) -> None:
+    """70 MiB decoded: more than the 64 MiB every other Graph answer may be, well under
+    the report's own cap — a large tenant's report is read, not refused."""
+    tenant = generate_tenant(users=20, devices=2, service_principals=3, teams=2, seed=18)
+    fake = fake_for(tenant)
+    padding = 70 * 1024 * 1024
+    body = gzip_bomb(padding, b"\n")
+    fake.add_fault(r"^/download/getTeams", Fault(status=200, body=body, headers=_GZIP))
+    cfg = parse_settings(fake.settings(), ConnectorContext())
+    assert cfg.http.max_bytes < padding < REPORT_MAX_BYTES
+    session = open_session(cfg, clock=FakeClock())
+    try:
+        text = session.graph.report_csv("getTeamsUserActivityUserDetail")
+    finally:
+        session.close()
+    assert len(text) >= padding and not text.strip("\n")
+
+
+#: A Graph answer the transport refuses, with the settings that make it refuse, and what
+#: the topic's coverage then says. None is retried: it would trickle or inflate again.
+REFUSALS = {
+    "deadline": (Fault("trickle", seconds=0.05), {"request_deadline": 1, "timeout": 1},
+                 "deadline"),
+    "gzip bomb": (Fault(status=200, body=gzip_bomb(8 * 1024 * 1024),
+                        headers={**_GZIP, "Content-Type": "application/json"}),
+                  {"max_response_mb": 1}, f"larger than {1024 * 1024} bytes"),
+    "depth": (Fault(status=200, body=b"[" * 100_000 + b"]" * 100_000,
+                    headers={"Content-Type": "application/json"}), {}, "nested too deeply"),
+}
+
+
+@pytest.mark.parametrize("name", list(REFUSALS))
+def test_a_refused_answer_is_that_topics_coverage_error(fake_for: Any, name: str) -> None:
+    """The shared HTTP keys reach the transport (``request_deadline``, ``max_response_mb``)
+    and what it refuses ends one topic as ``error``; the others are collected."""
+    fault, settings, said = REFUSALS[name]
+    tenant = generate_tenant(users=20, devices=2, service_principals=3, teams=2, seed=19)
+    fake = fake_for(tenant)
+    path = r"^/v1\.0/policies/authorizationPolicy$"
+    fake.add_fault(path, fault, times=5)
+    _, out = collect(fake, **settings)
+    c = cov(out)
+    assert c["oauth.consent_policy"].status == "error", c["oauth.consent_policy"]
+    assert said in c["oauth.consent_policy"].detail
+    assert len(fake.server.requests_to(path)) == 1
+    assert c["directory.users"].status == "collected"
 
 
 def test_mailbox_rules_are_opt_in_and_capped(fake_for: Any) -> None:
@@ -398,6 +442,7 @@ def test_configured_ca_bundle_beats_requests_ca_bundle(fake_for: Any,
     # Session.verify; the connector's explicit ca_bundle must still be used.
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/certs/ca-certificates.crt")
     monkeypatch.setenv("CURL_CA_BUNDLE", "/etc/ssl/certs/ca-certificates.crt")
+    monkeypatch.setenv("SSL_CERT_FILE", "/etc/ssl/certs/ca-certificates.crt")
     _, out = collect(fake)
     assert cov(out)["directory.users"].status == "collected"
 

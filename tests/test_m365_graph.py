@@ -13,14 +13,14 @@ from fakes.graph import FakeClock
 from sprawl_audit.connectors.common.http import resolve_verify as default_verify
 from sprawl_audit.connectors.common.retry import retry_after_seconds
 from sprawl_audit.connectors.common.transport import RetryPolicy, Transport, safe_url
-from sprawl_audit.connectors.m365.graph import GraphClient, GraphError
+from sprawl_audit.connectors.m365.client import GraphClient, GraphError
 from sprawl_audit.connectors.m365.permissions import TOPIC_REQUIREMENTS, all_permissions
-from sprawl_audit.connectors.m365.policies import (
+from sprawl_audit.connectors.m365.transform.policies import (
     transform_authorization_policy,
     transform_cross_tenant,
     user_consent,
 )
-from sprawl_audit.connectors.m365.telephony import transform_number_assignments
+from sprawl_audit.connectors.m365.transform.telephony import transform_number_assignments
 from sprawl_audit.core.topics import is_known
 
 

@@ -5,15 +5,14 @@ demo end to end: no finding about one platform comes from another platform's acc
 from __future__ import annotations
 
 import random
-import socket
 from typing import Any
 
 import pytest
-from fakes.graph import ALL_ROLES, FakeClock, FakeGraph, demo_tenant, loopback_only_connect
+from fakes.graph import ALL_ROLES, FakeClock, FakeGraph, demo_tenant
 
 from sprawl_audit.connectors.interface import ConnectorContext
-from sprawl_audit.connectors.m365.collect import M365Connector
-from sprawl_audit.connectors.m365.mfa import (
+from sprawl_audit.connectors.m365.connector import M365Connector
+from sprawl_audit.connectors.m365.transform.mfa import (
     applies_everywhere,
     mfa_enforcement,
     requires_mfa,
@@ -124,16 +123,15 @@ def test_security_defaults_enforce_for_everyone_even_without_policies() -> None:
 
 
 # -- live collection over the fake Graph --------------------------------------------------------
-@pytest.fixture(autouse=True)
-def _loopback_only(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(socket.socket, "connect", loopback_only_connect(socket.socket.connect))
+pytest_plugins = ("fakes.m365_fixtures",)  # loopback_only
+pytestmark = pytest.mark.usefixtures("loopback_only")
 
 
 def _collect(monkeypatch: pytest.MonkeyPatch, roles: list[str]) -> Any:
     with FakeGraph(demo_tenant(), roles=roles) as fake:
         monkeypatch.setenv(SECRET_ENV, fake.client_secret or "")
         connector = M365Connector(clock=FakeClock(), rng=random.Random(5))
-        return connector.collect(fake.settings(), ConnectorContext(state={}))
+        return connector.run(fake.settings(), ConnectorContext(state={}))
 
 
 def test_live_collection_reads_registration_and_policies(monkeypatch: pytest.MonkeyPatch

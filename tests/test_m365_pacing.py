@@ -4,53 +4,24 @@ limit refusing few parts — counted, never timed."""
 
 from __future__ import annotations
 
-import socket
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from fakes.graph import FakeGraph, Tenant, generate_tenant, loopback_only_connect
-from fakes.server import tls_pair
+from fakes.graph import SECRET_ENV, FakeGraph, generate_tenant
 
 from sprawl_audit.connectors.interface import ConnectorContext
-from sprawl_audit.connectors.m365.collect import (
-    DEFAULT_REQUESTS_PER_SECOND,
-    M365Connector,
-    open_session,
-    parse_settings,
-)
+from sprawl_audit.connectors.m365.client import open_session
+from sprawl_audit.connectors.m365.connector import M365Connector
+from sprawl_audit.connectors.m365.settings import DEFAULT_REQUESTS_PER_SECOND
+from sprawl_audit.connectors.m365.settings import parse as parse_settings
 from sprawl_audit.core.errors import UserError
 
-SECRET_ENV = "SPRAWL_TEST_M365_SECRET"
+#: fake_for, tls, loopback_only: the shared fake Graph setup
+pytest_plugins = ("fakes.m365_fixtures",)
+pytestmark = pytest.mark.usefixtures("loopback_only")
 BASE = {"tenant_id": "contoso.onmicrosoft.com",
         "client_id": "00000000-0000-0000-0000-000000000000",
         "client_secret_env": SECRET_ENV}
-
-
-@pytest.fixture(autouse=True)
-def _loopback_only(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(socket.socket, "connect", loopback_only_connect(socket.socket.connect))
-
-
-@pytest.fixture(scope="module")
-def tls() -> tuple[Any, str]:
-    _ca, cert, path = tls_pair()
-    return cert, path
-
-
-@pytest.fixture
-def fake_for(tls: tuple[Any, str], monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    started: list[FakeGraph] = []
-
-    def make(tenant: Tenant, **kwargs: Any) -> FakeGraph:
-        fake = FakeGraph(tenant, tls=tls, **kwargs).start()
-        started.append(fake)
-        monkeypatch.setenv(SECRET_ENV, fake.client_secret or "")
-        return fake
-
-    yield make
-    for fake in started:
-        fake.stop()
 
 
 def parse(monkeypatch: pytest.MonkeyPatch, **changes: Any) -> Any:
@@ -93,7 +64,7 @@ def test_rate_refused_naming_the_key(monkeypatch: pytest.MonkeyPatch, value: Any
 def test_number_assignments_are_read_at_the_page_maximum(fake_for: Any) -> None:
     tenant = generate_tenant(users=2_600, devices=3, service_principals=3, teams=2, seed=21)
     fake = fake_for(tenant)
-    out = M365Connector().collect(fake.settings(), ConnectorContext())
+    out = M365Connector().run(fake.settings(), ConnectorContext())
     pages = [r for r in fake.server.log
              if r.path.endswith("/telephoneNumberManagement/numberAssignments")]
     assert {r.query.get("$top", [""])[0] for r in pages} == {"1000"}
@@ -105,7 +76,7 @@ def _mailbox_run(fake_for: Any, pace: float) -> tuple[FakeGraph, M365Connector, 
     tenant = generate_tenant(users=400, devices=3, service_principals=3, teams=2, seed=22)
     fake = fake_for(tenant, rate_per_second=100.0, retry_after=1)
     connector = M365Connector()
-    out = connector.collect(fake.settings(max_requests_per_second=pace,
+    out = connector.run(fake.settings(max_requests_per_second=pace,
                                           mailbox_rules={"enabled": True,
                                                          "max_mailboxes": 10_000}),
                             ConnectorContext())

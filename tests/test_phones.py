@@ -8,7 +8,7 @@ import pytest
 
 from sprawl_audit.config import parse_config
 from sprawl_audit.connectors.interface import ConnectorContext
-from sprawl_audit.connectors.m365.telephony import transform_number_assignments
+from sprawl_audit.connectors.m365.transform.telephony import transform_number_assignments
 from sprawl_audit.connectors.phone.connector import PhoneConnector
 from sprawl_audit.connectors.whatsapp.transform import transform_whatsapp
 from sprawl_audit.core.errors import UserError

@@ -27,17 +27,20 @@ from repo_paths import DEMO_DATA
 
 from sprawl_audit.connectors.interface import ConnectorContext
 from sprawl_audit.connectors.m365 import exports as ex
-from sprawl_audit.connectors.m365.apps import transform_app_consents
-from sprawl_audit.connectors.m365.collect import M365Connector
-from sprawl_audit.connectors.m365.devices import transform_devices
-from sprawl_audit.connectors.m365.directory import transform_users, verified_domains
-from sprawl_audit.connectors.m365.external import transform_inbox_rules, transform_team_guests
-from sprawl_audit.connectors.m365.policies import (
+from sprawl_audit.connectors.m365.connector import M365Connector
+from sprawl_audit.connectors.m365.transform.apps import transform_app_consents
+from sprawl_audit.connectors.m365.transform.devices import transform_devices
+from sprawl_audit.connectors.m365.transform.directory import transform_users, verified_domains
+from sprawl_audit.connectors.m365.transform.external import (
+    transform_inbox_rules,
+    transform_team_guests,
+)
+from sprawl_audit.connectors.m365.transform.policies import (
     transform_authorization_policy,
     transform_cross_tenant,
 )
-from sprawl_audit.connectors.m365.reports import transform_activity_reports
-from sprawl_audit.connectors.m365.telephony import transform_number_assignments
+from sprawl_audit.connectors.m365.transform.reports import transform_activity_reports
+from sprawl_audit.connectors.m365.transform.telephony import transform_number_assignments
 from sprawl_audit.core.model import COVERAGE_STATUSES, InventoryBuilder
 
 TENANT = generate_tenant(users=12, devices=8, service_principals=8, teams=4, detected_apps=6,
@@ -250,7 +253,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[FakeGraph, 
 def _collect(fake: FakeGraph, monkeypatch: pytest.MonkeyPatch) -> InventoryBuilder:
     monkeypatch.setenv("SPRAWL_TEST_M365_SECRET", fake.client_secret or "")
     connector = M365Connector(clock=FakeClock(), rng=random.Random(5))
-    return connector.collect(fake.settings(concurrency=1, max_retries=1, delta=False),
+    return connector.run(fake.settings(concurrency=1, max_retries=1, delta=False),
                              ConnectorContext())
 
 

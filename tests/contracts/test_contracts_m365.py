@@ -12,18 +12,18 @@ from typing import Any
 import pytest
 from corpus import load
 
-from sprawl_audit.connectors.m365.apps import transform_app_consents
-from sprawl_audit.connectors.m365.devices import transform_devices
-from sprawl_audit.connectors.m365.directory import transform_users
-from sprawl_audit.connectors.m365.mfa import (
+from sprawl_audit.connectors.m365.odata import iter_values
+from sprawl_audit.connectors.m365.transform.apps import transform_app_consents
+from sprawl_audit.connectors.m365.transform.devices import transform_devices
+from sprawl_audit.connectors.m365.transform.directory import transform_users
+from sprawl_audit.connectors.m365.transform.mfa import (
     applies_everywhere,
     mfa_enforcement,
     policy_summary,
     transform_mfa,
 )
-from sprawl_audit.connectors.m365.odata import iter_values
-from sprawl_audit.connectors.m365.reports import transform_activity_reports
-from sprawl_audit.connectors.m365.telephony import transform_number_assignments
+from sprawl_audit.connectors.m365.transform.reports import transform_activity_reports
+from sprawl_audit.connectors.m365.transform.telephony import transform_number_assignments
 
 TENANT = "aaaa1111-bbbb-2222-cccc-3333dddd4444"
 

@@ -46,6 +46,8 @@ DEMO = DEMO_DATA / "m365"
 CLIENT_ID = "5f1e2d3c-4b5a-4987-8123-9abcdef01234"
 MICROSOFT_TENANT = "f8cdef31-a31e-4b4a-93e4-5f571e91255a"
 GRAPH_APP_ID = "00000003-0000-0000-c000-000000000000"
+#: The environment variable :meth:`FakeGraph.settings` names for the client secret.
+SECRET_ENV = "SPRAWL_TEST_M365_SECRET"
 
 _DIR = ("Directory.Read.All", "Directory.ReadWrite.All")
 #: (path regex, permissions any one of which grants it) — first match wins.
@@ -676,7 +678,7 @@ class FakeGraph:
     def graph_base(self) -> str:
         return f"{self.graph_url}/v1.0"
 
-    def settings(self, *, secret_env: str = "SPRAWL_TEST_M365_SECRET",
+    def settings(self, *, secret_env: str = SECRET_ENV,
                  **overrides: Any) -> dict[str, Any]:
         """Connector settings pointing at this fake (authority, Graph, CA bundle)."""
         base = {
@@ -1135,5 +1137,5 @@ def offline_m365(monkeypatch: Any) -> None:
 
     monkeypatch.setattr(socket.socket, "connect", loopback_only_connect(socket.socket.connect))
     monkeypatch.setitem(registry.REGISTRY, "m365", registry.ConnectorInfo(
-        "m365", "sprawl_audit.connectors.m365.collect:M365Connector",
+        "m365", "sprawl_audit.connectors.m365.connector:M365Connector",
         "Microsoft 365 through Graph"))

@@ -300,3 +300,15 @@ def tls_pair() -> tuple[Any, Any, str]:
     ca.cert_pem.write_to_path(handle.name)
     handle.close()
     return ca, cert, handle.name
+
+
+def gzip_bomb(inflated: int, block: bytes = b"\0") -> bytes:
+    """A gzip body that inflates to ``inflated`` bytes (at most one MiB-block more) of
+    ``block`` repeated: 200 MiB of zeros are 199 KiB on the wire, what a size cap that
+    only counted received bytes would let through."""
+    import zlib
+
+    comp = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    chunk = block * ((1 << 20) // len(block))
+    out = [comp.compress(chunk) for _ in range(-(-inflated // len(chunk)))]
+    return b"".join(out) + comp.flush()

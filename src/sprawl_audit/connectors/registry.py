@@ -28,7 +28,7 @@ REGISTRY: dict[str, ConnectorInfo] = {
                       "telephone numbers from PBX and provider CSV exports"),
         ConnectorInfo("manual", "sprawl_audit.connectors.manual.connector:ManualConnector",
                       "consultant interview notes and hand-kept inventories (YAML)"),
-        ConnectorInfo("m365", "sprawl_audit.connectors.m365.collect:M365Connector",
+        ConnectorInfo("m365", "sprawl_audit.connectors.m365.connector:M365Connector",
                       "Microsoft 365 through Graph: users and licences, apps and consents, "
                       "Intune, Teams, Teams Phone, usage; Teams/Exchange settings from "
                       "PowerShell exports"),

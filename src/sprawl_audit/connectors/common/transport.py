@@ -287,8 +287,12 @@ class Transport:
         parse_json: bool = False,
         allow_redirects: bool = False,
         attempts: int | None = None,
+        max_bytes: int | None = None,
     ) -> Reply:
         """Send with retries. Returns the last reply even when its status is an error.
+
+        ``max_bytes`` overrides the transport's decoded size cap for this request only
+        (a usage-report CSV download is allowed more than an API page); None keeps it.
 
         With ``parse_json`` a 2xx body that is not valid JSON (a truncated answer) counts
         as a failed attempt and is retried. Raises :class:`TransportError` when every
@@ -297,6 +301,7 @@ class Transport:
         retry = self.policy.retry(self.rng, attempts)
         limit = retry.total + 1 if isinstance(retry.total, int) else 1
         where = f"{method} {safe_url(url)}"
+        cap = self.max_bytes if max_bytes is None else max_bytes
         attempt = 0
         while True:
             attempt += 1
@@ -315,7 +320,7 @@ class Transport:
                         verify=self.verify, allow_redirects=allow_redirects, stream=True,
                     )
                     # read the body inside the slot (and here fail), within the limits
-                    read_body(response, deadline_at=deadline_at, max_bytes=self.max_bytes)
+                    read_body(response, deadline_at=deadline_at, max_bytes=cap)
             except BodyError as exc:
                 # Not retried: a server that trickles or inflates once will do it again.
                 self._count(None, retried)

@@ -35,10 +35,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import requests
+
 from sprawl_audit.connectors.common.transport import Transport, TransportError
 from sprawl_audit.connectors.interface import known_secret
 from sprawl_audit.connectors.m365.clouds import Cloud
-from sprawl_audit.connectors.m365.http import MsalHttpClient
 
 log = logging.getLogger("sprawl_audit.connectors.m365.auth")
 
@@ -48,6 +49,32 @@ EXPIRY_MARGIN = 300.0
 _PEM_BLOCK = re.compile(
     rb"-----BEGIN ([A-Z0-9 ]+)-----\r?\n.*?-----END \1-----", re.DOTALL
 )
+
+
+class MsalHttpClient:
+    """The http_client msal is given: sign-in goes through the same transport as every
+    Graph call (msal's own requests session would let ``REQUESTS_CA_BUNDLE`` beat the
+    configured ``ca_bundle``).
+
+    msal leaves retries to a custom client ("it will be your http_client's duty to decide
+    whether to perform retry"), and the transport's explicit ``verify`` keeps the
+    configured CA bundle in force for sign-in too.
+    """
+
+    def __init__(self, transport: Transport) -> None:
+        self.transport = transport
+
+    def post(self, url: str, params: Any = None, data: Any = None, headers: Any = None,
+             **kwargs: Any) -> requests.Response:
+        return self.transport.request("POST", url, params=params, data=data,
+                                      headers=headers, json_body=kwargs.get("json")).response
+
+    def get(self, url: str, params: Any = None, headers: Any = None,
+            **kwargs: Any) -> requests.Response:
+        return self.transport.request("GET", url, params=params, headers=headers).response
+
+    def close(self) -> None:  # msal calls this; the transport outlives one msal app
+        return None
 
 
 class AuthError(Exception):

@@ -14,13 +14,16 @@ the token are flagged: the audit needs none.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
-from sprawl_audit.connectors.interface import ConnectorContext, PermissionCheck
+from sprawl_audit.connectors.common.retry import Clock
+from sprawl_audit.connectors.interface import PermissionCheck
 from sprawl_audit.connectors.m365 import permissions as perms
 from sprawl_audit.connectors.m365.auth import AuthError, granted_permissions
+from sprawl_audit.connectors.m365.client import open_session
+from sprawl_audit.connectors.m365.settings import M365Settings
 
 
 @dataclass(frozen=True)
@@ -138,17 +141,16 @@ class CheckReport:
         return out
 
 
-def check_permissions(connector: Any, settings: Mapping[str, Any], context: ConnectorContext,
-                      *, parse_settings: Callable[[Mapping[str, Any], ConnectorContext], Any],
-                      open_session: Callable[..., Any]) -> CheckReport:
-    """Sign in with ``settings`` and compare the token's permissions with the topics'.
+def check_permissions(cfg: M365Settings, *, connector: str = "m365",
+                      clock: Clock | None = None, rng: random.Random | None = None,
+                      prompt: Callable[[str], None] | None = None) -> CheckReport:
+    """Sign in with ``cfg`` and compare the token's permissions with the topics'.
 
-    ``parse_settings`` and ``open_session`` are :mod:`.collect`'s, handed in by the
-    connector: this module sits below ``collect`` (which calls it) and never imports it.
+    The session is :func:`~.client.open_session`'s, as ``collect`` opens it: the same
+    transport (CA bundle, timeouts, retries), the same credentials and cloud.
     """
-    cfg = parse_settings(settings, context)
     report = CheckReport(
-        connector=getattr(connector, "name", "m365"), tenant=cfg.tenant,
+        connector=connector, tenant=cfg.tenant,
         client_id=cfg.client_id, credential=cfg.credentials.description,
         cloud=cfg.cloud.name,
         graph=f"{cfg.cloud.graph_endpoint} (token scope {cfg.cloud.graph_scope})",
@@ -160,9 +162,7 @@ def check_permissions(connector: Any, settings: Mapping[str, Any], context: Conn
         else:
             state = "found" if (cfg.exports / file).is_file() else f"missing in {cfg.exports}"
         report.exports.append((topic, file, state))
-    session = open_session(cfg, clock=getattr(connector, "clock", None),
-                           rng=getattr(connector, "rng", None),
-                           prompt=getattr(connector, "prompt", None))
+    session = open_session(cfg, clock=clock, rng=rng, prompt=prompt)
     try:
         claims = session.tokens.claims()
     except AuthError as exc:

@@ -1,127 +1,63 @@
-"""The live Microsoft 365 connector: Graph (and PowerShell exports) → records + coverage.
+"""The "get" room of the Microsoft 365 connector: Graph reads → raw shapes → topics.
 
-Settings (``connectors.m365``)::
-
-    tenant_id: contoso.onmicrosoft.com          # or the tenant GUID
-    client_id: 00000000-0000-0000-0000-000000000000
-    client_secret_env: SPRAWL_M365_SECRET       # the NAME of an environment variable, or:
-    certificate_path: m365.pem                  # PEM (key + certificate) or PFX
-    certificate_password_env: SPRAWL_M365_CERT_PASSWORD
-    auth: client_credentials                    # or device_code (a person signs in)
-    cloud: global                               # global | gcc | gcc-high | dod | china
-    authority_host: https://login.microsoftonline.com   # optional override
-    graph_endpoint: https://graph.microsoft.com         # optional: a private endpoint or
-                                                        # gateway, path prefix allowed
-    graph_scope: https://graph.microsoft.com/.default   # optional: the token's scope; by
-                                                        # default the cloud's Graph
-    ca_bundle: corp-proxy-ca.pem                # optional; else REQUESTS_CA_BUNDLE is used
-    powershell_exports: exports/                # folder written by export-teams-exchange.ps1
-    mailbox_rules: {enabled: false, max_mailboxes: 500}
-    # tuning (defaults shown): concurrency: 4, page_size: 999, batch: true,
-    # max_retries: 5, timeout: 60, delta: true, report_period: D30, token_cache: <path>,
-    # max_requests_per_second: 200   # each $batch part counts; 0 = no client-side pacing
+:class:`Run` is one collection: it fetches every source concurrently through
+:class:`~.client.GraphClient` (each fetch tagged with the permission it needs), then
+hands the raw Graph shapes to the pure transforms of :mod:`.transform`, topic by topic.
 
 Each evidence topic is read and judged on its own: a topic Graph refuses (403) becomes
 Coverage ``forbidden`` naming the permission to grant (:mod:`.permissions`), a service the
 tenant lacks (404, "not applicable") ``unavailable``, anything else that still fails after
-the retries ``error`` — and the other topics carry on. Only configuration mistakes raise
-(:class:`~sprawl_audit.core.errors.UserError`, with the config file, line and key).
-
-After :meth:`M365Connector.collect`, ``connector.state`` holds the delta links (and the
-items they apply to) for the next scheduled run, and ``connector.domains`` the tenant's
-verified mail domains for the email/DNS checks.
+the retries (or is refused by the transport: past its deadline, over its size cap, JSON
+nested too deep, a repeated next-page link) ``error`` — and the other topics carry on.
 """
 
 from __future__ import annotations
 
 import logging
-import os
-import random
-import re
-import uuid
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import Any
 
-from sprawl_audit.connectors.common.http import resolve_verify
-from sprawl_audit.connectors.common.pacing import TokenBucket, bucket_or_none
-from sprawl_audit.connectors.common.retry import Clock
-from sprawl_audit.connectors.common.settings import check_keys, fail, resolve_path
-from sprawl_audit.connectors.common.transport import RetryPolicy, Transport
-from sprawl_audit.connectors.interface import (
-    Connector,
-    ConnectorContext,
-    PermissionCheck,
-    coverage,
-    known_secret,
-)
+from sprawl_audit.connectors.interface import coverage
 from sprawl_audit.connectors.m365 import permissions as perms
-from sprawl_audit.connectors.m365.apps import is_third_party, transform_app_consents
-from sprawl_audit.connectors.m365.auth import (
-    AuthError,
-    CertificateError,
-    Credentials,
-    TokenProvider,
-    load_certificate,
-)
-from sprawl_audit.connectors.m365.clouds import (
-    CLOUDS,
-    Cloud,
-    normalise_base_url,
-    normalise_scope,
-    resolve_cloud,
-)
-from sprawl_audit.connectors.m365.devices import transform_devices
-from sprawl_audit.connectors.m365.directory import person_id, transform_users, verified_domains
-from sprawl_audit.connectors.m365.exports import ExportBundle, load_exports, transform_exports
-from sprawl_audit.connectors.m365.external import transform_inbox_rules, transform_team_guests
-from sprawl_audit.connectors.m365.graph import (
+from sprawl_audit.connectors.m365.auth import AuthError
+from sprawl_audit.connectors.m365.client import (
     DeltaOutcome,
-    GraphClient,
     GraphError,
     GraphForbidden,
     GraphNotFound,
     ItemResult,
+    Session,
 )
-from sprawl_audit.connectors.m365.mfa import mfa_enforcement, policy_summary, transform_mfa
 from sprawl_audit.connectors.m365.odata import Item, text
-from sprawl_audit.connectors.m365.policies import (
+from sprawl_audit.connectors.m365.settings import M365Settings
+from sprawl_audit.connectors.m365.transform.apps import is_third_party, transform_app_consents
+from sprawl_audit.connectors.m365.transform.devices import transform_devices
+from sprawl_audit.connectors.m365.transform.directory import (
+    person_id,
+    transform_users,
+    verified_domains,
+)
+from sprawl_audit.connectors.m365.transform.external import (
+    transform_inbox_rules,
+    transform_team_guests,
+)
+from sprawl_audit.connectors.m365.transform.mfa import (
+    mfa_enforcement,
+    policy_summary,
+    transform_mfa,
+)
+from sprawl_audit.connectors.m365.transform.policies import (
     transform_authorization_policy,
     transform_cross_tenant,
 )
-from sprawl_audit.connectors.m365.reports import transform_activity_reports
-from sprawl_audit.connectors.m365.telephony import transform_number_assignments
+from sprawl_audit.connectors.m365.transform.reports import transform_activity_reports
+from sprawl_audit.connectors.m365.transform.telephony import transform_number_assignments
 from sprawl_audit.core.model import Coverage, InventoryBuilder
-from sprawl_audit.parsers.phones import DEFAULT_REGION
 
 log = logging.getLogger("sprawl_audit.connectors.m365")
 
-PREFIX = "connectors.m365"
-KEYS = {
-    "tenant_id", "client_id", "client_secret_env", "certificate_path",
-    "certificate_password_env", "auth", "cloud", "authority_host", "graph_endpoint",
-    "graph_scope", "ca_bundle", "powershell_exports", "mailbox_rules", "concurrency",
-    "page_size", "batch", "max_retries", "timeout", "delta", "report_period", "token_cache",
-    "max_requests_per_second",
-}
-#: Client-side pacing: requests (each ``$batch`` part counted) a second the connector
-#: stays under; Graph throttles an app at a few hundred a second per tenant for the
-#: per-mailbox and per-item reads. 0 turns pacing off (then only Retry-After slows it).
-DEFAULT_REQUESTS_PER_SECOND = 200.0
-MAX_REQUESTS_PER_SECOND = 100_000
-#: URL settings: key, whether a path prefix is allowed, and the error text with an example
-#: of that kind of URL (an authority is not a Graph host, so it gets its own example).
-_URL_SETTINGS: tuple[tuple[str, bool, str], ...] = (
-    ("authority_host", False, "must be an https:// URL with no path, e.g. "
-     "https://login.microsoftonline.com"),
-    ("graph_endpoint", True, "must be an https:// URL, e.g. https://graph.microsoft.com or "
-     "a gateway such as https://gateway.example/graph (no API version: /v1.0 is added)"),
-)
-_GUID = re.compile(r"[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}")
-_DOMAIN = re.compile(r"[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+")
-_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 STATE_VERSION = 1
 
 USER_SELECT = ("id,userPrincipalName,mail,displayName,department,jobTitle,accountEnabled,"
@@ -144,237 +80,6 @@ _STAGE_TOPIC = {"t_directory": "directory.users", "t_reports": "activity.usage",
                 "t_numbers": "phone.numbers", "t_mailboxes": "mail.forwarding",
                 "t_mfa": "accounts.mfa"}
 EXPORT_TOPICS: tuple[str, ...] = tuple(perms.EXPORT_TOPICS)
-
-
-# -- settings ------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class M365Settings:
-    """Validated ``connectors.m365`` settings (credentials loaded, paths resolved)."""
-
-    tenant: str
-    client_id: str
-    credentials: Credentials
-    cloud: Cloud
-    ca_bundle: str | None = None
-    exports: Path | None = None
-    mailbox_rules: bool = False
-    max_mailboxes: int = 500
-    concurrency: int = 4
-    page_size: int = 999
-    batch: bool = True
-    attempts: int = 5
-    timeout: float = 60.0
-    delta: bool = True
-    report_period: str = "D30"
-    token_cache: Path | None = None
-    max_requests_per_second: float = DEFAULT_REQUESTS_PER_SECOND  # 0: no pacing
-    region: str = DEFAULT_REGION  # organisation.default_region: numbers without +CC
-
-
-def _str_setting(settings: Mapping[str, Any], key: str, *, required: bool = False) -> str | None:
-    value = settings.get(key)
-    if value is None:
-        if required:
-            raise fail(settings, key, "is required", PREFIX)
-        return None
-    if not isinstance(value, str) or not value.strip():
-        raise fail(settings, key, "must be a non-empty string", PREFIX)
-    return value.strip()
-
-
-def _int_setting(settings: Mapping[str, Any], key: str, default: int, lo: int, hi: int,
-                 prefix: str = PREFIX) -> int:
-    value = settings.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
-        raise fail(settings, key, f"must be a whole number from {lo} to {hi}", prefix)
-    return value
-
-
-def _bool_setting(settings: Mapping[str, Any], key: str, default: bool,
-                  prefix: str = PREFIX) -> bool:
-    value = settings.get(key, default)
-    if not isinstance(value, bool):
-        raise fail(settings, key, "must be true or false", prefix)
-    return value
-
-
-def _env_secret(settings: Mapping[str, Any], key: str) -> str:
-    """The value of the environment variable named by ``settings[key]`` (never echoed)."""
-    name = _str_setting(settings, key, required=True) or ""
-    if not _ENV_NAME.fullmatch(name):
-        raise fail(settings, key, "must be the NAME of an environment variable "
-                   "(the secret itself never goes in the config)", PREFIX)
-    value = os.environ.get(name)
-    if not value:
-        raise fail(settings, key, f"environment variable {name} is not set or empty", PREFIX)
-    known_secret(value)  # whatever the variable is called, logs and outputs never show it
-    return value
-
-
-def _file_setting(settings: Mapping[str, Any], key: str, config_dir: str, *,
-                  directory: bool = False) -> Path | None:
-    value = _str_setting(settings, key)
-    if value is None:
-        return None
-    path = resolve_path(value, config_dir)
-    ok = path.is_dir() if directory else path.is_file()
-    if not ok:
-        raise fail(settings, key, f"{'folder' if directory else 'file'} not found: {path}",
-                   PREFIX)
-    return path
-
-
-def parse_settings(settings: Mapping[str, Any], context: ConnectorContext) -> M365Settings:
-    """Validate the section; every mistake is a UserError naming file, line and key."""
-    if not isinstance(settings, Mapping):
-        raise fail({}, "", "must be a mapping of settings", PREFIX)
-    check_keys(settings, KEYS, PREFIX)
-    tenant = _str_setting(settings, "tenant_id", required=True) or ""
-    if not (_GUID.fullmatch(tenant) or _DOMAIN.fullmatch(tenant)):
-        raise fail(settings, "tenant_id", "must be the tenant's GUID or a domain such as "
-                   "contoso.onmicrosoft.com", PREFIX)
-    client_id = _str_setting(settings, "client_id", required=True) or ""
-    if not _GUID.fullmatch(client_id):
-        raise fail(settings, "client_id", "must be the app registration's Application "
-                   "(client) ID, a GUID", PREFIX)
-
-    cloud_name = settings.get("cloud", "global")
-    if cloud_name not in CLOUDS:
-        raise fail(settings, "cloud", f"must be one of: {', '.join(CLOUDS)}", PREFIX)
-    overrides: dict[str, str | None] = {}
-    for key, allow_path, example in _URL_SETTINGS:
-        raw = _str_setting(settings, key)
-        overrides[key] = None
-        if raw is not None:
-            base = normalise_base_url(raw, allow_path=allow_path)
-            if base is None:
-                raise fail(settings, key, example, PREFIX)
-            overrides[key] = base
-    resource = None
-    raw_scope = _str_setting(settings, "graph_scope")
-    if raw_scope is not None:
-        resource = normalise_scope(raw_scope)
-        if resource is None:
-            raise fail(settings, "graph_scope", "must be a resource's .default scope, e.g. "
-                       "https://graph.microsoft.com/.default (leave it out to use the "
-                       "cloud's Graph)", PREFIX)
-    cloud = resolve_cloud(str(cloud_name), overrides["authority_host"],
-                          overrides["graph_endpoint"], resource)
-
-    credentials = _credentials(settings, context)
-    ca = _file_setting(settings, "ca_bundle", context.config_dir)
-    exports = _file_setting(settings, "powershell_exports", context.config_dir, directory=True)
-
-    rules = settings.get("mailbox_rules") or {}
-    if not isinstance(rules, Mapping):
-        raise fail(settings, "mailbox_rules", "must be a mapping: {enabled: true, "
-                   "max_mailboxes: 500}", PREFIX)
-    check_keys(rules, {"enabled", "max_mailboxes"}, f"{PREFIX}.mailbox_rules")
-    enabled = _bool_setting(rules, "enabled", False, f"{PREFIX}.mailbox_rules")
-    cap = _int_setting(rules, "max_mailboxes", 500, 1, 1_000_000, f"{PREFIX}.mailbox_rules")
-
-    timeout = settings.get("timeout", 60)
-    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or \
-            not 0 < timeout <= 600:
-        raise fail(settings, "timeout", "must be seconds, more than 0 and at most 600", PREFIX)
-    period = settings.get("report_period", "D30")
-    if period not in ("D7", "D30", "D90", "D180"):
-        raise fail(settings, "report_period", "must be D7, D30, D90 or D180", PREFIX)
-    cache_value = _str_setting(settings, "token_cache")
-    return M365Settings(
-        tenant=tenant, client_id=client_id, credentials=credentials, cloud=cloud,
-        ca_bundle=str(ca) if ca else None, exports=exports,
-        mailbox_rules=enabled, max_mailboxes=cap,
-        concurrency=_int_setting(settings, "concurrency", 4, 1, 32),
-        page_size=_int_setting(settings, "page_size", 999, 1, 999),
-        batch=_bool_setting(settings, "batch", True),
-        attempts=_int_setting(settings, "max_retries", 5, 1, 20),
-        timeout=float(timeout),
-        delta=_bool_setting(settings, "delta", True),
-        report_period=str(period),
-        token_cache=resolve_path(cache_value, context.config_dir) if cache_value else None,
-        max_requests_per_second=rate_setting(settings, "max_requests_per_second",
-                                             DEFAULT_REQUESTS_PER_SECOND, PREFIX),
-        region=getattr(context, "default_region", DEFAULT_REGION),
-    )
-
-
-def rate_setting(settings: Mapping[str, Any], key: str, default: float,
-                 prefix: str = PREFIX) -> float:
-    """A pacing rate: a number from 0 (no client-side pacing) to 100,000 a second."""
-    value = settings.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or \
-            not 0 <= value <= MAX_REQUESTS_PER_SECOND or value != value:
-        raise fail(settings, key, "must be requests a second, a number from 0 (no "
-                   f"client-side pacing) to {MAX_REQUESTS_PER_SECOND:,}", prefix)
-    return float(value)
-
-
-def _credentials(settings: Mapping[str, Any], context: ConnectorContext) -> Credentials:
-    auth = settings.get("auth")
-    has_secret = settings.get("client_secret_env") is not None
-    has_cert = settings.get("certificate_path") is not None
-    if auth not in (None, "client_credentials", "device_code"):
-        raise fail(settings, "auth", "must be client_credentials or device_code", PREFIX)
-    if has_secret and has_cert:
-        raise fail(settings, "certificate_path", "give client_secret_env or "
-                   "certificate_path, not both", PREFIX)
-    if auth == "device_code" or (auth is None and not has_secret and not has_cert):
-        if has_secret or has_cert:
-            raise fail(settings, "auth", "device_code sign-in uses no secret or certificate; "
-                       "remove client_secret_env/certificate_path", PREFIX)
-        return Credentials("device_code", "device-code sign-in (delegated; you will be "
-                           "asked to sign in on another device)")
-    if has_secret:
-        name = str(settings.get("client_secret_env"))
-        secret = _env_secret(settings, "client_secret_env")
-        return Credentials("secret", f"client secret from environment variable {name}",
-                           secret=secret)
-    if not has_cert:
-        raise fail(settings, "client_secret_env", "client credentials need "
-                   "client_secret_env or certificate_path", PREFIX)
-    path = _file_setting(settings, "certificate_path", context.config_dir)
-    assert path is not None
-    password = None
-    if settings.get("certificate_password_env") is not None:
-        password = _env_secret(settings, "certificate_password_env")
-    try:
-        key_pem, cert_pem, thumb = load_certificate(path, password)
-    except CertificateError as exc:
-        raise fail(settings, "certificate_path", str(exc), PREFIX) from None
-    return Credentials("certificate", f"certificate {path.name} (thumbprint {thumb})",
-                       private_key_pem=key_pem, certificate_pem=cert_pem, thumbprint=thumb)
-
-
-# -- session -----------------------------------------------------------------------------------
-@dataclass
-class Session:
-    """Transport, token provider and Graph client for one run."""
-
-    transport: Transport
-    tokens: TokenProvider
-    graph: GraphClient
-
-    def close(self) -> None:
-        self.transport.close()
-
-
-def open_session(cfg: M365Settings, *, clock: Clock | None = None,
-                 rng: random.Random | None = None,
-                 prompt: Callable[[str], None] | None = None) -> Session:
-    transport = Transport(
-        verify=resolve_verify(cfg.ca_bundle), timeout=(min(10.0, cfg.timeout), cfg.timeout),
-        policy=RetryPolicy(attempts=cfg.attempts), clock=clock, rng=rng,
-        concurrency=cfg.concurrency,
-        pacer=bucket_or_none(cfg.max_requests_per_second, clock=clock),
-    )
-    delegated = perms.all_permissions() if cfg.credentials.kind == "device_code" else ()
-    extra: dict[str, Any] = {"prompt": prompt} if prompt else {}
-    tokens = TokenProvider(cfg.cloud, cfg.tenant, cfg.client_id, cfg.credentials, transport,
-                           delegated_scopes=delegated, cache_path=cfg.token_cache, **extra)
-    graph = GraphClient(transport, tokens, cfg.cloud.graph_endpoint, page_size=cfg.page_size,
-                        batch=cfg.batch, concurrency=cfg.concurrency)
-    return Session(transport, tokens, graph)
 
 
 # -- one topic's outcome --------------------------------------------------------------------------
@@ -451,7 +156,7 @@ def _item_errors(results: Mapping[Any, ItemResult]) -> list[GraphError]:
 
 
 # -- the run -----------------------------------------------------------------------------------
-class _Run:
+class Run:
     """One collection: fetch every source (concurrently), then transform each topic."""
 
     def __init__(self, connector: str, cfg: M365Settings, session: Session,
@@ -888,55 +593,3 @@ def _mode_note(outcome: DeltaOutcome, what: str = "") -> str:
         return f"{label}read by delta query ({outcome.changes} changes since the previous run)"
     reason = outcome.mode[len("full"):] if outcome.mode.startswith("full (") else ""
     return f"{label}read in full{reason}"
-
-
-# -- the connector ---------------------------------------------------------------------------------
-class M365Connector(Connector["Mapping[str, Any]"]):
-    """``connectors.m365``: Microsoft 365 through msal + Graph, plus PowerShell exports."""
-
-    name = "m365"
-    topics = GRAPH_TOPICS + EXPORT_TOPICS
-
-    def __init__(self, *, clock: Clock | None = None, rng: random.Random | None = None,
-                 prompt: Callable[[str], None] | None = None) -> None:
-        self.clock = clock
-        self.rng = rng
-        self.prompt = prompt
-        #: After collect(): the state for the next run (delta links), or None.
-        self.state: dict[str, Any] | None = None
-        #: After collect(): the tenant's verified mail domains, for the DNS checks.
-        self.domains: tuple[str, ...] = ()
-        #: After collect(): transport counters (requests, retries, throttled, slept).
-        self.stats: Any = None
-        #: After collect(): the token bucket that paced the run (None: pacing off).
-        self.stats_pacer: TokenBucket | None = None
-
-    def collect(self, settings: Mapping[str, Any], context: ConnectorContext) -> InventoryBuilder:
-        cfg = parse_settings(settings, context)
-        bundle: ExportBundle | None = load_exports(cfg.exports) if cfg.exports else None
-        session = open_session(cfg, clock=self.clock, rng=self.rng, prompt=self.prompt)
-        run = _Run(self.name, cfg, session, context.state,
-                   tuple(getattr(context, "domains", ()) or ()))
-        run_id = uuid.uuid4().hex[:8]
-        log.info("m365 %s: collecting from %s (tenant %s)", run_id, cfg.cloud.graph_endpoint,
-                 cfg.tenant)
-        try:
-            out = run.collect()
-        finally:
-            session.close()
-        out.extend(transform_exports(bundle, connector=self.name))
-        self.state = run.state()
-        self.domains = run.domains
-        self.stats = session.transport.stats
-        self.stats_pacer = session.transport.pacer
-        for c in out.coverage:
-            log.info("m365 %s: %s %s (%d)", run_id, c.topic, c.status, c.items)
-        return out
-
-    def check(self, settings: Mapping[str, Any],
-              context: ConnectorContext) -> list[PermissionCheck]:
-        """Sign in and report which topic permissions the token carries (no collection)."""
-        from sprawl_audit.connectors.m365.check import check_permissions
-
-        return check_permissions(self, settings, context, parse_settings=parse_settings,
-                                 open_session=open_session).results()

@@ -62,7 +62,7 @@ from pathlib import Path
 from typing import Any
 
 from sprawl_audit.connectors.interface import coverage
-from sprawl_audit.connectors.m365.directory import EXCHANGE, TEAMS
+from sprawl_audit.connectors.m365.transform.directory import EXCHANGE, TEAMS
 from sprawl_audit.core.errors import UserError
 from sprawl_audit.core.model import ExternalLink, InventoryBuilder, Platform, SourceRef
 

@@ -27,8 +27,8 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from sprawl_audit.connectors.interface import coverage, note_malformed
-from sprawl_audit.connectors.m365.apps import ENTRA
 from sprawl_audit.connectors.m365.odata import Item, as_list, mappings, text
+from sprawl_audit.connectors.m365.transform.apps import ENTRA
 from sprawl_audit.core.model import ExternalLink, InventoryBuilder, Platform, SourceRef
 
 CONSENT_POLICIES: Mapping[str, str] = {

@@ -54,8 +54,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sprawl_audit.connectors.interface import coverage, note_malformed
-from sprawl_audit.connectors.m365.directory import user_id_map
 from sprawl_audit.connectors.m365.odata import Item, as_list, mappings, text
+from sprawl_audit.connectors.m365.transform.directory import user_id_map
 from sprawl_audit.core.model import AppRef, Integration, InventoryBuilder, SourceRef
 
 #: Tenants that own Microsoft first-party apps: "Microsoft Services"

@@ -22,7 +22,6 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 
 from sprawl_audit.connectors.interface import coverage, note_malformed
-from sprawl_audit.connectors.m365.directory import EXCHANGE, TEAMS
 from sprawl_audit.connectors.m365.odata import (
     Item,
     as_list,
@@ -31,6 +30,7 @@ from sprawl_audit.connectors.m365.odata import (
     mappings,
     text,
 )
+from sprawl_audit.connectors.m365.transform.directory import EXCHANGE, TEAMS
 from sprawl_audit.core.model import ExternalLink, InventoryBuilder, SourceRef
 
 FORWARD_ACTIONS: tuple[str, ...] = ("forwardTo", "forwardAsAttachmentTo", "redirectTo")

@@ -23,8 +23,8 @@ from collections.abc import Iterable
 from typing import Any
 
 from sprawl_audit.connectors.interface import coverage, note_malformed
-from sprawl_audit.connectors.m365.directory import TEAMS, user_id_map
 from sprawl_audit.connectors.m365.odata import Item, as_list, mappings, text
+from sprawl_audit.connectors.m365.transform.directory import TEAMS, user_id_map
 from sprawl_audit.core.model import AppRef, InventoryBuilder, PhoneNumber, SourceRef
 from sprawl_audit.parsers.phones import DEFAULT_REGION, invalid_note, normalise, region_code
 

@@ -15,53 +15,61 @@ function                       Graph source                                 topi
 ``transform_devices``          Intune managedDevices + detectedApps         devices.apps
 ``transform_inbox_rules``      /users/{id}/mailFolders/inbox/messageRules   mail.forwarding
 ``transform_team_guests``      Teams groups + guest members                 collab.external_channels
+``transform_mfa``              userRegistrationDetails + conditional access accounts.mfa,
+                               policies + security defaults                 identity.policies
 ``verified_domains``           /domains                                     (input to DNS checks)
 ``transform_authorization_     /policies/authorizationPolicy                oauth.consent_policy
 policy``
 ``transform_cross_tenant``     /policies/crossTenantAccessPolicy            identity.cross_tenant
 ``transform_number_            Teams Phone numberAssignments                phone.numbers
 assignments``
-``transform_exports``          PowerShell JSON exports (Teams, Exchange)    collab.federation,
-                                                                            collab.*_policies,
-                                                                            mail.remote_domains,
-                                                                            mail.smtp_auth
+``exports.transform_exports``  PowerShell JSON exports (Teams, Exchange)    collab.federation,
+(outside this package: the                                                  collab.*_policies,
+exports module reads the                                                    mail.remote_domains,
+folder, then transforms it)                                                 mail.smtp_auth
 =============================  ===========================================  ==============
 
-The "get" half — msal sign-in, the Graph client, the live connector — is in ``auth``,
-``graph`` and ``collect``.
+Each topic family has its module here (``apps``, ``devices``, ``directory``, ``external``,
+``mfa``, ``policies``, ``reports``, ``telephony``). The "get" half — msal sign-in, the
+Graph client, the Graph reads of one run — is in ``..auth``, ``..client`` and
+``..collect``; nothing here sends a request.
 """
 
 from __future__ import annotations
 
-from sprawl_audit.connectors.m365.apps import (
+from sprawl_audit.connectors.m365.odata import iter_values
+from sprawl_audit.connectors.m365.transform.apps import (
     MICROSOFT_TENANT_IDS,
     is_microsoft_first_party,
     transform_app_consents,
 )
-from sprawl_audit.connectors.m365.devices import app_ref, transform_devices
-from sprawl_audit.connectors.m365.directory import (
+from sprawl_audit.connectors.m365.transform.devices import app_ref, transform_devices
+from sprawl_audit.connectors.m365.transform.directory import (
     person_id,
     sku_catalogue,
     transform_users,
     verified_domains,
 )
-from sprawl_audit.connectors.m365.exports import transform_exports
-from sprawl_audit.connectors.m365.external import (
+from sprawl_audit.connectors.m365.transform.external import (
     rule_recipients,
     transform_inbox_rules,
     transform_team_guests,
 )
-from sprawl_audit.connectors.m365.odata import iter_values
-from sprawl_audit.connectors.m365.policies import (
+from sprawl_audit.connectors.m365.transform.mfa import (
+    mfa_enforcement,
+    policy_summary,
+    transform_mfa,
+)
+from sprawl_audit.connectors.m365.transform.policies import (
     transform_authorization_policy,
     transform_cross_tenant,
 )
-from sprawl_audit.connectors.m365.reports import (
+from sprawl_audit.connectors.m365.transform.reports import (
     is_concealed,
     read_report_csv,
     transform_activity_reports,
 )
-from sprawl_audit.connectors.m365.telephony import transform_number_assignments
+from sprawl_audit.connectors.m365.transform.telephony import transform_number_assignments
 
 __all__ = [
     "MICROSOFT_TENANT_IDS",
@@ -69,7 +77,9 @@ __all__ = [
     "is_concealed",
     "is_microsoft_first_party",
     "iter_values",
+    "mfa_enforcement",
     "person_id",
+    "policy_summary",
     "read_report_csv",
     "rule_recipients",
     "sku_catalogue",
@@ -78,8 +88,8 @@ __all__ = [
     "transform_authorization_policy",
     "transform_cross_tenant",
     "transform_devices",
-    "transform_exports",
     "transform_inbox_rules",
+    "transform_mfa",
     "transform_number_assignments",
     "transform_team_guests",
     "transform_users",

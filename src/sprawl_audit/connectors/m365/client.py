@@ -20,8 +20,14 @@ knows Graph's conventions and nothing about evidence topics:
   can go incremental.
 * **Reports** answer 302 with a pre-authenticated download URL. The CSV is fetched from
   it *without* the Authorization header (the token must not travel to the download host)
-  and kept for the rest of the run, so each report is downloaded once.
+  and kept for the rest of the run, so each report is downloaded once. A report has its
+  own decoded size cap (``report_max_bytes``, 160 MiB unless ``max_response_mb`` is
+  higher): a 100,000-user tenant's reports are tens of MiB, more than an API page may be.
 * **401** mid-run: a fresh token is acquired once and the request repeated.
+
+:func:`open_session` builds the transport (from the settings' shared ``HttpSettings``:
+trust, timeouts, retries, deadline, size cap), msal's token provider and this client —
+one way, for ``collect`` and ``connectors check`` alike.
 
 Links (nextLink, deltaLink, the delta state of a previous run) are only followed when
 they point at the configured Graph endpoint: the bearer token is never sent elsewhere.
@@ -35,6 +41,7 @@ import heapq
 import itertools
 import json
 import logging
+import random
 import threading
 from collections import deque
 from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
@@ -43,18 +50,21 @@ from typing import Any
 from urllib.parse import quote, urljoin, urlsplit
 
 from sprawl_audit.connectors.common.http import loads
+from sprawl_audit.connectors.common.pacing import bucket_or_none
 from sprawl_audit.connectors.common.paging import DEFAULT_MAX_PAGES, LinkGuard, PagingError
-from sprawl_audit.connectors.common.retry import retry_after_seconds
+from sprawl_audit.connectors.common.retry import Clock, retry_after_seconds
 from sprawl_audit.connectors.common.transport import (
     RETRY_STATUSES,
     Reply,
     Transport,
     TransportError,
 )
+from sprawl_audit.connectors.m365 import permissions as perms
 from sprawl_audit.connectors.m365.auth import TokenProvider
 from sprawl_audit.connectors.m365.odata import iter_values
+from sprawl_audit.connectors.m365.settings import REPORT_MAX_BYTES, M365Settings
 
-log = logging.getLogger("sprawl_audit.connectors.m365.graph")
+log = logging.getLogger("sprawl_audit.connectors.m365.client")
 
 BATCH_LIMIT = 20  # Graph's documented maximum number of requests in one $batch
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
@@ -158,6 +168,7 @@ class GraphClient:
         batch: bool = True,
         batch_size: int = BATCH_LIMIT,
         concurrency: int = 4,
+        report_max_bytes: int = REPORT_MAX_BYTES,
     ) -> None:
         self.transport = transport
         self.tokens = tokens
@@ -167,6 +178,8 @@ class GraphClient:
         self.batch = batch
         self.batch_size = max(1, min(BATCH_LIMIT, batch_size))
         self.concurrency = max(1, concurrency)
+        #: decoded size cap of a usage report (the transport's cap is for API answers)
+        self.report_max_bytes = report_max_bytes
         #: pages of one collection (or one item's pages) before it is declared runaway
         self.max_pages = DEFAULT_MAX_PAGES
         self.sub_requests = 0
@@ -265,7 +278,11 @@ class GraphClient:
         query = dict(params or {})
         if top:
             query["$top"] = min(top, self.page_size)
-        first = self.url(path, query)
+        return self._walk(self.url(path, query))
+
+    def _walk(self, first: str) -> Iterator[Mapping[str, Any]]:
+        """The pages from ``first`` on, each checked, following ``@odata.nextLink`` (only
+        to the Graph endpoint, never to a link already followed — see :meth:`_follow`)."""
         guard = self._guard(first)
         url: str | None = first
         number = 0
@@ -362,17 +379,10 @@ class GraphClient:
 
     def _delta_round(self, link: str, stored: Mapping[str, Any]) -> DeltaOutcome:
         items: dict[str, dict[str, Any]] = {str(k): dict(v) for k, v in stored.items()}
-        url: str | None = link
         self._check_link(link)
-        guard = self._guard(link)
         changes = 0
         new_link = link
-        number = 0
-        while url:
-            self._follow(guard, url)
-            page = self.request("GET", url)
-            number += 1
-            self._check_page(page, url, number)
+        for page in self._walk(link):
             for item in page.get("value") or []:
                 if not isinstance(item, Mapping) or not item.get("id"):
                     continue
@@ -384,12 +394,7 @@ class GraphClient:
                 merged = items.get(key, {})
                 merged.update({k: v for k, v in item.items() if not k.startswith("@")})
                 items[key] = merged
-            nxt = page.get("@odata.nextLink")
-            if nxt:
-                url = str(nxt)
-                self._check_link(url)
-            else:
-                url = None
+            if not page.get("@odata.nextLink"):
                 new_link = str(page.get("@odata.deltaLink") or link)
         return DeltaOutcome(list(items.values()), {"link": new_link, "items": items},
                             "delta", changes)
@@ -602,7 +607,8 @@ class GraphClient:
                     # No Authorization header: the URL is pre-authenticated, and the token
                     # must not reach the download host.
                     dl = self.transport.request("GET", target, headers={"Accept": "text/csv"},
-                                                allow_redirects=True)
+                                                allow_redirects=True,
+                                                max_bytes=self.report_max_bytes)
                 except TransportError as exc:
                     raise GraphError(f"report download for {name}: {exc}") from None
                 if dl.status == 200:
@@ -619,7 +625,8 @@ class GraphClient:
         for auth_try in range(2):
             try:
                 reply = self.transport.request("GET", url, headers=self._headers(token),
-                                               allow_redirects=False)
+                                               allow_redirects=False,
+                                               max_bytes=self.report_max_bytes)
             except TransportError as exc:
                 raise GraphError(str(exc), endpoint=self._endpoint_of(url)) from None
             if reply.status == 401 and auth_try == 0:
@@ -629,9 +636,35 @@ class GraphClient:
         return reply
 
 
-def guarded(fn: Callable[[], Any]) -> tuple[Any, BaseException | None]:
-    """Run ``fn``; return (result, None) or (None, the Graph/transport error)."""
-    try:
-        return fn(), None
-    except (GraphError, TransportError) as exc:
-        return None, exc
+# -- one run's session --------------------------------------------------------------------
+@dataclass
+class Session:
+    """Transport, token provider and Graph client for one run."""
+
+    transport: Transport
+    tokens: TokenProvider
+    graph: GraphClient
+
+    def close(self) -> None:
+        self.transport.close()
+
+
+def open_session(cfg: M365Settings, *, clock: Clock | None = None,
+                 rng: random.Random | None = None,
+                 prompt: Callable[[str], None] | None = None) -> Session:
+    """Transport, sign-in and Graph client as ``cfg`` says; nothing is sent yet."""
+    http = cfg.http
+    transport = Transport(
+        verify=http.verify, timeout=(min(10.0, http.timeout), http.timeout),
+        policy=http.retry_policy(), clock=clock, rng=rng, concurrency=cfg.concurrency,
+        pacer=bucket_or_none(cfg.max_requests_per_second, clock=clock),
+        deadline=http.request_deadline, max_bytes=http.max_bytes,
+    )
+    delegated = perms.all_permissions() if cfg.credentials.kind == "device_code" else ()
+    extra: dict[str, Any] = {"prompt": prompt} if prompt else {}
+    tokens = TokenProvider(cfg.cloud, cfg.tenant, cfg.client_id, cfg.credentials, transport,
+                           delegated_scopes=delegated, cache_path=cfg.token_cache, **extra)
+    graph = GraphClient(transport, tokens, cfg.cloud.graph_endpoint, page_size=cfg.page_size,
+                        batch=cfg.batch, concurrency=cfg.concurrency,
+                        report_max_bytes=max(REPORT_MAX_BYTES, http.max_bytes))
+    return Session(transport, tokens, graph)

@@ -25,7 +25,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from sprawl_audit.connectors.interface import coverage
-from sprawl_audit.connectors.m365.directory import EXCHANGE, TEAMS
+from sprawl_audit.connectors.m365.transform.directory import EXCHANGE, TEAMS
 from sprawl_audit.core.model import AppRef, Coverage, InventoryBuilder, SourceRef, Usage
 
 TEAMS_COUNTS: Mapping[str, str] = {
