@@ -145,7 +145,7 @@ def _scenario(tenant: Any, users: int, quota: float, faults: bool) -> dict[str, 
                         "gmail_forwarding": {"enabled": True, "max_users": GMAIL_USERS}}
             connector = GoogleConnector(Runtime())
             t0, c0 = time.perf_counter(), time.process_time()
-            inventory = connector.collect(settings, ConnectorContext(config_dir=tmp))
+            inventory = connector.run(settings, ConnectorContext(config_dir=tmp))
             wall = time.perf_counter() - t0
             cpu = time.process_time() - c0  # the connector's threads only: the fake is apart
             parent.send("report")
