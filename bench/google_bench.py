@@ -30,6 +30,7 @@ from __future__ import annotations
 import argparse
 import math
 import multiprocessing
+import resource
 import sys
 import tempfile
 import time
@@ -220,6 +221,9 @@ def main(argv: list[str] | None = None) -> None:
               f"{bound_name}")
     for (name, *_r, people, devices, statuses) in rows:
         print(f"google: {name}: {people:,} people, {devices:,} devices; coverage {statuses}")
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    print(f"google: peak memory of the connector's process (the tenant's generation "
+          f"included; the fake runs apart): {peak:,.0f} MiB")
 
 
 if __name__ == "__main__":

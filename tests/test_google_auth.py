@@ -137,6 +137,11 @@ SA = ["service_account_file: sa.json", "admin_subject: a@x.org"]
     ([*SA, "gmail_forwarding: {enabled: true, max_users: 0}"],
      "connectors.google.gmail_forwarding.max_users", "whole number"),
     ([*SA, "user_tokens: maybe"], "connectors.google.user_tokens", "true or false"),
+    ([*SA, "timeout: 0"], "connectors.google.timeout", "above 0"),
+    ([*SA, "max_retries: 0"], "connectors.google.max_retries", "whole number from 1"),
+    ([*SA, "request_deadline: 10"], "connectors.google.request_deadline",
+     "at least the read timeout (60 s)"),
+    ([*SA, "max_response_mb: 0"], "connectors.google.max_response_mb", "whole number"),
 ])
 def test_settings_mistakes_are_located(tmp_path: Path, lines: list[str], key: str,
                                        message: str) -> None:

@@ -300,3 +300,13 @@ def tls_pair() -> tuple[Any, Any, str]:
     ca.cert_pem.write_to_path(handle.name)
     handle.close()
     return ca, cert, handle.name
+
+
+def gzip_bomb(inflated: int) -> bytes:
+    """A gzip body that inflates to ``inflated`` bytes of zeros (200 MiB is 199 KiB sent)."""
+    import zlib
+
+    comp = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    block = b"\0" * (1 << 20)
+    out = [comp.compress(block) for _ in range(inflated // len(block))]
+    return b"".join(out) + comp.flush()
