@@ -38,6 +38,7 @@ from sprawl_audit.core.model import InventoryBuilder
 
 log = logging.getLogger("sprawl_audit.connectors.google")
 
+
 @dataclass
 class Runtime:
     """What a run is built from; tests and the benchmark swap the clock."""
