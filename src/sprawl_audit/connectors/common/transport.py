@@ -339,7 +339,7 @@ class Transport:
                 # Not transient: a wrong CA bundle will not fix itself on retry.
                 self._count(None, retried)
                 raise TrustError(f"{where}: TLS verification failed ({_short(exc)}); "
-                                     "check ca_bundle / REQUESTS_CA_BUNDLE") from None
+                                 "check ca_bundle / REQUESTS_CA_BUNDLE") from None
             except _TRANSIENT as exc:
                 self._count(None, retried)
                 problem = f"{type(exc).__name__}: {_short(exc)}"
