@@ -30,6 +30,7 @@ from __future__ import annotations
 import argparse
 import math
 import multiprocessing
+import resource
 import sys
 import tempfile
 import time
@@ -145,7 +146,7 @@ def _scenario(tenant: Any, users: int, quota: float, faults: bool) -> dict[str, 
                         "gmail_forwarding": {"enabled": True, "max_users": GMAIL_USERS}}
             connector = GoogleConnector(Runtime())
             t0, c0 = time.perf_counter(), time.process_time()
-            inventory = connector.collect(settings, ConnectorContext(config_dir=tmp))
+            inventory = connector.run(settings, ConnectorContext(config_dir=tmp))
             wall = time.perf_counter() - t0
             cpu = time.process_time() - c0  # the connector's threads only: the fake is apart
             parent.send("report")
@@ -220,6 +221,9 @@ def main(argv: list[str] | None = None) -> None:
               f"{bound_name}")
     for (name, *_r, people, devices, statuses) in rows:
         print(f"google: {name}: {people:,} people, {devices:,} devices; coverage {statuses}")
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    print(f"google: peak memory of the connector's process (the tenant's generation "
+          f"included; the fake runs apart): {peak:,.0f} MiB")
 
 
 if __name__ == "__main__":

@@ -40,7 +40,7 @@ def run(fake: FakeGoogle, tmp: Path, clock: FakeClock | None = None,
         fake.write_key(key)
     connector = GoogleConnector(Runtime(clock=clock or FakeClock(), now=fake.tenant.now))
     settings = sa_settings(fake, key, **extra)
-    return connector.collect(settings, ConnectorContext(config_dir=str(tmp))), connector
+    return connector.run(settings, ConnectorContext(config_dir=str(tmp))), connector
 
 
 def cov(builder: InventoryBuilder) -> dict[str, Coverage]:

@@ -223,3 +223,40 @@ def test_one_failure_ranking() -> None:
     assert worst_failure({"forbidden", "error"}) == "error"
     assert worst_failure({"unavailable", "forbidden"}) == "forbidden"
     assert worst_failure(set(), "unavailable") == "unavailable"
+
+
+# -- the hooks a connector may add (Google's) ---------------------------------------------
+def test_rate_limited_hook_retries_a_403_that_means_slow_down(server: FakeServer) -> None:
+    from sprawl_audit.connectors.common.pacing import TokenBucket
+
+    @server.route("GET", r"/api/x")
+    def _x(req: Request) -> Response:
+        return Response(200, {"ok": True})
+
+    slow = {"error": {"code": 403, "errors": [{"reason": "rateLimitExceeded"}]}}
+    server.add_fault(r"/api/x", Fault(status=403, body=slow, headers={"Retry-After": "2"}))
+    server.add_fault(r"/api/x", Fault(status=403, body={"error": {"code": 403}}))
+    clock = FakeClock()
+    pacer = TokenBucket(100.0, clock=clock)
+    transport = Transport(clock=clock, pacer=pacer,
+                          rate_limited=lambda r: b"rateLimitExceeded" in r.content)
+    reply = transport.request("GET", f"{server.url}/api/x")
+    # the first 403 was retried after its Retry-After and slowed the pacer; the second,
+    # a plain refusal, is the answer
+    assert reply.status == 403 and reply.attempts == 2
+    assert pacer.stats.decreases == 1 and 2.0 in clock.sleeps
+    assert Transport(clock=FakeClock()).request("GET", f"{server.url}/api/x").status == 200
+
+
+def test_cut_short_hook_sends_a_visibly_incomplete_answer_again(server: FakeServer) -> None:
+    answers = iter([b"--b\r\npart\r\n", b"--b\r\npart\r\n--b--\r\n"])
+
+    @server.route("POST", r"/batch")
+    def _batch(req: Request) -> Response:
+        return Response(200, next(answers), {"Content-Type": "multipart/mixed; boundary=b"})
+
+    transport = Transport(clock=FakeClock(), cut_short=lambda r: None if r.content.endswith(
+        b"--b--\r\n") else "no closing boundary")
+    reply = transport.request("POST", f"{server.url}/batch", data=b"x")
+    assert reply.attempts == 2 and reply.response.content.endswith(b"--b--\r\n")
+    assert transport.stats.retries == 1

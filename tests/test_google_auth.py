@@ -13,7 +13,8 @@ from google_helpers import FakeClock, cov
 
 from sprawl_audit.config import load_config
 from sprawl_audit.connectors.google.auth import write_private
-from sprawl_audit.connectors.google.connector import GoogleConnector, Runtime, parse_settings
+from sprawl_audit.connectors.google.connector import GoogleConnector, Runtime
+from sprawl_audit.connectors.google.settings import parse as parse_settings
 from sprawl_audit.connectors.interface import ConnectorContext
 from sprawl_audit.core.errors import UserError
 
@@ -55,8 +56,7 @@ def test_installed_app_signs_in_once_and_caches_owner_only(
         settings = _oauth_settings(fake, tmp_path)
         browser, visited = _browser(fake)
         said: list[str] = []
-        b = _installed(fake, tmp_path, tty=True, browser=browser, announce=said).collect(
-            settings, ctx)
+        b = _installed(fake, tmp_path, tty=True, browser=browser, announce=said).run(settings, ctx)
         assert len(visited) == 1 and "code_challenge_method=S256" in visited[0]
         assert said and "Sign in to Google" in said[0]
         c = cov(b)
@@ -68,7 +68,7 @@ def test_installed_app_signs_in_once_and_caches_owner_only(
         assert stat.S_IMODE(cache.parent.stat().st_mode) == 0o700
         assert tenant.oauth_client_secret not in cache.read_text()
         # Next run (cron: no terminal): the cached sign-in is enough, no browser.
-        again = _installed(fake, tmp_path, tty=False).collect(settings, ctx)
+        again = _installed(fake, tmp_path, tty=False).run(settings, ctx)
         assert cov(again)["directory.users"].status == "collected"
         assert fake.token_grants["authorization_code"] == 1
         assert fake.token_grants["refresh_token"] >= 2
@@ -80,10 +80,10 @@ def test_no_terminal_and_no_cache_is_a_clear_user_error(
     with FakeGoogle(tenant) as fake:
         settings = _oauth_settings(fake, tmp_path)
         with pytest.raises(UserError, match="not a terminal"):
-            _installed(fake, tmp_path, tty=False).collect(
+            _installed(fake, tmp_path, tty=False).run(
                 settings, ConnectorContext(config_dir=str(tmp_path)))
         with pytest.raises(UserError, match="not a terminal"):
-            _installed(fake, tmp_path, tty=False).check(
+            _installed(fake, tmp_path, tty=False).run_check(
                 settings, ConnectorContext(config_dir=str(tmp_path)))
         assert fake.http_requests == 0
 
@@ -98,8 +98,8 @@ def test_a_scope_unticked_at_consent_is_forbidden_and_gmail_needs_delegation(
         settings = _oauth_settings(fake, tmp_path, gmail_forwarding={"enabled": True})
         browser, _visited = _browser(fake)
         connector = _installed(fake, tmp_path, tty=True, browser=browser)
-        b = connector.collect(settings, ctx)
-        checks = {c.needed: c for c in connector.check(settings, ctx)}
+        b = connector.run(settings, ctx)
+        checks = {c.needed: c for c in connector.run_check(settings, ctx)}
     c = cov(b)
     assert c["activity.usage"].status == "partial"  # Meet still read
     assert "admin.reports.usage.readonly" in c["activity.usage"].detail
@@ -137,6 +137,11 @@ SA = ["service_account_file: sa.json", "admin_subject: a@x.org"]
     ([*SA, "gmail_forwarding: {enabled: true, max_users: 0}"],
      "connectors.google.gmail_forwarding.max_users", "whole number"),
     ([*SA, "user_tokens: maybe"], "connectors.google.user_tokens", "true or false"),
+    ([*SA, "timeout: 0"], "connectors.google.timeout", "above 0"),
+    ([*SA, "max_retries: 0"], "connectors.google.max_retries", "whole number from 1"),
+    ([*SA, "request_deadline: 10"], "connectors.google.request_deadline",
+     "at least the read timeout (60 s)"),
+    ([*SA, "max_response_mb: 0"], "connectors.google.max_response_mb", "whole number"),
 ])
 def test_settings_mistakes_are_located(tmp_path: Path, lines: list[str], key: str,
                                        message: str) -> None:
@@ -157,11 +162,11 @@ def test_an_unusable_key_file_is_a_user_error_that_does_not_echo_it(tmp_path: Pa
                    '"-----BEGIN PRIVATE KEY-----\\nNOTAKEYSECRET\\n-----END PRIVATE KEY-----\\n"}')
     settings = {"service_account_file": str(key), "admin_subject": "a@x.org"}
     with pytest.raises(UserError) as err:
-        GoogleConnector().collect(settings, ConnectorContext(config_dir=str(tmp_path)))
+        GoogleConnector().run(settings, ConnectorContext(config_dir=str(tmp_path)))
     assert "cannot be read" in err.value.oneline()
     assert "NOTAKEYSECRET" not in err.value.oneline()
     key.write_text("{not json NOTAKEYSECRET")
     with pytest.raises(UserError) as err:
-        GoogleConnector().check(settings, ConnectorContext(config_dir=str(tmp_path)))
+        GoogleConnector().run_check(settings, ConnectorContext(config_dir=str(tmp_path)))
     assert "not a JSON key file" in err.value.oneline()
     assert "NOTAKEYSECRET" not in err.value.oneline()

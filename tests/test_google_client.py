@@ -7,21 +7,20 @@ import json
 import pytest
 from google_helpers import FakeClock
 
-from sprawl_audit.connectors.google.client import (
-    GoogleClient,
+from sprawl_audit.connectors.common.settings import HttpSettings
+from sprawl_audit.connectors.google.client import GoogleClient, api_transports
+from sprawl_audit.connectors.google.errors import classify
+from sprawl_audit.connectors.google.http import (
     RateLimiter,
-    RetryPolicy,
-    Transport,
     boundary_of,
     canonical_content_ids,
-    classify,
     complete,
 )
 from sprawl_audit.connectors.google.scopes import FEEDS, FEEDS_BY_NAME, delegation_scopes
 
 
 def _client(endpoint: str | None) -> GoogleClient:
-    return GoogleClient(Transport(ca_certs=None, timeout=5, per_minute=60), endpoint)
+    return GoogleClient(api_transports(HttpSettings(timeout=5), 60), endpoint)
 
 
 def test_api_endpoint_moves_every_api_and_its_batch_uri() -> None:
@@ -131,15 +130,6 @@ def test_rate_limiter_paces_parts_after_the_burst() -> None:
     limiter.penalise(30)
     limiter.acquire(1)
     assert clock.sleeps[-1] >= 29
-
-
-def test_backoff_is_truncated_exponential_with_jitter() -> None:
-    import random
-
-    policy = RetryPolicy()
-    rng = random.Random(1)
-    waits = [policy.backoff(n, rng) for n in range(8)]
-    assert 1.0 <= waits[0] <= 2.0 and 32.0 <= waits[-1] <= 33.0
 
 
 def test_only_one_feed_is_not_read_only_and_scopes_are_listed_once() -> None:

@@ -3,26 +3,23 @@
 The Directory and Reports samples go to the transform functions the connector calls
 (pages as the API returns them); the batch sample goes through the real batch client —
 google-api-python-client's BatchHttpRequest over our transport, with its completeness
-check — on a stand-in connection that answers with the documented body.
+check — from a loopback server that answers with the documented body.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-import httplib2
 from corpus import load
+from fakes.server import FakeServer, Request, Response
 from google_helpers import FakeClock
 
-from sprawl_audit.connectors.google.auth import ManagedCredentials, TokenSession
-from sprawl_audit.connectors.google.client import (
-    ApiFailure,
-    GoogleClient,
-    Transport,
-    boundary_of,
-    complete,
-)
-from sprawl_audit.connectors.google.fetch import TOKEN_FIELDS, token_items
+from sprawl_audit.connectors.common.settings import HttpSettings
+from sprawl_audit.connectors.google.auth import ManagedCredentials, token_transport
+from sprawl_audit.connectors.google.client import GoogleClient, api_transports
+from sprawl_audit.connectors.google.collect import TOKEN_FIELDS, token_items
+from sprawl_audit.connectors.google.errors import ApiFailure
+from sprawl_audit.connectors.google.http import boundary_of, complete
 from sprawl_audit.connectors.google.scopes import FEEDS_BY_NAME
 from sprawl_audit.connectors.google.transform import (
     transform_accounts,
@@ -165,30 +162,6 @@ def test_a_day_not_yet_processed_gives_no_usage() -> None:
 
 
 # -- the batch answer ---------------------------------------------------------------------------
-class _Answer:
-    """An httplib2 connection that answers every request with one documented body."""
-
-    def __init__(self, content_type: str, body: bytes) -> None:
-        self.content_type = content_type
-        self.body = body
-        self.requests: list[tuple[str, str]] = []
-        self.connections: dict[str, Any] = {}
-
-    def request(self, uri: str, method: str = "GET", body: Any = None,
-                headers: Any = None, **_kw: Any) -> tuple[Any, bytes]:
-        self.requests.append((method, uri))
-        return httplib2.Response({"status": "200", "content-type": self.content_type}), self.body
-
-
-class _Transport(Transport):
-    def __init__(self, conn: _Answer) -> None:
-        super().__init__(ca_certs=None, timeout=5, per_minute=6000, clock=FakeClock())
-        self._answer = conn
-
-    def _conn(self) -> Any:
-        return self._answer
-
-
 class _Signed:
     """The inner credential of a ManagedCredentials: a token, no network."""
 
@@ -206,17 +179,21 @@ def test_documented_batch_answer_is_read_on_the_first_try() -> None:
     assert boundary_of(content_type) == "batch_Rk9Y2mQ7tW_AAJb3Vx8pLc="
     assert complete({"content-type": content_type}, body)
 
-    conn = _Answer(content_type, body)
-    client = GoogleClient(_Transport(conn), "https://admin.googleapis.com/")
-    creds = ManagedCredentials(_Signed(), TokenSession(None, 5), ("scope",), "service_account",
-                               None)
-    tokens_api = client.service("directory").tokens()
-    emails = ["Priya.Shah@riverside.example", "new.starter@riverside.example",
-              "gone.user@riverside.example"]
-    calls = [(e, tokens_api.list(userKey=e, fields=TOKEN_FIELDS), creds) for e in emails]
-    results = client.batch(calls, FEEDS_BY_NAME["tokens"])
+    with FakeServer() as server:
+        @server.route("POST", r"/batch")
+        def _batch(_req: Request) -> Response:
+            return Response(200, body, {"Content-Type": content_type})
 
-    assert conn.requests == [("POST", "https://admin.googleapis.com/batch")]
+        http = HttpSettings(timeout=5)
+        client = GoogleClient(api_transports(http, 6000, clock=FakeClock()), server.url + "/")
+        creds = ManagedCredentials(_Signed(), token_transport(http), ("scope",),
+                                   "service_account", None)
+        tokens_api = client.service("directory").tokens()
+        emails = ["Priya.Shah@riverside.example", "new.starter@riverside.example",
+                  "gone.user@riverside.example"]
+        calls = [(e, tokens_api.list(userKey=e, fields=TOKEN_FIELDS), creds) for e in emails]
+        results = client.batch(calls, FEEDS_BY_NAME["tokens"])
+        assert [(r.method, r.path) for r in server.log] == [("POST", "/batch")]
     assert client.stats.retries == 0
     gone = results["gone.user@riverside.example"]
     assert isinstance(gone, ApiFailure) and gone.http_status == 404

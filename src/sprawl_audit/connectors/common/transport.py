@@ -39,7 +39,7 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from itertools import takewhile
 from typing import Any
@@ -148,6 +148,11 @@ class TransportError(Exception):
     """The request could not be completed after every retry (network, timeout, bad body)."""
 
 
+class TrustError(TransportError):
+    """The server's TLS certificate is not trusted (not retried): a connector can say
+    "set ca_bundle" in its own words."""
+
+
 @dataclass
 class Reply:
     """A finished response: the requests.Response plus its parsed JSON when asked for."""
@@ -191,8 +196,18 @@ class Transport:
         pacer: TokenBucket | None = None,
         deadline: float = DEFAULT_DEADLINE,
         max_bytes: int = DEFAULT_MAX_BYTES,
+        rate_limited: Callable[[requests.Response], bool] | None = None,
+        cut_short: Callable[[requests.Response], str | None] | None = None,
     ) -> None:
         self.verify = verify
+        #: Says that an answer whose status is not one of RETRY_STATUSES means "slow
+        #: down" all the same (Google's 403 ``rateLimitExceeded``): it is retried and
+        #: slows the pacer as a 429 does.
+        self.rate_limited = rate_limited
+        #: Names what is missing from a 2xx body that arrived whole by HTTP's account but
+        #: visibly cut short (a multipart answer without its closing boundary), or None:
+        #: retried as a truncated JSON body is.
+        self.cut_short = cut_short
         #: The token bucket every attempt draws from (None: no client-side pacing).
         self.pacer = pacer
         self.timeout = timeout
@@ -328,8 +343,8 @@ class Transport:
             except requests.exceptions.SSLError as exc:
                 # Not transient: a wrong CA bundle will not fix itself on retry.
                 self._count(None, retried)
-                raise TransportError(f"{where}: TLS verification failed ({_short(exc)}); "
-                                     "check ca_bundle / REQUESTS_CA_BUNDLE") from None
+                raise TrustError(f"{where}: TLS verification failed ({_short(exc)}); "
+                                 "check ca_bundle / REQUESTS_CA_BUNDLE") from None
             except _TRANSIENT as exc:
                 self._count(None, retried)
                 problem = f"{type(exc).__name__}: {_short(exc)}"
@@ -341,8 +356,11 @@ class Transport:
             self._count(status, retried)
             log.debug("%s -> %d (%.2fs)", where, status, time.monotonic() - started)
             after = retry_after_seconds(response.headers.get("Retry-After"))
-            if retry.is_retry(method, status, after is not None):
-                if status == 429:
+            slow_down = status == 429 or (
+                self.rate_limited is not None and status not in RETRY_STATUSES
+                and self.rate_limited(response))
+            if slow_down or retry.is_retry(method, status, after is not None):
+                if slow_down:
                     self.throttled(after)
                 elif after is not None:
                     self.hold(min(after, self.policy.max_retry_after))
@@ -352,6 +370,13 @@ class Transport:
                     return Reply(response, None, attempt)
                 self.wait(min(after, self.policy.max_retry_after) if after is not None
                           else retry.get_backoff_time())
+                continue
+            problem_body = (self.cut_short(response)
+                            if self.cut_short is not None and 200 <= status < 300 else None)
+            if problem_body:
+                log.debug("%s: %s, attempt %d/%d", where, problem_body, attempt, limit)
+                retry = self._next(retry, method, url, problem_body, None)
+                self.wait(retry.get_backoff_time())
                 continue
             if parse_json and 200 <= status < 300:
                 try:

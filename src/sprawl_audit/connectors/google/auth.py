@@ -15,11 +15,11 @@ Two credential sources behind one question — "a token for this scope (as this 
   an instant. With no usable cache and stdin not a terminal (cron, CI), it fails with a
   :class:`UserError` instead of waiting for a browser nobody will open.
 
-Token traffic goes through :class:`TokenSession`, a ``requests.Session`` that passes the
-CA bundle as ``verify=`` on every request: requests lets ``REQUESTS_CA_BUNDLE`` beat
-``Session.verify``, so a proxy CA set in the config would otherwise be ignored on
-machines that export the variable. Trust order: ``ca_bundle`` from the config, then
-``REQUESTS_CA_BUNDLE`` / ``CURL_CA_BUNDLE`` / ``SSL_CERT_FILE``, then certifi.
+Token traffic goes through :class:`TokenHttp`, google-auth's transport interface over
+the shared :class:`~sprawl_audit.connectors.common.transport.Transport` — the one the API
+calls use: ``verify=`` on every request (``ca_bundle`` beats ``REQUESTS_CA_BUNDLE``),
+429/5xx and connection failures retried with jitter, an overall deadline and a size cap
+(a token answer is a few hundred bytes). It replaced a third hand-written retry loop.
 
 Secrets — the key file, access and refresh tokens, the client secret — are never put in a
 message, a Coverage detail or a log line: failures are reported by OAuth error code and
@@ -43,36 +43,32 @@ import threading
 import time
 import webbrowser
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import requests
 from google.auth import exceptions as gexc
+from google.auth import transport as gtransport
 from google.auth.credentials import Credentials as GoogleCredentials
-from google.auth.transport.requests import Request as GoogleAuthRequest
 
-from sprawl_audit.connectors.common.http import (
-    DEFAULT_DEADLINE,
-    BodyError,
-    read_body,
-    remaining,
-    resolve_verify,
-)
-from sprawl_audit.connectors.common.retry import retry_after_seconds
+from sprawl_audit.connectors.common.retry import Clock
 from sprawl_audit.connectors.common.secrets import register as register_secret
+from sprawl_audit.connectors.common.settings import HttpSettings
+from sprawl_audit.connectors.common.transport import (
+    Transport,
+    TransportError,
+    TransportStats,
+    TrustError,
+)
 from sprawl_audit.connectors.google.scopes import short
 from sprawl_audit.connectors.interface import known_secret
 from sprawl_audit.core.errors import UserError
 
 log = logging.getLogger("sprawl_audit.connectors.google")
 
-CA_ENV_VARS: tuple[str, ...] = ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "SSL_CERT_FILE")
-TOKEN_RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 SIGN_IN_TIMEOUT = 300.0
-#: A token answer is a few hundred bytes; anything near this is not one.
-_TOKEN_MAX_BYTES = 1024 * 1024
 
 
 # -- secrets hygiene ----------------------------------------------------------------------------
@@ -141,7 +137,8 @@ def protect_logs() -> None:
             logger.addFilter(_FILTER)
 
 
-def _clean(text: Any, limit: int = 240) -> str:
+def clean(text: Any, limit: int = 240) -> str:
+    """``text`` on one printable line, every known secret blanked, at most ``limit`` long."""
     s = "".join(ch if ch.isprintable() else " " for ch in str(text))
     s = SECRETS.redact(" ".join(s.split()))
     return s if len(s) <= limit else s[: limit - 1] + "…"
@@ -161,7 +158,7 @@ def refresh_failure(exc: BaseException, scopes: Iterable[str], kind: str) -> Aut
     """Turn a google-auth RefreshError into a Coverage-ready failure, secrets left out."""
     data = exc.args[1] if len(exc.args) > 1 and isinstance(exc.args[1], Mapping) else {}
     code = str(data.get("error") or "").strip()
-    desc = _clean(data.get("error_description") or "", 160)
+    desc = clean(data.get("error_description") or "", 160)
     names = ", ".join(short(s) for s in scopes)
     if not code:
         first = str(exc.args[0]) if exc.args else ""
@@ -185,98 +182,77 @@ def refresh_failure(exc: BaseException, scopes: Iterable[str], kind: str) -> Aut
     if code == "invalid_client":
         return AuthFailure("error", "the service-account key or OAuth client is not "
                                     "recognised by Google (deleted or disabled?)")
-    return AuthFailure("error", f"sign-in failed: {_clean(code, 60)}"
+    return AuthFailure("error", f"sign-in failed: {clean(code, 60)}"
                                 + (f" ({desc})" if desc else ""))
 
 
 # -- transport for the token endpoint -----------------------------------------------------------
-def resolve_ca(ca_bundle: str | None) -> str | None:
-    """The CA bundle to trust: the config's, else the environment's, else None (certifi).
-
-    The shared resolver's order (:func:`~sprawl_audit.connectors.common.http.resolve_verify`);
-    httplib2 wants a path or None, and an environment variable naming no file is skipped
-    (httplib2 would fail on it where requests falls back)."""
-    verify = resolve_verify(ca_bundle)
-    if not isinstance(verify, str):
-        return None
-    if verify == ca_bundle or os.path.isfile(verify):
-        return verify
-    for var in CA_ENV_VARS:  # the first variable named no file: try the others
-        value = os.environ.get(var)
-        if value and os.path.isfile(value):
-            return value
-    return None
+#: A token answer is a few hundred bytes; anything near this is not one.
+TOKEN_MAX_BYTES = 1024 * 1024
+#: Sign-in must not stall a run for long: a longer Retry-After is cut to this.
+TOKEN_MAX_RETRY_AFTER = 60.0
 
 
-@dataclass
-class AuthStats:
-    token_requests: int = 0
-    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+class _TokenResponse(gtransport.Response):
+    """A finished answer as google-auth reads it."""
 
-    def count(self) -> None:
-        with self.lock:
-            self.token_requests += 1
+    def __init__(self, response: requests.Response) -> None:
+        self._response = response
 
+    @property
+    def status(self) -> int:
+        return int(self._response.status_code)
 
-class TokenSession(requests.Session):
-    """A requests Session for the token endpoint: explicit ``verify=`` on every request,
-    a default timeout, and retries of 429/5xx/connection errors with an injectable
-    sleep (google-auth would otherwise retry with real sleeps)."""
+    @property
+    def headers(self) -> Mapping[str, str]:
+        return self._response.headers
 
-    def __init__(self, ca_certs: str | None, timeout: float,
-                 sleep: Callable[[float], None] = time.sleep, attempts: int = 4,
-                 stats: AuthStats | None = None) -> None:
-        super().__init__()
-        self.ca_certs = ca_certs
-        self.default_timeout = timeout
-        self._sleep = sleep
-        self._attempts = max(1, attempts)
-        self.stats = stats or AuthStats()
-
-    def request(self, method: str | bytes, url: str | bytes,
-                *args: Any, **kwargs: Any) -> requests.Response:
-        kwargs["verify"] = self.ca_certs if self.ca_certs else True
-        kwargs["timeout"] = kwargs.get("timeout") or self.default_timeout
-        if kwargs["timeout"] and self.default_timeout:
-            kwargs["timeout"] = min(float(kwargs["timeout"]), self.default_timeout)
-        timeout = kwargs["timeout"]
-        for attempt in range(self._attempts):
-            self.stats.count()
-            # One overall deadline per attempt (the timeout is otherwise per socket read)
-            # and a bounded body, read through the shared layer.
-            deadline_at = time.monotonic() + (float(timeout) if timeout else DEFAULT_DEADLINE)
-            kwargs["timeout"] = remaining(deadline_at, float(timeout)) if timeout else None
-            kwargs["stream"] = True
-            try:
-                response = super().request(method, url, *args, **kwargs)
-                read_body(response, deadline_at=deadline_at, max_bytes=_TOKEN_MAX_BYTES)
-            except BodyError as exc:  # not retried; google-auth reports a transport error
-                raise requests.exceptions.ConnectionError(str(exc)) from None
-            except requests.exceptions.SSLError:
-                raise
-            except (requests.exceptions.ConnectionError, requests.exceptions.Timeout,
-                    requests.exceptions.ChunkedEncodingError):
-                if attempt + 1 >= self._attempts:
-                    raise
-                self._sleep(min(8.0, 0.5 * 2 ** attempt))
-                continue
-            if response.status_code in TOKEN_RETRY_STATUSES and attempt + 1 < self._attempts:
-                delay = _retry_after(response.headers.get("Retry-After"))
-                self._sleep(delay if delay is not None else min(8.0, 0.5 * 2 ** attempt))
-                continue
-            return response
-        raise AssertionError("unreachable")  # pragma: no cover
+    @property
+    def data(self) -> bytes:
+        return self._response.content
 
 
-def _retry_after(value: str | None) -> float | None:
-    """The token endpoint's Retry-After, capped: sign-in must not stall a run for long."""
-    seconds = retry_after_seconds(value)
-    return None if seconds is None else min(60.0, seconds)
+class TokenHttp(gtransport.Request):
+    """google-auth's transport interface over the shared transport (see the module notes).
+
+    google-auth hands a token request here (its ``timeout`` is ignored: the transport's
+    timeout and deadline apply); a request that fails for good becomes google-auth's
+    TransportError carrying the transport's message, which names no secret.
+    """
+
+    def __init__(self, transport: Transport) -> None:
+        self.transport = transport
+
+    @property
+    def stats(self) -> TransportStats:
+        return self.transport.stats
+
+    def __call__(self, url: str, method: str = "GET", body: Any = None,
+                 headers: Mapping[str, str] | None = None, timeout: Any = None,
+                 **kwargs: Any) -> _TokenResponse:
+        try:
+            reply = self.transport.request(method, url, headers=headers, data=body)
+        except TransportError as exc:  # the cause says whether trust was the problem
+            raise gexc.TransportError(str(exc)) from exc
+        return _TokenResponse(reply.response)
+
+    def post(self, url: str, form: Mapping[str, str]) -> requests.Response:
+        """A form POST (the installed app's code exchange); TransportError on failure."""
+        return self.transport.request("POST", url, data=dict(form)).response
+
+
+def token_transport(http: HttpSettings, clock: Clock | None = None) -> TokenHttp:
+    """The token endpoint's transport, built from the connector's HTTP settings."""
+    return TokenHttp(Transport(
+        verify=http.verify, timeout=(min(10.0, http.timeout), http.timeout),
+        policy=replace(http.retry_policy(), max_retry_after=TOKEN_MAX_RETRY_AFTER),
+        clock=clock, deadline=http.request_deadline,
+        max_bytes=min(http.max_bytes, TOKEN_MAX_BYTES)))
 
 
 # -- credentials --------------------------------------------------------------------------------
 class ManagedCredentials(GoogleCredentials):
-    """A google-auth credential whose refresh always goes through our TokenSession.
+    """A google-auth credential whose refresh always goes through our :class:`TokenHttp`.
 
     googleapiclient refreshes credentials itself in two places (before a batch, and once per
     credential when batch parts came back 401) with a plain ``httplib2.Http()`` that
@@ -284,11 +260,11 @@ class ManagedCredentials(GoogleCredentials):
     uses the trusted one. Refreshes are serialised per credential.
     """
 
-    def __init__(self, inner: Any, session: TokenSession, scopes: tuple[str, ...],
+    def __init__(self, inner: Any, session: TokenHttp, scopes: tuple[str, ...],
                  kind: str, subject: str | None) -> None:
         super().__init__()  # type: ignore[no-untyped-call]  # google-auth leaves it unannotated
         self._inner = inner
-        self._request = GoogleAuthRequest(session)
+        self._request = session
         self._lock = threading.Lock()
         self.scopes = scopes
         self.kind = kind
@@ -303,13 +279,14 @@ class ManagedCredentials(GoogleCredentials):
         except gexc.RefreshError as exc:
             raise refresh_failure(exc, self.scopes, self.kind) from None
         except gexc.TransportError as exc:
-            cause = exc.__cause__ or exc
-            if isinstance(cause, requests.exceptions.SSLError):
+            if isinstance(exc.__cause__, TrustError):
                 raise AuthFailure("error", (
                     "the token endpoint's TLS certificate is not trusted: set ca_bundle to "
                     "your proxy's CA bundle")) from None
-            raise AuthFailure("error", f"cannot reach the token endpoint "
-                                       f"({type(cause).__name__})") from None
+            # The shared transport's message: method, host and path, and what went wrong
+            # (no query, no header, no body).
+            raise AuthFailure("error", f"cannot reach the token endpoint: "
+                                       f"{clean(exc, 200)}") from None
         self.token = self._inner.token
         self.expiry = self._inner.expiry
         SECRETS.add(self.token)
@@ -338,7 +315,7 @@ class ServiceAccountAuth:
     kind = "service_account"
     per_user = True
 
-    def __init__(self, key_file: Path, subject: str, session: TokenSession, *,
+    def __init__(self, key_file: Path, subject: str, session: TokenHttp, *,
                  settings: Any = None, key: str = "service_account_file") -> None:
         self.subject = subject
         self.session = session
@@ -492,7 +469,7 @@ class InstalledAppAuth:
     kind = "oauth"
     per_user = False
 
-    def __init__(self, client_file: Path, session: TokenSession, *, settings: Any = None,
+    def __init__(self, client_file: Path, session: TokenHttp, *, settings: Any = None,
                  login_hint: str | None = None, cache: Path | None = None,
                  is_tty: Callable[[], bool] | None = None,
                  open_browser: Callable[[str], Any] | None = None,
@@ -590,7 +567,7 @@ class InstalledAppAuth:
             raise UserError("Google sign-in answered with the wrong state; try again",
                             key="connectors.google.oauth_client_file")
         if "error" in result:
-            raise UserError(f"Google sign-in failed: {_clean(result['error'], 60)}",
+            raise UserError(f"Google sign-in failed: {clean(result['error'], 60)}",
                             key="connectors.google.oauth_client_file")
         form = {
             "grant_type": "authorization_code", "code": result["code"],
@@ -600,16 +577,16 @@ class InstalledAppAuth:
         if self.client.client_secret:
             form["client_secret"] = self.client.client_secret
         try:
-            response = self.session.post(self.client.token_uri, data=form)
-        except requests.exceptions.RequestException as exc:
-            raise UserError(f"cannot reach Google's token endpoint ({type(exc).__name__})",
+            response = self.session.post(self.client.token_uri, form)
+        except TransportError as exc:
+            raise UserError(f"cannot reach Google's token endpoint: {clean(exc, 200)}",
                             key="connectors.google.oauth_client_file") from None
         try:
             payload = response.json()
         except ValueError:
             payload = {}
         if response.status_code != 200 or not isinstance(payload.get("refresh_token"), str):
-            code = _clean(payload.get("error") or f"HTTP {response.status_code}", 60)
+            code = clean(payload.get("error") or f"HTTP {response.status_code}", 60)
             raise UserError(f"Google sign-in failed at the token endpoint: {code}",
                             key="connectors.google.oauth_client_file")
         SECRETS.add(payload.get("refresh_token"), payload.get("access_token"))

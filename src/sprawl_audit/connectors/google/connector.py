@@ -7,12 +7,12 @@ Settings (``connectors.google``)::
     oauth_client_file: client.json            # an administrator signs in (Desktop app)
     admin_subject: admin@example.org          # whom the service account acts as
     api_endpoint: https://admin.googleapis.com/   # optional: replaces every API's root URL
-    ca_bundle: corp-proxy-ca.pem              # optional: wins over REQUESTS_CA_BUNDLE
     gmail_forwarding: {enabled: false, max_users: 500}
     user_tokens: true                         # tokens.list needs a non-read-only scope
     requests_per_minute: 2400                 # per API; the Admin SDK default quota
-    timeout: 60                               # seconds per HTTP request
-    concurrency: 8                            # requests in flight
+    concurrency: 8                            # requests in flight per API
+    # shared HTTP keys: ca_bundle, timeout (60), max_retries (6), request_deadline,
+    # max_response_mb — see :mod:`.settings`
 
 Evidence topics: ``directory.users``, ``oauth.grants``, ``devices.apps``,
 ``activity.usage``, ``collab.external_channels``, ``mail.forwarding`` — one Coverage entry
@@ -31,132 +31,12 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
-from sprawl_audit.connectors.common.settings import check_keys, fail, resolve_path
+from sprawl_audit.connectors.google.settings import GoogleSettings, parse
 from sprawl_audit.connectors.interface import Connector, ConnectorContext, PermissionCheck
 from sprawl_audit.core.model import InventoryBuilder
 
 log = logging.getLogger("sprawl_audit.connectors.google")
-
-PREFIX = "connectors.google"
-KEYS = {"customer_id", "service_account_file", "oauth_client_file", "admin_subject",
-        "api_endpoint", "ca_bundle", "gmail_forwarding", "user_tokens",
-        "requests_per_minute", "timeout", "concurrency"}
-_LOOPBACK = {"127.0.0.1", "localhost", "::1"}
-
-
-@dataclass(frozen=True)
-class GoogleSettings:
-    customer_id: str = "my_customer"
-    service_account_file: Path | None = None
-    oauth_client_file: Path | None = None
-    admin_subject: str | None = None
-    api_endpoint: str | None = None
-    ca_bundle: str | None = None
-    gmail_forwarding: bool = False
-    gmail_max_users: int = 500
-    user_tokens: bool = True
-    requests_per_minute: float = 2400.0
-    timeout: float = 60.0
-    concurrency: int = 8
-
-    def enabled_feeds(self) -> list[str]:
-        from sprawl_audit.connectors.google.scopes import FEEDS
-
-        off = set()
-        if not self.user_tokens:
-            off.add("tokens")
-        if not self.gmail_forwarding:
-            off.add("forwarding")
-        return [f.name for f in FEEDS if f.name not in off]
-
-
-def _bool(settings: Mapping[str, Any], key: str, default: bool, prefix: str) -> bool:
-    value = settings.get(key, default)
-    if not isinstance(value, bool):
-        raise fail(settings, key, "must be true or false", prefix)
-    return value
-
-
-def _number(settings: Mapping[str, Any], key: str, default: float, prefix: str, *,
-            low: float, high: float, integer: bool = False) -> float:
-    value = settings.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or \
-            (integer and not isinstance(value, int)) or not low <= value <= high:
-        kind = "a whole number" if integer else "a number"
-        raise fail(settings, key, f"must be {kind} from {low:g} to {high:g}", prefix)
-    return float(value)
-
-
-def _text(settings: Mapping[str, Any], key: str, prefix: str) -> str | None:
-    value = settings.get(key)
-    if value is None:
-        return None
-    if not isinstance(value, str) or not value.strip():
-        raise fail(settings, key, "must be a non-empty string", prefix)
-    return value.strip()
-
-
-def parse_settings(settings: Mapping[str, Any], context: ConnectorContext) -> GoogleSettings:
-    """Validate ``connectors.google``; every mistake is one located UserError."""
-    check_keys(settings, KEYS, PREFIX)
-    sa = _text(settings, "service_account_file", PREFIX)
-    oauth = _text(settings, "oauth_client_file", PREFIX)
-    if sa and oauth:
-        raise fail(settings, "oauth_client_file", "set service_account_file or "
-                                                  "oauth_client_file, not both", PREFIX)
-    if not sa and not oauth:
-        raise fail(settings, "service_account_file", "set service_account_file (a service "
-                   "account with domain-wide delegation) or oauth_client_file (an "
-                   "administrator signs in)", PREFIX)
-    subject = _text(settings, "admin_subject", PREFIX)
-    if subject is not None and "@" not in subject:
-        raise fail(settings, "admin_subject", "must be an administrator's email address",
-                   PREFIX)
-    if sa and not subject:
-        raise fail(settings, "admin_subject", "a service account needs admin_subject: the "
-                   "administrator it acts as", PREFIX)
-    endpoint = _text(settings, "api_endpoint", PREFIX)
-    if endpoint is not None:
-        parts = urlsplit(endpoint)
-        if parts.scheme not in ("https", "http") or not parts.hostname:
-            raise fail(settings, "api_endpoint", "must be an https:// URL", PREFIX)
-        if parts.scheme == "http" and parts.hostname not in _LOOPBACK:
-            raise fail(settings, "api_endpoint", "must use https (plain http is allowed "
-                       "only to 127.0.0.1 / localhost)", PREFIX)
-        if not endpoint.endswith("/"):
-            endpoint += "/"
-    ca = _text(settings, "ca_bundle", PREFIX)
-    if ca is not None:
-        ca_path = resolve_path(ca, context.config_dir)
-        if not ca_path.is_file():
-            raise fail(settings, "ca_bundle", f"no such file: {ca_path}", PREFIX)
-        ca = str(ca_path)
-    gm = settings.get("gmail_forwarding") or {}
-    if not isinstance(gm, Mapping):
-        raise fail(settings, "gmail_forwarding", "must be a mapping like {enabled: false, "
-                   "max_users: 500}", PREFIX)
-    gm_prefix = f"{PREFIX}.gmail_forwarding"
-    check_keys(gm, {"enabled", "max_users"}, gm_prefix)
-    customer = _text(settings, "customer_id", PREFIX) or "my_customer"
-    return GoogleSettings(
-        customer_id=customer,
-        service_account_file=resolve_path(sa, context.config_dir) if sa else None,
-        oauth_client_file=resolve_path(oauth, context.config_dir) if oauth else None,
-        admin_subject=subject,
-        api_endpoint=endpoint,
-        ca_bundle=ca,
-        gmail_forwarding=_bool(gm, "enabled", False, gm_prefix),
-        gmail_max_users=int(_number(gm, "max_users", 500, gm_prefix, low=1, high=1_000_000,
-                                    integer=True)),
-        user_tokens=_bool(settings, "user_tokens", True, PREFIX),
-        requests_per_minute=_number(settings, "requests_per_minute", 2400, PREFIX, low=1,
-                                    high=1_000_000),
-        timeout=_number(settings, "timeout", 60, PREFIX, low=0.1, high=600),
-        concurrency=int(_number(settings, "concurrency", 8, PREFIX, low=1, high=64,
-                                integer=True)),
-    )
 
 
 @dataclass
@@ -171,36 +51,41 @@ class Runtime:
     now: datetime | None = None
 
 
-def make_auth(cfg: GoogleSettings, settings: Mapping[str, Any], runtime: Runtime) -> Any:
+def make_auth(cfg: GoogleSettings, runtime: Runtime) -> Any:
+    """The sign-in the settings ask for, over the shared transport (collect and check
+    build it the same way)."""
     from sprawl_audit.connectors.google.auth import (
         InstalledAppAuth,
         ServiceAccountAuth,
-        TokenSession,
-        resolve_ca,
+        token_transport,
     )
 
-    clock = runtime.clock
-    session = TokenSession(resolve_ca(cfg.ca_bundle), cfg.timeout,
-                           sleep=clock.sleep if clock is not None else _sleep)
+    session = token_transport(cfg.http, runtime.clock)
     if cfg.service_account_file is not None:
         assert cfg.admin_subject is not None
         return ServiceAccountAuth(cfg.service_account_file, cfg.admin_subject, session,
-                                  settings=settings)
+                                  settings=cfg.raw)
     assert cfg.oauth_client_file is not None
-    return InstalledAppAuth(cfg.oauth_client_file, session, settings=settings,
+    return InstalledAppAuth(cfg.oauth_client_file, session, settings=cfg.raw,
                             login_hint=cfg.admin_subject, cache=runtime.cache_dir,
                             is_tty=runtime.is_tty, open_browser=runtime.open_browser,
                             announce=runtime.announce)
 
 
-def _sleep(seconds: float) -> None:
-    import time
+def sign_in(cfg: GoogleSettings, runtime: Runtime) -> Any:
+    """Protect the logs, build the sign-in, and (installed app) sign in for the scopes
+    of the enabled feeds: the first step of both collect and check."""
+    from sprawl_audit.connectors.google.auth import protect_logs
+    from sprawl_audit.connectors.google.scopes import delegation_scopes
 
-    if seconds > 0:
-        time.sleep(seconds)
+    protect_logs()
+    auth = make_auth(cfg, runtime)
+    if auth.kind == "oauth":
+        auth.sign_in(delegation_scopes(cfg.enabled_feeds()))
+    return auth
 
 
-class GoogleConnector(Connector["Mapping[str, Any]"]):
+class GoogleConnector(Connector[GoogleSettings]):
     name = "google"
     topics = ("directory.users", "accounts.mfa", "oauth.grants", "devices.apps", "activity.usage",
               "collab.external_channels", "mail.forwarding")
@@ -211,29 +96,24 @@ class GoogleConnector(Connector["Mapping[str, Any]"]):
         self.last_auth_stats: Any = None
         self.last_timings: dict[str, tuple[float, float]] = {}  # feed -> (start, end) s
 
-    def collect(self, settings: Mapping[str, Any], context: ConnectorContext) -> InventoryBuilder:
-        from sprawl_audit.connectors.google.auth import protect_logs
+    def parse_settings(self, raw: Mapping[str, Any], context: ConnectorContext
+                       ) -> GoogleSettings:
+        return parse(raw, context)
 
-        cfg = parse_settings(settings, context)
-        protect_logs()
-        auth = make_auth(cfg, settings, self.runtime)
-        if auth.kind == "oauth":
-            from sprawl_audit.connectors.google.scopes import delegation_scopes
+    def collect(self, settings: GoogleSettings, context: ConnectorContext) -> InventoryBuilder:
+        auth = sign_in(settings, self.runtime)
+        try:
+            return _Run(settings, auth, self, getattr(context, "domains", ())).collect()
+        finally:
+            auth.session.transport.close()
 
-            auth.sign_in(delegation_scopes(cfg.enabled_feeds()))
-        return _Run(cfg, auth, self, getattr(context, "domains", ())).collect()
-
-    def check(self, settings: Mapping[str, Any],
+    def check(self, settings: GoogleSettings,
               context: ConnectorContext) -> list[PermissionCheck]:
-        from sprawl_audit.connectors.google.auth import protect_logs
-        from sprawl_audit.connectors.google.scopes import FEEDS, delegation_scopes
+        from sprawl_audit.connectors.google.scopes import FEEDS
 
-        cfg = parse_settings(settings, context)
-        protect_logs()
-        auth = make_auth(cfg, settings, self.runtime)
+        cfg = settings
+        auth = sign_in(cfg, self.runtime)
         enabled = cfg.enabled_feeds()
-        if auth.kind == "oauth":
-            auth.sign_in(delegation_scopes(enabled))
         answers: dict[str, tuple[bool | None, str]] = {}
         out: list[PermissionCheck] = []
         for feed in FEEDS:
@@ -250,6 +130,7 @@ class GoogleConnector(Connector["Mapping[str, Any]"]):
             out.append(PermissionCheck(topic=feed.topic, needed=feed.scope, granted=granted,
                                        detail="; ".join(notes), optional=feed.optional))
         self.last_auth_stats = auth.session.stats
+        auth.session.transport.close()
         return out
 
 
@@ -291,18 +172,15 @@ class _Run:
         self.extra_domains = tuple(d for d in (domains or ()) if isinstance(d, str))
 
     def collect(self) -> InventoryBuilder:
-        from sprawl_audit.connectors.common.retry import Clock
-        from sprawl_audit.connectors.google.auth import resolve_ca
-        from sprawl_audit.connectors.google.client import GoogleClient, Transport
-        from sprawl_audit.connectors.google.fetch import Fetcher
+        from sprawl_audit.connectors.google.client import GoogleClient, api_transports
+        from sprawl_audit.connectors.google.collect import Fetcher
         from sprawl_audit.connectors.google.outcome import FeedOutcome
 
         cfg = self.cfg
         runtime = self.connector.runtime
-        transport = Transport(ca_certs=resolve_ca(cfg.ca_bundle), timeout=cfg.timeout,
-                              per_minute=cfg.requests_per_minute,
-                              clock=runtime.clock or Clock())
-        client = GoogleClient(transport, cfg.api_endpoint)
+        client = GoogleClient(api_transports(cfg.http, cfg.requests_per_minute,
+                                             clock=runtime.clock, concurrency=cfg.concurrency),
+                              cfg.api_endpoint)
         now = runtime.now or datetime.now(timezone.utc)
         enabled = set(cfg.enabled_feeds())
         out: dict[str, Any] = {}
@@ -374,6 +252,7 @@ class _Run:
             feeds.shutdown(wait=True)
             for pool in work.values():
                 pool.shutdown(wait=True)
+            client.close()
         self.connector.last_stats = client.stats
         self.connector.last_auth_stats = self.auth.session.stats
         if "tokens" not in enabled:

@@ -20,7 +20,8 @@ from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 from sprawl_audit.connectors.google.auth import AuthFailure, ManagedCredentials
-from sprawl_audit.connectors.google.client import APIS, ApiFailure, GoogleClient
+from sprawl_audit.connectors.google.client import APIS, GoogleClient
+from sprawl_audit.connectors.google.errors import ApiFailure
 from sprawl_audit.connectors.google.outcome import FeedOutcome
 from sprawl_audit.connectors.google.scopes import FEEDS_BY_NAME, Feed
 from sprawl_audit.connectors.google.transform import USAGE_PARAMETERS
