@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 from fakes.graph import FakeClock
-from fakes.server import FakeServer, Fault, Request, Response, tls_pair
+from fakes.server import FakeServer, Fault, Request, Response, gzip_bomb, tls_pair
 
 from sprawl_audit.connectors.common.http import loads, resolve_verify
 from sprawl_audit.connectors.common.paging import LinkGuard, PagingError
@@ -157,15 +157,8 @@ def test_a_body_over_the_cap_is_refused(server: FakeServer) -> None:
     assert len(server.requests_to("/v1.0/big")) == 1
 
 
-def _gzip_bomb(inflated: int) -> bytes:
-    comp = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
-    block = b"\0" * (1 << 20)
-    out = [comp.compress(block) for _ in range(inflated // len(block))]
-    return b"".join(out) + comp.flush()
-
-
 def test_a_gzip_bomb_is_refused_at_the_cap_not_inflated(server: FakeServer) -> None:
-    bomb = _gzip_bomb(200 * 1024 * 1024)
+    bomb = gzip_bomb(200 * 1024 * 1024)
     assert len(bomb) < 200 * 1024  # 199 KiB on the wire, 200 MiB inflated
 
     @server.route("GET", r"/v1.0/bomb")

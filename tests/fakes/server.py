@@ -284,6 +284,17 @@ class FakeServer:
             pass
 
 
+def gzip_bomb(inflated: int) -> bytes:
+    """A gzip body that inflates to ``inflated`` zero bytes (200 MiB is ~199 KiB on the
+    wire): a client must refuse it at its size cap without inflating it in full."""
+    import zlib
+
+    comp = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    block = b"\0" * (1 << 20)
+    out = [comp.compress(block) for _ in range(inflated // len(block))]
+    return b"".join(out) + comp.flush()
+
+
 def tls_pair() -> tuple[Any, Any, str]:
     """A trustme CA and a 127.0.0.1/localhost server cert; returns (ca, cert, ca_pem_path).
 
