@@ -20,7 +20,12 @@ from fakes.server import FakeServer, Fault, Request, Response, gzip_bomb, tls_pa
 from sprawl_audit.connectors.common.http import loads, resolve_verify
 from sprawl_audit.connectors.common.paging import LinkGuard, PagingError
 from sprawl_audit.connectors.common.ranking import worst_failure
-from sprawl_audit.connectors.common.transport import RetryPolicy, Transport, TransportError
+from sprawl_audit.connectors.common.transport import (
+    RetryPolicy,
+    Throttle,
+    Transport,
+    TransportError,
+)
 from sprawl_audit.connectors.m365.graph import GraphClient, GraphError
 
 
@@ -212,3 +217,35 @@ def test_one_failure_ranking() -> None:
     assert worst_failure({"forbidden", "error"}) == "error"
     assert worst_failure({"unavailable", "forbidden"}) == "forbidden"
     assert worst_failure(set(), "unavailable") == "unavailable"
+
+
+def test_a_throttle_hint_retries_what_urllib3_cannot_see(server: FakeServer) -> None:
+    """Meta's Graph says "slow down" with a code in a 400 and the wait in its own header:
+    the connector's ``throttle_hint`` makes the transport treat it as a 429. With
+    ``give_up_over_max`` a wait above ``max_retry_after`` is not slept at all."""
+    @server.route("GET", r"/v1.0/meta")
+    def _meta(req: Request) -> Response:
+        return Response(200, {"ok": 1})
+
+    def hint(response: Any) -> Throttle | None:
+        wait = response.headers.get("X-Wait")
+        return Throttle(float(wait)) if response.status_code == 400 and wait else None
+
+    def throttled(wait: str) -> Fault:
+        return Fault(status=400, body={"error": {"code": 80007}}, headers={"X-Wait": wait})
+
+    clock = FakeClock()
+    transport = Transport(clock=clock, throttle_hint=hint)
+    server.add_fault(r"/v1.0/meta", throttled("2"))
+    reply = transport.request("GET", f"{server.url}/v1.0/meta", parse_json=True)
+    assert reply.data == {"ok": 1} and reply.attempts == 2
+    assert clock.sleeps == [2.0] and transport.stats.throttled == 1
+    server.add_fault(r"/v1.0/meta", throttled("900"))
+    impatient = Transport(clock=FakeClock(), throttle_hint=hint,
+                          policy=RetryPolicy(max_retry_after=300, give_up_over_max=True))
+    refused = impatient.request("GET", f"{server.url}/v1.0/meta", parse_json=True)
+    assert refused.status == 400 and refused.attempts == 1
+    assert impatient.clock.sleeps == []  # type: ignore[attr-defined]
+    # A 400 without the hint's header is an ordinary 400: returned, not retried.
+    server.add_fault(r"/v1.0/meta", Fault(status=400, body={"error": {"code": 100}}))
+    assert transport.request("GET", f"{server.url}/v1.0/meta").status == 400

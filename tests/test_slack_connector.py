@@ -439,7 +439,7 @@ def test_shared_http_settings_configure_slack_sdk(monkeypatch, caplog) -> None:
     connector = SlackConnector(sleep=lambda _s: None)
     ctx = ConnectorContext()
     defaults = connector.parse_settings({}, ctx)
-    assert (defaults.http.timeout, defaults.http.max_retries) == (30.0, 8)
+    assert (defaults.http.timeout, defaults.http.max_retries) == (30.0, 5)
     assert TOKEN not in repr(defaults)
     for bad in ({"max_retries": 0}, {"timeout": 0}, {"max_response_mb": 0},
                 {"timeout": 60, "request_deadline": 10}):

@@ -270,9 +270,14 @@ class FullJitter(Jitter):
         return self.rng.uniform(0.0, min(self.cap, duration))
 
 
+#: slack_sdk's own default ``backoff_factor``: the first retry waits up to half a second.
+BACKOFF_FACTOR = 0.5
+
+
 def backoff_calculator(policy: RetryPolicy, rng: random.Random) -> RetryIntervalCalculator:
-    """slack_sdk's exponential backoff, ``policy.base * 2**attempt``, fully jittered."""
-    return BackoffRetryIntervalCalculator(backoff_factor=policy.base,
+    """slack_sdk's exponential backoff, ``0.5 * 2**attempt`` (its default factor), fully
+    jittered and capped at ``policy.cap``."""
+    return BackoffRetryIntervalCalculator(backoff_factor=BACKOFF_FACTOR,
                                           jitter=FullJitter(policy.cap, rng))
 
 

@@ -8,7 +8,7 @@ Settings (``connectors.slack``; parsed by :mod:`.settings`)::
     base_url: https://slack.com/api/  # GovSlack: https://slack-gov.com/api/; tests: a fake
     ca_bundle: corp-proxy-ca.pem      # optional; trusted instead of the system store
     timeout: 30                       # optional; seconds per socket wait
-    max_retries: 8                    # optional; attempts per call (429, 5xx, network)
+    max_retries: 5                    # optional; attempts per call (429, 5xx, network)
 
 (``request_deadline`` and ``max_response_mb`` are accepted but not applied: slack_sdk
 reads answers itself.) The token is read from the environment only; it is never printed,
@@ -32,6 +32,8 @@ from sprawl_audit.connectors.slack.settings import PREFIX, SlackSettings
 from sprawl_audit.core.errors import UserError
 from sprawl_audit.core.model import InventoryBuilder
 
+#: The keys ``connectors.<name>`` accepts (the config checks read them here).
+KEYS = slack_settings.KEYS
 
 class SlackConnector(Connector[SlackSettings]):
     name = "slack"

@@ -35,6 +35,8 @@ from sprawl_audit.connectors.whatsapp.settings import WhatsAppSettings
 from sprawl_audit.connectors.whatsapp.transform import TOPIC
 from sprawl_audit.core.model import InventoryBuilder
 
+#: The keys ``connectors.<name>`` accepts (the config checks read them here).
+KEYS = whatsapp_settings.KEYS
 
 class WhatsAppConnector(Connector[WhatsAppSettings]):
     name = "whatsapp"
