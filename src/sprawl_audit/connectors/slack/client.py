@@ -12,8 +12,8 @@ means. What it does, once, for every call:
   connector's shared HTTP settings: every handler gets ``max_retries - 1`` retries and
   they share slack_sdk's one ``RetryState`` per call, so a call makes at most
   ``max_retries`` attempts whatever went wrong; the wait without a ``Retry-After`` is
-  slack_sdk's ``BackoffRetryIntervalCalculator`` with full jitter (:class:`FullJitter`,
-  the curve of the shared transport). slack_sdk's built-in handlers are subclassed where
+  slack_sdk's ``BackoffRetryIntervalCalculator`` (its default factor, 0.5 s) with full
+  jitter (:class:`FullJitter`, as the shared transport draws). slack_sdk's built-in handlers are subclassed where
   they fall short: :class:`RateLimitHandler` (also ``ok: false, error: ratelimited`` in a
   200; ``Retry-After`` in seconds *or as an HTTP date* — the built-in one crashes on a
   date; gives up at once when Slack asks for a wait longer than ``max_wait``),
@@ -259,8 +259,8 @@ class FullJitter(Jitter):
     """Full jitter for slack_sdk's backoff: uniform in [0, min(cap, interval)].
 
     slack_sdk's ``RandomJitter`` adds up to a second to a fixed exponential curve, so
-    clients refused together come back together; this is the curve the shared transport
-    uses (:func:`~sprawl_audit.connectors.common.transport.full_jitter`)."""
+    clients refused together come back together; this is how the shared transport draws
+    its waits (:func:`~sprawl_audit.connectors.common.transport.full_jitter`)."""
 
     def __init__(self, cap: float, rng: random.Random) -> None:
         self.cap = cap
