@@ -13,17 +13,17 @@ means. What it does, once, for every call:
   they share slack_sdk's one ``RetryState`` per call, so a call makes at most
   ``max_retries`` attempts whatever went wrong; the wait without a ``Retry-After`` is
   slack_sdk's ``BackoffRetryIntervalCalculator`` (its default factor, 0.5 s) with full
-  jitter (:class:`FullJitter`, as the shared transport draws). slack_sdk's built-in handlers are subclassed where
-  they fall short: :class:`RateLimitHandler` (also ``ok: false, error: ratelimited`` in a
-  200; ``Retry-After`` in seconds *or as an HTTP date* — the built-in one crashes on a
-  date; gives up at once when Slack asks for a wait longer than ``max_wait``),
-  :class:`ServerErrorHandler` (also 502/504, Slack's ``internal_error``/``fatal_error``/
-  ``service_unavailable``/``request_timeout`` and a 200 that is not JSON) and
-  :class:`ConnectionHandler` (also timeouts, bodies cut short and truncated JSON; never a
-  certificate failure, which no retry can fix). Every handler sleeps through an
-  injectable ``sleep`` (tests do not wait) and counts what it did in :class:`Stats`.
-  The client is single-threaded, so the transport's shared hold across workers has
-  nothing to share here.
+  jitter (:class:`FullJitter`, as the shared transport draws). slack_sdk's built-in
+  handlers are subclassed where they fall short: :class:`RateLimitHandler` (also ``ok:
+  false, error: ratelimited`` in a 200; ``Retry-After`` in seconds *or as an HTTP date* —
+  the built-in one crashes on a date; gives up at once when Slack asks for a wait longer
+  than ``max_wait``), :class:`ServerErrorHandler` (also 502/504, Slack's
+  ``internal_error``/``fatal_error``/ ``service_unavailable``/``request_timeout`` and a
+  200 that is not JSON) and :class:`ConnectionHandler` (also timeouts, bodies cut short
+  and truncated JSON; never a certificate failure, which no retry can fix). Every handler
+  sleeps through an injectable ``sleep`` (tests do not wait) and counts what it did in
+  :class:`Stats`. The client is single-threaded, so the transport's shared hold across
+  workers has nothing to share here.
 * **Bounds.** slack_sdk reads each answer itself with urllib: ``timeout`` bounds every
   socket wait, but the shared ``request_deadline`` and ``max_response_mb`` do not apply
   (slack_sdk offers no public hook into its read; Slack pages are bounded by ``limit``).
