@@ -14,11 +14,11 @@ means. What it does, once, for every call:
   ``max_retries`` attempts whatever went wrong; the wait without a ``Retry-After`` is
   slack_sdk's ``BackoffRetryIntervalCalculator`` (its default factor, 0.5 s) with full
   jitter (:class:`FullJitter`, as the shared transport draws). slack_sdk's built-in
-  handlers are subclassed where they fall short: :class:`RateLimitHandler` (also ``ok:
-  false, error: ratelimited`` in a 200; ``Retry-After`` in seconds *or as an HTTP date* —
+  handlers are subclassed where they fall short: :class:`RateLimitHandler` (also
+  ``ok: false, error: ratelimited`` in a 200; ``Retry-After`` in seconds *or as an HTTP date* —
   the built-in one crashes on a date; gives up at once when Slack asks for a wait longer
   than ``max_wait``), :class:`ServerErrorHandler` (also 502/504, Slack's
-  ``internal_error``/``fatal_error``/ ``service_unavailable``/``request_timeout`` and a
+  ``internal_error``/``fatal_error``/``service_unavailable``/``request_timeout`` and a
   200 that is not JSON) and :class:`ConnectionHandler` (also timeouts, bodies cut short
   and truncated JSON; never a certificate failure, which no retry can fix). Every handler
   sleeps through an injectable ``sleep`` (tests do not wait) and counts what it did in
