@@ -87,7 +87,7 @@ def _scenario(name: str, org: SlackOrg, token: Token, *, faults: bool = False) -
     try:
         with fake:
             start = time.perf_counter()
-            out = SlackConnector().collect(
+            out = SlackConnector().run(
                 {"token_env": TOKEN_ENV, "base_url": fake.base_url}, ConnectorContext())
             wall = time.perf_counter() - start
             requests = fake.requests()

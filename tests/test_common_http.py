@@ -20,7 +20,12 @@ from fakes.server import FakeServer, Fault, Request, Response, gzip_bomb, tls_pa
 from sprawl_audit.connectors.common.http import loads, resolve_verify
 from sprawl_audit.connectors.common.paging import LinkGuard, PagingError
 from sprawl_audit.connectors.common.ranking import worst_failure
-from sprawl_audit.connectors.common.transport import RetryPolicy, Transport, TransportError
+from sprawl_audit.connectors.common.transport import (
+    RetryPolicy,
+    Throttle,
+    Transport,
+    TransportError,
+)
 from sprawl_audit.connectors.m365.client import GraphClient, GraphError
 
 
@@ -226,7 +231,7 @@ def test_one_failure_ranking() -> None:
 
 
 # -- the hooks a connector may add (Google's) ---------------------------------------------
-def test_rate_limited_hook_retries_a_403_that_means_slow_down(server: FakeServer) -> None:
+def test_throttle_hint_retries_a_403_that_means_slow_down(server: FakeServer) -> None:
     from sprawl_audit.connectors.common.pacing import TokenBucket
 
     @server.route("GET", r"/api/x")
@@ -238,8 +243,10 @@ def test_rate_limited_hook_retries_a_403_that_means_slow_down(server: FakeServer
     server.add_fault(r"/api/x", Fault(status=403, body={"error": {"code": 403}}))
     clock = FakeClock()
     pacer = TokenBucket(100.0, clock=clock)
-    transport = Transport(clock=clock, pacer=pacer,
-                          rate_limited=lambda r: b"rateLimitExceeded" in r.content)
+    def slow_down(r: Any) -> Throttle | None:
+        return Throttle(None) if b"rateLimitExceeded" in r.content else None
+
+    transport = Transport(clock=clock, pacer=pacer, throttle_hint=slow_down)
     reply = transport.request("GET", f"{server.url}/api/x")
     # the first 403 was retried after its Retry-After and slowed the pacer; the second,
     # a plain refusal, is the answer
@@ -260,3 +267,35 @@ def test_cut_short_hook_sends_a_visibly_incomplete_answer_again(server: FakeServ
     reply = transport.request("POST", f"{server.url}/batch", data=b"x")
     assert reply.attempts == 2 and reply.response.content.endswith(b"--b--\r\n")
     assert transport.stats.retries == 1
+
+
+def test_a_throttle_hint_retries_what_urllib3_cannot_see(server: FakeServer) -> None:
+    """Meta's Graph says "slow down" with a code in a 400 and the wait in its own header:
+    the connector's ``throttle_hint`` makes the transport treat it as a 429. With
+    ``give_up_over_max`` a wait above ``max_retry_after`` is not slept at all."""
+    @server.route("GET", r"/v1.0/meta")
+    def _meta(req: Request) -> Response:
+        return Response(200, {"ok": 1})
+
+    def hint(response: Any) -> Throttle | None:
+        wait = response.headers.get("X-Wait")
+        return Throttle(float(wait)) if response.status_code == 400 and wait else None
+
+    def throttled(wait: str) -> Fault:
+        return Fault(status=400, body={"error": {"code": 80007}}, headers={"X-Wait": wait})
+
+    clock = FakeClock()
+    transport = Transport(clock=clock, throttle_hint=hint)
+    server.add_fault(r"/v1.0/meta", throttled("2"))
+    reply = transport.request("GET", f"{server.url}/v1.0/meta", parse_json=True)
+    assert reply.data == {"ok": 1} and reply.attempts == 2
+    assert clock.sleeps == [2.0] and transport.stats.throttled == 1
+    server.add_fault(r"/v1.0/meta", throttled("900"))
+    impatient = Transport(clock=FakeClock(), throttle_hint=hint,
+                          policy=RetryPolicy(max_retry_after=300, give_up_over_max=True))
+    refused = impatient.request("GET", f"{server.url}/v1.0/meta", parse_json=True)
+    assert refused.status == 400 and refused.attempts == 1
+    assert impatient.clock.sleeps == []  # type: ignore[attr-defined]
+    # A 400 without the hint's header is an ordinary 400: returned, not retried.
+    server.add_fault(r"/v1.0/meta", Fault(status=400, body={"error": {"code": 100}}))
+    assert transport.request("GET", f"{server.url}/v1.0/meta").status == 400

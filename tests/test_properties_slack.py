@@ -112,7 +112,7 @@ def test_live_connector_with_a_damaged_answer(slack_env: Any, method: str,
     with FakeSlack(org, [Token(TOKEN, team_id=org.first.id, scopes=frozenset(ALL_SCOPES))]
                    ) as fake:
         fake.server.add_fault(rf"/api/{method}$", Fault(status=200, body=body))
-        out = SlackConnector(sleep=lambda _s: None).collect({"base_url": fake.base_url},
+        out = SlackConnector(sleep=lambda _s: None).run({"base_url": fake.base_url},
                                                              ConnectorContext())
     topics = {c.topic: c for c in out.coverage}
     assert "directory.users" in topics and "oauth.grants" in topics

@@ -18,8 +18,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from payload_strategies import mutated
 
+from sprawl_audit.connectors.common.retry import Clock
 from sprawl_audit.connectors.interface import ConnectorContext
-from sprawl_audit.connectors.whatsapp import client as client_module
 from sprawl_audit.connectors.whatsapp.connector import WhatsAppConnector
 from sprawl_audit.connectors.whatsapp.transform import TOPIC, transform_whatsapp
 from sprawl_audit.core.model import COVERAGE_STATUSES, InventoryBuilder
@@ -52,7 +52,7 @@ def test_e164(text: str) -> None:
 def whatsapp_env() -> Any:
     mp = pytest.MonkeyPatch()
     mp.setenv("SPRAWL_WHATSAPP_TOKEN", TOKEN)
-    mp.setattr(client_module, "_sleep", lambda _s: None)
+    mp.setattr(Clock, "sleep", lambda _self, _s: None)
     yield mp
     mp.undo()
 
@@ -70,7 +70,7 @@ def test_live_connector_with_a_damaged_answer(whatsapp_env: Any, which: str,
     with FakeWhatsApp(TOKEN, accounts_for_demo()) as fake:
         pattern = r"/phone_numbers$" if which == "page" else rf"/{ACCOUNTS[0]['id']}$"
         fake.server.add_fault(pattern, Fault(status=200, body=body), times=3)
-        out = WhatsAppConnector().collect(settings_for(fake, max_retries=1),
+        out = WhatsAppConnector().run(settings_for(fake, max_retries=1),
                                           ConnectorContext())
     [entry] = [c for c in out.coverage if c.topic == TOPIC]
     assert entry.status in COVERAGE_STATUSES

@@ -50,7 +50,7 @@ from fakes.slack import ALL_SCOPES, FakeSlack, Token, generate_org
 from fakes.whatsapp import FakeWhatsApp, accounts_for_demo, settings_for
 
 from sprawl_audit.cli.main import main
-from sprawl_audit.connectors.whatsapp import client as whatsapp_client
+from sprawl_audit.connectors.common.retry import Clock
 
 FORMATS = "rich,json,html,markdown,csv,xlsx,sarif,graphml,gexf"
 SOME = "rich,json"  # for the runs that exercise an error path rather than the writers
@@ -179,7 +179,6 @@ def _loopback_only(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
                    caplog: pytest.LogCaptureFixture) -> None:
     monkeypatch.setattr(socket.socket, "connect", loopback_only_connect(socket.socket.connect))
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    monkeypatch.setattr(whatsapp_client, "_sleep", lambda _s: None)
     caplog.set_level(logging.DEBUG)  # every library's debug records, to search too
 
 
@@ -496,7 +495,9 @@ def test_slack_token_with_403_and_401_mid_run_and_a_wrong_token(
 
 
 def test_whatsapp_token_with_500_and_401_mid_run_and_a_wrong_token(
-        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+        tmp_path: Path, caplog: pytest.LogCaptureFixture,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(Clock, "sleep", lambda _self, _s: None)  # retries without waiting
     token, redact_key = canary("whatsapp-token"), canary("redact-key")
     with FakeWhatsApp(token, accounts_for_demo()) as fake:
         fake.revoke_after = 2

@@ -12,16 +12,15 @@ from email.utils import format_datetime
 import pytest
 from fakes.server import Fault, tls_pair
 from fakes.slack import FakeSlack, Token, demo_org, generate_org
-from slack_sdk.http_retry.response import HttpResponse
 
+from sprawl_audit.connectors.common.settings import HttpSettings
 from sprawl_audit.connectors.slack.client import (
     PAGE_LIMITS,
     SlackApi,
     SlackFailure,
     classify_response,
-    retry_after_seconds,
-    tls_context,
 )
+from sprawl_audit.connectors.slack.settings import tls_context
 
 TOKEN = "xoxp-1111-2222-client-test"
 
@@ -90,6 +89,7 @@ RETRIED_FAULTS = {
     "504": Fault(status=504, body=b""),
     "internal_error in a 200": Fault(status=200, body={"ok": False, "error": "internal_error"}),
     "truncated JSON": Fault(kind="truncate", keep=40),
+    "HTML in a 200": Fault(status=200, body=b"<html>proxy says hello</html>"),
     "connection reset": Fault(kind="reset"),
 }
 
@@ -115,7 +115,9 @@ def test_transient_faults_on_a_middle_page_are_retried_and_lose_no_page(name: st
         if name == "429 with Retry-After":
             assert 3.0 <= sleeps[0] <= 3.3
         if name == "429 without Retry-After":
-            assert 1.0 <= sleeps[0] <= 31.0
+            assert sleeps[0] == 1.0  # at least a second, as slack_sdk's own handler
+        if name in ("500", "truncated JSON", "connection reset"):
+            assert 0.0 <= sleeps[0] <= 0.5  # BackoffRetryIntervalCalculator, full jitter
         if "429" in name or "ratelimited" in name:
             assert api.stats.throttled == 1
 
@@ -123,7 +125,7 @@ def test_transient_faults_on_a_middle_page_are_retried_and_lose_no_page(name: st
 def test_a_timeout_is_retried() -> None:
     with org_fake(members=300) as fake:
         fake.server.add_fault(r"/api/users\.list$", Fault(kind="delay", seconds=2.5))
-        api = api_for(fake, timeout=1)
+        api = api_for(fake, http=HttpSettings(timeout=1))
         listing = api.list_all("users.list", "members")
         assert listing.failure is None and len(listing.items) == 300 + 6 + 1
 
@@ -146,8 +148,15 @@ def test_retries_are_bounded_and_a_lasting_failure_keeps_the_pages_read() -> Non
         assert listing.pages == 1 and len(listing.items) == 200
         assert listing.failure is not None and listing.failure.kind == "transient"
         assert listing.failure.status == "error" and "HTTP 503" in listing.failure.describe()
-        # 1 good page + (1 + 3 SDK retries) x 2 passes for page 2
-        assert fake.requests("users.list") == 9
+        # 1 good page + 5 attempts (max_retries' default) for page 2
+        assert fake.requests("users.list") == 6
+        api = api_for(fake, http=HttpSettings(max_retries=3))
+        fake.server.log.clear()
+        fake.server.faults.clear()
+        fake.server.add_fault(r"/api/users\.list$", Fault(status=503), times=50)
+        listing = api.list_all("users.list", "members")
+        assert listing.failure is not None and listing.pages == 0
+        assert fake.requests("users.list") == 3 == api.stats.requests  # max_retries: 3
 
 
 def test_rate_limits_are_honoured_against_a_throttling_fake() -> None:
@@ -188,15 +197,21 @@ def test_error_codes_map_to_coverage_statuses() -> None:
     assert odd.code == "non_json_response" and odd.needed == ""
 
 
-def test_retry_after_in_seconds_or_as_a_date() -> None:
-    def response(value: str | None) -> HttpResponse:
-        return HttpResponse(status_code=429, headers={"Retry-After": value} if value else {})
-
-    assert retry_after_seconds(response("7")) == 7.0
-    assert retry_after_seconds(response(None)) is None
-    assert retry_after_seconds(response("soon")) is None
+def test_retry_after_as_an_http_date_is_honoured() -> None:
+    """slack_sdk's built-in handler would crash on a date (``int(...)``); ours waits it."""
     later = format_datetime(datetime.now(timezone.utc) + timedelta(seconds=30), usegmt=True)
-    assert 25 <= (retry_after_seconds(response(later)) or 0) <= 31
+    with org_fake(members=10) as fake:
+        fake.server.add_fault(r"/api/auth\.test$", Fault(
+            status=429, body={"ok": False, "error": "ratelimited"},
+            headers={"Retry-After": later}))
+        fake.server.add_fault(r"/api/auth\.test$", Fault(
+            status=429, body={"ok": False, "error": "ratelimited"},
+            headers={"Retry-After": "soon"}))  # unreadable: backoff, at least a second
+        sleeps: list[float] = []
+        api = api_for(fake, sleeps)
+        assert api.call("auth.test")["ok"] is True
+    assert 25 <= sleeps[0] <= 31 and sleeps[1] >= 1.0
+    assert api.stats.throttled == 2 and api.stats.requests == 3
 
 
 def test_a_long_retry_after_is_not_waited_out() -> None:

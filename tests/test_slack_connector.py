@@ -30,7 +30,7 @@ def collect(fake: FakeSlack, monkeypatch: pytest.MonkeyPatch, token: str = TOKEN
             context: ConnectorContext | None = None, **settings: Any) -> InventoryBuilder:
     monkeypatch.setenv("SPRAWL_SLACK_TOKEN", token)
     connector = SlackConnector(sleep=lambda _s: None)
-    return connector.collect({"base_url": fake.base_url, **settings},
+    return connector.run({"base_url": fake.base_url, **settings},
                              context or ConnectorContext())
 
 
@@ -319,22 +319,22 @@ def test_settings_errors_are_one_line_with_the_key(monkeypatch, tmp_path) -> Non
     ctx = ConnectorContext(config_dir=str(tmp_path))
     monkeypatch.delenv("NO_SUCH_SLACK_TOKEN", raising=False)
     with pytest.raises(UserError) as err:
-        connector.collect({"token_env": "NO_SUCH_SLACK_TOKEN"}, ctx)
+        connector.run({"token_env": "NO_SUCH_SLACK_TOKEN"}, ctx)
     assert "connectors.slack.token_env" in str(err.value) and "NO_SUCH_SLACK_TOKEN" in str(
         err.value)
     with pytest.raises(UserError, match="https"):
-        connector.collect({"base_url": "http://slack.example.org/api/"}, ctx)
+        connector.run({"base_url": "http://slack.example.org/api/"}, ctx)
     with pytest.raises(UserError, match="unknown key"):
-        connector.collect({"token": "xoxp-inline"}, ctx)
+        connector.run({"token": "xoxp-inline"}, ctx)
     with pytest.raises(UserError, match="no such file"):
-        connector.collect({"ca_bundle": "missing.pem"}, ctx)
+        connector.run({"ca_bundle": "missing.pem"}, ctx)
     with pytest.raises(UserError, match="environment variable"):
-        connector.collect({"token_env": "xoxp-1234-looks-like-a-token"}, ctx)
+        connector.run({"token_env": "xoxp-1234-looks-like-a-token"}, ctx)
     bad = tmp_path / "bad.pem"
     bad.write_text("not a certificate")
     monkeypatch.setenv("SPRAWL_SLACK_TOKEN", TOKEN)
     with pytest.raises(UserError, match="PEM"):
-        connector.collect({"ca_bundle": "bad.pem"}, ctx)
+        connector.run({"ca_bundle": "bad.pem"}, ctx)
 
 
 def test_org_domains_from_context_mark_outsiders(monkeypatch) -> None:
@@ -376,7 +376,7 @@ def test_check_of_an_unreachable_slack_is_a_one_line_error(monkeypatch) -> None:
         port = s.getsockname()[1]
     monkeypatch.setenv("SPRAWL_SLACK_TOKEN", TOKEN)
     with pytest.raises(UserError, match="cannot check"):
-        SlackConnector(sleep=lambda _s: None).check(
+        SlackConnector(sleep=lambda _s: None).run_check(
             {"base_url": f"http://127.0.0.1:{port}/api/"}, ConnectorContext())
 
 
@@ -402,7 +402,8 @@ def test_a_timeout_on_a_middle_page_is_retried(monkeypatch) -> None:
 def test_a_repeating_cursor_ends_in_bounded_requests_with_an_error(monkeypatch,
                                                                    cycle: bool) -> None:
     """The same ``next_cursor`` again (or A→B→A) stops the listing after a bounded number
-    of requests and says so in coverage (the pages read are kept: partial)."""
+    of requests and says so in coverage: error, as for every connector's repeated next
+link, with the pages read kept."""
     import fakes.slack as fake_module
 
     original = FakeSlack._page
@@ -423,7 +424,38 @@ def test_a_repeating_cursor_ends_in_bounded_requests_with_an_error(monkeypatch,
     with FakeSlack(org, [user_token(org)]) as fake:
         out = collect(fake, monkeypatch)
         calls = len(fake.server.requests_to(r"/api/users\.list$"))
-    assert calls <= 4
+    assert calls == (3 if cycle else 2)  # never the repeated cursor's page again
     c = cov(out)["directory.users"]
-    assert c.status == "partial", c
-    assert "cursor_loop" in c.detail
+    # the shared LinkGuard's rule: a stopped listing is an error, the pages read kept
+    assert c.status == "error", c
+    assert 0 < c.items <= len(out.people)  # members read before the loop (guests apart)
+    assert "already given" in c.detail and "cursor_loop" in c.detail
+
+
+def test_shared_http_settings_configure_slack_sdk(monkeypatch, caplog) -> None:
+    """``timeout`` and ``max_retries`` reach slack_sdk (its timeout, its retry handlers);
+    ``request_deadline``/``max_response_mb`` are accepted, said not to apply."""
+    monkeypatch.setenv("SPRAWL_SLACK_TOKEN", TOKEN)
+    connector = SlackConnector(sleep=lambda _s: None)
+    ctx = ConnectorContext()
+    defaults = connector.parse_settings({}, ctx)
+    assert (defaults.http.timeout, defaults.http.max_retries) == (30.0, 5)
+    assert TOKEN not in repr(defaults)
+    for bad in ({"max_retries": 0}, {"timeout": 0}, {"max_response_mb": 0},
+                {"timeout": 60, "request_deadline": 10}):
+        with pytest.raises(UserError) as err:
+            connector.parse_settings(bad, ctx)
+        assert f"connectors.slack.{list(bad)[-1]}" in str(err.value)
+    with caplog.at_level("WARNING", logger="sprawl_audit.connectors.slack"):
+        tuned = connector.parse_settings({"timeout": 5, "max_retries": 2,
+                                          "request_deadline": 60}, ctx)
+    assert "request_deadline is not applied to Slack" in caplog.text
+    api = connector.api(tuned)
+    assert api.web.timeout == 5
+    assert {h.max_retry_count for h in api.web.retry_handlers} == {1}
+    org = generate_org(members=10, channels=2, plan="pro")
+    with FakeSlack(org, [user_token(org)]) as fake:
+        fake.server.add_fault(r"/api/users\.list$", Fault(status=503), times=10)
+        out = collect(fake, monkeypatch, max_retries=2)
+        assert fake.requests("users.list") == 2  # max_retries attempts, then coverage
+    assert cov(out)["directory.users"].status == "error"

@@ -119,6 +119,11 @@ class RetryPolicy:
     base: float = 1.0
     cap: float = 60.0
     max_retry_after: float = 300.0
+    #: When True, an answer asking for a wait above ``max_retry_after`` is not waited out
+    #: at all: it is returned as it is (the caller reports the read as throttled). Meta's
+    #: Graph can ask for an hour; five capped waits of five minutes would hold a run for
+    #: 25 minutes and most likely still be refused.
+    give_up_over_max: bool = False
 
     def backoff(self, retry: int, rng: random.Random) -> float:
         """Full jitter for the ``retry``-th retry (from 0), as :class:`JitteredRetry` waits."""
@@ -136,6 +141,21 @@ class RetryPolicy:
         )
         retry.rng = rng
         return retry
+
+
+@dataclass(frozen=True)
+class Throttle:
+    """A connector's reading of an answer that means "slow down" where urllib3's Retry
+    cannot see it: Meta's Graph says so with an error code in a 400 body and the wait in
+    an ``X-Business-Use-Case-Usage`` header. ``wait`` is the seconds the service asked
+    for (None: back off as for any retry)."""
+
+    wait: float | None = None
+
+
+#: Given a response whose body has been read (``response.content``), a :class:`Throttle`
+#: when it means "slow down", else None. Passed as ``Transport(throttle_hint=...)``.
+ThrottleHint = Callable[[requests.Response], "Throttle | None"]
 
 
 def safe_url(url: str) -> str:
@@ -196,14 +216,14 @@ class Transport:
         pacer: TokenBucket | None = None,
         deadline: float = DEFAULT_DEADLINE,
         max_bytes: int = DEFAULT_MAX_BYTES,
-        rate_limited: Callable[[requests.Response], bool] | None = None,
+        throttle_hint: ThrottleHint | None = None,
         cut_short: Callable[[requests.Response], str | None] | None = None,
     ) -> None:
         self.verify = verify
-        #: Says that an answer whose status is not one of RETRY_STATUSES means "slow
-        #: down" all the same (Google's 403 ``rateLimitExceeded``): it is retried and
-        #: slows the pacer as a 429 does.
-        self.rate_limited = rate_limited
+        #: A connector's own "this answer means slow down" (see :class:`Throttle`): Meta's
+        #: throttling codes in a 400, Google's 403 ``rateLimitExceeded``. Such an answer
+        #: is retried and slows the pacer as a 429 does, whatever its status.
+        self.throttle_hint = throttle_hint
         #: Names what is missing from a 2xx body that arrived whole by HTTP's account but
         #: visibly cut short (a multipart answer without its closing boundary), or None:
         #: retried as a truncated JSON body is.
@@ -356,11 +376,20 @@ class Transport:
             self._count(status, retried)
             log.debug("%s -> %d (%.2fs)", where, status, time.monotonic() - started)
             after = retry_after_seconds(response.headers.get("Retry-After"))
-            slow_down = status == 429 or (
-                self.rate_limited is not None and status not in RETRY_STATUSES
-                and self.rate_limited(response))
-            if slow_down or retry.is_retry(method, status, after is not None):
-                if slow_down:
+            hint = self.throttle_hint(response) if self.throttle_hint is not None else None
+            if hint is not None:
+                after = after if after is not None else hint.wait
+                if status != 429:
+                    with self._lock:
+                        self.stats.throttled += 1
+            if (hint is not None or retry.is_retry(method, status, after is not None)) and (
+                    after is not None and after > self.policy.max_retry_after
+                    and self.policy.give_up_over_max):
+                log.debug("%s: asked to wait %.0fs, more than %.0fs; not retried", where,
+                          after, self.policy.max_retry_after)
+                return Reply(response, None, attempt)
+            if hint is not None or retry.is_retry(method, status, after is not None):
+                if status == 429 or hint is not None:
                     self.throttled(after)
                 elif after is not None:
                     self.hold(min(after, self.policy.max_retry_after))

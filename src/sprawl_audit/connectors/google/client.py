@@ -56,7 +56,7 @@ from sprawl_audit.connectors.google.http import (
     RateLimiter,
     Stats,
     google_cut_short,
-    google_rate_limited,
+    google_throttle_hint,
 )
 from sprawl_audit.connectors.google.scopes import Feed
 
@@ -99,7 +99,7 @@ def api_transports(http: HttpSettings, per_minute: float, *, clock: Clock | None
         verify=http.verify, timeout=(min(10.0, http.timeout), http.timeout), policy=policy,
         clock=clock, rng=rng, concurrency=concurrency, deadline=http.request_deadline,
         max_bytes=http.max_bytes, pacer=RateLimiter(per_minute, clock),
-        rate_limited=google_rate_limited, cut_short=google_cut_short) for api in APIS}
+        throttle_hint=google_throttle_hint, cut_short=google_cut_short) for api in APIS}
 
 
 # -- the client ---------------------------------------------------------------------------------

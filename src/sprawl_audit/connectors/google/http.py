@@ -10,7 +10,7 @@ keeps only what is Google's own:
 
 * the bearer token of the call's credential, and on a 401 one fresh token and one more
   try (``credentials`` is exposed: the library's batch reads it to sign each part);
-* Google's 403 rate-limit reasons retried like a 429 (the transport's ``rate_limited``
+* Google's 403 rate-limit reasons retried like a 429 (the transport's ``throttle_hint``
   hook, :func:`~sprawl_audit.connectors.google.errors.rate_limited`);
 * a 2xx answer visibly cut short — a multipart batch answer without its closing
   boundary — retried (the transport's ``cut_short`` hook, :func:`complete`);
@@ -37,6 +37,8 @@ import requests
 from sprawl_audit.connectors.common.pacing import TokenBucket
 from sprawl_audit.connectors.common.retry import Clock
 from sprawl_audit.connectors.common.transport import (
+    RETRY_STATUSES,
+    Throttle,
     Transport,
     TransportError,
     TransportStats,
@@ -79,9 +81,13 @@ class ApiTransport(Transport):
             super().throttled(retry_after)
 
 
-def google_rate_limited(response: requests.Response) -> bool:
-    """The transport's ``rate_limited`` hook: Google's 403 rate-limit reasons."""
-    return rate_limited(int(response.status_code), response.content)
+def google_throttle_hint(response: requests.Response) -> Throttle | None:
+    """The transport's ``throttle_hint``: Google's 403 rate-limit reasons mean "slow
+    down" as a 429 does (with no wait of their own: the policy's backoff applies)."""
+    status = int(response.status_code)
+    if status in RETRY_STATUSES or not rate_limited(status, response.content):
+        return None
+    return Throttle(None)
 
 
 def google_cut_short(response: requests.Response) -> str | None:

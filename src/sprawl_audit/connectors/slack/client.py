@@ -8,18 +8,32 @@ means. What it does, once, for every call:
   ``ca_bundle`` the context trusts that bundle only, so a corporate proxy's CA wins over
   ``SSL_CERT_FILE`` / ``REQUESTS_CA_BUNDLE``; without one, urllib's default context
   (system store, ``SSL_CERT_FILE``) applies.
-* **Retries** are slack_sdk retry handlers, subclassed to be bounded and testable:
-  :class:`RateLimitHandler` (HTTP 429, or ``ok: false, error: ratelimited``; honours
-  ``Retry-After`` in seconds or as an HTTP date, backs off exponentially without one,
-  gives up when Slack asks for a wait longer than ``max_wait``), :class:`ServerErrorHandler`
-  (500/502/503/504 and Slack's ``internal_error``/``fatal_error``/``service_unavailable``/
-  ``request_timeout``) and :class:`ConnectionHandler` (resets, timeouts, bodies cut short,
-  truncated JSON; never a certificate failure, which no retry can fix). Sleeps go through
-  an injectable ``sleep`` so tests do not wait.
+* **Retries** are slack_sdk's own (``slack_sdk.http_retry``), configured from the
+  connector's shared HTTP settings: every handler gets ``max_retries - 1`` retries and
+  they share slack_sdk's one ``RetryState`` per call, so a call makes at most
+  ``max_retries`` attempts whatever went wrong; the wait without a ``Retry-After`` is
+  slack_sdk's ``BackoffRetryIntervalCalculator`` (its default factor, 0.5 s) with full
+  jitter (:class:`FullJitter`, as the shared transport draws). slack_sdk's built-in
+  handlers are subclassed where they fall short: :class:`RateLimitHandler` (also
+  ``ok: false, error: ratelimited`` in a 200; ``Retry-After`` in seconds *or as an HTTP date* —
+  the built-in one crashes on a date; gives up at once when Slack asks for a wait longer
+  than ``max_wait``), :class:`ServerErrorHandler` (also 502/504, Slack's
+  ``internal_error``/``fatal_error``/``service_unavailable``/``request_timeout`` and a
+  200 that is not JSON) and :class:`ConnectionHandler` (also timeouts, bodies cut short
+  and truncated JSON; never a certificate failure, which no retry can fix). Every handler
+  sleeps through an injectable ``sleep`` (tests do not wait) and counts what it did in
+  :class:`Stats`. The client is single-threaded, so the transport's shared hold across
+  workers has nothing to share here.
+* **Bounds.** slack_sdk reads each answer itself with urllib: ``timeout`` bounds every
+  socket wait, but the shared ``request_deadline`` and ``max_response_mb`` do not apply
+  (slack_sdk offers no public hook into its read; Slack pages are bounded by ``limit``).
 * **Paging** with an explicit ``limit`` per method (:data:`PAGE_LIMITS`): cursor paging
   (``response_metadata.next_cursor``) and the classic ``count``/``page`` paging of
   ``team.integrationLogs``. A page that still fails after the retries ends the listing
-  with what was read so far and the failure, so the caller can say ``partial``.
+  with what was read so far and the failure, so the caller can say ``partial``; a cursor
+  Slack already gave (A→A, A→B→A) or more than :data:`MAX_PAGES` pages ends it through
+  the shared :class:`~sprawl_audit.connectors.common.paging.LinkGuard`, which the caller
+  reports as ``error``.
 * **Secrets.** The token goes to slack_sdk once and travels only in the Authorization
   header, which slack_sdk's debug log redacts. slack_sdk logs through a logger of ours
   whose filter also strips anything token-shaped and any ``user:password@`` in a proxy
@@ -48,22 +62,27 @@ from urllib.parse import urlsplit
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry import (
+    BackoffRetryIntervalCalculator,
     ConnectionErrorRetryHandler,
+    HttpRequest,
+    HttpResponse,
+    Jitter,
     RateLimitErrorRetryHandler,
     RetryHandler,
+    RetryIntervalCalculator,
+    RetryState,
 )
 from slack_sdk.http_retry.builtin_handlers import ServerErrorRetryHandler
-from slack_sdk.http_retry.request import HttpRequest
-from slack_sdk.http_retry.response import HttpResponse
-from slack_sdk.http_retry.state import RetryState
 
 from sprawl_audit import __version__
-from sprawl_audit.connectors.common.retry import retry_after_seconds as parse_retry_after
+from sprawl_audit.connectors.common.paging import LinkGuard, PagingError
+from sprawl_audit.connectors.common.retry import retry_after_seconds
+from sprawl_audit.connectors.common.settings import HttpSettings
+from sprawl_audit.connectors.common.transport import RetryPolicy
 from sprawl_audit.connectors.slack.scopes import METHOD_SCOPES
+from sprawl_audit.connectors.slack.settings import DEFAULT_ATTEMPTS, DEFAULT_BASE_URL
 
 log = logging.getLogger("sprawl_audit.connectors.slack")
-
-DEFAULT_BASE_URL = "https://slack.com/api/"
 
 #: ``limit`` per cursor-paged method: the largest each method documents (users.list: the
 #: 200 Slack recommends — bigger pages on large teams answer ``limit_required`` or 500).
@@ -125,6 +144,8 @@ class SlackFailure(Exception):
     code: str
     needed: str = ""
     http_status: int | None = None
+    #: our own words (a stopped listing), shown before the code; never Slack's text
+    note: str = ""
 
     def __str__(self) -> str:
         return self.describe()
@@ -136,6 +157,8 @@ class SlackFailure(Exception):
 
     def describe(self) -> str:
         m, code = self.method, self.code
+        if self.note:
+            return f"{self.note} ({code})"
         if self.kind == "auth":
             return f"Slack rejected the token ({code}) at {m}"
         if code == "missing_scope":
@@ -232,21 +255,44 @@ class Stats:
         return self.calls + self.retries
 
 
-def _backoff(attempt: int, base: float, cap: float) -> float:
-    """Exponential backoff with full jitter (attempt counts from 0)."""
-    return random.uniform(0, min(cap, base * (2 ** attempt)))  # noqa: S311 - not crypto
+class FullJitter(Jitter):
+    """Full jitter for slack_sdk's backoff: uniform in [0, min(cap, interval)].
+
+    slack_sdk's ``RandomJitter`` adds up to a second to a fixed exponential curve, so
+    clients refused together come back together; this is how the shared transport draws
+    its waits (:func:`~sprawl_audit.connectors.common.transport.full_jitter`)."""
+
+    def __init__(self, cap: float, rng: random.Random) -> None:
+        self.cap = cap
+        self.rng = rng
+
+    def recalculate(self, duration: float) -> float:
+        return self.rng.uniform(0.0, min(self.cap, duration))
 
 
-def retry_after_seconds(response: HttpResponse | None) -> float | None:
-    """``Retry-After`` as seconds: Slack sends an integer; an HTTP date is accepted too."""
-    return parse_retry_after(_header(response.headers if response else None, "retry-after"))
+#: slack_sdk's own default ``backoff_factor``: the first retry waits up to half a second.
+BACKOFF_FACTOR = 0.5
+
+
+def backoff_calculator(policy: RetryPolicy, rng: random.Random) -> RetryIntervalCalculator:
+    """slack_sdk's exponential backoff, ``0.5 * 2**attempt`` (its default factor), fully
+    jittered and capped at ``policy.cap``."""
+    return BackoffRetryIntervalCalculator(backoff_factor=BACKOFF_FACTOR,
+                                          jitter=FullJitter(policy.cap, rng))
+
+
+def _retry_after(response: HttpResponse | None) -> float | None:
+    return retry_after_seconds(_header(response.headers if response else None, "retry-after"))
 
 
 class _Counted(RetryHandler):
-    """Shared bits: an injectable sleep and the stats every retry is counted in."""
+    """What every handler here adds to slack_sdk's: the wait goes through an injectable
+    sleep and is counted in :class:`Stats`."""
 
-    def __init__(self, max_retry_count: int, stats: Stats, sleep: Sleep) -> None:
-        super().__init__(max_retry_count=max_retry_count)
+    def __init__(self, *, max_retry_count: int, interval_calculator: RetryIntervalCalculator,
+                 stats: Stats, sleep: Sleep) -> None:
+        super().__init__(max_retry_count=max_retry_count,
+                         interval_calculator=interval_calculator)
         self.stats = stats
         self.sleep = sleep
 
@@ -257,13 +303,20 @@ class _Counted(RetryHandler):
         self.sleep(seconds)
         state.increment_current_attempt()
 
+    def prepare_for_next_attempt(self, *, state: RetryState, request: HttpRequest,
+                                 response: HttpResponse | None = None,
+                                 error: Exception | None = None) -> None:
+        """slack_sdk's own: the interval calculator's backoff (through our sleep)."""
+        self._wait(state, self.interval_calculator.calculate_sleep_duration(
+            state.current_attempt))
+
 
 class RateLimitHandler(_Counted, RateLimitErrorRetryHandler):
-    """slack_sdk's rate-limit handler, bounded: HTTP 429 or ``error: ratelimited``."""
+    """slack_sdk's rate-limit handler: HTTP 429 or ``error: ratelimited``, Retry-After as
+    seconds or a date, and no wait longer than ``max_wait``."""
 
-    def __init__(self, stats: Stats, sleep: Sleep, *, max_retry_count: int = 8,
-                 max_wait: float = 300.0) -> None:
-        super().__init__(max_retry_count, stats, sleep)
+    def __init__(self, *, max_wait: float, **kw: Any) -> None:
+        super().__init__(**kw)
         self.max_wait = max_wait
 
     def _can_retry(self, *, state: RetryState, request: HttpRequest,
@@ -274,26 +327,34 @@ class RateLimitHandler(_Counted, RateLimitErrorRetryHandler):
         body = response.body if isinstance(response.body, Mapping) else {}
         if response.status_code != 429 and body.get("error") != "ratelimited":
             return False
-        wait = retry_after_seconds(response)
+        wait = _retry_after(response)
         return wait is None or wait <= self.max_wait
 
     def prepare_for_next_attempt(self, *, state: RetryState, request: HttpRequest,
                                  response: HttpResponse | None = None,
                                  error: Exception | None = None) -> None:
-        wait = retry_after_seconds(response)
-        if wait is None:  # 429 without Retry-After: back off, do not hammer
-            wait = 1.0 + _backoff(state.current_attempt, 1.0, 30.0)
-        else:
-            wait += random.uniform(0, min(0.05, wait / 10))  # noqa: S311 - not crypto
+        wait = _retry_after(response)
+        if wait is None:  # 429 without Retry-After: at least a second, as slack_sdk waits
+            wait = max(1.0, self.interval_calculator.calculate_sleep_duration(
+                state.current_attempt))
         self.stats.throttled += 1
         self._wait(state, wait)
 
 
-class ServerErrorHandler(_Counted, ServerErrorRetryHandler):
-    """5xx and Slack's transient error codes, a bounded number of times."""
+def _not_json(response: HttpResponse) -> bool:
+    """A 200 whose body slack_sdk could not read as a JSON object (a proxy's HTML page,
+    an answer cut short before its first brace)."""
+    if response.body:
+        return False
+    try:
+        return not isinstance(json.loads(response.data or b""), Mapping)
+    except ValueError:
+        return True
 
-    def __init__(self, stats: Stats, sleep: Sleep, *, max_retry_count: int = 3) -> None:
-        super().__init__(max_retry_count, stats, sleep)
+
+class ServerErrorHandler(_Counted, ServerErrorRetryHandler):
+    """slack_sdk's server-error handler (500, 503) plus 502, 504, Slack's transient error
+    codes in a 200, and a 200 that is not JSON."""
 
     def _can_retry(self, *, state: RetryState, request: HttpRequest,
                    response: HttpResponse | None = None,
@@ -302,40 +363,43 @@ class ServerErrorHandler(_Counted, ServerErrorRetryHandler):
             return False
         if response.status_code in RETRY_STATUSES:
             return True
+        if response.status_code != 200:
+            return False
         body = response.body if isinstance(response.body, Mapping) else {}
-        return response.status_code == 200 and body.get("error") in (
-            TRANSIENT_ERRORS - {"ratelimited"})
-
-    def prepare_for_next_attempt(self, *, state: RetryState, request: HttpRequest,
-                                 response: HttpResponse | None = None,
-                                 error: Exception | None = None) -> None:
-        self._wait(state, _backoff(state.current_attempt, 0.5, 8.0))
+        return body.get("error") in (TRANSIENT_ERRORS - {"ratelimited"}) or _not_json(response)
 
 
 class ConnectionHandler(_Counted, ConnectionErrorRetryHandler):
-    """Resets, timeouts, bodies cut short and truncated JSON; never certificate errors."""
+    """slack_sdk's connection handler, also for timeouts, bodies cut short and truncated
+    JSON; never for a certificate failure."""
 
-    RETRY_ON: tuple[type[BaseException], ...] = (
+    RETRY_ON: tuple[type[Exception], ...] = (
         URLError, ConnectionError, TimeoutError, http.client.HTTPException,
         json.JSONDecodeError,
     )
 
-    def __init__(self, stats: Stats, sleep: Sleep, *, max_retry_count: int = 3) -> None:
-        super().__init__(max_retry_count, stats, sleep)
+    def __init__(self, **kw: Any) -> None:
+        super().__init__(**kw)
+        self.error_types_to_do_retries = list(self.RETRY_ON)
 
     def _can_retry(self, *, state: RetryState, request: HttpRequest,
                    response: HttpResponse | None = None,
                    error: Exception | None = None) -> bool:
         if error is None or _is_cert_error(error):
             return False
-        if isinstance(error, URLError) and response is not None:
-            return False  # an HTTP status; the other handlers decide
-        return isinstance(error, self.RETRY_ON)
+        return bool(super()._can_retry(state=state, request=request, response=response,
+                                       error=error))
 
-    def prepare_for_next_attempt(self, *, state: RetryState, request: HttpRequest,
-                                 response: HttpResponse | None = None,
-                                 error: Exception | None = None) -> None:
-        self._wait(state, _backoff(state.current_attempt, 0.5, 8.0))
+
+def retry_handlers(http: HttpSettings, stats: Stats, sleep: Sleep, *, max_wait: float,
+                   rng: random.Random) -> list[RetryHandler]:
+    """slack_sdk's three handlers, configured from the shared HTTP settings."""
+    policy = http.retry_policy()
+    common: dict[str, Any] = {"max_retry_count": max(0, policy.attempts - 1),
+                              "interval_calculator": backoff_calculator(policy, rng),
+                              "stats": stats, "sleep": sleep}
+    return [RateLimitHandler(max_wait=max_wait, **common), ServerErrorHandler(**common),
+            ConnectionHandler(**common)]
 
 
 # -- logging -------------------------------------------------------------------------------
@@ -377,12 +441,10 @@ def _sdk_logger(secret: str) -> logging.Logger:
     return logger
 
 
-def tls_context(ca_bundle: str | None) -> ssl.SSLContext | None:
-    """Trust exactly ``ca_bundle`` when given; None leaves urllib's default (system store,
-    ``SSL_CERT_FILE``)."""
-    if not ca_bundle:
-        return None
-    return ssl.create_default_context(cafile=ca_bundle)
+def next_cursor(data: Mapping[str, Any]) -> str:
+    """``response_metadata.next_cursor``, or "" at the end."""
+    meta = data.get("response_metadata")
+    return str(meta.get("next_cursor") or "") if isinstance(meta, Mapping) else ""
 
 
 # -- the client ----------------------------------------------------------------------------
@@ -399,22 +461,19 @@ class SlackApi:
     """A slack_sdk WebClient with our retry handlers, paging, failure classification."""
 
     def __init__(self, token: str, *, base_url: str = DEFAULT_BASE_URL,
-                 ssl_context: ssl.SSLContext | None = None, timeout: float = 30.0,
-                 sleep: Sleep = time.sleep, rate_limit_retries: int = 8,
-                 server_error_retries: int = 3, connection_retries: int = 3,
-                 max_wait: float = 300.0) -> None:
+                 ssl_context: ssl.SSLContext | None = None,
+                 http: HttpSettings | None = None, sleep: Sleep = time.sleep,
+                 max_wait: float | None = None, rng: random.Random | None = None) -> None:
+        http = http or HttpSettings(max_retries=DEFAULT_ATTEMPTS)
         self.stats = Stats()
         self.sleep = sleep
         self.granted: frozenset[str] | None = None
         self.dead: SlackFailure | None = None
-        handlers: list[RetryHandler] = [
-            RateLimitHandler(self.stats, sleep, max_retry_count=rate_limit_retries,
-                             max_wait=max_wait),
-            ServerErrorHandler(self.stats, sleep, max_retry_count=server_error_retries),
-            ConnectionHandler(self.stats, sleep, max_retry_count=connection_retries),
-        ]
+        handlers = retry_handlers(
+            http, self.stats, sleep, rng=rng or random.Random(),  # noqa: S311 - jitter
+            max_wait=http.retry_policy().max_retry_after if max_wait is None else max_wait)
         self.web = WebClient(
-            token=token, base_url=base_url, ssl=ssl_context, timeout=int(max(1, timeout)),
+            token=token, base_url=base_url, ssl=ssl_context, timeout=int(max(1, http.timeout)),
             logger=_sdk_logger(token), retry_handlers=handlers,
             user_agent_prefix=f"sprawl-audit/{__version__}",
         )
@@ -431,28 +490,22 @@ class SlackApi:
         if self.dead is not None:
             raise SlackFailure(method, "auth", self.dead.code)
         args = {k: v for k, v in (params or {}).items() if v is not None and v != ""}
-        for attempt in range(2):  # the SDK retried already; one more pass for what it cannot
-            self.stats.calls += 1
-            self.stats.by_method[method] += 1
-            try:
-                response = self.web.api_call(method, params=args)
-                self._note_scopes(response.headers)
-                data = response.data
-                return dict(data) if isinstance(data, Mapping) else {}
-            except SlackApiError as exc:
-                failure = classify_response(method, exc.response.status_code, exc.response.data)
-                self._note_scopes(exc.response.headers)
-            except Exception as exc:  # transport: the SDK's handlers gave up or never could
-                failure = classify_exception(method, exc)
-            if failure.kind == "auth":
-                self.dead = failure
-                raise failure
-            if failure.kind != "transient" or attempt == 1 or failure.code == "ratelimited" \
-                    or failure.http_status == 429:  # the rate-limit handler waited enough
-                log.info("slack %s failed: %s", method, failure.describe())
-                raise failure
-            self.sleep(_backoff(1, 1.0, 4.0))
-        raise AssertionError("unreachable")  # pragma: no cover
+        self.stats.calls += 1
+        self.stats.by_method[method] += 1
+        try:  # slack_sdk's retry handlers have retried what can be by the time this returns
+            response = self.web.api_call(method, params=args)
+            self._note_scopes(response.headers)
+            data = response.data
+            return dict(data) if isinstance(data, Mapping) else {}
+        except SlackApiError as exc:
+            failure = classify_response(method, exc.response.status_code, exc.response.data)
+            self._note_scopes(exc.response.headers)
+        except Exception as exc:  # transport: the SDK's handlers gave up or never could
+            failure = classify_exception(method, exc)
+        if failure.kind == "auth":
+            self.dead = failure
+        log.info("slack %s failed: %s", method, failure.describe())
+        raise failure
 
     def _note_scopes(self, headers: Mapping[str, Any] | None) -> None:
         from sprawl_audit.connectors.slack.scopes import parse_scopes
@@ -466,25 +519,34 @@ class SlackApi:
         """Every item of a cursor-paged method, ``limit`` per page."""
         page_size = limit or PAGE_LIMITS[method]
         items: list[dict[str, Any]] = []
-        seen: set[str] = set()
+        guard = LinkGuard(method, MAX_PAGES)
         cursor = ""
-        for pages in range(MAX_PAGES):
+        while True:
+            stopped = self.follow(guard, cursor)
+            if stopped is not None:
+                return Listing(items, guard.pages, stopped)
             args = {**(params or {}), "limit": page_size}
             if cursor:
                 args["cursor"] = cursor
             try:
                 data = self.call(method, args)
             except SlackFailure as failure:
-                return Listing(items, pages, failure)
+                return Listing(items, guard.pages - 1, failure)
             items.extend(dict(i) for i in data.get(key) or () if isinstance(i, Mapping))
-            meta = data.get("response_metadata")
-            cursor = str(meta.get("next_cursor") or "") if isinstance(meta, Mapping) else ""
+            cursor = next_cursor(data)
             if not cursor:
-                return Listing(items, pages + 1)
-            if cursor in seen:
-                return Listing(items, pages + 1, SlackFailure(method, "error", "cursor_loop"))
-            seen.add(cursor)
-        return Listing(items, MAX_PAGES, SlackFailure(method, "error", "too_many_pages"))
+                return Listing(items, guard.pages)
+
+    @staticmethod
+    def follow(guard: LinkGuard, cursor: str) -> SlackFailure | None:
+        """Record ``cursor`` as the next page to read; a :class:`SlackFailure` (kind
+        ``error``) when Slack gave it before or the page cap is reached."""
+        try:
+            guard.follow(cursor)
+        except PagingError as exc:
+            code = "too_many_pages" if guard.pages >= guard.max_pages else "cursor_loop"
+            return SlackFailure(guard.what, "error", code, note=str(exc))
+        return None
 
     def list_classic(self, method: str, key: str,
                      params: Mapping[str, Any] | None = None) -> Listing:

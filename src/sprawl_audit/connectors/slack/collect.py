@@ -20,8 +20,11 @@ Order of a run::
 A method that fails after the client's retries becomes coverage for the topics it feeds
 — ``forbidden`` naming the missing scope, ``unavailable`` naming the plan limit,
 ``error`` otherwise — and the run goes on. A listing that fails part-way keeps the pages
-read and says ``partial``. A rejected token ends the calls at once (every later topic says
-so) rather than hammering Slack with a dead credential.
+read and says ``partial`` — unless the listing was stopped because Slack repeated a
+cursor or the page cap was reached: that is ``error`` (the source is misbehaving and how
+much is missing is unknown), with the pages read still kept. A rejected token ends the
+calls at once (every later topic says so) rather than hammering Slack with a dead
+credential.
 """
 
 from __future__ import annotations
@@ -31,9 +34,16 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from sprawl_audit.connectors.common.paging import LinkGuard
 from sprawl_audit.connectors.common.ranking import worst_failure
 from sprawl_audit.connectors.interface import coverage
-from sprawl_audit.connectors.slack.client import MAX_PAGES, Listing, SlackApi, SlackFailure
+from sprawl_audit.connectors.slack.client import (
+    MAX_PAGES,
+    Listing,
+    SlackApi,
+    SlackFailure,
+    next_cursor,
+)
 from sprawl_audit.connectors.slack.scopes import TOPICS
 from sprawl_audit.connectors.slack.transform import (
     external_team_ids,
@@ -61,13 +71,18 @@ def failed(connector: str, topics: Iterable[str], failure: SlackFailure,
     return [coverage(connector, t, failure.status, prefix + failure.describe()) for t in topics]
 
 
-def downgrade(entries: list[Coverage], topics: Iterable[str], note: str) -> list[Coverage]:
-    """Collected → partial for ``topics``, with ``note`` added to the detail."""
+#: Codes of a listing stopped by the paging guard rather than by a failed call.
+PAGING_STOPPED = frozenset({"cursor_loop", "too_many_pages"})
+
+
+def downgrade(entries: list[Coverage], topics: Iterable[str], note: str,
+              status: str = "partial") -> list[Coverage]:
+    """Collected → ``status`` (partial) for ``topics``, with ``note`` added to the detail."""
     wanted = set(topics)
     out = []
     for c in entries:
         if c.topic in wanted and c.status in ("collected", "partial"):
-            c = coverage(c.connector, c.topic, "partial", f"{c.detail}; {note}", c.items)
+            c = coverage(c.connector, c.topic, status, f"{c.detail}; {note}", c.items)
         out.append(c)
     return out
 
@@ -248,7 +263,9 @@ class SlackCollector:
                                           else ())
                 pages = f"{listing.pages} page{'' if listing.pages == 1 else 's'}"
                 entries = downgrade(entries, topics, f"stopped after {pages}: "
-                                    + listing.failure.describe())
+                                    + listing.failure.describe(),
+                                    "error" if listing.failure.code in PAGING_STOPPED
+                                    else "partial")
         if logs.failure is not None and not logs.pages and approved_items is not None:
             entries = downgrade(entries, ("oauth.grants",),
                                 "install log unavailable: " + logs.failure.describe())
@@ -274,19 +291,19 @@ class SlackCollector:
         when Slack refuses it (the usage coverage then says only why the logs are
         missing)."""
         pages: list[Mapping[str, Any]] = []
+        guard = LinkGuard("team.billableInfo", MAX_PAGES)
         cursor = ""
-        for _ in range(MAX_PAGES):
+        while self.api.follow(guard, cursor) is None:  # a repeated cursor ends it too
             try:
                 page = self.api.call("team.billableInfo", {**tp, "limit": 1000,
                                                            "cursor": cursor})
             except SlackFailure:
-                return pages or None
-            pages.append(page)
-            meta = page.get("response_metadata")
-            cursor = str(meta.get("next_cursor") or "") if isinstance(meta, Mapping) else ""
-            if not cursor:
                 break
-        return pages
+            pages.append(page)
+            cursor = next_cursor(page)
+            if not cursor:
+                return pages
+        return pages or None
 
     def _call(self, method: str, params: Mapping[str, Any]) -> Mapping[str, Any] | SlackFailure:
         try:

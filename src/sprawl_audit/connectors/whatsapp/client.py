@@ -1,4 +1,4 @@
-"""Read-only HTTP client for the WhatsApp Business Platform (Graph API, Cloud API numbers).
+"""Read-only client for the WhatsApp Business Platform (Graph API, Cloud API numbers).
 
 Two reads, both covered by the ``whatsapp_business_management`` permission:
 
@@ -6,53 +6,52 @@ Two reads, both covered by the ``whatsapp_business_management`` permission:
 * ``GET /{version}/{waba-id}/phone_numbers?fields=...`` — its numbers, paged with
   ``paging.cursors.after`` while ``paging.next`` is present.
 
-Plain ``requests`` with the token in an ``Authorization: Bearer`` header — never in a URL
-(``paging.next`` links carry ``access_token``; the client builds the next request from the
-cursor instead, and when it must follow a link it drops that parameter and refuses one
-that leaves the configured endpoint). The token is held privately and appears in no log
-line, error message or repr.
+HTTP goes through the shared :class:`~sprawl_audit.connectors.common.transport.Transport`
+(trust, retries with full jitter, the per-request deadline and decoded size cap, bounded
+JSON); what is Meta's own stays here:
 
-Trust: ``verify=`` is passed on every request — the configured ``ca_bundle`` when given,
-else ``REQUESTS_CA_BUNDLE`` / ``CURL_CA_BUNDLE``, else certifi — because requests lets
-``REQUESTS_CA_BUNDLE`` beat ``Session.verify``.
+* **Throttling** is said three ways: HTTP 429, or one of Graph's throttling codes (4, 17,
+  32, 613, 80007, 130429) in an error body whatever the status, with the wait in
+  ``Retry-After`` or the ``X-Business-Use-Case-Usage`` header's
+  ``estimated_time_to_regain_access`` (minutes; ``X-App-Usage`` carries percentages
+  only, no wait). :func:`throttle_hint` tells the transport, which retries such an
+  answer like a 429; a wait longer than ``max_wait`` is not slept — the read fails as
+  throttled at once.
+* **Graph error codes**: 401 (or code 102/190) is :class:`AuthFailed` — the token is
+  dead, nothing more can be read; 403 (or codes 10, 200-299) is :class:`Forbidden` for
+  that one resource; anything else that failed is :class:`Unavailable`.
+* **Paging**: the next request is built from the cursor; a ``next`` link (when there is
+  no cursor) has its ``access_token`` dropped and is refused when it leaves the
+  configured endpoint. A cursor or link that repeats, or more than :data:`MAX_PAGES`
+  pages, ends the read (:class:`~sprawl_audit.connectors.common.paging.LinkGuard`).
 
-Faults: 429 and Graph's throttling codes (4, 17, 32, 613, 80007, 130429, whatever the HTTP
-status) wait for ``Retry-After``, else the ``X-Business-Use-Case-Usage`` header's
-``estimated_time_to_regain_access`` (minutes), else exponential backoff with jitter; 5xx,
-timeouts, dropped connections and truncated bodies are retried with backoff. A wait
-longer than ``max_wait`` is not slept: the read fails as throttled. 401 (or code 190) is
-:class:`AuthFailed` — the token is dead, nothing more can be read; 403 (or codes 10,
-200-299) is :class:`Forbidden` for that one resource.
+The token travels only in an ``Authorization: Bearer`` header — never in a URL — and
+appears in no log line, error message or repr.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import random
-import time
 from collections.abc import Iterator, Mapping
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 import requests
 
-from sprawl_audit import __version__
-from sprawl_audit.connectors.common.http import (
-    ACCEPT_ENCODING,
-    DEFAULT_MAX_BYTES,
-    BodyError,
-    loads,
-    read_body,
-    remaining,
-    resolve_verify,
-)
+from sprawl_audit.connectors.common.http import loads
 from sprawl_audit.connectors.common.paging import LinkGuard, PagingError
-from sprawl_audit.connectors.common.retry import retry_after_seconds
+from sprawl_audit.connectors.common.retry import Clock, retry_after_seconds
+from sprawl_audit.connectors.common.settings import HttpSettings
+from sprawl_audit.connectors.common.transport import (
+    RetryPolicy,
+    Throttle,
+    Transport,
+    TransportError,
+)
 
 log = logging.getLogger("sprawl_audit.connectors.whatsapp")
 
-USER_AGENT = f"sprawl-audit/{__version__} (+read-only audit)"
 PHONE_FIELDS: tuple[str, ...] = (
     "id", "display_phone_number", "verified_name", "quality_rating", "name_status",
     "new_name_status", "platform_type", "messaging_limit_tier", "throughput",
@@ -62,18 +61,8 @@ THROTTLE_CODES = frozenset({4, 17, 32, 613, 80007, 130429})
 AUTH_CODES = frozenset({102, 190})
 PAGE_LIMIT = 100
 MAX_PAGES = 1000
-_TRANSIENT = (
-    requests.exceptions.ConnectionError,
-    requests.exceptions.Timeout,
-    requests.exceptions.ChunkedEncodingError,
-    requests.exceptions.ContentDecodingError,
-)
-
-
-def _sleep(seconds: float) -> None:
-    """Module-level so tests can replace it and never wait."""
-    if seconds > 0:
-        time.sleep(seconds)
+#: The longest wait the client sleeps through; a longer one fails the read as throttled.
+MAX_WAIT = 300.0
 
 
 class WhatsAppError(Exception):
@@ -90,13 +79,6 @@ class Forbidden(WhatsAppError):
 
 class Unavailable(WhatsAppError):
     """Retries exhausted (5xx, timeouts, throttling) or an unreadable answer."""
-
-
-#: What to pass as ``verify`` (the shared resolver; kept under its old name).
-default_verify = resolve_verify
-
-
-
 
 
 def usage_wait_seconds(value: str | None) -> float | None:
@@ -130,39 +112,47 @@ def graph_error(body: Any) -> tuple[int | None, str]:
     return None, ""
 
 
+def _error_body(response: requests.Response) -> Any:
+    """The JSON of an error answer, or None (not JSON, or nested too deep)."""
+    try:
+        return loads(response.content) if response.content else None
+    except ValueError:  # BodyError is a ValueError too
+        return None
+
+
+def throttle_hint(response: requests.Response) -> Throttle | None:
+    """For the transport: does this answer mean "slow down", and for how long?"""
+    if 200 <= response.status_code < 300:
+        return None
+    code, _ = graph_error(_error_body(response))
+    if response.status_code != 429 and code not in THROTTLE_CODES:
+        return None
+    return Throttle(usage_wait_seconds(response.headers.get("X-Business-Use-Case-Usage")))
+
+
+def transport_for(http: HttpSettings, *, clock: Clock | None = None,
+                  max_wait: float = MAX_WAIT) -> Transport:
+    """The shared transport, built from the connector's HTTP settings."""
+    return Transport(
+        verify=http.verify, timeout=(min(10.0, http.timeout), http.timeout),
+        policy=RetryPolicy(attempts=http.max_retries, max_retry_after=max_wait,
+                           give_up_over_max=True),
+        clock=clock, concurrency=1, deadline=http.request_deadline,
+        max_bytes=http.max_bytes, throttle_hint=throttle_hint,
+    )
+
+
 class WhatsAppClient:
     """GETs against one Graph endpoint with one token; see the module notes."""
 
-    def __init__(
-        self,
-        token: str,
-        *,
-        endpoint: str = "https://graph.facebook.com",
-        api_version: str = "v21.0",
-        ca_bundle: str | None = None,
-        timeout: float = 30.0,
-        attempts: int = 5,
-        backoff: float = 1.0,
-        max_wait: float = 300.0,
-        session: requests.Session | None = None,
-        deadline: float = 300.0,
-        max_bytes: int = DEFAULT_MAX_BYTES,
-    ) -> None:
+    def __init__(self, token: str, transport: Transport, *,
+                 endpoint: str = "https://graph.facebook.com",
+                 api_version: str = "v21.0") -> None:
         self.__token = token
         parts = urlsplit(endpoint.rstrip("/"))
         self.scheme, self.netloc, self.base_path = parts.scheme, parts.netloc, parts.path
         self.api_version = api_version
-        self.verify = default_verify(ca_bundle)
-        self.timeout = timeout
-        self.deadline = deadline
-        self.max_bytes = max_bytes
-        self.attempts = max(1, attempts)
-        self.backoff = backoff
-        self.max_wait = max_wait
-        self.session = session or requests.Session()
-        self.session.trust_env = True
-        self.requests = 0
-        self._rng = random.Random()  # noqa: S311 - backoff jitter, not security
+        self.transport = transport
 
     def __repr__(self) -> str:
         return f"WhatsAppClient({self.scheme}://{self.netloc}, {self.api_version})"
@@ -215,79 +205,37 @@ class WhatsAppClient:
                   if k != "access_token"}
         return urlunsplit((parts.scheme, parts.netloc, parts.path, "", "")), params
 
-    def _where(self, url: str) -> str:
-        return urlsplit(url).path
-
     def _get(self, url: str, params: Mapping[str, str]) -> Any:
-        where = self._where(url)
-        headers = {"Authorization": f"Bearer {self.__token}", "User-Agent": USER_AGENT,
-                   "Accept": "application/json", "Accept-Encoding": ACCEPT_ENCODING}
-        problem = ""
-        for attempt in range(self.attempts):
-            self.requests += 1
-            deadline_at = time.monotonic() + self.deadline
-            try:
-                response = self.session.get(url, params=params, headers=headers,
-                                            timeout=remaining(deadline_at, self.timeout),
-                                            verify=self.verify, allow_redirects=False,
-                                            stream=True)
-                raw = read_body(response, deadline_at=deadline_at, max_bytes=self.max_bytes)
-            except BodyError as exc:  # not retried: it would trickle or inflate again
-                raise Unavailable(f"{where}: {exc}") from None
-            except requests.exceptions.SSLError as exc:
-                raise Unavailable(f"{where}: TLS failed ({type(exc).__name__}); set the "
-                                  "connector's ca_bundle for a TLS-inspecting proxy") from None
-            except _TRANSIENT as exc:
-                problem = f"{type(exc).__name__}"
-                log.info("whatsapp: GET %s failed (%s), attempt %d", where, problem, attempt + 1)
-                self._wait(None, attempt)
-                continue
-            try:
-                body: Any = loads(raw) if raw else None
-            except BodyError as exc:
-                raise Unavailable(f"{where}: {exc}") from None
-            except ValueError:
-                body = None
-                if response.status_code < 300:
-                    problem = "the answer is not complete JSON"
-                    log.info("whatsapp: GET %s: unreadable JSON, attempt %d", where,
-                             attempt + 1)
-                    self._wait(None, attempt)
-                    continue
-            status = response.status_code
-            code, message = graph_error(body)
-            if status == 401 or code in AUTH_CODES:
-                raise AuthFailed(f"{where}: token rejected (HTTP {status}"
-                                 f"{f', code {code}' if code is not None else ''})")
-            if status == 429 or code in THROTTLE_CODES:
-                wait = retry_after_seconds(response.headers.get("Retry-After"))
-                if wait is None:
-                    wait = usage_wait_seconds(response.headers.get("X-Business-Use-Case-Usage"))
-                problem = f"throttled (HTTP {status}{f', code {code}' if code else ''})"
-                if wait is not None and wait > self.max_wait:
-                    raise Unavailable(f"{where}: {problem}; the service asks to wait "
-                                      f"{wait:.0f}s, more than max_wait")
-                log.info("whatsapp: GET %s %s, attempt %d", where, problem, attempt + 1)
-                self._wait(wait, attempt)
-                continue
-            if status == 403 or code == 10 or (code is not None and 200 <= code <= 299):
-                raise Forbidden(f"{where}: not permitted (HTTP {status}"
-                                f"{f', code {code}' if code is not None else ''}"
-                                f"{f': {message}' if message else ''})")
-            if status >= 500:
-                problem = f"HTTP {status}"
-                log.info("whatsapp: GET %s HTTP %d, attempt %d", where, status, attempt + 1)
-                self._wait(None, attempt)
-                continue
-            if status >= 300:
-                raise Unavailable(f"{where}: HTTP {status}"
-                                  f"{f' (code {code}: {message})' if code is not None else ''}")
-            return body
-        raise Unavailable(f"{where}: gave up after {self.attempts} attempts ({problem})")
-
-    def _wait(self, wait: float | None, attempt: int) -> None:
-        if attempt + 1 >= self.attempts:
-            return
-        if wait is None:
-            wait = self._rng.uniform(0, min(60.0, self.backoff * (2 ** attempt)))
-        _sleep(min(wait, self.max_wait))
+        where = urlsplit(url).path
+        headers = {"Authorization": f"Bearer {self.__token}", "Accept": "application/json"}
+        try:
+            reply = self.transport.request("GET", url, headers=headers, params=params,
+                                           parse_json=True)
+        except TransportError as exc:
+            # network, TLS, deadline, size cap, or JSON still malformed after the retries;
+            # the message names method, host and path only (no query, no header)
+            raise Unavailable(str(exc)) from None
+        status = reply.status
+        if 200 <= status < 300:
+            return reply.data
+        code, message = graph_error(_error_body(reply.response))
+        with_code = f", code {code}" if code is not None else ""
+        if status == 401 or code in AUTH_CODES:
+            raise AuthFailed(f"{where}: token rejected (HTTP {status}{with_code})")
+        if status == 429 or code in THROTTLE_CODES:
+            asked = retry_after_seconds(reply.headers.get("Retry-After"))
+            if asked is None:
+                asked = usage_wait_seconds(reply.headers.get("X-Business-Use-Case-Usage"))
+            problem = f"throttled (HTTP {status}{f', code {code}' if code else ''})"
+            if asked is not None and asked > self.transport.policy.max_retry_after:
+                raise Unavailable(f"{where}: {problem}; the service asks to wait "
+                                  f"{asked:.0f}s, more than max_wait")
+            raise Unavailable(f"{where}: gave up after {reply.attempts} attempts ({problem})")
+        if status == 403 or code == 10 or (code is not None and 200 <= code <= 299):
+            raise Forbidden(f"{where}: not permitted (HTTP {status}{with_code}"
+                            f"{f': {message}' if message else ''})")
+        if status >= 500:
+            raise Unavailable(f"{where}: gave up after {reply.attempts} attempts "
+                              f"(HTTP {status})")
+        raise Unavailable(f"{where}: HTTP {status}"
+                          f"{f' (code {code}: {message})' if code is not None else ''}")
