@@ -147,7 +147,8 @@ def test_finding_content(ruleset: RuleSet) -> None:
     # a node without its own evidence cites the coverage that let the rule run
     assert signal.evidence == ("intune/devices.apps",)
     assert whatsapp.rationale == "Data leaves." and whatsapp.remediation == "Move them."
-    assert [r.control for r in whatsapp.references] == ["Art.32", "B3.b"]
+    # as written, then what CAF B3.b implies in the DSPT views derived from the CAF
+    assert [r.control for r in whatsapp.references] == ["Art.32", "B3.b", "B3.b", "NDG-1"]
 
 
 def test_format_spec_in_message(ruleset: RuleSet) -> None:
@@ -315,6 +316,8 @@ def test_finding_to_dict_matches_result_doc(ruleset: RuleSet) -> None:
     assert data["references"] == [
         {"framework": "uk-gdpr", "control": "Art.32", "title": "Security of processing"},
         {"framework": "ncsc-caf", "control": "B3.b"},
+        {"framework": "nhs-dspt", "control": "B3.b"},
+        {"framework": "nhs-dspt-standards", "control": "NDG-1"},
     ]
     assert data["evidence"] == ["intune/devices.apps", "manual/manual.inventory"]
     assert data["suppressed"] is False
@@ -331,6 +334,8 @@ def test_outcome_to_dict_matches_result_doc(ruleset: RuleSet) -> None:
         "references": [
             {"framework": "uk-gdpr", "control": "Art.32", "title": "Security of processing"},
             {"framework": "ncsc-caf", "control": "B3.b"},
+            {"framework": "nhs-dspt", "control": "B3.b"},
+            {"framework": "nhs-dspt-standards", "control": "NDG-1"},
         ],
         "pass_requires": [], "evidence": "missing", "incomplete": [], "not_assessed_subjects": 0,
         "unassessed": [],

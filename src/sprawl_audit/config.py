@@ -38,6 +38,51 @@ MAX_ACTIVITY_DAYS = 36_500
 KEY_ENV = "SPRAWL_AUDIT_REDACT_KEY"
 
 
+#: ``organisation.sector``: what kind of organisation is audited. It chooses the rule
+#: packs (when ``rules.packs`` is not given) and the framework views the report shows (when
+#: ``rules.frameworks`` is not given), and decides which frameworks bind the organisation
+#: (the Cabinet Office guidance on non-corporate channels binds central government only;
+#: anyone else reads it as good practice).
+SECTORS: tuple[str, ...] = ("housing", "local-government", "nhs", "central-government",
+                            "other")
+
+
+@dataclass(frozen=True)
+class SectorProfile:
+    """The packs and framework views a sector gets by default, and why."""
+
+    packs: tuple[str, ...]
+    frameworks: tuple[str, ...]
+    why: str
+
+
+#: Default packs and views per sector. A housing association gets no NHS pack or view
+#: unless it asks (``rules.packs``/``rules.frameworks``): one with NHS or care contracts
+#: adds the ``nhs-dspt`` pack and the standards-based ``nhs-dspt-standards`` view.
+_VIEWS = ("baseline", "uk-gdpr", "cyber-essentials", "ncsc-caf", "iso27001-2022")
+_PUBLIC_PACKS = ("baseline", "uk-gdpr", "cyber-essentials", "ncsc-caf", "uk-gov-nccc")
+
+SECTOR_PROFILES: dict[str, SectorProfile] = {
+    "housing": SectorProfile(
+        ("baseline", "uk-gdpr", "cyber-essentials"), (*_VIEWS, "uk-gov-nccc"),
+        "a social landlord: UK GDPR and Cyber Essentials apply; the CAF, ISO 27001 and the "
+        "Cabinet Office guidance are good practice"),
+    "local-government": SectorProfile(
+        _PUBLIC_PACKS, (*_VIEWS, "uk-gov-nccc"),
+        "a council: the CAF is the local-government assurance model; the Cabinet Office "
+        "guidance is good practice"),
+    "nhs": SectorProfile(
+        ("baseline", "uk-gdpr", "cyber-essentials", "ncsc-caf", "nhs-dspt"),
+        (*_VIEWS[:4], "nhs-dspt", "nhs-im", "iso27001-2022"),
+        "a trust, ICB or NHS arm's-length body: the CAF-aligned DSPT and NHS England's "
+        "messaging guidance"),
+    "central-government": SectorProfile(
+        _PUBLIC_PACKS, (*_VIEWS, "uk-gov-nccc"),
+        "a department or arm's-length body: the Cabinet Office guidance binds it"),
+    "other": SectorProfile(("baseline",), _VIEWS, "any other organisation"),
+}
+
+
 @dataclass(frozen=True)
 class Config:
     """Validated configuration. ``connectors`` keeps each section as written (located)."""
@@ -56,6 +101,12 @@ class Config:
     sanctioned: tuple[str, ...] | None = None
     catalog_entries: tuple[Mapping[str, Any], ...] = ()
     rule_packs: tuple[str, ...] = ("baseline",)
+    #: ``organisation.sector`` (one of :data:`SECTORS`), or None when not given (read as
+    #: ``other``).
+    sector: str | None = None
+    #: ``rules.frameworks``: the framework views the report shows (the sector's when not
+    #: given). Unlike ``--framework`` it does not limit which rules run.
+    rule_frameworks: tuple[str, ...] = SECTOR_PROFILES["other"].frameworks
     rule_paths: tuple[str, ...] = ()
     rule_parameters: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     rules_disabled: Mapping[str, str] = field(default_factory=dict)
@@ -97,8 +148,8 @@ def parse_config(data: Any, source: str = "<config>") -> Config:
     _reject_inline_secrets(data, source, "")
 
     org = _section(data, "organisation", source)
-    _reject_unknown(org, {"name", "domains", "identity_provider", "default_region"}, source,
-                    "organisation")
+    _reject_unknown(org, {"name", "domains", "identity_provider", "default_region", "sector"},
+                    source, "organisation")
     audit = _section(data, "audit", source)
     _refuse_redact_settings(audit, source)
     _reject_unknown(audit, {"activity_days", "fail_on", "suppressions", "history"}, source,
@@ -108,7 +159,8 @@ def parse_config(data: Any, source: str = "<config>") -> Config:
     catalog = _section(data, "catalog", source)
     _reject_unknown(catalog, {"entries", "files"}, source, "catalog")
     rules = _section(data, "rules", source)
-    _reject_unknown(rules, {"packs", "paths", "parameters", "disabled"}, source, "rules")
+    _reject_unknown(rules, {"packs", "paths", "parameters", "disabled", "frameworks"}, source,
+                    "rules")
     connectors = _section(data, "connectors", source)
 
     activity_days = audit.get("activity_days", 90)
@@ -168,6 +220,10 @@ def parse_config(data: Any, source: str = "<config>") -> Config:
     suppressions = _opt_str(audit, "suppressions", source) or None
     if suppressions:
         _paths({"suppressions": [suppressions]}, "suppressions", source, "audit", audit)
+    sector = org.get("sector")
+    if sector is not None and sector not in SECTORS:
+        raise _err(f"must be one of {', '.join(SECTORS)}", org, "sector", source)
+    profile = SECTOR_PROFILES[sector or "other"]
     history = audit.get("history")
     if isinstance(history, str):
         _paths({"history": [history]}, "history", source, "audit", audit)
@@ -186,7 +242,10 @@ def parse_config(data: Any, source: str = "<config>") -> Config:
         sanctioned=sanctioned,
         catalog_entries=tuple(entries),
         rule_packs=tuple(_str_list(rules, "packs", source, "rules")) if "packs" in rules
-        else ("baseline",),
+        else profile.packs,
+        sector=sector,
+        rule_frameworks=tuple(_str_list(rules, "frameworks", source, "rules"))
+        if "frameworks" in rules else profile.frameworks,
         rule_paths=rule_paths,
         rule_parameters={str(k): dict(v) for k, v in params.items()},
         rules_disabled={str(k): str(v) for k, v in disabled.items()},

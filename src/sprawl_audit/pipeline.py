@@ -40,6 +40,12 @@ class RuleSelection:
     packs_explicit: bool = False
     #: The config file packs, parameters and disabled rules came from (located errors).
     config_path: str | None = None
+    #: ``organisation.sector``: which frameworks bind the organisation (the others are
+    #: read as good practice, never failed).
+    sector: str | None = None
+    #: The framework views shown without ``--framework`` (``rules.frameworks`` or the
+    #: sector's); empty: every framework the rules cite.
+    views: tuple[str, ...] = ()
 
     @classmethod
     def from_config(cls, config: Config, extra_paths: Sequence[str] = (),
@@ -53,6 +59,8 @@ class RuleSelection:
             frameworks=tuple(dict.fromkeys(frameworks)),
             packs_explicit=bool(packs),
             config_path=config.path,
+            sector=config.sector,
+            views=config.rule_frameworks,
         )
 
     def enabled_packs(self) -> tuple[str, ...]:
@@ -177,6 +185,7 @@ def judge_full(ag: AuditGraph, selection: RuleSelection) -> Judgement:
     if unknown:
         raise UserError(f"unknown framework {unknown[0]!r} (known: "
                         f"{', '.join(ruleset.frameworks)})", key="--framework")
+    _check_views(selection, ruleset.frameworks)
     known_rules = _every_known_rule(ruleset)
     _check_rule_config(selection, known_rules)
     rules = [r for r in ruleset.rules
@@ -190,7 +199,8 @@ def judge_full(ag: AuditGraph, selection: RuleSelection) -> Judgement:
         as_of=ag.as_of, edges=ag.edges,
     )
     view = compliance_view(outcomes, ruleset.frameworks, selected=selection.frameworks,
-                           elsewhere=elsewhere_index(known_rules.values(), ids))
+                           elsewhere=elsewhere_index(known_rules.values(), ids),
+                           shown=selection.views, sector=selection.sector)
     return Judgement(
         rules=[outcome_to_dict(o) for o in outcomes],
         findings=[finding_to_dict(f) for f in sorted_findings(outcomes)],
@@ -230,6 +240,19 @@ def _config_line(path: str | None, *keys: Any) -> int | None:
         except (KeyError, IndexError, TypeError):
             break
     return line
+
+
+def _check_views(selection: RuleSelection, frameworks: Any) -> None:
+    """``rules.frameworks`` names frameworks that exist (a typo would hide a view)."""
+    from sprawl_audit.core.errors import did_you_mean
+
+    for index, name in enumerate(selection.views):
+        if name not in frameworks:
+            raise UserError(f"unknown framework {name!r}{did_you_mean(name, list(frameworks))}",
+                            path=selection.config_path,
+                            line=_config_line(selection.config_path, "rules", "frameworks",
+                                              index),
+                            key="rules.frameworks")
 
 
 def _check_pack_names(selection: RuleSelection) -> None:

@@ -28,9 +28,11 @@ what a reader needs to find the source: name, version, publisher, link and licen
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from functools import lru_cache
 from typing import Any
 
+from sprawl_audit.config import SECTORS
 from sprawl_audit.core.errors import UserError
 from sprawl_audit.core.yamlio import line_of
 from sprawl_audit.engine.model import Control, Framework
@@ -38,9 +40,12 @@ from sprawl_audit.engine.sources import Source, read_yaml, shipped_root
 
 #: Keys of a framework definition (in a pack.yaml or the index).
 FRAMEWORK_KEYS: tuple[str, ...] = (
-    "id", "name", "version", "publisher", "url", "licence", "note", "controls",
+    "id", "name", "version", "publisher", "url", "licence", "note", "applies_to",
+    "binding_for", "derived_from", "controls",
 )
-_TEXT_KEYS: tuple[str, ...] = ("id", "name", "version", "publisher", "url", "licence", "note")
+_TEXT_KEYS: tuple[str, ...] = ("id", "name", "version", "publisher", "url", "licence", "note",
+                               "applies_to", "derived_from")
+
 INDEX_FILE = "frameworks.yaml"
 PACK_FILE = "pack.yaml"
 
@@ -62,12 +67,37 @@ def parse_framework(item: Any, *, path: str, pack: str = "") -> Framework:
     if not fid or not item.get("name"):
         raise UserError("a framework needs an id and a name", path=path, line=where)
     controls = _controls(item.get("controls", []), item, path)
+    derived = " ".join(str(item.get("derived_from", "")).split())
+    if not derived and any(c.sources for c in controls):
+        raise UserError("a control's 'from' needs the framework's derived_from", path=path,
+                        line=line_of(item, "controls"), key="controls")
+    if derived:  # a control without `from` stands for the source's control of its own id
+        raw = item.get("controls") or []
+        explicit = {e.get("id") for e in raw if isinstance(e, Mapping) and "from" in e}
+        controls = tuple(c if c.id in explicit else Control(c.id, c.title, (c.id,))
+                         for c in controls)
     return Framework(
         id=fid, name=item["name"], version=item.get("version", ""),
         publisher=item.get("publisher", ""), url=item.get("url", ""),
-        licence=item.get("licence", ""), note=item.get("note", ""),
+        licence=item.get("licence", ""), note=" ".join(item.get("note", "").split()),
         controls=controls, pack=pack, path=path, line=where or 0,
+        applies_to=" ".join(item.get("applies_to", "").split()),
+        binding_for=_sectors(item, path), derived_from=derived,
     )
+
+
+def _sectors(item: Mapping[str, Any], path: str) -> tuple[str, ...]:
+    raw = item.get("binding_for")
+    if raw is None:
+        return ()
+    if not isinstance(raw, list) or not all(isinstance(s, str) for s in raw):
+        raise UserError("binding_for takes a list of sectors", path=path,
+                        line=line_of(item, "binding_for"), key="binding_for")
+    for sector in raw:
+        if sector not in SECTORS:
+            raise UserError(f"unknown sector {sector!r} (known: {', '.join(SECTORS)})",
+                            path=path, line=line_of(item, "binding_for"), key="binding_for")
+    return tuple(raw)
 
 
 def _controls(raw: Any, owner: Any, path: str) -> tuple[Control, ...]:
@@ -84,10 +114,15 @@ def _controls(raw: Any, owner: Any, path: str) -> tuple[Control, ...]:
             raise UserError("each control is a mapping {id, title}", path=path, line=where,
                             key="controls")
         for key in entry:
-            if key not in ("id", "title"):
-                raise UserError("unknown key (expected id, title)", path=path,
+            if key not in ("id", "title", "from"):
+                raise UserError("unknown key (expected id, title, from)", path=path,
                                 line=line_of(entry, key), key=f"controls.{key}")
         cid, title = entry.get("id"), entry.get("title", "")
+        sources = entry.get("from", [])
+        if not isinstance(sources, list) or not all(isinstance(s, str) and s
+                                                    for s in sources):
+            raise UserError("from takes a list of control ids of the derived_from framework",
+                            path=path, line=where, key="controls.from")
         if not isinstance(cid, str) or not cid:
             raise UserError('control id must be a string; quote ids like "5.10"', path=path,
                             line=where, key="controls.id")
@@ -97,7 +132,7 @@ def _controls(raw: Any, owner: Any, path: str) -> tuple[Control, ...]:
             raise UserError(f"duplicate control id {cid!r}", path=path, line=where,
                             key="controls.id")
         seen.add(cid)
-        out.append(Control(id=cid, title=" ".join(title.split())))
+        out.append(Control(id=cid, title=" ".join(title.split()), sources=tuple(sources)))
     return tuple(out)
 
 
@@ -147,7 +182,47 @@ def _load_index(src: Source) -> dict[str, Framework]:
             raise UserError(f"duplicate framework id {framework.id!r}", path=path,
                             line=where, key="id")
         out[framework.id] = framework
+    return resolve_derived(out)
+
+
+def resolve_derived(frameworks: Mapping[str, Framework]) -> dict[str, Framework]:
+    """Check every derived framework against its source, and give its controls the
+    source's titles where they have none (the two views then read the same).
+
+    A derived framework's source must be known and not itself derived, and each control's
+    ``from`` ids must be controls of the source: a typo would silently cut the link.
+    """
+    out = dict(frameworks)
+    for fid, framework in frameworks.items():
+        if not framework.derived_from:
+            continue
+        source = frameworks.get(framework.derived_from)
+        if source is None or source.derived_from:
+            raise UserError(f"framework {fid!r} is derived from {framework.derived_from!r}, "
+                            "which is not a (non-derived) framework", path=framework.path,
+                            line=framework.line, key="derived_from")
+        known = {c.id: c for c in source.controls}
+        controls: list[Control] = []
+        for control in framework.controls:
+            missing = [s for s in control.sources if known and s not in known]
+            if missing:
+                raise UserError(f"control {control.id!r} of {fid} names {missing[0]!r}, "
+                                f"which {source.id} does not define", path=framework.path,
+                                line=framework.line, key="controls.from")
+            title = control.title
+            if not title and len(control.sources) == 1 and control.sources[0] in known:
+                title = known[control.sources[0]].title
+            controls.append(Control(control.id, title, control.sources))
+        out[fid] = replace(framework, controls=tuple(controls))
     return out
+
+
+def derived_references(framework_id: str, control_id: str,
+                       frameworks: Mapping[str, Framework]) -> list[tuple[str, str]]:
+    """(framework, control) pairs a citation of ``framework_id``/``control_id`` implies in
+    the frameworks derived from it."""
+    return [(f.id, c.id) for f in frameworks.values() if f.derived_from == framework_id
+            for c in f.controls if control_id in c.sources]
 
 
 def _from_pack(item: Mapping[str, Any], index: Source, path: str,

@@ -30,7 +30,12 @@ from sprawl_audit.core.topics import TOPICS
 from sprawl_audit.core.yamlio import line_of
 from sprawl_audit.engine import vocabulary
 from sprawl_audit.engine.conditions import CompileContext, all_of, compile_condition
-from sprawl_audit.engine.frameworks import load_frameworks, pack_definitions
+from sprawl_audit.engine.frameworks import (
+    derived_references,
+    load_frameworks,
+    pack_definitions,
+    resolve_derived,
+)
 from sprawl_audit.engine.model import (
     MATCH_ALL,
     Assessment,
@@ -161,6 +166,10 @@ def _load(
         sources.append(path)
     for path in sources:  # frameworks first: a rule may cite one a later pack defines
         state.register_definitions(path)
+    try:
+        state.frameworks.update(resolve_derived(state.frameworks))
+    except UserError as exc:
+        state.fail(exc)
     for path in sources:
         if path.is_dir():
             state.load_folder(path)
@@ -685,6 +694,21 @@ def _references(
             out.append(_reference(ref, index, refs, frameworks, err))
         except UserError as exc:
             problems.append(exc)
+    return with_derived(out, frameworks)
+
+
+def with_derived(refs: Sequence[Reference],
+                 frameworks: Mapping[str, Framework]) -> tuple[Reference, ...]:
+    """The references as written, then those they imply in derived frameworks (each once):
+    a rule citing CAF B2.a cites the CAF-aligned DSPT's B2.a and the National Data
+    Guardian standard that B2.a informs, so no two views of one outcome can disagree."""
+    out = list(refs)
+    seen = {(r.framework, r.control) for r in out}
+    for ref in refs:
+        for fid, cid in derived_references(ref.framework, ref.control, frameworks):
+            if (fid, cid) not in seen:
+                seen.add((fid, cid))
+                out.append(Reference(framework=fid, control=cid))
     return tuple(out)
 
 
@@ -706,6 +730,10 @@ def _reference(ref: Any, index: int, refs: list[Any], frameworks: Mapping[str, F
         raise err("control must be a string; quote ids like \"5.10\" so YAML keeps them",
                   "control" if "control" in ref else None, ref)
     meta = frameworks[framework]
+    if meta.derived_from:
+        raise err(f"{framework} is derived from {meta.derived_from}: cite the "
+                  f"{meta.derived_from} control and the {framework} reference follows",
+                  "framework", ref)
     if meta.controls and meta.control(control) is None:
         close = difflib.get_close_matches(control, [c.id for c in meta.controls], n=1)
         hint = f"did you mean {close[0]!r}? " if close else ""

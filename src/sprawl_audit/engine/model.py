@@ -90,6 +90,9 @@ class Control:
 
     id: str
     title: str = ""
+    #: In a derived framework: the source framework's controls this one stands for (a
+    #: rule citing any of them cites this control too).
+    sources: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -112,6 +115,19 @@ class Framework:
     pack: str = ""
     path: str = ""
     line: int = 0
+    #: Who the framework is written for, in a sentence (shown with every view of it).
+    applies_to: str = ""
+    #: Sectors (``organisation.sector``) it binds; empty: it applies as written to anyone
+    #: who uses it. For any other sector its view is good practice: a control whose rules
+    #: found something is ``not_followed``, never ``failed``.
+    binding_for: tuple[str, ...] = ()
+    #: A framework whose references are derived from another's (the CAF-aligned DSPT from
+    #: the CAF): rules never cite it directly, so the two views cannot disagree.
+    derived_from: str = ""
+
+    def binding(self, sector: str | None) -> bool:
+        """Whether the framework binds an organisation of ``sector`` (None: unknown)."""
+        return not self.binding_for or (sector or "") in self.binding_for
 
     def control(self, control_id: str) -> Control | None:
         for control in self.controls:

@@ -273,6 +273,7 @@ def _compliance(view: ReportView) -> list[str]:
         version = f" ({md(fw.version, 30)})" if fw.version else ""
         tally = ", ".join(f"{n} {md(s.replace('_', ' '), 30)}" for s, n in fw.tally.items() if n)
         lines += [f"### {md(fw.name, 120)}{version}", ""]
+        lines += [line for note in fw.notes for line in (f"_{md(note, 600)}_", "")]
         if tally:
             lines += [f"Controls: {tally}", ""]
         checked = [c for c in fw.controls if c.status != "not_covered"]

@@ -22,6 +22,7 @@ from rich.rule import Rule
 from rich.table import Table
 from rich.text import Text
 
+from sprawl_audit.engine.compliance import DISCLAIMER
 from sprawl_audit.report.formats.labels import (
     SEVERITY_ORDER,
     capability_label,
@@ -39,6 +40,7 @@ from sprawl_audit.report.formats.sanitize import (
     clip,
     prose,
 )
+from sprawl_audit.report.formats.typed_view import framework_notes
 from sprawl_audit.report.formats.view import (
     Result,
     count,
@@ -681,6 +683,7 @@ def coverage_section(result: Result, width: int | None = None
 
 CONTROL_STATUS_STYLES: dict[str, str] = {
     "failed": "bold red",
+    "not_followed": "yellow",
     "passed": "green",
     "partial": "yellow",
     "not_assessed": "yellow",
@@ -688,6 +691,7 @@ CONTROL_STATUS_STYLES: dict[str, str] = {
 }
 CONTROL_STATUS_LABELS: dict[str, str] = {
     "failed": "FAILED",
+    "not_followed": "not followed",
     "passed": "passed",
     "partial": "partial",
     "not_assessed": "not assessed",
@@ -859,6 +863,8 @@ def compliance_section(result: Result, verbose: bool) -> tuple[RenderableType | 
     for framework in detailed:
         head = _framework_title(framework)
         parts.append(head)
+        parts.extend(Padding(Text(cell(note, 600), style="dim italic"), (0, 0, 0, 2))
+                     for note in framework_notes(framework))
         parts.append(Padding(_counts_line(_control_counts(framework)), (0, 0, 0, 2)))
         parts.append(_framework_table(framework, verbose))
         parts.append(Text())
@@ -870,17 +876,28 @@ def compliance_section(result: Result, verbose: bool) -> tuple[RenderableType | 
     if rest:
         table = _table()
         table.add_column("Framework", min_width=16, no_wrap=True, overflow="ellipsis")
-        for status in CONTROL_STATUS_STYLES:
+        # "not followed" (a framework that is good practice for this organisation) gets a
+        # column only when some framework has such controls: the table stays narrow.
+        shown = [s for s in CONTROL_STATUS_STYLES if s != "not_followed"
+                 or any(_control_counts(f)[s] for f in rest)]
+        stacked = len(shown) > len(CONTROL_STATUS_STYLES) - 1  # two-line headers to fit
+        if stacked:
+            table.columns[0].max_width = 18
+        for status in shown:
             label = CONTROL_STATUS_LABELS[status].capitalize()
-            table.add_column(label, justify="right", no_wrap=True, min_width=len(label))
+            if stacked:
+                label = label.replace(" ", "\n")
+            table.add_column(label, justify="right", no_wrap=True,
+                             min_width=max(len(w) for w in label.split("\n")))
         for framework in rest:
             counts = _control_counts(framework)
             row: list[RenderableType] = [_framework_title(framework, short=True)]
-            for status in CONTROL_STATUS_STYLES:
+            for status in shown:
                 n = counts[status]
                 row.append(Text(str(n), style=CONTROL_STATUS_STYLES[status] if n else "dim"))
             table.add_row(*row)
         parts.append(table)
+        parts.append(Text(DISCLAIMER, style="dim"))
         parts.append(Text("Controls per framework. Not covered: no enabled rule checks it "
                           "(`rules list --framework ID` shows the packs that do). "
                           "--framework ID shows each control with the rules behind it; -v "

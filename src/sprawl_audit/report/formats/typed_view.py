@@ -283,6 +283,9 @@ class Framework:
     about: tuple[str, ...]  # version, publisher, url (those given)
     tally: dict[str, int]
     controls: tuple[Control, ...]
+    #: What every format says under the framework's name: who it applies to, and that
+    #: the view does not replace a formal assessment (see :func:`framework_notes`).
+    notes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -373,7 +376,21 @@ def _framework(raw: Item) -> Framework:
             findings=_optional_count(c.get("findings")), rules=tuple(control_rules(c)),
             reasons=tuple(strings(c.get("reasons"))),
         ) for c in items(raw, "controls")),
+        notes=tuple(framework_notes(raw)),
     )
+
+
+def framework_notes(raw: Item) -> list[str]:
+    """"Applies to: …" and the disclaimer of one Result framework entry (those given):
+    the same sentences in the terminal, HTML, Markdown and JSON reports."""
+    out: list[str] = []
+    applies = text(raw.get("applies_to")).strip()
+    if applies:
+        out.append(f"Applies to: {applies}")
+    disclaimer = text(raw.get("disclaimer")).strip()
+    if disclaimer:
+        out.append(disclaimer)
+    return out
 
 
 def top_pairs(result: Result, limit: int = 10) -> list[Pair]:
