@@ -19,13 +19,8 @@ from typing import Any
 from sprawl_audit.core import yamlio
 from sprawl_audit.core.errors import UserError
 from sprawl_audit.core.inputs import user_path
-from sprawl_audit.core.model import SEVERITIES
+from sprawl_audit.core.model import OVERLAP_VIEWS, SEVERITIES
 from sprawl_audit.parsers.phones import DEFAULT_REGION, region_code
-
-#: ``audit.overlap`` (``--overlap``): compare platforms on what each is *for* (its
-#: catalogue ``primary`` capabilities) or on everything it can do. Kept here, below the
-#: graph and CLI that also use them.
-OVERLAP_VIEWS: tuple[str, ...] = ("primary", "all")
 
 _TOP_KEYS = {"organisation", "audit", "platforms", "catalog", "rules", "connectors"}
 _SECRET_KEY = re.compile(r"(secret|password|passphrase|token|api_key|apikey|private_key)$", re.I)

@@ -38,10 +38,9 @@ from sprawl_audit.cli.outputs import (
 )
 from sprawl_audit.cli.rules import framework_option
 from sprawl_audit.cli.rules import register as _register_rules
-from sprawl_audit.config import OVERLAP_VIEWS
 from sprawl_audit.core.atomic import Privacy
 from sprawl_audit.core.errors import UserError
-from sprawl_audit.core.model import SEVERITIES
+from sprawl_audit.core.model import OVERLAP_VIEWS, SEVERITIES
 from sprawl_audit.report.gaps import GAP_STATUSES as INCOMPLETE_STATUSES
 
 F = TypeVar("F", bound=Callable[..., Any])

@@ -18,9 +18,15 @@ from typing import Any, cast
 import networkx as nx
 
 from sprawl_audit.catalog import Catalog
-from sprawl_audit.config import OVERLAP_VIEWS
 from sprawl_audit.core.instants import parse_instant
-from sprawl_audit.core.model import Account, Inventory, Platform, SourceRef, Usage
+from sprawl_audit.core.model import (
+    OVERLAP_VIEWS,
+    Account,
+    Inventory,
+    Platform,
+    SourceRef,
+    Usage,
+)
 from sprawl_audit.graph.adjacency import EdgeIndex
 from sprawl_audit.graph.identity import effective_providers
 from sprawl_audit.inventory.resolve import Resolution
