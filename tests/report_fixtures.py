@@ -63,6 +63,9 @@ def hostile_result() -> dict[str, Any]:
     doc["phone_numbers"][1]["owner"] = FORMULA
     doc["integrations"][0]["name"] = f"{SCRIPT}{XML_BREAKERS}"
     doc["coverage"][0]["detail"] = f"{IMG} {ANSI}"
+    doc["run"]["interviews"] = [{"source": f"{SCRIPT} {OSC8} {FORMULA} {RTL}", "entries": 2}]
+    doc["capabilities"][2]["secondary_platforms"] = [{"id": "whatsapp",
+                                                      "name": f"{IMG} {ANSI} {MARKDOWN}"}]
     finding = doc["findings"][2]
     finding["suppressed"] = True
     finding["message"] = f"{MARKDOWN} {RTL} {SCRIPT}"

@@ -60,7 +60,7 @@ def test_audit_of_the_fake_workspace_has_platforms_apps_and_partners(tmp_path) -
     validate_result(result)
     platforms = {p["id"]: p for p in result["platforms"]}
     slack = platforms["slack:T05HQ2R7XKZ"]
-    assert slack["catalog"] == "slack" and slack["name"] == "Riverside ICT"
+    assert slack["catalog"] == "slack" and slack["name"] == "Slack (Riverside ICT)"
     assert slack["attributes"]["plan"] == "pro"
     assert slack["active_users"] > 30
     apps = {i["name"]: i for i in result["integrations"]}

@@ -19,7 +19,7 @@ from typing import Any
 from sprawl_audit.core import yamlio
 from sprawl_audit.core.errors import UserError
 from sprawl_audit.core.inputs import user_path
-from sprawl_audit.core.model import SEVERITIES
+from sprawl_audit.core.model import OVERLAP_VIEWS, SEVERITIES
 from sprawl_audit.parsers.phones import DEFAULT_REGION, region_code
 
 _TOP_KEYS = {"organisation", "audit", "platforms", "catalog", "rules", "connectors"}
@@ -97,6 +97,9 @@ class Config:
     #: code is (ISO 3166 alpha-2, e.g. ``GB``); see :mod:`sprawl_audit.parsers.phones`.
     default_region: str = DEFAULT_REGION
     activity_days: int = 90
+    #: ``audit.overlap``: compare platforms on their primary capabilities (``primary``,
+    #: the default) or on all of them (``all``); see graph/analyses/capabilities.py.
+    overlap_view: str = "primary"
     fail_on: str | None = None
     sanctioned: tuple[str, ...] | None = None
     catalog_entries: tuple[Mapping[str, Any], ...] = ()
@@ -152,8 +155,8 @@ def parse_config(data: Any, source: str = "<config>") -> Config:
                     source, "organisation")
     audit = _section(data, "audit", source)
     _refuse_redact_settings(audit, source)
-    _reject_unknown(audit, {"activity_days", "fail_on", "suppressions", "history"}, source,
-                    "audit")
+    _reject_unknown(audit, {"activity_days", "fail_on", "suppressions", "history", "overlap"},
+                    source, "audit")
     plats = _section(data, "platforms", source)
     _reject_unknown(plats, {"sanctioned"}, source, "platforms")
     catalog = _section(data, "catalog", source)
@@ -171,6 +174,11 @@ def parse_config(data: Any, source: str = "<config>") -> Config:
     fail_on = audit.get("fail_on")
     if fail_on is not None and fail_on not in SEVERITIES:
         raise _err(f"must be one of {', '.join(SEVERITIES)}", audit, "fail_on", source)
+    overlap_view = audit.get("overlap", "primary")
+    if overlap_view not in OVERLAP_VIEWS:
+        raise _err(f"must be one of {', '.join(OVERLAP_VIEWS)} (primary: compare products "
+                   "on what they are for; all: on everything they can do)", audit, "overlap",
+                   source)
 
     sanctioned = None
     if "sanctioned" in plats:
@@ -238,6 +246,7 @@ def parse_config(data: Any, source: str = "<config>") -> Config:
         identity_providers=_identity_providers(org, source),
         default_region=_default_region(org, source),
         activity_days=activity_days,
+        overlap_view=overlap_view,
         fail_on=fail_on,
         sanctioned=sanctioned,
         catalog_entries=tuple(entries),

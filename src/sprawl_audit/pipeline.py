@@ -95,7 +95,7 @@ def analyse(inventory: Inventory, config: Config | None = None,
     resolution = resolve(inventory, cat, cfg.sanctioned)
     check_catalogue_names(cfg, cat, resolution.platforms)
     ag = build_graph(inventory, resolution, activity_days=cfg.activity_days,
-                     sanctioned=cfg.sanctioned)
+                     sanctioned=cfg.sanctioned, overlap_view=cfg.overlap_view)
     run_analyses(ag)
     return ag
 

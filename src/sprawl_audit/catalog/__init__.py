@@ -13,6 +13,7 @@ from sprawl_audit.catalog.entry import (
     IDENTIFIER_KINDS,
     NAME_KINDS,
     CatalogEntry,
+    instance_display_name,
 )
 from sprawl_audit.catalog.loader import load_catalog
 from sprawl_audit.catalog.matcher import Catalog
@@ -27,6 +28,7 @@ __all__ = [
     "Catalog",
     "CatalogEntry",
     "host_key",
+    "instance_display_name",
     "load_catalog",
     "name_key",
 ]

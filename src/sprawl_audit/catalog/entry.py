@@ -6,6 +6,15 @@ aliasing. Its ``identifiers`` keep the strings exactly as the catalogue (or the 
 config) wrote them; normalisation for matching lives in :mod:`.normalise` and the index
 in :mod:`.matcher`, so an entry printed back to a user looks like what they wrote.
 
+Capabilities are everything the product can do; ``primary`` is the subset it is *for* —
+what an organisation buys or adopts it to do. WhatsApp can hold a video call, but nobody
+runs their meetings on it, so its primary capability is ``chat``; a UCaaS suite such as
+Teams or Zoom is bought for chat, voice and meetings alike, so all three are primary.
+Overlap analysis compares products on their primary capabilities by default
+(:mod:`sprawl_audit.graph.analyses.capabilities`), because comparing on everything a
+product can do puts every consumer messenger beside the meeting and telephony platforms
+and hides the overlap that costs money.
+
 Tags are free-form snake_case words that rules select on. The ones the shipped catalogue
 uses are listed in :data:`DOCUMENTED_TAGS` with their meaning; users may add others.
 """
@@ -16,6 +25,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
+from sprawl_audit.catalog.normalise import name_key
 from sprawl_audit.core.model import CAPABILITIES, CLASSIFICATIONS, REF_KINDS
 
 #: Reference kinds an entry may list identifiers for. ``slug`` is the entry's own slug and
@@ -57,6 +67,23 @@ DOCUMENTED_TAGS: Mapping[str, str] = MappingProxyType({
 })
 
 
+def instance_display_name(product: str, instance: str) -> str:
+    """How every format names one instance of a product: ``Slack (Riverside ICT)``.
+
+    Product first, workspace or tenant second (``Microsoft 365 (Contoso)``, ``Google
+    Workspace (Riverside Homes)``): a reader scanning a table of products must see
+    *Slack*, not a team name that could be anything. An instance with no name of its own,
+    or one named just like the product, is the product; a name already in this form is
+    kept, so applying it twice changes nothing.
+    """
+    product, instance = product.strip(), instance.strip()
+    if not instance or name_key(instance) == name_key(product):
+        return product or instance
+    if not product or (instance.startswith(f"{product} (") and instance.endswith(")")):
+        return instance
+    return f"{product} ({instance})"
+
+
 @dataclass(frozen=True, slots=True)
 class CatalogEntry:
     """A known communication product.
@@ -70,6 +97,10 @@ class CatalogEntry:
     name: str
     vendor: str = ""
     capabilities: tuple[str, ...] = ()
+    #: What the product is for (a non-empty subset of ``capabilities`` when it has any);
+    #: the rest are secondary. Left empty on a hand-built entry with one capability, it
+    #: is that capability.
+    primary: tuple[str, ...] = ()
     classification: str = "unknown"
     tags: tuple[str, ...] = ()
     retired: bool = False
@@ -87,6 +118,13 @@ class CatalogEntry:
         bad_caps = [c for c in self.capabilities if c not in CAPABILITIES]
         if bad_caps:
             raise ValueError(f"{self.slug}: unknown capabilities {bad_caps}")
+        if not self.primary and len(self.capabilities) == 1:
+            object.__setattr__(self, "primary", self.capabilities)
+        if self.capabilities and not self.primary:
+            raise ValueError(f"{self.slug}: several capabilities and no primary")
+        stray = [c for c in self.primary if c not in self.capabilities]
+        if stray:
+            raise ValueError(f"{self.slug}: primary {stray} not among its capabilities")
         if self.classification not in CLASSIFICATIONS:
             raise ValueError(f"{self.slug}: unknown classification {self.classification!r}")
         bad_kinds = [k for k in self.identifiers if k not in IDENTIFIER_KINDS]
@@ -95,6 +133,11 @@ class CatalogEntry:
         if not isinstance(self.identifiers, MappingProxyType):
             frozen = {k: tuple(v) for k, v in self.identifiers.items()}
             object.__setattr__(self, "identifiers", MappingProxyType(frozen))
+
+    @property
+    def secondary(self) -> tuple[str, ...]:
+        """Capabilities the product has but is not chosen for (see the module docstring)."""
+        return tuple(c for c in self.capabilities if c not in self.primary)
 
     def identifiers_of(self, kind: str) -> tuple[str, ...]:
         """The raw identifiers of one kind (empty when there are none)."""

@@ -17,6 +17,7 @@ An entry's keys::
     vendor: Meta
     description: one line in our own words
     capabilities: [chat, voice]     # from sprawl_audit.core.model.CAPABILITIES
+    primary: chat                   # what it is for: one of them, or a list of several
     classification: consumer        # corporate | consumer | unknown (default unknown)
     tags: [end_to_end_encrypted]    # snake_case words rules select on
     retired: true                   # also implied by retired_on or a `retired` tag
@@ -25,6 +26,12 @@ An entry's keys::
     native_identity: entra-id       # slug of an identity_provider entry it signs in with
     identifiers:                    # kind -> list of strings (see matcher for the rules)
       android: [com.whatsapp]
+
+``primary`` may be left out when the entry has exactly one capability (that one is the
+primary) or none. An entry with several capabilities and no ``primary`` is refused, with
+the file, line and key: picking one silently (the first, say) would decide what the
+overlap analysis compares it with. A config override that replaces ``capabilities`` keeps
+the shipped ``primary`` when it is still among them, and otherwise must give a new one.
 """
 
 from __future__ import annotations
@@ -53,7 +60,8 @@ from sprawl_audit.core.yamlio import line_of, load_file
 DATA_DIR = Path(__file__).with_name("data")
 
 ENTRY_KEYS: tuple[str, ...] = (
-    "slug", "name", "vendor", "description", "capabilities", "classification", "tags",
+    "slug", "name", "vendor", "description", "capabilities", "primary", "classification",
+    "tags",
     "retired", "retired_on", "suite", "native_identity", "identifiers",
 )
 _SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -176,7 +184,7 @@ def _parse(raw: Any, default_path: str | None) -> _Draft:
                 raise _fail(f"{values[key]!r} has no letters or digits", w, key)
         elif key in ("suite", "native_identity"):
             values[key] = None if raw[key] is None else _str(raw, key, w, slugish=True)
-        elif key == "capabilities":
+        elif key in ("capabilities", "primary"):
             caps = [c for c, _ in _str_list(raw, key, w)] if raw[key] is not None else []
             for cap in caps:
                 if cap not in CAPABILITIES:
@@ -240,6 +248,9 @@ def _parse(raw: Any, default_path: str | None) -> _Draft:
 def _merge(base: _Draft, over: _Draft) -> _Draft:
     """Apply a config override: given fields replace, identifiers are appended."""
     values = {**base.values, **over.values}
+    if "capabilities" in over.values and "primary" not in over.values and not set(
+            values.get("primary", ())) <= set(over.values["capabilities"]):
+        values.pop("primary", None)  # stale: implied by one capability, else asked for
     if over.values.get("retired") is False:
         values.pop("retired_on", None)
     elif over.values.get("retired_on") and "retired" not in over.values:
@@ -253,10 +264,35 @@ def _merge(base: _Draft, over: _Draft) -> _Draft:
     )
 
 
+def _primary(draft: _Draft) -> tuple[str, ...]:
+    """The entry's primary capabilities, or a located error saying what to write."""
+    v = draft.values
+    caps: tuple[str, ...] = tuple(v.get("capabilities", ()))
+    primary: tuple[str, ...] = tuple(v.get("primary", ()))
+    if primary:
+        stray = [c for c in primary if c not in caps]
+        if stray:
+            raise _fail(
+                f"primary {', '.join(stray)} is not one of the entry's capabilities "
+                f"({', '.join(caps) or 'none'})",
+                draft.value_origins.get("primary", draft.origin), "primary",
+            )
+        return primary
+    if len(caps) <= 1:
+        return caps
+    raise _fail(
+        f"catalogue entry {draft.slug!r} has several capabilities ({', '.join(caps)}); "
+        f"say which it is for with 'primary' (one of them, or a list), e.g. "
+        f"primary: {caps[0]}", draft.value_origins.get("capabilities", draft.origin),
+        "primary",
+    )
+
+
 def _finish(draft: _Draft) -> CatalogEntry:
     v = draft.values
     if "name" not in v:
         raise _fail(f"catalogue entry {draft.slug!r} has no name", draft.origin, "name")
+    primary = _primary(draft)
     tags = tuple(v.get("tags", ()))
     retired_on = v.get("retired_on")
     retired = v.get("retired")
@@ -276,6 +312,7 @@ def _finish(draft: _Draft) -> CatalogEntry:
         name=v["name"],
         vendor=v.get("vendor", ""),
         capabilities=tuple(v.get("capabilities", ())),
+        primary=primary,
         classification=v.get("classification", "unknown"),
         tags=tags,
         retired=bool(retired),

@@ -8,6 +8,7 @@ collected nothing (sign-in refused, host unreachable) — always, and before 1 a
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import sys
 from collections.abc import Callable, Sequence
@@ -39,7 +40,7 @@ from sprawl_audit.cli.rules import framework_option
 from sprawl_audit.cli.rules import register as _register_rules
 from sprawl_audit.core.atomic import Privacy
 from sprawl_audit.core.errors import UserError
-from sprawl_audit.core.model import SEVERITIES
+from sprawl_audit.core.model import OVERLAP_VIEWS, SEVERITIES
 from sprawl_audit.report.gaps import GAP_STATUSES as INCOMPLETE_STATUSES
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -93,6 +94,11 @@ def _audit_options(func: F) -> F:
         click.option("--state", "state_path", type=click.Path(dir_okay=False),
                      envvar="SPRAWL_AUDIT_STATE",
                      help="Delta state file for scheduled runs (read, then replaced; 0600)."),
+        click.option("--overlap", "overlap_view", type=click.Choice(OVERLAP_VIEWS),
+                     envvar="SPRAWL_AUDIT_OVERLAP",
+                     help="Compare platforms on what each is for (primary, default: "
+                          "WhatsApp is chat, not video meetings) or on every capability "
+                          "it has (all). Config: audit.overlap."),
         click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors."),
         click.option("-v", "--verbose", count=True, help="More detail (repeat for debug)."),
     ]
@@ -134,7 +140,8 @@ def _audit_run(*, demo: bool, snapshot: str | None, config_path: str | None,
                fail_on: str | None, fail_on_incomplete: bool, rule_paths: Sequence[str],
                packs: Sequence[str], save_snapshot: str | None, quiet: bool,
                verbose: int, state_path: str | None = None,
-               frameworks: Sequence[str] = (), **ops: Any) -> None:
+               frameworks: Sequence[str] = (), overlap_view: str | None = None,
+               **ops: Any) -> None:
     from sprawl_audit import pipeline
     from sprawl_audit.cli.ops import post_process, resolve_ops
     from sprawl_audit.cli.outputs import check_output_file
@@ -185,6 +192,8 @@ def _audit_run(*, demo: bool, snapshot: str | None, config_path: str | None,
                               ops_options)
             failures += failed
             saved = None if failed else save_snapshot
+        if overlap_view:  # the flag wins over the config (and the demo's)
+            config = dataclasses.replace(config, overlap_view=overlap_view)
         selection = pipeline.RuleSelection.from_config(config, rule_paths, packs, frameworks)
         result = pipeline.run_audit(inventory, config, selection, mode=mode,
                                     connectors=connectors, fail_on=effective_fail_on)

@@ -21,6 +21,9 @@ CAPABILITIES: tuple[str, ...] = (
 )
 CLASSIFICATIONS: tuple[str, ...] = ("corporate", "consumer", "unknown")
 SEVERITIES: tuple[str, ...] = ("info", "low", "medium", "high", "critical")
+#: How overlap compares platforms (``audit.overlap``, ``--overlap``): on what each is *for*
+#: (its catalogue ``primary`` capabilities), or on every capability it has.
+OVERLAP_VIEWS: tuple[str, ...] = ("primary", "all")
 COVERAGE_STATUSES: tuple[str, ...] = (
     "collected", "partial", "forbidden", "unavailable", "not_configured", "error",
 )

@@ -17,8 +17,16 @@ from typing import Any, cast
 
 import networkx as nx
 
+from sprawl_audit.catalog import Catalog
 from sprawl_audit.core.instants import parse_instant
-from sprawl_audit.core.model import Account, Inventory, SourceRef, Usage
+from sprawl_audit.core.model import (
+    OVERLAP_VIEWS,
+    Account,
+    Inventory,
+    Platform,
+    SourceRef,
+    Usage,
+)
 from sprawl_audit.graph.adjacency import EdgeIndex
 from sprawl_audit.graph.identity import effective_providers
 from sprawl_audit.inventory.resolve import Resolution
@@ -43,6 +51,16 @@ def node_id(kind: str, key: str) -> str:
     return sys.intern(f"{kind}:{key}")
 
 
+def primary_capabilities(platform: Platform, catalog: Catalog) -> tuple[str, ...]:
+    """What the platform is for: its catalogue entry's ``primary`` capabilities, plus any
+    its sources gave that the catalogue does not list (a phone system named by a number
+    import is for voice). A product the catalogue does not know is for whatever its
+    sources said."""
+    entry = catalog.get(platform.catalog) if platform.catalog else None
+    if entry is None:
+        return platform.capabilities
+    extra = tuple(c for c in platform.capabilities if c not in entry.capabilities)
+    return tuple(c for c in platform.capabilities if c in entry.primary) + extra
 
 
 @dataclass
@@ -62,6 +80,9 @@ class AuditGraph:
     identity_providers_inferred: tuple[str, ...] = ()
     #: the config's sanctioned list (ids, slugs or app names), None when not given
     sanctioned: tuple[str, ...] | None = None
+    #: which capabilities overlap analysis compares platforms on: ``primary`` (what each
+    #: is for) or ``all`` (everything it can do); see :mod:`.analyses.capabilities`
+    overlap_view: str = "primary"
     #: platform node -> person nodes seen using it / active within the window
     users: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
     active: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
@@ -140,7 +161,10 @@ def build_graph(
     activity_days: int = 90,
     as_of: datetime | None = None,
     sanctioned: tuple[str, ...] | None = None,
+    overlap_view: str = "primary",
 ) -> AuditGraph:
+    if overlap_view not in OVERLAP_VIEWS:
+        raise ValueError(f"overlap_view must be one of {OVERLAP_VIEWS}, not {overlap_view!r}")
     org = inventory.organisation
     when = as_of or parse_instant(org.as_of) or datetime.now(timezone.utc)
     providers, inferred = effective_providers(inventory, resolution.catalog)
@@ -148,7 +172,7 @@ def build_graph(
         graph=nx.MultiDiGraph(), inventory=inventory, resolution=resolution, as_of=when,
         activity_days=activity_days, identity_provider=providers[0] if providers else "",
         identity_providers=providers, identity_providers_inferred=inferred,
-        sanctioned=sanctioned,
+        sanctioned=sanctioned, overlap_view=overlap_view,
     )
     _Builder(ag).run()
     return ag
@@ -200,11 +224,12 @@ class _Builder:
             self.g.add_node(nid, kind="platform", name=p.name or pid, id=pid)
             for src in p.sources:
                 self.ag.evidence[nid].add(f"{src.connector}/{src.topic}")
+            primary = primary_capabilities(p, self.ag.resolution.catalog)
             for cap in p.capabilities:
                 cnode = node_id("capability", cap)
                 if cnode not in self.g:
                     self.g.add_node(cnode, kind="capability", name=cap)
-                self.g.add_edge(nid, cnode, type="PROVIDES")
+                self.g.add_edge(nid, cnode, type="PROVIDES", primary=cap in primary)
         return nid
 
     def _person(self, pid: str, *, directory: bool) -> str:

@@ -20,7 +20,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 
-from sprawl_audit.catalog import Catalog, CatalogEntry
+from sprawl_audit.catalog import Catalog, CatalogEntry, instance_display_name
 from sprawl_audit.core.model import AppRef, Inventory, Person, Platform, SourceRef
 from sprawl_audit.parsers.spf import published_records, senders_of
 
@@ -99,9 +99,13 @@ class _Resolver:
             return replace(p, name=p.name or p.ref.label or p.ref.value,
                            sanctioned=self._sanctioned(p.id, None))
         caps = tuple(dict.fromkeys((*entry.capabilities, *p.capabilities)))
+        # One instance of a product (a Slack workspace, a tenant) is named by its source
+        # after itself; every format shows it as "Slack (Riverside ICT)".
+        instance = p.id != entry.slug
         return replace(
             p,
-            name=p.name or entry.name,
+            name=instance_display_name(entry.name, p.name) if instance
+            else p.name or entry.name,
             catalog=entry.slug,
             vendor=p.vendor or entry.vendor,
             capabilities=caps,

@@ -6,6 +6,7 @@ already computed: a saved Result re-renders identically without the inventory.
 
 from __future__ import annotations
 
+import re
 import secrets
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
@@ -13,11 +14,13 @@ from datetime import datetime, timezone
 from typing import Any
 
 from sprawl_audit import __version__
-from sprawl_audit.core.model import CAPABILITIES, SEVERITIES
+from sprawl_audit.core.model import CAPABILITIES, SEVERITIES, Inventory
 from sprawl_audit.graph.build import AuditGraph
 
-SCHEMA_VERSION = "1.2"
+SCHEMA_VERSION = "1.3"
 _SEV_RANK = {s: i for i, s in enumerate(SEVERITIES)}
+#: The manual connector's evidence detail is "<source>, entry <n>" (connectors/manual).
+_ENTRY_SUFFIX = re.compile(r", entry \d+$")
 
 
 def now_utc() -> str:
@@ -26,6 +29,19 @@ def now_utc() -> str:
 
 def _pick(facts: Mapping[str, Any], keys: Iterable[str]) -> dict[str, Any]:
     return {k: facts.get(k) for k in keys}
+
+
+def interviews(inventory: Inventory) -> list[dict[str, Any]]:
+    """Who gathered the interview notes and when (the manual file's ``source``, else its
+    file name), with the number of entries each gave: a reader weighs what people said
+    by who asked them and how long ago, so the methodology names it."""
+    entries: Counter[str] = Counter()
+    for obs in inventory.observations:
+        if obs.source.topic != "manual.inventory":
+            continue
+        source = _ENTRY_SUFFIX.sub("", obs.source.detail)
+        entries[source] += obs.person is None  # one per entry; named people add none
+    return [{"source": source, "entries": n} for source, n in sorted(entries.items())]
 
 
 def build_result(
@@ -50,7 +66,8 @@ def build_result(
 
     platforms = sorted(
         (
-            _pick(f, ("id", "name", "vendor", "catalog", "capabilities", "classification",
+            _pick(f, ("id", "name", "vendor", "catalog", "capabilities",
+                      "primary_capabilities", "classification",
                       "sanctioned", "tags", "users", "active_users", "departments", "sources",
                       "identity_linked", "external_targets", "head_count", "data_categories",
                       "attributes"))
@@ -71,6 +88,8 @@ def build_result(
                           for p in f["platforms"]],
             "overlapping_users": f["overlapping_users"],
             "pairs": f["pairs"],
+            "secondary_platforms": [{"id": p, "name": names.get(p, p)}
+                                    for p in f.get("secondary_platforms", ())],
         })
     departments = sorted(
         (_pick(f, ("name", "people", "consumer_app_users", "consumer_apps", "consumer_exposure"))
@@ -157,6 +176,8 @@ def build_result(
             "connectors": connectors,
             "rule_packs": rule_packs,
             "activity_days": ag.activity_days,
+            "overlap_view": ag.overlap_view,
+            "interviews": interviews(ag.inventory),
             "fail_on": fail_on,
         },
         "summary": summary,

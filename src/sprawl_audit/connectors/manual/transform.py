@@ -74,7 +74,8 @@ def parse_manual_inventory(
         _entry(entry, index, entries, source_name, detail, connector, out)
     out.coverage.append(coverage(
         connector, "manual.inventory", "collected",
-        f"{len(entries)} interview entries from {Path(source_name).name}", len(entries),
+        f"{len(entries)} interview entries from {Path(source_name).name}"
+        + (f"; source: {source}" if source else ""), len(entries),  # who and when
     ))
     return out
 

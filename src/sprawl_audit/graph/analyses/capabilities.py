@@ -9,6 +9,14 @@ interchangeable the pair already is in practice.
 Some products carry a capability without doing the same job: Mailchimp sends email but
 is nobody's mailbox, a mail-security gateway receives mail for Exchange. Those are
 listed under the capability but left out of its overlap (``NOT_INTERCHANGEABLE``).
+
+By default a platform is compared only on its *primary* capabilities (what it is for,
+:mod:`sprawl_audit.catalog.entry`): WhatsApp can hold a video call, but listing it under
+video meetings beside Teams and Zoom buries the overlap that matters — two meeting
+platforms and a contact-centre suite — under every messenger on staff phones. Such a
+platform is named in the capability's ``secondary_platforms`` instead, so nothing is
+hidden. The ``all`` view (``--overlap all``, ``audit.overlap: all``) compares on every
+capability, as before primary capabilities existed.
 """
 
 from __future__ import annotations
@@ -16,7 +24,7 @@ from __future__ import annotations
 from collections import Counter
 from itertools import combinations
 
-from sprawl_audit.graph.build import AuditGraph, EdgeTypes, node_id
+from sprawl_audit.graph.build import AuditGraph, node_id
 
 #: capability -> catalogue tags of products that serve it for a different job.
 NOT_INTERCHANGEABLE: dict[str, frozenset[str]] = {
@@ -29,10 +37,15 @@ def analyse(ag: AuditGraph) -> None:
     g = ag.graph
     overlaps: dict[str, set[str]] = {}
     overlap_caps: dict[str, set[str]] = {}
+    every = ag.overlap_view == "all"
     for cnode in ag.nodes_of("capability"):
         cap = g.nodes[cnode]["name"]
-        edges: EdgeTypes = g.in_edges(cnode, data="type")
-        users = {s: ag.active_for(s, cap) for s, _t, d in edges if d == "PROVIDES"}
+        providers: list[str] = []
+        secondary: list[str] = []
+        for s, _t, d in g.in_edges(cnode, data=True):
+            if d.get("type") == "PROVIDES":
+                (providers if every or d.get("primary", True) else secondary).append(s)
+        users = {s: ag.active_for(s, cap) for s in providers}
         plats = sorted(p for p, people in users.items() if people)
         excluded = NOT_INTERCHANGEABLE.get(cap, frozenset())
         comparable = [p for p in plats if not excluded & set(g.nodes[p].get("tags", ()))]
@@ -64,6 +77,8 @@ def analyse(ag: AuditGraph) -> None:
             overlap=overlapping >= 1,
             pairs=pairs,
             max_jaccard=max((p["jaccard"] for p in pairs), default=0.0),
+            secondary_platforms=sorted(g.nodes[p]["id"] for p in secondary
+                                       if ag.active_for(p, cap)),
         )
     for pid in ag.resolution.platforms:
         nid = node_id("platform", pid)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sprawl_audit.graph.build import AuditGraph, EdgeTypes, node_id
+from sprawl_audit.graph.build import AuditGraph, EdgeTypes, node_id, primary_capabilities
 
 
 def analyse(ag: AuditGraph) -> None:
@@ -43,6 +43,7 @@ def analyse(ag: AuditGraph) -> None:
             vendor=p.vendor,
             catalog=p.catalog,
             capabilities=list(p.capabilities),
+            primary_capabilities=list(primary_capabilities(p, cat)),
             classification=p.classification,
             sanctioned=p.sanctioned,
             tags=tags,

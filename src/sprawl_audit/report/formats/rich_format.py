@@ -3,7 +3,8 @@
 Order follows what a reader must act on: the headline numbers, then findings (worst
 first), then where that leaves each framework's controls (compliance), then the inventory
 and the two analyses that explain them (capability overlap, consumer-app exposure), then
-what the audit could not see (rules not assessed, coverage).
+what the audit could not see (rules not assessed, coverage) and how it was made
+(methodology: sources, activity window, overlap view, who gave the interview notes).
 A one-line recap closes the report so it is still on screen after scrolling.
 
 Safety: the Console is built with markup, emoji and highlighting off, and every tenant
@@ -25,6 +26,7 @@ from sprawl_audit.report.formats import rich_sections as sections
 from sprawl_audit.report.formats.interface import Format, RenderOptions
 from sprawl_audit.report.formats.labels import plural
 from sprawl_audit.report.formats.sanitize import cell
+from sprawl_audit.report.formats.typed_view import parse_view
 from sprawl_audit.report.formats.view import severity_counts
 
 
@@ -137,6 +139,11 @@ class RichFormat(Format):
         coverage, count = sections.coverage_section(result, console.width)
         if coverage is not None:
             blocks += [sections.heading("Coverage", count), coverage, Text()]
+
+        statements = parse_view(result).methodology.statements()
+        if statements:
+            blocks += [sections.heading("Methodology"),
+                       Text("\n".join(f"- {cell(s, 400)}" for s in statements)), Text()]
 
         recap = findings_line(result)
         gaps = (result.get("summary") or {}).get("coverage_gaps")

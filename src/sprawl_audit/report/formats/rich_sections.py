@@ -395,7 +395,12 @@ def overlap_section(result: Result, console: Console) -> RenderableType | None:
     note = Text(
         "Overlap: people active on two or more of the platforms. Pair: people on both, "
         "and as a share of people on either.", style="dim")
-    return Group(*parts, Text(), note)
+    secondary = [Text(f"{capability_label(cell(cap.get('name'), 30))}: also able, not "
+                      f"compared: " + ", ".join(cell(p.get("name") or p.get("id"), 60)
+                                                for p in items(cap, "secondary_platforms")),
+                      style="dim")
+                 for cap in caps if items(cap, "secondary_platforms")]
+    return Group(*parts, Text(), note, *secondary)
 
 
 # --- consumer exposure ----------------------------------------------------------------

@@ -8,7 +8,8 @@ helper). :func:`parse_view` does that tolerant reading exactly once, with the ac
 here are *raw* tenant text: nothing is sanitised or escaped, because each medium (HTML
 autoescaping, Markdown backslashes, SARIF's JSON) escapes for itself.
 
-Used by the HTML, Markdown and SARIF formats. Not yet by the terminal report and the
+Used by the HTML, Markdown and SARIF formats (and by the terminal report for its
+methodology). Not yet by the terminal report and the
 CSV/XLSX tables (:mod:`.tables`), which export columns this view does not carry.
 """
 
@@ -69,6 +70,54 @@ class Run:
     organisation: str
     tool_name: str
     tool_version: str
+
+
+@dataclass(frozen=True, slots=True)
+class Interview:
+    """One set of interview notes read: who gathered them and when, and how many entries."""
+
+    source: str
+    entries: int
+
+
+@dataclass(frozen=True, slots=True)
+class Methodology:
+    """How the audit was made, in the words every format prints (:meth:`statements`).
+
+    A reader weighs a finding by where its evidence came from: an admin console, or what
+    someone said in an interview (and who asked, and when); and an overlap by what was
+    compared — products on what they are for, or on everything they can do.
+    """
+
+    connectors: tuple[str, ...]
+    activity_days: int
+    overlap_view: str  # "primary", "all", or "" for a Result written before 1.3
+    interviews: tuple[Interview, ...] | None  # None: a Result written before 1.3
+
+    def statements(self) -> tuple[str, ...]:
+        """Plain sentences (raw tenant text inside: the medium escapes them)."""
+        out = []
+        if self.connectors:
+            out.append(f"Evidence read from: {', '.join(self.connectors)}.")
+        if self.activity_days:
+            out.append(f"A person counts as an active user of a platform when they used it "
+                       f"in the last {self.activity_days} days.")
+        if self.overlap_view == "primary":
+            out.append("Overlap compares platforms on what each is for (their primary "
+                       "capabilities): a messaging app that can also hold a video call counts "
+                       "as chat, not as a video-meeting platform. Platforms with a capability "
+                       "only as a secondary one are named beside it, not compared; "
+                       "--overlap all compares on every capability.")
+        elif self.overlap_view == "all":
+            out.append("Overlap compares platforms on every capability they have, primary "
+                       "and secondary (--overlap all).")
+        for interview in self.interviews or ():
+            entries = "entry" if interview.entries == 1 else "entries"
+            out.append(f"Interview notes: {interview.source} ({interview.entries} {entries}).")
+        if self.interviews == ():
+            out.append("No interview notes were used: every platform comes from a source's "
+                       "own records.")
+        return tuple(out)
 
 
 @dataclass(frozen=True, slots=True)
@@ -258,11 +307,19 @@ class Capability:
     name: str
     platforms: tuple[CapabilityUse, ...]
     overlapping_users: int
+    #: names of platforms in use that have it only as a secondary capability: listed,
+    #: not compared, in the primary overlap view (the Result's ``secondary_platforms``)
+    secondary: tuple[str, ...] = ()
 
     @property
     def in_use(self) -> tuple[CapabilityUse, ...]:
         """The platforms with active users for this capability."""
         return tuple(p for p in self.platforms if p.active_users)
+
+    def secondary_note(self) -> str:
+        """``also able, not compared: WhatsApp, Telegram`` (raw), or ``""``."""
+        return f"also able, not compared: {', '.join(self.secondary)}" if self.secondary \
+            else ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -293,6 +350,7 @@ class ReportView:
     """Everything a report shows, in the order and grouping every format agrees on."""
 
     run: Run
+    methodology: Methodology
     summary: Summary
     notices: tuple[tuple[str, str], ...]  # (kind, raw text): incomplete first, then baseline
     baseline: str | None
@@ -407,7 +465,9 @@ def _capability(raw: Item) -> Capability:
         platforms=tuple(CapabilityUse(text(p.get("id")), text(p.get("name") or p.get("id")),
                                       count(p.get("active_users")))
                         for p in items(raw, "platforms")),
-        overlapping_users=count(raw.get("overlapping_users")))
+        overlapping_users=count(raw.get("overlapping_users")),
+        secondary=tuple(text(p.get("name") or p.get("id"))
+                        for p in items(raw, "secondary_platforms")))
 
 
 def _department(raw: Item) -> Department:
@@ -439,6 +499,14 @@ def parse_view(result: Result) -> ReportView:
                 organisation=organisation_name(result),
                 tool_name=text(section(result, "tool").get("name") or "sprawl-audit"),
                 tool_version=text(section(result, "tool").get("version"))),
+        methodology=Methodology(
+            connectors=tuple(strings(run.get("connectors"))),
+            activity_days=count(run.get("activity_days")),
+            overlap_view=text(run.get("overlap_view")),
+            interviews=tuple(Interview(text(i.get("source")), count(i.get("entries")))
+                             for i in items(run, "interviews"))
+            if isinstance(run.get("interviews"), list) else None,
+        ),
         summary=Summary(
             platforms=count(summary.get("platforms")),
             corporate_platforms=count(summary.get("corporate_platforms")),
