@@ -104,7 +104,7 @@ def test_a_guest_list_not_read_in_full_is_a_gap_with_its_reason() -> None:
     forbidden = facts(tenant(slack_status="forbidden"), "platform:slack:T1")
     assert forbidden["guest_list_read"] is False
     assert forbidden["guest_list_gap"].startswith(
-        "the guest list of Fixture Slack was not read: directory.guests: slack forbidden")
+        "the guest list of Slack (Fixture Slack) was not read: directory.guests: slack forbidden")
     # Entra ID's own list is judged on its own connector's coverage, not Slack's
     assert facts(tenant(slack_status="forbidden"), "platform:entra-id")["guest_list_read"]
     missing = facts(tenant(slack_status=None), "platform:slack:T1")
