@@ -21,7 +21,7 @@ from typing import Any
 from sprawl_audit.connectors.interface import coverage
 from sprawl_audit.core.errors import UserError
 from sprawl_audit.core.model import AppRef, ExternalLink, InventoryBuilder, Observation, SourceRef
-from sprawl_audit.core.yamlio import line_of, load_file, load_text
+from sprawl_audit.core.yamlio import line_of, load_text
 
 FORMAT_VERSION = 1
 ROOT_KEYS = frozenset({"version", "source", "entries"})
@@ -34,13 +34,9 @@ _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 _SLUG = re.compile(r"[a-z0-9][a-z0-9-]*")
 
 
-def load_manual_inventory(path: str | Path, *, connector: str = "manual") -> InventoryBuilder:
-    """Read and validate one interview file."""
-    return parse_manual_inventory(load_file(path), str(path), connector=connector)
-
-
 def load_manual_text(text: str, source_name: str, *, connector: str = "manual") -> InventoryBuilder:
-    """Same as :func:`load_manual_inventory` for text already read (the demo's resources)."""
+    """An interview file's text (read by :mod:`.collect`, or the demo's resources) as
+    records."""
     return parse_manual_inventory(load_text(text, source_name), source_name, connector=connector)
 
 

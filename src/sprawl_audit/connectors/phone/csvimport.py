@@ -40,7 +40,7 @@ PhoneRow: TypeAlias = MappedRow
 def iter_phone_rows(
     source: str | Path | IO[bytes],
     *,
-    columns: Mapping[str, str] | None = None,
+    columns: Mapping[str, object] | None = None,
     delimiter: str = ",",
     name: str | None = None,
 ) -> Iterator[PhoneRow]:
