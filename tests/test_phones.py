@@ -96,3 +96,34 @@ def test_an_unreadable_number_is_a_fact_and_in_the_coverage(tmp_path: Path) -> N
     facts = {ag.graph.nodes[n]["number"]: ag.graph.nodes[n]["number_valid"]
              for n in ag.nodes_of("phone")}
     assert facts == {"+441134960123": True, "x201": False}
+
+
+@pytest.mark.parametrize(("digits", "code"), [
+    ("441134960155", "44"), ("15551234567", "1"), ("79161234567", "7"),
+    ("2125551234", "212"), ("8001234567", "800"), ("2801234", "280"), ("0441134", "044"),
+])
+def test_country_code_examples(digits: str, code: str) -> None:
+    from sprawl_audit.parsers.phones import country_code
+
+    assert country_code(digits) == code
+
+
+def test_country_code_is_an_assigned_prefix_or_the_first_three_digits() -> None:
+    import phonenumbers
+    from hypothesis import given
+    from hypothesis import strategies as st
+
+    from sprawl_audit.parsers.phones import country_code
+
+    @given(st.text(alphabet="0123456789", max_size=16))
+    def check(digits: str) -> None:
+        code = country_code(digits)
+        assert digits.startswith(code)
+        assigned = bool(code) and not code.startswith("0") \
+            and int(code) in phonenumbers.COUNTRY_CODE_TO_REGION_CODE
+        assert assigned or code == digits[:3]
+        # the shortest assigned prefix wins (E.164 codes are prefix-free)
+        assert not any(int(digits[:n]) in phonenumbers.COUNTRY_CODE_TO_REGION_CODE
+                       for n in range(1, len(code)) if not digits.startswith("0"))
+
+    check()

@@ -12,7 +12,6 @@ line and key, and nothing is returned from a file with an error in it.
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -20,6 +19,7 @@ from typing import Any
 
 from sprawl_audit.connectors.interface import coverage
 from sprawl_audit.core.errors import UserError
+from sprawl_audit.core.instants import date_of
 from sprawl_audit.core.model import AppRef, ExternalLink, InventoryBuilder, Observation, SourceRef
 from sprawl_audit.core.yamlio import line_of, load_text
 
@@ -163,13 +163,7 @@ def _date(entry: Mapping[str, Any], fail: _Fail) -> str | None:
     value = entry.get("last_seen")
     if value is None:
         return None
-    if isinstance(value, dt.datetime):
-        return value.date().isoformat()
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, str):
-        try:
-            return dt.date.fromisoformat(value.strip()[:10]).isoformat()
-        except ValueError:
-            pass
-    raise fail("last_seen must be a date such as 2026-10-20", "last_seen")
+    found = date_of(value, instant_text=True)
+    if found is None:
+        raise fail("last_seen must be a date such as 2026-10-20", "last_seen")
+    return found.isoformat()
