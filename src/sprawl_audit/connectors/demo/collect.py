@@ -9,7 +9,6 @@ because the demo's job is also to show what an audit cannot see.
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Iterator, Mapping
 from importlib import resources
@@ -38,6 +37,7 @@ from sprawl_audit.connectors.manual.transform import load_manual_text
 from sprawl_audit.connectors.phone.collect import read_phone_numbers
 from sprawl_audit.connectors.phone.transform import transform_phone_imports
 from sprawl_audit.connectors.slack.transform import transform_slack
+from sprawl_audit.core.jsontext import strict_document
 from sprawl_audit.core.model import Inventory, InventoryBuilder, Organisation
 
 AS_OF = "2026-11-01T09:00:00Z"
@@ -87,7 +87,7 @@ def _text(rel: str) -> str:
 
 
 def _json(rel: str) -> Any:
-    return json.loads(_text(rel))
+    return strict_document(_text(rel))
 
 
 def _pages(prefix: str) -> list[Mapping[str, Any]]:
