@@ -81,7 +81,7 @@ class _Template:
     """What the generator draws from: distributions taken from the demo inventory."""
 
     def __init__(self) -> None:
-        from sprawl_audit.connectors.demo.connector import load_demo_inventory
+        from sprawl_audit.connectors.demo import load_demo_inventory
 
         demo = load_demo_inventory()
         self.demo = demo

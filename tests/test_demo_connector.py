@@ -139,7 +139,7 @@ def test_deterministic() -> None:
     assert load_demo_inventory() == load_demo_inventory()
     connector = DemoConnector()
     assert connector.name == "demo"
-    built = connector.collect({}, ConnectorContext()).build(DEMO_ORGANISATION)
+    built = connector.run({}, ConnectorContext()).build(DEMO_ORGANISATION)
     assert built == load_demo_builder().build(DEMO_ORGANISATION)
 
 
@@ -169,3 +169,12 @@ def test_generator_reproduces_the_committed_data(
 def test_snapshot_round_trip(inv: Inventory) -> None:
     data = json.loads(json.dumps(inventory_to_dict(inv)))
     assert inventory_from_dict(data) == inv
+
+
+def test_a_key_under_connectors_demo_is_a_located_mistake() -> None:
+    import pytest
+
+    from sprawl_audit.core.errors import UserError
+
+    with pytest.raises(UserError, match=r"connectors\.demo\.tenant_id"):
+        DemoConnector().run({"tenant_id": "x"}, ConnectorContext())

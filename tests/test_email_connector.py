@@ -8,10 +8,11 @@ import dns.resolver
 import pytest
 import trustme
 from fakes.dns import FakeDNS, zone_from_answers
-from fakes.server import FakeServer, Response
+from fakes.graph import FakeClock
+from fakes.server import FakeServer, Fault, Request, Response
 
+from sprawl_audit.connectors.email.client import DnsClient
 from sprawl_audit.connectors.email.connector import EmailConnector
-from sprawl_audit.connectors.email.resolver import DnsClient
 from sprawl_audit.connectors.interface import ConnectorContext
 from sprawl_audit.core.errors import UserError
 
@@ -44,7 +45,7 @@ def settings(fake: FakeDNS, **extra):
 
 
 def collect(fake: FakeDNS, context: ConnectorContext | None = None, **extra):
-    return EmailConnector().collect(settings(fake, **extra), context or ConnectorContext())
+    return EmailConnector().run(settings(fake, **extra), context or ConnectorContext())
 
 
 def test_every_check_of_one_domain() -> None:
@@ -169,6 +170,96 @@ def test_mta_sts_policy_fetched_over_https_on_loopback(tmp_path) -> None:
     assert "certificate not trusted" in bad.attributes["mta_sts_policy_error"]
 
 
+POLICY = "version: STSv1\nmode: enforce\nmx: *.mail.protection.outlook.com\nmax_age: 604800\n"
+
+
+def _policy_fetch(tmp_path, faults=(), body=POLICY, headers=None, env_ca=False,
+                  monkeypatch=None, **extra):
+    """One audit of example.org whose MTA-STS host (on loopback, TLS) answers ``faults``
+    first; returns (the MailDomain, the coverage, requests the policy host saw, clock)."""
+    ca = trustme.CA()
+    ca_path = tmp_path / "ca.pem"
+    ca.cert_pem.write_to_path(str(ca_path))
+    web = FakeServer(tls=ca.issue_cert("mta-sts.example.org"))
+
+    @web.route("GET", r"/\.well-known/mta-sts\.txt")
+    def serve(_req: Request) -> Response:
+        return Response(200, body, headers or {"Content-Type": "text/plain"})
+
+    for fault in faults:
+        web.add_fault(r"mta-sts", fault)
+    if env_ca:  # the environment names a CA that did not sign the server
+        other = tmp_path / "other.pem"
+        trustme.CA().cert_pem.write_to_path(str(other))
+        monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(other))
+        monkeypatch.setenv("SSL_CERT_FILE", str(other))
+    clock = FakeClock()
+    zone = {**ZONE, "mta-sts.example.org": {"A": ["127.0.0.1"]}}
+    with web, FakeDNS(zone) as fake:
+        raw = settings(fake, mta_sts_fetch=True, mta_sts_port=web.port,
+                       ca_bundle=str(ca_path), **extra)
+        out = EmailConnector(clock=clock).run(raw, ConnectorContext())
+        seen = len(web.requests_to("mta-sts"))
+    return out.mail_domains[0], out.coverage[0], seen, clock
+
+
+def test_mta_sts_ca_bundle_beats_the_environment(tmp_path, monkeypatch) -> None:
+    domain, cov, seen, _clock = _policy_fetch(tmp_path, env_ca=True, monkeypatch=monkeypatch)
+    assert domain.mta_sts == POLICY and cov.status == "collected" and seen == 1
+
+
+@pytest.mark.parametrize("retry_after", [{"Retry-After": "7"}, {}])
+def test_mta_sts_429_is_retried_with_or_without_retry_after(tmp_path, retry_after) -> None:
+    domain, cov, seen, clock = _policy_fetch(
+        tmp_path, [Fault("status", 429, b"slow down", retry_after)])
+    assert domain.mta_sts == POLICY and cov.status == "collected" and seen == 2
+    if retry_after:
+        assert clock.sleeps == [7.0]  # the server's word, not our backoff
+    else:
+        assert len(clock.sleeps) == 1 and 0.0 <= clock.sleeps[0] <= 1.0  # jittered
+
+
+def test_mta_sts_5xx_after_every_retry_is_coverage_not_posture(tmp_path) -> None:
+    domain, cov, seen, _clock = _policy_fetch(
+        tmp_path, [Fault("status", 503)] * 3, max_retries=3)
+    assert seen == 3 and domain.mta_sts is None
+    assert "HTTP 503" in domain.attributes["errors"]["mta_sts_policy"]
+    assert cov.status == "partial"  # we could not tell; not "the domain has no policy"
+
+
+def test_mta_sts_404_is_the_domains_fault(tmp_path) -> None:
+    domain, cov, seen, _clock = _policy_fetch(tmp_path, [Fault("status", 404)])
+    assert seen == 1 and domain.mta_sts is None and cov.status == "collected"
+    assert domain.attributes["mta_sts_policy_error"].endswith("HTTP 404")
+
+
+def test_mta_sts_truncated_body_is_retried(tmp_path) -> None:
+    domain, cov, seen, _clock = _policy_fetch(tmp_path, [Fault("truncate", keep=10)])
+    assert domain.mta_sts == POLICY and cov.status == "collected" and seen == 2
+
+
+def test_mta_sts_trickle_is_cut_at_the_request_deadline(tmp_path) -> None:
+    started = time.monotonic()
+    domain, cov, seen, _clock = _policy_fetch(
+        tmp_path, [Fault("trickle", seconds=0.05)] * 3, request_deadline=1)
+    assert time.monotonic() - started < 15  # not len(POLICY) * 0.05 s per attempt
+    assert seen == 1  # not retried: it would trickle again
+    assert "deadline" in domain.attributes["errors"]["mta_sts_policy"]
+    assert cov.status == "partial"
+
+
+def test_mta_sts_gzip_bomb_is_refused_at_the_cap(tmp_path) -> None:
+    import zlib
+
+    comp = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    bomb = b"".join(comp.compress(b"\0" * (1 << 20)) for _ in range(64)) + comp.flush()
+    assert len(bomb) < 100 * 1024  # 64 MiB once inflated
+    domain, cov, seen, _clock = _policy_fetch(
+        tmp_path, body=bomb, headers={"Content-Encoding": "gzip"})
+    assert seen == 1 and domain.mta_sts is None and cov.status == "collected"
+    assert domain.attributes["mta_sts_policy_error"].endswith("larger than 65536 bytes")
+
+
 def test_mta_sts_host_missing_is_posture_unreachable_is_coverage() -> None:
     with FakeDNS(ZONE) as fake:
         out = collect(fake, mta_sts_fetch=True)
@@ -183,7 +274,7 @@ def test_mta_sts_host_missing_is_posture_unreachable_is_coverage() -> None:
 
 
 def test_no_domains_is_not_configured() -> None:
-    out = EmailConnector().collect({}, ConnectorContext())
+    out = EmailConnector().run({}, ConnectorContext())
     assert out.coverage[0].status == "not_configured"
     assert "organisation.domains" in out.coverage[0].detail
 
@@ -197,10 +288,12 @@ def test_no_domains_is_not_configured() -> None:
     ({"mta_sts_fetch": "yes"}, "mta_sts_fetch"),
     ({"ca_bundle": "/nonexistent/ca.pem"}, "ca_bundle"),
     ({"nameserver": ["127.0.0.1"]}, "nameserver"),
+    ({"max_retries": 0}, "max_retries"),
+    ({"request_deadline": 2, "timeout": 5}, "request_deadline"),
 ])
 def test_settings_errors_name_the_key(change: dict, key: str) -> None:
     with pytest.raises(UserError) as exc:
-        EmailConnector().collect({"domains": ["example.org"], **change}, ConnectorContext())
+        EmailConnector().run({"domains": ["example.org"], **change}, ConnectorContext())
     assert f"connectors.email.{key}" in str(exc.value)
 
 

@@ -34,7 +34,7 @@ def audit(zone: dict[str, dict[str, Any]], *faults: tuple[str, str, str | None],
         settings = {"domains": ["example.org"], "nameservers": ["127.0.0.1"],
                     "port": fake.port, "timeout": 0.5, "mta_sts_fetch": False,
                     "dkim_selectors": ["selector1"], **extra}
-        built = EmailConnector().collect(settings, ConnectorContext())
+        built = EmailConnector().run(settings, ConnectorContext())
     inventory = built.build(Organisation("X", ("example.org",), "entra-id",
                                          "2026-11-01T00:00:00Z"))
     judged = judge_full(analyse(inventory), SELECTION)

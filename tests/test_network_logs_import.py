@@ -154,13 +154,13 @@ def test_connector_settings_and_nothing_half_loaded(tmp_path: Path) -> None:
         shutil.copy(DATA / name, tmp_path / name)
     good = {"path": "proxy.csv", "format": "csv", "columns": ISSUE_MAPPING}
     context = ConnectorContext(config_dir=str(tmp_path))
-    out = NetworkLogsConnector().collect({"imports": [good]}, context)
+    out = NetworkLogsConnector().run({"imports": [good]}, context)
     assert out.observations and out.coverage[0].status == "collected"
     bad = {**good, "path": "bad_time.csv"}
     with pytest.raises(UserError) as exc:
-        NetworkLogsConnector().collect({"imports": [good, bad]}, context)
+        NetworkLogsConnector().run({"imports": [good, bad]}, context)
     assert one_line(exc).startswith(f"{tmp_path / 'bad_time.csv'}:3: date: ")
-    empty = NetworkLogsConnector().collect({}, context)
+    empty = NetworkLogsConnector().run({}, context)
     assert empty.coverage[0].status == "not_configured"
 
 
@@ -173,7 +173,7 @@ def test_connector_settings_and_nothing_half_loaded(tmp_path: Path) -> None:
 ])
 def test_settings_errors_name_the_key(spec: dict, key: str) -> None:
     with pytest.raises(UserError) as exc:
-        NetworkLogsConnector().collect({"imports": [spec]}, ConnectorContext())
+        NetworkLogsConnector().run({"imports": [spec]}, ConnectorContext())
     assert f"connectors.network_logs.imports[0].{key}" in str(exc.value)
 
 

@@ -31,7 +31,7 @@ def test_the_same_uk_line_written_three_ways_is_one_phone_node(tmp_path: Path) -
                                                        "verified_name": "Fixture Repairs"}]}])
     (tmp_path / "mitel.csv").write_text("number,owner,provider,system\n"
                                         "0113 496 0123,,BT,MiVoice Business\n")
-    pbx = PhoneConnector().collect({"imports": [{"path": "mitel.csv"}]},
+    pbx = PhoneConnector().run({"imports": [{"path": "mitel.csv"}]},
                                    ConnectorContext(config_dir=str(tmp_path)))
     numbers = [n.number for part in (m365, whatsapp, pbx) for n in part.phone_numbers]
     assert numbers == ["+441134960123"] * 3
@@ -68,7 +68,7 @@ def test_the_default_region_reads_national_numbers(tmp_path: Path) -> None:
     assert e164("(202) 555-0143", "US") == "+12025550143"
     assert e164("+44 113 496 0123", "IE") == "+441134960123"  # a country code wins
     (tmp_path / "dublin.csv").write_text("number\n01 234 5678\n")
-    out = PhoneConnector().collect({"imports": [{"path": "dublin.csv"}]},
+    out = PhoneConnector().run({"imports": [{"path": "dublin.csv"}]},
                                    ConnectorContext(config_dir=str(tmp_path),
                                                     default_region="IE"))
     assert [n.number for n in out.phone_numbers] == ["+35312345678"]
@@ -88,7 +88,7 @@ def test_default_region_config_key() -> None:
 
 def test_an_unreadable_number_is_a_fact_and_in_the_coverage(tmp_path: Path) -> None:
     (tmp_path / "pbx.csv").write_text("number,owner\n0113 496 0123,\nx201,\n")
-    out = PhoneConnector().collect({"imports": [{"path": "pbx.csv"}]},
+    out = PhoneConnector().run({"imports": [{"path": "pbx.csv"}]},
                                    ConnectorContext(config_dir=str(tmp_path)))
     assert "1 number kept as written" in out.coverage[0].detail
     assert "'x201'" in out.coverage[0].detail
@@ -96,3 +96,34 @@ def test_an_unreadable_number_is_a_fact_and_in_the_coverage(tmp_path: Path) -> N
     facts = {ag.graph.nodes[n]["number"]: ag.graph.nodes[n]["number_valid"]
              for n in ag.nodes_of("phone")}
     assert facts == {"+441134960123": True, "x201": False}
+
+
+@pytest.mark.parametrize(("digits", "code"), [
+    ("441134960155", "44"), ("15551234567", "1"), ("79161234567", "7"),
+    ("2125551234", "212"), ("8001234567", "800"), ("2801234", "280"), ("0441134", "044"),
+])
+def test_country_code_examples(digits: str, code: str) -> None:
+    from sprawl_audit.parsers.phones import country_code
+
+    assert country_code(digits) == code
+
+
+def test_country_code_is_an_assigned_prefix_or_the_first_three_digits() -> None:
+    import phonenumbers
+    from hypothesis import given
+    from hypothesis import strategies as st
+
+    from sprawl_audit.parsers.phones import country_code
+
+    @given(st.text(alphabet="0123456789", max_size=16))
+    def check(digits: str) -> None:
+        code = country_code(digits)
+        assert digits.startswith(code)
+        assigned = bool(code) and not code.startswith("0") \
+            and int(code) in phonenumbers.COUNTRY_CODE_TO_REGION_CODE
+        assert assigned or code == digits[:3]
+        # the shortest assigned prefix wins (E.164 codes are prefix-free)
+        assert not any(int(digits[:n]) in phonenumbers.COUNTRY_CODE_TO_REGION_CODE
+                       for n in range(1, len(code)) if not digits.startswith("0"))
+
+    check()

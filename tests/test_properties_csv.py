@@ -25,7 +25,7 @@ from repo_paths import DEMO_DATA
 
 from sprawl_audit.catalog import load_catalog
 from sprawl_audit.connectors.network_logs.reader import read_network_log
-from sprawl_audit.connectors.phone.transform import read_phone_numbers
+from sprawl_audit.connectors.phone.collect import read_phone_numbers
 from sprawl_audit.core.errors import UserError
 from sprawl_audit.parsers.phones import is_e164
 

@@ -95,7 +95,7 @@ def test_live_connector_with_random_txt_records(txt: list[str], dmarc: list[str]
     }
     zone = {k: {t: v for t, v in r.items() if v} for k, r in zone.items()}
     with FakeDNS(zone) as fake:
-        out = EmailConnector().collect(
+        out = EmailConnector().run(
             {"domains": ["example.org"], "nameservers": ["127.0.0.1"], "port": fake.port,
              "timeout": 1, "mta_sts_fetch": False}, ConnectorContext())
     [entry] = [c for c in out.coverage if c.topic == "dns.email"]

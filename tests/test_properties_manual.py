@@ -25,7 +25,7 @@ from property_strategies import (
 )
 from repo_paths import DEMO_DATA
 
-from sprawl_audit.connectors.manual.transform import load_manual_inventory
+from sprawl_audit.connectors.manual.collect import load_manual_inventory
 from sprawl_audit.core.errors import UserError
 from sprawl_audit.inventory.snapshot import inventory_from_dict, to_jsonable
 

@@ -66,10 +66,10 @@ def files(tmp_path: Path) -> Path:
 def inventory(files: Path):
     context = ConnectorContext(config_dir=str(files))
     devices = transform_devices(MANAGED_DEVICES, DETECTED_APPS, DEVICES_BY_APP)
-    logs = NetworkLogsConnector().collect({"imports": [{
+    logs = NetworkLogsConnector().run({"imports": [{
         "path": "proxy.csv", "format": "csv",
         "columns": {"user": "cs-username", "host": "cs-host", "time": "date"}}]}, context)
-    notes = ManualConnector().collect({"files": ["interviews.yaml"]}, context)
+    notes = ManualConnector().run({"files": ["interviews.yaml"]}, context)
     org = Organisation(name="Riverside Homes Group", domains=(ORG,),
                        as_of="2026-11-01T09:00:00Z")
     return merge(org, [devices, logs, notes])

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from sprawl_audit.connectors.manual.transform import load_manual_inventory, load_manual_text
+from sprawl_audit.connectors.manual.collect import load_manual_inventory
+from sprawl_audit.connectors.manual.transform import load_manual_text
 from sprawl_audit.core.errors import UserError
 from sprawl_audit.core.model import AppRef
 

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from sprawl_audit.connectors.phone.transform import read_phone_numbers, transform_phone_imports
+from sprawl_audit.connectors.phone.collect import read_phone_numbers
+from sprawl_audit.connectors.phone.transform import transform_phone_imports
 from sprawl_audit.core.errors import UserError
 from sprawl_audit.core.model import AppRef
 from sprawl_audit.parsers.phones import e164

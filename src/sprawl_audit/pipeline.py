@@ -346,6 +346,7 @@ def collect_live(config: Config, state: dict[str, Any] | None = None
 
     from sprawl_audit.connectors.interface import ConnectorContext
     from sprawl_audit.connectors.registry import get_connector
+    from sprawl_audit.core.instants import format_instant
     from sprawl_audit.core.logsetup import progress
 
     if not config.connectors:
@@ -379,7 +380,7 @@ def collect_live(config: Config, state: dict[str, Any] | None = None
                 silent.append(name)
             names.append(name)
             bar.advance()
-    as_of = datetime.now(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    as_of = format_instant(datetime.now(timezone.utc))
     org = Organisation(name=config.name or "(unnamed organisation)",
                        domains=tuple(dict.fromkeys(found)),
                        identity_provider=config.identity_provider,

@@ -36,7 +36,6 @@ the shipped ``primary`` when it is still among them, and otherwise must give a n
 
 from __future__ import annotations
 
-import datetime as _dt
 import functools
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -54,6 +53,7 @@ from sprawl_audit.catalog.entry import (
 from sprawl_audit.catalog.matcher import Catalog, Origin
 from sprawl_audit.catalog.normalise import guid_key, host_key, is_guid, is_valid_host, name_key
 from sprawl_audit.core.errors import UserError
+from sprawl_audit.core.instants import date_of
 from sprawl_audit.core.model import CAPABILITIES, CLASSIFICATIONS
 from sprawl_audit.core.yamlio import line_of, load_file
 
@@ -122,16 +122,10 @@ def _str_list(
 
 def _date(raw: Mapping[str, Any], key: str, where: Origin) -> str:
     value = raw[key]
-    if isinstance(value, _dt.datetime):
-        value = value.date()
-    if isinstance(value, _dt.date):
-        return value.isoformat()
-    if isinstance(value, str):
-        try:
-            return _dt.date.fromisoformat(value.strip()).isoformat()
-        except ValueError:
-            pass
-    raise _fail(f"{value!r} is not an ISO date (YYYY-MM-DD)", where, key)
+    found = date_of(value)
+    if found is None:
+        raise _fail(f"{value!r} is not an ISO date (YYYY-MM-DD)", where, key)
+    return found.isoformat()
 
 
 def _check_identifier(kind: str, value: str, where: Origin) -> None:

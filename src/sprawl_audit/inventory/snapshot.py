@@ -10,7 +10,6 @@ people (fixtures, consultants' exports).
 from __future__ import annotations
 
 import dataclasses
-import json
 import re
 import types
 import typing
@@ -21,7 +20,7 @@ from typing import Any, Union
 
 from sprawl_audit.core.atomic import Privacy
 from sprawl_audit.core.errors import UserError
-from sprawl_audit.core.finite import NonFinite, dumps, parse_constant, parse_float
+from sprawl_audit.core.finite import dumps
 from sprawl_audit.core.model import Inventory, Organisation
 from sprawl_audit.inventory.records import (
     CHOICES,
@@ -122,46 +121,18 @@ def read_snapshot(path: str | Path) -> Inventory:
 
 
 def parse_json(text: str, source_name: str) -> Any:
-    """Strict JSON: the errors ``json.loads`` raises besides JSONDecodeError (a number of
-    over 4300 digits is a ValueError, deep nesting a RecursionError) become located
-    UserErrors; a byte-order mark is allowed; ``NaN``/``Infinity`` and numbers too large
-    for a float such as ``1e999999`` (they would make the Result invalid JSON) and
-    duplicate keys (silently last-one-wins) are refused, with their line."""
-    from sprawl_audit.core.inputs import NumberTooLong, json_int, long_number_line
+    """Strict JSON (:func:`sprawl_audit.core.jsontext.strict_document`): a byte-order mark
+    is allowed; ``NaN``/``Infinity``, numbers too large for a float such as ``1e999999``
+    (they would make the Result invalid JSON), integers over the digit limit, duplicate
+    keys (silently last-one-wins) and nesting too deep to parse are refused as located
+    UserErrors."""
+    from sprawl_audit.core.jsontext import JsonTextError, strict_document
 
     try:
-        return json.loads(text.removeprefix("\ufeff"), parse_constant=parse_constant,
-                          parse_float=parse_float, object_pairs_hook=_unique_keys,
-                          parse_int=json_int)
-    except NonFinite as exc:
-        line, column = exc.position_in(text)
-        raise UserError(f"invalid JSON: {exc.message()}", path=source_name, line=line,
-                        key=column) from None
-    except json.JSONDecodeError as exc:
-        raise UserError(f"invalid JSON: {exc.msg}", path=source_name, line=exc.lineno,
-                        key=f"column {exc.colno}") from None
-    except _Refused as exc:
-        raise UserError(str(exc), path=source_name) from None
-    except NumberTooLong as exc:
-        raise UserError(str(exc), path=source_name, line=long_number_line(text)) from None
-    except ValueError as exc:  # int() limits on huge numbers
-        raise UserError(f"invalid JSON: {exc}", path=source_name) from None
-    except RecursionError:
-        raise UserError(f"invalid JSON: nested more than {MAX_DEPTH} levels deep",
-                        path=source_name) from None
-
-
-class _Refused(Exception):
-    """Raised from json.loads hooks (a ValueError would be taken for the decoder's)."""
-
-
-def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in out:
-            raise _Refused(f"invalid JSON: duplicate key {key!r:.80} in an object")
-        out[key] = value
-    return out
+        return strict_document(text)
+    except JsonTextError as exc:
+        raise UserError(f"invalid JSON: {exc.reason}", path=source_name, line=exc.line,
+                        key=exc.where) from None
 
 
 def _check_value(value: Any, where: str, src: str, depth: int) -> None:

@@ -131,6 +131,21 @@ def e164(raw: str, region: str | None = DEFAULT_REGION) -> str | None:
     return result.number if result.valid else None
 
 
+def country_code(digits: str) -> str:
+    """The ITU-T E.164 country code that ``digits`` (a number's digits, no ``+``) begins
+    with, from libphonenumber's table; the first three digits when no code is assigned
+    there (three is the longest a code has). For numbers :func:`normalise` cannot read
+    but that were written with ``+`` (redaction keeps the country of such a number)."""
+    import phonenumbers
+
+    for size in (1, 2, 3):
+        head = digits[:size]
+        if len(head) == size and head.isdigit() and not head.startswith("0") \
+                and int(head) in phonenumbers.COUNTRY_CODE_TO_REGION_CODE:
+            return head
+    return digits[:3]
+
+
 def invalid_note(numbers: Iterable[Any]) -> str:
     """The coverage-detail phrase for numbers kept as written (empty when there are none).
 

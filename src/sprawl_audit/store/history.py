@@ -464,14 +464,15 @@ def load_run(path: Path, ref: str) -> dict[str, Any]:
     if found is None:
         raise UserError(f"no audit {ref!r} in the history (see `sprawl-audit history list`)",
                         path=str(path))
-    from sprawl_audit.core.finite import NonFinite, parse_constant, parse_float
+    from sprawl_audit.core.jsontext import JsonTextError, strict_document
 
     try:
-        doc: dict[str, Any] = json.loads(zlib.decompress(found[1]).decode("utf-8"),
-                                         parse_constant=parse_constant, parse_float=parse_float)
-    except NonFinite as exc:  # stored before writers refused them: not strict JSON
-        raise UserError(f"stored audit {found[0]} holds a number that is not JSON: "
-                        f"{exc.message()}", path=str(path)) from None
-    except (zlib.error, UnicodeDecodeError, ValueError):
+        doc: dict[str, Any] = strict_document(zlib.decompress(found[1]))
+    except JsonTextError as exc:
+        if exc.kind == "number":  # stored before writers refused them: not strict JSON
+            raise UserError(f"stored audit {found[0]} holds a number that is not JSON: "
+                            f"{exc.reason}", path=str(path)) from None
+        raise UserError(f"stored audit {found[0]} is damaged", path=str(path)) from None
+    except zlib.error:
         raise UserError(f"stored audit {found[0]} is damaged", path=str(path)) from None
     return doc

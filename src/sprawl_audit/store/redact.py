@@ -50,7 +50,7 @@ if TYPE_CHECKING:
 
 from sprawl_audit import config
 from sprawl_audit.core.errors import UserError
-from sprawl_audit.parsers.phones import normalise
+from sprawl_audit.parsers.phones import country_code, normalise
 from sprawl_audit.report.recount import finding_order
 
 #: The environment variable read for the key (the name is the config's, see there).
@@ -70,25 +70,9 @@ _UK_NATIONAL = re.compile(r"(?<![\w+.-])0(?:[ -]?[0-9]){10}(?![0-9])")
 _PSEUDONYM = re.compile(
     r"(?:person|name|phone)-[0-9a-f]{12}(?:@.*)?|\+[0-9]{1,3}-phone-[0-9a-f]{12}", re.I
 )
-# ITU-T E.164 country codes of one and two digits; every other code has three.
-_CC1 = {"1", "7"}
-_CC2 = {
-    "20", "27", "30", "31", "32", "33", "34", "36", "39", "40", "41", "43", "44", "45",
-    "46", "47", "48", "49", "51", "52", "53", "54", "55", "56", "57", "58", "60", "61",
-    "62", "63", "64", "65", "66", "81", "82", "84", "86", "90", "91", "92", "93", "94",
-    "95", "98",
-}
 _KEY_HINT = ("set it to a long random secret kept with the schedule, e.g. "
              "`export {name}=$(openssl rand -hex 32)`; the same key gives the same "
              "pseudonyms in every run")
-
-
-def _country_code(digits: str) -> str:
-    if digits[:1] in _CC1:
-        return digits[:1]
-    if digits[:2] in _CC2:
-        return digits[:2]
-    return digits[:3]
 
 
 def _trie_pattern(words: Iterable[str]) -> str:
@@ -166,7 +150,7 @@ class Redactor:
             return f"+{read.country_code}-phone-{self._token('phone', read.number)}"
         digits = re.sub(r"[^0-9]", "", number)
         if number.strip().startswith("+") and digits:
-            return f"+{_country_code(digits)}-phone-{self._token('phone', '+' + digits)}"
+            return f"+{country_code(digits)}-phone-{self._token('phone', '+' + digits)}"
         return f"phone-{self._token('phone', digits or number.strip().lower())}"
 
     def person(self, value: str) -> str:

@@ -17,19 +17,20 @@ from sprawl_audit.core.errors import UserError
 
 
 def read_state(path: str | Path) -> dict[str, Any]:
-    from sprawl_audit.core.inputs import NumberTooLong, json_int, read_document
+    """The state a previous run left; a damaged file is a located UserError (strict JSON,
+    :func:`sprawl_audit.core.jsontext.strict_document`), never a traceback."""
+    from sprawl_audit.core.inputs import read_document
+    from sprawl_audit.core.jsontext import JsonTextError, strict_document
 
     p = Path(path)
     if not p.exists():
         return {}
     try:
-        data = json.loads(read_document(p, what="state file").decode("utf-8"),
-                          parse_int=json_int)
-    except (UnicodeDecodeError, NumberTooLong) as exc:
-        raise UserError(f"cannot read state file: {exc}", path=str(p)) from None
-    except json.JSONDecodeError as exc:
-        raise UserError(f"state file is not JSON: {exc.msg}", path=str(p),
-                        line=exc.lineno) from None
+        data = strict_document(read_document(p, what="state file"))
+    except JsonTextError as exc:
+        what = "is not JSON" if exc.kind == "syntax" else "cannot be read"
+        raise UserError(f"state file {what}: {exc.reason}", path=str(p), line=exc.line,
+                        key=exc.where) from None
     if not isinstance(data, dict) or data.get("version") != 1 or not isinstance(
             data.get("connectors"), dict):
         raise UserError("not a sprawl-audit state file (expected version 1)", path=str(p))

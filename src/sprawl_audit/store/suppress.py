@@ -40,13 +40,13 @@ from typing import Any
 
 from sprawl_audit.core import yamlio
 from sprawl_audit.core.errors import UserError
+from sprawl_audit.core.instants import NotADate, iso_date
 from sprawl_audit.report.recount import recount_summary
 
 log = logging.getLogger(__name__)
 
 ENTRY_KEYS = ("fingerprint", "rule", "subject", "rationale", "expires", "owner")
 _FINGERPRINT = re.compile(r"^[0-9a-f]{16}$")
-_ISO_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 _ONLY_WILDCARDS = re.compile(r"^[*?]+$")
 _DATE_TOKEN = re.compile(r"\b([0-9]{4}-[0-9]{1,2}-[0-9]{1,2})\b")
 
@@ -148,7 +148,7 @@ def _bad_date_line(path: str | Path) -> int | None:
     for number, text in enumerate(lines, 1):
         for token in _DATE_TOKEN.findall(text.split("#", 1)[0]):
             try:
-                date.fromisoformat(token)
+                iso_date(token)
             except ValueError:
                 return number
     return None
@@ -214,9 +214,11 @@ def _entry(item: Any, source: str, line: int | None) -> Suppression:
     if raw is not None:
         if isinstance(raw, date) and not hasattr(raw, "hour"):
             expires = raw
-        elif isinstance(raw, str) and _ISO_DATE.match(raw.strip()):
+        elif isinstance(raw, str):
             try:
-                expires = date.fromisoformat(raw.strip())
+                expires = iso_date(raw)
+            except NotADate:
+                raise err("expires must be a date written YYYY-MM-DD", "expires") from None
             except ValueError as exc:
                 raise err(f"invalid date: {exc}", "expires") from None
         else:

@@ -38,11 +38,11 @@ sys.path.insert(0, str(HERE.parent.parent))  # tests/, for fakes when run as a s
 
 from fakes.dns import FakeDNS  # noqa: E402
 
-from sprawl_audit.connectors.email.connector import (  # noqa: E402
+from sprawl_audit.connectors.email.client import DnsClient  # noqa: E402
+from sprawl_audit.connectors.email.collect import (  # noqa: E402
     RecordingLookups,
     collect_domain,
 )
-from sprawl_audit.connectors.email.resolver import DnsClient  # noqa: E402
 from sprawl_audit.connectors.email.transform import mail_domain  # noqa: E402
 from sprawl_audit.graph.analyses.mail import dmarc_facts, spf_facts  # noqa: E402
 from sprawl_audit.parsers.mailauth import is_dmarc_record, parse_dmarc  # noqa: E402
@@ -105,7 +105,7 @@ def serve(fake: FakeDNS, zone: Mapping[str, Mapping[str, Any]]) -> None:
 def audit(fake: FakeDNS, domain: str) -> dict[str, Any]:
     """Collect the domain as the email connector does, then read its facts."""
     client = DnsClient(["127.0.0.1"], port=fake.port, timeout=2.0)
-    answers = collect_domain(domain, client, [], fetch_policy=False)
+    answers = collect_domain(domain, client, [])
     record = mail_domain(domain, answers)
     return {**spf_facts(record), **dmarc_facts(record),
             "spf_void_lookups": record.attributes.get("spf_void_lookups", 0),

@@ -8,4 +8,6 @@
 * :mod:`.secrets` — the one secret registry; output and log scrubbing read it.
 * :mod:`.ranking` — which failure a topic reports when several of its reads failed.
 * :mod:`sprawl_audit.connectors.common.retry` — Retry-After and the injectable clock.
+* :mod:`.csvmap` — reading a delimited export through a column mapping (the phone and
+  network-log imports), with errors naming file, line and column.
 """

@@ -18,7 +18,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import time
 import zlib
@@ -26,6 +25,8 @@ from typing import Any
 
 import requests
 import urllib3
+
+from sprawl_audit.core.jsontext import JsonTextError, strict_document
 
 #: Overall seconds one request (connect, headers, body) may take by default.
 DEFAULT_DEADLINE = 300.0
@@ -149,12 +150,19 @@ def _inflate(decoder: Any, data: bytes, room: int) -> bytes:
 
 
 def loads(body: bytes | str) -> Any:
-    """``json.loads``, with nesting deeper than the interpreter can parse refused as a
-    :class:`BodyError` (a ValueError) instead of a RecursionError."""
+    """An answer as strict JSON (:func:`sprawl_audit.core.jsontext.strict_document`).
+
+    Nesting deeper than the interpreter can parse is a :class:`BodyError` (not retried:
+    the server will send it again); anything else refused is a ValueError, which the
+    transport treats as a malformed (truncated) answer.
+    """
     try:
-        return json.loads(body)
-    except RecursionError:
-        raise BodyError("the answer's JSON is nested too deeply to read; refused") from None
+        return strict_document(body)
+    except JsonTextError as exc:
+        if exc.kind == "depth":
+            raise BodyError("the answer's JSON is nested too deeply to read; refused") \
+                from None
+        raise
 
 
 def remaining(deadline_at: float, timeout: float | tuple[float, float]

@@ -7,12 +7,12 @@ credentials. ``tools/make_demo_tenant.py`` regenerates the data.
 
 from typing import TYPE_CHECKING
 
-from sprawl_audit.connectors.demo.connector import (
+from sprawl_audit.connectors.demo.collect import (
     DEMO_ORGANISATION,
-    DemoConnector,
     load_demo_builder,
     load_demo_inventory,
 )
+from sprawl_audit.connectors.demo.connector import DemoConnector
 
 if TYPE_CHECKING:
     from sprawl_audit.config import Config

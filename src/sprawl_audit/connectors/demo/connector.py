@@ -1,223 +1,29 @@
-"""Load the demo tenant through the real transforms.
+"""The ``demo`` connector: the embedded tenant, for trying the tool without credentials.
 
-Each source's raw files are fed to that source's transform with the connector name a live
-audit would use (``m365``, ``slack``, ``phone``, ``email``, ``manual``), so coverage and
-evidence read exactly as they would for a real organisation. What a live audit would
-need extra exports or connectors for is reported as ``not_configured`` with the reason,
-because the demo's job is also to show what an audit cannot see.
+It has no settings of its own (:mod:`.settings`) and no transform of its own: its
+:mod:`.collect` reads the stored raw shapes of every source and runs them through that
+source's transform, so the demo exercises exactly what a live audit does.
 """
 
 from __future__ import annotations
 
-import json
-import sys
-from collections.abc import Iterator, Mapping
-from importlib import resources
+from collections.abc import Mapping
 from typing import Any
-from urllib.parse import unquote
 
-if sys.version_info >= (3, 11):
-    from importlib.resources.abc import Traversable
-else:  # Python 3.10: where it lived before 3.11
-    from importlib.abc import Traversable
-
-from sprawl_audit.connectors.email.transform import transform_dns
-from sprawl_audit.connectors.interface import Connector, ConnectorContext, coverage
-from sprawl_audit.connectors.m365.mfa import mfa_enforcement, policy_summary, transform_mfa
-from sprawl_audit.connectors.m365.transform import (
-    iter_values,
-    transform_activity_reports,
-    transform_app_consents,
-    transform_devices,
-    transform_inbox_rules,
-    transform_team_guests,
-    transform_users,
-    verified_domains,
+from sprawl_audit.connectors.demo import settings as demo_settings
+from sprawl_audit.connectors.demo.collect import (
+    DEMO_ORGANISATION,
+    load_demo_builder,
+    load_demo_inventory,
 )
-from sprawl_audit.connectors.manual.transform import load_manual_text
-from sprawl_audit.connectors.phone.transform import read_phone_numbers, transform_phone_imports
-from sprawl_audit.connectors.slack.transform import transform_slack
-from sprawl_audit.core.model import Inventory, InventoryBuilder, Organisation
+from sprawl_audit.connectors.demo.settings import DemoSettings
+from sprawl_audit.connectors.interface import Connector, ConnectorContext
+from sprawl_audit.core.model import InventoryBuilder
 
-AS_OF = "2026-11-01T09:00:00Z"
-ORGANISATION_NAME = "Riverside Homes Group"
-
-#: How each phone export maps onto the generic columns — what a user's config would say.
-PHONE_IMPORTS: tuple[tuple[str, Mapping[str, str] | None], ...] = (
-    ("phone/8x8_user_export.csv", {
-        "number": "Direct Number", "owner": "Email", "provider": "=8x8",
-        "system": "=8x8 XCaaS", "kind": "=user", "site": "Site",
-        "call_recording": "Call Recording",
-    }),
-    ("phone/mitel_numbers.csv", None),  # already in the generic format
-    ("phone/twilio_active_numbers.csv", {
-        "number": "Phone Number", "provider": "=Twilio",
-        "system": "=Twilio Programmable Messaging", "kind": "=service",
-        "label": "Friendly Name",
-    }),
-)
-
-NOT_CONFIGURED: tuple[tuple[str, str, str], ...] = (
-    ("m365", "collab.federation",
-     "Teams external access comes from PowerShell exports "
-     "(Get-CsTenantFederationConfiguration); none were given"),
-    ("m365", "mail.remote_domains",
-     "automatic forwarding policy comes from Exchange PowerShell exports "
-     "(Get-RemoteDomain, Get-HostedOutboundSpamFilterPolicy); none were given"),
-    ("network_logs", "network.logs", "no network log import configured"),
-    ("whatsapp", "messaging.business",
-     "no WhatsApp Business Platform (Meta) account connected"),
-)
+__all__ = ["DEMO_ORGANISATION", "DemoConnector", "load_demo_builder", "load_demo_inventory"]
 
 
-def _data() -> Traversable:
-    return resources.files("sprawl_audit.connectors.demo").joinpath("data")
-
-
-def _file(rel: str) -> Traversable:
-    node = _data()
-    for part in rel.split("/"):
-        node = node.joinpath(part)
-    return node
-
-
-def _text(rel: str) -> str:
-    return _file(rel).read_text(encoding="utf-8")
-
-
-def _json(rel: str) -> Any:
-    return json.loads(_text(rel))
-
-
-def _pages(prefix: str) -> list[Mapping[str, Any]]:
-    """``prefix-1.json``, ``prefix-2.json``…, checking the ``@odata.nextLink`` chain."""
-    pages: list[Mapping[str, Any]] = []
-    n = 1
-    while _file(f"{prefix}-{n}.json").is_file():
-        pages.append(_json(f"{prefix}-{n}.json"))
-        n += 1
-    for i, page in enumerate(pages):
-        has_next = bool(page.get("@odata.nextLink") or _cursor(page))
-        if has_next != (i + 1 < len(pages)):
-            raise ValueError(f"demo data {prefix}-{i + 1}.json: paging link does not match")
-    return pages
-
-
-def _cursor(page: Mapping[str, Any]) -> str:
-    meta = page.get("response_metadata")
-    return str(meta.get("next_cursor") or "") if isinstance(meta, Mapping) else ""
-
-
-def _items(pages: list[Mapping[str, Any]], key: str) -> Iterator[Mapping[str, Any]]:
-    """Items of Slack-style pages (``members``, ``channels``, ``logs``, ``logins``)."""
-    for page in pages:
-        yield from page.get(key) or []
-
-
-def _segment(path: str, after: str) -> str:
-    """The path segment following ``after`` in a stored request path."""
-    parts = path.split("?")[0].strip("/").split("/")
-    return unquote(parts[parts.index(after) + 1])
-
-
-def _m365(out: InventoryBuilder) -> tuple[str, ...]:
-    """Collect the Microsoft 365 part; returns all verified domains (internal mail)."""
-    domains = list(iter_values([_json("m365/domains.json")]))
-    org_domains = verified_domains(domains)
-    tenant: Mapping[str, Any] = next(iter_values([_json("m365/organization.json")]), {})
-    users = list(iter_values(_pages("m365/users")))
-    out.extend(transform_users(users, iter_values([_json("m365/subscribedSkus.json")])))
-    out.extend(transform_activity_reports(
-        _text("m365/reports/getTeamsUserActivityUserDetail_D30.csv"),
-        _text("m365/reports/getEmailActivityUserDetail_D30.csv"),
-    ))
-    assignments = [a for page in _json("m365/appRoleAssignments.json").values()
-                   for a in iter_values([page])]
-    out.extend(transform_app_consents(
-        iter_values(_pages("m365/servicePrincipals")),
-        iter_values(_pages("m365/oauth2PermissionGrants")),
-        assignments, users, tenant_id=str(tenant.get("id") or ""),
-    ))
-    device_lists = {
-        _segment(path, "detectedApps"): list(iter_values([page]))
-        for path, page in _json("m365/intune/detectedAppDevices.json").items()
-    }
-    out.extend(transform_devices(
-        iter_values(_pages("m365/intune/managedDevices")),
-        iter_values(_pages("m365/intune/detectedApps")), device_lists,
-    ))
-    rules = {
-        _segment(path, "users"): list(iter_values([page]))
-        for path, page in _json("m365/messageRules.json").items()
-    }
-    out.extend(transform_inbox_rules(rules, org_domains))
-    guests = {
-        _segment(path, "teams"): list(iter_values([page]))
-        for path, page in _json("m365/teamGuests.json").items()
-    }
-    out.extend(transform_team_guests(iter_values(_pages("m365/teams")), guests, org_domains))
-    enforcement = mfa_enforcement(
-        iter_values([_json("m365/identity/conditionalAccess/policies.json")]),
-        _json("m365/policies/identitySecurityDefaultsEnforcementPolicy.json"))
-    platform, policies = policy_summary(enforcement)
-    out.platforms.append(platform)
-    out.coverage.append(policies)
-    out.extend(transform_mfa(
-        users, list(iter_values(_pages("m365/reports/authenticationMethods/"
-                                       "userRegistrationDetails"))), enforcement))
-    return org_domains
-
-
-def _slack(out: InventoryBuilder, org_domains: tuple[str, ...]) -> None:
-    connected = _json("slack/team.info.connected.json")
-    sso = any(i.kind == "sso" and i.name == "Slack" for i in out.integrations)
-    out.extend(transform_slack(
-        _json("slack/team.info.json"),
-        list(_items(_pages("slack/users.list"), "members")),
-        _items(_pages("slack/conversations.list"), "channels"),
-        _items(_pages("slack/team.integrationLogs"), "logs"),
-        access_logs=list(_items(_pages("slack/team.accessLogs"), "logins")),
-        billing=_json("slack/team.billing.info.json"),
-        external_teams=connected, org_domains=org_domains, sso=sso,
-    ))
-
-
-def _phone(out: InventoryBuilder) -> None:
-    imports = []
-    for rel, columns in PHONE_IMPORTS:
-        with _file(rel).open("rb") as stream:
-            imports.append((rel, read_phone_numbers(stream, columns=columns, name=f"demo:{rel}")))
-    out.extend(transform_phone_imports(imports))
-
-
-def load_demo_builder() -> InventoryBuilder:
-    """Every record and coverage entry of the demo tenant."""
-    out = InventoryBuilder()
-    org_domains = _m365(out)
-    _slack(out, org_domains)
-    _phone(out)
-    out.extend(transform_dns(_json("dns/answers.json")))
-    out.extend(load_manual_text(_text("manual/interviews.yaml"), "demo:manual/interviews.yaml"))
-    out.coverage.extend(coverage(c, t, "not_configured", d) for c, t, d in NOT_CONFIGURED)
-    return out
-
-
-def _organisation() -> Organisation:
-    domains = verified_domains(iter_values([_json("m365/domains.json")]), mail_only=True)
-    return Organisation(
-        name=ORGANISATION_NAME, domains=domains, identity_provider="entra-id", as_of=AS_OF,
-    )
-
-
-DEMO_ORGANISATION = _organisation()
-
-
-def load_demo_inventory() -> Inventory:
-    """The demo tenant as an Inventory, ready for resolution, graph and rules."""
-    return load_demo_builder().build(DEMO_ORGANISATION)
-
-
-class DemoConnector(Connector["Mapping[str, Any]"]):
+class DemoConnector(Connector[DemoSettings]):
     """``connectors.demo``: the embedded tenant, for trying the tool without credentials."""
 
     name = "demo"
@@ -228,5 +34,8 @@ class DemoConnector(Connector["Mapping[str, Any]"]):
         "manual.inventory",
     )
 
-    def collect(self, settings: Mapping[str, Any], context: ConnectorContext) -> InventoryBuilder:
+    def parse_settings(self, raw: Mapping[str, Any], context: ConnectorContext) -> DemoSettings:
+        return demo_settings.parse(raw, context)
+
+    def collect(self, settings: DemoSettings, context: ConnectorContext) -> InventoryBuilder:
         return load_demo_builder()

@@ -12,7 +12,6 @@ line and key, and nothing is returned from a file with an error in it.
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -20,8 +19,9 @@ from typing import Any
 
 from sprawl_audit.connectors.interface import coverage
 from sprawl_audit.core.errors import UserError
+from sprawl_audit.core.instants import date_of
 from sprawl_audit.core.model import AppRef, ExternalLink, InventoryBuilder, Observation, SourceRef
-from sprawl_audit.core.yamlio import line_of, load_file, load_text
+from sprawl_audit.core.yamlio import line_of, load_text
 
 FORMAT_VERSION = 1
 ROOT_KEYS = frozenset({"version", "source", "entries"})
@@ -34,13 +34,9 @@ _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 _SLUG = re.compile(r"[a-z0-9][a-z0-9-]*")
 
 
-def load_manual_inventory(path: str | Path, *, connector: str = "manual") -> InventoryBuilder:
-    """Read and validate one interview file."""
-    return parse_manual_inventory(load_file(path), str(path), connector=connector)
-
-
 def load_manual_text(text: str, source_name: str, *, connector: str = "manual") -> InventoryBuilder:
-    """Same as :func:`load_manual_inventory` for text already read (the demo's resources)."""
+    """An interview file's text (read by :mod:`.collect`, or the demo's resources) as
+    records."""
     return parse_manual_inventory(load_text(text, source_name), source_name, connector=connector)
 
 
@@ -168,13 +164,7 @@ def _date(entry: Mapping[str, Any], fail: _Fail) -> str | None:
     value = entry.get("last_seen")
     if value is None:
         return None
-    if isinstance(value, dt.datetime):
-        return value.date().isoformat()
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, str):
-        try:
-            return dt.date.fromisoformat(value.strip()[:10]).isoformat()
-        except ValueError:
-            pass
-    raise fail("last_seen must be a date such as 2026-10-20", "last_seen")
+    found = date_of(value, instant_text=True)
+    if found is None:
+        raise fail("last_seen must be a date such as 2026-10-20", "last_seen")
+    return found.isoformat()

@@ -1,6 +1,6 @@
 """Streaming a proxy, firewall or DNS log into per-(user, product) sightings.
 
-A log is read one line at a time through :mod:`sprawl_audit.connectors.csvmap` (column
+A log is read one line at a time through :mod:`sprawl_audit.connectors.common.csvmap` (column
 mapping, located errors) and aggregated as it streams, so memory is bounded by the number
 of distinct (user, host) pairs, never by the number of lines: a million-line log of a
 thousand people visiting a few thousand hosts holds a few thousand counters.
@@ -37,14 +37,14 @@ import ipaddress
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import IO
 
 from sprawl_audit.catalog import Catalog
 from sprawl_audit.catalog.normalise import host_key, is_valid_host
-from sprawl_audit.connectors.csvmap import ColumnSet, open_mapped
+from sprawl_audit.connectors.common.csvmap import ColumnSet, open_mapped
 from sprawl_audit.core.errors import UserError
+from sprawl_audit.core.instants import instant_in_format, parse_instant, seconds_of
 from sprawl_audit.core.model import AppRef
 
 GENERIC_COLUMNS: tuple[str, ...] = ("user", "host", "url", "time", "date", "action", "bytes")
@@ -100,22 +100,13 @@ def parse_time(text: str, time_format: str | None = None) -> float | None:
     t = text.strip()
     if not t:
         return None
-    try:
-        if time_format:
-            parsed = datetime.strptime(t, time_format)
-        elif t[4:5] == "-":
-            if t[-1] in "zZ":
-                t = t[:-1] + "+00:00"
-            parsed = datetime.fromisoformat(t)
-        elif _EPOCH.fullmatch(t):
-            return float(t)
-        else:
-            return None
-    except ValueError:
-        return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=timezone.utc)
-    return parsed.timestamp()
+    if time_format:
+        return seconds_of(instant_in_format(t, time_format))
+    if t[4:5] == "-":
+        return seconds_of(parse_instant(t))
+    if _EPOCH.fullmatch(t):
+        return float(t)
+    return None
 
 
 def log_host(raw: str) -> str:
@@ -136,11 +127,6 @@ def log_host(raw: str) -> str:
         except ValueError:
             continue
     return ""
-
-
-def iso(seconds: float) -> str:
-    return (datetime.fromtimestamp(seconds, timezone.utc).replace(microsecond=0)
-            .isoformat().replace("+00:00", "Z"))
 
 
 def normalise_user(raw: str, user_domain: str | None) -> str | None:

@@ -18,7 +18,8 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from sprawl_audit.connectors.interface import coverage
-from sprawl_audit.connectors.network_logs.reader import LogSummary, Sighting, iso
+from sprawl_audit.connectors.network_logs.reader import LogSummary, Sighting
+from sprawl_audit.core.instants import format_instant
 from sprawl_audit.core.model import AppRef, InventoryBuilder, Observation, SourceRef
 
 TOPIC = "network.logs"
@@ -30,7 +31,7 @@ def _note(s: Sighting) -> str:
     if more > 0:
         hosts += f" and {more} more"
     parts = [f"{s.count} request{'s' if s.count != 1 else ''} to {hosts}",
-             f"first {iso(s.first)}, last {iso(s.last)}"]
+             f"first {format_instant(s.first)}, last {format_instant(s.last)}"]
     if s.blocked:
         parts.append(f"{s.blocked} blocked")
     if s.bytes:
@@ -49,7 +50,7 @@ def observations(summary: LogSummary, *, connector: str = "network_logs") -> lis
             platform=AppRef("domain", host, host),
             person=s.user,
             note=_note(s),
-            last_seen=iso(s.last),
+            last_seen=format_instant(s.last),
             source=source,
         ))
     return out

@@ -1,5 +1,5 @@
 """Reading a telephone-number export: the phone importer's column set over
-:mod:`sprawl_audit.connectors.csvmap` (encoding, delimiter, header and column mapping).
+:mod:`sprawl_audit.connectors.common.csvmap` (encoding, delimiter, header and column mapping).
 
 Phone systems export numbers in whatever shape they like (8x8's user export, a Mitel
 extension list, a carrier invoice). Rather than one parser per vendor, an import names,
@@ -23,7 +23,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import IO, TypeAlias
 
-from sprawl_audit.connectors.csvmap import ColumnSet, MappedRow, iter_mapped_rows
+from sprawl_audit.connectors.common.csvmap import ColumnSet, MappedRow, iter_mapped_rows
 
 #: The generic column set (documented in sprawl_audit/connectors/phone/transform.py).
 GENERIC_COLUMNS: tuple[str, ...] = (
@@ -40,7 +40,7 @@ PhoneRow: TypeAlias = MappedRow
 def iter_phone_rows(
     source: str | Path | IO[bytes],
     *,
-    columns: Mapping[str, str] | None = None,
+    columns: Mapping[str, object] | None = None,
     delimiter: str = ",",
     name: str | None = None,
 ) -> Iterator[PhoneRow]:

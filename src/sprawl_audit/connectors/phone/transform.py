@@ -1,4 +1,5 @@
-"""Telephone-number exports → PhoneNumber records: the transform step.
+"""Telephone-number exports → PhoneNumber records: the transform step (pure: rows in,
+records out; :mod:`.collect` reads the files).
 
 The generic column set (any export is mapped onto it, see :mod:`.csvimport`):
 
@@ -31,12 +32,12 @@ column              meaning
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from sprawl_audit.connectors.interface import coverage
-from sprawl_audit.connectors.phone.csvimport import PhoneRow, iter_phone_rows
+from sprawl_audit.connectors.phone.csvimport import PhoneRow
 from sprawl_audit.core.errors import UserError
 from sprawl_audit.core.model import AppRef, InventoryBuilder, PhoneNumber, SourceRef
 from sprawl_audit.parsers.phones import DEFAULT_REGION, invalid_note, normalise
@@ -111,20 +112,6 @@ def phone_number_from_row(row: PhoneRow, *, connector: str = "phone",
         attributes=attributes,
         source=SourceRef(connector, "phone.numbers", f"{Path(row.path).name}:{row.line}"),
     )
-
-
-def read_phone_numbers(
-    source: str | Path | IO[bytes],
-    *,
-    columns: Mapping[str, str] | None = None,
-    delimiter: str = ",",
-    name: str | None = None,
-    connector: str = "phone",
-    region: str = DEFAULT_REGION,
-) -> list[PhoneNumber]:
-    """All numbers of one export, or a UserError — never part of a file."""
-    rows = iter_phone_rows(source, columns=columns, delimiter=delimiter, name=name)
-    return [phone_number_from_row(row, connector=connector, region=region) for row in rows]
 
 
 def transform_phone_imports(

@@ -1,4 +1,4 @@
-"""DNS lookups for the email checks (dnspython), and the MTA-STS policy fetch.
+"""DNS lookups for the email checks (dnspython): the connector's client.
 
 The resolver asks exactly the nameservers the config names (``nameservers`` + ``port``)
 and nothing else — no ``/etc/resolv.conf`` fallback, no search domains — or, when none
@@ -9,18 +9,11 @@ by itself; every query is bounded by ``timeout`` seconds in total. Answers are c
 Failures are values, not exceptions: NXDOMAIN and NODATA are answers ("no such record"),
 a timeout, SERVFAIL or REFUSED an error the connector turns into coverage detail.
 
-The MTA-STS policy (RFC 8461) lives at ``https://mta-sts.<domain>/.well-known/mta-sts.txt``.
-Its address is looked up through the same resolver, and the HTTPS connection goes to that
-address with the certificate checked against ``mta-sts.<domain>`` — so a test zone that
-points the name at 127.0.0.1 keeps the fetch on loopback, and no other resolver is asked.
+The MTA-STS policy fetch (HTTPS) is :mod:`sprawl_audit.connectors.email.mta_sts`.
 """
 
 from __future__ import annotations
 
-import http.client
-import ipaddress
-import socket
-import ssl
 from dataclasses import dataclass
 
 import dns.exception
@@ -32,8 +25,6 @@ from sprawl_audit.parsers.spf import Answer
 
 #: EDNS payload we advertise (the DNS Flag Day 2020 size); bigger answers come over TCP.
 EDNS_PAYLOAD = 1232
-#: Policy files are small; anything bigger than this is not read.
-MTA_STS_MAX_BYTES = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -150,68 +141,3 @@ def _rcode_of(exc: dns.resolver.NoNameservers) -> str:
         if isinstance(detail, dns.exception.Timeout):
             return "timeout"
     return "no nameserver answered"
-
-
-class _PinnedHTTPS(http.client.HTTPSConnection):
-    """HTTPS to a given address, with SNI and certificate checks for the host name."""
-
-    def __init__(self, host: str, address: str, port: int, context: ssl.SSLContext,
-                 timeout: float) -> None:
-        super().__init__(host, port, timeout=timeout, context=context)
-        self._address = address
-        self._tls = context
-
-    def connect(self) -> None:
-        sock = socket.create_connection((self._address, self.port), self.timeout)
-        self.sock = self._tls.wrap_socket(sock, server_hostname=self.host)
-
-
-@dataclass(frozen=True)
-class PolicyFetch:
-    """The outcome of fetching an MTA-STS policy.
-
-    ``problem`` is the domain's own fault (no ``mta-sts`` host, HTTP error, a certificate
-    that does not verify, an oversized file) — a posture fact. ``failed`` is set when we
-    could not tell (timeout, connection refused, DNS failure): coverage, not posture.
-    """
-
-    text: str | None = None
-    problem: str | None = None
-    failed: bool = False
-
-
-def fetch_mta_sts_policy(domain: str, client: DnsClient, *, port: int = 443,
-                         ca_bundle: str | None = None, timeout: float = 10.0) -> PolicyFetch:
-    """The policy per RFC 8461 §3.3: HTTPS to ``mta-sts.<domain>``, 200, no redirects."""
-    host = f"mta-sts.{domain}"
-    addresses, error = client.addresses(host)
-    if not addresses:
-        return PolicyFetch(problem=f"{host}: {error}",
-                           failed=error not in ("NXDOMAIN", "NODATA"))
-    try:
-        context = ssl.create_default_context(cafile=ca_bundle)
-    except (OSError, ssl.SSLError) as exc:
-        return PolicyFetch(problem=f"ca_bundle {ca_bundle}: {exc}", failed=True)
-    address = addresses[0]
-    try:
-        ipaddress.ip_address(address)
-    except ValueError:
-        return PolicyFetch(problem=f"{host}: not an address: {address}", failed=True)
-    conn = _PinnedHTTPS(host, address, port, context, timeout)
-    url = f"https://{host}/.well-known/mta-sts.txt"
-    try:
-        conn.request("GET", "/.well-known/mta-sts.txt",
-                     headers={"User-Agent": "sprawl-audit", "Accept": "text/plain"})
-        response = conn.getresponse()
-        if response.status != 200:
-            return PolicyFetch(problem=f"{url}: HTTP {response.status}")
-        body = response.read(MTA_STS_MAX_BYTES + 1)
-    except ssl.SSLCertVerificationError as exc:
-        return PolicyFetch(problem=f"{host}: certificate not trusted ({exc.verify_message})")
-    except (OSError, http.client.HTTPException, ssl.SSLError) as exc:
-        return PolicyFetch(problem=f"{url}: {type(exc).__name__}: {exc}"[:200], failed=True)
-    finally:
-        conn.close()
-    if len(body) > MTA_STS_MAX_BYTES:
-        return PolicyFetch(problem=f"{url}: policy larger than {MTA_STS_MAX_BYTES} bytes")
-    return PolicyFetch(text=body.decode("utf-8", errors="replace"))
