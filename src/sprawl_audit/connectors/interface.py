@@ -76,12 +76,10 @@ class Connector(ABC, Generic[SettingsT]):
     #: Evidence topics this connector can report, for ``connectors list``.
     topics: tuple[str, ...] = ()
 
+    @abstractmethod
     def parse_settings(self, raw: Mapping[str, Any], context: ConnectorContext) -> SettingsT:
-        """Validate the ``connectors.<name>`` section into typed settings.
-
-        Transitional default for connectors not yet converted: the mapping itself.
-        """
-        return raw  # type: ignore[return-value]
+        """Validate the ``connectors.<name>`` section into typed settings, or raise
+        UserError naming the config file, line and key — before anything is read."""
 
     @abstractmethod
     def collect(self, settings: SettingsT, context: ConnectorContext) -> InventoryBuilder:

@@ -22,7 +22,6 @@ else:  # Python 3.10: where it lived before 3.11
 
 from sprawl_audit.connectors.email.transform import transform_dns
 from sprawl_audit.connectors.interface import coverage
-from sprawl_audit.connectors.m365.mfa import mfa_enforcement, policy_summary, transform_mfa
 from sprawl_audit.connectors.m365.transform import (
     iter_values,
     transform_activity_reports,
@@ -32,6 +31,11 @@ from sprawl_audit.connectors.m365.transform import (
     transform_team_guests,
     transform_users,
     verified_domains,
+)
+from sprawl_audit.connectors.m365.transform.mfa import (
+    mfa_enforcement,
+    policy_summary,
+    transform_mfa,
 )
 from sprawl_audit.connectors.manual.transform import load_manual_text
 from sprawl_audit.connectors.phone.collect import read_phone_numbers
