@@ -280,7 +280,7 @@ def _compliance(view: ReportView) -> list[str]:
         if checked:
             lines += _table(["Control", "Title", "Status", "Rules", "Notes"], [
                 [md(c.id, 40), md(c.title, 160), md(c.status.replace("_", " "), 30),
-                 ", ".join(code(r, 40) for r in c.rules),
+                 ", ".join(code(r.id, 40) for r in c.rules),
                  "; ".join(md(r, 200) for r in c.reasons)]
                 for c in checked])
             lines.append("")

@@ -105,9 +105,9 @@ def _framework_tags(view: ReportView) -> dict[str, list[str]]:
         for control in fw.controls:
             tag = f"{fid}:{cell(control.id, 40)}"
             for rule in control.rules:
-                tags.setdefault(rule, [])
-                if tag not in tags[rule]:
-                    tags[rule].append(tag)
+                cited = tags.setdefault(rule.id, [])
+                if tag not in cited:
+                    cited.append(tag)
     return tags
 
 
