@@ -145,7 +145,9 @@ def heatmap_layout(result: Mapping[str, Any]) -> Heatmap | None:
                 cells.append(HeatCell(x, pid, None))
                 continue
             value = users[pid]
-            strength = 0.12 + 0.88 * (math.log1p(value) / math.log1p(peak) if peak else 0)
+            # a negative count (a hand-edited Result) shades like none, never raises
+            strength = 0.12 + 0.88 * (math.log1p(max(0, value)) / math.log1p(peak)
+                                      if peak > 0 else 0)
             colour = CLASSIFICATION_COLOURS.get(str(p.get("classification")),
                                                 CLASSIFICATION_COLOURS["unknown"])
             cells.append(HeatCell(x, str(p.get("name") or pid), value, colour, strength))
