@@ -87,8 +87,8 @@ def html_document(result: Mapping[str, Any], *, verbose: bool = False) -> str:
         # not HTML.
         csp=Markup(CSP),  # noqa: S704
         style=Markup(STYLE),  # noqa: S704
-        heatmap_svg=heatmap_svg(result),
-        graph_svg=graph_svg(result),
+        heatmap_svg=heatmap_svg(view),
+        graph_svg=graph_svg(view),
         classification_colours=CLASSIFICATION_COLOURS,
         coverage_classes=COVERAGE_CLASSES,
         coverage_entries=sorted(view.coverage, key=lambda c: coverage_rank(c.status)),

@@ -34,8 +34,7 @@ from sprawl_audit.report.formats.labels import (
 )
 from sprawl_audit.report.formats.markup import xml_safe
 from sprawl_audit.report.formats.sanitize import cell
-from sprawl_audit.report.formats.typed_view import Finding, ReportView, parse_view
-from sprawl_audit.report.formats.view import count
+from sprawl_audit.report.formats.typed_view import Finding, ReportView, count, parse_view
 
 # Markdown/GFM punctuation with a meaning anywhere in a line (CommonMark lets any ASCII
 # punctuation be backslash-escaped, so over-escaping is harmless).

@@ -3,10 +3,11 @@
 Why: a Result is schema-valid but may come from a newer minor version or a hand-edited
 file, so every format used to re-read the untyped dict defensively, each in its own way
 (``x.get("name") or x.get("id")``, ``count(...)``, ``isinstance`` checks in a template
-helper). :func:`parse_view` does that tolerant reading exactly once, with the readers of
-:mod:`.view`, and the formats then work on plain attributes that mypy checks: the
-terminal report, HTML, Markdown, SARIF and the CSV/XLSX tables agree on order, grouping
-and display names because they render the same objects. Strings here are *raw* tenant
+helper). :func:`parse_view` does that tolerant reading exactly once, with the readers
+below (:func:`items`, :func:`count`, …: the only code in the report formats that touches
+the dict), and the formats then work on plain attributes that mypy checks: the terminal
+report, HTML, Markdown, SARIF, the CSV/XLSX tables and the graph exports agree on order,
+grouping and display names because they render the same objects. Strings here are *raw* tenant
 text: nothing is sanitised or escaped, because each medium (Rich ``Text``, HTML
 autoescaping, Markdown backslashes, SARIF's JSON, spreadsheet cells) escapes for itself.
 
@@ -23,23 +24,108 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from sprawl_audit.report.formats.labels import SEVERITY_ORDER, integration_users, severity_rank
 from sprawl_audit.report.formats.sanitize import cell
-from sprawl_audit.report.formats.view import (
-    Item,
-    Result,
-    count,
-    items,
-    no_findings_text,
-    notices,
-    platform_names,
-    ratio,
-    section,
-    strings,
-)
 
 if TYPE_CHECKING:
     from _typeshed import DataclassInstance
 
 R = TypeVar("R", bound="DataclassInstance")
+
+
+Result = Mapping[str, Any]
+Item = Mapping[str, Any]
+
+
+# --- tolerant readers of the untyped Result ---------------------------------------------
+# A Result passed here is schema-valid, but every reader still tolerates a missing or
+# mistyped part (a newer minor version, a hand-edited file): a report with a gap is more
+# useful than a traceback.
+
+
+def items(container: Any, key: str) -> list[Item]:
+    """``container[key]`` when it is a list, keeping only its mappings; else ``[]``."""
+    value = container.get(key) if isinstance(container, Mapping) else None
+    return [item for item in value if isinstance(item, Mapping)] if isinstance(value, list) else []
+
+
+def strings(value: Any) -> list[str]:
+    """A list of strings (non-strings skipped); anything else gives ``[]``."""
+    return [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
+
+
+def count(value: Any) -> int:
+    """An integer count; booleans, ``None`` and anything else count as 0."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+def ratio(value: Any) -> float:
+    try:
+        return float(value) if not isinstance(value, bool) else 0.0
+    except (TypeError, ValueError):
+        return 0.0
+
+
+def section(result: Result, key: str) -> Mapping[str, Any]:
+    value = result.get(key)
+    return value if isinstance(value, Mapping) else {}
+
+
+def platform_names(result: Result) -> dict[str, str]:
+    """Platform id -> display name (raw): sections that carry only ids show names."""
+    names: dict[str, str] = {}
+    for platform in items(result, "platforms"):
+        pid = str(platform.get("id", ""))
+        name = platform.get("name")
+        names[pid] = name if isinstance(name, str) and cell(name) else pid
+    return names
+
+
+def incomplete_notice(result: Result) -> str | None:
+    """"INCOMPLETE: 1 source collected nothing: m365 (error: …)…" when a configured
+    source collected nothing (raw text), else ``None``. Derived from coverage, so a
+    Result saved before the ``incomplete`` key existed says it too."""
+    from sprawl_audit.report.gaps import incomplete_message, result_failed_sources
+
+    sources = result_failed_sources(result)
+    return incomplete_message(sources) if sources else None
+
+
+def baseline_notice(result: Result) -> str | None:
+    """"N known findings hidden by the baseline (file, date)" for an ``audit --baseline``
+    Result (raw text), else ``None``."""
+    base = section(result, "baseline")
+    if not base:
+        return None
+    message = base.get("message")
+    if isinstance(message, str) and message:
+        return message
+    from sprawl_audit.report.recount import baseline_message
+
+    date = base.get("date")
+    return baseline_message(count(base.get("known")), base.get("file") or None,
+                            date if isinstance(date, str) else None)
+
+
+def notices(result: Result) -> list[tuple[str, str]]:
+    """``[(kind, text)]`` to show above a report: ``incomplete`` first, then
+    ``baseline`` (raw text; each format escapes it)."""
+    out = []
+    for kind, message in (("incomplete", incomplete_notice(result)),
+                          ("baseline", baseline_notice(result))):
+        if message:
+            out.append((kind, message))
+    return out
+
+
+def no_findings_text(result: Result) -> str:
+    """What an empty findings section says: "No findings." — unless a baseline hid some
+    (then how many, from which baseline) or a source collected nothing."""
+    parts = []
+    hidden = baseline_notice(result)
+    parts.append("No new findings; " + hidden + "." if hidden else "No findings.")
+    if incomplete_notice(result):
+        parts.append("The audit is INCOMPLETE: sources that collected nothing are named "
+                     "above.")
+    return " ".join(parts)
 
 
 def text(value: Any) -> str:
@@ -331,6 +417,8 @@ class Rule:
     reason: str
     requires: tuple[str, ...]
     references: tuple[Reference, ...]
+    rationale: str  # usually "": a Result carries these on findings (SARIF falls back)
+    remediation: str
 
 
 @dataclass(frozen=True, slots=True)
