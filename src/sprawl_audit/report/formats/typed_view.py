@@ -18,8 +18,9 @@ type lists its fields once and never re-spells how a count or a list of strings 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from sprawl_audit.report.formats.labels import SEVERITY_ORDER, integration_users, severity_rank
@@ -173,14 +174,18 @@ def record(cls: type[R], raw: Item, **derived: Callable[[Item], Any]) -> R:
     falls back to the id, nested records). A field with neither fails loudly here, in every
     test that renders a report, rather than silently reading as empty.
     """
-    values: dict[str, Any] = {}
-    for field in fields(cls):
-        derive = derived.get(field.name)
-        if derive is not None:
-            values[field.name] = derive(raw)
-        else:
-            values[field.name] = READERS[str(field.type)](raw.get(field.name))
+    values = {name: derived[name](raw) if read is None else read(raw.get(name))
+              for name, read in _plan(cls, frozenset(derived))}
     return cls(**values)
+
+
+@functools.cache
+def _plan(cls: type[Any], derived: frozenset[str]
+          ) -> tuple[tuple[str, Callable[[Any], Any] | None], ...]:
+    """Each field of a record type with its reader (``None``: derived), worked out once
+    per type, not per record: a Result can list tens of thousands of people."""
+    return tuple((f.name, None if f.name in derived else READERS[str(f.type)])
+                 for f in fields(cls))
 
 
 def records(cls: type[R], container: Any, key: str,
@@ -617,7 +622,7 @@ def top_pairs(capabilities: Sequence[Capability], limit: int = 10) -> tuple[Pair
     return tuple(ranked[:limit])
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)  # no slots: ``people`` is parsed on first use (cached_property)
 class ReportView:
     """Everything a report shows, in the order and grouping every format agrees on."""
 
@@ -633,7 +638,7 @@ class ReportView:
     by_severity: tuple[SeverityGroup, ...]  # the unsuppressed findings, grouped
     suppressed: tuple[Finding, ...]
     departments: tuple[Department, ...]
-    people: tuple[Person, ...]
+    raw_people: Sequence[Item] = field(repr=False)  # read by :attr:`people`
     integrations: tuple[Integration, ...]
     external_parties: tuple[ExternalParty, ...]
     phone_numbers: tuple[PhoneNumber, ...]
@@ -648,6 +653,13 @@ class ReportView:
     exposed_departments: tuple[Department, ...]  # staff on consumer apps, highest share first
     top_pairs: tuple[Pair, ...]  # the ten pairs of platforms sharing most people
 
+    @functools.cached_property
+    def people(self) -> tuple[Person, ...]:
+        """Who uses which platform, parsed on first use: a Result can list tens of
+        thousands of people and only the tables and the graph show them."""
+        return tuple(record(Person, raw, department=_person_department)
+                     for raw in self.raw_people)
+
     def name_of(self, platform_id: str) -> str:
         """A platform's display name by id (the id itself when unknown)."""
         return self.platform_names.get(platform_id, platform_id)
@@ -659,6 +671,10 @@ class ReportView:
         """The unsuppressed critical and high rules, worst first: what to act on first."""
         return [g for s in self.by_severity if s.severity in ("critical", "high")
                 for g in s.rules]
+
+
+def _person_department(raw: Item) -> str:
+    return _optional_text(raw.get("department")) or ""
 
 
 def parse_view(result: Result) -> ReportView:
@@ -682,8 +698,7 @@ def parse_view(result: Result) -> ReportView:
         by_severity=group_findings(unsuppressed),
         suppressed=tuple(f for f in findings if f.suppressed),
         departments=departments,
-        people=records(Person, result, "people",
-                       department=lambda p: _optional_text(p.get("department")) or ""),
+        raw_people=items(result, "people"),
         integrations=records(Integration, result, "integrations", name=_name_or_id,
                              users=integration_users),
         external_parties=records(ExternalParty, result, "external_parties"),
