@@ -170,3 +170,14 @@ def test_an_unusable_key_file_is_a_user_error_that_does_not_echo_it(tmp_path: Pa
         GoogleConnector().run_check(settings, ConnectorContext(config_dir=str(tmp_path)))
     assert "not a JSON key file" in err.value.oneline()
     assert "NOTAKEYSECRET" not in err.value.oneline()
+    # read strictly, and the message says why and where (never a UnicodeDecodeError)
+    for data, why in ((b'{"private_key": "NOTAKEYSECRET",\n "private_key": "x"}',
+                       "(duplicate key 'private_key' in an object)"),
+                      (b"\xff{NOTAKEYSECRET}", "(not UTF-8 text (bad byte at offset 0))"),
+                      (b'{"type": "service_account",\n "n": NaN}',
+                       "(NaN is not a JSON number, line 2)")):
+        key.write_bytes(data)
+        with pytest.raises(UserError) as err:
+            GoogleConnector().run_check(settings, ConnectorContext(config_dir=str(tmp_path)))
+        assert f"is not a JSON key file {why}" in err.value.oneline()
+        assert "NOTAKEYSECRET" not in err.value.oneline()

@@ -9,6 +9,7 @@ instant while recording every wait.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -210,6 +211,17 @@ def test_a_feed_that_keeps_failing_ends_as_coverage_not_an_exception(tenant, tmp
     c = cov(b)["activity.usage"]
     assert c.status == "partial"  # Meet still came in
     assert "HTTP 503 after 6 attempts" in c.detail
+
+
+def test_a_later_than_day_that_does_not_exist_is_google_s_error(tenant, tmp_path: Path
+                                                                ) -> None:
+    """Google's "later than <day>" moves the report back to that day; a day no calendar
+    has is not a day to move to (nor a ValueError): the 400 stands as Google worded it."""
+    with FakeGoogle(replace(tenant, usage_latest="2026-02-30")) as fake:
+        b, _ = run(fake, tmp_path)
+    c = cov(b)["activity.usage"]
+    assert c.status == "partial"  # Meet still came in
+    assert "later than 2026-02-30" in c.detail and "unexpected" not in c.detail
 
 
 def test_user_tokens_off_reads_only_the_audit_log(tenant, tmp_path: Path) -> None:

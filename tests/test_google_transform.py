@@ -91,6 +91,24 @@ def test_grants_merge_tokens_with_the_audit_log() -> None:
     assert all("currently_granted" not in g.attributes for g in only_log)
 
 
+def test_times_are_read_as_instants_and_their_utc_day_kept() -> None:
+    """Google's times are instants: the day kept is the UTC one; the epoch is "never
+    signed in"; text that is not a time is no day at all, so a damaged audit event cannot
+    become an app's latest authorisation by sorting after the real ones."""
+    assert t.utc_day("2025-01-02T03:04:05.000Z") == "2025-01-02"
+    assert t.utc_day("2025-01-02T23:30:00-05:00") == "2025-01-03"
+    assert t.utc_day("1970-01-01T00:00:00.000Z") is None
+    assert t.utc_day("2025-01-02garbage") is None and t.utc_day(None) is None
+    assert t.epoch_to_date(_ts("2025-01-02") * 1000) == "2025-01-02"
+    log = [{"items": [
+        {"id": {"time": time}, "actor": {"email": "c@example.org"},
+         "events": [{"name": "authorize", "parameters": [
+             {"name": "client_id", "value": "ff"}, {"name": "app_name", "value": "FF"}]}]}
+        for time in ("2025-03-01T10:00:00.000Z", "not a time, and sorts last")]}]
+    (ff,) = t.transform_grants(None, log)
+    assert ff.attributes["last_authorised"] == "2025-03-01"
+
+
 def test_devices_replay_the_mobile_log_over_the_directory() -> None:
     devices = [{"mobiledevices": [
         {"resourceId": "r1", "deviceId": "d1", "email": ["Ann@example.org"], "type": "ANDROID",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -184,6 +185,23 @@ def test_a_broken_export_is_a_user_error_with_its_line(tmp_path: Path) -> None:
     (tmp_path / ex.MEETING).write_text('"just a string"')
     with pytest.raises(UserError, match="object or an array"):
         ex.load_exports(tmp_path)
+
+
+def test_an_export_is_read_by_the_one_export_reader(tmp_path: Path) -> None:
+    """``NaN``/``1e999`` (5.1 writes ``[double]::NaN`` bare) are settings the export did not
+    have, never a float that breaks the Result; the reader's refusals keep the export's
+    wording and name the file."""
+    path = tmp_path / ex.TRANSPORT
+    path.write_text('{"SmtpClientAuthenticationDisabled": NaN, "MaxSendSize": 1e999}')
+    assert ex.load_exports(tmp_path).get(ex.TRANSPORT) == [
+        {"SmtpClientAuthenticationDisabled": None, "MaxSendSize": None}]
+    for data, words in ((b"[" * 100_000, "JSON nested too deeply; re-run the export script"),
+                        (b"\xff\xfe\x00", "not UTF-8 or UTF-16 text; re-run the export script"),
+                        (b"[1]", "expected a JSON object or an array of objects")):
+        path.write_bytes(data)
+        with pytest.raises(UserError, match=re.escape(words)) as err:
+            ex.load_exports(tmp_path)
+        assert err.value.path == str(path)
 
 
 # -- the rules ------------------------------------------------------------------------------------

@@ -117,3 +117,13 @@ def test_grid_approved_apps_are_integrations_and_restricted_ones_flagged() -> No
     platform = transform_slack(TEAM, MEMBERS, [], None, approved_apps=approved,
                                restricted_apps=restricted).platforms[0]
     assert platform.attributes["restricted_apps"] == ["Never Installed", "Otter.ai"]
+
+
+def test_an_approval_date_is_read_from_any_epoch_seconds_slack_writes() -> None:
+    """Epoch seconds come as numbers or text, whole or with a fraction (Slack's ``ts``
+    style); a value past what a date holds is no date, never a crash."""
+    for stamp, day in ((1700000000, "2023-11-14"), ("1700000000", "2023-11-14"),
+                       ("1700000000.000200", "2023-11-14"), (1e300, None), ("soon", None)):
+        approved = [{"app": {"id": "A9", "name": "Miro"}, "date_updated": stamp}]
+        (miro,) = transform_apps(None, MEMBERS, "T1", approved, []).integrations
+        assert miro.attributes.get("approved_on") == day, stamp

@@ -149,6 +149,17 @@ def test_throttled_longer_than_max_wait_is_partial_not_a_sleep(
     assert not sleeps
 
 
+def test_the_usage_header_is_read_strictly_and_never_raises() -> None:
+    """``X-Business-Use-Case-Usage`` is JSON in a header: minutes to wait, or no hint when
+    it is not JSON, holds NaN, or nests deeper than the parser goes (a RecursionError
+    out of the throttle hint would have ended the run)."""
+    wait = client_module.usage_wait_seconds
+    assert wait(json.dumps({"1": [{"estimated_time_to_regain_access": 2}]})) == 120
+    for header in ("not json", '{"1": [{"estimated_time_to_regain_access": NaN}]}',
+                   "[" * 5_000 + "]" * 5_000):
+        assert wait(header) is None
+
+
 @pytest.mark.parametrize(("fault", "why"), [
     (Fault(status=502), "HTTP 502"),
     (Fault(status=429), "throttled (HTTP 429)"),  # no Retry-After: jittered backoff

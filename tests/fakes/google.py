@@ -89,7 +89,7 @@ class Tenant:
     devices: list[dict[str, Any]] = field(default_factory=list)
     activities: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     usage: list[dict[str, Any]] = field(default_factory=list)
-    usage_latest: date | None = None
+    usage_latest: date | str | None = None  # text: a day as Google might misspell it
     spaces: list[dict[str, Any]] = field(default_factory=list)
     members: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     forwarding: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -742,8 +742,9 @@ class FakeGoogle:
     def _usage(self, req: Request, m: re.Match[str]) -> Response:
         day = m.group(1)
         latest = self.tenant.usage_latest
-        if latest is not None and day > latest.isoformat():
-            return _error(400, f"Data for dates later than {latest.isoformat()} is not yet "
+        latest = latest.isoformat() if isinstance(latest, date) else latest
+        if latest is not None and day > latest:
+            return _error(400, f"Data for dates later than {latest} is not yet "
                                "available. Please check back later", "INVALID_ARGUMENT",
                           "invalid")
         asked = req.query.get("parameters", [""])[0]

@@ -65,6 +65,7 @@ from sprawl_audit.connectors.common.transport import (
 from sprawl_audit.connectors.google.scopes import short
 from sprawl_audit.connectors.interface import known_secret
 from sprawl_audit.core.errors import UserError
+from sprawl_audit.core.jsontext import JsonTextError, strict_document
 
 log = logging.getLogger("sprawl_audit.connectors.google")
 
@@ -348,23 +349,36 @@ class ServiceAccountAuth:
         return True, ""
 
 
+def _json_file(path: Path, settings: Any, key: str, what: str, not_json: str) -> Any:
+    """The JSON document in a file a setting names (a key or OAuth client file), read
+    strictly (:func:`sprawl_audit.core.jsontext.strict_document`: UTF-8, no duplicate
+    keys); a UserError naming the setting, the file and where it breaks otherwise. The
+    raw text is dropped at once: it may hold a private key, and no message quotes it."""
+    from sprawl_audit.connectors.common.settings import fail
+
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise fail(settings, key, f"cannot read {what} {str(path)!r} "
+                                  f"({exc.strerror or type(exc).__name__})",
+                   "connectors.google") from None
+    try:
+        return strict_document(raw)
+    except JsonTextError as exc:
+        where = f", line {exc.line}" if exc.line else ""
+        raise fail(settings, key, f"{str(path)!r} {not_json} ({exc.reason}{where})",
+                   "connectors.google") from None
+    finally:
+        del raw
+
+
 def load_service_account(path: Path, settings: Any = None,
                          key: str = "service_account_file") -> Any:
     """The key file as an (unscoped) service-account credential; UserError when unusable."""
     from sprawl_audit.connectors.common.settings import fail
 
     prefix = "connectors.google"
-    try:
-        raw = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise fail(settings, key, f"cannot read the service-account key {str(path)!r} "
-                                  f"({exc.strerror or type(exc).__name__})", prefix) from None
-    try:
-        info = json.loads(raw)
-    except ValueError:
-        raise fail(settings, key, f"{str(path)!r} is not a JSON key file", prefix) from None
-    finally:
-        del raw
+    info = _json_file(path, settings, key, "the service-account key", "is not a JSON key file")
     needed = ("client_email", "private_key", "token_uri")
     if not isinstance(info, dict) or info.get("type") != "service_account" or \
             not all(isinstance(info.get(k), str) and info.get(k) for k in needed):
@@ -425,13 +439,7 @@ def load_installed_client(path: Path, settings: Any = None,
     from sprawl_audit.connectors.common.settings import fail
 
     prefix = "connectors.google"
-    try:
-        info = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise fail(settings, key, f"cannot read the OAuth client file {str(path)!r} "
-                                  f"({exc.strerror or type(exc).__name__})", prefix) from None
-    except ValueError:
-        raise fail(settings, key, f"{str(path)!r} is not JSON", prefix) from None
+    info = _json_file(path, settings, key, "the OAuth client file", "is not JSON")
     inst = info.get("installed") if isinstance(info, dict) else None
     if not isinstance(inst, dict) or not all(isinstance(inst.get(k), str) and inst.get(k)
                                              for k in ("client_id", "auth_uri", "token_uri")):
@@ -489,8 +497,8 @@ class InstalledAppAuth:
     # the cache ------------------------------------------------------------------------------------
     def _read_cache(self) -> dict[str, Any] | None:
         try:
-            data = json.loads(self.cache_path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+            data = strict_document(self.cache_path.read_bytes())
+        except (OSError, JsonTextError):  # unreadable or damaged: sign in again
             return None
         if not isinstance(data, dict) or data.get("client_id") != self.client.client_id or \
                 not isinstance(data.get("refresh_token"), str):

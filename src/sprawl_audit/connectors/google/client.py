@@ -28,7 +28,6 @@ the plan or project lacks the API.
 
 from __future__ import annotations
 
-import json
 import logging
 import random
 import threading
@@ -59,6 +58,7 @@ from sprawl_audit.connectors.google.http import (
     google_throttle_hint,
 )
 from sprawl_audit.connectors.google.scopes import Feed
+from sprawl_audit.core.jsontext import strict_document
 
 log = logging.getLogger("sprawl_audit.connectors.google")
 
@@ -152,8 +152,8 @@ class GoogleClient:
                             client_options=options)
                 # The bundled discovery document, read through the library's public
                 # helper rather than the service object's private _rootDesc.
-                doc = json.loads(discovery_cache.get_static_doc(spec.name, spec.version)
-                                 or "{}")
+                doc = strict_document(discovery_cache.get_static_doc(spec.name, spec.version)
+                                      or "{}")
                 root = endpoint or str(doc.get("rootUrl", ""))
                 self._batch_uris[api] = urljoin(root if root.endswith("/") else root + "/",
                                                 str(doc.get("batchPath", "batch")))

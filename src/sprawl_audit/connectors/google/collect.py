@@ -25,6 +25,7 @@ from sprawl_audit.connectors.google.errors import ApiFailure
 from sprawl_audit.connectors.google.outcome import FeedOutcome
 from sprawl_audit.connectors.google.scopes import FEEDS_BY_NAME, Feed
 from sprawl_audit.connectors.google.transform import USAGE_PARAMETERS
+from sprawl_audit.core.instants import date_of, parse_instant
 
 log = logging.getLogger("sprawl_audit.connectors.google")
 
@@ -46,13 +47,6 @@ _LATER_THAN = re.compile(r"later than (\d{4}-\d{2}-\d{2})")
 
 def rfc3339(when: datetime) -> str:
     return when.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z")
-
-
-def _parse_time(value: str) -> datetime | None:
-    try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
 
 
 def failed(feed: str, exc: AuthFailure | ApiFailure, pages_read: int = 0,
@@ -191,7 +185,7 @@ class Fetcher:
                  if isinstance(i, Mapping) and isinstance(i.get("id"), Mapping)
                  and isinstance(i["id"].get("time"), str)]
         if isinstance(token, str) and token:
-            oldest = _parse_time(min(times)) if times else None
+            oldest = parse_instant(min(times)) if times else None
             slices = self._slices_for(len(times), start, oldest, end)
             if slices == 1 or oldest is None:
                 results.append(run((start, end), token))
@@ -284,8 +278,9 @@ class Fetcher:
                     pages.append(page)
             except ApiFailure as exc:
                 m = _LATER_THAN.search(exc.message)
-                if exc.http_status == 400 and m and not pages:
-                    newer = date.fromisoformat(m.group(1))
+                # "later than 2026-02-30" names no day: the failure stands as Google said it
+                newer = date_of(m.group(1)) if m else None
+                if exc.http_status == 400 and newer and not pages:
                     day = newer if newer < day else day - timedelta(days=1)
                     continue
                 return pages, failed(feed.name, exc, len(pages))

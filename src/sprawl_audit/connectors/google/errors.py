@@ -10,11 +10,11 @@ to the shared transport); every other 403 is a missing scope or privilege, repor
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 
 from sprawl_audit.connectors.google.auth import clean
 from sprawl_audit.connectors.google.scopes import Feed, short
+from sprawl_audit.core.jsontext import JsonTextError, strict_document
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 #: 403 reasons that mean "slow down", not "not allowed" (Directory/Reports API limits page).
@@ -40,8 +40,8 @@ class ApiFailure(Exception):
 def error_info(content: bytes | str | None) -> tuple[str, str, set[str]]:
     """(message, status, reasons) from a Google error body (any of its two shapes)."""
     try:
-        body = json.loads(content or b"{}")
-    except (ValueError, TypeError, RecursionError):
+        body = strict_document(content or b"{}")
+    except JsonTextError:
         return "", "", set()
     err = body.get("error") if isinstance(body, Mapping) else None
     if isinstance(err, str):  # OAuth-style {"error": "...", "error_description": "..."}

@@ -37,9 +37,10 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import date, timezone
 from typing import Any
 
+from sprawl_audit.core.instants import epoch_instant, parse_instant
 from sprawl_audit.core.model import (
     Account,
     AppRef,
@@ -58,6 +59,7 @@ IDENTITY = AppRef("slug", "google-workspace-identity")
 GMAIL = AppRef("slug", "gmail")
 CHAT = AppRef("slug", "google-chat")
 MEET = AppRef("slug", "google-meet")
+_EPOCH_DAY = date(1970, 1, 1)
 #: Devices the Directory API lists by type; only Android reports an app list.
 _OS_NAMES = {"ANDROID": "Android", "IOS_SYNC": "iOS", "GOOGLE_SYNC": "Google Sync",
              "WINDOWS_PHONE": "Windows Phone", "WINDOWS_MOBILE": "Windows Mobile"}
@@ -160,23 +162,19 @@ def epoch_to_date(value: Any) -> str | None:
         n //= 10**6
     elif n > 10**11:
         n //= 10**3
-    try:
-        return datetime.fromtimestamp(n, tz=timezone.utc).date().isoformat()
-    except (OverflowError, OSError, ValueError):
-        return None
+    when = epoch_instant(n)
+    return when.date().isoformat() if when else None
 
 
-def iso_date(value: Any) -> str | None:
-    if not isinstance(value, str) or len(value) < 10:
+def utc_day(value: Any) -> str | None:
+    """The UTC day (``YYYY-MM-DD``) of a time Google wrote (``lastLoginTime``, a
+    ``datetimeValue``, an audit event's ``id.time``); None when it is not a time, or is
+    the epoch: the Directory API's ``lastLoginTime`` for "never signed in"."""
+    when = parse_instant(value)
+    if when is None:
         return None
-    day = value[:10]
-    if day.startswith("1970-01-01"):
-        return None
-    try:
-        datetime.strptime(day, "%Y-%m-%d")
-    except ValueError:
-        return None
-    return day
+    day = when.astimezone(timezone.utc).date()
+    return None if day == _EPOCH_DAY else day.isoformat()
 
 
 def event_time(activity: Item) -> str:
@@ -277,7 +275,7 @@ def transform_accounts(pages: Iterable[Item], *, connector: str = CONNECTOR) -> 
             person=person_id(email), platform=IDENTITY,
             enabled=_enabled(u),
             mfa=_flag(u, "isEnrolledIn2Sv"), mfa_enforced=_flag(u, "isEnforcedIn2Sv"),
-            admin=admin, role=role, last_login=iso_date(u.get("lastLoginTime")) or None,
+            admin=admin, role=role, last_login=utc_day(u.get("lastLoginTime")) or None,
             attributes={"org_unit": text(u, "orgUnitPath") or "/"}, source=source,
         ))
     return out
@@ -377,7 +375,7 @@ def transform_grants(
 
     for activity in iter_items(token_log_pages or (), "items"):
         who = actor_email(activity)
-        when = event_time(activity)[:10]
+        when = utc_day(event_time(activity)) or ""
         for e in events(activity, "authorize"):
             p = params(e)
             name = str(p.get("app_name") or "") if isinstance(p.get("app_name"), str) else ""
@@ -610,7 +608,7 @@ def transform_usage(pages: Iterable[Item], *,
         sent = as_int(v.get("gmail:num_emails_sent"))
         received = as_int(v.get("gmail:num_emails_received"))
         last = (epoch_to_date(v.get("gmail:timestamp_last_interaction"))
-                or iso_date(v.get("gmail:last_interaction_time")))
+                or utc_day(v.get("gmail:last_interaction_time")))
         if last or sent:  # mail arriving is not use: someone read, wrote or sent it
             out.append(Usage(person_id(email), GMAIL, last,
                              {"sent": sent, "received": received}, source))
@@ -633,7 +631,7 @@ def transform_meet_log(pages: Iterable[Item], org_domains: Iterable[str] = (), *
     calls: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     last: dict[str, str] = {}
     for activity in iter_items(pages, "items"):
-        when = event_time(activity)[:10]
+        when = utc_day(event_time(activity)) or ""
         for e in events(activity, "call_ended"):
             p = params(e)
             if p.get("is_external") is True:

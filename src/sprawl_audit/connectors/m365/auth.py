@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import json
 import logging
 import os
 import re
@@ -40,6 +39,7 @@ import requests
 from sprawl_audit.connectors.common.transport import Transport, TransportError
 from sprawl_audit.connectors.interface import known_secret
 from sprawl_audit.connectors.m365.clouds import Cloud
+from sprawl_audit.core.jsontext import strict_document
 
 log = logging.getLogger("sprawl_audit.connectors.m365.auth")
 
@@ -153,9 +153,9 @@ def decode_claims(token: str) -> dict[str, Any]:
     if len(parts) < 2:
         return {}
     payload = parts[1] + "=" * (-len(parts[1]) % 4)
-    try:
-        data = json.loads(base64.urlsafe_b64decode(payload.encode()))
-    except (ValueError, TypeError):
+    try:  # the payload's bytes are a UTF-8 JSON object, read as strictly as any answer
+        data = strict_document(base64.urlsafe_b64decode(payload.encode()))
+    except (ValueError, TypeError):  # bad base64 (binascii.Error), JsonTextError
         return {}
     return data if isinstance(data, dict) else {}
 

@@ -39,7 +39,6 @@ import base64
 import contextlib
 import heapq
 import itertools
-import json
 import logging
 import random
 import threading
@@ -570,8 +569,8 @@ class GraphClient:
         body = answer.get("body")
         if isinstance(body, str):  # non-JSON bodies come base64-encoded
             try:
-                return json.loads(base64.b64decode(body))
-            except ValueError:
+                return loads(base64.b64decode(body))
+            except ValueError:  # bad base64, or refused JSON (BodyError is a ValueError)
                 return None
         return body
 

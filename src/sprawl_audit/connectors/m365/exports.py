@@ -64,6 +64,7 @@ from typing import Any
 from sprawl_audit.connectors.interface import coverage
 from sprawl_audit.connectors.m365.transform.directory import EXCHANGE, TEAMS
 from sprawl_audit.core.errors import UserError
+from sprawl_audit.core.jsontext import JsonTextError, tolerant_export, unwrap
 from sprawl_audit.core.model import ExternalLink, InventoryBuilder, Platform, SourceRef
 
 SCRIPT_NAME = "export-teams-exchange.ps1"
@@ -116,64 +117,28 @@ class ExportBundle:
 
 
 # -- reading ------------------------------------------------------------------------------
-def _decode(raw: bytes) -> str:
-    """Text as PowerShell wrote it: UTF-16 (with or without a BOM), UTF-8, or ANSI.
-
-    Windows PowerShell 5.1 writes UTF-16LE with a BOM from ``Out-File`` and ``>``, UTF-8
-    with a BOM from ``-Encoding UTF8``, and the ANSI code page (Windows-1252 in the UK)
-    from ``Set-Content``; PowerShell 7 writes UTF-8 without a BOM.
-    """
-    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return raw.decode("utf-16")
-    if len(raw) >= 2 and raw[1:2] == b"\x00":  # UTF-16LE without a BOM
-        return raw.decode("utf-16-le")
-    if len(raw) >= 2 and raw[0:1] == b"\x00":  # UTF-16BE without a BOM
-        return raw.decode("utf-16-be")
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return raw.decode("cp1252")  # Set-Content's default in 5.1; JSON syntax is ASCII
-
-
-def unwrap(value: Any) -> Any:
-    """5.1's ``{"value": [...], "Count": n}`` wrapping of an array, as the array.
-
-    Windows PowerShell adds ETS members to arrays, and ``ConvertTo-Json`` serialises such
-    an array as an object holding it; anything else is returned unchanged.
-    """
-    if isinstance(value, Mapping) and value and isinstance(prop(value, "value"), list) \
-            and {str(k).lower() for k in value} <= {"value", "count"}:
-        return prop(value, "value")
-    return value
-
-
 def read_export(path: Path) -> list[Obj]:
-    """One export file as a list of objects; a broken file is a UserError with its line."""
+    """One export file as a list of objects; a broken file is a UserError with its line.
+
+    Every shape PowerShell writes (encodings, one object or an array, 5.1's wrapping) is
+    :func:`sprawl_audit.core.jsontext.tolerant_export`'s to read; this only words its
+    refusals for the export folder.
+    """
     try:
-        text = _decode(path.read_bytes())
-    except UnicodeDecodeError:
-        raise UserError("not UTF-8 or UTF-16 text; re-run the export script",
-                        path=str(path)) from None
+        return tolerant_export(path.read_bytes())
     except OSError as exc:
         raise UserError(f"cannot read: {exc.strerror or exc}", path=str(path)) from None
-    text = text.lstrip("\ufeff")  # a BOM that survived a re-encoding
-    try:
-        data = json.loads(text) if text.strip() else []
-    except json.JSONDecodeError as exc:
-        raise UserError(f"invalid JSON ({exc.msg}); re-run the export script",
-                        path=str(path), line=exc.lineno) from None
-    except RecursionError:  # "[[[[..." thousands deep: json gives up, the file is broken
-        raise UserError("JSON nested too deeply; re-run the export script",
-                        path=str(path)) from None
-    data = unwrap(data)
-    if data is None:
-        return []
-    if isinstance(data, Mapping):
-        return [data]
-    if isinstance(data, list) and all(isinstance(x, Mapping) for x in data):
-        return list(data)
-    raise UserError("expected a JSON object or an array of objects (ConvertTo-Json output)",
-                    path=str(path), line=1)
+    except JsonTextError as exc:
+        if exc.kind == "encoding":
+            reason = "not UTF-8 or UTF-16 text"
+        elif exc.kind == "depth":
+            reason = "JSON nested too deeply"
+        elif exc.kind == "shape":
+            raise UserError(exc.reason, path=str(path), line=exc.line) from None
+        else:
+            reason = f"invalid JSON ({exc.reason})"
+        raise UserError(f"{reason}; re-run the export script", path=str(path),
+                        line=exc.line) from None
 
 
 def load_exports(folder: Path) -> ExportBundle:

@@ -81,6 +81,7 @@ from sprawl_audit.connectors.common.settings import HttpSettings
 from sprawl_audit.connectors.common.transport import RetryPolicy
 from sprawl_audit.connectors.slack.scopes import METHOD_SCOPES
 from sprawl_audit.connectors.slack.settings import DEFAULT_ATTEMPTS, DEFAULT_BASE_URL
+from sprawl_audit.core.jsontext import JsonTextError, strict_document
 
 log = logging.getLogger("sprawl_audit.connectors.slack")
 
@@ -347,8 +348,8 @@ def _not_json(response: HttpResponse) -> bool:
     if response.body:
         return False
     try:
-        return not isinstance(json.loads(response.data or b""), Mapping)
-    except ValueError:
+        return not isinstance(strict_document(response.data or b""), Mapping)
+    except JsonTextError:
         return True
 
 

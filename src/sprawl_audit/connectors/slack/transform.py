@@ -70,10 +70,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
-from datetime import datetime, timezone
 from typing import Any
 
 from sprawl_audit.connectors.interface import coverage, note_malformed
+from sprawl_audit.core.instants import epoch_instant
 from sprawl_audit.core.model import (
     Account,
     AppRef,
@@ -172,15 +172,10 @@ def _epoch(value: Any) -> int | None:
 
 
 def _iso_date(epoch: Any) -> str | None:
-    """Epoch seconds as an ISO date; None when absent or outside what a date can hold
-    (a year past 9999 raises in ``fromtimestamp``)."""
-    seconds = _epoch(epoch)
-    if seconds is None:
-        return None
-    try:
-        return datetime.fromtimestamp(seconds, tz=timezone.utc).date().isoformat()
-    except (OverflowError, OSError, ValueError):
-        return None
+    """Epoch seconds (a number or its text) as an ISO date; None when absent or outside
+    what a date can hold."""
+    when = epoch_instant(epoch)
+    return when.date().isoformat() if when else None
 
 
 def is_person(member: Item) -> bool:

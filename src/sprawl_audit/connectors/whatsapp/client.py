@@ -31,7 +31,6 @@ appears in no log line, error message or repr.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Iterator, Mapping
 from typing import Any
@@ -49,6 +48,7 @@ from sprawl_audit.connectors.common.transport import (
     Transport,
     TransportError,
 )
+from sprawl_audit.core.jsontext import JsonTextError, strict_document
 
 log = logging.getLogger("sprawl_audit.connectors.whatsapp")
 
@@ -87,8 +87,8 @@ def usage_wait_seconds(value: str | None) -> float | None:
     if not value:
         return None
     try:
-        data = json.loads(value)
-    except ValueError:
+        data = strict_document(value)
+    except JsonTextError:  # not JSON, NaN, or nested deeper than the parser goes
         return None
     minutes: list[float] = []
     if isinstance(data, Mapping):
