@@ -7,8 +7,10 @@ order.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import timezone
 from typing import Any
+
+from sprawl_audit.core.instants import parse_instant
 
 #: Most severe first: the order a reader triages in.
 SEVERITY_ORDER: tuple[str, ...] = ("critical", "high", "medium", "low", "info")
@@ -89,12 +91,10 @@ def instant(value: Any) -> str:
     """An ISO 8601 instant as ``23 Nov 2026 10:00 UTC``; anything unparsable as given."""
     if not isinstance(value, str) or not value:
         return "unknown time"
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
+    moment = parse_instant(value)
+    if moment is None:
         return value
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(timezone.utc)
+    moment = moment.astimezone(timezone.utc)
     return f"{moment.day} {moment:%b %Y %H:%M} UTC"
 
 

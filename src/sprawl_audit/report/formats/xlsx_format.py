@@ -27,6 +27,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
 from sprawl_audit.core.errors import UserError
+from sprawl_audit.core.instants import parse_instant
 from sprawl_audit.report.formats.interface import Format, RenderOptions
 from sprawl_audit.report.formats.tables import (
     Table,
@@ -46,13 +47,8 @@ WRAP = Alignment(wrap_text=True, vertical="top")
 
 
 def _moment(value: str | None) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment.astimezone(timezone.utc).replace(tzinfo=None)
+    moment = parse_instant(value)
+    return None if moment is None else moment.astimezone(timezone.utc).replace(tzinfo=None)
 
 
 def _widths(table: Table) -> list[int]:
