@@ -64,7 +64,8 @@ NODE_FACTS: dict[str, frozenset[str]] = {
         "unrecognised_apps",  # beyond facts.md: installed apps the catalogue did not know
     }),
     "phone": frozenset({
-        "number", "owner", "has_owner", "owner_known", "owner_enabled", "provider", "system",
+        "number", "owner", "has_owner", "owner_known", "owner_enabled", "owner_internal",
+        "leaver_line", "leaver_reason", "label", "service_line", "provider", "system",
         "number_kind", "number_valid", "attributes",
         "evidence",  # beyond facts.md
     }),

@@ -92,6 +92,11 @@ def _flag(value: Any) -> str | None:
     return None if value is None else yes_no(value)
 
 
+def _count_or_none(value: Any) -> int | None:
+    """A whole number as itself; anything else (not known) as an empty cell."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
 def summary_rows(result: Mapping[str, Any]) -> list[tuple[str, Value]]:
     """Headline numbers as (label, value) pairs, most consequential first."""
     summary = section(result, "summary")
@@ -250,13 +255,17 @@ def _departments(result: Mapping[str, Any]) -> Table:
 
 def _phone_numbers(result: Mapping[str, Any]) -> Table:
     rows: list[tuple[Value, ...]] = [
-        (n.get("number"), n.get("owner"), _flag(n.get("has_owner")),
-         _flag(n.get("owner_enabled")), n.get("provider"), n.get("system"), n.get("kind"))
+        (n.get("number"), n.get("label"), n.get("owner"), _flag(n.get("has_owner")),
+         _flag(n.get("owner_enabled")),
+         _flag(n.get("leaver_line", n.get("owner_enabled") is False)), n.get("leaver_reason"),
+         _flag(n.get("service_line")), n.get("provider"), n.get("system"), n.get("kind"),
+         n.get("site"), _flag(n.get("call_recording")), _count_or_none(n.get("retention_days")))
         for n in items(result, "phone_numbers")
     ]
     return Table("phone-numbers", "Phone numbers", (
-        "Number", "Owner", "Has owner", "Owner enabled", "Provider", "System", "Kind"), rows,
-        personal=True)
+        "Number", "Label", "Owner", "Has owner", "Owner enabled", "Leaver's line",
+        "Leaver reason", "Service line", "Provider", "System", "Kind", "Site",
+        "Call recording", "Retention days"), rows, personal=True)
 
 
 def _integrations(result: Mapping[str, Any]) -> Table:

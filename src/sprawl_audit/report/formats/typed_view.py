@@ -247,6 +247,13 @@ class PhoneNumber:
     provider: str
     system: str
     kind: str
+    label: str = ""
+    site: str = ""
+    call_recording: bool | None = None
+    retention_days: int | None = None
+    leaver_line: bool = False
+    leaver_reason: str = ""
+    service_line: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -553,7 +560,13 @@ def parse_view(result: Result) -> ReportView:
             has_owner=bool(n.get("has_owner")),
             owner_enabled=_optional_bool(n.get("owner_enabled")),
             provider=text(n.get("provider")), system=text(n.get("system")),
-            kind=text(n.get("kind")),
+            kind=text(n.get("kind")), label=text(n.get("label")), site=text(n.get("site")),
+            call_recording=_optional_bool(n.get("call_recording")),
+            retention_days=_optional_count(n.get("retention_days")),
+            # a Result from before leaver_line: a disabled owner was the only leaver
+            leaver_line=bool(n.get("leaver_line", n.get("owner_enabled") is False)),
+            leaver_reason=text(n.get("leaver_reason")),
+            service_line=bool(n.get("service_line")),
         ) for n in items(result, "phone_numbers")),
         mail_domains=tuple(MailDomain(
             domain=text(m.get("domain")), mail_providers=tuple(strings(m.get("mail_providers"))),
