@@ -89,6 +89,14 @@ def test_audit_json_has_the_platforms_apps_and_consumer_sightings(tmp_path: Path
     assert coverage["directory.users"] == "collected"
     assert coverage["mail.forwarding"] == "collected"
     assert result["summary"]["people"] == len(tenant.users)
+    # Account posture judged on Google's own flags: 2SV enforced nowhere, some not enrolled.
+    found = {(f["rule_id"], f["subject"]["id"]): f["message"] for f in result["findings"]}
+    live = [u for u in tenant.users if not u["suspended"]]
+    unenrolled = sum(1 for u in live if not u["isEnrolledIn2Sv"])
+    assert found[("SA-ACCOUNT-004", "platform:google-workspace-identity")].endswith(
+        f"not enforced for {len(live)} of {len(live)} enabled accounts "
+        f"({unenrolled} have not enrolled at all)")
+    assert ("SA-ACCOUNT-005", "platform:google-workspace-identity") in found
 
 
 def test_connectors_check_lists_granted_and_missing(tmp_path: Path) -> None:

@@ -44,6 +44,9 @@ def test_users_department_falls_back_to_org_unit_and_keeps_posture() -> None:
     assert a_ann.last_login == "2025-01-02" and a_ann.mfa_enforced is None  # not in the answer
     assert a_bob.mfa is False and a_bob.enabled is False
     assert a_bob.last_login is None  # the epoch means "never signed in"
+    assert a_bob.attributes["never_signed_in"] is True
+    assert a_ann.attributes["never_signed_in"] is False
+    assert "never_signed_in" not in a_root.attributes  # no lastLoginTime: nothing said
     assert a_root.mfa is None and a_root.admin is None  # flags absent: unknown, not "no"
     platforms = {p.id: p for p in t.workspace_platforms(people, accounts.values())}
     assert set(platforms) == {"google-workspace-identity", "gmail", "google-chat", "google-meet"}

@@ -35,10 +35,12 @@ def personal_strings(result: dict[str, Any]) -> set[str]:
     text = json.dumps(result)
     found = {m for m in _EMAIL.findall(text) if not _PSEUDO.match(m)}
     for number in result["phone_numbers"]:
-        found.add(number["number"])
-        found.add(number["number"][3:])  # 1134960155
         if number["owner"]:
             found.add(number["owner"])
+        if number["service_line"]:  # the organisation's own lines are kept (see below)
+            continue
+        found.add(number["number"])
+        found.add(number["number"][3:])  # 1134960155
     found.update(p["id"] for p in result["people"])
     return found
 
@@ -183,7 +185,10 @@ def test_a_redacted_snapshot_analyses_like_the_original() -> None:
     names = [p.display_name for p in inventory.people if len(p.display_name.split()) >= 2]
     assert not [n for n in names if n in text]
     assert not [p.id for p in inventory.people if p.id in text]
-    assert not [n.number for n in inventory.phone_numbers if n.number in text]
+    people_lines = [n for n in inventory.phone_numbers if n.kind != "service"
+                    and "Reception" not in str(n.attributes.get("label", ""))]
+    assert people_lines
+    assert not [n.number for n in people_lines if n.number in text]
     assert not [p.attributes.get("entra_id") for p in inventory.people
                 if p.attributes.get("entra_id") and p.attributes["entra_id"] in text]
 
@@ -195,3 +200,34 @@ def test_a_redacted_snapshot_analyses_like_the_original() -> None:
     assert from_redacted["summary"] == direct["summary"]
     assert [(f["fingerprint"], f["message"]) for f in from_redacted["findings"]] == [
         (f["fingerprint"], f["message"]) for f in direct["findings"]]
+
+
+def test_service_lines_keep_their_numbers_and_labels_and_people_do_not(
+        original: dict[str, Any], redacted: dict[str, Any]) -> None:
+    """Reception, fax and emergency lines are the organisation's, published; a person's
+    line is pseudonymised, its label with it."""
+    services = {n["number"]: n for n in original["phone_numbers"] if n["service_line"]}
+    labels = {n["label"] for n in services.values()}
+    assert {"Reception", "Fax", "Lift emergency line - Kirkgate"} <= labels
+    kept = {n["number"]: n for n in redacted["phone_numbers"] if n["number"] in services}
+    assert kept.keys() == services.keys()
+    assert all(kept[k]["label"] == services[k]["label"] for k in kept)
+    people = [n for n in redacted["phone_numbers"] if not n["service_line"]]
+    assert people and all(n["number"].startswith("+44-phone-") for n in people)
+    html = rendered(redacted, "html")
+    reception = next(k for k, n in services.items() if n["label"] == "Reception")
+    assert reception in html and "Reception" in html
+
+
+def test_a_persons_line_label_is_pseudonymised() -> None:
+    result = {"people": [], "findings": [], "phone_numbers": [
+        {"number": "+441632960001", "owner": "jo@example.org", "label": "Jo Bloggs DDI",
+         "service_line": False, "kind": "user"},
+        {"number": "+441632960002", "owner": None, "label": "Switchboard",
+         "service_line": True, "kind": "service"}],
+        "notes": "ring +441632960002 or +441632960001"}
+    out = Redactor(KEY).redact_result(result)
+    person, service = sorted(out["phone_numbers"], key=lambda n: n["service_line"])
+    assert person["label"].startswith("name-") and person["number"].startswith("+44-phone-")
+    assert service == result["phone_numbers"][1]
+    assert "+441632960002" in out["notes"] and "+441632960001" not in out["notes"]

@@ -24,7 +24,8 @@ NODE_FACTS: dict[str, frozenset[str]] = {
         "head_count",
         "data_categories", "overlap_capabilities", "overlaps_with", "attributes",
         "account_count", "accounts_enabled", "accounts_without_mfa", "accounts_mfa_unknown",
-        "accounts_mfa_enforced", "accounts_admin", "accounts_admin_unknown",
+        "accounts_mfa_enforced", "accounts_mfa_not_enforced", "accounts_mfa_enforcement_unknown",
+        "accounts_admin", "accounts_admin_unknown",
         "accounts_admin_mfa_unknown", "accounts_login_unknown", "account_login_countries",
         "accounts_never_signed_in", "accounts_never_signed_in_list",
         "accounts_sign_in_unknown",
@@ -64,7 +65,8 @@ NODE_FACTS: dict[str, frozenset[str]] = {
         "unrecognised_apps",  # beyond facts.md: installed apps the catalogue did not know
     }),
     "phone": frozenset({
-        "number", "owner", "has_owner", "owner_known", "owner_enabled", "provider", "system",
+        "number", "owner", "has_owner", "owner_known", "owner_enabled", "owner_internal",
+        "leaver_line", "leaver_reason", "label", "service_line", "provider", "system",
         "number_kind", "number_valid", "attributes",
         "evidence",  # beyond facts.md
     }),

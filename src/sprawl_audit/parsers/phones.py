@@ -158,3 +158,30 @@ def invalid_note(numbers: Iterable[Any]) -> str:
     named = ", ".join(repr(b) for b in bad[:_NAMED]) + (", …" if len(bad) > _NAMED else "")
     return (f"; {len(bad)} number{'s' if len(bad) != 1 else ''} kept as written, not "
             f"readable as telephone numbers ({named})")
+
+
+#: Words that name one of the organisation's own lines rather than a person's: the
+#: number the public rings, the fax, the lift and door-entry lines. Matched as whole words
+#: in the line's label (or the owner column when it holds a label, not an address).
+SERVICE_WORDS: tuple[str, ...] = (
+    "reception", "switchboard", "main line", "main number", "fax", "emergency",
+    "out of hours", "helpline", "helpdesk", "help desk", "enquiries", "contact centre",
+    "call centre", "queue", "hunt group", "auto attendant", "door entry", "lift",
+    "warden", "alarm", "repairs", "payments", "payment line",
+)
+_SERVICE = re.compile(r"\b(?:" + "|".join(re.escape(w).replace(r"\ ", r"\s+")
+                                        for w in SERVICE_WORDS) + r")\b", re.IGNORECASE)
+
+
+def is_service_line(kind: str | None, label: str | None, *, owned: bool = False) -> bool:
+    """Whether a number is one of the organisation's own service lines (not a person's).
+
+    ``kind: service`` (set in the export, or implied by an owner column that holds a label)
+    says so; so does a label naming a service (:data:`SERVICE_WORDS`), even on a number
+    a person holds (the reception desk's phone is the organisation's line). ``--redact``
+    keeps these numbers and labels: they are published, and a report that hides the
+    switchboard number hides which line it is talking about.
+    """
+    if kind == "service" and not owned:
+        return True
+    return bool(label and _SERVICE.search(label))

@@ -31,6 +31,28 @@ def _pick(facts: Mapping[str, Any], keys: Iterable[str]) -> dict[str, Any]:
     return {k: facts.get(k) for k in keys}
 
 
+def _phone(f: Mapping[str, Any]) -> dict[str, Any]:
+    """One number as the Result lists it: the graph's verdicts and what the import gave
+    (label, site, call recording, retention), so an export shows the line as the phone
+    system knows it, not only as a number."""
+    attributes = f.get("attributes") or {}
+    recording = attributes.get("call_recording")
+    retention = attributes.get("retention_days")
+    return {
+        **_pick(f, ("number", "owner", "has_owner", "owner_enabled", "provider", "system")),
+        "kind": f.get("number_kind"),
+        "owner_known": bool(f.get("owner_known")),
+        "leaver_line": bool(f.get("leaver_line")),
+        "leaver_reason": f.get("leaver_reason"),
+        "service_line": bool(f.get("service_line")),
+        "label": f.get("label"),
+        "site": str(attributes["site"]) if attributes.get("site") else None,
+        "call_recording": recording if isinstance(recording, bool) else None,
+        "retention_days": retention if isinstance(retention, int)
+        and not isinstance(retention, bool) else None,
+    }
+
+
 def interviews(inventory: Inventory) -> list[dict[str, Any]]:
     """Who gathered the interview notes and when (the manual file's ``source``, else its
     file name), with the number of entries each gave: a reader weighs what people said
@@ -111,11 +133,7 @@ def build_result(
          for f in facts("external")),
         key=lambda e: (-e["people"], e["target"]),
     )
-    phones = sorted(
-        ({**_pick(f, ("number", "owner", "has_owner", "owner_enabled", "provider", "system")),
-          "kind": f.get("number_kind")} for f in facts("phone")),
-        key=lambda n: n["number"],
-    )
+    phones = sorted((_phone(f) for f in facts("phone")), key=lambda n: n["number"])
     mail_domains = sorted(
         (_pick(f, ("domain", "mail_providers", "spf_all", "spf_senders", "spf_lookups",
                    "dmarc_policy", "dmarc_pct", "dmarc_rua", "dkim_ok", "dkim_missing",

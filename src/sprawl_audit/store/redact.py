@@ -17,7 +17,15 @@ What is replaced, and by what:
   ``0113 496 0155``, and every number in ``phone_numbers``) become
   ``+<country code>-phone-<12 hex>`` (a national number gets its ``+44`` form's);
 - other person identifiers the Result lists (non-e-mail ids, phone owners given by name)
-  become ``person-<12 hex>``; multi-word display names (snapshots) become ``name-<12 hex>``.
+  become ``person-<12 hex>``; multi-word display names (snapshots) become ``name-<12 hex>``,
+  and so does the label of a person's line (it is usually their name or role).
+
+The organisation's own service lines (``service_line`` in the Result: ``kind: service``,
+or a label such as "Reception", "Fax", "Lift emergency line" —
+:func:`sprawl_audit.parsers.phones.is_service_line`) keep their numbers and labels
+everywhere: they are published, they are not people, and a redacted report that hides the
+switchboard cannot say which line it is talking about. A person who holds such a line is
+still pseudonymised.
 
 The Result is redacted by collecting those structured identifiers and then rewriting
 every string field (keys included) in one regular-expression pass, so a message that
@@ -50,7 +58,7 @@ if TYPE_CHECKING:
 
 from sprawl_audit import config
 from sprawl_audit.core.errors import UserError
-from sprawl_audit.parsers.phones import country_code, normalise
+from sprawl_audit.parsers.phones import country_code, is_service_line, normalise
 from sprawl_audit.report.recount import finding_order
 
 #: The environment variable read for the key (the name is the config's, see there).
@@ -211,12 +219,23 @@ class Redactor:
             link["people"] = [person_value(p) for p in link.get("people", ())]
         for obs in inv.get("observations", ()):
             obs["person"] = person_value(obs.get("person"))
+        keep: set[str] = set()
         for number in inv.get("phone_numbers", ()):
             raw = number.get("number")
-            if isinstance(raw, str) and raw:
-                known[raw.lower()] = number["number"] = self.phone(raw)
+            attributes = number.get("attributes") or {}
+            label = attributes.get("label") or attributes.get("owner_label")
+            if is_service_line(number.get("kind"), label if isinstance(label, str) else None,
+                               owned=bool(number.get("owner"))):
+                if isinstance(raw, str) and raw:
+                    keep.add(normalise(raw).number)
+            else:
+                if isinstance(raw, str) and raw:
+                    known[raw.lower()] = number["number"] = self.phone(raw)
+                for key in ("label", "owner_label"):
+                    if isinstance(attributes.get(key), str) and attributes[key]:
+                        known[attributes[key].lower()] = self.name(attributes[key])
             number["owner"] = person_value(number.get("owner"))
-        scrubbed: dict[str, Any] = Scrubber(self, known).deep(doc)
+        scrubbed: dict[str, Any] = Scrubber(self, known, keep=keep).deep(doc)
         return scrubbed
 
     def write_snapshot(self, inventory: Any, path: str | Path, *,
@@ -234,8 +253,11 @@ class Redactor:
 class Scrubber:
     """Rewrites every e-mail address, phone number and known identifier in strings."""
 
-    def __init__(self, redactor: Redactor, known: Mapping[str, str]) -> None:
+    def __init__(self, redactor: Redactor, known: Mapping[str, str], *,
+                 keep: Iterable[str] = ()) -> None:
         self.redactor = redactor
+        #: numbers (normalised) left as written: the organisation's own service lines
+        self.keep = frozenset(keep)
         # Literals no generic pattern catches (non-e-mail ids, national-format numbers,
         # names); shapes the patterns catch are mapped by the patterns themselves.
         self.known = {k: v for k, v in known.items()
@@ -256,6 +278,8 @@ class Scrubber:
             return self.known.get(text.lower(), text)
         if match.lastgroup == "email":
             return self.redactor.email(text)
+        if self.keep and normalise(text).number in self.keep:
+            return text
         return self.redactor.phone(text)
 
     def text(self, value: str) -> str:
@@ -278,14 +302,24 @@ class ResultRedaction:
     def __init__(self, redactor: Redactor, result: Mapping[str, Any]) -> None:
         self.redactor = redactor
         known: dict[str, str] = {}
+        keep: set[str] = set()
+        #: a person's line's label -> its pseudonym (set on the field after the scrub)
+        self.labels: dict[str, str] = {}
         for person in result.get("people") or ():
             pid = person.get("id")
             if isinstance(pid, str) and pid:
                 known[pid.lower()] = redactor.person(pid)
         for number in result.get("phone_numbers") or ():
             raw, owner = number.get("number"), number.get("owner")
-            if isinstance(raw, str) and raw:
-                known[raw.lower()] = redactor.phone(raw)
+            label = number.get("label")
+            if number.get("service_line") is True:
+                if isinstance(raw, str) and raw:
+                    keep.add(normalise(raw).number)
+            else:
+                if isinstance(raw, str) and raw:
+                    known[raw.lower()] = redactor.phone(raw)
+                if isinstance(label, str) and label:
+                    self.labels[label] = redactor.name(label)
             if isinstance(owner, str) and owner:
                 known[owner.lower()] = redactor.person(owner)
         for finding in result.get("findings") or ():
@@ -294,10 +328,13 @@ class ResultRedaction:
             if kind not in PERSONAL_SUBJECT_KINDS:
                 continue
             for value in (str(subject.get("id", "")).partition(":")[2], subject.get("name")):
-                if isinstance(value, str) and value:
-                    known[value.lower()] = (redactor.phone(value) if kind == "phone"
-                                            else redactor.person(value))
-        self.scrubber = Scrubber(redactor, known)
+                if not isinstance(value, str) or not value:
+                    continue
+                if kind == "phone" and normalise(value).number in keep:
+                    continue
+                known[value.lower()] = (redactor.phone(value) if kind == "phone"
+                                        else redactor.person(value))
+        self.scrubber = Scrubber(redactor, known, keep=keep)
 
     def subject_id(self, finding: Mapping[str, Any]) -> str:
         return self.scrubber.text(str((finding.get("subject") or {}).get("id", "")))
@@ -321,6 +358,11 @@ class ResultRedaction:
         if isinstance(out.get("people"), list):
             out["people"].sort(key=lambda p: str(p.get("id", "")))
         if isinstance(out.get("phone_numbers"), list):
+            for number, original in zip(out["phone_numbers"], result.get("phone_numbers") or (),
+                                        strict=False):
+                label = original.get("label") if isinstance(original, Mapping) else None
+                if isinstance(label, str) and label in self.labels:
+                    number["label"] = self.labels[label]
             out["phone_numbers"].sort(key=lambda n: str(n.get("number", "")))
         if isinstance(out.get("findings"), list):
             out["findings"].sort(key=finding_order)

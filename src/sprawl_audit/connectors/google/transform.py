@@ -254,14 +254,24 @@ def _flag(user: Item, key: str) -> bool | None:
     return value if isinstance(value, bool) else None
 
 
+def _never_signed_in(value: Any) -> dict[str, bool]:
+    """``{never_signed_in: …}`` from ``lastLoginTime``: the epoch (1970-01-01) means the
+    user never signed in, a date means they did, anything else says nothing."""
+    when = parse_instant(value)
+    if when is None:
+        return {}
+    return {"never_signed_in": when.astimezone(timezone.utc).date() == _EPOCH_DAY}
+
+
 def transform_accounts(pages: Iterable[Item], *, connector: str = CONNECTOR) -> list[Account]:
     """Each directory user's Google Workspace account and its sign-in posture.
 
     ``isEnrolledIn2Sv`` → ``mfa``, ``isEnforcedIn2Sv`` → ``mfa_enforced``, ``isAdmin``
     (super admin) or ``isDelegatedAdmin`` → ``admin``, ``lastLoginTime`` → ``last_login``
-    (the epoch, "never signed in", is left out). A flag the answer does not carry stays
-    unknown. The account is on Google Workspace's sign-in platform only: Gmail, Chat and
-    Meet sign in through it.
+    (the epoch is Google's "never signed in": no ``last_login``, and
+    ``attributes.never_signed_in`` true; a real date sets it false). A flag the answer
+    does not carry stays unknown. The account is on Google Workspace's sign-in platform
+    only: Gmail, Chat and Meet sign in through it.
     """
     source = SourceRef(connector, "accounts.mfa", "users.list")
     out: list[Account] = []
@@ -276,7 +286,8 @@ def transform_accounts(pages: Iterable[Item], *, connector: str = CONNECTOR) -> 
             enabled=_enabled(u),
             mfa=_flag(u, "isEnrolledIn2Sv"), mfa_enforced=_flag(u, "isEnforcedIn2Sv"),
             admin=admin, role=role, last_login=utc_day(u.get("lastLoginTime")) or None,
-            attributes={"org_unit": text(u, "orgUnitPath") or "/"}, source=source,
+            attributes={"org_unit": text(u, "orgUnitPath") or "/",
+                        **_never_signed_in(u.get("lastLoginTime"))}, source=source,
         ))
     return out
 

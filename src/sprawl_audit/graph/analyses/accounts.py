@@ -8,6 +8,10 @@ platform's source did not report a field for some of its accounts.
 "Protected" means a second factor is registered (``mfa``) or sign-in requires one
 (``mfa_enforced``); an account is *without MFA* when its source says no second factor is
 registered and nothing says sign-in enforces one, and *unknown* when neither is known.
+Enforcement is counted on its own (``accounts_mfa_not_enforced``: the source says sign-in
+does not require a second factor — Google's ``isEnforcedIn2Sv`` false — whatever the
+account enrolled; ``accounts_mfa_enforcement_unknown``: the source does not say), because
+an enrolled account whose second factor is optional can switch it off again.
 Only enabled accounts count: a disabled account cannot sign in.
 
 "Never signed in" needs the platform's own word for it, because a missing last sign-in
@@ -33,7 +37,7 @@ def analyse(ag: AuditGraph) -> None:
         accounts = edges.distinct(nid, "ON_PLATFORM", "in")
         facts = g.nodes[nid]
         enabled = without = mfa_unknown = admins = admin_unknown = admin_mfa_unknown = 0
-        enforced = login_unknown = sign_in_unknown = 0
+        enforced = not_enforced = enforcement_unknown = login_unknown = sign_in_unknown = 0
         never: list[str] = []
         countries: set[str] = set()
         for anode in accounts:
@@ -47,6 +51,8 @@ def analyse(ag: AuditGraph) -> None:
             mfa = a.get("mfa")
             protected = mfa is True or a.get("mfa_enforced") is True
             enforced += a.get("mfa_enforced") is True
+            not_enforced += a.get("mfa_enforced") is False
+            enforcement_unknown += a.get("mfa_enforced") is None
             admin = a.get("admin")
             if not protected:
                 if mfa is False:
@@ -73,6 +79,8 @@ def analyse(ag: AuditGraph) -> None:
             accounts_without_mfa=without,
             accounts_mfa_unknown=mfa_unknown,
             accounts_mfa_enforced=enforced,
+            accounts_mfa_not_enforced=not_enforced,
+            accounts_mfa_enforcement_unknown=enforcement_unknown,
             accounts_admin=admins,
             accounts_admin_unknown=admin_unknown,
             accounts_admin_mfa_unknown=admin_mfa_unknown,

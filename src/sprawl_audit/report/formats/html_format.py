@@ -96,7 +96,8 @@ def html_document(result: Mapping[str, Any], *, verbose: bool = False) -> str:
         integrations=sorted(view.integrations, key=lambda i: (not i.ai, -i.user_count)),
         phone_systems=_phone_systems(view),
         phone_attention=[n for n in view.phone_numbers
-                         if not n.has_owner or n.owner_enabled is False],
+                         if (not n.has_owner and not n.service_line) or n.leaver_line],
+        phone_services=[n for n in view.phone_numbers if n.service_line],
         phone_rows=PHONE_ROWS,
         unrecognised_rows=UNRECOGNISED_ROWS,
     )) + "\n"

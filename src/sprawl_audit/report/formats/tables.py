@@ -213,13 +213,15 @@ def _departments(view: ReportView) -> Table:
 
 def _phone_numbers(view: ReportView) -> Table:
     rows: list[tuple[Value, ...]] = [
-        (n.number, n.owner, _flag(n.has_owner), _flag(n.owner_enabled), n.provider, n.system,
-         n.kind)
+        (n.number, n.label, n.owner, _flag(n.has_owner), _flag(n.owner_enabled),
+         _flag(n.leaver_line), n.leaver_reason, _flag(n.service_line), n.provider, n.system,
+         n.kind, n.site, _flag(n.call_recording), n.retention_days)
         for n in view.phone_numbers
     ]
     return Table("phone-numbers", "Phone numbers", (
-        "Number", "Owner", "Has owner", "Owner enabled", "Provider", "System", "Kind"), rows,
-        personal=True)
+        "Number", "Label", "Owner", "Has owner", "Owner enabled", "Leaver's line",
+        "Leaver reason", "Service line", "Provider", "System", "Kind", "Site",
+        "Call recording", "Retention days"), rows, personal=True)
 
 
 def _integrations(view: ReportView) -> Table:

@@ -443,6 +443,13 @@ class PhoneNumber:
     provider: str
     system: str
     kind: str
+    label: str = ""
+    site: str = ""
+    call_recording: bool | None = None
+    retention_days: int | None = None
+    leaver_line: bool = False
+    leaver_reason: str = ""
+    service_line: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -788,7 +795,10 @@ def parse_view(result: Result) -> ReportView:
         integrations=records(Integration, result, "integrations", name=_name_or_id,
                              users=integration_users),
         external_parties=records(ExternalParty, result, "external_parties"),
-        phone_numbers=records(PhoneNumber, result, "phone_numbers"),
+        phone_numbers=records(
+            PhoneNumber, result, "phone_numbers",
+            # a Result from before leaver_line: a disabled owner was the only leaver
+            leaver_line=lambda n: bool(n.get("leaver_line", n.get("owner_enabled") is False))),
         mail_domains=records(MailDomain, result, "mail_domains"),
         unrecognised=records(Unrecognised, result, "unrecognised",
                              label=lambda u: text(u.get("label") or u.get("value"))),
