@@ -167,8 +167,8 @@ def _add_departments(graph: nx.DiGraph[str], result: Mapping[str, Any], ids: _Id
 
 def _add_externals(graph: nx.DiGraph[str], result: Mapping[str, Any], ids: _Ids) -> None:
     for party in items(result, "external_parties"):
-        name = str(party.get("target", ""))
-        node = ids("external", name)
+        name = str(party.get("name") or party.get("target", ""))
+        node = ids("external", str(party.get("target", "")))
         people = count(party.get("people"))
         graph.add_node(node, kind="external", label=xml_safe(name), people=people,
                        consumer_domain=bool(party.get("consumer_domain")),

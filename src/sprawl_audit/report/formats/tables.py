@@ -276,13 +276,15 @@ def _integrations(result: Mapping[str, Any]) -> Table:
 
 def _external_parties(result: Mapping[str, Any], names: Mapping[str, str]) -> Table:
     rows: list[tuple[Value, ...]] = [
-        (e.get("target"), _join(e.get("link_kinds")),
+        (e.get("name") or e.get("target"), _join(e.get("aliases")), _join(e.get("evidence")),
+         _join(e.get("link_kinds")),
          LIST_SEPARATOR.join(names.get(p, p) for p in strings(e.get("platforms"))),
          count(e.get("people")), _flag(e.get("consumer_domain")))
         for e in items(result, "external_parties")
     ]
     return Table("external-parties", "External parties", (
-        "External party", "Links", "Platforms", "People", "Consumer domain"), rows)
+        "External party", "Aliases", "Evidence", "Links", "Platforms", "People",
+        "Consumer domain"), rows)
 
 
 def _mail_domains(result: Mapping[str, Any]) -> Table:

@@ -232,6 +232,10 @@ class Integration:
 @dataclass(frozen=True, slots=True)
 class ExternalParty:
     target: str
+    #: the organisation's name (1.4; the target for older Results) — never a tenant GUID
+    name: str
+    aliases: tuple[str, ...]
+    evidence: tuple[str, ...]
     consumer_domain: bool | None
     link_kinds: tuple[str, ...]
     platforms: tuple[str, ...]
@@ -544,6 +548,9 @@ def parse_view(result: Result) -> ReportView:
         ) for i in items(result, "integrations")),
         external_parties=tuple(ExternalParty(
             target=text(e.get("target")),
+            name=text(e.get("name")) or text(e.get("target")),
+            aliases=tuple(strings(e.get("aliases"))),
+            evidence=tuple(strings(e.get("evidence"))),
             consumer_domain=_optional_bool(e.get("consumer_domain")),
             link_kinds=tuple(strings(e.get("link_kinds"))),
             platforms=tuple(strings(e.get("platforms"))), people=count(e.get("people")),
