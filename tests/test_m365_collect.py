@@ -458,3 +458,30 @@ def test_requests_ca_bundle_is_honoured_without_ca_bundle(fake_for: Any, tls: An
     _, refused = collect(fake, ca_bundle=None)
     c = cov(refused)["directory.users"]
     assert c.status == "error" and "TLS verification failed" in c.detail
+
+
+# -- partner tenants named by findTenantInformationByTenantId ---------------------------------
+def test_partner_tenants_are_named_by_the_tenant_lookup(fake_for: Any) -> None:
+    tenant = generate_tenant(users=20, devices=2, service_principals=3, teams=2, seed=4)
+    fake = fake_for(tenant)
+    _, out = collect(fake)
+    partners = {x.attributes["tenant_id"]: x for x in out.external_links
+                if x.source.topic == "identity.cross_tenant"}
+    first, second, third = (p["tenantId"] for p in tenant.cross_tenant_partners)
+    assert partners[first].attributes["org_name"] == "Northwind Support Ltd"
+    assert partners[second].attributes["tenant_domain"] == "fabrikam.example"
+    assert "org_name" not in partners[third].attributes  # the fake answers 404
+    detail = cov(out)["identity.cross_tenant"].detail
+    assert "1 not named by tenant lookup" in detail and "404" in detail
+
+
+def test_without_the_lookup_permission_partners_stay_unnamed_and_coverage_says_why(
+        fake_for: Any) -> None:
+    tenant = generate_tenant(users=20, devices=2, service_principals=3, teams=2, seed=4)
+    roles = [r for r in ALL_ROLES if r != "CrossTenantInformation.ReadBasic.All"]
+    _, out = collect(fake_for(tenant, roles=roles))
+    c = cov(out)["identity.cross_tenant"]
+    assert c.status == "collected"  # the lookup is optional
+    assert "3 not named by tenant lookup" in c.detail
+    assert "CrossTenantInformation.ReadBasic.All" in c.detail
+    assert not any("org_name" in x.attributes for x in out.external_links)

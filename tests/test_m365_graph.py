@@ -16,6 +16,7 @@ from sprawl_audit.connectors.common.transport import RetryPolicy, Transport, saf
 from sprawl_audit.connectors.m365.client import GraphClient, GraphError
 from sprawl_audit.connectors.m365.permissions import TOPIC_REQUIREMENTS, all_permissions
 from sprawl_audit.connectors.m365.transform.policies import (
+    partner_tenant_ids,
     transform_authorization_policy,
     transform_cross_tenant,
     user_consent,
@@ -157,3 +158,30 @@ def test_number_assignments() -> None:
     assert n2.attributes["operator_id"] == "op" and n3.kind == "unknown"
     assert all(n.system is not None and n.system.value == "teams" for n in out.phone_numbers)
     assert "1 assigned to users, 1 unassigned" in out.coverage[0].detail
+
+
+def test_cross_tenant_partner_named_by_tenant_lookup_or_said_why_not() -> None:
+    named, missing, refused = ("11111111-1111-4111-8111-111111111111",
+                               "22222222-2222-4222-8222-22222222abcd",
+                               "33333333-3333-4333-8333-333333333333")
+    partners = [{"tenantId": t} for t in (named, missing, refused)]
+    info = {named: {"tenantId": named, "displayName": "Cobalt Managed Services Ltd",
+                    "defaultDomainName": "CobaltMS.co.uk", "federationBrandName": None},
+            missing: {"tenantId": missing, "displayName": "", "defaultDomainName": "x y"},
+            refused: "GET answered 403 — grant CrossTenantInformation.ReadBasic.All"}
+    out = transform_cross_tenant({}, partners, info)
+    links = {link.target: link for link in out.external_links}
+    assert links[named].attributes["org_name"] == "Cobalt Managed Services Ltd"
+    assert links[named].attributes["tenant_domain"] == "cobaltms.co.uk"
+    assert "org_name" not in links[missing].attributes
+    assert "tenant_domain" not in links[missing].attributes  # not a domain: dropped
+    detail = out.coverage[0].detail
+    assert "2 not named by tenant lookup" in detail
+    assert "CrossTenantInformation.ReadBasic.All" in detail
+    assert "the lookup gave no name" in detail
+
+
+def test_partner_tenant_ids_are_guids_only() -> None:
+    partners = [{"tenantId": "AAAA-1"}, {"tenantId": "x')/../users?("},
+                {"tenantId": "11111111-1111-4111-8111-111111111111"}, "junk"]
+    assert partner_tenant_ids(partners) == ["11111111-1111-4111-8111-111111111111"]

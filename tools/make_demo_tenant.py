@@ -482,6 +482,61 @@ class Gen:
                            "mechanisms recommended by Microsoft.",
             "isEnabled": False}, compact=False)
 
+    # ---------------------------------------------------------------- cross-tenant access
+    def write_cross_tenant(self) -> None:
+        """B2B partners in the cross-tenant policy and what the tenant lookup says of them.
+
+        Cobalt (the managed-service provider, also guests in Teams and a Slack Connect
+        team) and the council are named by the lookup; a third tenant the lookup cannot
+        find shows as "Unknown organisation (tenant …abcd)". Tenant ids are derived from
+        the names (uuid5), not drawn from the RNG, so adding them moved no other file.
+        """
+        def tid(name: str) -> str:
+            return str(uuid.uuid5(uuid.NAMESPACE_DNS, f"{name}.demo-tenant.invalid"))
+
+        def direction(access: str) -> dict[str, Any]:
+            return {"usersAndGroups": {"accessType": access, "targets": [
+                        {"target": "AllUsers", "targetType": "user"}]},
+                    "applications": {"accessType": access, "targets": [
+                        {"target": "AllApplications", "targetType": "application"}]}}
+
+        cobalt, council, unknown = tid("cobaltms"), tid("riversideborough"), tid("former-msp")
+        base = f"{GRAPH}/$metadata#policies/crossTenantAccessPolicy"
+        self.write_json("m365/policies/crossTenantAccessPolicy/default.json", {
+            "@odata.context": f"{base}/default/$entity", "isServiceDefault": True,
+            "inboundTrust": {"isMfaAccepted": False, "isCompliantDeviceAccepted": False,
+                             "isHybridAzureADJoinedDeviceAccepted": False},
+            "b2bCollaborationInbound": direction("allowed"),
+            "b2bCollaborationOutbound": direction("allowed"),
+            "b2bDirectConnectInbound": direction("blocked"),
+            "b2bDirectConnectOutbound": direction("blocked")}, compact=False)
+
+        def partner(tenant: str, provider: bool, mfa: bool) -> dict[str, Any]:
+            return {"tenantId": tenant, "isServiceProvider": provider,
+                    "inboundTrust": {"isMfaAccepted": mfa, "isCompliantDeviceAccepted": False,
+                                     "isHybridAzureADJoinedDeviceAccepted": False},
+                    "b2bCollaborationInbound": None, "b2bCollaborationOutbound": None,
+                    "b2bDirectConnectInbound": None, "b2bDirectConnectOutbound": None}
+
+        self.write_json("m365/policies/crossTenantAccessPolicy/partners.json", {
+            "@odata.context": f"{base}/partners", "value": [
+                partner(cobalt, True, True), partner(council, False, False),
+                partner(unknown, False, True)]}, compact=False)
+        info = f"{GRAPH}/$metadata#microsoft.graph.tenantInformation"
+        self.write_json("m365/tenantRelationships/findTenantInformationByTenantId.json", {
+            cobalt: {"@odata.context": info, "tenantId": cobalt,
+                     "displayName": "Cobalt Managed Services Ltd",
+                     "defaultDomainName": "cobaltms.co.uk", "federationBrandName": None},
+            council: {"@odata.context": info, "tenantId": council,
+                      "displayName": "Riverside Borough Council",
+                      "defaultDomainName": "riversideborough.gov.uk",
+                      "federationBrandName": "Riverside Borough Council"},
+            unknown: {"error": {"code": "Request_ResourceNotFound",
+                                "message": f"Resource '{unknown}' does not exist or one of "
+                                           "its queried reference-property objects are not "
+                                           "present."}},
+        }, compact=False)
+
     # ---------------------------------------------------------------- usage reports
     def write_reports(self) -> None:
         header = ["Report Refresh Date", "Tenant Display Name",
@@ -1365,6 +1420,7 @@ def generate(seed: int = SEED, out: Path = OUT) -> dict[str, int]:
     g.write_dns()
     g.write_interviews()
     g.write_mfa()
+    g.write_cross_tenant()
     g.write_config()
     g.write_readme()
     return g.sizes

@@ -68,6 +68,8 @@ PERMISSIONS: tuple[tuple[str, frozenset[str]], ...] = tuple(
                                                   "Policy.ReadWrite.Authorization")),
         (r"/v1\.0/policies/crossTenantAccessPolicy.*", ("Policy.Read.All",
                                                         "Policy.ReadWrite.CrossTenantAccess")),
+        (r"/v1\.0/tenantRelationships/findTenantInformationByTenantId.*",
+         ("CrossTenantInformation.ReadBasic.All",)),
         (r"/v1\.0/deviceManagement/.*", ("DeviceManagementManagedDevices.Read.All",
                                          "DeviceManagementManagedDevices.ReadWrite.All")),
         (r"/v1\.0/teams/[^/]+/members", ("TeamMember.Read.All", "TeamMember.ReadWrite.All")),
@@ -87,6 +89,7 @@ ALL_ROLES: tuple[str, ...] = (
     "Directory.Read.All", "Policy.Read.All", "Reports.Read.All",
     "DeviceManagementManagedDevices.Read.All", "Team.ReadBasic.All", "TeamMember.Read.All",
     "TeamsTelephoneNumber.Read.All", "MailboxSettings.Read", "AuditLog.Read.All",
+    "CrossTenantInformation.ReadBasic.All",
 )
 #: Largest $top each collection accepts (Graph answers 400 above it).
 MAX_TOP = 999
@@ -126,6 +129,8 @@ class Tenant:
     authorization_policy: dict[str, Any] = field(default_factory=dict)
     cross_tenant_default: dict[str, Any] = field(default_factory=dict)
     cross_tenant_partners: list[dict[str, Any]] = field(default_factory=list)
+    #: tenant id → tenantInformation (findTenantInformationByTenantId); others answer 404
+    tenant_info: dict[str, dict[str, Any]] = field(default_factory=dict)
     managed_devices: list[dict[str, Any]] = field(default_factory=list)
     detected_apps: list[dict[str, Any]] = field(default_factory=list)
     app_devices: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
@@ -258,6 +263,15 @@ def default_policies(tenant: Tenant, rng: random.Random | None = None) -> None:
          "b2bDirectConnectOutbound": direction("allowed") if i == 1 else None}
         for i in range(3)
     ]
+    # The first two partners are named by the tenant lookup; the third is not found.
+    first, second = (p["tenantId"] for p in tenant.cross_tenant_partners[:2])
+    tenant.tenant_info = {
+        first: {"tenantId": first, "displayName": "Northwind Support Ltd",
+                "defaultDomainName": "northwind-support.example", "federationBrandName": None},
+        second: {"tenantId": second, "displayName": "Fabrikam Housing",
+                 "defaultDomainName": "fabrikam.example",
+                 "federationBrandName": "Fabrikam"},
+    }
 
 
 def demo_tenant() -> Tenant:
@@ -294,6 +308,13 @@ def demo_tenant() -> Tenant:
     tenant.email_report = (DEMO / "reports" / "getEmailActivityUserDetail_D30.csv"
                            ).read_text(encoding="utf-8")
     default_policies(tenant)
+    policies = DEMO / "policies" / "crossTenantAccessPolicy"
+    tenant.cross_tenant_default = json.loads((policies / "default.json").read_text())
+    tenant.cross_tenant_partners = _values(policies / "partners.json")
+    lookups = json.loads((DEMO / "tenantRelationships" /
+                          "findTenantInformationByTenantId.json").read_text())
+    tenant.tenant_info = {tid: {k: v for k, v in body.items() if not k.startswith("@")}
+                          for tid, body in lookups.items() if "error" not in body}
     rng = random.Random(11)
     members = [u for u in tenant.users if u.get("userType") == "Member"][:40]
     tenant.number_assignments = [_number(rng, i, u["id"]) for i, u in enumerate(members)]
@@ -727,6 +748,8 @@ class FakeGraph:
             g(lambda r: Response(200, t.cross_tenant_default)))
         s.route("GET", r"/v1\.0/policies/crossTenantAccessPolicy/partners")(
             g(lambda r: self._page(r, t.cross_tenant_partners, "partners")))
+        s.route("GET", r"/v1\.0/tenantRelationships/findTenantInformationByTenantId"
+                r"\(tenantId='([^']*)'\)")(g(self._tenant_info))
         s.route("GET", r"/v1\.0/deviceManagement/managedDevices")(
             g(lambda r: self._page(r, t.managed_devices, "managedDevices")))
         s.route("GET", r"/v1\.0/deviceManagement/detectedApps")(
@@ -981,6 +1004,16 @@ class FakeGraph:
         if app_id not in self.tenant.app_devices:
             return _error(404, "ResourceNotFound", "detected app not found")
         return self._page(req, self.tenant.app_devices[app_id], "appDevices")
+
+    def _tenant_info(self, req: Request) -> Response:
+        """findTenantInformationByTenantId: a known tenant's information, else 404."""
+        tid = unquote(req.path).split("tenantId='", 1)[1].split("'", 1)[0].lower()
+        info = self.tenant.tenant_info.get(tid)
+        if info is None:
+            return Response(404, {"error": {"code": "Request_ResourceNotFound",
+                                            "message": f"Resource '{tid}' does not exist."}})
+        return Response(200, {"@odata.context": "https://graph.microsoft.com/v1.0/$metadata#"
+                                                "microsoft.graph.tenantInformation", **info})
 
     def _members(self, req: Request) -> Response:
         team = unquote(req.path.split("/")[3])

@@ -58,7 +58,8 @@ NODE_FACTS: dict[str, frozenset[str]] = {
         "id", "capabilities", "app_name", "evidence",
     }),
     "external": frozenset({
-        "target", "link_kinds", "platforms", "people", "consumer_domain",
+        "target", "link_kinds", "platforms", "people", "consumer_domain", "aliases", "domains",
+        "tenant_ids", "slack_teams", "org_evidence",
     }),
     "device": frozenset({
         "os", "ownership", "managed", "owner", "apps", "consumer_apps",

@@ -11,7 +11,7 @@ from __future__ import annotations
 import sys
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from typing import Any, cast
 
@@ -22,6 +22,7 @@ from sprawl_audit.core.instants import parse_instant
 from sprawl_audit.core.model import (
     OVERLAP_VIEWS,
     Account,
+    ExternalLink,
     Inventory,
     Platform,
     SourceRef,
@@ -29,7 +30,7 @@ from sprawl_audit.core.model import (
 )
 from sprawl_audit.graph.adjacency import EdgeIndex
 from sprawl_audit.graph.identity import effective_providers
-from sprawl_audit.inventory.resolve import Resolution
+from sprawl_audit.inventory.resolve import Resolution, observation_link
 
 UNASSIGNED_DEPARTMENT = "Unassigned"
 #: What holding a phone number is evidence of using.
@@ -408,7 +409,8 @@ class _Builder:
             if c not in cats:
                 cats.append(c)
         for party in o.external_parties:
-            self._link(pnode, "external_party", party, (), o.note, o.source)
+            link = observation_link(o.platform, party, o.source)
+            self._link(pnode, replace(link, detail=o.note))
 
     def _integration(self, i: Any) -> None:
         inode = node_id("integration", i.id)
@@ -445,7 +447,7 @@ class _Builder:
         if pid is None:
             return
         pnode = self._platform(pid)
-        self._link(pnode, link.kind, link.target, link.people, link.detail, link.source)
+        self._link(pnode, link)
         if link.kind == "mail_forwarding":
             from sprawl_audit.core.model import AppRef
 
@@ -457,16 +459,29 @@ class _Builder:
                     if person:
                         self._uses(person, tnode, active=True, source=link.source)
 
-    def _link(self, pnode: str, kind: str, target: str, people: tuple[str, ...] | list[str],
-              detail: str, source: SourceRef) -> None:
-        key = target.strip().lower()
+    def _link(self, pnode: str, link: ExternalLink) -> None:
+        """A LINKS_TO edge to the outside organisation ``link`` was merged into
+        (:mod:`sprawl_audit.inventory.orgs`): one node per organisation, however many
+        sources named it."""
+        org = self.ag.resolution.orgs.org_of(link)
+        key = org.key if org is not None else link.target.strip().lower()
         if not key:
             return
         enode = node_id("external", key)
         if enode not in self.g:
-            self.g.add_node(enode, kind="external", name=target.strip(), target=key)
-        self.g.add_edge(pnode, enode, type="LINKS_TO", link_kind=kind,
-                        people=[p.lower() for p in people], detail=detail,
+            if org is not None:
+                self.g.add_node(enode, kind="external", name=org.name, target=key,
+                                aliases=list(org.aliases), domains=list(org.domains),
+                                tenant_ids=list(org.tenant_ids),
+                                slack_teams=list(org.slack_teams),
+                                org_evidence=list(org.evidence))
+            else:
+                self.g.add_node(enode, kind="external", name=link.target.strip(), target=key,
+                                aliases=[], domains=[], tenant_ids=[], slack_teams=[],
+                                org_evidence=[])
+        source = link.source
+        self.g.add_edge(pnode, enode, type="LINKS_TO", link_kind=link.kind,
+                        people=[p.lower() for p in link.people], detail=link.detail,
                         sources=[f"{source.connector}/{source.topic}"])
         self.ag.evidence[pnode].add(f"{source.connector}/{source.topic}")
 

@@ -21,7 +21,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 
 from sprawl_audit.catalog import Catalog, CatalogEntry, instance_display_name
-from sprawl_audit.core.model import AppRef, Inventory, Person, Platform, SourceRef
+from sprawl_audit.core.model import (
+    AppRef,
+    ExternalLink,
+    Inventory,
+    Person,
+    Platform,
+    SourceRef,
+)
+from sprawl_audit.inventory.orgs import OrgResolution, resolve_orgs
 from sprawl_audit.parsers.spf import published_records, senders_of
 
 _UNSAFE_ID = re.compile(r"[^a-z0-9._:@+-]+")
@@ -48,6 +56,8 @@ class Resolution:
     catalog: Catalog
     people: dict[str, Person] = field(default_factory=dict)
     unrecognised: list[Unrecognised] = field(default_factory=list)
+    #: outside organisations, each merged from every source that named it (.orgs)
+    orgs: OrgResolution = field(default_factory=lambda: resolve_orgs(()))
     _ids: dict[tuple[str, str], str | None] = field(default_factory=dict)
 
     def platform_id(self, ref: AppRef | None) -> str | None:
@@ -234,8 +244,23 @@ def resolve(
         for (k, v), n in sorted(r.unrecognised.items(), key=lambda kv: (-kv[1], kv[0]))
         if r.ids.get((k, v)) is None
     ]
+    orgs = resolve_orgs(external_links(inventory),
+                        personal_domains=catalog.personal_mail_domains)
     return Resolution(platforms=r.platforms, catalog=catalog, people=merge_people(inventory.people),
-                      unrecognised=unrec, _ids=r.ids)
+                      unrecognised=unrec, orgs=orgs, _ids=r.ids)
+
+
+def external_links(inventory: Inventory) -> list[ExternalLink]:
+    """Every link outside: the connectors' links and the parties observations name."""
+    links = list(inventory.external_links)
+    links += [observation_link(o.platform, party, o.source)
+              for o in inventory.observations for party in o.external_parties]
+    return links
+
+
+def observation_link(platform: AppRef, party: str, source: SourceRef) -> ExternalLink:
+    """An outside party an observation (an interview) names, as a link."""
+    return ExternalLink(platform=platform, kind="external_party", target=party, source=source)
 
 
 def merge_people(people: Iterable[Person]) -> dict[str, Person]:

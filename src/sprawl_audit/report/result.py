@@ -17,7 +17,7 @@ from sprawl_audit import __version__
 from sprawl_audit.core.model import CAPABILITIES, SEVERITIES, Inventory
 from sprawl_audit.graph.build import AuditGraph
 
-SCHEMA_VERSION = "1.3"
+SCHEMA_VERSION = "1.4"
 _SEV_RANK = {s: i for i, s in enumerate(SEVERITIES)}
 #: The manual connector's evidence detail is "<source>, entry <n>" (connectors/manual).
 _ENTRY_SUFFIX = re.compile(r", entry \d+$")
@@ -129,7 +129,9 @@ def build_result(
         key=lambda i: (-i["user_count"], i["name"], i["id"]),
     )
     externals = sorted(
-        (_pick(f, ("target", "link_kinds", "platforms", "people", "consumer_domain"))
+        ({**_pick(f, ("target", "name", "aliases", "domains", "tenant_ids", "slack_teams",
+                      "link_kinds", "platforms", "people", "consumer_domain")),
+          "evidence": list(f.get("org_evidence", ()))}
          for f in facts("external")),
         key=lambda e: (-e["people"], e["target"]),
     )

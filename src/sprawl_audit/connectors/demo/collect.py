@@ -26,6 +26,7 @@ from sprawl_audit.connectors.m365.transform import (
     iter_values,
     transform_activity_reports,
     transform_app_consents,
+    transform_cross_tenant,
     transform_devices,
     transform_inbox_rules,
     transform_team_guests,
@@ -170,7 +171,24 @@ def _m365(out: InventoryBuilder) -> tuple[str, ...]:
     out.extend(transform_mfa(
         users, list(iter_values(_pages("m365/reports/authenticationMethods/"
                                        "userRegistrationDetails"))), enforcement))
+    out.extend(transform_cross_tenant(
+        _json("m365/policies/crossTenantAccessPolicy/default.json"),
+        iter_values([_json("m365/policies/crossTenantAccessPolicy/partners.json")]),
+        _tenant_lookups(_json("m365/tenantRelationships/findTenantInformationByTenantId.json"))))
     return org_domains
+
+
+def _tenant_lookups(answers: Mapping[str, Any]) -> dict[str, Any]:
+    """Each partner's tenantInformation, or — for an answer that is a Graph error body —
+    the reason its lookup failed, as the live connector reports it."""
+    out: dict[str, Any] = {}
+    for tenant, body in answers.items():
+        error = body.get("error") if isinstance(body, Mapping) else None
+        if isinstance(error, Mapping):
+            out[tenant] = f"the tenant lookup answered {error.get('code') or 'an error'}"
+        else:
+            out[tenant] = body
+    return out
 
 
 def _slack(out: InventoryBuilder, org_domains: tuple[str, ...]) -> None:

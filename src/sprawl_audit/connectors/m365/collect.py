@@ -49,6 +49,7 @@ from sprawl_audit.connectors.m365.transform.mfa import (
     transform_mfa,
 )
 from sprawl_audit.connectors.m365.transform.policies import (
+    partner_tenant_ids,
     transform_authorization_policy,
     transform_cross_tenant,
 )
@@ -229,9 +230,30 @@ class Run:
         return need(perms.POLICY, lambda: self.graph.get("/policies/authorizationPolicy"))
 
     def f_cross_tenant(self) -> Any:
-        return need(perms.CROSS_TENANT, lambda: (
+        default, partners = need(perms.CROSS_TENANT, lambda: (
             self.graph.get("/policies/crossTenantAccessPolicy/default"),
             self.graph.list_all("/policies/crossTenantAccessPolicy/partners")))
+        return default, partners, self.f_tenant_info(partner_tenant_ids(partners))
+
+    def f_tenant_info(self, tenant_ids: list[str]) -> dict[str, Item | str]:
+        """Each partner tenant's name and default domain, or why it could not be read.
+
+        The ids come from the tenant's own policy but are still checked to be GUIDs
+        (:func:`partner_tenant_ids`) before they go into a URL.
+        """
+        work = [(tid, "/tenantRelationships/findTenantInformationByTenantId"
+                      f"(tenantId='{tid}')") for tid in tenant_ids]
+        out: dict[str, Item | str] = {}
+        for tid, got in self.graph.get_many(work).items():
+            tid = str(tid)
+            if got.error is not None:
+                out[tid] = (f"{got.error} — {perms.permission_hint(perms.TENANT_INFO)}"
+                            if isinstance(got.error, GraphForbidden) else str(got.error))
+            elif got.items:
+                out[tid] = got.items[0]
+            else:
+                out[tid] = "the lookup answered nothing"
+        return out
 
     def f_registrations(self) -> Any:
         return need(perms.REGISTRATION, lambda: self.graph.list_all(
@@ -442,8 +464,8 @@ class Run:
             out.coverage.append(failure(self.name, "oauth.consent_policy", auth.error,
                                         auth.requirement))
         if cross.ok:
-            default, partners = cross.value
-            out.extend(transform_cross_tenant(default, partners, connector=self.name))
+            default, partners, info = cross.value
+            out.extend(transform_cross_tenant(default, partners, info, connector=self.name))
         else:
             out.coverage.append(failure(self.name, "identity.cross_tenant", cross.error,
                                         cross.requirement))

@@ -52,6 +52,12 @@ POLICY = Requirement("Policy.Read.All", "GET /policies/authorizationPolicy",
                      ("Policy.ReadWrite.Authorization",))
 CROSS_TENANT = Requirement("Policy.Read.All", "GET /policies/crossTenantAccessPolicy",
                            ("Policy.ReadWrite.CrossTenantAccess",))
+TENANT_INFO = Requirement(
+    "CrossTenantInformation.ReadBasic.All",
+    "GET /tenantRelationships/findTenantInformationByTenantId(tenantId='{id}')",
+    optional=True,
+    note="names B2B partner tenants; without it they show as 'Unknown organisation "
+         "(tenant …abcd)'")
 REPORTS = Requirement("Reports.Read.All", "GET /reports/get{Teams,Email}ActivityUserDetail")
 DEVICES = Requirement("DeviceManagementManagedDevices.Read.All",
                       "GET /deviceManagement/managedDevices, /detectedApps",
@@ -84,7 +90,7 @@ TOPIC_REQUIREMENTS: dict[str, tuple[Requirement, ...]] = {
     "oauth.grants": (SERVICE_PRINCIPALS, GRANTS),
     "identity.sso": (SERVICE_PRINCIPALS,),
     "oauth.consent_policy": (POLICY,),
-    "identity.cross_tenant": (CROSS_TENANT,),
+    "identity.cross_tenant": (CROSS_TENANT, TENANT_INFO),
     "devices.apps": (DEVICES,),
     "collab.external_channels": (TEAMS, TEAM_MEMBERS, DOMAINS),
     "phone.numbers": (NUMBERS, USERS),

@@ -35,7 +35,7 @@ def analyse(ag: AuditGraph) -> None:
         devices = edges.distinct(nid, "RUNS", "in")
         personal = sum(1 for n in devices if g.nodes[n].get("ownership") == "personal")
         corporate = sum(1 for n in devices if g.nodes[n].get("ownership") == "corporate")
-        externals = sorted({g.nodes[t]["target"] for t in edges.distinct(nid, "LINKS_TO", "out")})
+        externals = sorted({g.nodes[t]["name"] for t in edges.distinct(nid, "LINKS_TO", "out")})
         integrations = edges.degree(nid, "CONNECTED_TO", "in")
         facts.update(
             id=pid,

@@ -234,12 +234,13 @@ def _inventory(view: ReportView) -> list[str]:
             for i in view.integrations], ["l", "l", "l", "r", "l", "l", "l"])
     if view.external_parties:
         lines += ["", f"### External parties ({len(view.external_parties)})", ""]
-        lines += _table(["External party", "Links", "Platforms", "People", "Consumer domain"], [
-            [md(e.target, 80),
+        lines += _table(["External party", "Evidence", "Links", "Platforms", "People",
+                         "Consumer domain"], [
+            [md(e.name, 80), "; ".join(md(x, 100) for x in e.evidence),
              ", ".join(md(k.replace("_", " "), 30) for k in e.link_kinds),
              ", ".join(md(view.name_of(p), 60) for p in e.platforms),
              f"{e.people:,}", yes_no(e.consumer_domain)]
-            for e in view.external_parties], ["l", "l", "l", "r", "l"])
+            for e in view.external_parties], ["l", "l", "l", "l", "r", "l"])
     return [*lines, ""]
 
 

@@ -168,7 +168,7 @@ def _add_departments(graph: nx.DiGraph[str], view: ReportView, ids: _Ids) -> Non
 def _add_externals(graph: nx.DiGraph[str], view: ReportView, ids: _Ids) -> None:
     for party in view.external_parties:
         node = ids("external", party.target)
-        graph.add_node(node, kind="external", label=xml_safe(party.target), people=party.people,
+        graph.add_node(node, kind="external", label=xml_safe(party.name), people=party.people,
                        consumer_domain=bool(party.consumer_domain),
                        link_kinds=xml_safe(", ".join(party.link_kinds)))
         for platform in party.platforms:

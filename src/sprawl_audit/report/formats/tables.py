@@ -239,12 +239,13 @@ def _integrations(view: ReportView) -> Table:
 
 def _external_parties(view: ReportView) -> Table:
     rows: list[tuple[Value, ...]] = [
-        (e.target, _join(e.link_kinds), _join([view.name_of(p) for p in e.platforms]),
-         e.people, _flag(e.consumer_domain))
+        (e.name, _join(e.aliases), _join(e.evidence), _join(e.link_kinds),
+         _join([view.name_of(p) for p in e.platforms]), e.people, _flag(e.consumer_domain))
         for e in view.external_parties
     ]
     return Table("external-parties", "External parties", (
-        "External party", "Links", "Platforms", "People", "Consumer domain"), rows)
+        "External party", "Aliases", "Evidence", "Links", "Platforms", "People",
+        "Consumer domain"), rows)
 
 
 def _mail_domains(view: ReportView) -> Table:

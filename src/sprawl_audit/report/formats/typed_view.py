@@ -428,6 +428,10 @@ class Integration:
 @dataclass(frozen=True, slots=True)
 class ExternalParty:
     target: str
+    #: the organisation's name (1.4; the target for older Results) — never a tenant GUID
+    name: str
+    aliases: tuple[str, ...]
+    evidence: tuple[str, ...]
     consumer_domain: bool | None
     link_kinds: tuple[str, ...]
     platforms: tuple[str, ...]
@@ -794,7 +798,8 @@ def parse_view(result: Result) -> ReportView:
         raw_people=items(result, "people"),
         integrations=records(Integration, result, "integrations", name=_name_or_id,
                              users=integration_users),
-        external_parties=records(ExternalParty, result, "external_parties"),
+        external_parties=records(ExternalParty, result, "external_parties",
+                                 name=lambda e: text(e.get("name")) or text(e.get("target"))),
         phone_numbers=records(
             PhoneNumber, result, "phone_numbers",
             # a Result from before leaver_line: a disabled owner was the only leaver

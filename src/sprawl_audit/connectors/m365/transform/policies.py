@@ -17,12 +17,19 @@ Sources:
   null setting inherits the default. ``inboundTrust`` says whether the partner's MFA and
   compliant devices are trusted.
 
+* ``GET /tenantRelationships/findTenantInformationByTenantId(tenantId='…')`` (permission
+  ``CrossTenantInformation.ReadBasic.All``) — each partner's ``displayName``,
+  ``defaultDomainName`` and ``federationBrandName``.
+
 Each partner organisation becomes an ``external_party`` link from Entra ID (target: its
-tenant id — Graph does not name it without a further permission).
+tenant id, an identifier; ``org_name`` and ``tenant_domain`` from the lookup, so the
+outside organisation it belongs to is named and merged with its guest domain). A partner
+the lookup could not name stays unnamed, and coverage says why — a GUID is never a name.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -30,6 +37,32 @@ from sprawl_audit.connectors.interface import coverage, note_malformed
 from sprawl_audit.connectors.m365.odata import Item, as_list, mappings, text
 from sprawl_audit.connectors.m365.transform.apps import ENTRA
 from sprawl_audit.core.model import ExternalLink, InventoryBuilder, Platform, SourceRef
+
+_GUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+_DOMAIN = re.compile(r"[a-z0-9-]{1,63}(\.[a-z0-9-]{1,63})+")
+
+
+def partner_tenant_ids(partners: Iterable[Item]) -> list[str]:
+    """The partners' tenant ids to look up: GUIDs only (they go into a request URL)."""
+    ids = {text(p, "tenantId").strip().lower() for p in mappings(partners)[0]}
+    return sorted(t for t in ids if _GUID.fullmatch(t))
+
+
+def tenant_names(info: Any) -> dict[str, str]:
+    """``org_name`` / ``tenant_domain`` / ``federation_brand`` from a tenantInformation
+    answer; empty for anything else (a failed lookup's reason, a damaged body)."""
+    if not isinstance(info, Mapping):
+        return {}
+    name = text(info, "displayName").strip()
+    domain = text(info, "defaultDomainName").strip().lower()
+    brand = text(info, "federationBrandName").strip()
+    out = {"org_name": name or brand}
+    if _DOMAIN.fullmatch(domain):
+        out["tenant_domain"] = domain
+    if brand:
+        out["federation_brand"] = brand
+    return {k: v for k, v in out.items() if v}
+
 
 CONSENT_POLICIES: Mapping[str, str] = {
     "microsoft-user-default-legacy": "any_app",
@@ -162,9 +195,16 @@ def _summary(s: Mapping[str, Any]) -> str:
     return "; ".join(parts)
 
 
-def transform_cross_tenant(default: Item, partners: Iterable[Item], *,
+def transform_cross_tenant(default: Item, partners: Iterable[Item],
+                           tenant_info: Mapping[str, Any] | None = None, *,
                            connector: str = "m365") -> InventoryBuilder:
-    """Cross-tenant access defaults and partners; coverage ``identity.cross_tenant``."""
+    """Cross-tenant access defaults and partners; coverage ``identity.cross_tenant``.
+
+    ``tenant_info[tenant id]`` is the partner's tenantInformation, or the reason its
+    lookup failed (a string); None when no lookup was made.
+    """
+    info = tenant_info if isinstance(tenant_info, Mapping) else {}
+    unnamed: dict[str, str] = {}
     malformed = 0 if isinstance(default, Mapping) else 1
     base = cross_tenant_settings(default)
     source = SourceRef(connector, "identity.cross_tenant", "crossTenantAccessPolicy")
@@ -178,8 +218,14 @@ def transform_cross_tenant(default: Item, partners: Iterable[Item], *,
             continue
         count += 1
         eff = cross_tenant_settings(partner, base)
+        names = tenant_names(info.get(tenant))
+        if not names.get("org_name"):
+            got = info.get(tenant)
+            unnamed[tenant] = got if isinstance(got, str) and got else (
+                "not looked up" if tenant_info is None or tenant not in info
+                else "the lookup gave no name")
         attrs = dict(eff, tenant_id=tenant,
-                     service_provider=partner.get("isServiceProvider") is True)
+                     service_provider=partner.get("isServiceProvider") is True, **names)
         out.external_links.append(ExternalLink(
             platform=ENTRA, kind="external_party", target=tenant,
             detail="cross-tenant access partner: " + _summary(eff),
@@ -188,9 +234,13 @@ def transform_cross_tenant(default: Item, partners: Iterable[Item], *,
     out.external_links.sort(key=lambda link: link.target)
     attrs = {"cross_tenant_default": base, "cross_tenant_partners": count}
     out.platforms.append(_entra(attrs, "identity.cross_tenant", connector))
-    out.coverage.append(coverage(
-        connector, "identity.cross_tenant", "collected",
-        f"default: {_summary(base)}; {count} partner organisations configured", count,
-    ))
+    detail = f"default: {_summary(base)}; {count} partner organisations configured"
+    if unnamed:
+        reasons = sorted(set(unnamed.values()))
+        detail += (f"; {len(unnamed)} not named by tenant lookup, shown as 'Unknown "
+                   f"organisation (tenant …abcd)' ({'; '.join(reasons[:3])})")
+    elif count:
+        detail += "; all named by tenant lookup"
+    out.coverage.append(coverage(connector, "identity.cross_tenant", "collected", detail, count))
     note_malformed(out, "identity.cross_tenant", malformed, "policy objects")
     return out
