@@ -124,6 +124,10 @@ class RichFormat(Format):
         inventory = sections.inventory_table(result)
         blocks += [sections.heading("Inventory", inventory.row_count), inventory, Text()]
 
+        licences = sections.licences_table(result)
+        if licences is not None:
+            blocks += [sections.heading("Licences", licences.row_count), licences, Text()]
+
         overlap = sections.overlap_section(result, console)
         if overlap is not None:
             blocks += [sections.heading("Capabilities on more than one platform"), overlap,

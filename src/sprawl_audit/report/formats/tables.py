@@ -20,6 +20,7 @@ from typing import Any
 
 from sprawl_audit.report.formats.labels import capability_label, instant, yes_no
 from sprawl_audit.report.formats.markup import xml_safe
+from sprawl_audit.report.formats.typed_view import licences_of
 from sprawl_audit.report.formats.view import (
     control_id,
     control_rules,
@@ -152,6 +153,7 @@ def build_tables(result: Mapping[str, Any]) -> list[Table]:
         _integrations(result),
         _external_parties(result, names),
         _mail_domains(result),
+        _licences(result),
         _coverage(result),
     ]
     compliance = _compliance(result)
@@ -283,6 +285,21 @@ def _external_parties(result: Mapping[str, Any], names: Mapping[str, str]) -> Ta
     ]
     return Table("external-parties", "External parties", (
         "External party", "Links", "Platforms", "People", "Consumer domain"), rows)
+
+
+def _licences(result: Mapping[str, Any]) -> Table:
+    """Licences per platform (schema 1.4), from the typed view's rows; an empty cell is a
+    count the source did not give ("not assessed"), never zero."""
+    rows: list[tuple[Value, ...]] = [
+        (lic.platform, lic.name, lic.kind, lic.licence, lic.sku or None, lic.product or None,
+         lic.enabled, lic.consumed, lic.unassigned, lic.suspended, lic.warning, lic.users,
+         lic.held_by_disabled, lic.inactive, lic.detail or None)
+        for lic in licences_of(result)
+    ]
+    return Table("licences", "Licences", (
+        "Platform ID", "Platform", "Row", "Licences", "SKU", "Product", "Seats bought",
+        "Seats assigned", "Seats unassigned", "Suspended", "Warning", "Users",
+        "Held by disabled accounts", "Held with no activity", "Detail"), rows)
 
 
 def _mail_domains(result: Mapping[str, Any]) -> Table:

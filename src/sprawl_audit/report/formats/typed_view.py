@@ -260,6 +260,59 @@ class MailDomain:
 
 
 @dataclass(frozen=True, slots=True)
+class Licence:
+    """One row of the Result's ``licences`` table (schema 1.4): a subscription, a product's
+    user count, or a platform whose licences were not read / are unknown. Counts the
+    source did not give are None (``inactive`` when activity was not readable)."""
+
+    platform: str  # platform id
+    name: str  # the platform's display name, else its id
+    kind: str  # subscription | product | platform
+    licence: str  # read | not_read | unknown
+    sku: str
+    product: str
+    enabled: int | None
+    suspended: int | None
+    warning: int | None
+    consumed: int | None
+    users: int | None
+    held_by_disabled: int | None
+    inactive: int | None
+    detail: str
+
+    @property
+    def title(self) -> str:
+        """What the row is about: ``Product (SKU)``, the product, or the licence state."""
+        if self.kind == "subscription":
+            return f"{self.product} ({self.sku})" if self.product and self.product != self.sku \
+                else self.sku
+        if self.kind == "product":
+            return self.product
+        return "licences not read" if self.licence == "not_read" else "licences unknown"
+
+    @property
+    def unassigned(self) -> int | None:
+        """Seats bought and not assigned (never negative: over-assignment is 0 here)."""
+        if self.enabled is None or self.consumed is None:
+            return None
+        return max(0, self.enabled - self.consumed)
+
+
+def licences_of(result: Result) -> tuple[Licence, ...]:
+    """The ``licences`` rows, tolerant of Results before 1.4 (none) and mistyped cells."""
+    return tuple(Licence(
+        platform=text(r.get("platform")), name=text(r.get("name") or r.get("platform")),
+        kind=text(r.get("kind")), licence=text(r.get("licence")), sku=text(r.get("sku")),
+        product=text(r.get("product")), enabled=_optional_count(r.get("enabled")),
+        suspended=_optional_count(r.get("suspended")),
+        warning=_optional_count(r.get("warning")),
+        consumed=_optional_count(r.get("consumed")), users=_optional_count(r.get("users")),
+        held_by_disabled=_optional_count(r.get("held_by_disabled")),
+        inactive=_optional_count(r.get("inactive")), detail=text(r.get("detail")),
+    ) for r in items(result, "licences"))
+
+
+@dataclass(frozen=True, slots=True)
 class Unrecognised:
     kind: str
     label: str  # the label, else the value
@@ -366,6 +419,7 @@ class ReportView:
     external_parties: tuple[ExternalParty, ...]
     phone_numbers: tuple[PhoneNumber, ...]
     mail_domains: tuple[MailDomain, ...]
+    licences: tuple[Licence, ...]
     unrecognised: tuple[Unrecognised, ...]
     rules: tuple[Rule, ...]
     coverage: tuple[Coverage, ...]
@@ -560,6 +614,7 @@ def parse_view(result: Result) -> ReportView:
             spf_all=text(m.get("spf_all")), dmarc_policy=text(m.get("dmarc_policy")),
             dkim_ok=tuple(strings(m.get("dkim_ok"))), mta_sts_mode=text(m.get("mta_sts_mode")),
         ) for m in items(result, "mail_domains")),
+        licences=licences_of(result),
         unrecognised=tuple(Unrecognised(
             kind=text(u.get("kind")), label=text(u.get("label") or u.get("value")),
             seen=count(u.get("seen")), connectors=tuple(strings(u.get("connectors"))),
