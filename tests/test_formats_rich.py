@@ -204,8 +204,8 @@ def _many_findings(doc: dict[str, Any], n: int) -> dict[str, Any]:
                     remediation="Do the one thing once.", suppressed=False)
     doc["findings"] = [
         {**template, "fingerprint": f"{i:016x}",
-         "subject": {"kind": "platform", "id": f"platform:p{i}", "name": f"Product {i}"},
-         "message": f"Product {i} is in use"}
+         "subject": {"kind": "platform", "id": f"platform:p{i}", "name": f"Product {i:02}"},
+         "message": f"Product {i:02} is in use"}
         for i in range(n)
     ]
     return doc
@@ -215,7 +215,7 @@ def test_findings_of_one_rule_share_one_fix(sample: dict[str, Any]) -> None:
     text = render(_many_findings(sample, 12), width=100)
     assert text.count("Do the one thing once.") == 1
     assert "T-MANY-1  Same rule, many subjects  (12)" in text
-    assert "Product 7 is in use" in text and "Product 8 is in use" not in text
+    assert "Product 07 is in use" in text and "Product 08 is in use" not in text
     assert "+4 more (-v lists all)" in text
     verbose = render(_many_findings(sample, 12), width=100, verbose=True)
     assert "Product 11 is in use" in verbose and "+4 more" not in verbose

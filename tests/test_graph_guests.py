@@ -108,7 +108,8 @@ def test_a_guest_list_not_read_in_full_is_a_gap_with_its_reason() -> None:
     # Entra ID's own list is judged on its own connector's coverage, not Slack's
     assert facts(tenant(slack_status="forbidden"), "platform:entra-id")["guest_list_read"]
     missing = facts(tenant(slack_status=None), "platform:slack:T1")
-    assert missing["guest_list_gap"] == "no connector reports the guest accounts of Fixture Slack"
+    assert missing["guest_list_gap"] == (
+        "no connector reports the guest accounts of Slack (Fixture Slack)")
 
 
 def test_a_connector_that_only_saw_a_platform_does_not_vouch_for_its_guest_list() -> None:

@@ -1,7 +1,10 @@
-"""What every command module shares: exit codes and the one-line error contract.
+"""What every command module shares: exit codes, the one-line error contract, and the
+option stacks several commands declare alike.
 
 Separate from cli.py so the command modules (cli_ops, cli_rules) can use it without
-importing cli.py, which imports them.
+importing cli.py, which imports them. An option two commands both take is declared once
+here (:func:`rerender_options`, :func:`redact_options`, :func:`text_or_json_option` …),
+so its name, help and default cannot drift apart between them.
 
 An error the user can act on — a config, rule or input mistake (:class:`UserError`) or a
 usage error click finds in the command line — is one line on stderr and exit 2. With
@@ -22,6 +25,7 @@ from typing import Any, TypeVar
 import click
 
 from sprawl_audit.core.errors import UserError
+from sprawl_audit.core.model import SEVERITIES
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_INCOMPLETE = 0, 1, 2, 3
 #: A configured source collected nothing (sign-in refused, host unreachable): wins over
@@ -30,6 +34,66 @@ EXIT_SOURCE_FAILED = 4
 
 F = TypeVar("F", bound=Callable[..., Any])
 _RAW_ARGS = "sprawl_audit.raw_args"
+
+
+def stack(*options: Callable[[F], F]) -> Callable[[F], F]:
+    """Several click options as one decorator, applied in the order listed (the order
+    ``--help`` shows them in)."""
+
+    def deco(func: F) -> F:
+        for option in reversed(options):
+            func = option(func)
+        return func
+
+    return deco
+
+
+#: A severity on the command line (``--fail-on``, ``rules list --severity``).
+severity_choice = click.Choice(list(SEVERITIES), case_sensitive=False)
+
+log_format_option = click.option(
+    "--log-format", type=click.Choice(["text", "json"], case_sensitive=False),
+    envvar="SPRAWL_AUDIT_LOG_FORMAT",
+    help="Log lines on stderr as text (default) or JSON objects, one per line.")
+file_mode_option = click.option(
+    "--file-mode", type=click.Choice(["private", "umask"], case_sensitive=False),
+    envvar="SPRAWL_AUDIT_FILE_MODE",
+    help="Permissions of files with personal data (snapshots, the Result JSON, people and "
+         "phone-number tables, XLSX): private (0600, default) or umask (like other outputs).")
+
+#: ``-f/--format`` (repeatable) ``-o/--output`` ``--output-dir`` ``-q`` ``-v``: the outputs
+#: of a command that re-renders a stored Result (``report``, ``history show``); keyword
+#: arguments ``formats``, ``output``, ``output_dir``, ``quiet``, ``verbose``.
+rerender_options = stack(
+    click.option("-f", "--format", "formats", multiple=True, help="Output format (repeatable)."),
+    click.option("-o", "--output", type=click.Path(dir_okay=False)),
+    click.option("--output-dir", type=click.Path(file_okay=False)),
+    click.option("-q", "--quiet", is_flag=True),
+    click.option("-v", "--verbose", count=True),
+)
+
+#: ``--redact --redact-key-env``: keyed pseudonyms in every output (``audit``, ``demo``,
+#: ``report``); keyword arguments ``redact``, ``redact_key_env``.
+redact_options = stack(
+    click.option("--redact", is_flag=True, envvar="SPRAWL_AUDIT_REDACT",
+                 help="Replace names, e-mail addresses and phone numbers with keyed "
+                      "pseudonyms in every output (key: $SPRAWL_AUDIT_REDACT_KEY)."),
+    click.option("--redact-key-env", default="SPRAWL_AUDIT_REDACT_KEY", show_default=True,
+                 metavar="NAME", help="Environment variable holding the redaction key."),
+)
+
+#: ``--limit N``: only the last N recorded audits (``history list``, ``history trend``).
+limit_option = click.option("--limit", type=click.IntRange(min=1),
+                            help="Only the last N audits.")
+
+
+def text_or_json_option(help: str | None = None) -> Callable[[F], F]:
+    """``-f/--format text|json`` (default text; keyword argument ``fmt``) for commands
+    that print a listing or its JSON form."""
+    option: Callable[[F], F] = click.option(
+        "-f", "--format", "fmt", type=click.Choice(["text", "json"], case_sensitive=False),
+        default="text", show_default=True, help=help)
+    return option
 
 
 def user_errors(func: F) -> F:

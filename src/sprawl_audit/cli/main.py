@@ -11,9 +11,9 @@ from __future__ import annotations
 import dataclasses
 import logging
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 
@@ -25,6 +25,8 @@ from sprawl_audit.cli.common import (
     EXIT_SOURCE_FAILED,
     EXIT_USAGE,
     ErrorFormatGroup,
+    severity_choice,
+    stack,
     user_errors,
 )
 from sprawl_audit.cli.ops import add_audit_options, add_report_options
@@ -43,7 +45,6 @@ from sprawl_audit.core.errors import UserError
 from sprawl_audit.core.model import OVERLAP_VIEWS, SEVERITIES
 from sprawl_audit.report.gaps import GAP_STATUSES as INCOMPLETE_STATUSES
 
-F = TypeVar("F", bound=Callable[..., Any])
 log = logging.getLogger("sprawl_audit")
 
 
@@ -56,7 +57,6 @@ def _setup_logging(verbose: int, quiet: bool, log_format: str | None = None) -> 
     setup_logging(verbose, quiet, log_format)  # text or JSON lines; secrets blanked
 
 
-severity_choice = click.Choice(list(SEVERITIES), case_sensitive=False)
 
 
 @click.group(cls=ErrorFormatGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -65,46 +65,42 @@ def main() -> None:
     """Audit unified-communications platform sprawl: inventory, overlaps, compliance."""
 
 
-def _audit_options(func: F) -> F:
-    options = [
-        click.option("-c", "--config", "config_path", type=click.Path(dir_okay=False),
-                     envvar="SPRAWL_AUDIT_CONFIG", help="Config file (YAML)."),
-        click.option("-f", "--format", "formats", multiple=True, envvar="SPRAWL_AUDIT_FORMAT",
-                     help="Output format (repeatable): rich, json, html, markdown, "
-                          "csv, xlsx, sarif, graphml, gexf. Default: rich."),
-        click.option("-o", "--output", type=click.Path(dir_okay=False),
-                     envvar="SPRAWL_AUDIT_OUTPUT", help="Write the (single) format here."),
-        click.option("--output-dir", type=click.Path(file_okay=False),
-                     envvar="SPRAWL_AUDIT_OUTPUT_DIR",
-                     help="Write each format to DIR/sprawl-audit.<ext> "
-                          "(csv: DIR/sprawl-audit-<table>.csv)."),
-        click.option("--fail-on", type=severity_choice, envvar="SPRAWL_AUDIT_FAIL_ON",
-                     help="Exit 1 when a finding is at or above this severity."),
-        click.option("--fail-on-incomplete", is_flag=True,
-                     envvar="SPRAWL_AUDIT_FAIL_ON_INCOMPLETE",
-                     help="Exit 3 when evidence could not be fully collected (a source "
-                          "that collected nothing always exits 4)."),
-        click.option("--rules", "rule_paths", multiple=True, type=click.Path(exists=True),
-                     help="Extra rule file or folder (repeatable)."),
-        click.option("--pack", "packs", multiple=True,
-                     help="Rule pack to run (repeatable); default from config, else baseline."),
-        framework_option,
-        click.option("--save-snapshot", type=click.Path(dir_okay=False),
-                     help="Also write the collected inventory here, for --from later."),
-        click.option("--state", "state_path", type=click.Path(dir_okay=False),
-                     envvar="SPRAWL_AUDIT_STATE",
-                     help="Delta state file for scheduled runs (read, then replaced; 0600)."),
-        click.option("--overlap", "overlap_view", type=click.Choice(OVERLAP_VIEWS),
-                     envvar="SPRAWL_AUDIT_OVERLAP",
-                     help="Compare platforms on what each is for (primary, default: "
-                          "WhatsApp is chat, not video meetings) or on every capability "
-                          "it has (all). Config: audit.overlap."),
-        click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors."),
-        click.option("-v", "--verbose", count=True, help="More detail (repeat for debug)."),
-    ]
-    for option in reversed(options):
-        func = option(func)
-    return func
+_audit_options = stack(
+    click.option("-c", "--config", "config_path", type=click.Path(dir_okay=False),
+                 envvar="SPRAWL_AUDIT_CONFIG", help="Config file (YAML)."),
+    click.option("-f", "--format", "formats", multiple=True, envvar="SPRAWL_AUDIT_FORMAT",
+                 help="Output format (repeatable): rich, json, html, markdown, "
+                      "csv, xlsx, sarif, graphml, gexf. Default: rich."),
+    click.option("-o", "--output", type=click.Path(dir_okay=False),
+                 envvar="SPRAWL_AUDIT_OUTPUT", help="Write the (single) format here."),
+    click.option("--output-dir", type=click.Path(file_okay=False),
+                 envvar="SPRAWL_AUDIT_OUTPUT_DIR",
+                 help="Write each format to DIR/sprawl-audit.<ext> "
+                      "(csv: DIR/sprawl-audit-<table>.csv)."),
+    click.option("--fail-on", type=severity_choice, envvar="SPRAWL_AUDIT_FAIL_ON",
+                 help="Exit 1 when a finding is at or above this severity."),
+    click.option("--fail-on-incomplete", is_flag=True,
+                 envvar="SPRAWL_AUDIT_FAIL_ON_INCOMPLETE",
+                 help="Exit 3 when evidence could not be fully collected (a source "
+                      "that collected nothing always exits 4)."),
+    click.option("--rules", "rule_paths", multiple=True, type=click.Path(exists=True),
+                 help="Extra rule file or folder (repeatable)."),
+    click.option("--pack", "packs", multiple=True,
+                 help="Rule pack to run (repeatable); default from config, else baseline."),
+    framework_option,
+    click.option("--save-snapshot", type=click.Path(dir_okay=False),
+                 help="Also write the collected inventory here, for --from later."),
+    click.option("--state", "state_path", type=click.Path(dir_okay=False),
+                 envvar="SPRAWL_AUDIT_STATE",
+                 help="Delta state file for scheduled runs (read, then replaced; 0600)."),
+    click.option("--overlap", "overlap_view", type=click.Choice(OVERLAP_VIEWS),
+                 envvar="SPRAWL_AUDIT_OVERLAP",
+                 help="Compare platforms on what each is for (primary, default: "
+                      "WhatsApp is chat, not video meetings) or on every capability "
+                      "it has (all). Config: audit.overlap."),
+    click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors."),
+    click.option("-v", "--verbose", count=True, help="More detail (repeat for debug)."),
+)
 
 
 @main.command()
@@ -268,11 +264,6 @@ def exit_code(result: dict[str, Any], fail_on: str | None, fail_on_incomplete: b
 
 @main.command()
 @click.argument("result_file", type=click.Path(dir_okay=False))
-@click.option("-f", "--format", "formats", multiple=True, help="Output format (repeatable).")
-@click.option("-o", "--output", type=click.Path(dir_okay=False))
-@click.option("--output-dir", type=click.Path(file_okay=False))
-@click.option("-q", "--quiet", is_flag=True)
-@click.option("-v", "--verbose", count=True)
 @add_report_options
 @_user_errors
 def report(result_file: str, formats: Sequence[str], output: str | None,

@@ -34,10 +34,21 @@ from typing import Any, TypeVar
 
 import click
 
-from sprawl_audit.cli.common import EXIT_FINDINGS, EXIT_OK, user_errors
+from sprawl_audit.cli.common import (
+    EXIT_FINDINGS,
+    EXIT_OK,
+    file_mode_option,
+    limit_option,
+    log_format_option,
+    redact_options,
+    rerender_options,
+    severity_choice,
+    stack,
+    text_or_json_option,
+    user_errors,
+)
 from sprawl_audit.core.atomic import Privacy
 from sprawl_audit.core.errors import UserError
-from sprawl_audit.core.model import SEVERITIES
 
 F = TypeVar("F", bound=Callable[..., Any])
 log = logging.getLogger("sprawl_audit")
@@ -46,16 +57,6 @@ log = logging.getLogger("sprawl_audit")
 OPS_KEYS = ("suppressions", "baseline", "history", "no_history", "redact", "redact_key_env",
             "log_format", "file_mode")
 
-_severity = click.Choice(list(SEVERITIES), case_sensitive=False)
-_log_format_option = click.option(
-    "--log-format", type=click.Choice(["text", "json"], case_sensitive=False),
-    envvar="SPRAWL_AUDIT_LOG_FORMAT",
-    help="Log lines on stderr as text (default) or JSON objects, one per line.")
-_file_mode_option = click.option(
-    "--file-mode", type=click.Choice(["private", "umask"], case_sensitive=False),
-    envvar="SPRAWL_AUDIT_FILE_MODE",
-    help="Permissions of files with personal data (snapshots, the Result JSON, people and "
-         "phone-number tables, XLSX): private (0600, default) or umask (like other outputs).")
 _history_option = click.option(
     "--history", "history_path", type=click.Path(dir_okay=False), envvar="SPRAWL_AUDIT_HISTORY",
     help="History database (default: in your user data directory).")
@@ -67,18 +68,9 @@ _config_option = click.option(
 _user_errors = user_errors
 
 
-def _with(options: Sequence[Callable[[F], F]]) -> Callable[[F], F]:
-    def deco(func: F) -> F:
-        for option in reversed(options):
-            func = option(func)
-        return func
-
-    return deco
-
-
 # -- audit / demo options -----------------------------------------------------------------
 
-_audit_ops_options: list[Any] = [
+_audit_ops_options = stack(
     click.option("--suppressions", type=click.Path(dir_okay=False),
                  envvar="SPRAWL_AUDIT_SUPPRESSIONS",
                  help="Suppressions file (YAML): accepted findings with a rationale and "
@@ -91,21 +83,17 @@ _audit_ops_options: list[Any] = [
                       "directory; demo runs only when given)."),
     click.option("--no-history", is_flag=True, envvar="SPRAWL_AUDIT_NO_HISTORY",
                  help="Do not record the audit in the history database."),
-    click.option("--redact", is_flag=True, envvar="SPRAWL_AUDIT_REDACT",
-                 help="Replace names, e-mail addresses and phone numbers with keyed "
-                      "pseudonyms in every output (key: $SPRAWL_AUDIT_REDACT_KEY)."),
-    click.option("--redact-key-env", default="SPRAWL_AUDIT_REDACT_KEY", show_default=True,
-                 metavar="NAME", help="Environment variable holding the redaction key."),
-    _log_format_option,
-    _file_mode_option,
-]
+    redact_options,
+    log_format_option,
+    file_mode_option,
+)
 
 
 def add_audit_options(func: F) -> F:
     """Add ``--suppressions --baseline --history --no-history --redact --redact-key-env
     --log-format --file-mode`` to an audit-like command (keyword arguments:
     :data:`OPS_KEYS`)."""
-    decorated: F = _with(_audit_ops_options)(func)
+    decorated: F = _audit_ops_options(func)
     return decorated
 
 
@@ -210,14 +198,11 @@ def write_snapshot(inventory: Any, path: str, options: OpsOptions, *,
 
 # -- report --redact ----------------------------------------------------------------------
 
-_report_options: list[Any] = [_audit_ops_options[4], _audit_ops_options[5], _log_format_option,
-                              _file_mode_option]
-
-
 def add_report_options(func: F) -> F:
-    """``--redact --redact-key-env --log-format --file-mode`` for ``report`` (re-render
-    redacted)."""
-    decorated: F = _with(_report_options)(func)
+    """``-f -o --output-dir -q -v`` (:data:`~.common.rerender_options`) and ``--redact
+    --redact-key-env --log-format --file-mode`` for ``report`` (re-render, redacted)."""
+    decorated: F = stack(rerender_options, redact_options, log_format_option,
+                         file_mode_option)(func)
     return decorated
 
 
@@ -236,17 +221,16 @@ def redact_if_asked(result: dict[str, Any], redact: bool, redact_key_env: str | 
 @click.command("diff")
 @click.argument("old", type=click.Path(dir_okay=False))
 @click.argument("new", type=click.Path(dir_okay=False))
-@click.option("-f", "--format", "fmt", type=click.Choice(["text", "json"], case_sensitive=False),
-              default="text", show_default=True, help="Plain text or the drift as JSON.")
+@text_or_json_option(help="Plain text or the drift as JSON.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False),
               help="Write the drift here (atomically) instead of stdout.")
-@click.option("--fail-on", type=_severity, envvar="SPRAWL_AUDIT_FAIL_ON",
+@click.option("--fail-on", type=severity_choice, envvar="SPRAWL_AUDIT_FAIL_ON",
               help="Exit 1 when a new finding (or one that rose to it) is at or above this.")
 @click.option("--users-threshold", type=click.IntRange(min=1), default=5, show_default=True,
               help="Report user-count changes of at least this many people (and 20%).")
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors (exit code only).")
 @click.option("-v", "--verbose", count=True, help="Show fingerprints.")
-@_log_format_option
+@log_format_option
 @_user_errors
 def diff_command(old: str, new: str, fmt: str, output: str | None, fail_on: str | None,
                  users_threshold: int, quiet: bool, verbose: int, log_format: str | None
@@ -322,10 +306,9 @@ def _when(ts: str) -> str:
 @_history_option
 @_config_option
 @click.option("--org", help="Only this organisation.")
-@click.option("--limit", type=click.IntRange(min=1), help="Only the last N audits.")
-@click.option("-f", "--format", "fmt", type=click.Choice(["text", "json"], case_sensitive=False),
-              default="text", show_default=True)
-@_log_format_option
+@limit_option
+@text_or_json_option()
+@log_format_option
 @_user_errors
 def history_list(history_path: str | None, config_path: str | None, org: str | None,
                  limit: int | None, fmt: str, log_format: str | None) -> None:
@@ -370,13 +353,9 @@ def _incomplete_mark(row: Any) -> str:
 @click.argument("run", default="latest")
 @_history_option
 @_config_option
-@click.option("-f", "--format", "formats", multiple=True, help="Output format (repeatable).")
-@click.option("-o", "--output", type=click.Path(dir_okay=False))
-@click.option("--output-dir", type=click.Path(file_okay=False))
-@click.option("-q", "--quiet", is_flag=True)
-@click.option("-v", "--verbose", count=True)
-@_log_format_option
-@_file_mode_option
+@rerender_options
+@log_format_option
+@file_mode_option
 @_user_errors
 def history_show(run: str, history_path: str | None, config_path: str | None,
                  formats: Sequence[str], output: str | None, output_dir: str | None,
@@ -400,10 +379,9 @@ def history_show(run: str, history_path: str | None, config_path: str | None,
 @_history_option
 @_config_option
 @click.option("--org", help="Organisation (needed when the history holds several).")
-@click.option("--limit", type=click.IntRange(min=1), help="Only the last N audits.")
-@click.option("-f", "--format", "fmt", type=click.Choice(["text", "json"], case_sensitive=False),
-              default="text", show_default=True)
-@_log_format_option
+@limit_option
+@text_or_json_option()
+@log_format_option
 @_user_errors
 def history_trend(history_path: str | None, config_path: str | None, org: str | None,
                   limit: int | None, fmt: str, log_format: str | None) -> None:

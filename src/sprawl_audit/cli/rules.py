@@ -20,19 +20,16 @@ from __future__ import annotations
 
 import sys
 import textwrap
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 
-from sprawl_audit.cli.common import user_errors
+from sprawl_audit.cli.common import severity_choice, stack, user_errors
 from sprawl_audit.core.errors import UserError
-from sprawl_audit.core.model import SEVERITIES
 
-F = TypeVar("F", bound=Callable[..., Any])
 EXIT_FAILED, EXIT_USAGE = 1, 2
-severity_choice = click.Choice(list(SEVERITIES), case_sensitive=False)
 
 #: ``--framework`` for ``audit`` and ``demo``: the value reaches the command as
 #: ``frameworks`` (a tuple), for ``RuleSelection.from_config(..., frameworks=...)``.
@@ -52,18 +49,14 @@ def register(main: click.Group) -> None:
 _user_errors = user_errors
 
 
-def _common(func: F) -> F:
-    options = [
-        click.argument("paths", nargs=-1, type=click.Path(exists=True)),
-        click.option("-c", "--config", "config_path", type=click.Path(dir_okay=False),
-                     envvar="SPRAWL_AUDIT_CONFIG",
-                     help="Config file: its rules.paths (custom packs) are loaded too."),
-        click.option("--pack", "packs", multiple=True,
-                     help="Only this pack, shipped or custom (repeatable)."),
-    ]
-    for option in reversed(options):
-        func = option(func)
-    return func
+_common = stack(
+    click.argument("paths", nargs=-1, type=click.Path(exists=True)),
+    click.option("-c", "--config", "config_path", type=click.Path(dir_okay=False),
+                 envvar="SPRAWL_AUDIT_CONFIG",
+                 help="Config file: its rules.paths (custom packs) are loaded too."),
+    click.option("--pack", "packs", multiple=True,
+                 help="Only this pack, shipped or custom (repeatable)."),
+)
 
 
 class _Loaded:

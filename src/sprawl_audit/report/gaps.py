@@ -51,6 +51,12 @@ class FailedSource:
         return f"{self.connector} ({self.status}: {self.reason})"
 
 
+def _status(entry: Mapping[str, Any]) -> str:
+    """A coverage entry's status; a mistyped one (a hand-edited Result) as ``""``."""
+    status = entry.get("status")
+    return status if isinstance(status, str) else ""
+
+
 def failed_sources(coverage: Iterable[Mapping[str, Any]]) -> list[FailedSource]:
     """The connectors of ``coverage`` that collected nothing, in connector order."""
     by_connector: dict[str, list[Mapping[str, Any]]] = {}
@@ -60,12 +66,12 @@ def failed_sources(coverage: Iterable[Mapping[str, Any]]) -> list[FailedSource]:
     out = []
     for connector in sorted(by_connector):
         entries = by_connector[connector]
-        if any(e.get("status") in _READ_STATUSES for e in entries):
+        if any(_status(e) in _READ_STATUSES for e in entries):
             continue
-        failed = [e for e in entries if e.get("status") in FAILED_STATUSES]
+        failed = [e for e in entries if _status(e) in FAILED_STATUSES]
         if not failed:
             continue  # only not_configured topics: nothing was asked of it
-        statuses = [str(e.get("status")) for e in failed]
+        statuses = [_status(e) for e in failed]
         status = max(set(statuses), key=lambda s: (statuses.count(s), s))
         reasons = list(dict.fromkeys(str(e.get("detail") or "").strip() for e in failed))
         reason = "; ".join(r for r in reasons if r)[:_REASON_LIMIT] or "no detail given"

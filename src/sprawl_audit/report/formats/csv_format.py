@@ -31,6 +31,7 @@ from sprawl_audit.core.atomic import atomic_write_bytes
 from sprawl_audit.core.errors import UserError
 from sprawl_audit.report.formats.interface import DEFAULT_STEM, Format, RenderOptions
 from sprawl_audit.report.formats.tables import Table, build_tables, plain_row
+from sprawl_audit.report.formats.typed_view import parse_view
 
 BOM = "\ufeff"
 
@@ -48,7 +49,7 @@ def table_csv(table: Table) -> str:
 
 def csv_files(result: Mapping[str, Any], stem: str = DEFAULT_STEM) -> dict[str, Table]:
     """File name -> table, in reading order."""
-    return {f"{stem}-{table.part}.csv": table for table in build_tables(result)}
+    return {f"{stem}-{table.part}.csv": table for table in build_tables(parse_view(result))}
 
 
 class CsvFormat(Format):

@@ -34,7 +34,7 @@ from sprawl_audit.report.formats.html_graph import CLASSIFICATION_COLOURS, graph
 from sprawl_audit.report.formats.interface import Format, RenderOptions
 from sprawl_audit.report.formats.jinja_env import render
 from sprawl_audit.report.formats.labels import coverage_rank
-from sprawl_audit.report.formats.sanitize import cell
+from sprawl_audit.report.formats.markup import xml_safe
 from sprawl_audit.report.formats.typed_view import ReportView, parse_view
 
 CSP = ("default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
@@ -65,9 +65,13 @@ class HtmlFormat(Format):
 
 
 def _phone_systems(view: ReportView) -> list[tuple[tuple[str, str, str], int]]:
-    """Numbers per (provider, system, kind), most first: the phone summary table."""
+    """Numbers per (provider, system, kind), most first: the phone summary table.
+
+    Cleaned as the template's ``t`` filter cleans (:func:`~.markup.xml_safe`), since the
+    template prints these keys as they are."""
     by_system: Counter[tuple[str, str, str]] = Counter(
-        (cell(n.provider, 40) or "—", cell(n.system, 40) or "—", cell(n.kind, 20) or "—")
+        (xml_safe(n.provider, 40) or "—", xml_safe(n.system, 40) or "—",
+         xml_safe(n.kind, 20) or "—")
         for n in view.phone_numbers)
     return sorted(by_system.items(), key=lambda x: -x[1])
 
@@ -83,8 +87,8 @@ def html_document(result: Mapping[str, Any], *, verbose: bool = False) -> str:
         # not HTML.
         csp=Markup(CSP),  # noqa: S704
         style=Markup(STYLE),  # noqa: S704
-        heatmap_svg=heatmap_svg(result),
-        graph_svg=graph_svg(result),
+        heatmap_svg=heatmap_svg(view),
+        graph_svg=graph_svg(view),
         classification_colours=CLASSIFICATION_COLOURS,
         coverage_classes=COVERAGE_CLASSES,
         coverage_entries=sorted(view.coverage, key=lambda c: coverage_rank(c.status)),

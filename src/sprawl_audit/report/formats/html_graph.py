@@ -29,8 +29,8 @@ from markupsafe import Markup
 
 from sprawl_audit.report.formats.jinja_env import num_filter, render
 from sprawl_audit.report.formats.labels import plural
-from sprawl_audit.report.formats.result_graph import build_graph
-from sprawl_audit.report.formats.view import count, items, platform_names
+from sprawl_audit.report.formats.result_graph import view_graph
+from sprawl_audit.report.formats.typed_view import ReportView, count
 
 CLASSIFICATION_COLOURS: dict[str, str] = {
     "corporate": "#2166ac",
@@ -106,53 +106,49 @@ HEATMAP_TEMPLATE = "heatmap.svg.j2"
 GRAPH_TEMPLATE = "graph.svg.j2"
 
 
-def heatmap_layout(result: Mapping[str, Any]) -> Heatmap | None:
+def heatmap_layout(view: ReportView) -> Heatmap | None:
     """Capability × platform heat map; ``None`` when no capability has a platform."""
-    caps = [c for c in items(result, "capabilities") if items(c, "platforms")]
+    caps = [c for c in view.capabilities if c.platforms]
     if not caps:
         return None
-    offered: dict[str, set[str]] = {}
-    for cap in caps:
-        for p in items(cap, "platforms"):
-            offered.setdefault(str(p.get("id")), set()).add(str(cap.get("name")))
-    platforms = [p for p in items(result, "platforms") if str(p.get("id")) in offered]
-    known = {str(p.get("id")) for p in platforms}
-    names = platform_names(result)
-    for pid in offered:  # a capability naming a platform the inventory lacks
-        if pid not in known:
-            platforms.append({"id": pid, "name": names.get(pid, pid), "classification": "unknown",
-                              "active_users": 0})
-    hidden = max(0, len(platforms) - MAX_HEATMAP_PLATFORMS)
-    platforms = platforms[:MAX_HEATMAP_PLATFORMS]
-    peak = max((count(p.get("active_users")) for p in platforms), default=0)
+    offered = {p.platform for cap in caps for p in cap.platforms}
+    columns_of: list[tuple[str, str, str, int]] = [  # id, name, classification, active users
+        (p.id, p.name, p.classification, p.active_users)
+        for p in view.platforms if p.id in offered]
+    known = {pid for pid, *_rest in columns_of}
+    for pid in dict.fromkeys(p.platform for cap in caps for p in cap.platforms):
+        if pid not in known:  # a capability naming a platform the inventory lacks
+            columns_of.append((pid, view.name_of(pid), "unknown", 0))
+            known.add(pid)
+    hidden = max(0, len(columns_of) - MAX_HEATMAP_PLATFORMS)
+    columns_of = columns_of[:MAX_HEATMAP_PLATFORMS]
+    peak = max((users for *_rest, users in columns_of), default=0)
 
-    width = HM_LABEL_W + HM_CELL_W * len(platforms) + HM_TAIL_W
+    width = HM_LABEL_W + HM_CELL_W * len(columns_of) + HM_TAIL_W
     height = HM_HEAD_H + HM_CELL_H * len(caps) + 34
-    columns = tuple(HeatColumn(HM_LABEL_W + HM_CELL_W * i + HM_CELL_W / 2,
-                               str(p.get("name") or p.get("id")),
-                               p.get("classification") == "consumer")
-                    for i, p in enumerate(platforms))
+    columns = tuple(HeatColumn(HM_LABEL_W + HM_CELL_W * i + HM_CELL_W / 2, name,
+                               classification == "consumer")
+                    for i, (_pid, name, classification, _users) in enumerate(columns_of))
     rows = []
     for r, cap in enumerate(caps):
-        users = {str(p.get("id")): count(p.get("active_users")) for p in items(cap, "platforms")}
+        users = {p.platform: p.active_users for p in cap.platforms}
         in_use = sum(1 for u in users.values() if u)
         overlap = in_use >= 2
         cells = []
-        for i, p in enumerate(platforms):
+        for i, (pid, name, classification, _users) in enumerate(columns_of):
             x = HM_LABEL_W + HM_CELL_W * i
-            pid = str(p.get("id"))
             if pid not in users:
                 cells.append(HeatCell(x, pid, None))
                 continue
             value = users[pid]
-            strength = 0.12 + 0.88 * (math.log1p(value) / math.log1p(peak) if peak else 0)
-            colour = CLASSIFICATION_COLOURS.get(str(p.get("classification")),
-                                                CLASSIFICATION_COLOURS["unknown"])
-            cells.append(HeatCell(x, str(p.get("name") or pid), value, colour, strength))
+            # a negative count (a hand-edited Result) shades like none, never raises
+            strength = 0.12 + 0.88 * (math.log1p(max(0, value)) / math.log1p(peak)
+                                      if peak > 0 else 0)
+            colour = CLASSIFICATION_COLOURS.get(classification, CLASSIFICATION_COLOURS["unknown"])
+            cells.append(HeatCell(x, name, value, colour, strength))
         rows.append(HeatRow(
-            HM_HEAD_H + HM_CELL_H * r, str(cap.get("name", "")), overlap, tuple(cells),
-            f"{count(cap.get('overlapping_users')):,} people · {in_use} platforms"
-            if overlap else "—"))
+            HM_HEAD_H + HM_CELL_H * r, cap.name, overlap, tuple(cells),
+            f"{cap.overlapping_users:,} people · {in_use} platforms" if overlap else "—"))
     note = ("Cell: active users of the platform · colour: corporate blue, consumer red, "
             "unknown amber · stronger = more users")
     if hidden:
@@ -161,9 +157,9 @@ def heatmap_layout(result: Mapping[str, Any]) -> Heatmap | None:
                    HM_HEAD_H + HM_CELL_H * len(caps) + 22)
 
 
-def heatmap_svg(result: Mapping[str, Any]) -> Markup | None:
+def heatmap_svg(view: ReportView) -> Markup | None:
     """The heat map as inline SVG markup; ``None`` when no capability has a platform."""
-    heatmap = heatmap_layout(result)
+    heatmap = heatmap_layout(view)
     if heatmap is None:
         return None
     return render(HEATMAP_TEMPLATE, heatmap=heatmap, label_w=HM_LABEL_W, cell_w=HM_CELL_W,
@@ -347,9 +343,9 @@ def _legend() -> tuple[tuple[float, str], ...]:
     return tuple(out)
 
 
-def graph_picture(result: Mapping[str, Any]) -> GraphPicture | None:
+def graph_picture(view: ReportView) -> GraphPicture | None:
     """Departments → platforms → external parties; ``None`` when there are no platforms."""
-    graph = build_graph(result)
+    graph = view_graph(view)
     layout = layout_graph(graph)
     if not layout.platforms and not layout.hidden["unused"]:
         return None
@@ -432,9 +428,9 @@ def graph_picture(result: Mapping[str, Any]) -> GraphPicture | None:
         tuple(externals), tuple(m for m in more if m[2]), G_TOP + body_h + 24, _legend())
 
 
-def graph_svg(result: Mapping[str, Any]) -> Markup | None:
+def graph_svg(view: ReportView) -> Markup | None:
     """The graph as inline SVG markup; ``None`` when there are no platforms."""
-    picture = graph_picture(result)
+    picture = graph_picture(view)
     if picture is None:
         return None
     return render(GRAPH_TEMPLATE, g=picture, width=G_WIDTH, dept_x=G_DEPT_X,

@@ -37,8 +37,7 @@ from sprawl_audit.report.formats.labels import (
     yes_no,
 )
 from sprawl_audit.report.formats.markup import clean_prose, xml_safe
-from sprawl_audit.report.formats.typed_view import text
-from sprawl_audit.report.formats.view import count
+from sprawl_audit.report.formats.typed_view import count, text
 
 TEMPLATES = Path(__file__).with_name("templates")
 _CONTINUATION = re.compile(r"\n[ \t]+")

@@ -34,8 +34,7 @@ from sprawl_audit.report.formats.labels import (
 )
 from sprawl_audit.report.formats.markup import xml_safe
 from sprawl_audit.report.formats.sanitize import cell
-from sprawl_audit.report.formats.typed_view import Finding, ReportView, parse_view
-from sprawl_audit.report.formats.view import count
+from sprawl_audit.report.formats.typed_view import Finding, ReportView, count, parse_view
 
 # Markdown/GFM punctuation with a meaning anywhere in a line (CommonMark lets any ASCII
 # punctuation be backslash-escaped, so over-escaping is harmless).
@@ -296,7 +295,7 @@ def _compliance(view: ReportView) -> list[str]:
         if checked:
             lines += _table(["Control", "Title", "Status", "Rules", "Notes"], [
                 [md(c.id, 40), md(c.title, 160), md(c.status.replace("_", " "), 30),
-                 ", ".join(code(r, 40) for r in c.rules),
+                 ", ".join(code(r.id, 40) for r in c.rules),
                  "; ".join(md(r, 200) for r in c.reasons)]
                 for c in checked])
             lines.append("")

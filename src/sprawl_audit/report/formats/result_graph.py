@@ -28,7 +28,9 @@ Every node also has ``kind`` and ``label``. Edges carry ``kind`` and an integer
 - ``integrates`` integration → host platform, ``users``; ``app_of`` integration →
   the platform it is a product of (when that is another platform).
 
-Node ids are ``<kind>:<name or id>``. All text is tenant-controlled, so every string is
+It is drawn from the typed view (:mod:`.typed_view`) every report format renders, so the
+graph names, counts and flags what the other reports do. Node ids are
+``<kind>:<name or id>``. All text is tenant-controlled, so every string is
 flattened to one line, stripped of control, bidi and invisible characters and of the
 few characters XML 1.0 cannot carry — the XML writers escape markup themselves.
 """
@@ -43,7 +45,7 @@ import networkx as nx
 
 from sprawl_audit.report.formats.markup import xml_safe as _xml_safe
 from sprawl_audit.report.formats.sanitize import cell
-from sprawl_audit.report.formats.view import count, items, ratio, section, strings
+from sprawl_audit.report.formats.typed_view import ReportView, parse_view
 
 #: Longest label or string attribute written into the graph.
 TEXT_LIMIT = 200
@@ -76,64 +78,63 @@ class _Ids:
         return self._by_key.get((kind, str(raw)))
 
 
-def _department_name(value: Any) -> str:
-    return value if isinstance(value, str) and cell(value) else NO_DEPARTMENT
+def _department_name(value: str) -> str:
+    return value if cell(value) else NO_DEPARTMENT
 
 
 def build_graph(result: Mapping[str, Any]) -> nx.DiGraph[str]:
     """The Result as a directed graph with scalar, XML-safe attributes (see module doc)."""
-    graph: nx.DiGraph[str] = nx.DiGraph()
-    run = section(result, "run")
-    tool = section(result, "tool")
-    graph.graph.update({
-        "organisation": xml_safe(section(run, "organisation").get("name")),
-        "run_id": xml_safe(run.get("id")),
-        "as_of": xml_safe(run.get("as_of")),
-        "generator": xml_safe(f"{tool.get('name') or 'sprawl-audit'} {tool.get('version') or ''}"
-                              .strip()),
-    })
-    from sprawl_audit.report.formats.view import notices
+    return view_graph(parse_view(result))
 
-    for kind, text in notices(result):  # "incomplete", "baseline": graph-level attributes
+
+def view_graph(view: ReportView) -> nx.DiGraph[str]:
+    """:func:`build_graph` from an already parsed view (the HTML report parses once)."""
+    graph: nx.DiGraph[str] = nx.DiGraph()
+    run = view.run
+    graph.graph.update({
+        "organisation": xml_safe(run.organisation),
+        "run_id": xml_safe(run.id),
+        "as_of": xml_safe(run.as_of),
+        "generator": xml_safe(f"{run.tool_name} {run.tool_version}".strip()),
+    })
+    for kind, text in view.notices:  # "incomplete", "baseline": graph-level attributes
         graph.graph[kind] = xml_safe(text, 2000)
     ids = _Ids()
-    _add_platforms(graph, result, ids)
-    _add_departments(graph, result, ids)
-    _add_externals(graph, result, ids)
-    _add_capabilities(graph, result, ids)
-    _add_integrations(graph, result, ids)
+    _add_platforms(graph, view, ids)
+    _add_departments(graph, view, ids)
+    _add_externals(graph, view, ids)
+    _add_capabilities(graph, view, ids)
+    _add_integrations(graph, view, ids)
     return graph
 
 
-def _add_platforms(graph: nx.DiGraph[str], result: Mapping[str, Any], ids: _Ids) -> None:
-    for platform in items(result, "platforms"):
-        raw_id = str(platform.get("id", ""))
-        node = ids("platform", raw_id)
-        classification = xml_safe(platform.get("classification"), 20) or "unknown"
+def _add_platforms(graph: nx.DiGraph[str], view: ReportView, ids: _Ids) -> None:
+    for platform in view.platforms:
+        node = ids("platform", platform.id)
+        classification = xml_safe(platform.classification, 20) or "unknown"
         attrs: dict[str, Any] = {
             "kind": "platform",
-            "label": xml_safe(platform.get("name") or raw_id),
-            "platform_id": xml_safe(raw_id),
-            "vendor": xml_safe(platform.get("vendor")),
+            "label": xml_safe(platform.name),
+            "platform_id": xml_safe(platform.id),
+            "vendor": xml_safe(platform.vendor),
             "classification": classification,
             "consumer": classification == "consumer",
-            "active_users": count(platform.get("active_users")),
-            "users": count(platform.get("users")),
-            "identity_linked": bool(platform.get("identity_linked")),
-            "capabilities": xml_safe(", ".join(strings(platform.get("capabilities")))),
+            "active_users": platform.active_users,
+            "users": platform.users,
+            "identity_linked": bool(platform.identity_linked),
+            "capabilities": xml_safe(", ".join(platform.capabilities)),
         }
-        if isinstance(platform.get("sanctioned"), bool):
-            attrs["sanctioned"] = platform["sanctioned"]
+        if platform.sanctioned is not None:
+            attrs["sanctioned"] = platform.sanctioned
         graph.add_node(node, **attrs)
 
 
-def _add_departments(graph: nx.DiGraph[str], result: Mapping[str, Any], ids: _Ids) -> None:
-    for record in items(result, "departments"):
-        name = _department_name(record.get("name"))
+def _add_departments(graph: nx.DiGraph[str], view: ReportView, ids: _Ids) -> None:
+    for record in view.departments:
+        name = _department_name(record.name)
         graph.add_node(ids("department", name), kind="department", label=xml_safe(name),
-                       people=count(record.get("people")),
-                       consumer_app_users=count(record.get("consumer_app_users")),
-                       consumer_exposure=round(ratio(record.get("consumer_exposure")), 4))
+                       people=record.people, consumer_app_users=record.consumer_app_users,
+                       consumer_exposure=round(record.consumer_exposure, 4))
 
     def department_node(name: str) -> str:
         node = ids("department", name)
@@ -142,12 +143,11 @@ def _add_departments(graph: nx.DiGraph[str], result: Mapping[str, Any], ids: _Id
                            consumer_app_users=0, consumer_exposure=0.0)
         return node
 
-    people = items(result, "people")
-    if people:
+    if view.people:
         pairs: Counter[tuple[str, str]] = Counter()
-        for person in people:
-            dept = _department_name(person.get("department"))
-            for pid in set(strings(person.get("platforms"))):
+        for person in view.people:
+            dept = _department_name(person.department)
+            for pid in set(person.platforms):
                 pairs[(dept, pid)] += 1
         for (dept, pid), users in sorted(pairs.items()):
             target = ids.known("platform", pid)
@@ -157,69 +157,65 @@ def _add_departments(graph: nx.DiGraph[str], result: Mapping[str, Any], ids: _Id
                            weight=max(1, users))
         return
     # An older Result without people: who uses what, without how many.
-    for entry in items(result, "platforms"):
-        target = ids.known("platform", str(entry.get("id", "")))
-        for dept in strings(entry.get("departments")):
+    for platform in view.platforms:
+        target = ids.known("platform", platform.id)
+        for dept in platform.departments:
             if target is not None:
                 graph.add_edge(department_node(_department_name(dept)), target, kind="uses",
                                weight=1)
 
 
-def _add_externals(graph: nx.DiGraph[str], result: Mapping[str, Any], ids: _Ids) -> None:
-    for party in items(result, "external_parties"):
-        name = str(party.get("target", ""))
-        node = ids("external", name)
-        people = count(party.get("people"))
-        graph.add_node(node, kind="external", label=xml_safe(name), people=people,
-                       consumer_domain=bool(party.get("consumer_domain")),
-                       link_kinds=xml_safe(", ".join(strings(party.get("link_kinds")))))
-        for platform in strings(party.get("platforms")):
+def _add_externals(graph: nx.DiGraph[str], view: ReportView, ids: _Ids) -> None:
+    for party in view.external_parties:
+        node = ids("external", party.target)
+        graph.add_node(node, kind="external", label=xml_safe(party.target), people=party.people,
+                       consumer_domain=bool(party.consumer_domain),
+                       link_kinds=xml_safe(", ".join(party.link_kinds)))
+        for platform in party.platforms:
             source = ids.known("platform", platform)
             if source is not None:
-                graph.add_edge(source, node, kind="reaches", people=people,
-                               weight=max(1, people))
+                graph.add_edge(source, node, kind="reaches", people=party.people,
+                               weight=max(1, party.people))
 
 
-def _add_capabilities(graph: nx.DiGraph[str], result: Mapping[str, Any], ids: _Ids) -> None:
-    for cap in items(result, "capabilities"):
-        name = str(cap.get("name", ""))
-        node = ids("capability", name)
-        platforms = items(cap, "platforms")
-        graph.add_node(node, kind="capability", label=xml_safe(name.replace("_", " ")),
-                       overlapping_users=count(cap.get("overlapping_users")),
-                       platform_count=len(platforms))
-        for platform in platforms:
-            source = ids.known("platform", str(platform.get("id", "")))
+def _add_capabilities(graph: nx.DiGraph[str], view: ReportView, ids: _Ids) -> None:
+    for cap in view.capabilities:
+        node = ids("capability", cap.name)
+        graph.add_node(node, kind="capability", label=xml_safe(cap.name.replace("_", " ")),
+                       overlapping_users=cap.overlapping_users,
+                       platform_count=len(cap.platforms))
+        for platform in cap.platforms:
+            source = ids.known("platform", platform.platform)
             if source is not None:
-                users = count(platform.get("active_users"))
+                users = platform.active_users
                 graph.add_edge(source, node, kind="offers", active_users=users,
                                weight=max(1, users))
 
 
-def _add_integrations(graph: nx.DiGraph[str], result: Mapping[str, Any], ids: _Ids) -> None:
-    for integration in items(result, "integrations"):
-        raw_id = str(integration.get("id", ""))
-        node = ids("integration", raw_id)
-        users = count(integration.get("user_count"))
+def _add_integrations(graph: nx.DiGraph[str], view: ReportView, ids: _Ids) -> None:
+    for integration in view.integrations:
+        node = ids("integration", integration.id)
+        users = integration.user_count
         attrs: dict[str, Any] = {
             "kind": "integration",
-            "label": xml_safe(integration.get("name") or raw_id),
-            "integration_id": xml_safe(raw_id),
-            "integration_kind": xml_safe(integration.get("kind"), 40),
-            "ai": bool(integration.get("ai")),
+            "label": xml_safe(integration.name),
+            "integration_id": xml_safe(integration.id),
+            "integration_kind": xml_safe(integration.kind, 40),
+            "ai": bool(integration.ai),
             "user_count": users,
-            "consent_type": xml_safe(integration.get("consent_type"), 40),
-            "host": xml_safe(integration.get("host")),
-            "mail_access": bool(integration.get("mail_access")),
-            "meeting_access": bool(integration.get("meeting_access")),
+            "consent_type": xml_safe(integration.consent_type, 40),
+            "host": xml_safe(integration.host),
+            "mail_access": bool(integration.mail_access),
+            "meeting_access": bool(integration.meeting_access),
         }
-        for key in ("verified_publisher", "sanctioned"):
-            if isinstance(integration.get(key), bool):
-                attrs[key] = integration[key]
+        if integration.verified_publisher is not None:
+            attrs["verified_publisher"] = integration.verified_publisher
+        if integration.sanctioned is not None:
+            attrs["sanctioned"] = integration.sanctioned
         graph.add_node(node, **attrs)
-        host = ids.known("platform", str(integration.get("host")))
+        host = ids.known("platform", integration.host)
         if host is not None:
             graph.add_edge(node, host, kind="integrates", users=users, weight=max(1, users))
-        app = ids.known("platform", str(integration.get("app")))
+        app = ids.known("platform", integration.app)
         if app is not None and app != host:
             graph.add_edge(node, app, kind="app_of", users=users, weight=max(1, users))

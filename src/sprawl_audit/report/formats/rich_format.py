@@ -10,7 +10,9 @@ A one-line recap closes the report so it is still on screen after scrolling.
 Safety: the Console is built with markup, emoji and highlighting off, and every tenant
 string is passed as a sanitised :class:`~rich.text.Text` (see :mod:`.rich_sections`), so
 nothing from the tenant can style, link or move the cursor. With ``color`` off the output
-is plain text with no escape sequences at all, whatever ``FORCE_COLOR`` says.
+is plain text with no escape sequences at all, whatever ``FORCE_COLOR`` says. The sections
+render the typed view (:mod:`.typed_view`) that every other format renders too, parsed
+once per report.
 """
 
 from __future__ import annotations
@@ -26,8 +28,7 @@ from sprawl_audit.report.formats import rich_sections as sections
 from sprawl_audit.report.formats.interface import Format, RenderOptions
 from sprawl_audit.report.formats.labels import plural
 from sprawl_audit.report.formats.sanitize import cell
-from sprawl_audit.report.formats.typed_view import parse_view
-from sprawl_audit.report.formats.view import severity_counts
+from sprawl_audit.report.formats.typed_view import ReportView, parse_view
 
 
 def make_console(out: IO[str], options: RenderOptions) -> Console:
@@ -49,31 +50,24 @@ def make_console(out: IO[str], options: RenderOptions) -> Console:
     )
 
 
-def summary_line(result: Mapping[str, Any]) -> Text:
+def summary_line(view: ReportView) -> Text:
     """One line: who, how many platforms and people, overlaps, consumer-app users, gaps."""
-    summary: Mapping[str, Any] = result.get("summary") or {}
-    run: Mapping[str, Any] = result.get("run") or {}
-    organisation: Mapping[str, Any] = run.get("organisation") or {}
-
-    def count(key: str) -> int:
-        value = summary.get(key)
-        return value if isinstance(value, int) and not isinstance(value, bool) else 0
-
-    line = Text(cell(organisation.get("name") or "Unnamed organisation", 60), style="bold")
+    summary = view.summary
+    line = Text(cell(view.run.organisation, 60), style="bold")
     line.append(
-        f": {plural(count('platforms'), 'platform')} "
-        f"({count('consumer_platforms')} consumer), "
-        f"{plural(count('people'), 'person', 'people')}, "
-        f"{len(summary.get('capabilities_with_overlap') or [])} overlapping capabilities, "
-        f"{count('consumer_app_users')} on consumer apps, "
-        f"{plural(count('coverage_gaps'), 'coverage gap')}"
+        f": {plural(summary.platforms, 'platform')} "
+        f"({summary.consumer_platforms} consumer), "
+        f"{plural(summary.people, 'person', 'people')}, "
+        f"{len(summary.capabilities_with_overlap)} overlapping capabilities, "
+        f"{summary.consumer_app_users} on consumer apps, "
+        f"{plural(summary.coverage_gaps, 'coverage gap')}"
     )
     return line
 
 
-def findings_line(result: Mapping[str, Any]) -> Text:
+def findings_line(view: ReportView) -> Text:
     """``9 findings: 1 critical  3 high ...`` (or ``0 findings``)."""
-    counts = severity_counts(result)
+    counts = view.summary.severity_counts
     total = sum(counts.values())
     line = Text(plural(total, "finding"), style="bold")
     if total:
@@ -90,68 +84,69 @@ class RichFormat(Format):
     description = "report for the terminal; plain text when not a TTY or NO_COLOR is set"
 
     def render(self, result: Mapping[str, Any], out: IO[str], options: RenderOptions) -> None:
+        view = parse_view(result)
         if options.color:
-            self._print(result, make_console(out, options), options)
+            self._print(view, make_console(out, options), options)
             return
         # Plain text is often saved, mailed or diffed: drop the spaces Rich pads lines with.
         buffer = io.StringIO()
-        self._print(result, make_console(buffer, options), options)
+        self._print(view, make_console(buffer, options), options)
         out.write("\n".join(line.rstrip() for line in buffer.getvalue().split("\n")))
 
-    def _print(self, result: Mapping[str, Any], console: Console, options: RenderOptions) -> None:
-        notices = sections.notices_block(result)
+    def _print(self, view: ReportView, console: Console, options: RenderOptions) -> None:
+        notices = sections.notices_block(view)
         if notices is not None:
             console.print(notices)
         if options.quiet:
-            console.print(summary_line(result))
-            console.print(findings_line(result))
+            console.print(summary_line(view))
+            console.print(findings_line(view))
             return
-        for block in self._blocks(result, console, options):
+        for block in self._blocks(view, console, options):
             console.print(block)
 
     def _blocks(
-        self, result: Mapping[str, Any], console: Console, options: RenderOptions
+        self, view: ReportView, console: Console, options: RenderOptions
     ) -> list[RenderableType]:
-        blocks: list[RenderableType] = [sections.summary_panel(result), Text()]
+        blocks: list[RenderableType] = [sections.summary_panel(view), Text()]
 
-        findings, shown = sections.findings_section(result, options.verbose)
+        findings, shown = sections.findings_section(view, options.verbose)
         blocks += [sections.heading("Findings", shown), findings, Text()]
 
-        compliance, count = sections.compliance_section(result, options.verbose)
+        compliance, count = sections.compliance_section(view, options.verbose)
         if compliance is not None:
             blocks += [sections.heading("Compliance", count), compliance, Text()]
 
-        inventory = sections.inventory_table(result)
+        inventory = sections.inventory_table(view)
         blocks += [sections.heading("Inventory", inventory.row_count), inventory, Text()]
 
-        licences = sections.licences_table(result)
+        licences = sections.licences_table(view)
         if licences is not None:
             blocks += [sections.heading("Licences", licences.row_count), licences, Text()]
 
-        overlap = sections.overlap_section(result, console)
+        overlap = sections.overlap_section(view, console)
         if overlap is not None:
             blocks += [sections.heading("Capabilities on more than one platform"), overlap,
                        Text()]
 
         blocks += [sections.heading("Consumer apps by department"),
-                   sections.exposure_section(result), Text()]
+                   sections.exposure_section(view), Text()]
 
-        not_assessed, count = sections.not_assessed_section(result, console.width)
+        not_assessed, count = sections.not_assessed_section(view, console.width)
         if not_assessed is not None:
             blocks += [sections.heading("Rules not assessed", count), not_assessed, Text()]
 
-        coverage, count = sections.coverage_section(result, console.width)
+        coverage, count = sections.coverage_section(view, console.width)
         if coverage is not None:
             blocks += [sections.heading("Coverage", count), coverage, Text()]
 
-        statements = parse_view(result).methodology.statements()
+        statements = view.methodology.statements()
         if statements:
             blocks += [sections.heading("Methodology"),
                        Text("\n".join(f"- {cell(s, 400)}" for s in statements)), Text()]
 
-        recap = findings_line(result)
-        gaps = (result.get("summary") or {}).get("coverage_gaps")
-        if isinstance(gaps, int) and gaps:
+        recap = findings_line(view)
+        gaps = view.summary.coverage_gaps
+        if gaps:
             recap.append(f" · {plural(gaps, 'coverage gap')}", style="yellow")
         blocks.append(recap)
         return blocks

@@ -1,6 +1,7 @@
 """The sections of the terminal report, one builder per section.
 
-Every builder takes the Result (or part of it) and returns a Rich renderable built from
+Every builder takes the typed view of the Result (:mod:`.typed_view`, the objects every
+format renders) or part of it, and returns a Rich renderable built from
 :class:`rich.text.Text` objects only. Tenant strings are never formatted into markup: they
 go through :func:`_t`, which runs :func:`~sprawl_audit.report.formats.sanitize.cell` (or
 ``prose``) and wraps the result in ``Text``, so ``[bold red]`` in a workspace name is shown
@@ -40,16 +41,16 @@ from sprawl_audit.report.formats.sanitize import (
     clip,
     prose,
 )
-from sprawl_audit.report.formats.typed_view import framework_notes, licences_of
-from sprawl_audit.report.formats.view import (
-    Result,
-    count,
-    exposed_departments,
-    items,
-    overlapping_capabilities,
-    severity_counts,
+from sprawl_audit.report.formats.typed_view import (
+    Capability,
+    Control,
+    ControlRule,
+    Finding,
+    Framework,
+    Platform,
+    ReportView,
+    group_findings,
 )
-from sprawl_audit.report.formats.view import platform_names as raw_platform_names
 
 SEVERITY_STYLES: dict[str, str] = {
     "critical": "bold white on red",
@@ -102,13 +103,9 @@ def _join(parts: Iterable[Text], sep: str = ", ") -> Text:
     return Text(sep).join(list(parts))
 
 
-
-
-
-
-def _num(value: Any) -> Text:
+def _num(value: int | None) -> Text:
     """A count, right-aligned by its column; missing counts show as a dash."""
-    if isinstance(value, int) and not isinstance(value, bool):
+    if value is not None:
         return Text(f"{value:,}")
     return Text("—", style="dim")
 
@@ -129,21 +126,17 @@ def _table(*, min_width: int | None = None) -> Table:
     )
 
 
+def platform_names(view: ReportView) -> dict[str, str]:
+    """Platform id -> display name, made terminal-safe (:attr:`.ReportView.platform_names`)."""
+    return {pid: cell(name, 60) for pid, name in view.platform_names.items()}
 
 
-def platform_names(result: Result) -> dict[str, str]:
-    """Platform id -> display name, made terminal-safe (:func:`.view.platform_names`)."""
-    return {pid: cell(name, 60) for pid, name in raw_platform_names(result).items()}
-
-
-def _department(name: Any) -> Text:
+def _department(name: str) -> Text:
     safe = cell(name, 60)
     return Text(safe) if safe else Text("(no department)", style="dim italic")
 
 
 # --- summary --------------------------------------------------------------------------
-
-
 
 
 def severity_line(counts: Mapping[str, int], *, sep: str = "  ") -> Text:
@@ -153,32 +146,29 @@ def severity_line(counts: Mapping[str, int], *, sep: str = "  ") -> Text:
     return _join(parts, sep) if parts else Text("none", style="green")
 
 
-def summary_panel(result: Result) -> Panel:
+def summary_panel(view: ReportView) -> Panel:
     """The headline numbers, most consequential first, in a framed key/value grid."""
-    summary: Mapping[str, Any] = result.get("summary") or {}
-    run: Mapping[str, Any] = result.get("run") or {}
-    organisation: Mapping[str, Any] = run.get("organisation") or {}
+    summary, run = view.summary, view.run
 
     grid = Table.grid(padding=(0, 2))
     grid.add_column(style="bold", no_wrap=True)
     grid.add_column()
 
-    platforms = Text(f"{count(summary.get('platforms'))} in use: ")
+    platforms = Text(f"{summary.platforms} in use: ")
     platforms.append_text(_join([
-        Text(f"{count(summary.get('corporate_platforms'))} corporate"),
-        Text(f"{count(summary.get('consumer_platforms'))} consumer",
-             style=CLASSIFICATION_STYLES["consumer"] if summary.get("consumer_platforms") else ""),
-        Text(f"{count(summary.get('unknown_platforms'))} unknown",
-             style=CLASSIFICATION_STYLES["unknown"] if summary.get("unknown_platforms") else ""),
+        Text(f"{summary.corporate_platforms} corporate"),
+        Text(f"{summary.consumer_platforms} consumer",
+             style=CLASSIFICATION_STYLES["consumer"] if summary.consumer_platforms else ""),
+        Text(f"{summary.unknown_platforms} unknown",
+             style=CLASSIFICATION_STYLES["unknown"] if summary.unknown_platforms else ""),
     ]))
     grid.add_row("Platforms", platforms)
 
-    people = count(summary.get("people"))
-    departments = plural(count(summary.get("departments")), "department")
+    people = summary.people
+    departments = plural(summary.departments, "department")
     grid.add_row("People", Text(f"{people:,} in {departments}"))
 
-    overlapping = summary.get("capabilities_with_overlap") or []
-    overlap = [capability_label(cell(c, 30)) for c in overlapping]
+    overlap = [capability_label(cell(c, 30)) for c in summary.capabilities_with_overlap]
     if overlap:
         line = Text(f"{plural(len(overlap), 'capability', 'capabilities')} on more than one "
                     "platform: ")
@@ -187,33 +177,32 @@ def summary_panel(result: Result) -> Panel:
         line = Text("no capability is served by two platforms", style="green")
     grid.add_row("Overlap", line)
 
-    consumer = count(summary.get("consumer_app_users"))
+    consumer = summary.consumer_app_users
     share = f" ({percent(consumer / people)} of staff)" if people and consumer else ""
     grid.add_row("Consumer apps", Text(
         f"{plural(consumer, 'person', 'people')} use consumer apps for work{share}",
         style="bold red" if consumer else "green"))
 
-    grid.add_row("Findings", severity_line(severity_counts(result)))
-    rules: Mapping[str, Any] = summary.get("rules") or {}
+    grid.add_row("Findings", severity_line(summary.severity_counts))
     grid.add_row("Rules", Text(
-        f"{count(rules.get('failed'))} failed, {count(rules.get('passed'))} passed, "
-        f"{count(rules.get('not_assessed'))} not assessed"))
+        f"{summary.rules_failed} failed, {summary.rules_passed} passed, "
+        f"{summary.rules_not_assessed} not assessed"))
 
-    gaps = count(summary.get("coverage_gaps"))
+    gaps = summary.coverage_gaps
     grid.add_row("Coverage", Text(
         f"{plural(gaps, 'evidence topic')} not fully collected — see Coverage" if gaps
         else "all evidence topics collected",
         style="yellow" if gaps else "green"))
 
-    as_of = Text(cell(instant(run.get("as_of")), 60))
-    mode, days = cell(run.get("mode"), 20), run.get("activity_days")
+    as_of = Text(cell(instant(run.as_of), 60))
+    mode = cell(run.mode, 20)
     if mode:
         as_of.append(f" · {mode} run")
-    if isinstance(days, int):
-        as_of.append(f" · {days}-day activity window")
+    if run.activity_days is not None:
+        as_of.append(f" · {run.activity_days}-day activity window")
     grid.add_row("Evidence as of", as_of)
 
-    title = _t(organisation.get("name") or "Unnamed organisation", "bold", limit=80)
+    title = _t(run.organisation, "bold", limit=80)
     title.append(" — communications platform audit", style="")
     return Panel(grid, title=title, title_align="left", box=box.ROUNDED, expand=False,
                  padding=(0, 1))
@@ -222,11 +211,11 @@ def summary_panel(result: Result) -> Panel:
 # --- inventory ------------------------------------------------------------------------
 
 
-def _status(platform: Mapping[str, Any]) -> Text:
+def _status(platform: Platform) -> Text:
     """Classification over sanctioned-ness: ``consumer`` / ``unsanctioned``."""
-    classification = cell(platform.get("classification"), 20)
+    classification = cell(platform.classification, 20)
     text = Text(classification, style=CLASSIFICATION_STYLES.get(classification, ""))
-    sanctioned = platform.get("sanctioned")
+    sanctioned = platform.sanctioned
     if sanctioned is True:
         text.append("\nsanctioned", style="green")
     elif sanctioned is False:
@@ -234,9 +223,9 @@ def _status(platform: Mapping[str, Any]) -> Text:
     return text
 
 
-def _departments(names: Any, all_departments: int) -> Text:
+def _departments(names: Sequence[str], all_departments: int) -> Text:
     """The first few departments and "+N more"; "all N" when every department uses it."""
-    depts = [_department(d) for d in names or []]
+    depts = [_department(d) for d in names]
     if len(depts) > DEPARTMENTS_SHOWN and len(depts) == all_departments:
         return Text(f"all {all_departments}")
     shown = _join(depts[:DEPARTMENTS_SHOWN])
@@ -245,7 +234,7 @@ def _departments(names: Any, all_departments: int) -> Text:
     return shown
 
 
-def inventory_table(result: Result) -> Table:
+def inventory_table(view: ReportView) -> Table:
     """One row per platform, busiest first (the Result's order)."""
     table = _table()
     table.add_column("Platform", min_width=14, max_width=26)
@@ -254,11 +243,9 @@ def inventory_table(result: Result) -> Table:
     table.add_column("Active", justify="right", no_wrap=True)
     table.add_column("Departments", min_width=12)
     table.add_column("Seen by", min_width=6, max_width=16)
-    summary = result.get("summary")
-    all_departments = count(summary.get("departments")) if isinstance(summary, Mapping) else 0
-    for platform in items(result, "platforms"):
-        name = _t(platform.get("name") or platform.get("id"), "bold", limit=80)
-        vendor = cell(platform.get("vendor"), 60)
+    for platform in view.platforms:
+        name = _t(platform.name, "bold", limit=80)
+        vendor = cell(platform.vendor, 60)
         if vendor and not name.plain.casefold().startswith(vendor.casefold()):
             # Dim and in brackets on its own line: "Exchange Online (Microsoft)", never
             # "Exchange Online Microsoft" read as one product name once the cell wraps.
@@ -268,11 +255,11 @@ def inventory_table(result: Result) -> Table:
             name,
             _status(platform),
             Text(", ".join(capability_label(cell(c, 30), short=True)
-                           for c in platform.get("capabilities") or [])),
-            _num(platform.get("active_users")),
-            _departments(platform.get("departments"), all_departments),
+                           for c in platform.capabilities)),
+            _num(platform.active_users),
+            _departments(platform.departments, view.summary.departments),
             # one connector per line: the column stays as narrow as a connector name
-            Text("\n".join(cell(src, 30) for src in platform.get("sources") or [])),
+            Text("\n".join(cell(src, 30) for src in platform.sources)),
         )
     return table
 
@@ -280,12 +267,11 @@ def inventory_table(result: Result) -> Table:
 # --- licences -------------------------------------------------------------------------
 
 
-def licences_table(result: Result) -> Table | None:
-    """The licences rows (typed view): subscriptions and products of each platform whose
-    licences were read, then the platforms whose licences were not read or are unknown.
-    A dash is a count the source did not give — not assessed, never zero."""
-    rows = licences_of(result)
-    if not rows:
+def licences_table(view: ReportView) -> Table | None:
+    """The licences rows: subscriptions and products of each platform whose licences were
+    read, then the platforms whose licences were not read or are unknown. A dash is a
+    count the source did not give — not assessed, never zero."""
+    if not view.licences:
         return None
     table = _table()
     table.add_column("Platform", min_width=12, max_width=24)
@@ -293,7 +279,7 @@ def licences_table(result: Result) -> Table | None:
     for header in ("Bought", "Assigned", "Users", "Disabled", "Idle"):
         table.add_column(header, justify="right", no_wrap=True)
     table.add_column("Detail", min_width=10)
-    for lic in rows:
+    for lic in view.licences:
         table.add_row(_t(lic.name, limit=60), _t(lic.title, limit=80), _num(lic.enabled),
                       _num(lic.consumed), _num(lic.users), _num(lic.held_by_disabled),
                       _num(lic.inactive),
@@ -305,22 +291,18 @@ def licences_table(result: Result) -> Table | None:
 # --- overlap --------------------------------------------------------------------------
 
 
-
-
-def _top_pair(capability: Mapping[str, Any], names: Mapping[str, str]) -> Text:
-    pairs = [p for p in capability.get("pairs") or [] if isinstance(p, Mapping)]
-    if not pairs:
+def _top_pair(capability: Capability, names: Mapping[str, str]) -> Text:
+    if not capability.pairs:
         return Text("—", style="dim")
-    best = max(pairs, key=lambda p: (float(p.get("jaccard") or 0), count(p.get("shared"))))
-    a, b = (names.get(str(best.get(k)), cell(best.get(k), 60)) for k in ("a", "b"))
+    best = max(capability.pairs, key=lambda p: (p.jaccard, p.shared))
+    a, b = (names.get(pid, cell(pid, 60)) for pid in (best.a, best.b))
     text = Text(f"{a} + {b}: ")
-    text.append(f"{count(best.get('shared'))} shared ({percent(best.get('jaccard'))})",
-                style="yellow")
+    text.append(f"{best.shared} shared ({percent(best.jaccard)})", style="yellow")
     return text
 
 
 def _matrix_columns(
-    caps: Sequence[Mapping[str, Any]], names: Mapping[str, str]
+    caps: Sequence[Capability], names: Mapping[str, str]
 ) -> list[tuple[str, str, int]]:
     """(platform id, header, width) per platform in use, in first-seen order.
 
@@ -329,12 +311,9 @@ def _matrix_columns(
     """
     columns: dict[str, tuple[str, int]] = {}
     for cap in caps:
-        for p in cap.get("platforms") or []:
-            users = count(p.get("active_users"))
-            if not users:
-                continue
-            pid = str(p.get("id"))
-            name = clip(names.get(pid) or cell(p.get("name") or pid, 60), MATRIX_NAME_LIMIT)
+        for p in cap.in_use:
+            users, pid = p.active_users, p.platform
+            name = clip(names.get(pid) or cell(p.name, 60), MATRIX_NAME_LIMIT)
             longest_word = max((cell_len(word) for word in name.split()), default=1)
             width = max(longest_word, len(f"{users:,}"), columns.get(pid, ("", 1))[1])
             columns[pid] = (name, width)
@@ -342,7 +321,7 @@ def _matrix_columns(
 
 
 def _overlap_matrix(
-    caps: Sequence[Mapping[str, Any]], names: Mapping[str, str], width: int
+    caps: Sequence[Capability], names: Mapping[str, str], width: int
 ) -> Table | None:
     """Capabilities as rows, platforms as columns; ``None`` when it cannot fit ``width``.
 
@@ -350,7 +329,7 @@ def _overlap_matrix(
     column it would need more room than the numbers themselves.
     """
     columns = _matrix_columns(caps, names)
-    labels = [capability_label(cell(cap.get("name"), 30)) for cap in caps]
+    labels = [capability_label(cell(cap.name, 30)) for cap in caps]
     label_width = max(len("Capability"), *(cell_len(label) for label in labels))
     fixed = [label_width, *(w for _pid, _name, w in columns), len("Overlap")]
     # Each column is followed by one space of padding and one of separator.
@@ -362,26 +341,26 @@ def _overlap_matrix(
         table.add_column(Text(name), justify="right", width=col_width)
     table.add_column("Overlap", justify="right", no_wrap=True)
     for label, cap in zip(labels, caps, strict=True):
-        users = {str(p.get("id")): count(p.get("active_users")) for p in cap.get("platforms") or []}
+        users = {p.platform: p.active_users for p in cap.platforms}
         row: list[RenderableType] = [Text(label)]
         for pid, _name, _w in columns:
             row.append(_num(users[pid]) if users.get(pid) else Text("·", style="dim"))
-        row.append(Text(f"{count(cap.get('overlapping_users')):,}", style="bold"))
+        row.append(Text(f"{cap.overlapping_users:,}", style="bold"))
         table.add_row(*row)
     return table
 
 
-def _pairs(caps: Sequence[Mapping[str, Any]], names: Mapping[str, str]) -> Table:
+def _pairs(caps: Sequence[Capability], names: Mapping[str, str]) -> Table:
     """The matrix's companion: each capability's most interchangeable pair of platforms."""
     grid = Table.grid(padding=(0, 2))
     grid.add_column(no_wrap=True)
     grid.add_column()
     for cap in caps:
-        grid.add_row(Text(capability_label(cell(cap.get("name"), 30))), _top_pair(cap, names))
+        grid.add_row(Text(capability_label(cell(cap.name, 30))), _top_pair(cap, names))
     return grid
 
 
-def _overlap_list(caps: Sequence[Mapping[str, Any]], names: Mapping[str, str]) -> Table:
+def _overlap_list(caps: Sequence[Capability], names: Mapping[str, str]) -> Table:
     table = _table()
     table.add_column("Capability", no_wrap=True)
     table.add_column("Platforms in use (active users)")
@@ -389,29 +368,29 @@ def _overlap_list(caps: Sequence[Mapping[str, Any]], names: Mapping[str, str]) -
     table.add_column("Most similar pair")
     for cap in caps:
         platforms = _join(
-            [Text.assemble(names.get(str(p.get("id")), cell(p.get("name"), 60)), " ",
-                           (f"{count(p.get('active_users')):,}", "bold"))
-             for p in cap.get("platforms") or [] if count(p.get("active_users"))],
+            [Text.assemble(names.get(p.platform, cell(p.name, 60)), " ",
+                           (f"{p.active_users:,}", "bold"))
+             for p in cap.in_use],
             " · ",
         )
         table.add_row(
-            Text(capability_label(cell(cap.get("name"), 30))), platforms,
-            Text(f"{count(cap.get('overlapping_users')):,}", style="bold"),
+            Text(capability_label(cell(cap.name, 30))), platforms,
+            Text(f"{cap.overlapping_users:,}", style="bold"),
             _top_pair(cap, names),
         )
     return table
 
 
-def overlap_section(result: Result, console: Console) -> RenderableType | None:
+def overlap_section(view: ReportView, console: Console) -> RenderableType | None:
     """Capabilities served by several platforms: a matrix when it fits, else a list.
 
     The matrix (platforms as columns) reads best but needs room; on a narrow terminal, or
     with many platforms, the same numbers are shown one capability per row.
     """
-    caps = overlapping_capabilities(result)
+    caps = view.overlapping
     if not caps:
         return None
-    names = platform_names(result)
+    names = platform_names(view)
     matrix = _overlap_matrix(caps, names, console.width)
     parts: list[RenderableType] = (
         [_overlap_list(caps, names)] if matrix is None
@@ -420,21 +399,21 @@ def overlap_section(result: Result, console: Console) -> RenderableType | None:
     note = Text(
         "Overlap: people active on two or more of the platforms. Pair: people on both, "
         "and as a share of people on either.", style="dim")
-    secondary = [Text(f"{capability_label(cell(cap.get('name'), 30))}: also able, not "
-                      f"compared: " + ", ".join(cell(p.get("name") or p.get("id"), 60)
-                                                for p in items(cap, "secondary_platforms")),
+    secondary = [Text(f"{capability_label(cell(cap.name, 30))}: "
+                      + cap.secondary_note().replace(
+                          ", ".join(cap.secondary),
+                          ", ".join(cell(name, 60) for name in cap.secondary)),
                       style="dim")
-                 for cap in caps if items(cap, "secondary_platforms")]
+                 for cap in caps if cap.secondary]
     return Group(*parts, Text(), note, *secondary)
 
 
 # --- consumer exposure ----------------------------------------------------------------
 
 
-def exposure_section(result: Result) -> RenderableType:
+def exposure_section(view: ReportView) -> RenderableType:
     """Departments whose staff use consumer apps, highest share first."""
-    departments = items(result, "departments")
-    exposed = exposed_departments(result)
+    exposed = view.exposed_departments
     if not exposed:
         return Text("No consumer-app use seen in any department.", style="green")
     table = _table()
@@ -444,15 +423,15 @@ def exposure_section(result: Result) -> RenderableType:
     table.add_column("Share", justify="right", no_wrap=True)
     table.add_column("Apps", min_width=10)
     for dept in exposed:
-        share = float(dept.get("consumer_exposure") or 0)
+        share = dept.consumer_exposure
         table.add_row(
-            _department(dept.get("name")),
-            _num(dept.get("people")),
-            Text(f"{count(dept.get('consumer_app_users')):,}", style="bold"),
+            _department(dept.name),
+            _num(dept.people),
+            Text(f"{dept.consumer_app_users:,}", style="bold"),
             Text(percent(share), style="bold red" if share >= 0.1 else "yellow"),
-            _join([_t(app, limit=60) for app in dept.get("consumer_apps") or []]),
+            _join([_t(app, limit=60) for app in dept.consumer_apps]),
         )
-    rest = len(departments) - len(exposed)
+    rest = len(view.departments) - len(exposed)
     if not rest:
         return table
     return Group(table, Text(), Text(f"{plural(rest, 'other department')}: no consumer-app use "
@@ -462,45 +441,41 @@ def exposure_section(result: Result) -> RenderableType:
 # --- findings -------------------------------------------------------------------------
 
 
-def _subject(finding: Mapping[str, Any]) -> Text:
-    subject: Mapping[str, Any] = finding.get("subject") or {}
-    text = _t(subject.get("name") or subject.get("id"), "bold", limit=120)
-    kind = cell(subject.get("kind"), 30).replace("_", " ")
+def _subject(finding: Finding) -> Text:
+    text = _t(finding.subject.name, "bold", limit=120)
+    kind = cell(finding.subject.kind, 30).replace("_", " ")
     if kind:
         text.append(f"  {kind}", style="dim")
     return text
 
 
-def _references(refs: Any) -> Text:
-    parts = []
-    for ref in refs or []:
-        if isinstance(ref, Mapping):
-            parts.append(Text(f"{cell(ref.get('framework'), 40)}:{cell(ref.get('control'), 40)}"))
-    return _join(parts, " · ")
+def _references(finding: Finding) -> Text:
+    return _join([Text(f"{cell(ref.framework, 40)}:{cell(ref.control, 40)}")
+                  for ref in finding.references], " · ")
 
 
-def _finding(finding: Mapping[str, Any], verbose: bool) -> RenderableType:
-    head = Text.assemble(("▸ ", MARKER_STYLES.get(str(finding.get("severity")), "")),
-                         (cell(finding.get("rule_id"), 40), "bold"), "  ",
-                         _t(finding.get("title"), limit=160))
-    if finding.get("suppressed"):
+def _finding(finding: Finding, verbose: bool) -> RenderableType:
+    head = Text.assemble(("▸ ", MARKER_STYLES.get(finding.severity, "")),
+                         (cell(finding.rule_id, 40), "bold"), "  ",
+                         _t(finding.title, limit=160))
+    if finding.suppressed:
         head.append("  (suppressed)", style="dim italic")
     grid = Table.grid(padding=(0, 1))
     grid.add_column(style="dim", no_wrap=True, min_width=8)
     grid.add_column()
     grid.add_row("Subject", _subject(finding))
-    grid.add_row("Finding", _p(finding.get("message")))
-    if finding.get("remediation"):
-        grid.add_row("Fix", _p(finding.get("remediation")))
-    if finding.get("references"):
-        grid.add_row("Refs", _references(finding.get("references")))
+    grid.add_row("Finding", _p(finding.message))
+    if finding.remediation:
+        grid.add_row("Fix", _p(finding.remediation))
+    if finding.references:
+        grid.add_row("Refs", _references(finding))
     if verbose:
-        if finding.get("rationale"):
-            grid.add_row("Why", _p(finding.get("rationale")))
-        evidence = [cell(e, 80) for e in finding.get("evidence") or []]
+        if finding.rationale:
+            grid.add_row("Why", _p(finding.rationale))
+        evidence = [cell(e, 80) for e in finding.evidence]
         grid.add_row("Evidence", Text(", ".join(evidence)) if evidence
                      else Text("—", style="dim"))
-        grid.add_row("ID", Text(cell(finding.get("fingerprint"), 40)))
+        grid.add_row("ID", Text(cell(finding.fingerprint, 40)))
     return Group(head, Padding(grid, (0, 0, 0, 2)))
 
 
@@ -508,7 +483,7 @@ def _finding(finding: Mapping[str, Any], verbose: bool) -> RenderableType:
 SUBJECTS_SHOWN = 8
 
 
-def _rule_group(group: Sequence[Mapping[str, Any]], verbose: bool) -> RenderableType:
+def _rule_group(group: Sequence[Finding], verbose: bool) -> RenderableType:
     """One rule's findings: the rule, its fix and references once, then each subject.
 
     Fourteen unsanctioned apps are one decision with fourteen names, not fourteen copies
@@ -517,9 +492,9 @@ def _rule_group(group: Sequence[Mapping[str, Any]], verbose: bool) -> Renderable
     if len(group) == 1:
         return _finding(group[0], verbose)
     first = group[0]
-    head = Text.assemble(("▸ ", MARKER_STYLES.get(str(first.get("severity")), "")),
-                         (cell(first.get("rule_id"), 40), "bold"), "  ",
-                         _t(first.get("title"), limit=160), (f"  ({len(group)})", "dim"))
+    head = Text.assemble(("▸ ", MARKER_STYLES.get(first.severity, "")),
+                         (cell(first.rule_id, 40), "bold"), "  ",
+                         _t(first.title, limit=160), (f"  ({len(group)})", "dim"))
     grid = Table.grid(padding=(0, 1))
     grid.add_column(style="dim", no_wrap=True, min_width=8)
     grid.add_column()
@@ -527,72 +502,55 @@ def _rule_group(group: Sequence[Mapping[str, Any]], verbose: bool) -> Renderable
     for index, finding in enumerate(shown):
         label = "Findings" if index == 0 else ""
         line = _subject(finding)
-        if finding.get("suppressed"):
+        if finding.suppressed:
             line.append("  (suppressed)", style="dim italic")
         line.append("\n")
-        line.append_text(_p(finding.get("message"), "dim" if not verbose else ""))
+        line.append_text(_p(finding.message, "dim" if not verbose else ""))
         grid.add_row(label, line)
         if verbose:
-            evidence = [cell(e, 80) for e in finding.get("evidence") or []]
+            evidence = [cell(e, 80) for e in finding.evidence]
             grid.add_row("", Text(f"evidence {', '.join(evidence) or '—'} · id "
-                                  f"{cell(finding.get('fingerprint'), 40)}", style="dim"))
+                                  f"{cell(finding.fingerprint, 40)}", style="dim"))
     if len(group) > len(shown):
         grid.add_row("", Text(f"+{len(group) - len(shown)} more (-v lists all)", style="dim"))
-    if first.get("remediation"):
-        grid.add_row("Fix", _p(first.get("remediation")))
-    if first.get("references"):
-        grid.add_row("Refs", _references(first.get("references")))
-    if verbose and first.get("rationale"):
-        grid.add_row("Why", _p(first.get("rationale")))
+    if first.remediation:
+        grid.add_row("Fix", _p(first.remediation))
+    if first.references:
+        grid.add_row("Refs", _references(first))
+    if verbose and first.rationale:
+        grid.add_row("Why", _p(first.rationale))
     return Group(head, Padding(grid, (0, 0, 0, 2)))
 
 
-def notices_block(result: Result) -> RenderableType | None:
+def notices_block(view: ReportView) -> RenderableType | None:
     """INCOMPLETE (failed sources) and the baseline's hidden count, above everything."""
-    from sprawl_audit.report.formats.view import notices
-
-    found = notices(result)
-    if not found:
+    if not view.notices:
         return None
     lines = [Text(prose(text, 900), style="bold red" if kind == "incomplete" else "yellow")
-             for kind, text in found]
+             for kind, text in view.notices]
     return Group(*lines)
 
 
-def findings_section(result: Result, verbose: bool) -> tuple[RenderableType, int]:
+def findings_section(view: ReportView, verbose: bool) -> tuple[RenderableType, int]:
     """Findings by severity (critical first), then by rule; suppressed ones only with ``-v``.
 
     Returns the renderable and how many findings it shows.
     """
-    findings = items(result, "findings")
-    shown = [f for f in findings if verbose or not f.get("suppressed")]
-    hidden = len(findings) - len(shown)
+    shown = view.all_findings if verbose else view.findings
+    hidden = len(view.all_findings) - len(shown)
     parts: list[RenderableType] = []
-    known = set(SEVERITY_ORDER)
-    buckets = [(sev, [f for f in shown if f.get("severity") == sev]) for sev in SEVERITY_ORDER]
-    buckets.append(("", [f for f in shown if f.get("severity") not in known]))
-    for severity, bucket in buckets:
-        if not bucket:
-            continue
-        if severity:
-            parts.append(Text(f"{severity.upper()} ({len(bucket)})",
-                              style=SEVERITY_STYLES[severity]))
-        by_rule: dict[str, list[Mapping[str, Any]]] = {}
-        for finding in bucket:
-            by_rule.setdefault(str(finding.get("rule_id")), []).append(finding)
-        for group in by_rule.values():
-            parts.append(_rule_group(group, verbose))
+    for severity in group_findings(shown) if verbose else view.by_severity:
+        if severity.severity in SEVERITY_STYLES:  # unknown severities: no heading
+            parts.append(Text(f"{severity.severity.upper()} ({severity.total})",
+                              style=SEVERITY_STYLES[severity.severity]))
+        for group in severity.rules:
+            parts.append(_rule_group(group.findings, verbose))
             parts.append(Text())
-    from sprawl_audit.report.formats.view import baseline_notice, no_findings_text
-
-    hidden_by_baseline = baseline_notice(result)
     if not shown:
-        empty = no_findings_text(result)
-        parts.append(Text(prose(empty, 600), style="green" if empty == "No findings."
-                          else "yellow"))
-    elif hidden_by_baseline:
-        parts.append(Text(f"New findings only: {prose(hidden_by_baseline, 400)}.",
-                          style="yellow"))
+        parts.append(Text(prose(view.no_findings, 600),
+                          style="green" if view.no_findings == "No findings." else "yellow"))
+    elif view.baseline:
+        parts.append(Text(f"New findings only: {prose(view.baseline, 400)}.", style="yellow"))
     if hidden:
         parts.append(Text(f"{plural(hidden, 'suppressed finding')} not shown (-v shows them).",
                           style="dim"))
@@ -619,7 +577,7 @@ BLOCK_INDENT = 2
 CHECKS_MAX_WIDTH = 32
 
 
-def _words(value: Any, style: str = "", limit: int = PROSE_LIMIT) -> Text:
+def _words(value: str, style: str = "", limit: int = PROSE_LIMIT) -> Text:
     """Tenant or connector text on one line, capped at ``limit`` characters at a word
     boundary: a cut shows as `` …``, never as half a word that reads as another one."""
     text = cell(value, limit)
@@ -642,18 +600,17 @@ def _block(head: RenderableType, body: Text) -> RenderableType:
     return Group(head, Padding(body, (0, 0, 0, BLOCK_INDENT)))
 
 
-def not_assessed_section(result: Result, width: int | None = None
+def not_assessed_section(view: ReportView, width: int | None = None
                          ) -> tuple[RenderableType | None, int]:
     """Rules that could not be judged for want of evidence, with the reason; a table when
     the reason column can be :data:`DETAIL_MIN_WIDTH` wide within ``width``, else one
     block per rule."""
-    rules = [r for r in items(result, "rules") if r.get("status") == "not_assessed"]
+    rules = view.rules_with_status("not_assessed")
     if not rules:
         return None, 0
-    ids = [Text(cell(rule.get("id"), 40), style="bold") for rule in rules]
-    reasons = [_words(rule.get("reason") or "evidence not collected", "yellow")
-               for rule in rules]
-    titles = [_words(rule.get("title"), limit=CELL_LIMIT) for rule in rules]
+    ids = [Text(cell(rule.id, 40), style="bold") for rule in rules]
+    reasons = [_words(rule.reason or "evidence not collected", "yellow") for rule in rules]
+    titles = [_words(rule.title, limit=CELL_LIMIT) for rule in rules]
     checks_width = min(CHECKS_MAX_WIDTH, max(16, *(t.cell_len for t in titles)))
     if not _fits([max(i.cell_len for i in ids), checks_width], width):
         blocks = []
@@ -673,22 +630,21 @@ def not_assessed_section(result: Result, width: int | None = None
     return table, len(rules)
 
 
-def coverage_section(result: Result, width: int | None = None
+def coverage_section(view: ReportView, width: int | None = None
                      ) -> tuple[RenderableType | None, int]:
     """What each connector collected per evidence topic; gaps first. A table when the
     Detail column can be :data:`DETAIL_MIN_WIDTH` wide within ``width``, else one block
     per entry (connector, topic, status and items, then the detail wrapped under it)."""
-    entries = sorted(items(result, "coverage"),
-                     key=lambda c: coverage_rank(str(c.get("status"))))
+    entries = sorted(view.coverage, key=lambda c: coverage_rank(c.status))
     if not entries:
         return None, 0
     rows = []
     for entry in entries:
-        status = cell(entry.get("status"), 30)
-        rows.append((_t(entry.get("connector"), limit=40), _t(entry.get("topic"), limit=60),
+        status = cell(entry.status, 30)
+        rows.append((_t(entry.connector, limit=40), _t(entry.topic, limit=60),
                      Text(coverage_label(status), style=COVERAGE_STYLES.get(status, "")),
-                     _num(entry.get("items")), _words(entry.get("detail"), "dim")))
-    topic_width = min(28, max(len(cell(e.get("topic"), 60)) for e in entries))
+                     _num(entry.items), _words(entry.detail, "dim")))
+    topic_width = min(28, max(len(cell(e.topic, 60)) for e in entries))
     fixed = [max(max(r[i].cell_len for r in rows), len(label)) for i, label in
              enumerate(("Connector", "Topic", "Status", "Items"))]
     if not _fits([*fixed[:1], max(5, topic_width), *fixed[2:]], width):
@@ -738,16 +694,8 @@ RULE_MARKS: dict[str, tuple[str, str]] = {
 CONTROL_RULES_SHOWN = 4
 
 
-def _control_counts(framework: Mapping[str, Any]) -> dict[str, int]:
-    summary = framework.get("summary")
-    if isinstance(summary, Mapping):
-        return {s: count(summary.get(s)) for s in CONTROL_STATUS_STYLES}
-    counts = dict.fromkeys(CONTROL_STATUS_STYLES, 0)
-    for control in items(framework, "controls"):
-        status = str(control.get("status"))
-        if status in counts:
-            counts[status] += 1
-    return counts
+def _control_counts(framework: Framework) -> dict[str, int]:
+    return {s: framework.tally.get(s, 0) for s in CONTROL_STATUS_STYLES}
 
 
 def _counts_line(counts: Mapping[str, int]) -> Text:
@@ -757,12 +705,12 @@ def _counts_line(counts: Mapping[str, int]) -> Text:
     return _join(parts)
 
 
-def _framework_title(framework: Mapping[str, Any], *, short: bool = False) -> Text:
+def _framework_title(framework: Framework, *, short: bool = False) -> Text:
     """``ncsc-caf  NCSC Cyber Assessment Framework 4.0`` (short: the id and a clipped
     name; versions only when they are a version number, not a sentence)."""
-    fid = cell(framework.get("id"), 40)
-    name = cell(framework.get("name") or fid, 100)
-    version = cell(framework.get("version"), 40)
+    fid = cell(framework.id, 40)
+    name = cell(framework.name, 100)
+    version = cell(framework.version, 40)
     if version and len(version) <= 10:
         name += f" {version}"
     title = Text(fid, style="bold")
@@ -790,22 +738,20 @@ def brief_reason(text: str) -> str:
     return brief.replace("not_configured", "not configured")
 
 
-def _rule_line(rule: Mapping[str, Any]) -> Text:
-    mark, style = RULE_MARKS.get(str(rule.get("status")), ("·", ""))
+def _rule_line(rule: ControlRule) -> Text:
+    mark, style = RULE_MARKS.get(rule.status, ("·", ""))
     line = Text(f"{mark} ", style=style)
-    line.append(cell(rule.get("id"), 40))
+    line.append(cell(rule.id, 40))
     return line
 
 
-def _rule_note(rule: Mapping[str, Any], verbose: bool) -> Text:
-    status = str(rule.get("status"))
-    reason = rule.get("reason")
+def _rule_note(rule: ControlRule, verbose: bool) -> Text:
+    status = rule.status
     text = ""
-    if isinstance(reason, str) and reason:
-        text = reason if verbose else brief_reason(reason)
+    if rule.reason:
+        text = rule.reason if verbose else brief_reason(rule.reason)
     if status == "failed":
-        findings = count(rule.get("findings"))
-        note = Text(plural(findings, "finding"), style="red")
+        note = Text(plural(rule.findings, "finding"), style="red")
         if text:
             note.append(f"; {cell(text, 300)}", style="dim")
         return note
@@ -815,29 +761,28 @@ def _rule_note(rule: Mapping[str, Any], verbose: bool) -> Text:
     return _t(text, style, limit=300)
 
 
-def _control_rows(control: Mapping[str, Any], verbose: bool
+def _control_rows(control: Control, verbose: bool
                   ) -> list[tuple[RenderableType, RenderableType]]:
     """(rule, note) rows of one control: failures and unjudged rules one by one, passes
     counted unless verbose."""
-    rules = items(control, "rules")
-    if not rules:
-        reasons = [cell(r, 300) for r in control.get("reasons") or [] if isinstance(r, str)]
+    if not control.rules:
+        reasons = [cell(r, 300) for r in control.reasons]
         why = reasons[0] if reasons else "no enabled rule checks this control"
         if not verbose:
             why = brief_reason(why)
         return [(Text("—", style="dim"), Text(why, style="dim"))]
     order = {"failed": 0, "not_assessed": 1, "disabled": 2, "passed": 3}
-    rules = sorted(rules, key=lambda r: order.get(str(r.get("status")), 9))
-    failed = [r for r in rules if r.get("status") == "failed"]
-    passed = [r for r in rules if r.get("status") == "passed"]
-    others = [r for r in rules if r not in failed and r not in passed]
+    rules = sorted(control.rules, key=lambda r: order.get(r.status, 9))
+    failed = [r for r in rules if r.status == "failed"]
+    passed = [r for r in rules if r.status == "passed"]
+    others = [r for r in rules if r.status not in ("failed", "passed")]
     rows: list[tuple[RenderableType, RenderableType]] = []
     shown_failed = failed if verbose else failed[:CONTROL_RULES_SHOWN]
     rows.extend((_rule_line(rule), _rule_note(rule, verbose)) for rule in shown_failed)
     if len(failed) > len(shown_failed):
         hidden = failed[len(shown_failed):]
         rows.append((Text(f"✗ +{len(hidden)} more", style="red"),
-                     Text(f"{plural(sum(count(r.get('findings')) for r in hidden), 'finding')}"
+                     Text(f"{plural(sum(r.findings for r in hidden), 'finding')}"
                           " (-v lists them)", style="dim")))
     rows.extend((_rule_line(rule), _rule_note(rule, verbose)) for rule in others)
     if verbose:
@@ -851,7 +796,7 @@ def _control_rows(control: Mapping[str, Any], verbose: bool
 CONTROL_TITLE_WIDTH = 18
 
 
-def _framework_table(framework: Mapping[str, Any], verbose: bool) -> Table:
+def _framework_table(framework: Framework, verbose: bool) -> Table:
     """One block of rows per control: its id and status, then one row per rule (failed
     and unjudged ones named, passes counted), the control's title running down the first
     column beside them."""
@@ -860,13 +805,13 @@ def _framework_table(framework: Mapping[str, Any], verbose: bool) -> Table:
     table.add_column("Status", no_wrap=True)
     table.add_column("Rules", no_wrap=True)
     table.add_column("Findings / why not assessed", min_width=20, overflow="fold")
-    controls = items(framework, "controls")
+    controls = framework.controls
     for number, control in enumerate(controls):
-        status = str(control.get("status"))
+        status = control.status
         label = Text(CONTROL_STATUS_LABELS.get(status, cell(status, 20)),
                      style=CONTROL_STATUS_STYLES.get(status, ""))
-        title = textwrap.wrap(cell(control.get("title"), 120), CONTROL_TITLE_WIDTH) or [""]
-        firsts = [Text(cell(control.get("id"), 40), style="bold"),
+        title = textwrap.wrap(cell(control.title, 120), CONTROL_TITLE_WIDTH) or [""]
+        firsts = [Text(cell(control.id, 40), style="bold"),
                   *(Text(line, style="dim") for line in title)]
         rows = _control_rows(control, verbose)
         rows += [(Text(""), Text(""))] * max(0, len(firsts) - len(rows))
@@ -877,7 +822,8 @@ def _framework_table(framework: Mapping[str, Any], verbose: bool) -> Table:
     return table
 
 
-def compliance_section(result: Result, verbose: bool) -> tuple[RenderableType | None, int]:
+def compliance_section(view: ReportView, verbose: bool
+                       ) -> tuple[RenderableType | None, int]:
     """Per framework control: failed, passed, not assessed (and why), not covered.
 
     Frameworks chosen with ``--framework`` (or all, with ``-v``) get a table of their
@@ -885,16 +831,17 @@ def compliance_section(result: Result, verbose: bool) -> tuple[RenderableType | 
     Returns the renderable (None when the Result has no compliance view) and how many
     frameworks it covers.
     """
-    frameworks = items(result, "frameworks")
+    frameworks = view.frameworks
     if not frameworks:
         return None, 0
-    detailed = [f for f in frameworks if f.get("selected")] or (frameworks if verbose else [])
+    selected = [f for f in frameworks if f.selected]
+    detailed = selected or (list(frameworks) if verbose else [])
     parts: list[RenderableType] = []
     for framework in detailed:
         head = _framework_title(framework)
         parts.append(head)
         parts.extend(Padding(Text(cell(note, 600), style="dim italic"), (0, 0, 0, 2))
-                     for note in framework_notes(framework))
+                     for note in framework.notes)
         parts.append(Padding(_counts_line(_control_counts(framework)), (0, 0, 0, 2)))
         parts.append(_framework_table(framework, verbose))
         parts.append(Text())
@@ -902,7 +849,8 @@ def compliance_section(result: Result, verbose: bool) -> tuple[RenderableType | 
         parts.append(Text("✗ found something · ✓ passed · ? not assessed · – disabled. "
                           "Control titles are our summaries: see each framework's own text.",
                           style="dim"))
-    rest = [f for f in frameworks if f not in detailed]
+    rest = [f for f in frameworks if not f.selected] if selected else (
+        [] if verbose else list(frameworks))
     if rest:
         table = _table()
         table.add_column("Framework", min_width=16, no_wrap=True, overflow="ellipsis")

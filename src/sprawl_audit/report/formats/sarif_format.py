@@ -32,7 +32,8 @@ from every string (SARIF viewers show message text as is).
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import IO, Any
 from urllib.parse import quote
 
@@ -40,8 +41,13 @@ from sprawl_audit.report.formats.interface import Format, RenderOptions
 from sprawl_audit.report.formats.labels import coverage_label
 from sprawl_audit.report.formats.markdown_format import md
 from sprawl_audit.report.formats.markup import clean_prose, xml_safe
-from sprawl_audit.report.formats.typed_view import Finding, ReportView, parse_view
-from sprawl_audit.report.formats.view import items
+from sprawl_audit.report.formats.typed_view import (
+    Finding,
+    Reference,
+    ReportView,
+    Rule,
+    parse_view,
+)
 
 SARIF_VERSION = "2.1.0"
 SARIF_SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -105,21 +111,19 @@ def _framework_tags(view: ReportView) -> dict[str, list[str]]:
         for control in fw.controls:
             tag = f"{fid}:{cell(control.id, 40)}"
             for rule in control.rules:
-                tags.setdefault(rule, [])
-                if tag not in tags[rule]:
-                    tags[rule].append(tag)
+                cited = tags.setdefault(rule.id, [])
+                if tag not in cited:
+                    cited.append(tag)
     return tags
 
 
-def _references(refs: Any) -> list[dict[str, str]]:
+def _references(refs: Sequence[Reference]) -> list[dict[str, str]]:
     out = []
-    for ref in refs if isinstance(refs, list) else []:
-        if isinstance(ref, Mapping):
-            entry = {"framework": cell(ref.get("framework"), 40),
-                     "control": cell(ref.get("control"), 60)}
-            if ref.get("title"):
-                entry["title"] = cell(ref.get("title"), 160)
-            out.append(entry)
+    for ref in refs:
+        entry = {"framework": cell(ref.framework, 40), "control": cell(ref.control, 60)}
+        if ref.title:
+            entry["title"] = cell(ref.title, 160)
+        out.append(entry)
     return out
 
 
@@ -128,16 +132,16 @@ def rule_key(value: Any) -> str:
     return cell(value, 100) or "unknown-rule"
 
 
-def _rule(rule: Mapping[str, Any], extra_tags: list[str]) -> dict[str, Any]:
-    severity = str(rule.get("severity", ""))
-    rule_id = rule_key(rule.get("id"))
-    title = _text(rule.get("title"), DESCRIPTION_LIMIT) or rule_id
-    rationale = _text(rule.get("rationale"), DESCRIPTION_LIMIT) or title
-    remediation = _text(rule.get("remediation")) or title
-    references = _references(rule.get("references"))
+def _rule(rule: Rule, extra_tags: list[str]) -> dict[str, Any]:
+    severity = rule.severity
+    rule_id = rule_key(rule.id)
+    title = _text(rule.title, DESCRIPTION_LIMIT) or rule_id
+    rationale = _text(rule.rationale, DESCRIPTION_LIMIT) or title
+    remediation = _text(rule.remediation) or title
+    references = _references(rule.references)
     tags = ["security", "sprawl-audit"]
-    if rule.get("pack"):
-        tags.append(f"pack:{cell(rule.get('pack'), 40)}")
+    if rule.pack:
+        tags.append(f"pack:{cell(rule.pack, 40)}")
     for ref in references:
         tag = f"{ref['framework']}:{ref['control']}"
         if tag not in tags:
@@ -158,11 +162,11 @@ def _rule(rule: Mapping[str, Any], extra_tags: list[str]) -> dict[str, Any]:
         properties["security-severity"] = SECURITY_SEVERITY[severity]
     if references:
         properties["references"] = references
-    if rule.get("status"):
-        properties["status"] = cell(rule.get("status"), 30)
+    if rule.status:
+        properties["status"] = cell(rule.status, 30)
     return {
         "id": rule_id,
-        "name": cell(rule.get("title"), NAME_LIMIT) or rule_id,
+        "name": cell(rule.title, NAME_LIMIT) or rule_id,
         "shortDescription": {"text": cell(title, DESCRIPTION_LIMIT)},
         "fullDescription": {"text": rationale},
         "help": {"text": remediation, "markdown": help_md},
@@ -171,8 +175,7 @@ def _rule(rule: Mapping[str, Any], extra_tags: list[str]) -> dict[str, Any]:
     }
 
 
-def _rules(result: Mapping[str, Any], view: ReportView,
-           findings: list[Finding]) -> list[dict[str, Any]]:
+def _rules(view: ReportView, findings: list[Finding]) -> list[dict[str, Any]]:
     """Rules from the Result, enriched with a finding's rationale/remediation text.
 
     A Result's ``rules`` entries carry no rationale or remediation (findings do); the
@@ -185,25 +188,23 @@ def _rules(result: Mapping[str, Any], view: ReportView,
     tags = _framework_tags(view)
     out: list[dict[str, Any]] = []
     seen: set[str] = set()
-    for rule in items(result, "rules"):
-        rid = rule_key(rule.get("id"))
+    for rule in view.rules:
+        rid = rule_key(rule.id)
         if rid in seen:
             continue
         seen.add(rid)
         first = by_finding.get(rid)
-        merged = {**rule,
-                  "rationale": rule.get("rationale") or (first.rationale if first else None),
-                  "remediation": rule.get("remediation") or (first.remediation if first
-                                                              else None)}
-        out.append(_rule(merged, tags.get(rid, [])))
+        out.append(_rule(replace(
+            rule, rationale=rule.rationale or (first.rationale if first else ""),
+            remediation=rule.remediation or (first.remediation if first else "")),
+            tags.get(rid, [])))
     for rid, f in by_finding.items():
         if rid not in seen:
             seen.add(rid)
-            references = [{"framework": r.framework, "control": r.control, "title": r.title}
-                          for r in f.references]
-            out.append(_rule({"id": rid, "title": f.title, "severity": f.severity,
-                              "references": references, "rationale": f.rationale,
-                              "remediation": f.remediation}, tags.get(rid, [])))
+            out.append(_rule(Rule(id=rid, title=f.title, severity=f.severity, pack="",
+                                  status="", findings=0, reason="", requires=(),
+                                  references=f.references, rationale=f.rationale,
+                                  remediation=f.remediation), tags.get(rid, [])))
     return out
 
 
@@ -274,7 +275,7 @@ def sarif_document(result: Mapping[str, Any]) -> dict[str, Any]:
     """The SARIF log as a dict."""
     view = parse_view(result)
     findings = list(view.all_findings)
-    rules = _rules(result, view, findings)
+    rules = _rules(view, findings)
     index = {rule["id"]: i for i, rule in enumerate(rules)}
     run = view.run
     driver: dict[str, Any] = {

@@ -1,9 +1,11 @@
 """The Result as flat tables, shared by the CSV files and the XLSX sheets.
 
-One :class:`Table` per subject (inventory, findings, people per platform, …), each a
-header and rows of plain values: ``str``, ``int``, ``float`` or ``None``. Lists are
-joined with ``"; "``, booleans become ``yes``/``no`` (``None``: empty), so a consultant's
-pivot table and a pipeline's ``csv.DictReader`` see the same columns.
+Built from the typed view (:mod:`.typed_view`) that every format renders, so a table
+row says what the terminal, HTML and Markdown reports say. One :class:`Table` per subject
+(inventory, findings, people per platform, …), each a header and rows of plain values:
+``str``, ``int``, ``float`` or ``None``. Lists are joined with ``"; "``, booleans become
+``yes``/``no`` (``None``: empty), so a consultant's pivot table and a pipeline's
+``csv.DictReader`` see the same columns.
 
 Values are *raw* here. Spreadsheets are a medium with its own injection risk — a cell
 that starts with ``=``, ``+``, ``-`` or ``@`` is a formula to Excel, LibreOffice and
@@ -14,30 +16,13 @@ a tenant string safe for a cell and both writers use it on every string.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from sprawl_audit.report.formats.labels import capability_label, instant, yes_no
 from sprawl_audit.report.formats.markup import xml_safe
-from sprawl_audit.report.formats.typed_view import licences_of
-from sprawl_audit.report.formats.view import (
-    control_id,
-    control_rules,
-    count,
-    frameworks,
-    items,
-    notices,
-    organisation_name,
-    people_platform_pairs,
-    platform_names,
-    ratio,
-    references_text,
-    section,
-    severity_counts,
-    sorted_findings,
-    strings,
-)
+from sprawl_audit.report.formats.typed_view import ReportView
 
 Value = str | int | float | None
 
@@ -85,97 +70,86 @@ class Table:
     personal: bool = False
 
 
-def _join(values: Any) -> str:
-    return LIST_SEPARATOR.join(strings(values))
+def _join(values: Sequence[str]) -> str:
+    return LIST_SEPARATOR.join(values)
 
 
-def _flag(value: Any) -> str | None:
+def _flag(value: bool | None) -> str | None:
     return None if value is None else yes_no(value)
 
 
-def summary_rows(result: Mapping[str, Any]) -> list[tuple[str, Value]]:
+def summary_rows(view: ReportView) -> list[tuple[str, Value]]:
     """Headline numbers as (label, value) pairs, most consequential first."""
-    summary = section(result, "summary")
-    run = section(result, "run")
-    tool = section(result, "tool")
-    rules = section(summary, "rules")
-    counts = severity_counts(result)
+    summary, run = view.summary, view.run
     # An incomplete audit and a baseline's hidden findings lead the table: a spreadsheet
     # reader sees them before any number they qualify.
     rows: list[tuple[str, Value]] = [
         ("Audit status" if kind == "incomplete" else "Baseline", text)
-        for kind, text in notices(result)]
+        for kind, text in view.notices]
     rows += [
-        ("Organisation", organisation_name(result)),
-        ("Evidence as of", instant(run.get("as_of"))),
-        ("Run", run.get("mode") if isinstance(run.get("mode"), str) else None),
-        ("Platforms in use", count(summary.get("platforms"))),
-        ("Corporate platforms", count(summary.get("corporate_platforms"))),
-        ("Consumer platforms", count(summary.get("consumer_platforms"))),
-        ("Unknown platforms", count(summary.get("unknown_platforms"))),
-        ("People", count(summary.get("people"))),
-        ("Departments", count(summary.get("departments"))),
-        ("People using consumer apps", count(summary.get("consumer_app_users"))),
+        ("Organisation", run.organisation),
+        ("Evidence as of", instant(run.as_of)),
+        ("Run", run.mode),
+        ("Platforms in use", summary.platforms),
+        ("Corporate platforms", summary.corporate_platforms),
+        ("Consumer platforms", summary.consumer_platforms),
+        ("Unknown platforms", summary.unknown_platforms),
+        ("People", summary.people),
+        ("Departments", summary.departments),
+        ("People using consumer apps", summary.consumer_app_users),
         ("Capabilities on more than one platform",
-         ", ".join(capability_label(c) for c in strings(summary.get("capabilities_with_overlap")))),
-        ("Integrations", count(summary.get("integrations"))),
-        ("External parties", count(summary.get("external_parties"))),
-        ("Phone numbers", count(summary.get("phone_numbers"))),
-        ("Mail domains", count(summary.get("mail_domains"))),
+         ", ".join(capability_label(c) for c in summary.capabilities_with_overlap)),
+        ("Integrations", summary.integrations),
+        ("External parties", summary.external_parties),
+        ("Phone numbers", summary.phone_numbers),
+        ("Mail domains", summary.mail_domains),
     ]
-    rows += [(f"Findings: {sev}", n) for sev, n in counts.items()]
+    rows += [(f"Findings: {sev}", n) for sev, n in summary.severity_counts.items()]
     rows += [
-        ("Rules failed", count(rules.get("failed"))),
-        ("Rules passed", count(rules.get("passed"))),
-        ("Rules not assessed", count(rules.get("not_assessed"))),
-        ("Coverage gaps", count(summary.get("coverage_gaps"))),
-        ("Run id", run.get("id") if isinstance(run.get("id"), str) else None),
-        ("Tool", f"{tool.get('name') or 'sprawl-audit'} {tool.get('version') or ''}".strip()),
+        ("Rules failed", summary.rules_failed),
+        ("Rules passed", summary.rules_passed),
+        ("Rules not assessed", summary.rules_not_assessed),
+        ("Coverage gaps", summary.coverage_gaps),
+        ("Run id", run.id),
+        ("Tool", f"{run.tool_name} {run.tool_version}".strip()),
     ]
     return rows
 
 
-def build_tables(result: Mapping[str, Any]) -> list[Table]:
+def build_tables(view: ReportView) -> list[Table]:
     """Every table, in the order a reader wants them (summary first)."""
-    names = platform_names(result)
     tables = [
-        Table("summary", "Summary", ("Item", "Value"), list(summary_rows(result))),
-        _inventory(result),
-        _findings(result),
-        _rules(result),
+        Table("summary", "Summary", ("Item", "Value"), list(summary_rows(view))),
+        _inventory(view),
+        _findings(view),
+        _rules(view),
         Table("people-platforms", "People-Platforms",
               ("Person", "Department", "Platform ID", "Platform"),
-              [(person, dept, pid, names.get(pid, pid))
-               for person, dept, pid in people_platform_pairs(result)], personal=True),
-        _capabilities(result),
-        _departments(result),
-        _phone_numbers(result),
-        _integrations(result),
-        _external_parties(result, names),
-        _mail_domains(result),
-        _licences(result),
-        _coverage(result),
+              [(person, dept, pid, view.name_of(pid))
+               for person, dept, pid in sorted((p.id, p.department, pid) for p in view.people
+                                               for pid in p.platforms)], personal=True),
+        _capabilities(view),
+        _departments(view),
+        _phone_numbers(view),
+        _integrations(view),
+        _external_parties(view),
+        _mail_domains(view),
+        _licences(view),
+        _coverage(view),
     ]
-    compliance = _compliance(result)
-    if compliance is not None:
-        tables.insert(4, compliance)
+    if view.frameworks:
+        tables.insert(4, _compliance(view))
     return tables
 
 
-def _inventory(result: Mapping[str, Any]) -> Table:
-    rows: list[tuple[Value, ...]] = []
-    for p in items(result, "platforms"):
-        head_count = p.get("head_count")
-        rows.append((
-            p.get("id"), p.get("name"), p.get("vendor"), p.get("catalog"),
-            p.get("classification"), _flag(p.get("sanctioned")),
-            LIST_SEPARATOR.join(capability_label(c) for c in strings(p.get("capabilities"))),
-            count(p.get("active_users")), count(p.get("users")),
-            count(head_count) if head_count is not None else None,
-            len(strings(p.get("departments"))), _join(p.get("departments")),
-            _flag(p.get("identity_linked")), _join(p.get("external_targets")),
-            _join(p.get("data_categories")), _join(p.get("tags")), _join(p.get("sources")),
-        ))
+def _inventory(view: ReportView) -> Table:
+    rows: list[tuple[Value, ...]] = [
+        (p.id, p.name, p.vendor, p.catalog, p.classification, _flag(p.sanctioned),
+         _join([capability_label(c) for c in p.capabilities]), p.active_users, p.users,
+         p.head_count, len(p.departments), _join(p.departments), _flag(p.identity_linked),
+         _join(p.external_targets), _join(p.data_categories), _join(p.tags), _join(p.sources))
+        for p in view.platforms
+    ]
     return Table("inventory", "Inventory", (
         "Platform ID", "Platform", "Vendor", "Catalogue entry", "Classification",
         "Sanctioned", "Capabilities", "Active users", "Users", "Head count (stated)",
@@ -183,92 +157,78 @@ def _inventory(result: Mapping[str, Any]) -> Table:
         "Data categories", "Tags", "Seen by"), rows)
 
 
-def _findings(result: Mapping[str, Any]) -> Table:
-    rows: list[tuple[Value, ...]] = []
-    for f in sorted_findings(result):
-        subject = section(f, "subject")
-        rows.append((
-            f.get("severity"), f.get("rule_id"), f.get("title"), subject.get("kind"),
-            subject.get("id"), subject.get("name"), f.get("message"), f.get("remediation"),
-            f.get("rationale"), LIST_SEPARATOR.join(references_text(f.get("references"))),
-            _join(f.get("evidence")), _flag(bool(f.get("suppressed"))), f.get("fingerprint"),
-        ))
+def _findings(view: ReportView) -> Table:
+    rows: list[tuple[Value, ...]] = [
+        (f.severity, f.rule_id, f.title, f.subject.kind, f.subject.id, f.subject.name,
+         f.message, f.remediation, f.rationale, _join([r.tag for r in f.references]),
+         _join(f.evidence), _flag(f.suppressed), f.fingerprint)
+        for f in view.all_findings
+    ]
     return Table("findings", "Findings", (
         "Severity", "Rule", "Title", "Subject kind", "Subject ID", "Subject", "Finding",
         "Remediation", "Rationale", "References", "Evidence", "Suppressed", "Fingerprint"),
         rows)
 
 
-def _rules(result: Mapping[str, Any]) -> Table:
+def _rules(view: ReportView) -> Table:
     rows: list[tuple[Value, ...]] = [
-        (r.get("id"), r.get("title"), r.get("severity"), r.get("pack"), r.get("status"),
-         count(r.get("findings")), r.get("reason"), _join(r.get("requires")),
-         LIST_SEPARATOR.join(references_text(r.get("references"))))
-        for r in items(result, "rules")
+        (r.id, r.title, r.severity, r.pack, r.status, r.findings, r.reason, _join(r.requires),
+         _join([ref.tag for ref in r.references]))
+        for r in view.rules
     ]
     return Table("rules", "Rules", ("Rule", "Title", "Severity", "Pack", "Status", "Findings",
                                     "Why not assessed", "Evidence required", "References"), rows)
 
 
-def _compliance(result: Mapping[str, Any]) -> Table | None:
-    fws = frameworks(result)
-    if not fws:
-        return None
-    rows: list[tuple[Value, ...]] = []
-    for fw in fws:
-        for control in items(fw, "controls"):
-            findings = control.get("findings")
-            rows.append((fw.get("id"), fw.get("name"), fw.get("version"), control_id(control),
-                         control.get("title"), control.get("status"),
-                         count(findings) if findings is not None else None,
-                         LIST_SEPARATOR.join(control_rules(control)),
-                         _join(control.get("reasons"))))
+def _compliance(view: ReportView) -> Table:
+    rows: list[tuple[Value, ...]] = [
+        (fw.id, fw.name, fw.version, c.id, c.title, c.status, c.findings,
+         _join([r.id for r in c.rules]), _join(c.reasons))
+        for fw in view.frameworks for c in fw.controls
+    ]
     return Table("compliance", "Compliance", ("Framework", "Framework name", "Version",
                                               "Control", "Title", "Status", "Findings",
                                               "Rules", "Reasons"), rows)
 
 
-def _capabilities(result: Mapping[str, Any]) -> Table:
-    rows: list[tuple[Value, ...]] = []
-    for cap in items(result, "capabilities"):
-        for p in items(cap, "platforms"):
-            rows.append((capability_label(str(cap.get("name", ""))), p.get("id"), p.get("name"),
-                         count(p.get("active_users")), count(cap.get("overlapping_users"))))
+def _capabilities(view: ReportView) -> Table:
+    rows: list[tuple[Value, ...]] = [
+        (capability_label(cap.name), p.platform, p.name, p.active_users, cap.overlapping_users)
+        for cap in view.capabilities for p in cap.platforms
+    ]
     return Table("capabilities", "Capabilities", (
         "Capability", "Platform ID", "Platform", "Active users",
         "People on 2+ platforms for this capability"), rows)
 
 
-def _departments(result: Mapping[str, Any]) -> Table:
+def _departments(view: ReportView) -> Table:
     rows: list[tuple[Value, ...]] = [
-        (d.get("name"), count(d.get("people")), count(d.get("consumer_app_users")),
-         round(ratio(d.get("consumer_exposure")), 4), _join(d.get("consumer_apps")))
-        for d in items(result, "departments")
+        (d.name, d.people, d.consumer_app_users, round(d.consumer_exposure, 4),
+         _join(d.consumer_apps))
+        for d in view.departments
     ]
     return Table("departments", "Departments", (
         "Department", "People", "People on consumer apps", "Share on consumer apps",
         "Consumer apps"), rows, ratio_columns=frozenset({"Share on consumer apps"}))
 
 
-def _phone_numbers(result: Mapping[str, Any]) -> Table:
+def _phone_numbers(view: ReportView) -> Table:
     rows: list[tuple[Value, ...]] = [
-        (n.get("number"), n.get("owner"), _flag(n.get("has_owner")),
-         _flag(n.get("owner_enabled")), n.get("provider"), n.get("system"), n.get("kind"))
-        for n in items(result, "phone_numbers")
+        (n.number, n.owner, _flag(n.has_owner), _flag(n.owner_enabled), n.provider, n.system,
+         n.kind)
+        for n in view.phone_numbers
     ]
     return Table("phone-numbers", "Phone numbers", (
         "Number", "Owner", "Has owner", "Owner enabled", "Provider", "System", "Kind"), rows,
         personal=True)
 
 
-def _integrations(result: Mapping[str, Any]) -> Table:
+def _integrations(view: ReportView) -> Table:
     rows: list[tuple[Value, ...]] = [
-        (i.get("id"), i.get("name"), i.get("app"), i.get("host"), i.get("kind"),
-         _join(i.get("scopes")), i.get("consent_type"), count(i.get("user_count")),
-         _flag(i.get("all_users")), i.get("publisher"), _flag(i.get("verified_publisher")),
-         _flag(i.get("sanctioned")),
-         _flag(i.get("ai")), _flag(i.get("mail_access")), _flag(i.get("meeting_access")))
-        for i in items(result, "integrations")
+        (i.id, i.name, i.app, i.host, i.kind, _join(i.scopes), i.consent_type, i.user_count,
+         _flag(i.all_users), i.publisher, _flag(i.verified_publisher), _flag(i.sanctioned),
+         _flag(i.ai), _flag(i.mail_access), _flag(i.meeting_access))
+        for i in view.integrations
     ]
     return Table("integrations", "Integrations", (
         "Integration ID", "Name", "App (platform)", "Host platform", "Kind", "Scopes",
@@ -276,25 +236,37 @@ def _integrations(result: Mapping[str, Any]) -> Table:
         "Mail access", "Meeting access"), rows)
 
 
-def _external_parties(result: Mapping[str, Any], names: Mapping[str, str]) -> Table:
+def _external_parties(view: ReportView) -> Table:
     rows: list[tuple[Value, ...]] = [
-        (e.get("target"), _join(e.get("link_kinds")),
-         LIST_SEPARATOR.join(names.get(p, p) for p in strings(e.get("platforms"))),
-         count(e.get("people")), _flag(e.get("consumer_domain")))
-        for e in items(result, "external_parties")
+        (e.target, _join(e.link_kinds), _join([view.name_of(p) for p in e.platforms]),
+         e.people, _flag(e.consumer_domain))
+        for e in view.external_parties
     ]
     return Table("external-parties", "External parties", (
         "External party", "Links", "Platforms", "People", "Consumer domain"), rows)
 
 
-def _licences(result: Mapping[str, Any]) -> Table:
-    """Licences per platform (schema 1.4), from the typed view's rows; an empty cell is a
-    count the source did not give ("not assessed"), never zero."""
+def _mail_domains(view: ReportView) -> Table:
+    rows: list[tuple[Value, ...]] = [
+        (m.domain, _join(m.mail_providers), m.spf_all, _join(m.spf_senders), m.spf_lookups,
+         m.dmarc_policy, m.dmarc_pct, _join(m.dmarc_rua), _join(m.dkim_ok),
+         _join(m.dkim_missing), m.mta_sts_mode, _flag(m.tls_rpt))
+        for m in view.mail_domains
+    ]
+    return Table("mail-domains", "Mail domains", (
+        "Domain", "Mail providers", "SPF all", "SPF senders", "SPF lookups", "DMARC policy",
+        "DMARC pct", "DMARC reports to", "DKIM selectors OK", "DKIM selectors missing",
+        "MTA-STS mode", "TLS-RPT"), rows)
+
+
+def _licences(view: ReportView) -> Table:
+    """Licences per platform (schema 1.4); an empty cell is a count the source did not
+    give ("not assessed"), never zero."""
     rows: list[tuple[Value, ...]] = [
         (lic.platform, lic.name, lic.kind, lic.licence, lic.sku or None, lic.product or None,
          lic.enabled, lic.consumed, lic.unassigned, lic.suspended, lic.warning, lic.users,
          lic.held_by_disabled, lic.inactive, lic.detail or None)
-        for lic in licences_of(result)
+        for lic in view.licences
     ]
     return Table("licences", "Licences", (
         "Platform ID", "Platform", "Row", "Licences", "SKU", "Product", "Seats bought",
@@ -302,36 +274,20 @@ def _licences(result: Mapping[str, Any]) -> Table:
         "Held by disabled accounts", "Held with no activity", "Detail"), rows)
 
 
-def _mail_domains(result: Mapping[str, Any]) -> Table:
-    rows: list[tuple[Value, ...]] = []
-    for m in items(result, "mail_domains"):
-        pct, lookups = m.get("dmarc_pct"), m.get("spf_lookups")
-        rows.append((
-            m.get("domain"), _join(m.get("mail_providers")), m.get("spf_all"),
-            _join(m.get("spf_senders")), count(lookups) if lookups is not None else None,
-            m.get("dmarc_policy"), count(pct) if pct is not None else None,
-            _join(m.get("dmarc_rua")), _join(m.get("dkim_ok")), _join(m.get("dkim_missing")),
-            m.get("mta_sts_mode"), _flag(m.get("tls_rpt")),
-        ))
-    return Table("mail-domains", "Mail domains", (
-        "Domain", "Mail providers", "SPF all", "SPF senders", "SPF lookups", "DMARC policy",
-        "DMARC pct", "DMARC reports to", "DKIM selectors OK", "DKIM selectors missing",
-        "MTA-STS mode", "TLS-RPT"), rows)
-
-
-def _coverage(result: Mapping[str, Any]) -> Table:
+def _coverage(view: ReportView) -> Table:
     rows: list[tuple[Value, ...]] = [
-        (c.get("connector"), c.get("topic"), c.get("status"),
-         c.get("items") if isinstance(c.get("items"), int) else None, c.get("detail"))
-        for c in items(result, "coverage")
-    ]
+        (c.connector, c.topic, c.status, c.items, c.detail) for c in view.coverage]
     return Table("coverage", "Coverage", ("Connector", "Evidence topic", "Status", "Items",
                                           "Detail"), rows)
 
 
 def plain_value(value: Any, *, quote: bool = True) -> Value:
-    """A table value as a writer should see it: numbers kept, everything else safe text."""
-    if value is None:
+    """A table value as a writer should see it: numbers kept, everything else safe text.
+
+    Empty text is ``None``, an empty cell: the typed view reads a missing string as ``""``,
+    and an XLSX cell holding an empty string is only clutter.
+    """
+    if value is None or value == "":
         return None
     if isinstance(value, bool):
         return yes_no(value)

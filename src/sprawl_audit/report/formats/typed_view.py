@@ -1,47 +1,132 @@
-"""The Result parsed once into typed, frozen objects that report formats render.
+"""The Result parsed once into typed, frozen objects that every report format renders.
 
 Why: a Result is schema-valid but may come from a newer minor version or a hand-edited
 file, so every format used to re-read the untyped dict defensively, each in its own way
 (``x.get("name") or x.get("id")``, ``count(...)``, ``isinstance`` checks in a template
-helper). :func:`parse_view` does that tolerant reading exactly once, with the accessors of
-:mod:`.view`, and the formats then work on plain attributes that mypy checks. Strings
-here are *raw* tenant text: nothing is sanitised or escaped, because each medium (HTML
-autoescaping, Markdown backslashes, SARIF's JSON) escapes for itself.
+helper). :func:`parse_view` does that tolerant reading exactly once, with the readers
+below (:func:`items`, :func:`count`, …: the only code in the report formats that touches
+the dict), and the formats then work on plain attributes that mypy checks: the terminal
+report, HTML, Markdown, SARIF, the CSV/XLSX tables and the graph exports agree on order,
+grouping and display names because they render the same objects. Strings here are *raw* tenant
+text: nothing is sanitised or escaped, because each medium (Rich ``Text``, HTML
+autoescaping, Markdown backslashes, SARIF's JSON, spreadsheet cells) escapes for itself.
 
-Used by the HTML, Markdown and SARIF formats (and by the terminal report for its
-methodology). Not yet by the terminal report and the
-CSV/XLSX tables (:mod:`.tables`), which export columns this view does not carry.
+Most records are read by :func:`record`: each field from the key of the same name, by
+its declared type (``str``, ``int``, ``bool | None``, ``tuple[str, ...]`` …), so a record
+type lists its fields once and never re-spells how a count or a list of strings is read.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
+import functools
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, fields
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from sprawl_audit.report.formats.labels import integration_users
-from sprawl_audit.report.formats.view import (
-    Item,
-    Result,
-    control_id,
-    control_rules,
-    control_tally,
-    count,
-    exposed_departments,
-    findings_by_severity,
-    items,
-    no_findings_text,
-    notices,
-    organisation_name,
-    overlapping_capabilities,
-    platform_names,
-    ratio,
-    section,
-    severity_counts,
-    sorted_findings,
-    strings,
-    suppression_note,
-)
+from sprawl_audit.report.formats.labels import SEVERITY_ORDER, integration_users, severity_rank
+from sprawl_audit.report.formats.sanitize import cell
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+R = TypeVar("R", bound="DataclassInstance")
+
+
+Result = Mapping[str, Any]
+Item = Mapping[str, Any]
+
+
+# --- tolerant readers of the untyped Result ---------------------------------------------
+# A Result passed here is schema-valid, but every reader still tolerates a missing or
+# mistyped part (a newer minor version, a hand-edited file): a report with a gap is more
+# useful than a traceback.
+
+
+def items(container: Any, key: str) -> list[Item]:
+    """``container[key]`` when it is a list, keeping only its mappings; else ``[]``."""
+    value = container.get(key) if isinstance(container, Mapping) else None
+    return [item for item in value if isinstance(item, Mapping)] if isinstance(value, list) else []
+
+
+def strings(value: Any) -> list[str]:
+    """A list of strings (non-strings skipped); anything else gives ``[]``."""
+    return [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
+
+
+def count(value: Any) -> int:
+    """An integer count; booleans, ``None`` and anything else count as 0."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+def ratio(value: Any) -> float:
+    try:
+        return float(value) if not isinstance(value, bool) else 0.0
+    except (TypeError, ValueError):
+        return 0.0
+
+
+def section(result: Result, key: str) -> Mapping[str, Any]:
+    value = result.get(key)
+    return value if isinstance(value, Mapping) else {}
+
+
+def platform_names(result: Result) -> dict[str, str]:
+    """Platform id -> display name (raw): sections that carry only ids show names."""
+    names: dict[str, str] = {}
+    for platform in items(result, "platforms"):
+        pid = str(platform.get("id", ""))
+        name = platform.get("name")
+        names[pid] = name if isinstance(name, str) and cell(name) else pid
+    return names
+
+
+def incomplete_notice(result: Result) -> str | None:
+    """"INCOMPLETE: 1 source collected nothing: m365 (error: …)…" when a configured
+    source collected nothing (raw text), else ``None``. Derived from coverage, so a
+    Result saved before the ``incomplete`` key existed says it too."""
+    from sprawl_audit.report.gaps import incomplete_message, result_failed_sources
+
+    sources = result_failed_sources(result)
+    return incomplete_message(sources) if sources else None
+
+
+def baseline_notice(result: Result) -> str | None:
+    """"N known findings hidden by the baseline (file, date)" for an ``audit --baseline``
+    Result (raw text), else ``None``."""
+    base = section(result, "baseline")
+    if not base:
+        return None
+    message = base.get("message")
+    if isinstance(message, str) and message:
+        return message
+    from sprawl_audit.report.recount import baseline_message
+
+    date = base.get("date")
+    return baseline_message(count(base.get("known")), base.get("file") or None,
+                            date if isinstance(date, str) else None)
+
+
+def notices(result: Result) -> list[tuple[str, str]]:
+    """``[(kind, text)]`` to show above a report: ``incomplete`` first, then
+    ``baseline`` (raw text; each format escapes it)."""
+    out = []
+    for kind, message in (("incomplete", incomplete_notice(result)),
+                          ("baseline", baseline_notice(result))):
+        if message:
+            out.append((kind, message))
+    return out
+
+
+def no_findings_text(result: Result) -> str:
+    """What an empty findings section says: "No findings." — unless a baseline hid some
+    (then how many, from which baseline) or a source collected nothing."""
+    parts = []
+    hidden = baseline_notice(result)
+    parts.append("No new findings; " + hidden + "." if hidden else "No findings.")
+    if incomplete_notice(result):
+        parts.append("The audit is INCOMPLETE: sources that collected nothing are named "
+                     "above.")
+    return " ".join(parts)
 
 
 def text(value: Any) -> str:
@@ -49,6 +134,11 @@ def text(value: Any) -> str:
     if value is None:
         return ""
     return value if isinstance(value, str) else str(value)
+
+
+def _optional_text(value: Any) -> str | None:
+    """A string as given; anything else (missing, a number, a list) as ``None``."""
+    return value if isinstance(value, str) else None
 
 
 def _optional_bool(value: Any) -> bool | None:
@@ -59,14 +149,63 @@ def _optional_count(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
+def _string_tuple(value: Any) -> tuple[str, ...]:
+    return tuple(strings(value))
+
+
+#: How a field is read from the Result, by the type its record declares.
+READERS: dict[str, Callable[[Any], Any]] = {
+    "str": text,
+    "str | None": _optional_text,
+    "int": count,
+    "int | None": _optional_count,
+    "float": ratio,
+    "bool": bool,
+    "bool | None": _optional_bool,
+    "tuple[str, ...]": _string_tuple,
+}
+
+
+def record(cls: type[R], raw: Item, **derived: Callable[[Item], Any]) -> R:
+    """One record of ``cls`` from a Result mapping, tolerating any missing or mistyped key.
+
+    Each field is read from the key of the same name by its declared type (see
+    :data:`READERS`); ``derived`` gives the fields computed otherwise (a display name that
+    falls back to the id, nested records). A field with neither fails loudly here, in every
+    test that renders a report, rather than silently reading as empty.
+    """
+    values = {name: derived[name](raw) if read is None else read(raw.get(name))
+              for name, read in _plan(cls, frozenset(derived))}
+    return cls(**values)
+
+
+@functools.cache
+def _plan(cls: type[Any], derived: frozenset[str]
+          ) -> tuple[tuple[str, Callable[[Any], Any] | None], ...]:
+    """Each field of a record type with its reader (``None``: derived), worked out once
+    per type, not per record: a Result can list tens of thousands of people."""
+    return tuple((f.name, None if f.name in derived else READERS[str(f.type)])
+                 for f in fields(cls))
+
+
+def records(cls: type[R], container: Any, key: str,
+            **derived: Callable[[Item], Any]) -> tuple[R, ...]:
+    """``container[key]`` as records of ``cls`` (entries that are not mappings skipped)."""
+    return tuple(record(cls, raw, **derived) for raw in items(container, key))
+
+
+def _name_or_id(raw: Item) -> str:
+    return text(raw.get("name") or raw.get("id"))
+
+
 @dataclass(frozen=True, slots=True)
 class Run:
     id: str
     mode: str
-    as_of: Any
-    started_at: Any
-    finished_at: Any
-    activity_days: int
+    as_of: str | None
+    started_at: str | None
+    finished_at: str | None
+    activity_days: int | None
     organisation: str
     tool_name: str
     tool_version: str
@@ -120,6 +259,16 @@ class Methodology:
         return tuple(out)
 
 
+def _methodology(result: Result) -> Methodology:
+    run = section(result, "run")
+    raw = run.get("interviews")
+    return Methodology(
+        connectors=_string_tuple(run.get("connectors")),
+        activity_days=count(run.get("activity_days")),
+        overlap_view=text(run.get("overlap_view")),
+        interviews=records(Interview, run, "interviews") if isinstance(raw, list) else None)
+
+
 @dataclass(frozen=True, slots=True)
 class Summary:
     platforms: int
@@ -130,6 +279,10 @@ class Summary:
     departments: int
     consumer_app_users: int
     capabilities_with_overlap: tuple[str, ...]
+    integrations: int
+    external_parties: int
+    phone_numbers: int
+    mail_domains: int
     coverage_gaps: int
     rules_failed: int
     rules_passed: int
@@ -142,12 +295,18 @@ class Platform:
     id: str
     name: str  # the display name: the id when the Result has no usable name
     vendor: str
+    catalog: str
     classification: str
     sanctioned: bool | None
     capabilities: tuple[str, ...]
     active_users: int
+    users: int
+    head_count: int | None  # as stated in the configuration, when it is
     departments: tuple[str, ...]
     identity_linked: bool | None
+    external_targets: tuple[str, ...]
+    data_categories: tuple[str, ...]
+    tags: tuple[str, ...]
     sources: tuple[str, ...]
 
 
@@ -156,6 +315,15 @@ class Reference:
     framework: str
     control: str
     title: str
+
+    @property
+    def tag(self) -> str:
+        """``framework:control``, as tables and the terminal cite it."""
+        return f"{self.framework}:{self.control}"
+
+
+def _references(raw: Item) -> tuple[Reference, ...]:
+    return records(Reference, raw, "references")
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,12 +363,30 @@ class RuleGroup:
 
 @dataclass(frozen=True, slots=True)
 class SeverityGroup:
-    severity: str
+    severity: str  # a known severity, or "other" for those the Result does not know
     rules: tuple[RuleGroup, ...]
 
     @property
     def total(self) -> int:
         return sum(len(g.findings) for g in self.rules)
+
+
+def group_findings(findings: Sequence[Finding]) -> tuple[SeverityGroup, ...]:
+    """Findings by severity (worst first), then by rule in the order of its first finding;
+    severities the Result does not know are gathered last under ``"other"``."""
+    known = set(SEVERITY_ORDER)
+    out: list[SeverityGroup] = []
+    for severity in (*SEVERITY_ORDER, "other"):
+        bucket = [f for f in findings
+                  if (f.severity == severity if severity != "other" else f.severity not in known)]
+        if not bucket:
+            continue
+        by_rule: dict[str, list[Finding]] = {}
+        for finding in bucket:
+            by_rule.setdefault(finding.rule_id, []).append(finding)
+        out.append(SeverityGroup(severity, tuple(RuleGroup(severity, tuple(group))
+                                                  for group in by_rule.values())))
+    return tuple(out)
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,16 +399,26 @@ class Department:
 
 
 @dataclass(frozen=True, slots=True)
+class Person:
+    id: str
+    department: str  # "" when the Result names none
+    platforms: tuple[str, ...]  # platform ids
+
+
+@dataclass(frozen=True, slots=True)
 class Integration:
     id: str
     name: str  # the name, else the id
+    app: str
     publisher: str
-    verified_publisher: bool
+    verified_publisher: bool | None
     host: str
     kind: str
+    scopes: tuple[str, ...]
     consent_type: str
     users: str  # "all users (812 enabled)" or the count, as every report says it
     user_count: int
+    all_users: bool | None
     ai: bool | None  # None: the source does not say
     mail_access: bool | None
     meeting_access: bool | None
@@ -242,7 +438,7 @@ class ExternalParty:
 class PhoneNumber:
     number: str
     owner: str
-    has_owner: bool
+    has_owner: bool | None
     owner_enabled: bool | None
     provider: str
     system: str
@@ -254,9 +450,15 @@ class MailDomain:
     domain: str
     mail_providers: tuple[str, ...]
     spf_all: str
+    spf_senders: tuple[str, ...]
+    spf_lookups: int | None
     dmarc_policy: str
+    dmarc_pct: int | None
+    dmarc_rua: tuple[str, ...]
     dkim_ok: tuple[str, ...]
+    dkim_missing: tuple[str, ...]
     mta_sts_mode: str
+    tls_rpt: bool | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -298,18 +500,8 @@ class Licence:
         return max(0, self.enabled - self.consumed)
 
 
-def licences_of(result: Result) -> tuple[Licence, ...]:
-    """The ``licences`` rows, tolerant of Results before 1.4 (none) and mistyped cells."""
-    return tuple(Licence(
-        platform=text(r.get("platform")), name=text(r.get("name") or r.get("platform")),
-        kind=text(r.get("kind")), licence=text(r.get("licence")), sku=text(r.get("sku")),
-        product=text(r.get("product")), enabled=_optional_count(r.get("enabled")),
-        suspended=_optional_count(r.get("suspended")),
-        warning=_optional_count(r.get("warning")),
-        consumed=_optional_count(r.get("consumed")), users=_optional_count(r.get("users")),
-        held_by_disabled=_optional_count(r.get("held_by_disabled")),
-        inactive=_optional_count(r.get("inactive")), detail=text(r.get("detail")),
-    ) for r in items(result, "licences"))
+def _licence_name(raw: Item) -> str:
+    return text(raw.get("name") or raw.get("platform"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -324,8 +516,15 @@ class Unrecognised:
 class Rule:
     id: str
     title: str
+    severity: str
+    pack: str
     status: str
+    findings: int
     reason: str
+    requires: tuple[str, ...]
+    references: tuple[Reference, ...]
+    rationale: str  # usually "": a Result carries these on findings (SARIF falls back)
+    remediation: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -360,6 +559,7 @@ class Capability:
     name: str
     platforms: tuple[CapabilityUse, ...]
     overlapping_users: int
+    pairs: tuple[Pair, ...]
     #: names of platforms in use that have it only as a secondary capability: listed,
     #: not compared, in the primary overlap view (the Result's ``secondary_platforms``)
     secondary: tuple[str, ...] = ()
@@ -375,14 +575,62 @@ class Capability:
             else ""
 
 
+def _capability(raw: Item) -> Capability:
+    name = text(raw.get("name"))
+    return record(
+        Capability, raw,
+        platforms=lambda c: records(CapabilityUse, c, "platforms",
+                                    platform=lambda p: text(p.get("id")), name=_name_or_id),
+        pairs=lambda c: records(Pair, c, "pairs", capability=lambda _p: name),
+        secondary=lambda c: tuple(_name_or_id(p) for p in items(c, "secondary_platforms")))
+
+
+@dataclass(frozen=True, slots=True)
+class ControlRule:
+    """A rule citing a control, with its outcome (early drafts gave the id alone)."""
+
+    id: str
+    status: str
+    findings: int
+    reason: str
+
+
+def _control_rules(control: Item) -> tuple[ControlRule, ...]:
+    entries = control.get("rules")
+    out: list[ControlRule] = []
+    for entry in entries if isinstance(entries, list) else []:
+        if isinstance(entry, Mapping) and isinstance(entry.get("id"), str):
+            out.append(record(ControlRule, entry))
+        elif isinstance(entry, str):
+            out.append(ControlRule(entry, "", 0, ""))
+    return tuple(out)
+
+
 @dataclass(frozen=True, slots=True)
 class Control:
     id: str
     title: str
     status: str
     findings: int | None
-    rules: tuple[str, ...]
+    rules: tuple[ControlRule, ...]
     reasons: tuple[str, ...]
+
+
+def _control_id(control: Item) -> str:
+    """A control's id (``id``; ``control`` in early drafts of the compliance view)."""
+    return text(control.get("id") if control.get("id") is not None else control.get("control"))
+
+
+def _control_tally(framework: Item) -> dict[str, int]:
+    """Controls per status: the framework's ``summary`` when given, else counted."""
+    given = framework.get("summary")
+    if isinstance(given, Mapping):
+        return {str(k): count(v) for k, v in given.items()}
+    tally: dict[str, int] = {}
+    for control in items(framework, "controls"):
+        status = str(control.get("status", "unknown"))
+        tally[status] = tally.get(status, 0) + 1
+    return tally
 
 
 @dataclass(frozen=True, slots=True)
@@ -391,105 +639,12 @@ class Framework:
     name: str  # the name, else the id
     version: str
     about: tuple[str, ...]  # version, publisher, url (those given)
+    selected: bool  # chosen with --framework: reports show its controls in full
     tally: dict[str, int]
     controls: tuple[Control, ...]
     #: What every format says under the framework's name: who it applies to, and that
     #: the view does not replace a formal assessment (see :func:`framework_notes`).
     notes: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class ReportView:
-    """Everything a report shows, in the order and grouping every format agrees on."""
-
-    run: Run
-    methodology: Methodology
-    summary: Summary
-    notices: tuple[tuple[str, str], ...]  # (kind, raw text): incomplete first, then baseline
-    baseline: str | None
-    no_findings: str
-    platforms: tuple[Platform, ...]
-    platform_names: dict[str, str]
-    all_findings: tuple[Finding, ...]  # worst first, suppressed ones included
-    findings: tuple[Finding, ...]  # worst first, unsuppressed
-    by_severity: tuple[SeverityGroup, ...]
-    suppressed: tuple[Finding, ...]
-    departments: tuple[Department, ...]
-    integrations: tuple[Integration, ...]
-    external_parties: tuple[ExternalParty, ...]
-    phone_numbers: tuple[PhoneNumber, ...]
-    mail_domains: tuple[MailDomain, ...]
-    licences: tuple[Licence, ...]
-    unrecognised: tuple[Unrecognised, ...]
-    rules: tuple[Rule, ...]
-    coverage: tuple[Coverage, ...]
-    islands: tuple[str, ...]
-    frameworks: tuple[Framework, ...]
-    capabilities: tuple[Capability, ...]
-    overlapping: tuple[Capability, ...]  # 2+ platforms in use, most overlapping users first
-    exposed_departments: tuple[Department, ...]  # staff on consumer apps, highest share first
-    top_pairs: tuple[Pair, ...]  # the ten pairs of platforms sharing most people
-
-    def name_of(self, platform_id: str) -> str:
-        """A platform's display name by id (the id itself when unknown)."""
-        return self.platform_names.get(platform_id, platform_id)
-
-    def rules_with_status(self, status: str) -> list[Rule]:
-        return [r for r in self.rules if r.status == status]
-
-    def urgent_rules(self) -> list[RuleGroup]:
-        """The unsuppressed critical and high rules, worst first: what to act on first."""
-        return [g for s in self.by_severity if s.severity in ("critical", "high")
-                for g in s.rules]
-
-
-def _finding(raw: Item) -> Finding:
-    subject = section(raw, "subject")
-    refs = raw.get("references")
-    return Finding(
-        rule_id=text(raw.get("rule_id")), title=text(raw.get("title")),
-        severity=text(raw.get("severity")),
-        subject=Subject(kind=text(subject.get("kind")), id=text(subject.get("id")),
-                        name=text(subject.get("name") or subject.get("id"))),
-        message=text(raw.get("message")), rationale=text(raw.get("rationale")),
-        remediation=text(raw.get("remediation")),
-        references=tuple(Reference(text(r.get("framework")), text(r.get("control")),
-                                   text(r.get("title")))
-                         for r in (refs if isinstance(refs, list) else [])
-                         if isinstance(r, Mapping)),
-        fingerprint=text(raw.get("fingerprint")), evidence=tuple(strings(raw.get("evidence"))),
-        suppressed=bool(raw.get("suppressed")),
-        suppression_note=suppression_note(raw) if raw.get("suppressed") else "",
-    )
-
-
-def _platform(raw: Item) -> Platform:
-    return Platform(
-        id=text(raw.get("id")), name=text(raw.get("name") or raw.get("id")),
-        vendor=text(raw.get("vendor")), classification=text(raw.get("classification")),
-        sanctioned=_optional_bool(raw.get("sanctioned")),
-        capabilities=tuple(strings(raw.get("capabilities"))),
-        active_users=count(raw.get("active_users")),
-        departments=tuple(strings(raw.get("departments"))),
-        identity_linked=_optional_bool(raw.get("identity_linked")),
-        sources=tuple(strings(raw.get("sources"))),
-    )
-
-
-def _framework(raw: Item) -> Framework:
-    return Framework(
-        id=text(raw.get("id")), name=text(raw.get("name") or raw.get("id")),
-        version=text(raw.get("version")),
-        about=tuple(text(raw.get(key)) for key in ("version", "publisher", "url")
-                    if raw.get(key) is not None and text(raw.get(key)).strip()),
-        tally=control_tally(raw),
-        controls=tuple(Control(
-            id=text(control_id(c)), title=text(c.get("title")), status=text(c.get("status")),
-            findings=_optional_count(c.get("findings")), rules=tuple(control_rules(c)),
-            reasons=tuple(strings(c.get("reasons"))),
-        ) for c in items(raw, "controls")),
-        notes=tuple(framework_notes(raw)),
-    )
 
 
 def framework_notes(raw: Item) -> list[str]:
@@ -505,132 +660,192 @@ def framework_notes(raw: Item) -> list[str]:
     return out
 
 
-def top_pairs(result: Result, limit: int = 10) -> list[Pair]:
-    """The pairs of platforms sharing most people (see :func:`.view.top_pairs`)."""
-    from sprawl_audit.report.formats.view import top_pairs as raw_pairs
-
-    return [Pair(capability, text(p.get("a")), text(p.get("b")), count(p.get("shared")),
-                 ratio(p.get("jaccard"))) for capability, p in raw_pairs(result, limit)]
-
-
-def _capability(raw: Item) -> Capability:
-    return Capability(
-        name=text(raw.get("name")),
-        platforms=tuple(CapabilityUse(text(p.get("id")), text(p.get("name") or p.get("id")),
-                                      count(p.get("active_users")))
-                        for p in items(raw, "platforms")),
-        overlapping_users=count(raw.get("overlapping_users")),
-        secondary=tuple(text(p.get("name") or p.get("id"))
-                        for p in items(raw, "secondary_platforms")))
+def _framework(raw: Item) -> Framework:
+    return record(
+        Framework, raw, name=_name_or_id,
+        about=lambda f: tuple(text(f.get(key)) for key in ("version", "publisher", "url")
+                              if f.get(key) is not None and text(f.get(key)).strip()),
+        tally=_control_tally,
+        controls=lambda f: records(Control, f, "controls", id=_control_id,
+                                   rules=_control_rules),
+        notes=lambda f: tuple(framework_notes(f)))
 
 
-def _department(raw: Item) -> Department:
-    return Department(
-        name=text(raw.get("name")), people=count(raw.get("people")),
-        consumer_app_users=count(raw.get("consumer_app_users")),
-        consumer_exposure=ratio(raw.get("consumer_exposure")),
-        consumer_apps=tuple(strings(raw.get("consumer_apps"))))
+def _suppression_note(finding: Item) -> str:
+    """Why a suppressed finding was suppressed, when the Result says; raw text."""
+    if not finding.get("suppressed"):
+        return ""
+    detail = finding.get("suppression")
+    if isinstance(detail, Mapping):
+        for key in ("rationale", "justification", "reason", "comment"):
+            value = detail.get(key)
+            if isinstance(value, str) and value.strip():
+                return value
+    return "suppressed in the audit configuration"
+
+
+def _finding(raw: Item) -> Finding:
+    return record(
+        Finding, raw,
+        subject=lambda f: record(Subject, section(f, "subject"), name=_name_or_id),
+        references=_references, suppression_note=_suppression_note)
+
+
+def _finding_order(raw: Item) -> tuple[int, str, str]:
+    """Worst first, then by rule id and subject: the Result's documented order."""
+    return (severity_rank(str(raw.get("severity"))), str(raw.get("rule_id")),
+            str(section(raw, "subject").get("name")))
+
+
+def _severity_counts(result: Result) -> dict[str, int]:
+    """Findings per severity: the summary's counts, else counted (unsuppressed only)."""
+    given = section(result, "summary").get("findings_by_severity")
+    if isinstance(given, Mapping):
+        return {sev: count(given.get(sev)) for sev in SEVERITY_ORDER}
+    counts = dict.fromkeys(SEVERITY_ORDER, 0)
+    for finding in items(result, "findings"):
+        if not finding.get("suppressed") and finding.get("severity") in counts:
+            counts[str(finding["severity"])] += 1
+    return counts
+
+
+def _organisation_name(result: Result) -> str:
+    """The organisation's name (raw, unescaped), or a neutral placeholder."""
+    name = section(section(result, "run"), "organisation").get("name")
+    return name if isinstance(name, str) and cell(name) else "Unnamed organisation"
+
+
+def _run(result: Result) -> Run:
+    tool = section(result, "tool")
+    return record(Run, section(result, "run"),
+                  organisation=lambda _r: _organisation_name(result),
+                  tool_name=lambda _r: text(tool.get("name") or "sprawl-audit"),
+                  tool_version=lambda _r: text(tool.get("version")))
+
+
+def _summary(result: Result) -> Summary:
+    def rules(key: str) -> Callable[[Item], int]:
+        return lambda s: count(section(s, "rules").get(key))
+
+    return record(Summary, section(result, "summary"), rules_failed=rules("failed"),
+                  rules_passed=rules("passed"), rules_not_assessed=rules("not_assessed"),
+                  severity_counts=lambda _s: _severity_counts(result))
+
+
+def top_pairs(capabilities: Sequence[Capability], limit: int = 10) -> tuple[Pair, ...]:
+    """The pairs of platforms sharing most people, over all capabilities.
+
+    A pair that overlaps in several capabilities is listed once, under the capability
+    where it shares most people.
+    """
+    best: dict[tuple[str, str], Pair] = {}
+    for cap in capabilities:
+        for pair in cap.pairs:
+            key = (min(pair.a, pair.b), max(pair.a, pair.b))
+            current = best.get(key)
+            if current is None or pair.shared > current.shared:
+                best[key] = pair
+    ranked = sorted(best.values(), key=lambda p: (-p.shared, -p.jaccard, p.a, p.b))
+    return tuple(ranked[:limit])
+
+
+@dataclass(frozen=True)  # no slots: ``people`` is parsed on first use (cached_property)
+class ReportView:
+    """Everything a report shows, in the order and grouping every format agrees on."""
+
+    run: Run
+    methodology: Methodology
+    summary: Summary
+    notices: tuple[tuple[str, str], ...]  # (kind, raw text): incomplete first, then baseline
+    baseline: str | None
+    no_findings: str
+    platforms: tuple[Platform, ...]
+    platform_names: dict[str, str]
+    all_findings: tuple[Finding, ...]  # worst first, suppressed ones included
+    findings: tuple[Finding, ...]  # worst first, unsuppressed
+    by_severity: tuple[SeverityGroup, ...]  # the unsuppressed findings, grouped
+    suppressed: tuple[Finding, ...]
+    departments: tuple[Department, ...]
+    raw_people: Sequence[Item] = field(repr=False)  # read by :attr:`people`
+    integrations: tuple[Integration, ...]
+    external_parties: tuple[ExternalParty, ...]
+    phone_numbers: tuple[PhoneNumber, ...]
+    mail_domains: tuple[MailDomain, ...]
+    licences: tuple[Licence, ...]  # empty for a Result before 1.4
+    unrecognised: tuple[Unrecognised, ...]
+    rules: tuple[Rule, ...]
+    coverage: tuple[Coverage, ...]
+    islands: tuple[str, ...]
+    frameworks: tuple[Framework, ...]
+    capabilities: tuple[Capability, ...]
+    overlapping: tuple[Capability, ...]  # 2+ platforms in use, most overlapping users first
+    exposed_departments: tuple[Department, ...]  # staff on consumer apps, highest share first
+    top_pairs: tuple[Pair, ...]  # the ten pairs of platforms sharing most people
+
+    @functools.cached_property
+    def people(self) -> tuple[Person, ...]:
+        """Who uses which platform, parsed on first use: a Result can list tens of
+        thousands of people and only the tables and the graph show them."""
+        return tuple(record(Person, raw, department=_person_department)
+                     for raw in self.raw_people)
+
+    def name_of(self, platform_id: str) -> str:
+        """A platform's display name by id (the id itself when unknown)."""
+        return self.platform_names.get(platform_id, platform_id)
+
+    def rules_with_status(self, status: str) -> list[Rule]:
+        return [r for r in self.rules if r.status == status]
+
+    def urgent_rules(self) -> list[RuleGroup]:
+        """The unsuppressed critical and high rules, worst first: what to act on first."""
+        return [g for s in self.by_severity if s.severity in ("critical", "high")
+                for g in s.rules]
+
+
+def _person_department(raw: Item) -> str:
+    return _optional_text(raw.get("department")) or ""
 
 
 def parse_view(result: Result) -> ReportView:
     """The Result as a :class:`ReportView`: the one place report formats read the dict."""
-    run = section(result, "run")
-    summary = section(result, "summary")
-    raw_findings = sorted_findings(result)
-    parsed = {id(raw): _finding(raw) for raw in raw_findings}
-    findings = [parsed[id(raw)] for raw in raw_findings]
-    groups = tuple(
-        SeverityGroup(severity, tuple(
-            RuleGroup(severity, tuple(parsed[id(f)] for f in group)) for group in rule_groups))
-        for severity, rule_groups in findings_by_severity(
-            [f for f in raw_findings if not f.get("suppressed")]))
-    base = notices(result)
+    findings = tuple(_finding(raw) for raw in sorted(items(result, "findings"),
+                                                     key=_finding_order))
+    unsuppressed = tuple(f for f in findings if not f.suppressed)
+    base = tuple(notices(result))
+    capabilities = tuple(_capability(c) for c in items(result, "capabilities"))
+    departments = records(Department, result, "departments")
     return ReportView(
-        run=Run(id=text(run.get("id")), mode=text(run.get("mode")), as_of=run.get("as_of"),
-                started_at=run.get("started_at"),
-                finished_at=run.get("finished_at"),
-                activity_days=count(run.get("activity_days")),
-                organisation=organisation_name(result),
-                tool_name=text(section(result, "tool").get("name") or "sprawl-audit"),
-                tool_version=text(section(result, "tool").get("version"))),
-        methodology=Methodology(
-            connectors=tuple(strings(run.get("connectors"))),
-            activity_days=count(run.get("activity_days")),
-            overlap_view=text(run.get("overlap_view")),
-            interviews=tuple(Interview(text(i.get("source")), count(i.get("entries")))
-                             for i in items(run, "interviews"))
-            if isinstance(run.get("interviews"), list) else None,
-        ),
-        summary=Summary(
-            platforms=count(summary.get("platforms")),
-            corporate_platforms=count(summary.get("corporate_platforms")),
-            consumer_platforms=count(summary.get("consumer_platforms")),
-            unknown_platforms=count(summary.get("unknown_platforms")),
-            people=count(summary.get("people")), departments=count(summary.get("departments")),
-            consumer_app_users=count(summary.get("consumer_app_users")),
-            capabilities_with_overlap=tuple(strings(summary.get("capabilities_with_overlap"))),
-            coverage_gaps=count(summary.get("coverage_gaps")),
-            rules_failed=count(section(summary, "rules").get("failed")),
-            rules_passed=count(section(summary, "rules").get("passed")),
-            rules_not_assessed=count(section(summary, "rules").get("not_assessed")),
-            severity_counts=severity_counts(result),
-        ),
-        notices=tuple(base),
+        run=_run(result),
+        methodology=_methodology(result),
+        summary=_summary(result),
+        notices=base,
         baseline=next((t for kind, t in base if kind == "baseline"), None),
         no_findings=no_findings_text(result),
-        platforms=tuple(_platform(p) for p in items(result, "platforms")),
+        platforms=records(Platform, result, "platforms", name=_name_or_id),
         platform_names=platform_names(result),
-        all_findings=tuple(findings),
-        findings=tuple(f for f in findings if not f.suppressed),
-        by_severity=groups,
+        all_findings=findings,
+        findings=unsuppressed,
+        by_severity=group_findings(unsuppressed),
         suppressed=tuple(f for f in findings if f.suppressed),
-        departments=tuple(_department(d) for d in items(result, "departments")),
-        integrations=tuple(Integration(
-            id=text(i.get("id")), name=text(i.get("name") or i.get("id")),
-            publisher=text(i.get("publisher")),
-            verified_publisher=bool(i.get("verified_publisher")),
-            host=text(i.get("host") or ""), kind=text(i.get("kind")),
-            consent_type=text(i.get("consent_type")), users=integration_users(i),
-            user_count=count(i.get("user_count")), ai=_optional_bool(i.get("ai")),
-            mail_access=_optional_bool(i.get("mail_access")),
-            meeting_access=_optional_bool(i.get("meeting_access")),
-            sanctioned=_optional_bool(i.get("sanctioned")),
-        ) for i in items(result, "integrations")),
-        external_parties=tuple(ExternalParty(
-            target=text(e.get("target")),
-            consumer_domain=_optional_bool(e.get("consumer_domain")),
-            link_kinds=tuple(strings(e.get("link_kinds"))),
-            platforms=tuple(strings(e.get("platforms"))), people=count(e.get("people")),
-        ) for e in items(result, "external_parties")),
-        phone_numbers=tuple(PhoneNumber(
-            number=text(n.get("number")), owner=text(n.get("owner")),
-            has_owner=bool(n.get("has_owner")),
-            owner_enabled=_optional_bool(n.get("owner_enabled")),
-            provider=text(n.get("provider")), system=text(n.get("system")),
-            kind=text(n.get("kind")),
-        ) for n in items(result, "phone_numbers")),
-        mail_domains=tuple(MailDomain(
-            domain=text(m.get("domain")), mail_providers=tuple(strings(m.get("mail_providers"))),
-            spf_all=text(m.get("spf_all")), dmarc_policy=text(m.get("dmarc_policy")),
-            dkim_ok=tuple(strings(m.get("dkim_ok"))), mta_sts_mode=text(m.get("mta_sts_mode")),
-        ) for m in items(result, "mail_domains")),
-        licences=licences_of(result),
-        unrecognised=tuple(Unrecognised(
-            kind=text(u.get("kind")), label=text(u.get("label") or u.get("value")),
-            seen=count(u.get("seen")), connectors=tuple(strings(u.get("connectors"))),
-        ) for u in items(result, "unrecognised")),
-        rules=tuple(Rule(id=text(r.get("id")), title=text(r.get("title")),
-                         status=text(r.get("status")), reason=text(r.get("reason")))
-                    for r in items(result, "rules")),
-        coverage=tuple(Coverage(
-            connector=text(c.get("connector")), topic=text(c.get("topic")),
-            status=text(c.get("status")), items=_optional_count(c.get("items")),
-            detail=text(c.get("detail")),
-        ) for c in items(result, "coverage")),
-        islands=tuple(strings(result.get("islands"))),
+        departments=departments,
+        raw_people=items(result, "people"),
+        integrations=records(Integration, result, "integrations", name=_name_or_id,
+                             users=integration_users),
+        external_parties=records(ExternalParty, result, "external_parties"),
+        phone_numbers=records(PhoneNumber, result, "phone_numbers"),
+        mail_domains=records(MailDomain, result, "mail_domains"),
+        licences=records(Licence, result, "licences", name=_licence_name),
+        unrecognised=records(Unrecognised, result, "unrecognised",
+                             label=lambda u: text(u.get("label") or u.get("value"))),
+        rules=records(Rule, result, "rules", references=_references),
+        coverage=records(Coverage, result, "coverage"),
+        islands=_string_tuple(result.get("islands")),
         frameworks=tuple(_framework(fw) for fw in items(result, "frameworks")),
-        capabilities=tuple(_capability(c) for c in items(result, "capabilities")),
-        overlapping=tuple(_capability(c) for c in overlapping_capabilities(result)),
-        exposed_departments=tuple(_department(d) for d in exposed_departments(result)),
-        top_pairs=tuple(top_pairs(result, 10)),
+        capabilities=capabilities,
+        overlapping=tuple(sorted((c for c in capabilities if len(c.in_use) >= 2),
+                                 key=lambda c: -c.overlapping_users)),
+        exposed_departments=tuple(sorted(
+            (d for d in departments if d.consumer_app_users),
+            key=lambda d: (-d.consumer_exposure, -d.consumer_app_users))),
+        top_pairs=top_pairs(capabilities, 10),
     )

@@ -35,7 +35,7 @@ from sprawl_audit.report.formats.tables import (
     spreadsheet_text,
     starts_formula,
 )
-from sprawl_audit.report.formats.view import organisation_name, section
+from sprawl_audit.report.formats.typed_view import parse_view
 
 MIN_WIDTH, MAX_WIDTH = 8, 60
 #: Rows looked at when sizing a column (the header and the first rows are representative).
@@ -45,8 +45,8 @@ HEADER_FILL = PatternFill("solid", fgColor="1F3A5F")
 WRAP = Alignment(wrap_text=True, vertical="top")
 
 
-def _moment(value: Any) -> datetime | None:
-    if not isinstance(value, str):
+def _moment(value: str | None) -> datetime | None:
+    if value is None:
         return None
     try:
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
@@ -109,14 +109,14 @@ def _write_sheet(ws: Any, table: Table) -> None:
 
 def workbook_bytes(result: Mapping[str, Any]) -> bytes:
     """The workbook as .xlsx bytes."""
+    view = parse_view(result)
     wb = Workbook(write_only=True)
-    for table in build_tables(result):
+    for table in build_tables(view):
         _write_sheet(wb.create_sheet(table.title), table)
-    run = section(result, "run")
     wb.properties.creator = "sprawl-audit"
     wb.properties.title = spreadsheet_text(
-        f"{organisation_name(result)} — communications platform audit", quote=False)
-    finished = _moment(run.get("finished_at"))
+        f"{view.run.organisation} — communications platform audit", quote=False)
+    finished = _moment(view.run.finished_at)
     if finished is not None:
         wb.properties.created = finished
         wb.properties.modified = finished
