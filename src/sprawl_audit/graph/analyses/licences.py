@@ -26,7 +26,6 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from sprawl_audit.core.model import Coverage, Person
-from sprawl_audit.graph.analyses.guests import summary
 from sprawl_audit.graph.build import AuditGraph, node_id
 from sprawl_audit.graph.identity import DIRECTORY_CONNECTORS
 
@@ -76,12 +75,13 @@ def analyse(ag: AuditGraph) -> None:
         facts.update(
             licences_disabled_holders=len(disabled),
             licences_disabled_list=disabled_lines,
-            licences_disabled_summary=summary(disabled_lines),
+            # per SKU, not per person: names sorted by id reorder under --redact
+            licences_disabled_summary=_per_sku(disabled),
             licences_activity_read=activity_read,
             licences_activity_gap=activity_gap,
             licences_inactive=len(inactive) if activity_read else None,
             licences_inactive_list=[p.id for p in inactive],
-            licences_inactive_summary=summary([p.id for p in inactive]),
+            licences_inactive_summary=_per_sku(inactive),
             licences_unassigned=sum(max(0, int(r.get("enabled") or 0)
                                         - int(r.get("consumed") or 0)) for r in skus),
             licence_rows=rows,
@@ -137,3 +137,12 @@ def _active_people(ag: AuditGraph, connectors: list[str]) -> set[str]:
         if any(s.connector in connectors and s.topic == USERS_TOPIC for s in platform.sources):
             out |= ag.active.get(node_id("platform", pid), set())
     return out
+
+
+def _per_sku(people: list[Person]) -> str | None:
+    """"SPE_E3: 4; SPE_F1: 2" — how many of ``people`` hold each SKU."""
+    held: dict[str, int] = {}
+    for p in people:
+        for sku in p.licences:
+            held[sku] = held.get(sku, 0) + 1
+    return "; ".join(f"{sku}: {n}" for sku, n in sorted(held.items())) or None
