@@ -15,7 +15,7 @@ from sprawl_audit.report.formats import FORMATS
 
 CSV_PARTS = ["summary", "inventory", "findings", "rules", "people-platforms", "capabilities",
              "departments", "phone-numbers", "integrations", "external-parties",
-             "mail-domains", "coverage"]
+             "mail-domains", "licences", "coverage"]
 
 
 def invoke(*args: str) -> object:

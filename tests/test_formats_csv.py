@@ -16,7 +16,7 @@ from sprawl_audit.report.formats.tables import FORMULA_TRIGGERS, spreadsheet_tex
 
 PARTS = ["summary", "inventory", "findings", "rules", "people-platforms", "capabilities",
          "departments", "phone-numbers", "integrations", "external-parties", "mail-domains",
-         "coverage"]
+         "licences", "coverage"]
 
 
 def write(doc: Any, directory: Path, stem: str = "sprawl-audit") -> list[Path]:

@@ -18,7 +18,7 @@ from sprawl_audit.report.formats.tables import FORMULA_TRIGGERS
 
 SHEETS = ["Summary", "Inventory", "Findings", "Rules", "People-Platforms", "Capabilities",
           "Departments", "Phone numbers", "Integrations", "External parties", "Mail domains",
-          "Coverage"]
+          "Licences", "Coverage"]
 
 
 def render(doc: Any) -> bytes:

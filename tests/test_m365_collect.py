@@ -36,6 +36,7 @@ from sprawl_audit.connectors.m365.transform.external import (
     transform_inbox_rules,
     transform_team_guests,
 )
+from sprawl_audit.connectors.m365.transform.licences import transform_subscriptions
 from sprawl_audit.connectors.m365.transform.reports import transform_activity_reports
 from sprawl_audit.connectors.m365.transform.telephony import transform_number_assignments
 from sprawl_audit.core.model import InventoryBuilder
@@ -105,8 +106,15 @@ def test_demo_tenant_collected_live_matches_the_demo_depth(fake_for: Any, demo: 
     c = cov(out)
     graph_topics = ("directory.users", "directory.guests", "activity.usage", "oauth.grants",
                     "identity.sso", "oauth.consent_policy", "identity.cross_tenant",
-                    "collab.external_channels", "phone.numbers", "mail.forwarding")
+                    "collab.external_channels", "phone.numbers", "mail.forwarding",
+                    "licences.subscriptions")
     assert all(c[t].status == "collected" for t in graph_topics), {t: c[t] for t in graph_topics}
+    # subscriptions with their seats, as the pure transform makes them of the raw SKUs
+    entra = [p for p in out.platforms if p.id == "entra-id"
+             and p.sources[0].topic == "licences.subscriptions"]
+    assert entra == transform_subscriptions(demo.skus, demo.users).platforms
+    skus = {r["sku"]: r for r in entra[0].attributes["licence_skus"]}  # type: ignore[union-attr]
+    assert skus["SPE_E3"]["enabled"] == 640 and skus["SPE_E3"]["consumed"] > 0
     assert c["devices.apps"].status == "collected"  # the BYOD blind spot stated in the detail
     assert "personal devices not enrolled" in c["devices.apps"].detail
     assert c["collab.federation"].status == "not_configured"
@@ -222,6 +230,11 @@ def test_missing_licence_permission_degrades_to_partial(fake_for: Any) -> None:
     c = cov(out)["directory.users"]
     assert c.status == "partial" and "LicenseAssignment.Read.All" in c.detail
     assert len(out.people) == len(tenant.users)
+    # the licence table is not assessed, and says which permission would read it
+    licences = cov(out)["licences.subscriptions"]
+    assert licences.status == "forbidden" and "LicenseAssignment.Read.All" in licences.detail
+    assert not [p for p in out.platforms if p.id == "entra-id"
+                and p.sources[0].topic == "licences.subscriptions"]
     grants = cov(out)["oauth.grants"]  # GET /oauth2PermissionGrants needs Directory.Read.All
     assert grants.status == "forbidden" and "Directory.Read.All" in grants.detail
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 TOPICS: dict[str, str] = {
     "directory.users": "people, departments, job titles, account state and licences",
     "directory.guests": "guest and external accounts in the directory",
+    "licences.subscriptions": "licences bought and assigned: subscriptions (seats paid for and "
+                              "in use), billable members, licence assignments",
     "activity.usage": "per-person activity on each platform (usage reports, logs)",
     "oauth.grants": "third-party apps with their scopes, consent type and users",
     "oauth.consent_policy": "whether ordinary users may consent to third-party apps",

@@ -31,6 +31,10 @@ NODE_FACTS: dict[str, frozenset[str]] = {
         "accounts_sign_in_unknown",
         "guest_list_read", "guest_list_gap", "guests", "guests_partner",
         "guests_personal_mail", "guests_personal_mail_list", "guests_personal_mail_summary",
+        "licences_read", "licences_gap", "licences_disabled_holders", "licences_disabled_list",
+        "licences_disabled_summary", "licences_activity_read", "licences_activity_gap",
+        "licences_inactive", "licences_inactive_list", "licences_inactive_summary",
+        "licences_unassigned", "licence_rows", "licence_products",
     }),
     "account": frozenset({
         "person", "platform", "enabled", "mfa", "mfa_enforced", "admin", "role",

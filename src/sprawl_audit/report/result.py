@@ -16,6 +16,7 @@ from typing import Any
 from sprawl_audit import __version__
 from sprawl_audit.core.model import CAPABILITIES, SEVERITIES, Inventory
 from sprawl_audit.graph.build import AuditGraph
+from sprawl_audit.graph.identity import DIRECTORY_CONNECTORS
 
 SCHEMA_VERSION = "1.4"
 _SEV_RANK = {s: i for i, s in enumerate(SEVERITIES)}
@@ -64,6 +65,61 @@ def interviews(inventory: Inventory) -> list[dict[str, Any]]:
         source = _ENTRY_SUFFIX.sub("", obs.source.detail)
         entries[source] += obs.person is None  # one per entry; named people add none
     return [{"source": source, "entries": n} for source, n in sorted(entries.items())]
+
+
+#: Licence rows: platforms whose licences were read first (subscriptions, then products),
+#: then directories whose licences were not read, then platforms nobody reads them for.
+_LICENCE_KINDS = ("subscription", "product", "platform")
+_LICENCE_STATES = ("read", "not_read", "unknown")
+
+
+def licences(ag: AuditGraph) -> list[dict[str, Any]]:
+    """The ``licences`` table (docs/result.md): per platform whose licences were read, one
+    row per subscription (seats bought, assigned, held by disabled accounts, held by
+    people with no activity — None when activity was not readable) and one per product
+    (users it is switched on for); a directory whose licences were not read says why;
+    other corporate platforms people use are counted, their licences ``unknown``."""
+    g = ag.graph
+    rows: list[dict[str, Any]] = []
+    directories = set(DIRECTORY_CONNECTORS.values())
+    read_by: set[str] = set()
+    for n in ag.nodes_of("platform"):
+        f = g.nodes[n]
+        if not f.get("licences_read"):
+            continue
+        record = ag.resolution.platforms.get(str(f.get("id")))
+        if record is not None:
+            read_by.update(s.connector for s in record.sources)
+    for n in ag.nodes_of("platform"):
+        f = g.nodes[n]
+        base = {"platform": f.get("id"), "name": f.get("name"), "sku": None, "product": None,
+                "enabled": None, "suspended": None, "warning": None, "consumed": None,
+                "users": None, "held_by_disabled": None, "inactive": None, "detail": None}
+        if f.get("licences_read"):
+            for r in f.get("licence_rows") or ():
+                rows.append({**base, "kind": "subscription", "licence": "read",
+                             **_pick(r, ("sku", "product", "enabled", "suspended", "warning",
+                                         "consumed", "held_by_disabled", "inactive"))})
+            for product, users in (f.get("licence_products") or {}).items():
+                rows.append({**base, "kind": "product", "licence": "read", "product": product,
+                             "users": users})
+            continue
+        if f.get("catalog") in directories:
+            rows.append({**base, "kind": "platform", "licence": "not_read",
+                         "users": f.get("users"), "detail": f.get("licences_gap")})
+            continue
+        record = ag.resolution.platforms.get(str(f.get("id")))
+        covered = record is not None and any(
+            s.connector in read_by and s.topic == "directory.users" for s in record.sources)
+        if covered or f.get("classification") != "corporate" or not f.get("users"):
+            continue
+        rows.append({**base, "kind": "platform", "licence": "unknown", "users": f.get("users"),
+                     "detail": "no connector reads this product's licences"})
+    rows.sort(key=lambda r: (_LICENCE_STATES.index(r["licence"]),
+                             str(r["name"] or r["platform"]).lower(),
+                             _LICENCE_KINDS.index(r["kind"]),
+                             str(r["sku"] or r["product"] or "").lower()))
+    return rows
 
 
 def build_result(
@@ -208,6 +264,7 @@ def build_result(
         "external_parties": externals,
         "phone_numbers": phones,
         "mail_domains": mail_domains,
+        "licences": licences(ag),
         "islands": islands,
         # who actively uses what: people-per-platform exports, and what --redact rewrites
         "people": [

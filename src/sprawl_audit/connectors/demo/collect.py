@@ -33,6 +33,7 @@ from sprawl_audit.connectors.m365.transform import (
     transform_users,
     verified_domains,
 )
+from sprawl_audit.connectors.m365.transform.licences import transform_subscriptions
 from sprawl_audit.connectors.m365.transform.mfa import (
     mfa_enforcement,
     policy_summary,
@@ -132,7 +133,9 @@ def _m365(out: InventoryBuilder) -> tuple[str, ...]:
     org_domains = verified_domains(domains)
     tenant: Mapping[str, Any] = next(iter_values([_json("m365/organization.json")]), {})
     users = list(iter_values(_pages("m365/users")))
-    out.extend(transform_users(users, iter_values([_json("m365/subscribedSkus.json")])))
+    skus = list(iter_values([_json("m365/subscribedSkus.json")]))
+    out.extend(transform_users(users, skus))
+    out.extend(transform_subscriptions(skus, users))
     out.extend(transform_activity_reports(
         _text("m365/reports/getTeamsUserActivityUserDetail_D30.csv"),
         _text("m365/reports/getEmailActivityUserDetail_D30.csv"),

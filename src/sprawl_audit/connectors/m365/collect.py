@@ -43,6 +43,8 @@ from sprawl_audit.connectors.m365.transform.external import (
     transform_inbox_rules,
     transform_team_guests,
 )
+from sprawl_audit.connectors.m365.transform.licences import TOPIC as LICENCE_TOPIC
+from sprawl_audit.connectors.m365.transform.licences import transform_subscriptions
 from sprawl_audit.connectors.m365.transform.mfa import (
     mfa_enforcement,
     policy_summary,
@@ -61,6 +63,9 @@ log = logging.getLogger("sprawl_audit.connectors.m365")
 
 STATE_VERSION = 1
 
+#: What the licence table needs beyond names: seats bought and assigned (subscribedsku).
+SKU_SELECT = ("skuId,skuPartNumber,appliesTo,capabilityStatus,consumedUnits,prepaidUnits,"
+              "servicePlans")
 USER_SELECT = ("id,userPrincipalName,mail,displayName,department,jobTitle,accountEnabled,"
                "userType,assignedLicenses,assignedPlans")
 SP_SELECT = ("id,appId,displayName,appOwnerOrganizationId,publisherName,verifiedPublisher,"
@@ -76,6 +81,7 @@ NUMBERS_PAGE = 1000
 
 GRAPH_TOPICS: tuple[str, ...] = tuple(perms.TOPIC_REQUIREMENTS)
 _STAGE_TOPIC = {"t_directory": "directory.users", "t_reports": "activity.usage",
+                "t_licences": "licences.subscriptions",
                 "t_apps": "oauth.grants", "t_policies": "oauth.consent_policy",
                 "t_devices": "devices.apps", "t_teams": "collab.external_channels",
                 "t_numbers": "phone.numbers", "t_mailboxes": "mail.forwarding",
@@ -208,7 +214,7 @@ class Run:
 
     def f_skus(self) -> Any:
         return need(perms.SKUS, lambda: self.graph.list_all(
-            "/subscribedSkus", {"$select": "skuId,skuPartNumber,servicePlans"}))
+            "/subscribedSkus", {"$select": SKU_SELECT}))
 
     def f_service_principals(self) -> Any:
         sps = need(perms.SERVICE_PRINCIPALS, lambda: self._delta(
@@ -350,6 +356,7 @@ class Run:
             ("ca_policies", (), fetching(self.f_ca_policies)),
             ("security_defaults", (), fetching(self.f_security_defaults)),
             ("t_directory", ("users", "skus"), part(self._directory, "users", "skus")),
+            ("t_licences", ("users", "skus"), part(self._licences, "users", "skus")),
             ("t_reports", ("teams_report", "email_report"),
              part(self._reports, "teams_report", "email_report")),
             ("t_apps", ("service_principals", "grants", "users"),
@@ -416,6 +423,19 @@ class Run:
             _append_detail(part, "directory.users",
                            f"licence names unavailable ({_reason(skus)})", "partial")
         _append_detail(part, "directory.users", _mode_note(outcome))
+        out.extend(part)
+
+    def _licences(self, out: InventoryBuilder, users: Fetched, skus: Fetched) -> None:
+        """Subscriptions and per-product counts; the users only add the counts, so a refused
+        user list leaves the SKUs read and says the counts are missing."""
+        if not skus.ok:
+            out.coverage.append(failure(self.name, LICENCE_TOPIC, skus.error, skus.requirement))
+            return
+        items = users.value.items if users.ok else []
+        part = transform_subscriptions(skus.value, items, connector=self.name)
+        if not users.ok:
+            _append_detail(part, LICENCE_TOPIC,
+                           f"per-product counts unavailable ({_reason(users)})", "partial")
         out.extend(part)
 
     def _reports(self, out: InventoryBuilder, teams: Fetched, email: Fetched) -> None:

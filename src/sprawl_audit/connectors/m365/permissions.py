@@ -86,6 +86,7 @@ SECURITY_DEFAULTS = Requirement(
 TOPIC_REQUIREMENTS: dict[str, tuple[Requirement, ...]] = {
     "directory.users": (USERS, SKUS),
     "directory.guests": (USERS,),
+    "licences.subscriptions": (SKUS,),
     "activity.usage": (REPORTS,),
     "oauth.grants": (SERVICE_PRINCIPALS, GRANTS),
     "identity.sso": (SERVICE_PRINCIPALS,),

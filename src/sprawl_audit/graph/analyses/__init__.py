@@ -14,6 +14,7 @@ from sprawl_audit.graph.analyses import (
     external,
     guests,
     integrations,
+    licences,
     mail,
     phones,
     platforms,
@@ -27,6 +28,7 @@ def run_analyses(ag: AuditGraph) -> None:
     capabilities.analyse(ag)
     departments.analyse(ag)
     guests.analyse(ag)
+    licences.analyse(ag)
     devices.analyse(ag)
     integrations.analyse(ag)
     external.analyse(ag)

@@ -84,7 +84,7 @@ def analyse(ag: AuditGraph) -> None:
             guests_partner=len(partner),
             guests_personal_mail=len(guests - partner) + sum(n for _line, n in rosters),
             guests_personal_mail_list=lines,
-            guests_personal_mail_summary=_summary(lines),
+            guests_personal_mail_summary=summary(lines),
         )
 
 
@@ -221,7 +221,8 @@ def _directory_guests(ag: AuditGraph) -> dict[str, set[str]]:
     return out
 
 
-def _summary(lines: list[str]) -> str | None:
+def summary(lines: list[str]) -> str | None:
+    """The first :data:`SUMMARY_LINES` lines joined with "; ", then "and N more"."""
     if not lines:
         return None
     shown = "; ".join(lines[:SUMMARY_LINES])

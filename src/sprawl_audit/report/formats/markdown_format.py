@@ -241,7 +241,20 @@ def _inventory(view: ReportView) -> list[str]:
              ", ".join(md(view.name_of(p), 60) for p in e.platforms),
              f"{e.people:,}", yes_no(e.consumer_domain)]
             for e in view.external_parties], ["l", "l", "l", "l", "r", "l"])
+    if view.licences:
+        lines += ["", f"### Licences ({len(view.licences)})", ""]
+        lines += _table(["Platform", "Licence", "Bought", "Assigned", "Users",
+                         "Held by disabled", "No activity", "Detail"], [
+            [md(lic.name, 60), md(lic.title, 80), _maybe(lic.enabled), _maybe(lic.consumed),
+             _maybe(lic.users), _maybe(lic.held_by_disabled), _maybe(lic.inactive),
+             md(lic.detail, 200)]
+            for lic in view.licences], ["l", "l", "r", "r", "r", "r", "r", "l"])
     return [*lines, ""]
+
+
+def _maybe(value: int | None) -> str:
+    """A count, or an em dash when the source did not give it (not assessed, not zero)."""
+    return "—" if value is None else f"{value:,}"
 
 
 def _overlap(view: ReportView) -> list[str]:

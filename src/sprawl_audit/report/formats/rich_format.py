@@ -119,6 +119,10 @@ class RichFormat(Format):
         inventory = sections.inventory_table(view)
         blocks += [sections.heading("Inventory", inventory.row_count), inventory, Text()]
 
+        licences = sections.licences_table(view)
+        if licences is not None:
+            blocks += [sections.heading("Licences", licences.row_count), licences, Text()]
+
         overlap = sections.overlap_section(view, console)
         if overlap is not None:
             blocks += [sections.heading("Capabilities on more than one platform"), overlap,

@@ -264,6 +264,30 @@ def inventory_table(view: ReportView) -> Table:
     return table
 
 
+# --- licences -------------------------------------------------------------------------
+
+
+def licences_table(view: ReportView) -> Table | None:
+    """The licences rows: subscriptions and products of each platform whose licences were
+    read, then the platforms whose licences were not read or are unknown. A dash is a
+    count the source did not give — not assessed, never zero."""
+    if not view.licences:
+        return None
+    table = _table()
+    table.add_column("Platform", min_width=12, max_width=24)
+    table.add_column("Licence", min_width=14, max_width=40)
+    for header in ("Bought", "Assigned", "Users", "Disabled", "Idle"):
+        table.add_column(header, justify="right", no_wrap=True)
+    table.add_column("Detail", min_width=10)
+    for lic in view.licences:
+        table.add_row(_t(lic.name, limit=60), _t(lic.title, limit=80), _num(lic.enabled),
+                      _num(lic.consumed), _num(lic.users), _num(lic.held_by_disabled),
+                      _num(lic.inactive),
+                      # "licences unknown" says it all; a directory not read says why
+                      _t("" if lic.licence == "unknown" else lic.detail, "dim", limit=120))
+    return table
+
+
 # --- overlap --------------------------------------------------------------------------
 
 

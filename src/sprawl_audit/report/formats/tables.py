@@ -134,6 +134,7 @@ def build_tables(view: ReportView) -> list[Table]:
         _integrations(view),
         _external_parties(view),
         _mail_domains(view),
+        _licences(view),
         _coverage(view),
     ]
     if view.frameworks:
@@ -259,6 +260,21 @@ def _mail_domains(view: ReportView) -> Table:
         "Domain", "Mail providers", "SPF all", "SPF senders", "SPF lookups", "DMARC policy",
         "DMARC pct", "DMARC reports to", "DKIM selectors OK", "DKIM selectors missing",
         "MTA-STS mode", "TLS-RPT"), rows)
+
+
+def _licences(view: ReportView) -> Table:
+    """Licences per platform (schema 1.4); an empty cell is a count the source did not
+    give ("not assessed"), never zero."""
+    rows: list[tuple[Value, ...]] = [
+        (lic.platform, lic.name, lic.kind, lic.licence, lic.sku or None, lic.product or None,
+         lic.enabled, lic.consumed, lic.unassigned, lic.suspended, lic.warning, lic.users,
+         lic.held_by_disabled, lic.inactive, lic.detail or None)
+        for lic in view.licences
+    ]
+    return Table("licences", "Licences", (
+        "Platform ID", "Platform", "Row", "Licences", "SKU", "Product", "Seats bought",
+        "Seats assigned", "Seats unassigned", "Suspended", "Warning", "Users",
+        "Held by disabled accounts", "Held with no activity", "Detail"), rows)
 
 
 def _coverage(view: ReportView) -> Table:

@@ -473,6 +473,49 @@ class MailDomain:
 
 
 @dataclass(frozen=True, slots=True)
+class Licence:
+    """One row of the Result's ``licences`` table (schema 1.4): a subscription, a product's
+    user count, or a platform whose licences were not read / are unknown. Counts the
+    source did not give are None (``inactive`` when activity was not readable)."""
+
+    platform: str  # platform id
+    name: str  # the platform's display name, else its id
+    kind: str  # subscription | product | platform
+    licence: str  # read | not_read | unknown
+    sku: str
+    product: str
+    enabled: int | None
+    suspended: int | None
+    warning: int | None
+    consumed: int | None
+    users: int | None
+    held_by_disabled: int | None
+    inactive: int | None
+    detail: str
+
+    @property
+    def title(self) -> str:
+        """What the row is about: ``Product (SKU)``, the product, or the licence state."""
+        if self.kind == "subscription":
+            return f"{self.product} ({self.sku})" if self.product and self.product != self.sku \
+                else self.sku
+        if self.kind == "product":
+            return self.product
+        return "licences not read" if self.licence == "not_read" else "licences unknown"
+
+    @property
+    def unassigned(self) -> int | None:
+        """Seats bought and not assigned (never negative: over-assignment is 0 here)."""
+        if self.enabled is None or self.consumed is None:
+            return None
+        return max(0, self.enabled - self.consumed)
+
+
+def _licence_name(raw: Item) -> str:
+    return text(raw.get("name") or raw.get("platform"))
+
+
+@dataclass(frozen=True, slots=True)
 class Unrecognised:
     kind: str
     label: str  # the label, else the value
@@ -739,6 +782,7 @@ class ReportView:
     external_parties: tuple[ExternalParty, ...]
     phone_numbers: tuple[PhoneNumber, ...]
     mail_domains: tuple[MailDomain, ...]
+    licences: tuple[Licence, ...]  # empty for a Result before 1.4
     unrecognised: tuple[Unrecognised, ...]
     rules: tuple[Rule, ...]
     coverage: tuple[Coverage, ...]
@@ -805,6 +849,7 @@ def parse_view(result: Result) -> ReportView:
             # a Result from before leaver_line: a disabled owner was the only leaver
             leaver_line=lambda n: bool(n.get("leaver_line", n.get("owner_enabled") is False))),
         mail_domains=records(MailDomain, result, "mail_domains"),
+        licences=records(Licence, result, "licences", name=_licence_name),
         unrecognised=records(Unrecognised, result, "unrecognised",
                              label=lambda u: text(u.get("label") or u.get("value"))),
         rules=records(Rule, result, "rules", references=_references),
