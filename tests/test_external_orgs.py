@@ -119,6 +119,7 @@ def test_the_demo_shows_cobalt_once_with_all_three_sources_and_no_guid_as_a_name
     from report_fixtures import demo_result
 
     from sprawl_audit.report.formats.tables import build_tables
+    from sprawl_audit.report.formats.typed_view import parse_view
 
     result = demo_result()
     parties = result["external_parties"]
@@ -138,5 +139,5 @@ def test_the_demo_shows_cobalt_once_with_all_three_sources_and_no_guid_as_a_name
     # the platforms' reach and the external-parties table use the merged names too
     slack = next(p for p in result["platforms"] if p["id"].startswith("slack:"))
     assert "Cobalt Managed Services Ltd" in slack["external_targets"]
-    table = next(t for t in build_tables(result) if t.part == "external-parties")
+    table = next(t for t in build_tables(parse_view(result)) if t.part == "external-parties")
     assert sum(1 for row in table.rows if row[0] == "Cobalt Managed Services Ltd") == 1

@@ -41,7 +41,7 @@ def analyse(ag: AuditGraph) -> None:
         facts = g.nodes[pnode]
         name = str(facts.get("name") or pnode)
         record = ag.resolution.platforms.get(str(facts.get("id")))
-        skus = _rows(record.attributes.get("licence_skus") if record is not None else None)
+        skus = _sku_rows(record.attributes.get("licence_skus") if record is not None else None)
         connectors = sorted(c for c, slug in DIRECTORY_CONNECTORS.items()
                             if slug == facts.get("catalog"))
         read, gap = _read(name, connectors, coverage, TOPIC,
@@ -99,8 +99,25 @@ def _worst(entries: Iterable[Coverage]) -> list[Coverage]:
     return list(out.values())
 
 
-def _rows(value: Any) -> list[Mapping[str, Any]]:
-    return [r for r in value if isinstance(r, Mapping)] if isinstance(value, list) else []
+_SEAT_COUNTS = ("enabled", "suspended", "warning", "consumed")
+
+
+def _sku_rows(value: Any) -> list[dict[str, Any]]:
+    """The subscription rows a record carries, each field of its documented type: a
+    snapshot is input, and a row whose ``sku`` is not text is dropped, a count that is not
+    a whole number is unknown (None) — never written into the Result as it came."""
+    rows: list[dict[str, Any]] = []
+    for raw in value if isinstance(value, list) else ():
+        if not isinstance(raw, Mapping) or not isinstance(raw.get("sku"), str):
+            continue
+        product = raw.get("product")
+        row: dict[str, Any] = {"sku": raw["sku"],
+                               "product": product if isinstance(product, str) else None}
+        for key in _SEAT_COUNTS:
+            n = raw.get(key)
+            row[key] = n if isinstance(n, int) and not isinstance(n, bool) and n >= 0 else None
+        rows.append(row)
+    return rows
 
 
 def _products(attributes: Mapping[str, Any]) -> Iterable[tuple[str, int]]:
