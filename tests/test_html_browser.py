@@ -130,7 +130,10 @@ def test_demo_report_renders_in_chromium(chromium: str, workdir: Path) -> None:
     filled = sum(1 for c in dom.classes if c == "hm-cell filled")
     assert filled == sum(len(c["platforms"]) for c in doc["capabilities"])
     platform_nodes = [c for c in dom.classes if c.startswith("node platform")]
-    assert len(platform_nodes) == len([p for p in doc["platforms"] if p["active_users"]])
+    # every active platform, and one no one is active on when it reaches outside (Entra ID)
+    reaching = {p for e in doc["external_parties"] for p in e["platforms"]}
+    assert len(platform_nodes) == len([p for p in doc["platforms"]
+                                       if p["active_users"] or p["id"] in reaching])
     assert any(c.startswith("node platform consumer") for c in platform_nodes)
     assert any(c.startswith("node department") for c in dom.classes)
     assert any(c.startswith("node external") for c in dom.classes)
