@@ -30,6 +30,7 @@ from sprawl_audit.core.model import (
 )
 from sprawl_audit.graph.adjacency import EdgeIndex
 from sprawl_audit.graph.identity import effective_providers
+from sprawl_audit.graph.plain_edges import add_plain_edge
 from sprawl_audit.inventory.resolve import Resolution, observation_link
 
 UNASSIGNED_DEPARTMENT = "Unassigned"
@@ -248,7 +249,7 @@ class _Builder:
     def _member(self, person_node: str, dept: str) -> None:
         self.ag.department_of[person_node] = dept
         dnode = self._department(dept)
-        self.g.add_edge(person_node, dnode, type="MEMBER_OF")
+        add_plain_edge(self.g, person_node, dnode, "MEMBER_OF")
 
     def _department(self, dept: str) -> str:
         dnode = node_id("department", dept)
@@ -348,8 +349,8 @@ class _Builder:
             if a.attributes:
                 known["attributes"] = dict(a.attributes)
             self.g.add_node(anode, **known)
-            self.g.add_edge(person, anode, type="HOLDS")
-            self.g.add_edge(anode, pnode, type="ON_PLATFORM")
+            add_plain_edge(self.g, person, anode, "HOLDS")
+            add_plain_edge(self.g, anode, pnode, "ON_PLATFORM")
             return
         for name, value in (("mfa", a.mfa), ("mfa_enforced", a.mfa_enforced),
                             ("admin", a.admin), ("role", a.role or None),
@@ -371,7 +372,7 @@ class _Builder:
                         managed=d.managed, owner=d.owner)
         owner = self._person_ref(d.owner)
         if owner:
-            self.g.add_edge(owner, dnode, type="OWNS")
+            add_plain_edge(self.g, owner, dnode, "OWNS")
         unrecognised = 0
         for app in d.apps:
             pid = self.ag.resolution.platform_id(app)
@@ -379,7 +380,7 @@ class _Builder:
                 unrecognised += 1
                 continue
             pnode = self._platform(pid)
-            self.g.add_edge(dnode, pnode, type="RUNS")
+            add_plain_edge(self.g, dnode, pnode, "RUNS")
             if owner:
                 # An app installed on a device someone carries is use of it.
                 self._uses(owner, pnode, active=True, source=d.source)
@@ -428,16 +429,16 @@ class _Builder:
         )
         if app_pid is not None:
             app_node = self._platform(app_pid)
-            self.g.add_edge(inode, app_node, type="INSTANCE_OF")
+            add_plain_edge(self.g, inode, app_node, "INSTANCE_OF")
             if i.kind == "sso" and host_pid is not None:
-                self.g.add_edge(app_node, self._platform(host_pid), type="SIGNS_IN_WITH")
+                add_plain_edge(self.g, app_node, self._platform(host_pid), "SIGNS_IN_WITH")
         if host_pid is not None:
             self.g.add_edge(inode, self._platform(host_pid), type="CONNECTED_TO",
                             scopes=list(i.scopes), consent_type=i.consent_type)
         for user in i.users:
             person = self._person_ref(user)
             if person:
-                self.g.add_edge(person, inode, type="GRANTED")
+                add_plain_edge(self.g, person, inode, "GRANTED")
                 if app_pid is not None and i.kind in ("oauth", "app_role", "sso"):
                     # Granting an app access, or being assigned to it, is use of the product.
                     self._uses(person, self._platform(app_pid), active=True, source=i.source)
@@ -496,12 +497,12 @@ class _Builder:
                         evidence=[f"{n.source.connector}/{n.source.topic}"])
         owner = self._person_ref(n.owner)
         if owner:
-            self.g.add_edge(pnode, owner, type="ASSIGNED_TO")
+            add_plain_edge(self.g, pnode, owner, "ASSIGNED_TO")
         record = self._people.get(owner.split(":", 1)[1]) if owner else None
         enabled = bool(record and record.enabled)
         for pid, edge in ((provider, "CARRIED_BY"), (system, "HOSTED_ON")):
             if pid is not None:
-                self.g.add_edge(pnode, self._platform(pid), type=edge)
+                add_plain_edge(self.g, pnode, self._platform(pid), edge)
         # A number assigned to an enabled person is a line they use — of the phone
         # system, or of the provider when no system is named; the carrier behind a PBX
         # is plumbing, not a tool anyone chooses.
@@ -521,9 +522,9 @@ class _Builder:
         for host in m.mx:
             pid = res.platform_id(AppRef("mx", host))
             if pid is not None:
-                self.g.add_edge(dnode, self._platform(pid), type="RECEIVES_VIA")
+                add_plain_edge(self.g, dnode, self._platform(pid), "RECEIVES_VIA")
         refs = [AppRef("spf", h) for h in senders_of(published_records(m.spf, m.attributes))]
         refs += self._senders.get(m.domain.lower(), [])
         senders = {pid for ref in refs if (pid := res.platform_id(ref)) is not None}
         for pid in sorted(senders):
-            self.g.add_edge(dnode, self._platform(pid), type="SENDS_VIA")
+            add_plain_edge(self.g, dnode, self._platform(pid), "SENDS_VIA")
