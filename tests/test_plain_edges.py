@@ -7,11 +7,11 @@ import pickle
 
 import networkx as nx
 import pytest
+from test_graph_analyses import DEV, ORG, people
 
 from sprawl_audit.core.model import AppRef, Device, Inventory
 from sprawl_audit.graph.plain_edges import PlainEdgeData, add_plain_edge, plain_edge_data
 from sprawl_audit.pipeline import analyse
-from test_graph_analyses import DEV, ORG, people
 
 
 def test_plain_edges_of_a_type_share_one_dict_and_read_as_their_type() -> None:

@@ -23,6 +23,7 @@ from sprawl_audit.connectors.m365.transform.mfa import (
     transform_mfa,
 )
 from sprawl_audit.connectors.m365.transform.reports import transform_activity_reports
+from sprawl_audit.connectors.m365.transform.signins import transform_sign_ins
 from sprawl_audit.connectors.m365.transform.telephony import transform_number_assignments
 
 TENANT = "aaaa1111-bbbb-2222-cccc-3333dddd4444"
@@ -278,3 +279,60 @@ def test_scoped_policies_enforce_mfa_only_where_they_apply_everywhere() -> None:
     accounts = {a.person: a.mfa_enforced for a in out.accounts}
     assert accounts["tom.okafor@riverside.example"] is True
     assert accounts["priya.shah@riverside.example"] is False
+
+
+# -- sign-in activity ---------------------------------------------------------------------------
+def sign_in_sample() -> list[dict[str, Any]]:
+    return list(iter_values([load("m365/users-signInActivity").json()]))
+
+
+def test_documented_sign_in_activity_gives_last_login_or_never_or_unknown() -> None:
+    out = transform_sign_ins(sign_in_sample())
+    accounts = {a.person: a for a in out.accounts}
+    priya = accounts["priya.shah@riverside.example"]
+    # the latest of the three timestamps, seven fractional digits read, to the second
+    assert priya.last_login == "2026-10-31T22:03:55Z"
+    assert priya.attributes == {"never_signed_in": False}
+    assert accounts["new.starter@riverside.example"].attributes == {"never_signed_in": True}
+    assert accounts["new.starter@riverside.example"].last_login is None
+    # created in 2018 with nothing recorded: "not since tracking began", not "never"
+    assert accounts["old.mailbox@riverside.example"].attributes == {}
+    leaver = accounts["leaver.jones@riverside.example"]
+    assert (leaver.enabled, leaver.last_login) == (False, "2025-12-19T16:20:00Z")
+    # a guest is keyed by its real address, like the directory keys it
+    assert accounts["j.contractor@gmail.com"].attributes == {"never_signed_in": True}
+    assert all(a.platform.value == "entra-id" for a in out.accounts)
+    (cov,) = out.coverage
+    assert (cov.topic, cov.status, cov.items) == ("accounts.sign_in", "collected", 5)
+    assert "2 signed in, 2 never" in cov.detail and "1 with no sign-in on record" in cov.detail
+
+
+def _judge_baseline(builder: Any) -> tuple[dict[str, dict[str, Any]], list[dict[str, Any]]]:
+    from sprawl_audit.core.model import Organisation
+    from sprawl_audit.pipeline import RuleSelection, analyse, judge_full
+
+    inventory = builder.build(Organisation(name="Riverside", identity_provider="entra-id",
+                                           as_of="2026-11-01T09:00:00Z"))
+    judged = judge_full(analyse(inventory), RuleSelection(packs=("baseline",)))
+    return {r["id"]: r for r in judged.rules}, judged.findings
+
+
+def test_entra_never_signed_in_is_a_finding_only_when_every_account_is_known() -> None:
+    known = [u for u in sign_in_sample()
+             if u["userPrincipalName"] != "old.mailbox@riverside.example"]
+    rules, findings = _judge_baseline(transform_sign_ins(known))
+    assert rules["SA-ACCOUNT-003"]["status"] == "failed"
+    (finding,) = [f for f in findings if f["rule_id"] == "SA-ACCOUNT-003"]
+    assert finding["subject"]["id"] == "platform:entra-id"
+    assert "new.starter@riverside.example" in finding["message"]
+    assert "j.contractor@gmail.com" in finding["message"]
+    assert "leaver.jones" not in finding["message"]  # disabled: cannot sign in
+    # a never-used account on record is a finding even beside an unknown one; with only
+    # the signed-in and the unknown, nothing says the rest ever signed in: not assessed
+    rules, _ = _judge_baseline(transform_sign_ins(sign_in_sample()))
+    assert rules["SA-ACCOUNT-003"]["status"] == "failed"
+    signed_or_unknown = [u for u in sign_in_sample()
+                         if u["userPrincipalName"].startswith(("Priya", "old.", "leaver"))]
+    rules, _ = _judge_baseline(transform_sign_ins(signed_or_unknown))
+    assert rules["SA-ACCOUNT-003"]["status"] == "not_assessed"
+    assert "1 of Microsoft Entra ID's 2 enabled accounts" in rules["SA-ACCOUNT-003"]["reason"]

@@ -142,6 +142,7 @@ class Tenant:
     number_assignments: list[dict[str, Any]] = field(default_factory=list)
     #: /reports/authenticationMethods/userRegistrationDetails (enabled users only)
     registration_details: list[dict[str, Any]] = field(default_factory=list)
+    premium: bool = True  # Entra ID P1/P2: sign-in activity and registration details readable
     ca_policies: list[dict[str, Any]] = field(default_factory=list)
     security_defaults: dict[str, Any] = field(default_factory=lambda: {
         "id": "00000000-0000-0000-0000-000000000005", "displayName": "Security Defaults",
@@ -738,7 +739,8 @@ class FakeGraph:
         s.route("GET", r"/v1\.0/subscribedSkus")(g(lambda r: self._page(r, t.skus, "skus")))
         for name, path in (("users", "users"), ("servicePrincipals", "servicePrincipals"),
                            ("oauth2PermissionGrants", "oauth2PermissionGrants")):
-            s.route("GET", rf"/v1\.0/{path}")(g(self._lister(name)))
+            lister = self._users_lister() if name == "users" else self._lister(name)
+            s.route("GET", rf"/v1\.0/{path}")(g(lister))
             s.route("GET", rf"/v1\.0/{path}/delta")(g(self._delta_handler(name)))
         s.route("GET", r"/v1\.0/servicePrincipals/([^/]+)/(appRoleAssignedTo|"
                 r"appRoleAssignments)")(g(self._sp_assignments))
@@ -937,6 +939,24 @@ class FakeGraph:
             query["$skiptoken"] = _encode_skip(skip + size)
             body["@odata.nextLink"] = f"{self.graph_url}{req.path}?{_encode_query(query)}"
         return Response(200, body)
+
+    def _users_lister(self) -> Callable[[Request], Response]:
+        """``/users``; selecting ``signInActivity`` needs ``AuditLog.Read.All`` on top of a
+        user-read permission, and a tenant without Entra ID P1/P2 refuses it (403)."""
+        def handler(req: Request) -> Response:
+            if "signinactivity" in (_q(req, "$select") or "").lower():
+                header = req.headers.get("authorization", "")
+                claims = self.tokens.get(header[7:]) or {}
+                if "AuditLog.Read.All" not in set(claims.get("roles") or []) | set(
+                        str(claims.get("scp") or "").split()):
+                    return _error(403, "Authorization_RequestDenied",
+                                  "Insufficient privileges to complete the operation.")
+                if not self.tenant.premium:
+                    return _error(403, "Authentication_RequestFromNonPremiumTenantOrB2CTenant",
+                                  "Neither tenant is B2C or tenant doesn't have premium "
+                                  "license")
+            return self._page(req, self.tenant.users, "users")
+        return handler
 
     def _lister(self, name: str) -> Callable[[Request], Response]:
         return lambda req: self._page(req, self.tenant.collection(name), name)

@@ -36,6 +36,8 @@ TOPICS: dict[str, str] = {
     "access.logs": "sign-in and access logs (countries, networks)",
     "accounts.mfa": "each account's second factor (registered, enforced) and admin rights, "
                     "on the platform that reports it",
+    "accounts.sign_in": "when each account last signed in, and which never did, on the "
+                        "platform that reports it",
     "identity.policies": "identity-provider policies that require a second factor "
                          "(Conditional Access, security defaults)",
 }

@@ -39,6 +39,7 @@ from sprawl_audit.connectors.m365.transform.mfa import (
     policy_summary,
     transform_mfa,
 )
+from sprawl_audit.connectors.m365.transform.signins import transform_sign_ins
 from sprawl_audit.connectors.manual.transform import load_manual_text
 from sprawl_audit.connectors.phone.collect import read_phone_numbers
 from sprawl_audit.connectors.phone.transform import transform_phone_imports
@@ -174,6 +175,7 @@ def _m365(out: InventoryBuilder) -> tuple[str, ...]:
     out.extend(transform_mfa(
         users, list(iter_values(_pages("m365/reports/authenticationMethods/"
                                        "userRegistrationDetails"))), enforcement))
+    out.extend(transform_sign_ins(users))  # the same users, as listed with signInActivity
     out.extend(transform_cross_tenant(
         _json("m365/policies/crossTenantAccessPolicy/default.json"),
         iter_values([_json("m365/policies/crossTenantAccessPolicy/partners.json")]),

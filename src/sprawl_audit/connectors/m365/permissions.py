@@ -76,6 +76,10 @@ MAILBOX_RULES = Requirement("MailboxSettings.Read",
 REGISTRATION = Requirement(
     "AuditLog.Read.All", "GET /reports/authenticationMethods/userRegistrationDetails",
     note="each user's MFA registration and admin flag; the tenant needs Entra ID P1 or P2")
+SIGN_INS = Requirement(
+    "AuditLog.Read.All", "GET /users?$select=signInActivity",
+    note="when each account last signed in, to find accounts never used; the tenant needs "
+         "Entra ID P1 or P2")
 CONDITIONAL_ACCESS = Requirement("Policy.Read.All", "GET /identity/conditionalAccess/policies",
                                  note="which policies require MFA for every sign-in")
 SECURITY_DEFAULTS = Requirement(
@@ -97,6 +101,7 @@ TOPIC_REQUIREMENTS: dict[str, tuple[Requirement, ...]] = {
     "phone.numbers": (NUMBERS, USERS),
     "mail.forwarding": (MAILBOX_RULES, USERS, DOMAINS),
     "accounts.mfa": (REGISTRATION, USERS),
+    "accounts.sign_in": (SIGN_INS, USERS),
     "identity.policies": (CONDITIONAL_ACCESS, SECURITY_DEFAULTS),
 }
 
