@@ -43,5 +43,44 @@ TOPICS: dict[str, str] = {
 }
 
 
+#: What a reader calls the area a topic is evidence for, where that differs from the
+#: description: the summary lists the areas no rule could judge ("message retention could
+#: not be assessed"), so these are short and plain.
+AREAS: dict[str, str] = {
+    "directory.users": "the directory",
+    "directory.guests": "guest accounts",
+    "licences.subscriptions": "licences",
+    "activity.usage": "usage",
+    "oauth.grants": "third-party apps",
+    "oauth.consent_policy": "app consent policy",
+    "identity.sso": "single sign-on",
+    "identity.cross_tenant": "cross-tenant access",
+    "devices.apps": "apps on devices",
+    "devices.unmanaged": "unmanaged devices",
+    "mail.forwarding": "mail forwarding",
+    "mail.remote_domains": "automatic forwarding policy",
+    "mail.smtp_auth": "legacy SMTP sign-in",
+    "collab.federation": "chat federation and external access",
+    "collab.external_channels": "shared channels and outside members",
+    "collab.meeting_policies": "meeting policies",
+    "collab.app_policies": "chat app policies",
+    "collab.retention": "message retention",
+    "phone.numbers": "phone numbers",
+    "dns.email": "email authentication",
+    "network.logs": "network sightings",
+    "manual.inventory": "interviews",
+    "messaging.business": "WhatsApp Business accounts",
+    "access.logs": "sign-in logs",
+    "accounts.mfa": "second factors and admin rights",
+    "accounts.sign_in": "sign-in activity",
+    "identity.policies": "MFA policies",
+}
+
+
+def area_of(topic: str) -> str:
+    """The plain name of what ``topic`` is evidence for (the topic itself if unnamed)."""
+    return AREAS.get(topic, topic)
+
+
 def is_known(topic: str) -> bool:
     return topic in TOPICS

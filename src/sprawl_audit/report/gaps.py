@@ -139,3 +139,53 @@ def rule_gaps(rule: Mapping[str, Any] | None, result: Mapping[str, Any]) -> list
             out.append(f"{c.get('topic')}: {c.get('connector')} {c.get('status')}"
                        + (f" ({detail[:160]})" if detail else ""))
     return out
+
+
+# -- areas no rule could judge -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class UnassessedArea:
+    """An area of evidence (message retention, app consent policy…) that no source read,
+    and the rules left *not assessed* for want of it."""
+
+    area: str
+    topics: tuple[str, ...]
+    rules: tuple[str, ...]
+
+    def describe(self) -> str:
+        """``message retention (2 rules)`` — raw text; renderers escape it."""
+        n = len(self.rules)
+        return f"{self.area} ({n} rule{'' if n == 1 else 's'})"
+
+
+def unassessed_areas(result: Mapping[str, Any]) -> list[UnassessedArea]:
+    """Areas whose evidence nobody read, named by the not-assessed rules that needed it.
+
+    A requirement (``a|b`` alternatives) is unread when none of its topics has a
+    ``collected`` or ``partial`` coverage entry. Only rules that are ``not_assessed`` count:
+    a rule judged on other evidence does not make an area a gap. Derived from ``rules`` and
+    ``coverage`` like everything here, so a saved Result says the same as a fresh audit —
+    and the summary can say "message retention could not be assessed" instead of leaving
+    it to the coverage table.
+    """
+    from sprawl_audit.core.topics import area_of
+
+    read = {str(c.get("topic")) for c in result.get("coverage") or ()
+            if isinstance(c, Mapping) and _status(c) in _READ_STATUSES}
+    by_area: dict[str, tuple[set[str], set[str]]] = {}
+    for rule in result.get("rules") or ():
+        if not isinstance(rule, Mapping) or rule.get("status") != "not_assessed":
+            continue
+        for req in rule.get("requires") or ():
+            if not isinstance(req, str):
+                continue
+            topics = [t for t in req.split("|") if t]
+            if not topics or any(t in read for t in topics):
+                continue
+            topics_seen, rules = by_area.setdefault(area_of(topics[0]), (set(), set()))
+            topics_seen.update(topics)
+            rules.add(str(rule.get("id")))
+    return [UnassessedArea(area, tuple(sorted(topics)), tuple(sorted(rules)))
+            for area, (topics, rules) in sorted(by_area.items(),
+                                                key=lambda kv: (-len(kv[1][1]), kv[0]))]

@@ -163,6 +163,8 @@ def _summary(view: ReportView) -> list[str]:
         f"- **Findings:** {severity_text}",
         f"- **Rules:** {summary.rules_failed} failed, {summary.rules_passed} "
         f"passed, {summary.rules_not_assessed} not assessed",
+        *([f"- **Not assessed:** {', '.join(md(a, 60) for a in summary.not_assessed_areas)}: "
+           "no source read the evidence"] if summary.not_assessed_areas else []),
         f"- **Coverage:** {plural(gaps, 'evidence topic')} not fully collected"
         if gaps else "- **Coverage:** all evidence topics collected",
         "",

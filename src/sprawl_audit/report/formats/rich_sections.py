@@ -187,6 +187,10 @@ def summary_panel(view: ReportView) -> Panel:
     grid.add_row("Rules", Text(
         f"{summary.rules_failed} failed, {summary.rules_passed} passed, "
         f"{summary.rules_not_assessed} not assessed"))
+    if summary.not_assessed_areas:
+        grid.add_row("Not assessed", Text(
+            f"{', '.join(cell(a, 60) for a in summary.not_assessed_areas)}: no source read "
+            "the evidence", style="yellow"))
 
     gaps = summary.coverage_gaps
     grid.add_row("Coverage", Text(

@@ -109,6 +109,8 @@ def summary_rows(view: ReportView) -> list[tuple[str, Value]]:
         ("Rules failed", summary.rules_failed),
         ("Rules passed", summary.rules_passed),
         ("Rules not assessed", summary.rules_not_assessed),
+        ("Areas not assessed (no source read the evidence)",
+         "; ".join(summary.not_assessed_areas)),
         ("Coverage gaps", summary.coverage_gaps),
         ("Run id", run.id),
         ("Tool", f"{run.tool_name} {run.tool_version}".strip()),

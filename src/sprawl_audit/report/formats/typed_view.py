@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from sprawl_audit.report.formats.labels import SEVERITY_ORDER, integration_users, severity_rank
 from sprawl_audit.report.formats.sanitize import cell
+from sprawl_audit.report.gaps import unassessed_areas
 
 if TYPE_CHECKING:
     from _typeshed import DataclassInstance
@@ -288,6 +289,8 @@ class Summary:
     rules_passed: int
     rules_not_assessed: int
     severity_counts: dict[str, int]
+    #: "message retention (2 rules)": areas whose evidence no source read (report.gaps)
+    not_assessed_areas: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -740,7 +743,9 @@ def _summary(result: Result) -> Summary:
 
     return record(Summary, section(result, "summary"), rules_failed=rules("failed"),
                   rules_passed=rules("passed"), rules_not_assessed=rules("not_assessed"),
-                  severity_counts=lambda _s: _severity_counts(result))
+                  severity_counts=lambda _s: _severity_counts(result),
+                  not_assessed_areas=lambda _s: tuple(
+                      a.describe() for a in unassessed_areas(result)))
 
 
 def top_pairs(capabilities: Sequence[Capability], limit: int = 10) -> tuple[Pair, ...]:
