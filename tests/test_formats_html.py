@@ -134,8 +134,14 @@ def test_findings_have_remediation_and_are_worst_first() -> None:
                  ("critical", "high", "medium", "low", "info")]
     present = [p for p in positions if p >= 0]
     assert present == sorted(present) and len(present) >= 3
-    assert findings.count('<article class="finding') == len({f["rule_id"] for f in doc["findings"]
-                                                             if not f["suppressed"]})
+    # one block per rule, and one per consumer app judged by several rules (its decision)
+    ungrouped = {f["rule_id"] for f in doc["findings"] if not f["suppressed"]
+                 and "group" not in f}
+    assert doc["finding_groups"]
+    assert findings.count('<article class="finding') == len(ungrouped) + len(
+        doc["finding_groups"])
+    for group in doc["finding_groups"]:
+        assert f"{group['subject']['name']}: a consumer app used for work" in findings
     assert findings.count("What to do.") >= 1
     assert "Mail forwarded to a personal mailbox" in findings
 

@@ -84,7 +84,7 @@ def test_hostile_counts_are_not_seats() -> None:
 def test_demo_licences_table_names_the_disabled_holders() -> None:
     result = demo_result()
     validate_result(result)
-    assert result["schema_version"] == "1.4"
+    assert tuple(map(int, result["schema_version"].split("."))) >= (1, 4)  # licences: 1.4
     rows = {(r["kind"], r["sku"] or r["product"]): r for r in result["licences"]
             if r["platform"] == "entra-id"}
     e3 = rows[("subscription", "SPE_E3")]

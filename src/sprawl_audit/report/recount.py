@@ -12,6 +12,7 @@ from collections import Counter
 from typing import Any
 
 from sprawl_audit.core.model import SEVERITIES
+from sprawl_audit.report.grouping import annotate_groups
 
 #: Finding order in a Result: severity (worst first), rule id, subject id.
 _SEV_RANK = {s: i for i, s in enumerate(SEVERITIES)}
@@ -26,7 +27,8 @@ def recount_summary(result: dict[str, Any]) -> dict[str, Any]:
     """Recompute ``summary.findings_by_severity`` (non-suppressed findings) and
     ``summary.rules`` (rule statuses) from ``findings`` and ``rules``; returns ``result``.
 
-    Modifies ``result`` in place (callers pass their own copy). ``rules[].findings`` is
+    Modifies ``result`` in place (callers pass their own copy) and regroups the findings
+    about consumer apps (:mod:`sprawl_audit.report.grouping`). ``rules[].findings`` is
     left alone: it says how many findings the rule produced when it was evaluated.
     """
     summary = result.setdefault("summary", {})
@@ -35,7 +37,7 @@ def recount_summary(result: dict[str, Any]) -> dict[str, Any]:
     summary["findings_by_severity"] = {s: by_sev.get(s, 0) for s in reversed(SEVERITIES)}
     status = Counter(r.get("status") for r in result.get("rules", ()))
     summary["rules"] = {k: status.get(k, 0) for k in ("failed", "passed", "not_assessed")}
-    return result
+    return annotate_groups(result)  # a suppressed or hidden member leaves its group
 
 
 def baseline_message(known: int, source: str | None, date: str | None) -> str:

@@ -17,8 +17,9 @@ from sprawl_audit import __version__
 from sprawl_audit.core.model import CAPABILITIES, SEVERITIES, Inventory
 from sprawl_audit.graph.build import AuditGraph
 from sprawl_audit.graph.identity import DIRECTORY_CONNECTORS
+from sprawl_audit.report.grouping import annotate_groups
 
-SCHEMA_VERSION = "1.4"
+SCHEMA_VERSION = "1.5"
 _SEV_RANK = {s: i for i, s in enumerate(SEVERITIES)}
 #: The manual connector's evidence detail is "<source>, entry <n>" (connectors/manual).
 _ENTRY_SUFFIX = re.compile(r", entry \d+$")
@@ -284,4 +285,4 @@ def build_result(
     }
     if frameworks is not None:
         result["frameworks"] = [dict(f) for f in frameworks]
-    return result
+    return annotate_groups(result)

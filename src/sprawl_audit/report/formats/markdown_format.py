@@ -198,9 +198,12 @@ def _findings(view: ReportView, verbose: bool) -> list[str]:
         lines += _table(headers, rows)
         lines += ["", "**What to do**", ""]
         for rule in group.rules:
-            first = rule.first
-            refs = ", ".join(md(f"{r.framework}:{r.control}", 80) for r in first.references)
-            lines.append(f"- {code(first.rule_id, 40)} {md(first.remediation, 1000)}"
+            first, decision = rule.first, rule.decision
+            references = decision.references if decision else first.references
+            refs = ", ".join(md(f"{r.framework}:{r.control}", 80) for r in references)
+            what = (f"**{md(decision.title, 160)}** ({md(', '.join(decision.rules), 400)}): "
+                    if decision else f"{code(first.rule_id, 40)} ")
+            lines.append(f"- {what}{md(first.remediation, 1000)}"
                          + (f" _({refs})_" if refs else ""))
         lines.append("")
     if view.suppressed:

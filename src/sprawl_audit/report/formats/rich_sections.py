@@ -49,6 +49,7 @@ from sprawl_audit.report.formats.typed_view import (
     Framework,
     Platform,
     ReportView,
+    RuleGroup,
     group_findings,
 )
 
@@ -526,6 +527,36 @@ def _rule_group(group: Sequence[Finding], verbose: bool) -> RenderableType:
     return Group(head, Padding(grid, (0, 0, 0, 2)))
 
 
+def _decision(group: RuleGroup, verbose: bool) -> RenderableType:
+    """One consumer app judged by several rules: one decision, each rule's finding a line,
+    one fix, every reference once."""
+    decision = group.decision
+    assert decision is not None
+    head = Text.assemble(("▸ ", MARKER_STYLES.get(group.severity, "")),
+                         _t(decision.title, "bold", limit=160),
+                         (f"  ({plural(len(group.findings), 'rule')})", "dim"))
+    grid = Table.grid(padding=(0, 1))
+    grid.add_column(style="dim", no_wrap=True, min_width=8)
+    grid.add_column()
+    for index, finding in enumerate(group.findings):
+        line = Text.assemble((cell(finding.rule_id, 40), "bold"),
+                             (f" ({cell(finding.severity, 20)})  ", "dim"))
+        line.append_text(_p(finding.message, "dim" if not verbose else ""))
+        grid.add_row("Findings" if index == 0 else "", line)
+        if verbose:
+            evidence = [cell(e, 80) for e in finding.evidence]
+            grid.add_row("", Text(f"evidence {', '.join(evidence) or '—'} · id "
+                                  f"{cell(finding.fingerprint, 40)}", style="dim"))
+    if decision.remediation:
+        grid.add_row("Fix", _p(decision.remediation))
+    if decision.references:
+        grid.add_row("Refs", _join([Text(f"{cell(r.framework, 40)}:{cell(r.control, 40)}")
+                                    for r in decision.references], " · "))
+    if verbose and decision.rationale:
+        grid.add_row("Why", _p(decision.rationale))
+    return Group(head, Padding(grid, (0, 0, 0, 2)))
+
+
 def notices_block(view: ReportView) -> RenderableType | None:
     """INCOMPLETE (failed sources) and the baseline's hidden count, above everything."""
     if not view.notices:
@@ -548,7 +579,8 @@ def findings_section(view: ReportView, verbose: bool) -> tuple[RenderableType, i
             parts.append(Text(f"{severity.severity.upper()} ({severity.total})",
                               style=SEVERITY_STYLES[severity.severity]))
         for group in severity.rules:
-            parts.append(_rule_group(group.findings, verbose))
+            parts.append(_decision(group, verbose) if group.decision
+                         else _rule_group(group.findings, verbose))
             parts.append(Text())
     if not shown:
         parts.append(Text(prose(view.no_findings, 600),

@@ -239,6 +239,8 @@ def _result(finding: Finding, rule_index: int) -> dict[str, Any]:
             "evidence": [cell(e, 120) for e in finding.evidence],
         },
     }
+    if finding.group:  # one decision per consumer app: the group's other results share it
+        entry["properties"]["group"] = cell(finding.group, 64)
     if finding.suppressed:
         entry["suppressions"] = [{
             "kind": "external", "status": "accepted",

@@ -160,16 +160,19 @@ def _inventory(view: ReportView) -> Table:
 
 
 def _findings(view: ReportView) -> Table:
+    decisions = {f.fingerprint: block.decision.title for severity in view.by_severity
+                 for block in severity.rules if block.decision for f in block.findings}
     rows: list[tuple[Value, ...]] = [
         (f.severity, f.rule_id, f.title, f.subject.kind, f.subject.id, f.subject.name,
          f.message, f.remediation, f.rationale, _join([r.tag for r in f.references]),
-         _join(f.evidence), _flag(f.suppressed), f.fingerprint)
+         _join(f.evidence), _flag(f.suppressed), f.fingerprint,
+         decisions.get(f.fingerprint), f.group or None)
         for f in view.all_findings
     ]
     return Table("findings", "Findings", (
         "Severity", "Rule", "Title", "Subject kind", "Subject ID", "Subject", "Finding",
-        "Remediation", "Rationale", "References", "Evidence", "Suppressed", "Fingerprint"),
-        rows)
+        "Remediation", "Rationale", "References", "Evidence", "Suppressed", "Fingerprint",
+        "Decision", "Group"), rows)
 
 
 def _rules(view: ReportView) -> Table:

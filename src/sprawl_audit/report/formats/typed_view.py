@@ -350,14 +350,30 @@ class Finding:
     evidence: tuple[str, ...]
     suppressed: bool
     suppression_note: str
+    group: str = ""  # the consumer-app group's fingerprint (report.grouping), if any
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """One consumer app's findings shown as one decision (report.grouping): the app, the
+    worst severity, every rule that judged it and every reference any of them cites."""
+
+    title: str
+    subject: Subject
+    rules: tuple[str, ...]  # "SA-CONSUMER-001 (high)", worst first
+    references: tuple[Reference, ...]
+    remediation: str
+    rationale: str
 
 
 @dataclass(frozen=True, slots=True)
 class RuleGroup:
-    """The findings of one rule (in the Result's order), shown as one block."""
+    """The findings of one rule (in the Result's order), shown as one block — or, with a
+    ``decision``, the findings of every rule about one consumer app."""
 
     severity: str
     findings: tuple[Finding, ...]
+    decision: Decision | None = None
 
     @property
     def first(self) -> Finding:
@@ -376,20 +392,53 @@ class SeverityGroup:
 
 def group_findings(findings: Sequence[Finding]) -> tuple[SeverityGroup, ...]:
     """Findings by severity (worst first), then by rule in the order of its first finding;
-    severities the Result does not know are gathered last under ``"other"``."""
+    severities the Result does not know are gathered last under ``"other"``.
+
+    Findings of one consumer-app group (two or more of them here; suppressed ones carry no
+    group) are one block under their worst severity, where its worst member would be.
+    """
     known = set(SEVERITY_ORDER)
+    members: dict[str, list[Finding]] = {}
+    for finding in findings:
+        # the Result's mark, checked: a suppressed finding (or one whose subject differs,
+        # in a hand-edited Result) is shown on its own
+        if finding.group and not finding.suppressed:
+            members.setdefault(finding.group, []).append(finding)
+    decisions = {key: group for key, group in members.items() if len(group) > 1
+                 and len({f.subject.id for f in group}) == 1}
     out: list[SeverityGroup] = []
     for severity in (*SEVERITY_ORDER, "other"):
         bucket = [f for f in findings
                   if (f.severity == severity if severity != "other" else f.severity not in known)]
-        if not bucket:
-            continue
         by_rule: dict[str, list[Finding]] = {}
+        blocks: dict[str, RuleGroup] = {}
         for finding in bucket:
-            by_rule.setdefault(finding.rule_id, []).append(finding)
-        out.append(SeverityGroup(severity, tuple(RuleGroup(severity, tuple(group))
-                                                  for group in by_rule.values())))
+            group = None if finding.suppressed else decisions.get(finding.group)
+            if group is None:
+                by_rule.setdefault(finding.rule_id, []).append(finding)
+                blocks.setdefault(finding.rule_id, RuleGroup(severity, ()))
+            elif group[0] is finding:  # the worst member: the whole group goes here
+                blocks["group:" + finding.group] = RuleGroup(severity, tuple(group),
+                                                             _decision(group))
+        if blocks:
+            out.append(SeverityGroup(severity, tuple(
+                block if block.decision else RuleGroup(severity, tuple(by_rule[key]))
+                for key, block in blocks.items())))
     return tuple(out)
+
+
+def _decision(group: Sequence[Finding]) -> Decision:
+    first = group[0]
+    refs: dict[tuple[str, str], Reference] = {}
+    for finding in group:
+        for ref in finding.references:
+            refs.setdefault((ref.framework, ref.control), ref)
+    return Decision(
+        title=f"{first.subject.name}: a consumer app used for work",
+        subject=first.subject,
+        rules=tuple(f"{f.rule_id} ({f.severity})" for f in group),
+        references=tuple(refs.values()),
+        remediation=first.remediation, rationale=first.rationale)
 
 
 @dataclass(frozen=True, slots=True)
