@@ -87,7 +87,9 @@ def test_no_dmarc_record_is_an_answer_and_a_finding(zone: dict[str, dict[str, An
 def test_domain_that_does_not_exist_fails_spf_and_dmarc() -> None:
     _rules, findings, cov = audit(ZONE, ("example.org", "nxdomain", None))
     assert cov.status == "collected"
-    assert findings_of(findings, "SA-DNS-001") == {"mail_domain:example.org"}
+    # it sends no mail (no MX, no SPF): a parked domain that cannot reject, SA-DNS-008
+    assert findings_of(findings, "SA-DNS-008") == {"mail_domain:example.org"}
+    assert findings_of(findings, "SA-DNS-001") == set()
     assert findings_of(findings, "SA-DNS-002") == {"mail_domain:example.org"}
 
 

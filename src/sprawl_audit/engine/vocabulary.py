@@ -86,6 +86,7 @@ NODE_FACTS: dict[str, frozenset[str]] = {
         "spf_permerror_kinds", "spf_permerror_summary", "spf_warnings", "spf_tree_gap",
         "dmarc_result", "dmarc_nonexistent_policy", "dmarc_errors", "dmarc_error_kinds",
         "dmarc_ignored", "dmarc_problem_summary", "dmarc_warnings",
+        "sends_mail", "dmarc_partial_summary",
         "evidence", "attributes",  # beyond facts.md
     }),
 }

@@ -145,6 +145,44 @@ def dmarc_facts(m: MailDomain) -> dict[str, Any]:
     }
 
 
+#: SPF terms that authorise no sender: the version, ``all`` with any qualifier, and the
+#: explanation modifier.
+_NO_SENDER = ("v=spf1", "all", "exp=")
+
+
+def sends_mail(m: MailDomain) -> bool:
+    """Whether the domain sends mail as far as DNS says: its MX names a mailbox, or its
+    SPF record authorises a sender (any mechanism but ``all``, or a ``redirect``). A
+    domain with neither — ``v=spf1 -all`` and no MX — is parked, and should reject
+    everything in DMARC rather than merely monitor."""
+    if m.mx:
+        return True
+    for record in spf_module.published_records(m.spf, m.attributes):
+        for term in record.split():
+            bare = term.lstrip("+-~?").lower()
+            if bare and not bare.startswith(_NO_SENDER):
+                return True
+    return False
+
+
+def dmarc_partial(policy: Any, subdomains: Any, pct: Any, sends: bool) -> str | None:
+    """Why an existing DMARC policy does not protect all of the domain's mail, in words
+    (None: nothing found). Read by SA-DNS-008; "quarantine, not reject" is listed so a
+    rule that requires reject can say so."""
+    gaps: list[str] = []
+    enforcing = policy in ("quarantine", "reject")
+    if enforcing and isinstance(pct, int) and pct < 100:
+        gaps.append(f"the policy applies to {pct}% of failing mail (pct={pct})")
+    if enforcing and subdomains == "none":
+        gaps.append("subdomains are only monitored (sp=none)")
+    if not sends and policy != "reject":
+        gaps.append("the domain sends no mail but DMARC does not reject (p="
+                    f"{policy or 'missing'})")
+    if policy == "quarantine":
+        gaps.append("failing mail is quarantined, not rejected (p=quarantine)")
+    return "; ".join(gaps) or None
+
+
 def analyse(ag: AuditGraph) -> None:
     g = ag.graph
     by_domain = {m.domain.lower(): m for m in ag.inventory.mail_domains}
@@ -154,13 +192,14 @@ def analyse(ag: AuditGraph) -> None:
         failures = lookup_failures(m.domain, m.attributes.get("errors"))
         edges: EdgeTypes = g.out_edges(dnode, data="type")
         providers = sorted({g.nodes[t]["id"] for _s, t, d in edges if d == "RECEIVES_VIA"})
+        dmarc = dmarc_facts(m)
         senders = sorted({g.nodes[t]["id"] for _s, t, d in edges if d == "SENDS_VIA"})
         facts.update(
             mx=list(m.mx),
             mail_providers=providers,
             **spf_facts(m, failures),
             spf_senders=senders,
-            **dmarc_facts(m),
+            **dmarc,
             dkim_ok=sorted(s for s, ok in m.dkim.items() if ok),
             dkim_missing=sorted(s for s, ok in m.dkim.items() if not ok),
             mta_sts_mode=parse_mta_sts_mode(m.mta_sts),
@@ -169,6 +208,10 @@ def analyse(ag: AuditGraph) -> None:
             lookup_failures=list(failures),
             lookup_errors=failures,
             lookup_summary="; ".join(failures.values()) or None,
+            sends_mail=sends_mail(m),
+            dmarc_partial_summary=dmarc_partial(dmarc["dmarc_policy"],
+                                                dmarc["dmarc_subdomain_policy"],
+                                                dmarc["dmarc_pct"], sends_mail(m)),
             dmarc_rua_expected="dmarc_rua_unexpected" in m.attributes,
             dmarc_rua_gap=failures.get("dmarc") or (
                 None if "dmarc_rua_unexpected" in m.attributes else
