@@ -76,7 +76,7 @@ def test_audit_of_the_fake_workspace_has_platforms_apps_and_partners(tmp_path) -
     assert {"otter-ai", "zoom"} <= set(platforms)
     slack_cov = {c["topic"]: c["status"] for c in result["coverage"]
                  if c["connector"] == "slack"}
-    assert set(slack_cov.values()) == {"collected"} and len(slack_cov) == 8
+    assert set(slack_cov.values()) == {"collected"} and len(slack_cov) == 10
 
 
 def test_audit_of_an_enterprise_org_has_one_platform_per_workspace(tmp_path) -> None:
@@ -130,7 +130,8 @@ def test_connectors_check_slack_lists_granted_and_missing_scopes(tmp_path) -> No
     missing = [line for line in some.output.splitlines() if "MISSING" in line]
     assert {line.split()[2] for line in missing} == {"admin", "team.billing:read"}
     assert {line.split()[1] for line in missing} == {"activity.usage", "access.logs",
-                                                      "oauth.grants", "directory.users"}
+                                                      "oauth.grants", "directory.users",
+                                                      "licences.subscriptions"}
     assert bad.exit_code == 1 and "invalid_auth" in bad.output
     for res in (full, some, bad):
         assert TOKEN not in res.output and "xoxp-partial-1" not in res.output
