@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from fakes.server import Fault
-from fakes.slack import FakeSlack, Token, demo_org
+from fakes.slack import ADMIN_SCOPES, ALL_SCOPES, FakeSlack, Token, demo_org, generate_org
 from test_slack_connector import collect, cov, user_token
 
 from sprawl_audit.connectors.interface import ConnectorContext, coverage
@@ -352,3 +352,26 @@ def test_billable_info_repeating_its_cursor_is_an_error_with_bounded_requests(
         assert fake.requests("team.billableInfo") == 2
     c = cov(out)["licences.subscriptions"]
     assert c.status == "error" and "stopped after 2 pages" in c.detail
+
+
+def test_on_grid_each_workspace_has_its_row_and_one_refusal_judges_none(monkeypatch) -> None:
+    org = generate_org(members=60, channels=20, workspaces=2, plan="enterprise")
+    org_token = Token("xoxp-4242-4242-connector-test", kind="org",
+                      scopes=ALL_SCOPES | ADMIN_SCOPES)
+    with FakeSlack(org, [org_token]) as fake:
+        out = collect(fake, monkeypatch)
+        assert all(c.get("team_id") for c in fake.calls_to("team.billableInfo"))
+    rows = {p.id: p.attributes["licence_skus"] for p in out.platforms}
+    assert {r[0]["sku"] for r in rows.values()} == {"slack-enterprise"}
+    assert all(r[0]["consumed"] > 0 for r in rows.values()) and len(rows) == 2
+    with FakeSlack(org, [org_token]) as fake:
+        fake.server.add_fault(r"/api/team\.billableInfo$", Fault(
+            status=403, body={"ok": False, "error": "missing_scope", "needed": "admin"}))
+        out = collect(fake, monkeypatch)
+    c = cov(out)["licences.subscriptions"]
+    assert c.status == "partial" and "missing scope admin" in c.detail
+    ag = analyse(Inventory(organisation=ORG, people=out.people, accounts=out.accounts,
+                           platforms=out.platforms, usages=out.usages, coverage=out.coverage))
+    for tid in org.workspaces:
+        node = ag.graph.nodes[f"platform:slack:{tid}"]
+        assert node["licences_scope"] and node["licences_read"] is False
