@@ -97,6 +97,9 @@ def test_demo_licences_table_names_the_disabled_holders() -> None:
     assert (slack["kind"], slack["licence"], slack["sku"], slack["product"]) == (
         "subscription", "read", "slack-pro", "Slack Pro")
     assert (slack["consumed"], slack["held_by_disabled"], slack["inactive"]) == (12, 1, 0)
+    assert slack["users"] == 39  # billable beside in use: Fair Billing bills the active
+    assert all(r["users"] is None for r in result["licences"]
+               if r["platform"] == "entra-id" and r["kind"] == "subscription")
     assert slack["enabled"] is None  # Slack sells no prepaid seat count
     assert rows[("product", "Teams Phone")]["users"] > 0
     # activity was readable (reports name people), so idle holders are counted, not unknown

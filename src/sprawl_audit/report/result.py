@@ -99,7 +99,8 @@ def licences(ag: AuditGraph) -> list[dict[str, Any]]:
             for r in f.get("licence_rows") or ():
                 rows.append({**base, "kind": "subscription", "licence": "read",
                              **_pick(r, ("sku", "product", "enabled", "suspended", "warning",
-                                         "consumed", "held_by_disabled", "inactive"))})
+                                         "consumed", "users", "held_by_disabled",
+                                         "inactive"))})
             for product, users in (f.get("licence_products") or {}).items():
                 rows.append({**base, "kind": "product", "licence": "read", "product": product,
                              "users": users})

@@ -34,7 +34,8 @@ facts below are the same for both, and so are the rules that read them:
 * ``licences_unassigned`` — seats bought (prepaid enabled) and not assigned (0 where the
   source sells no prepaid count, as Slack's per-active-member billing).
 * ``licence_rows`` — one row per subscription for the Result's ``licences`` table, with
-  ``held_by_disabled`` and ``inactive`` (None when activity was not readable).
+  ``held_by_disabled`` and ``inactive`` (None when activity was not readable), and for
+  account seats ``users`` (the people seen using the platform, beside its seats).
 """
 
 from __future__ import annotations
@@ -103,6 +104,10 @@ def analyse(ag: AuditGraph) -> None:
                 "held_by_disabled": sum(sku in h.licences for h in disabled),
                 "inactive": (sum(sku in h.licences for h in inactive)
                              if activity_read else None),
+                # account seats are seats of this very platform: its users read beside
+                # them (billable vs in use); a directory's SKUs span many products, so
+                # one platform's count would mislead there
+                **({"users": facts.get("users")} if kind == "accounts" else {}),
             })
         facts.update(
             licences_disabled_holders=len(disabled),
