@@ -1,6 +1,7 @@
 """Slack licences and guest reach (issue 16, items 2-4): ``team.billableInfo`` read on every
 run as the workspace's seats, ``users.conversations`` per guest as its reach, through the
-real transform (contract samples), the licences analysis and rules, and the live
+real transform (raw-shape fixtures; the documented samples are in
+tests/contracts/test_contracts_slack.py), the licences analysis and rules, and the live
 connector against the fake Slack (refusals, rate limits, the bound)."""
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from sprawl_audit.core.model import Inventory, InventoryBuilder, Organisation
 from sprawl_audit.pipeline import analyse
 from sprawl_audit.report.result import licences
 
-# -- contract samples ----------------------------------------------------------------------
+# -- raw-shape fixtures (the documented samples are in tests/contracts/slack/) -------------
 # team.billableInfo (https://api.slack.com/methods/team.billableInfo): an object keyed by
 # member id, each value {"billing_active": bool} — true when Slack's Fair Billing Policy
 # bills the member; the flag is recomputed periodically, not live. Paged by
