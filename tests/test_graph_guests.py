@@ -86,6 +86,30 @@ def test_reach_is_the_teams_a_membership_link_names_and_never_invented() -> None
         "memberships)"]
 
 
+def slack_reach(**attributes: Any) -> list[str]:
+    """The Slack workspace's lines when kim's account carries ``attributes``."""
+    inv = tenant()
+    kim = Account("kim@outlook.com", CHAT, role="multi_channel_guest", attributes=attributes,
+                  source=SourceRef("slack", "accounts.mfa"))
+    inv = Inventory(organisation=inv.organisation, people=inv.people,
+                    platforms=inv.platforms, accounts=(inv.accounts[0], kim),
+                    coverage=inv.coverage)
+    return list(facts(inv, "platform:slack:T1")["guests_personal_mail_list"])
+
+
+def test_a_slack_guest_lists_the_channels_on_its_own_account() -> None:
+    assert slack_reach(reach=["#projects", "#security"]) == [
+        "kim@outlook.com (Slack (Fixture Slack): #projects, #security)"]
+    # read and empty: only what the token can see, never "reaches nothing"
+    assert slack_reach(reach=[]) == [
+        "kim@outlook.com (in no channel the audit's token can see)"]
+    assert slack_reach(reach_unknown="users.conversations: HTTP 429 (ratelimited)") == [
+        "kim@outlook.com (reach unknown: users.conversations: HTTP 429 (ratelimited))"]
+    assert slack_reach(reach="#not-a-list") == [  # a hostile snapshot: not reach
+        "kim@outlook.com (reach unknown: no connector reported its team or channel "
+        "memberships)"]
+
+
 def test_a_domain_wide_membership_link_says_it_is_not_per_guest() -> None:
     link = ExternalLink(TEAMS, "guest_access", "gmail.com",
                         people=("ann@gmail.com", "jo@gmail.com"),
@@ -157,6 +181,7 @@ def test_the_demo_lists_guests_with_personal_addresses() -> None:
     assert set(mine) == {"platform:entra-id", "platform:slack:T05HQ2R7XKZ"}
     assert "jo.lindqvist.design@gmail.com (Microsoft Teams: Communications)" in \
         mine["platform:entra-id"]
-    assert "kieran.walsh.it@outlook.com (reach unknown" in mine["platform:slack:T05HQ2R7XKZ"]
+    assert ("kieran.walsh.it@outlook.com (Slack (Riverside ICT): #ict-projects, "
+            "#ict-security, #ict-servicedesk)") in mine["platform:slack:T05HQ2R7XKZ"]
     partners = [f for f in findings if f["rule_id"] == "SA-GUEST-001"]
     assert partners and all("gmail.com" not in f["message"] for f in partners)

@@ -89,15 +89,28 @@ def test_demo_licences_table_names_the_disabled_holders() -> None:
             if r["platform"] == "entra-id"}
     e3 = rows[("subscription", "SPE_E3")]
     assert (e3["enabled"], e3["licence"]) == (640, "read")
-    held = sum(r["held_by_disabled"] or 0 for r in result["licences"])
+    held = sum(r["held_by_disabled"] or 0 for r in result["licences"]
+               if r["platform"] == "entra-id")
     assert held == 6  # the demo's leavers who kept a licence
+    # the Slack workspace: its billable members, one deactivated since Slack last billed
+    [slack] = [r for r in result["licences"] if r["platform"] == "slack:T05HQ2R7XKZ"]
+    assert (slack["kind"], slack["licence"], slack["sku"], slack["product"]) == (
+        "subscription", "read", "slack-pro", "Slack Pro")
+    assert (slack["consumed"], slack["held_by_disabled"], slack["inactive"]) == (12, 1, 0)
+    assert slack["users"] == 39  # billable beside in use: Fair Billing bills the active
+    assert all(r["users"] is None for r in result["licences"]
+               if r["platform"] == "entra-id" and r["kind"] == "subscription")
+    assert slack["enabled"] is None  # Slack sells no prepaid seat count
     assert rows[("product", "Teams Phone")]["users"] > 0
     # activity was readable (reports name people), so idle holders are counted, not unknown
     assert e3["inactive"] == 0
     zoom = next(r for r in result["licences"] if r["platform"] == "zoom")
     assert (zoom["licence"], zoom["users"]) == ("unknown", 30)
-    finding = next(f for f in result["findings"] if f["rule_id"] == "SA-LICENCE-001")
-    assert "6 disabled account(s)" in finding["message"]
+    found = {f["subject"]["id"]: f["message"] for f in result["findings"]
+             if f["rule_id"] == "SA-LICENCE-001"}
+    assert "6 disabled account(s)" in found["platform:entra-id"]
+    assert "1 disabled account(s) still hold licences: slack-pro: 1" in \
+        found["platform:slack:T05HQ2R7XKZ"]
 
 
 def test_every_format_renders_the_licences(tmp_path: Path) -> None:

@@ -76,7 +76,21 @@ def test_audit_of_the_fake_workspace_has_platforms_apps_and_partners(tmp_path) -
     assert {"otter-ai", "zoom"} <= set(platforms)
     slack_cov = {c["topic"]: c["status"] for c in result["coverage"]
                  if c["connector"] == "slack"}
-    assert set(slack_cov.values()) == {"collected"} and len(slack_cov) == 8
+    assert set(slack_cov.values()) == {"collected"} and len(slack_cov) == 10
+    # issue 16 on the live fake: members without 2FA, each guest's channels, the seats
+    found = {f["rule_id"]: f["message"] for f in result["findings"]
+             if f["subject"]["id"] == "platform:slack:T05HQ2R7XKZ"}
+    assert "enabled accounts without two-step verification" in found["SA-ACCOUNT-005"]
+    assert ("kieran.walsh.it@outlook.com (Slack (Riverside ICT): #ict-projects, "
+            "#ict-security, #ict-servicedesk)") in found["SA-GUEST-002"]
+    mfa = next(c for c in result["coverage"]
+               if c["connector"] == "slack" and c["topic"] == "accounts.mfa")
+    assert "requires two-factor authentication is not readable" in mfa["detail"]
+    [seats] = [r for r in result["licences"] if r["platform"] == "slack:T05HQ2R7XKZ"]
+    assert (seats["licence"], seats["sku"], seats["consumed"]) == ("read", "slack-pro", 39)
+    rules = {r["id"]: r["status"] for r in result["rules"]}
+    # judged on the seats (the fake bills no deactivated account), not "not assessed"
+    assert rules["SA-LICENCE-001"] == "passed" and "SA-LICENCE-001" not in found
 
 
 def test_audit_of_an_enterprise_org_has_one_platform_per_workspace(tmp_path) -> None:
@@ -130,7 +144,8 @@ def test_connectors_check_slack_lists_granted_and_missing_scopes(tmp_path) -> No
     missing = [line for line in some.output.splitlines() if "MISSING" in line]
     assert {line.split()[2] for line in missing} == {"admin", "team.billing:read"}
     assert {line.split()[1] for line in missing} == {"activity.usage", "access.logs",
-                                                      "oauth.grants", "directory.users"}
+                                                      "oauth.grants", "directory.users",
+                                                      "licences.subscriptions"}
     assert bad.exit_code == 1 and "invalid_auth" in bad.output
     for res in (full, some, bad):
         assert TOKEN not in res.output and "xoxp-partial-1" not in res.output

@@ -75,8 +75,22 @@ def test_pro_workspace_gives_platform_people_apps_and_partners(monkeypatch) -> N
     statuses = {t: c.status for t, c in cov(out).items()}
     assert statuses == dict.fromkeys(
         ["directory.users", "directory.guests", "activity.usage", "access.logs",
-         "collab.external_channels", "oauth.grants", "collab.retention", "accounts.mfa"],
+         "collab.external_channels", "oauth.grants", "collab.retention", "accounts.mfa",
+         "licences.subscriptions", "collab.guest_reach"],
         "collected")
+    # billable members: live people the fake bills (Fair Billing) hold the plan's seat
+    [row] = attrs["licence_skus"]
+    billed = {a.person for a in out.accounts if a.attributes.get("licences") == ["slack-pro"]}
+    assert row == {"sku": "slack-pro", "product": "Slack Pro", "enabled": None,
+                   "suspended": None, "warning": None, "consumed": len(billed)}
+    assert len(billed) == 39 and "anna.bell@riversidehomes.org.uk" not in billed
+    # each guest's channels, read live through users.conversations
+    reach = {a.person: a.attributes.get("reach") for a in out.accounts
+             if people[a.person].guest}
+    assert reach["kieran.walsh.it@outlook.com"] == ["#ict-projects", "#ict-security",
+                                                    "#ict-servicedesk"]
+    assert reach["priya.natarajan@keystonehousing.co.uk"] == ["#ext-keystone-upgrade"]
+    assert len(fake.calls_to("users.conversations")) == 4
 
 
 def test_free_plan_audits_with_unavailable_coverage_instead_of_failing(monkeypatch) -> None:
@@ -193,6 +207,11 @@ def test_without_groups_read_public_channels_are_still_read(monkeypatch) -> None
     # ext-cobalt-major-incidents is private: only the public Cobalt channel is linked
     cobalt = next(link for link in out.external_links if link.target == "cobaltms.co.uk")
     assert cobalt.attributes["channels"] == ["ext-cobalt-support"]
+    # each guest's channels likewise: public ones only, and the coverage says so
+    reach = cov(out)["collab.guest_reach"]
+    assert reach.status == "partial" and "public channels only" in reach.detail
+    kieran = next(a for a in out.accounts if a.person == "kieran.walsh.it@outlook.com")
+    assert kieran.attributes["reach"] == ["#ict-projects", "#ict-servicedesk"]
 
 
 def test_http_403_on_one_topic_names_the_scope_and_the_rest_is_collected(monkeypatch) -> None:
@@ -207,7 +226,8 @@ def test_http_403_on_one_topic_names_the_scope_and_the_rest_is_collected(monkeyp
     assert "missing scope admin" in c["oauth.grants"].detail
     assert {t for t, x in c.items() if x.status == "collected"} == {
         "directory.users", "directory.guests", "activity.usage", "access.logs",
-        "collab.external_channels", "collab.retention", "accounts.mfa"}
+        "collab.external_channels", "collab.retention", "accounts.mfa",
+        "licences.subscriptions", "collab.guest_reach"}
 
 
 @pytest.mark.parametrize("how", ["token revoked", "HTTP 401 invalid_auth"])
@@ -267,7 +287,8 @@ FAULTS = {
     "truncated JSON": Fault(kind="truncate", keep=25),
     "reset": Fault(kind="reset"),
 }
-PAGED = ["users.list", "team.accessLogs", "conversations.list", "team.integrationLogs"]
+PAGED = ["users.list", "team.accessLogs", "conversations.list", "team.integrationLogs",
+         "team.billableInfo", "users.conversations"]
 
 
 def _snapshot(out: InventoryBuilder) -> tuple:

@@ -1090,6 +1090,12 @@ class Gen:
         members.append(member("U0KWALSH7QX", "Kieran Walsh", "kieran.walsh.it@outlook.com",
                               "Network contractor", is_restricted=True, has_2fa=False))
         rng.setstate(state)
+        # The leaver deactivated last is deactivated three days before the audit, after
+        # Slack last computed who it bills (team.billableInfo below): still billed.
+        # Set without the random generator, so every other record stays as it was.
+        billed_leaver = max((m for m in members if m["deleted"]), key=lambda m: m["updated"])
+        billed_leaver["updated"] = int(datetime(2026, 10, 29, 16, 20,
+                                                tzinfo=timezone.utc).timestamp())
         members.append(member("USLACKBOT", "Slackbot", "", is_bot=False))
         for name, bot_id in (("Jira Cloud", "U0JIRA7B0T1"), ("GitHub", "U0GH8B0T2XQ"),
                              ("Otter.ai", "U0OTTR4B0T3")):
@@ -1220,6 +1226,34 @@ class Gen:
         self.write_json("slack/team.accessLogs-1.json", {
             "ok": True, "logins": logins,
             "paging": {"count": 100, "total": len(logins), "page": 1, "pages": 1}})
+        # team.billableInfo, as Slack's Fair Billing Policy computes it: a member (or a
+        # multi-channel guest) is billed when active in about the last 14 days; a
+        # single-channel guest is free; a deactivated account is not billed, except the
+        # leaver deactivated since the last computation (above). No random draws here.
+        seen = {e["user_id"]: int(e["date_last"]) for e in logins}
+        fresh = int((AS_OF - timedelta(days=14)).timestamp())
+        billable = {}
+        for m in members:
+            if m["is_bot"] or m["is_app_user"] or m["id"] == "USLACKBOT":
+                continue
+            active = (m is billed_leaver if m["deleted"] else
+                      seen.get(m["id"], 0) >= fresh and not m["is_ultra_restricted"])
+            billable[m["id"]] = {"billing_active": active}
+        self.write_json("slack/team.billableInfo-1.json", {
+            "ok": True, "billable_info": billable, "response_metadata": {"next_cursor": ""}})
+        # users.conversations?user=<guest>: the channels each guest is in (SA-GUEST-002's
+        # reach), one answer per guest keyed by member id.
+        by_name = {c["name"]: c for c in channels}
+        reach = {ids[self.guests[0].mail]: ["ext-cobalt-support", "ext-cobalt-major-incidents"],
+                 ids[self.guests[1].mail]: ["ext-cobalt-support"],
+                 ids["consultant"]: ["ext-keystone-upgrade"],
+                 "U0KWALSH7QX": ["ict-servicedesk", "ict-projects", "ict-security"]}
+        keep = ("id", "name", "is_channel", "is_group", "is_private", "is_archived",
+                "is_ext_shared", "context_team_id")
+        self.write_json("slack/users.conversations.json", {
+            guest: {"ok": True, "channels": [{k: by_name[n][k] for k in keep} for n in names],
+                    "response_metadata": {"next_cursor": ""}}
+            for guest, names in sorted(reach.items())})
 
     # ---------------------------------------------------------------- phones
     def write_phones(self) -> None:

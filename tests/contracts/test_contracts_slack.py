@@ -126,6 +126,38 @@ def test_without_access_logs_billable_info_marks_who_slack_bills_as_active() -> 
     assert "3 of 5 billed as active" in c.detail
 
 
+def test_billable_members_over_two_pages_are_the_workspace_seats() -> None:
+    pages = [body("slack/team.billableInfo-page1"), body("slack/team.billableInfo-page2")]
+    out = full_workspace(billable_info=pages,
+                         access_logs=body("slack/team.accessLogs")["logins"])
+    [row] = out.platforms[0].attributes["licence_skus"]
+    # owner, member, multi-channel guest and the leaver Slack has not stopped billing yet
+    assert row == {"sku": "slack-business+", "product": "Slack Business+", "enabled": None,
+                   "suspended": None, "warning": None, "consumed": 4}
+    held = {a.person: (a.enabled, a.attributes.get("licences")) for a in out.accounts}
+    assert held["leaver.jones@riverside.example"] == (False, ["slack-business+"])
+    assert held["sam.hill@partner-council.example"] == (True, ["slack-business+"])
+    assert held["contractor@fixit.example"] == (True, None)  # single-channel: free
+    assert held["new.starter@riverside.example"] == (True, None)
+    c = cov(out)["licences.subscriptions"]
+    assert c.status == "collected" and c.items == 7
+    assert "4 billable members of 7 listed" in c.detail
+
+
+def test_users_conversations_gives_a_guests_channels() -> None:
+    out = full_workspace(guest_reach={
+        "U01GUEST04": body("slack/users.conversations")["channels"],
+        "U01GUEST05": "users.conversations: still rate limited after retries (ratelimited)"})
+    accounts = {a.person: a.attributes for a in out.accounts}
+    assert accounts["sam.hill@partner-council.example"]["reach"] == [
+        "#estates-contractors", "#ext-partner-council"]
+    assert "reach" not in accounts["contractor@fixit.example"]
+    assert accounts["contractor@fixit.example"]["reach_unknown"].startswith(
+        "users.conversations: still rate limited")
+    c = cov(out)["collab.guest_reach"]
+    assert c.status == "partial" and "1 of 2 guests read" in c.detail
+
+
 def test_a_non_admin_token_without_email_scope_leaves_2fa_and_origin_unknown() -> None:
     out = transform_slack(team(), members("slack/users.list-minimal"), None, None,
                           org_domains=team_domains(team()))

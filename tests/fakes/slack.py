@@ -6,7 +6,10 @@ delay, reset), latency and TLS apply per method path (``/api/users.list``). On t
 * **Methods** the Slack connector calls, answering Slack's shapes: ``auth.test``,
   ``team.info``, ``team.billing.info``, ``team.preferences.list``, ``users.list``,
   ``conversations.list``, ``team.accessLogs`` (cursor or classic paging),
-  ``team.integrationLogs`` (classic paging), ``admin.teams.list``,
+  ``team.billableInfo`` (Fair Billing: live people billed unless invited),
+  ``users.conversations`` (a member's channels, from :attr:`Workspace.memberships`;
+  private channels need ``groups:read``; the fake does not narrow private channels to
+  those the token's user shares), ``team.integrationLogs`` (classic paging), ``admin.teams.list``,
   ``admin.apps.approved.list``, ``admin.apps.restricted.list``. Arguments are read from
   the query string and from form or JSON POST bodies, as Slack does.
 * **Tokens** with scopes (reported in ``X-OAuth-Scopes``), kinds ``user`` (xoxp of a
@@ -43,6 +46,7 @@ from urllib.parse import parse_qs
 from repo_paths import DEMO_DATA
 
 from fakes.server import FakeServer, Request, Response
+from sprawl_audit.connectors.slack.transform import guest_ids
 
 DEMO = DEMO_DATA / "slack"
 PLANS = ("free", "pro", "business+", "enterprise")
@@ -62,6 +66,8 @@ class Workspace:
     preferences: dict[str, Any] = field(default_factory=dict)
     approved_apps: list[dict[str, Any]] = field(default_factory=list)
     restricted_apps: list[dict[str, Any]] = field(default_factory=list)
+    #: member id → ids of the channels the member is in (``users.conversations``)
+    memberships: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def id(self) -> str:
@@ -136,6 +142,8 @@ def demo_org(plan: str = "pro") -> SlackOrg:
         access_logs=_pages("team.accessLogs", "logins"),
         integration_logs=_pages("team.integrationLogs", "logs"),
         preferences=_preferences(plan),
+        memberships={uid: [c["id"] for c in body["channels"]]
+                     for uid, body in _load("users.conversations.json").items()},
     )
     external = {tid: dict(body["team"]) for tid, body in _load("team.info.connected.json").items()}
     return SlackOrg(plan=plan, workspaces={ws.id: ws}, external_teams=external)
@@ -245,6 +253,9 @@ def generate_org(*, members: int = 200, channels: int = 100, workspaces: int = 1
             "shared_team_ids": shared, "connected_team_ids": shared if ext else [],
             "context_team_id": ws.id, "num_members": rng.randint(2, 300),
         })
+    for ws in spaces.values():  # each guest in up to 3 channels (no random draws)
+        for n, m in enumerate(x for x in ws.members if x.get("is_restricted")):
+            ws.memberships[m["id"]] = [c["id"] for c in ws.channels[n % 7::7][:3]]
     names = list(APP_NAMES[:apps])
     for w, ws in enumerate(spaces.values()):
         admin = ws.members[0]["id"]
@@ -322,6 +333,7 @@ METHODS: dict[str, Method] = {
     "team.accessLogs": Method(("admin",), 2, user_only=True, paid=True),
     "team.integrationLogs": Method(("admin",), 2, user_only=True, paid=True),
     "team.billableInfo": Method(("admin",), 2, user_only=True),
+    "users.conversations": Method(("channels:read",), 3),
     "admin.teams.list": Method(("admin.teams:read",), 3, admin_api=True, per_workspace=False),
     "admin.apps.approved.list": Method(("admin.apps:read",), 2, admin_api=True,
                                        per_workspace=False),
@@ -622,19 +634,25 @@ class FakeSlack:
     def _conversations_list(self, args: Mapping[str, str], token: Token,
                             ws: Workspace | None) -> dict[str, Any]:
         assert ws is not None
+        return self._channels("conversations.list", ws.channels, args, token)
+
+    def _channels(self, method: str, channels: Iterable[dict[str, Any]],
+                  args: Mapping[str, str], token: Token) -> dict[str, Any]:
+        """A page of ``channels`` of the asked ``types`` (private ones need
+        ``groups:read``), archived ones left out on ``exclude_archived``."""
         types = set((args.get("types") or "public_channel").split(","))
         if "private_channel" in types and "groups:read" not in token.scopes:
             raise SlackError("missing_scope", needed="groups:read",
                              provided=",".join(sorted(token.scopes)))
         chosen = [
             {k: v for k, v in ch.items() if not k.startswith("_")}
-            for ch in ws.channels
+            for ch in channels
             if (("private_channel" in types) if ch.get("is_private")
                 else ("public_channel" in types))
             and not (_bool(args, "exclude_archived") and ch.get("is_archived"))
             and ch.get("_visible", True)
         ]
-        return self._page("conversations.list", chosen, args, max_limit=999, key="channels")
+        return self._page(method, chosen, args, max_limit=999, key="channels")
 
     def _team_accessLogs(self, args: Mapping[str, str], _token: Token,
                          ws: Workspace | None) -> dict[str, Any]:
@@ -655,6 +673,16 @@ class FakeSlack:
         return {"billable_info": {m["id"]: {"billing_active": not m.get("is_invited_user")}
                                   for m in page["members"]},
                 "response_metadata": page["response_metadata"]}
+
+    def _users_conversations(self, args: Mapping[str, str], token: Token,
+                             ws: Workspace | None) -> dict[str, Any]:
+        assert ws is not None
+        uid = args.get("user") or token.user_id
+        if not any(m.get("id") == uid for m in ws.members):
+            raise SlackError("user_not_found")
+        wanted = set(ws.memberships.get(uid, ()))
+        return self._channels("users.conversations",
+                              (ch for ch in ws.channels if ch["id"] in wanted), args, token)
 
     def _team_integrationLogs(self, args: Mapping[str, str], _token: Token,
                               ws: Workspace | None) -> dict[str, Any]:
@@ -703,6 +731,12 @@ def minimum_requests(org: SlackOrg, *, org_token: bool) -> int:
         total += 0 if org.enterprise else 1  # team.billing.info
         total += 1  # team.preferences.list
         total += max(1, math.ceil(len(ws.members) / 200))
+        people = [m for m in ws.members if not m.get("deleted") and not m.get("is_bot")
+                  and not m.get("is_app_user") and m.get("id") != "USLACKBOT"]
+        total += max(1, math.ceil(len(people) / 1000))  # team.billableInfo
+        domains = [d for d in str(ws.team.get("email_domain") or "").split(",") if d]
+        for guest in guest_ids(ws.members, domains):  # users.conversations, one each
+            total += max(1, math.ceil(len(ws.memberships.get(guest, ())) / 999))
         if org.plan != "free":
             total += max(1, math.ceil(len(ws.access_logs) / 1000))
             total += max(1, math.ceil(len(ws.integration_logs) / 1000))

@@ -27,6 +27,7 @@ TOPICS: dict[str, str] = {
     "collab.external_channels": "shared channels, Slack Connect and external chat spaces",
     "collab.meeting_policies": "meeting policies (anonymous join, recording, lobby)",
     "collab.app_policies": "which apps users may add to chat platforms",
+    "collab.guest_reach": "the channels, teams or spaces each guest account is in",
     "collab.retention": "message retention settings",
     "phone.numbers": "telephone numbers with their owners, providers and systems",
     "dns.email": "MX, SPF, DMARC, DKIM, MTA-STS and TLS-RPT of mail domains",

@@ -16,7 +16,6 @@ from typing import Any
 from sprawl_audit import __version__
 from sprawl_audit.core.model import CAPABILITIES, SEVERITIES, Inventory
 from sprawl_audit.graph.build import AuditGraph
-from sprawl_audit.graph.identity import DIRECTORY_CONNECTORS
 from sprawl_audit.report.grouping import annotate_groups
 
 SCHEMA_VERSION = "1.5"
@@ -69,7 +68,8 @@ def interviews(inventory: Inventory) -> list[dict[str, Any]]:
 
 
 #: Licence rows: platforms whose licences were read first (subscriptions, then products),
-#: then directories whose licences were not read, then platforms nobody reads them for.
+#: then platforms in a connector's licence scope whose licences were not read (a
+#: directory, a Slack workspace), then platforms nobody reads them for.
 _LICENCE_KINDS = ("subscription", "product", "platform")
 _LICENCE_STATES = ("read", "not_read", "unknown")
 
@@ -78,11 +78,11 @@ def licences(ag: AuditGraph) -> list[dict[str, Any]]:
     """The ``licences`` table (docs/result.md): per platform whose licences were read, one
     row per subscription (seats bought, assigned, held by disabled accounts, held by
     people with no activity — None when activity was not readable) and one per product
-    (users it is switched on for); a directory whose licences were not read says why;
+    (users it is switched on for); a platform in a connector's licence scope (a
+    directory, a Slack workspace) whose licences were not read says why;
     other corporate platforms people use are counted, their licences ``unknown``."""
     g = ag.graph
     rows: list[dict[str, Any]] = []
-    directories = set(DIRECTORY_CONNECTORS.values())
     read_by: set[str] = set()
     for n in ag.nodes_of("platform"):
         f = g.nodes[n]
@@ -100,12 +100,13 @@ def licences(ag: AuditGraph) -> list[dict[str, Any]]:
             for r in f.get("licence_rows") or ():
                 rows.append({**base, "kind": "subscription", "licence": "read",
                              **_pick(r, ("sku", "product", "enabled", "suspended", "warning",
-                                         "consumed", "held_by_disabled", "inactive"))})
+                                         "consumed", "users", "held_by_disabled",
+                                         "inactive"))})
             for product, users in (f.get("licence_products") or {}).items():
                 rows.append({**base, "kind": "product", "licence": "read", "product": product,
                              "users": users})
             continue
-        if f.get("catalog") in directories:
+        if f.get("licences_scope"):
             rows.append({**base, "kind": "platform", "licence": "not_read",
                          "users": f.get("users"), "detail": f.get("licences_gap")})
             continue

@@ -206,6 +206,9 @@ def _slack(out: InventoryBuilder, org_domains: tuple[str, ...]) -> None:
         _items(_pages("slack/team.integrationLogs"), "logs"),
         access_logs=list(_items(_pages("slack/team.accessLogs"), "logins")),
         billing=_json("slack/team.billing.info.json"),
+        billable_info=_pages("slack/team.billableInfo"),
+        guest_reach={uid: list(_items([body], "channels"))
+                     for uid, body in _json("slack/users.conversations.json").items()},
         external_teams=connected, org_domains=org_domains, sso=sso,
     ))
 

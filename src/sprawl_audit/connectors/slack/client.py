@@ -90,6 +90,7 @@ log = logging.getLogger("sprawl_audit.connectors.slack")
 PAGE_LIMITS: dict[str, int] = {
     "users.list": 200,
     "conversations.list": 999,  # "must be an integer under 1000"
+    "users.conversations": 999,  # the same documented maximum
     "team.accessLogs": 1000,
     "admin.teams.list": 100,
     "admin.apps.approved.list": 1000,

@@ -10,7 +10,9 @@ Order of a run::
       team.billing.info             plan (not on Grid, where it is enterprise)
       users.list          limit=200 members, guests, bots, deactivated, 2FA
       team.accessLogs     limit=1000 last login, countries, ISPs         (paid plans)
-      team.billableInfo   limit=1000 who is billed as active (only when the logs fail)
+      team.billableInfo   limit=1000 billable members: the workspace's seats (admin)
+      users.conversations limit=999 per guest: the channels it is in (up to
+                                    max_guest_reach guests a workspace)
       conversations.list  limit=999 Slack Connect channels (archived excluded)
       team.info?team=T…             each outside organisation, once per run
       team.integrationLogs count=1000 installed apps                     (paid plans)
@@ -45,8 +47,10 @@ from sprawl_audit.connectors.slack.client import (
     next_cursor,
 )
 from sprawl_audit.connectors.slack.scopes import TOPICS
+from sprawl_audit.connectors.slack.settings import DEFAULT_MAX_GUEST_REACH
 from sprawl_audit.connectors.slack.transform import (
     external_team_ids,
+    guest_ids,
     team_domains,
     transform_slack,
 )
@@ -56,8 +60,11 @@ log = logging.getLogger("sprawl_audit.connectors.slack")
 
 #: Topics each method feeds, for turning its failure into coverage.
 FEEDS: dict[str, tuple[str, ...]] = {
-    "users.list": ("directory.users", "directory.guests", "activity.usage", "accounts.mfa"),
+    "users.list": ("directory.users", "directory.guests", "activity.usage", "accounts.mfa",
+                   "collab.guest_reach"),
     "team.accessLogs": ("access.logs",),
+    "team.billableInfo": ("licences.subscriptions",),
+    "users.conversations": ("collab.guest_reach",),
     "conversations.list": ("collab.external_channels",),
     "team.integrationLogs": ("oauth.grants",),
     "team.preferences.list": ("collab.retention",),
@@ -129,6 +136,7 @@ class SlackCollector:
     org_domains: tuple[str, ...] = ()
     org_token: bool = False
     enterprise_id: str = ""
+    max_guest_reach: int = DEFAULT_MAX_GUEST_REACH
     _partners: dict[str, Mapping[str, Any]] = field(default_factory=dict)
     _org_apps: tuple[Listing, Listing] | None = None
 
@@ -214,7 +222,9 @@ class SlackCollector:
 
         users = self.api.list_all("users.list", "members", tp)
         access = self.api.list_all("team.accessLogs", "logins", tp)
-        billable = self._billable(tp) if access.failure and not access.pages else None
+        billable = self._billable(tp)
+        own_domains = (*self.org_domains, *team_domains(team))
+        reach, reach_failure = self._guest_reach(tp, users, own_domains, partial)
         channels = self._channels(tp, partial)
         partners = self._lookup_partners(channels.items, [*teams, self.enterprise_id], notes)
         logs = self.api.list_classic("team.integrationLogs", "logs", tp)
@@ -227,6 +237,16 @@ class SlackCollector:
             plan = "free"  # Slack said so: the logs are for paid plans only
 
         members = self._usable(users, failures, FEEDS["users.list"])
+        billable_pages = self._usable(billable, failures, FEEDS["team.billableInfo"])
+        if billable_pages is not None and members is None:
+            failures.extend(failed(self.connector, FEEDS["team.billableInfo"],
+                                   users.failure or SlackFailure("users.list", "error",
+                                                                 "no_members"),
+                                   "billable members cannot be counted without the member "
+                                   "list: "))
+        if reach_failure is not None and members is not None:
+            failures.extend(failed(self.connector, FEEDS["users.conversations"],
+                                   reach_failure))
         access_logs = self._usable(access, failures, FEEDS["team.accessLogs"])
         channel_items = self._usable(channels, failures, FEEDS["conversations.list"])
         log_items = logs.items if logs.failure is None or logs.pages else None
@@ -245,10 +265,10 @@ class SlackCollector:
             team, members, channel_items, log_items,
             access_logs=access_logs, billing=billing, approved_apps=approved_items,
             restricted_apps=restricted_items, external_teams=partners,
-            org_domains=(*self.org_domains, *team_domains(team)), preferences=preferences,
+            org_domains=own_domains, preferences=preferences,
             internal_team_ids=[*teams, self.enterprise_id] if self.enterprise_id else (),
-            plan=plan, usage_note=usage_note, billable_info=billable,
-            connector=self.connector,
+            plan=plan, usage_note=usage_note, billable_info=billable_pages,
+            guest_reach=reach if members is not None else None, connector=self.connector,
         )
         if plan == "free" and billing is None:
             records.platforms[-1].attributes["plan_source"] = "paid_only answers"
@@ -256,6 +276,7 @@ class SlackCollector:
                    if c.topic not in {f.topic for f in failures}] + failures
         # partial listings: pages were read, then one failed for good
         for listing, method in ((users, "users.list"), (access, "team.accessLogs"),
+                                (billable, "team.billableInfo"),
                                 (channels, "conversations.list"),
                                 (logs, "team.integrationLogs")):
             if listing.failure is not None and listing.pages:
@@ -285,25 +306,70 @@ class SlackCollector:
         entries.sort(key=lambda c: order.get(c.topic, len(order)))
         return _Workspace(records, entries)
 
-    def _billable(self, tp: Mapping[str, Any]) -> list[Mapping[str, Any]] | None:
-        """``team.billableInfo`` pages, read only when the access logs could not be: who
-        Slack bills as recently active is then the best activity evidence left. None
-        when Slack refuses it (the usage coverage then says only why the logs are
-        missing)."""
-        pages: list[Mapping[str, Any]] = []
+    def _billable(self, tp: Mapping[str, Any]) -> Listing:
+        """``team.billableInfo`` pages (each page one item: its ``billable_info`` is an
+        object keyed by member id, not a list), cursor-paged like every listing. Read on
+        every run: the billable members are the workspace's seats, and when the access
+        logs are missing, who Slack bills as recently active is the best activity
+        evidence left."""
+        pages: list[dict[str, Any]] = []
         guard = LinkGuard("team.billableInfo", MAX_PAGES)
         cursor = ""
-        while self.api.follow(guard, cursor) is None:  # a repeated cursor ends it too
+        while True:
+            stopped = self.api.follow(guard, cursor)  # a repeated cursor ends it too
+            if stopped is not None:
+                return Listing(pages, guard.pages, stopped)
             try:
                 page = self.api.call("team.billableInfo", {**tp, "limit": 1000,
                                                            "cursor": cursor})
-            except SlackFailure:
-                break
+            except SlackFailure as failure:
+                return Listing(pages, guard.pages - 1, failure)
             pages.append(page)
             cursor = next_cursor(page)
             if not cursor:
-                return pages
-        return pages or None
+                return Listing(pages, guard.pages)
+
+    def _guest_reach(self, tp: Mapping[str, Any], users: Listing,
+                     domains: tuple[str, ...], partial: dict[str, list[str]],
+                     ) -> tuple[dict[str, Any], SlackFailure | None]:
+        """Member id → the channels each live guest is in (``users.conversations``), or
+        why they were not read. At most :attr:`max_guest_reach` guests are asked; a
+        refusal (scope, plan, token) is the same for every guest, so the first one ends
+        the asking and names the reason for the rest. Returns the failure too when not
+        one guest's channels were read, for the topic's coverage."""
+        guests = guest_ids(users.items, domains)
+        out: dict[str, Any] = {}
+        types = "public_channel,private_channel"
+        refused: SlackFailure | None = None
+        first: SlackFailure | None = None
+        for n, uid in enumerate(guests):
+            if refused is not None:
+                out[uid] = refused.describe()
+                continue
+            if n >= self.max_guest_reach:
+                out[uid] = (f"not read, more than {self.max_guest_reach} guests "
+                            "(connectors.slack.max_guest_reach)")
+                continue
+            params = {**tp, "user": uid, "types": types, "exclude_archived": True}
+            listing = self.api.list_all("users.conversations", "channels", params)
+            failure = listing.failure
+            if (failure is not None and not listing.pages and failure.code == "missing_scope"
+                    and "groups:read" in failure.needed and types != "public_channel"):
+                types = "public_channel"
+                partial.setdefault("collab.guest_reach", []).append(
+                    "public channels only, private ones not listed: " + failure.describe())
+                listing = self.api.list_all("users.conversations", "channels",
+                                            {**params, "types": types})
+                failure = listing.failure
+            if failure is None:
+                out[uid] = listing.items
+                continue
+            first = first or failure
+            out[uid] = failure.describe()
+            if failure.kind in ("auth", "forbidden", "unavailable"):
+                refused = failure
+        read = any(not isinstance(v, str) for v in out.values())
+        return out, (first if guests and not read else None)
 
     def _call(self, method: str, params: Mapping[str, Any]) -> Mapping[str, Any] | SlackFailure:
         try:

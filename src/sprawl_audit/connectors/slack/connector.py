@@ -9,6 +9,8 @@ Settings (``connectors.slack``; parsed by :mod:`.settings`)::
     ca_bundle: corp-proxy-ca.pem      # optional; trusted instead of the system store
     timeout: 30                       # optional; seconds per socket wait
     max_retries: 5                    # optional; attempts per call (429, 5xx, network)
+    max_guest_reach: 500              # optional; guests a workspace whose channels are
+                                      # read (users.conversations); 0: none
 
 (``request_deadline`` and ``max_response_mb`` are accepted but not applied: slack_sdk
 reads answers itself.) The token is read from the environment only; it is never printed,
@@ -54,7 +56,8 @@ class SlackConnector(Connector[SlackSettings]):
     def collect(self, settings: SlackSettings, context: ConnectorContext) -> InventoryBuilder:
         domains = tuple(str(d).lower() for d in context.domains)
         return SlackCollector(self.api(settings), connector=self.name,
-                              org_domains=domains).run()
+                              org_domains=domains,
+                              max_guest_reach=settings.max_guest_reach).run()
 
     def check(self, settings: SlackSettings,
               context: ConnectorContext) -> list[PermissionCheck]:

@@ -60,6 +60,12 @@ NEEDS: tuple[Need, ...] = (
     Need("oauth.grants", "admin.apps:read", ("admin.apps.approved.list",
                                              "admin.apps.restricted.list"),
          "approved and restricted apps", "Enterprise Grid", enterprise_only=True),
+    Need("licences.subscriptions", "admin", ("team.billableInfo",),
+         "billable members (Slack's Fair Billing view), the workspace's seats"),
+    Need("collab.guest_reach", "channels:read", ("users.conversations",),
+         "the public channels each guest is in"),
+    Need("collab.guest_reach", "groups:read", ("users.conversations",),
+         "the private channels each guest is in (those the token's user is in too)"),
     Need("collab.retention", "team.preferences:read", ("team.preferences.list",),
          "message and file retention settings"),
 )

@@ -30,13 +30,14 @@ from sprawl_audit.connectors.common.settings import (
     check_keys,
     fail,
     http_settings,
+    whole_number,
 )
 from sprawl_audit.connectors.interface import ConnectorContext, known_secret
 
 log = logging.getLogger("sprawl_audit.connectors.slack")
 
 PREFIX = "connectors.slack"
-KEYS = {"token_env", "base_url", *HTTP_KEYS}
+KEYS = {"token_env", "base_url", "max_guest_reach", *HTTP_KEYS}
 DEFAULT_BASE_URL = "https://slack.com/api/"
 DEFAULT_TOKEN_ENV = "SPRAWL_SLACK_TOKEN"  # noqa: S105 - the name of a variable, not a secret
 #: 30 s a socket wait (today's default, kept); 5 attempts a call, the shared default
@@ -45,6 +46,10 @@ DEFAULT_TOKEN_ENV = "SPRAWL_SLACK_TOKEN"  # noqa: S105 - the name of a variable,
 #: minute a call).
 DEFAULT_TIMEOUT = 30.0
 DEFAULT_ATTEMPTS = 5
+#: Guests a workspace whose channels are read (``users.conversations``, one listing each
+#: at Slack's tier 3, about 50 a minute): 500 is ten minutes at worst.
+DEFAULT_MAX_GUEST_REACH = 500
+MAX_GUEST_REACH = 100_000
 #: Shared keys slack_sdk cannot honour (it reads bodies itself); accepted, not applied.
 NOT_APPLIED = ("request_deadline", "max_response_mb")
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -59,6 +64,8 @@ class SlackSettings:
     token_env: str = DEFAULT_TOKEN_ENV
     base_url: str = DEFAULT_BASE_URL
     http: HttpSettings = field(default_factory=HttpSettings)
+    #: At most this many guests a workspace get their channels read (0: none).
+    max_guest_reach: int = DEFAULT_MAX_GUEST_REACH
     #: Trust exactly ``http.ca_bundle`` (None: urllib's default, system store and
     #: ``SSL_CERT_FILE``). Built here so a bad bundle is a config error.
     ssl_context: ssl.SSLContext | None = field(default=None, repr=False, compare=False)
@@ -106,4 +113,6 @@ def parse(raw: Mapping[str, Any], context: ConnectorContext) -> SlackSettings:
     except (ssl.SSLError, OSError) as exc:
         raise fail(raw, "ca_bundle", f"not a usable PEM bundle ({exc.__class__.__name__})",
                    PREFIX) from exc
-    return SlackSettings(token, token_env, base_url, http, context_)
+    max_guest_reach = whole_number(raw, "max_guest_reach", DEFAULT_MAX_GUEST_REACH, 0,
+                                   MAX_GUEST_REACH, PREFIX)
+    return SlackSettings(token, token_env, base_url, http, max_guest_reach, context_)

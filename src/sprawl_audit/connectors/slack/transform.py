@@ -14,9 +14,14 @@ Sources (the JSON bodies Slack returns; paginated lists are passed as their item
   ``profile.email``, ``profile.real_name``, ``profile.title``.
 * ``team.accessLogs`` (optional, paid plans) — ``logins``: ``user_id``, ``date_last``
   (epoch seconds), ``count``, ``country``, ``isp``.
-* ``team.billableInfo`` (optional, admin scope) — ``billable_info``: member id →
-  ``{"billing_active": bool}``, Slack's Fair Billing view (billed means active in about
-  the last 14 days, computed periodically). Read when the access logs are not.
+* ``team.billableInfo`` (optional, admin scope; https://api.slack.com/methods/team.billableInfo)
+  — ``billable_info``: member id → ``{"billing_active": bool}``, Slack's Fair Billing view
+  (true: the member is billed, computed periodically, not in real time), cursor-paged by
+  ``response_metadata.next_cursor``. Read on every run: it is the workspace's licences.
+* ``users.conversations`` (``user=<guest>``, ``types=public_channel,private_channel``;
+  https://api.slack.com/methods/users.conversations) — ``channels``: ``id``, ``name``,
+  ``is_private``, ``is_archived``: the channels one guest is in (private ones only where
+  the token's user is a member too). Read for the workspace's guests, up to a bound.
 * ``conversations.list`` (``types=public_channel,private_channel``) — ``channels``:
   ``id``, ``name``, ``is_ext_shared``, ``is_shared``, ``is_org_shared``,
   ``shared_team_ids``, ``connected_team_ids``, ``num_members``, ``is_archived``.
@@ -62,6 +67,18 @@ Decisions:
   meets the same organisation seen as a Teams guest domain), else by its name, else its id.
   Channels shared only with other workspaces of the same Enterprise org
   (``internal_team_ids``) are internal and yield nothing.
+* Licences: the billable members (``billing_active`` true) are the seats of the workspace's
+  plan — one licence row ``slack-<plan>`` on the platform (``attributes.licence_skus``,
+  ``consumed`` = billable members; Slack sells no prepaid count to compare) and
+  ``attributes.licences`` on each billable member's Account, so the licences analysis
+  judges a workspace like a directory: billable accounts that are deactivated (Slack
+  computes the flag periodically, so a leaver can still be billed) and billable members
+  with no login in the window (when the access logs were read). Coverage
+  ``licences.subscriptions`` says whether the billable list was read.
+* Guest reach: the channels each guest is in (``users.conversations``) go on the guest's
+  Account as ``attributes.reach`` (``#name`` strings); a guest whose channels were not
+  read carries ``attributes.reach_unknown`` (why) instead, so an unread guest is never
+  shown as in no channel. Coverage ``collab.guest_reach`` counts both.
 * An input passed as ``None`` was not read: it yields no records and no coverage, so the
   connector can report why (forbidden, unavailable…) in its place.
 """
@@ -202,6 +219,7 @@ def transform_slack(
     plan: str | None = None,
     usage_note: str = "",
     billable_info: Any = None,
+    guest_reach: Mapping[str, Any] | None = None,
     connector: str = "slack",
 ) -> InventoryBuilder:
     """The whole workspace: platform, people, usage, Slack Connect links, apps.
@@ -212,6 +230,8 @@ def transform_slack(
     is known from ``enterprise_id``; a ``paid_only`` answer shows a free plan).
     ``usage_note`` says why access logs are missing, for the ``activity.usage`` detail.
     ``billable_info`` is the ``team.billableInfo`` answer (or its pages), when read.
+    ``guest_reach``: member id → the ``users.conversations`` channels of that guest, or
+    the reason they were not read (a string), for the guests whose channels were asked.
     """
     team = _team(team_info)
     team_id = _text(team, "id")
@@ -226,11 +246,15 @@ def transform_slack(
     bad_members = 0
     attributes: dict[str, Any] = {"team_id": team_id, "domain": _text(team, "domain")}
     member_list: list[Item] = []
+    raw_plan = _text(billing, "plan") if billing else ""
+    chosen = plan or (plan_name(raw_plan) if raw_plan else "")
+    billable = billing_states(billable_info)
+    sku = licence_sku(chosen)
     if members is not None:
         member_list, bad_members = _items(members)
         people = transform_members(member_list, own, ref, log_list_or_none,
-                                   usage_note=usage_note,
-                                   billable=billing_states(billable_info),
+                                   usage_note=usage_note, billable=billable,
+                                   licence=sku["sku"], guest_reach=guest_reach,
                                    connector=connector)
         out.extend(people)
         attributes.update({
@@ -241,6 +265,8 @@ def transform_slack(
             "bots": sum(1 for m in member_list if not is_person(m) and not m.get("deleted")),
             "two_factor_users": sum(1 for a in people.accounts if a.enabled and a.mfa),
         })
+        if guest_reach is not None:
+            out.coverage.append(reach_coverage(people.accounts, connector))
     if log_list_or_none is not None:
         summary = summarise_access_logs(log_list)
         attributes["login_countries"] = summary["countries"]
@@ -264,8 +290,15 @@ def transform_slack(
         ))
     if restricted:
         attributes["restricted_apps"] = sorted({_app_name(a) for a in restricted} - {""})
-    raw_plan = _text(billing, "plan") if billing else ""
-    chosen = plan or (plan_name(raw_plan) if raw_plan else "")
+    sources = [SourceRef(connector, "directory.users", "team.info")]
+    if billable is not None and members is not None:
+        attributes["licence_skus"] = [licence_row(sku, billable, member_list)]
+        sources.append(SourceRef(connector, "licences.subscriptions", "team.billableInfo"))
+        out.coverage.append(coverage(
+            connector, "licences.subscriptions", "collected",
+            f"{attributes['licence_skus'][0]['consumed']} billable members of "
+            f"{len(billable)} listed (team.billableInfo, {sku['product']})",
+            len(billable)))
     if chosen:
         attributes["plan"] = chosen
         if raw_plan and plan_name(raw_plan) != raw_plan:
@@ -280,7 +313,7 @@ def transform_slack(
         attributes["sso"] = sso
     out.platforms.append(Platform(
         id=platform_id(team_id), ref=SLACK, name=_text(team, "name") or team_id,
-        attributes=attributes, sources=(SourceRef(connector, "directory.users", "team.info"),),
+        attributes=attributes, sources=tuple(sources),
     ))
     note_malformed(out, "directory.users", bad_members, "member entries")
     note_malformed(out, "activity.usage", bad_logins, "access-log entries")
@@ -306,6 +339,73 @@ def billing_states(answers: Any) -> dict[str, bool] | None:
     return states
 
 
+def licence_sku(plan: str) -> dict[str, str]:
+    """The licence a workspace's billable members hold: ``slack-<plan>`` and the name
+    Slack sells it under (``slack`` / "Slack (plan unknown)" when the plan was not read)."""
+    if not plan:
+        return {"sku": "slack", "product": "Slack (plan unknown)"}
+    name = {"pro": "Pro", "business+": "Business+", "enterprise": "Enterprise Grid",
+            "free": "Free"}.get(plan, plan)
+    return {"sku": f"slack-{plan}", "product": f"Slack {name}"}
+
+
+def licence_row(sku: Mapping[str, str], billable: Mapping[str, bool],
+                members: Iterable[Item]) -> dict[str, Any]:
+    """One subscription row for the workspace: ``consumed`` is the billable members (of
+    the people ``users.list`` lists: a bot is never a seat); Slack publishes no prepaid
+    seat count, so ``enabled``/``suspended``/``warning`` stay unknown (None)."""
+    people = {_text(m, "id") for m in _items(members)[0] if is_person(m)}
+    billed = sum(1 for uid, active in billable.items() if active and uid in people)
+    return {"sku": sku["sku"], "product": sku["product"], "enabled": None,
+            "suspended": None, "warning": None, "consumed": billed}
+
+
+def guest_ids(members: Iterable[Item], org_domains: Iterable[str]) -> list[str]:
+    """Member ids of the live guests (multi- and single-channel guests, and accounts
+    with an outside email domain), as :func:`transform_members` tells them — the
+    accounts whose channels (``users.conversations``) the collector reads."""
+    own = tuple(d.lower() for d in org_domains)
+    out = []
+    for m in _items(members)[0]:
+        if not is_person(m) or m.get("deleted") or not _text(m, "id"):
+            continue
+        profile = m.get("profile") if isinstance(m.get("profile"), Mapping) else {}
+        domain = _domain(_text(profile, "email").strip().lower())
+        outsider = bool(domain) and bool(own) and not _internal(domain, own)
+        if m.get("is_restricted") or m.get("is_ultra_restricted") or outsider:
+            out.append(_text(m, "id"))
+    return sorted(out)
+
+
+def channel_names(channels: Iterable[Item]) -> list[str]:
+    """``#name`` of each live channel of a ``users.conversations`` answer (its id when
+    it has no name), sorted."""
+    names = {f"#{_text(c, 'name') or _text(c, 'id')}" for c in _items(channels)[0]
+             if not c.get("is_archived") and (_text(c, "name") or _text(c, "id"))}
+    return sorted(names)
+
+
+def reach_coverage(accounts: Iterable[Account], connector: str) -> Any:
+    """``collab.guest_reach``: of the live guests, whose channels were read; partial
+    (naming the first reason) when some were not."""
+    read = unknown = 0
+    why = ""
+    for a in accounts:
+        if not a.enabled:
+            continue
+        if isinstance(a.attributes.get("reach"), list):
+            read += 1
+        elif isinstance(a.attributes.get("reach_unknown"), str):
+            unknown += 1
+            why = why or str(a.attributes["reach_unknown"])
+    if not unknown:
+        return coverage(connector, "collab.guest_reach", "collected",
+                        f"channels of {read} guests from users.conversations", read)
+    return coverage(connector, "collab.guest_reach", "partial",
+                    f"channels of {read} of {read + unknown} guests read; {unknown} unknown "
+                    f"({why})", read)
+
+
 def transform_members(
     members: Iterable[Item],
     org_domains: tuple[str, ...],
@@ -314,10 +414,14 @@ def transform_members(
     *,
     usage_note: str = "",
     billable: Mapping[str, bool] | None = None,
+    licence: str = "slack",
+    guest_reach: Mapping[str, Any] | None = None,
     connector: str = "slack",
 ) -> InventoryBuilder:
     """Persons and Usage from ``users.list`` (and ``team.accessLogs`` when given;
-    ``billable``: member id → billing_active from ``team.billableInfo``, when read)."""
+    ``billable``: member id → billing_active from ``team.billableInfo``, when read — a
+    billable member's account holds ``licence``; ``guest_reach``: member id → channels
+    or the reason they are unknown, see :func:`transform_slack`)."""
     last_login: dict[str, int] = {}
     logins: dict[str, int] = defaultdict(int)
     countries: dict[str, set[str]] = defaultdict(set)
@@ -384,6 +488,14 @@ def transform_members(
             account_attrs["invited"] = True
         if billable is not None and uid in billable:
             account_attrs["billing_active"] = billable[uid]
+            if billable[uid]:
+                account_attrs["licences"] = [licence]
+        if guest and guest_reach is not None and uid in guest_reach:
+            reach = guest_reach[uid]
+            if isinstance(reach, str):
+                account_attrs["reach_unknown"] = reach
+            else:
+                account_attrs["reach"] = channel_names(reach)
         out.accounts.append(Account(
             person=out.people[-1].id, platform=platform, enabled=enabled,
             mfa=mfa if isinstance(mfa, bool) else None,
@@ -465,12 +577,21 @@ def summarise_access_logs(entries: Iterable[Item]) -> dict[str, Any]:
     }
 
 
+#: Said on every ``accounts.mfa`` entry: whether the workspace *requires* two-factor
+#: authentication is an admin setting the Web API does not expose (``team.info``,
+#: ``team.preferences.list`` and ``users.list`` carry no such field), so each account's
+#: own ``has_2fa`` is all that is judged and ``Account.mfa_enforced`` stays unknown.
+ENFORCEMENT_NOTE = ("whether the workspace requires two-factor authentication is not "
+                    "readable through Slack's Web API")
+
+
 def _mfa_coverage(connector: str, seen: int, accounts: int) -> Any:
     """``accounts.mfa``: Slack lists ``has_2fa`` only to a workspace admin's token.
     ``accounts`` counts live (not deactivated) accounts only."""
     if accounts and seen == accounts:
         return coverage(connector, "accounts.mfa", "collected",
-                        f"two-factor state of {seen} accounts from users.list", seen)
+                        f"two-factor state of {seen} accounts from users.list; "
+                        + ENFORCEMENT_NOTE, seen)
     why = ("users.list shows has_2fa only when the token belongs to a workspace admin or "
            "owner")
     if seen == 0:

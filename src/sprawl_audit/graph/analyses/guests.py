@@ -18,12 +18,16 @@ they were added to hold. So each platform that keeps guest accounts gets:
   with its reach) and ``guests_personal_mail_summary`` (those lines joined).
 
 Reach is only what a connector reported, never inferred: the teams of a ``guest_access``
-link naming the guest (Teams guest memberships), or the space / channel of a roster link
-(a Chat space or Slack Connect channel whose outside members use a personal domain). A
-Teams link is per guest *domain*, so when several guests share the domain the teams are
-those of the domain's guests, and the line says so. A guest no membership link names is
-"reach unknown" — the connector may not read memberships at all (Slack channel members),
-so "in no team" is never claimed.
+link naming the guest (Teams guest memberships), the channels on the guest's own account
+(``attributes.reach``: a Slack guest's ``users.conversations``), or the space / channel
+of a roster link (a Chat space or Slack Connect channel whose outside members use a
+personal domain). A Teams link is per guest *domain*, so when several guests share the
+domain the teams are those of the domain's guests, and the line says so. A guest whose
+channels were asked and not read says why (``attributes.reach_unknown``); one nothing
+names is "reach unknown" — the connector may not read memberships at all — so "in no
+team" is never claimed. Only a guest whose channels were read and came back empty is
+"in no channel the audit's token can see" (Slack lists private channels only where the
+token's user is a member too).
 
 A guest is an account on the platform (``account`` nodes whose person is a guest); a
 directory guest whose account was not reported (``accounts.mfa`` not read) is placed on
@@ -33,7 +37,8 @@ its connector's directory (``DIRECTORY_CONNECTORS``: the ``m365`` directory is E
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from sprawl_audit.core.model import ASSESSABLE_STATUSES, Coverage, ExternalLink
 from sprawl_audit.graph.build import AuditGraph, node_id
@@ -64,6 +69,8 @@ def analyse(ag: AuditGraph) -> None:
         connectors = _connectors_of(ag, pnode)
         read, gap = _guest_list(facts.get("name") or pnode, connectors, coverage)
         guests: set[str] = set()
+        own: dict[str, list[str]] = defaultdict(list)  # reach on the guest's own account
+        gaps: dict[str, list[str]] = {}  # why it was not read, or "" when read and empty
         for anode in ag.edges.distinct(pnode, "ON_PLATFORM", "in"):
             a = g.nodes[anode]
             if a.get("enabled") is False:
@@ -72,9 +79,11 @@ def analyse(ag: AuditGraph) -> None:
             record = people.get(who)
             if record is not None and record.guest:
                 guests.add(who)
+                _own_reach(a, str(facts.get("name") or pnode), own, gaps.setdefault(who, []))
         guests.update(directory_guests.get(pnode, ()))
         partner = {p for p in guests if _domain(p) not in personal}
-        lines = [_guest_line(p, members.get(p, [])) for p in sorted(guests - partner)]
+        lines = [_guest_line(p, members.get(p, []) + own.get(p, []), gaps.get(p, []))
+                 for p in sorted(guests - partner)]
         rosters = _rosters(shared.get(str(facts.get("id")), ()), guests)
         lines += [line for line, _count in rosters]
         facts.update(
@@ -163,10 +172,36 @@ def _places(link: ExternalLink) -> list[str]:
     return [str(space)] if isinstance(space, str) and space else []
 
 
-def _guest_line(address: str, reach: list[str]) -> str:
-    if not reach:
-        return f"{address} (reach unknown: no connector reported its team or channel memberships)"
-    return f"{address} ({'; '.join(sorted(set(reach)))})"
+def _own_reach(account: Mapping[str, Any], where: str, own: dict[str, list[str]],
+               gaps: list[str]) -> None:
+    """The channels an account's own source listed for it (``attributes.reach``) as a
+    "Platform: #a, #b" line, or why they were not read (``reach_unknown``) into ``gaps``;
+    "" in ``gaps`` when the channels were read and there were none."""
+    attrs = account.get("attributes")
+    if not isinstance(attrs, Mapping):
+        return
+    who = str(account.get("person") or "")
+    places = attrs.get("reach")
+    why = attrs.get("reach_unknown")
+    if isinstance(places, list):
+        names = [p for p in places if isinstance(p, str)]
+        if names:
+            own[who].append(f"{where}: {', '.join(names)}")
+        else:
+            gaps.append("")
+    elif isinstance(why, str) and why:
+        gaps.append(why)
+
+
+def _guest_line(address: str, reach: list[str], gaps: Iterable[str] = ()) -> str:
+    if reach:
+        return f"{address} ({'; '.join(sorted(set(reach)))})"
+    reasons = sorted({g for g in gaps if g})
+    if reasons:
+        return f"{address} (reach unknown: {'; '.join(reasons)})"
+    if "" in gaps:
+        return f"{address} (in no channel the audit's token can see)"
+    return f"{address} (reach unknown: no connector reported its team or channel memberships)"
 
 
 def _shared_by_platform(ag: AuditGraph, personal: frozenset[str]

@@ -1,37 +1,67 @@
 """Licences per platform: what was bought, who holds it, and which seats are wasted.
 
-A directory connector that reads its subscriptions (the ``licences.subscriptions`` topic:
-Microsoft 365 ``/subscribedSkus``) leaves them on its directory platform's record
-(``attributes.licence_skus``, ``attributes.licence_products``). People keep the SKUs they
-hold (``Person.licences``). This analysis joins the two on each platform:
+A connector that reads a platform's subscriptions (the ``licences.subscriptions`` topic)
+leaves them on that platform's record (``attributes.licence_skus``, and
+``attributes.licence_products`` where it counts users per product). Who holds a seat is
+recorded one of two ways, and this analysis joins either to the rows on each platform:
 
+* **directory seats** — a directory connector (``DIRECTORY_CONNECTORS``: Microsoft 365
+  ``/subscribedSkus`` on Entra ID) licenses *people*: each Person keeps the SKUs it holds
+  (``Person.licences``), and the directory's platform is judged on the people its
+  connector listed (``directory.users``), guests excluded;
+* **account seats** — any other connector that reports the licences topic licenses the
+  *accounts* of each platform whose member list it reads (a Slack workspace: its billable
+  members, from ``team.billableInfo``): each Account on the platform keeps the SKUs it
+  holds (``attributes.licences``).
+
+So a platform is in a connector's licence scope when it is that connector's directory, or
+when that connector lists the platform's members and reports the licences topic; the
+facts below are the same for both, and so are the rules that read them:
+
+* ``licences_scope`` — a connector is responsible for the platform's licences (the
+  Result lists the platform as "not read" when they were not).
 * ``licences_read`` / ``licences_gap`` — whether the subscriptions were read, and if not
   why (the topic's coverage, or "no connector reads the licences of …"). A platform whose
   licences were not read is *not assessed* by the waste rules, never "no waste".
-* ``licences_disabled_holders`` (+ ``_list``, ``_summary``) — disabled accounts of the
-  directory that still hold a licence: a leaver's seat that is paid for every month.
+* ``licences_disabled_holders`` (+ ``_list``, ``_summary``) — disabled accounts that still
+  hold a licence: a leaver's seat that is paid for every month.
 * ``licences_activity_read`` / ``licences_activity_gap`` and ``licences_inactive``
-  (+ ``_list``, ``_summary``) — enabled licensed members with no activity in the window on
-  any product the directory licenses. Only judged when the connector's usage reports were
-  read in full (``activity.usage`` collected); concealed user names make it partial, and
-  then nobody is called inactive.
-* ``licences_unassigned`` — seats bought (prepaid enabled) and not assigned.
+  (+ ``_list``, ``_summary``) — enabled holders with no activity in the window on any
+  platform the same connectors report (Teams and Exchange Online for Entra ID; the Slack
+  workspaces of the token for Slack). Only judged when the connectors' activity was read
+  in full (``activity.usage`` collected); concealed user names, or Slack without access
+  logs, make it partial, and then nobody is called inactive.
+* ``licences_unassigned`` — seats bought (prepaid enabled) and not assigned (0 where the
+  source sells no prepaid count, as Slack's per-active-member billing).
 * ``licence_rows`` — one row per subscription for the Result's ``licences`` table, with
-  ``held_by_disabled`` and ``inactive`` (None when activity was not readable).
+  ``held_by_disabled`` and ``inactive`` (None when activity was not readable), and for
+  account seats ``users`` (the people seen using the platform, beside its seats).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
-from sprawl_audit.core.model import Coverage, Person
+from sprawl_audit.core.model import Coverage, Platform
 from sprawl_audit.graph.build import AuditGraph, node_id
 from sprawl_audit.graph.identity import DIRECTORY_CONNECTORS
 
 TOPIC = "licences.subscriptions"
 ACTIVITY_TOPIC = "activity.usage"
 USERS_TOPIC = "directory.users"
+
+
+@dataclass(frozen=True)
+class Holder:
+    """Whoever holds seats of one platform: a directory's person or a platform's account
+    (``id`` is the person's id either way; ``node`` their person node, for activity)."""
+
+    id: str
+    node: str
+    enabled: bool
+    licences: tuple[str, ...]
 
 
 def analyse(ag: AuditGraph) -> None:
@@ -41,36 +71,43 @@ def analyse(ag: AuditGraph) -> None:
         facts = g.nodes[pnode]
         name = str(facts.get("name") or pnode)
         record = ag.resolution.platforms.get(str(facts.get("id")))
+        kind, connectors = _scope(facts.get("catalog"), record, coverage)
+        if kind is None:
+            facts.update(licences_read=False,
+                         licences_gap=f"no connector reads the licences of {name}")
+            continue
         skus = _sku_rows(record.attributes.get("licence_skus") if record is not None else None)
-        connectors = sorted(c for c, slug in DIRECTORY_CONNECTORS.items()
-                            if slug == facts.get("catalog"))
         read, gap = _read(name, connectors, coverage, TOPIC,
                           f"no connector reads the licences of {name}",
                           f"the licences of {name} were not read")
-        facts.update(licences_read=read, licences_gap=gap)
+        facts.update(licences_scope=True, licences_read=read, licences_gap=gap)
         if not read:  # the activity rule names the same reason
             facts.update(licences_activity_read=False, licences_activity_gap=gap)
             continue
-        holders = [p for p in ag.resolution.people.values()
-                   if p.licences and not p.guest and _from(p, connectors)]
-        disabled = sorted((p for p in holders if not p.enabled), key=lambda p: p.id)
-        disabled_lines = [f"{p.id} ({', '.join(p.licences)})" for p in disabled]
+        holders = (_people_holders(ag, connectors) if kind == "people"
+                   else _account_holders(ag, pnode))
+        disabled = sorted((h for h in holders if not h.enabled), key=lambda h: h.id)
+        disabled_lines = [f"{h.id} ({', '.join(h.licences)})" for h in disabled]
         activity_read, activity_gap = _read(name, connectors, coverage, ACTIVITY_TOPIC,
                                             f"no usage reports of {name} were read",
                                             f"usage of {name} not read in full")
-        inactive: list[Person] = []
+        inactive: list[Holder] = []
         if activity_read:
             active = _active_people(ag, connectors)
-            inactive = sorted((p for p in holders if p.enabled
-                               and node_id("person", p.id) not in active), key=lambda p: p.id)
+            inactive = sorted((h for h in holders if h.enabled and h.node not in active),
+                              key=lambda h: h.id)
         rows = []
         for row in skus:
             sku = str(row.get("sku"))
             rows.append({
                 **row,
-                "held_by_disabled": sum(sku in p.licences for p in disabled),
-                "inactive": (sum(sku in p.licences for p in inactive)
+                "held_by_disabled": sum(sku in h.licences for h in disabled),
+                "inactive": (sum(sku in h.licences for h in inactive)
                              if activity_read else None),
+                # account seats are seats of this very platform: its users read beside
+                # them (billable vs in use); a directory's SKUs span many products, so
+                # one platform's count would mislead there
+                **({"users": facts.get("users")} if kind == "accounts" else {}),
             })
         facts.update(
             licences_disabled_holders=len(disabled),
@@ -80,13 +117,53 @@ def analyse(ag: AuditGraph) -> None:
             licences_activity_read=activity_read,
             licences_activity_gap=activity_gap,
             licences_inactive=len(inactive) if activity_read else None,
-            licences_inactive_list=[p.id for p in inactive],
+            licences_inactive_list=[h.id for h in inactive],
             licences_inactive_summary=_per_sku(inactive),
             licences_unassigned=sum(max(0, int(r.get("enabled") or 0)
                                         - int(r.get("consumed") or 0)) for r in skus),
             licence_rows=rows,
             licence_products=dict(_products(record.attributes if record else {})),
         )
+
+
+def _scope(catalog: Any, record: Platform | None,
+           coverage: Mapping[tuple[str, str], Coverage]) -> tuple[str | None, list[str]]:
+    """(``"people"`` for a directory, ``"accounts"`` for a platform whose own member
+    list a licence-reading connector reads, None when no connector is responsible; the
+    connectors). A directory connector's other platforms (Teams from ``m365``) are
+    licensed through the directory, never on their own."""
+    directory = sorted(c for c, slug in DIRECTORY_CONNECTORS.items() if slug == catalog)
+    if directory:
+        return "people", directory
+    if record is None:
+        return None, []
+    own = sorted({s.connector for s in record.sources
+                  if s.topic == USERS_TOPIC and s.connector not in DIRECTORY_CONNECTORS
+                  and (s.connector, TOPIC) in coverage})
+    return ("accounts", own) if own else (None, [])
+
+
+def _people_holders(ag: AuditGraph, connectors: list[str]) -> list[Holder]:
+    """The directory's members (not guests) that hold a SKU."""
+    return [Holder(p.id, node_id("person", p.id), p.enabled, tuple(p.licences))
+            for p in ag.resolution.people.values()
+            if p.licences and not p.guest and _from(p.sources, connectors)]
+
+
+def _account_holders(ag: AuditGraph, pnode: str) -> list[Holder]:
+    """The platform's accounts that hold a SKU (``attributes.licences``), guests
+    included: the source bills them (a Slack multi-channel guest is a paid seat)."""
+    out = []
+    for anode in ag.edges.distinct(pnode, "ON_PLATFORM", "in"):
+        a = ag.graph.nodes[anode]
+        attrs = a.get("attributes") if isinstance(a.get("attributes"), Mapping) else {}
+        held = attrs.get("licences") if isinstance(attrs, Mapping) else None
+        skus = tuple(s for s in held if isinstance(s, str)) if isinstance(held, list) else ()
+        who = str(a.get("person") or "")
+        if skus and who:
+            out.append(Holder(who, node_id("person", who), a.get("enabled") is not False,
+                              skus))
+    return out
 
 
 def _worst(entries: Iterable[Coverage]) -> list[Coverage]:
@@ -141,22 +218,22 @@ def _read(name: str, connectors: list[str], coverage: Mapping[tuple[str, str], C
     return False, f"{short}: {words}"
 
 
-def _from(person: Person, connectors: list[str]) -> bool:
-    return any(s.connector in connectors and s.topic == USERS_TOPIC for s in person.sources)
+def _from(sources: Iterable[Any], connectors: list[str]) -> bool:
+    return any(s.connector in connectors and s.topic == USERS_TOPIC for s in sources)
 
 
 def _active_people(ag: AuditGraph, connectors: list[str]) -> set[str]:
-    """Person nodes with activity in the window (``ag.active`` applies it) on a product
-    the connectors' directory reports (Teams, Exchange Online): any evidence of use
+    """Person nodes with activity in the window (``ag.active`` applies it) on a platform
+    the connectors report (Teams, Exchange Online; Slack workspaces): any evidence of use
     counts, not only the reports."""
     out: set[str] = set()
     for pid, platform in ag.resolution.platforms.items():
-        if any(s.connector in connectors and s.topic == USERS_TOPIC for s in platform.sources):
+        if _from(platform.sources, connectors):
             out |= ag.active.get(node_id("platform", pid), set())
     return out
 
 
-def _per_sku(people: list[Person]) -> str | None:
+def _per_sku(people: list[Holder]) -> str | None:
     """"SPE_E3: 4; SPE_F1: 2" — how many of ``people`` hold each SKU."""
     held: dict[str, int] = {}
     for p in people:
