@@ -119,6 +119,22 @@ def test_a_domain_wide_membership_link_says_it_is_not_per_guest() -> None:
                         "guests from gmail.com are; per-guest membership not reported))")
 
 
+def test_teams_membership_per_guest_names_each_guests_own_teams() -> None:
+    from sprawl_audit.connectors.m365.transform.external import transform_team_guests
+
+    teams = [{"id": "t1", "displayName": "Communications"}, {"id": "t2", "displayName": "Voids"}]
+    members = {"t1": [{"email": "Ann@gmail.com", "roles": ["guest"]}],
+               "t2": [{"email": "jo@gmail.com", "roles": ["guest"]},
+                      {"email": "ann@gmail.com", "roles": ["guest"]},
+                      {"email": "lee@example.org", "roles": []}]}
+    (link,) = transform_team_guests(teams, members, ["example.org"]).external_links
+    assert link.attributes["teams_by_guest"] == {"ann@gmail.com": ["Communications", "Voids"],
+                                                 "jo@gmail.com": ["Voids"]}
+    lines = facts(tenant(links=(link,)), "platform:entra-id")["guests_personal_mail_list"]
+    assert lines[:2] == ["ann@gmail.com (Microsoft Teams: Communications, Voids)",
+                         "jo@gmail.com (Microsoft Teams: Voids)"]
+
+
 def test_a_guest_list_not_read_in_full_is_a_gap_with_its_reason() -> None:
     partial = facts(tenant(guests_status="partial"), "platform:entra-id")
     assert partial["guest_list_read"] is False

@@ -21,8 +21,9 @@ Reach is only what a connector reported, never inferred: the teams of a ``guest_
 link naming the guest (Teams guest memberships), the channels on the guest's own account
 (``attributes.reach``: a Slack guest's ``users.conversations``), or the space / channel
 of a roster link (a Chat space or Slack Connect channel whose outside members use a
-personal domain). A Teams link is per guest *domain*, so when several guests share the
-domain the teams are those of the domain's guests, and the line says so. A guest whose
+personal domain). A Teams link is per guest *domain*; it carries each guest's own teams
+(``teams_by_guest``: the connector reads every team's member list), and only a link without
+them (an older snapshot) lists the teams of the domain's guests, saying so. A guest whose
 channels were asked and not read says why (``attributes.reach_unknown``); one nothing
 names is "reach unknown" — the connector may not read memberships at all — so "in no
 team" is never claimed. Only a guest whose channels were read and came back empty is
@@ -157,8 +158,15 @@ def _memberships(links: Iterable[ExternalLink], ag: AuditGraph) -> dict[str, lis
         if len(link.people) > 1:
             line += (f" (where the {len(link.people)} guests from {link.target} are; "
                      "per-guest membership not reported)")
+        each = link.attributes.get("teams_by_guest")
         for person in link.people:
-            out[person.strip().lower()].append(line)
+            own = each.get(person) if isinstance(each, Mapping) else None
+            if isinstance(own, list) and own:  # this guest's own teams, as listed
+                out[person.strip().lower()].append(
+                    f"{where or link.platform.value}: "
+                    + ", ".join(str(t) for t in own if isinstance(t, str)))
+            else:
+                out[person.strip().lower()].append(line)
     return out
 
 

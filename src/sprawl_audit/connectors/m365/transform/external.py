@@ -103,12 +103,15 @@ def transform_team_guests(
     *,
     connector: str = "m365",
 ) -> InventoryBuilder:
-    """``guest_access`` links per guest domain; coverage ``collab.external_channels``."""
+    """``guest_access`` links per guest domain, with the teams of the domain's guests
+    (``teams``) and of each guest (``teams_by_guest``: every team's member list was read, so
+    a guest's reach is exact); coverage ``collab.external_channels``."""
     own = tuple(org_domains)
     team_items, malformed = mappings(teams)
     names = {text(t, "id"): text(t, "displayName") for t in team_items if text(t, "id")}
     people: dict[str, set[str]] = defaultdict(set)
     in_teams: dict[str, set[str]] = defaultdict(set)
+    by_guest: dict[str, set[str]] = defaultdict(set)  # each guest's own teams
     by_team = guests_by_team if isinstance(guests_by_team, Mapping) else {}
     for team_id, members in by_team.items():
         member_items, bad = mappings(members)
@@ -121,6 +124,7 @@ def transform_team_guests(
                 continue
             people[domain].add(email)
             in_teams[domain].add(names.get(str(team_id), str(team_id)))
+            by_guest[email].add(names.get(str(team_id), str(team_id)))
     source = SourceRef(connector, "collab.external_channels", "Teams guest members")
     out = InventoryBuilder()
     for domain in sorted(people):
@@ -129,7 +133,9 @@ def transform_team_guests(
             platform=TEAMS, kind="guest_access", target=domain,
             people=tuple(sorted(people[domain])),
             detail="guests in " + ", ".join(teams_of),
-            attributes={"teams": teams_of}, source=source,
+            attributes={"teams": teams_of,
+                        "teams_by_guest": {e: sorted(by_guest[e]) for e in sorted(people[domain])}},
+            source=source,
         ))
     with_guests = len({t for ts in in_teams.values() for t in ts})
     out.coverage.append(coverage(
