@@ -8,6 +8,7 @@ Settings (``connectors.google``)::
     admin_subject: admin@example.org          # whom the service account acts as
     api_endpoint: https://admin.googleapis.com/   # optional: replaces every API's root URL
     gmail_forwarding: {enabled: false, max_users: 500}
+    licence_products: [Google-Apps, 101031, 101033, 101047, Google-Vault]   # [] skips
     user_tokens: true                         # tokens.list needs a non-read-only scope
     requests_per_minute: 2400                 # per API; the Admin SDK default quota
     concurrency: 8                            # requests in flight per API
@@ -15,7 +16,8 @@ Settings (``connectors.google``)::
     # max_response_mb — see :mod:`.settings`
 
 Evidence topics: ``directory.users``, ``oauth.grants``, ``devices.apps``,
-``activity.usage``, ``collab.external_channels``, ``mail.forwarding`` — one Coverage entry
+``activity.usage``, ``collab.external_channels``, ``licences.subscriptions``,
+``mail.forwarding`` — one Coverage entry
 each, whatever happened (see :mod:`.outcome`). ``directory.guests`` is not reported:
 Google Workspace keeps no guest accounts in its directory; outsiders appear as external
 members of Chat spaces.
@@ -88,7 +90,7 @@ def sign_in(cfg: GoogleSettings, runtime: Runtime) -> Any:
 class GoogleConnector(Connector[GoogleSettings]):
     name = "google"
     topics = ("directory.users", "accounts.mfa", "oauth.grants", "devices.apps", "activity.usage",
-              "collab.external_channels", "mail.forwarding")
+              "collab.external_channels", "licences.subscriptions", "mail.forwarding")
 
     def __init__(self, runtime: Runtime | None = None) -> None:
         self.runtime = runtime or Runtime()
@@ -209,7 +211,7 @@ class _Run:
             return [], o
 
         work = {api: ThreadPoolExecutor(cfg.concurrency, thread_name_prefix=f"google-{api}")
-                for api in ("directory", "reports", "chat", "gmail")}
+                for api in ("directory", "reports", "chat", "gmail", "licensing")}
         feeds = ThreadPoolExecutor(8, thread_name_prefix="google-feed")
         try:
             f = Fetcher(client, self.auth, customer_id=cfg.customer_id, work=work, now=now,
@@ -234,6 +236,11 @@ class _Run:
 
             forwarding = timed("forwarding", f.forwarding, lambda o: ({}, o))
             out["users"] = timed("users", f.users, pages_or_nothing)(on_page)
+            if "licences" in enabled:
+                # after the user list: the licensing API needs the real customer id
+                started["licences"] = feeds.submit(timed(
+                    "licences", f.licences, pages_or_nothing), cfg.licence_products,
+                    self._customer(out["users"][0]))
             if stage is not None:
                 out["tokens"] = timed("tokens", stage.finish, lambda o: (None, o))(
                     out["users"][1])
@@ -262,6 +269,18 @@ class _Run:
         builder: InventoryBuilder = timed("transform", self._build)(out)
         return builder
 
+    def _customer(self, pages: Any) -> str | None:
+        """The customer id to name to the licensing API: the configured one, else the
+        ``customerId`` the directory's users carry (``my_customer`` is not accepted)."""
+        if self.cfg.customer_id != "my_customer":
+            return self.cfg.customer_id
+        for page in pages:
+            for u in page.get("users") or ():
+                cid = u.get("customerId") if isinstance(u, Mapping) else None
+                if isinstance(cid, str) and cid.strip():
+                    return cid.strip()
+        return None
+
     @staticmethod
     def _chat(f: Any) -> Any:
         spaces, spaces_out = f.spaces()
@@ -281,6 +300,22 @@ class _Run:
         users_pages, users_out = out["users"]
         people = t.transform_users(users_pages)
         accounts = t.transform_accounts(users_pages)
+        if "licences" in out:
+            assignments, lic_out = out["licences"]
+            licences = t.transform_licences(assignments)
+            people = t.with_licences(people, licences.held)
+            if lic_out.brought_evidence:
+                b.platforms.append(licences.platform)
+            b.coverage.append(topic_coverage(
+                "licences.subscriptions", [lic_out], items=licences.skus,
+                note=(f"{licences.assigned} licences assigned to {len(licences.held)} "
+                      "accounts" if lic_out.brought_evidence else "")))
+        else:
+            from sprawl_audit.connectors.interface import coverage
+
+            b.coverage.append(coverage(
+                "google", "licences.subscriptions", "not_configured",
+                "Google licences are not read: licence_products is empty"))
         domains = t.org_domains_of(people, self.extra_domains)
         if people:
             b.people.extend(people)
