@@ -334,7 +334,9 @@ class Fetcher:
 
             try:
                 for page in self.client.pages(request, creds, feed):
-                    got.extend(i for i in page.get("items") or () if isinstance(i, Mapping))
+                    items = page.get("items")  # left out when nobody holds the product
+                    if isinstance(items, list):
+                        got.extend(i for i in items if isinstance(i, Mapping))
             except AuthFailure as exc:
                 return found, failed(feed.name, exc, len(found), "assignment")
             except ApiFailure as exc:

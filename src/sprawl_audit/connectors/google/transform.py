@@ -849,7 +849,7 @@ def transform_licences(assignments: Iterable[Item], *,
     held: dict[str, list[str]] = defaultdict(list)
     rows: dict[str, dict[str, Any]] = {}
     seen: set[tuple[str, str]] = set()
-    for a in assignments:
+    for a in assignments if isinstance(assignments, (list, tuple)) else ():
         if not isinstance(a, Mapping):
             continue
         who, sku = person_id(text(a, "userId")), sku_label(a)
