@@ -44,6 +44,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from fakes.google import FakeGoogle, generate_tenant, rsa_keypair
 
 from sprawl_audit.connectors.google.connector import GoogleConnector, Runtime
+from sprawl_audit.connectors.google.settings import DEFAULT_LICENCE_PRODUCTS
 from sprawl_audit.connectors.interface import ConnectorContext
 
 DESCRIPTION = "Google Workspace: a 20,000-user tenant on the fake Google APIs"
@@ -64,6 +65,7 @@ FEEDS = {  # feed -> (path pattern, method) as the fake saw it; batches counted 
     "spaces.search": (r"spaces:search$", "GET"),
     "members.list": (r"/members$", "GET"),
     "gmail (batches)": ("", "gmail"),
+    "licenseAssignments": (r"/apps/licensing/v1/product/[^/]+/users$", "GET"),
     "token endpoint": (r"^/token$", "POST"),
 }
 FAULTED = (r"/admin/directory/v1/users$", r"/devices/mobile$", r"/applications/meet$",
@@ -126,7 +128,10 @@ def _minimum(tenant: Any) -> dict[str, int]:
         "spaces.search": _pages(len(ext_spaces), 1000),
         "members.list": len(ext_spaces),
         "gmail (batches)": _pages(2 * min(GMAIL_USERS, len(active)), 100),
-        "token endpoint": 7 + min(GMAIL_USERS, len(active)),
+        # one listForProduct read per default product, 1,000 assignments a page
+        "licenseAssignments": sum(_pages(len(tenant.licences.get(p, ())), 1000)
+                                  for p in DEFAULT_LICENCE_PRODUCTS),
+        "token endpoint": 8 + min(GMAIL_USERS, len(active)),
     }
 
 

@@ -13,7 +13,16 @@ def test_the_demo_reports_slack_members_without_two_factor() -> None:
     assert "enabled accounts without two-step verification" in slack
     # each platform on its own accounts: Entra ID's registration report is judged apart
     assert any(k == "Microsoft Entra ID" for k in found)
-    rules = {r["id"]: r["status"] for r in doc["rules"]}
-    # nothing in the demo reports 2SV *enforcement* as missing (no Google tenant; Entra
-    # enforces through Conditional Access): the rule runs and passes rather than guessing
-    assert rules["SA-ACCOUNT-004"] == "passed"
+    assert any(k == "Google Workspace identity" for k in found)
+
+
+def test_the_demo_reports_google_2sv_not_enforced_on_google_only() -> None:
+    """Issue 16's must-show: Riverside Lettings enforces 2-Step Verification only for its
+    admin org unit. Judged on Google's own isEnforcedIn2Sv, on Google's platform alone:
+    Entra ID enforces through Conditional Access and Slack reports no enforcement."""
+    doc = demo_result()
+    found = {f["subject"]["id"]: f["message"] for f in doc["findings"]
+             if f["rule_id"] == "SA-ACCOUNT-004"}
+    assert found == {"platform:google-workspace-identity": (
+        "Google Workspace identity: two-step verification is not enforced for 14 of 15 "
+        "enabled accounts (6 have not enrolled at all)")}

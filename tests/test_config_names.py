@@ -204,9 +204,12 @@ def test_demo_with_identity_provider_unset_reports_no_first_party_service(
     assert result.exit_code in (0, 1), result.output
     doc = json.loads(out.read_text(encoding="utf-8"))
     org = doc["run"]["organisation"]
-    assert org["identity_provider"] == "" and org["identity_providers"] == ["entra-id"]
-    assert org["identity_providers_inferred"] == ["entra-id"]
-    first_party = {"teams", "exchange-online", "onedrive", "sharepoint"}
+    # both directories the demo read are inferred: Entra ID and Riverside Lettings' Google
+    assert org["identity_provider"] == "" and org["identity_providers"] == [
+        "entra-id", "google-workspace-identity"]
+    assert org["identity_providers_inferred"] == ["entra-id", "google-workspace-identity"]
+    first_party = {"teams", "exchange-online", "onedrive", "sharepoint", "gmail",
+                   "google-chat", "google-meet"}
     assert not first_party & set(doc["islands"])
     flagged = {f["subject"]["id"] for f in doc["findings"] if f["rule_id"] == "SA-IDP-001"}
     assert not {f"platform:{p}" for p in first_party} & flagged

@@ -36,7 +36,9 @@ def test_organisation(inv: Inventory) -> None:
     org = inv.organisation
     assert org == DEMO_ORGANISATION
     assert org.name == "Riverside Homes Group"
-    assert org.domains == ("riversidehomes.org.uk", "riverside-housing.co.uk")
+    # Microsoft 365's verified mail domains, then Riverside Lettings' Google Workspace one
+    assert org.domains == ("riversidehomes.org.uk", "riverside-housing.co.uk",
+                           "riversidelettings.co.uk")
     assert org.identity_provider == "entra-id" and org.as_of == "2026-11-01T09:00:00Z"
 
 
@@ -75,7 +77,11 @@ def test_mail_forwarding_to_personal_domains(inv: Inventory) -> None:
 
 def test_slack_connect_partners_and_guests(inv: Inventory) -> None:
     shared = {link.target for link in inv.external_links if link.kind == "shared_channel"}
-    assert shared == {"cobaltms.co.uk", "Keystone Housing Systems"}
+    # Slack Connect teams, and the Google Chat space Riverside Lettings shares with Hartwell
+    assert shared == {"cobaltms.co.uk", "Keystone Housing Systems", "hartwellbs.co.uk"}
+    [chat] = [link for link in inv.external_links if link.target == "hartwellbs.co.uk"
+              and link.kind == "shared_channel"]
+    assert chat.platform == AppRef("slug", "google-chat") and chat.source.connector == "google"
     guests = {link.target for link in inv.external_links if link.kind == "guest_access"}
     assert guests == {"cobaltms.co.uk", "gmail.com", "hartwellbs.co.uk",
                       "riversideborough.gov.uk"}
@@ -178,3 +184,28 @@ def test_a_key_under_connectors_demo_is_a_located_mistake() -> None:
 
     with pytest.raises(UserError, match=r"connectors\.demo\.tenant_id"):
         DemoConnector().run({"tenant_id": "x"}, ConnectorContext())
+
+
+def test_riverside_lettings_is_a_google_workspace_read_through_the_google_transform(
+        inv: Inventory) -> None:
+    """The subsidiary on Google Workspace: its own coverage, as the live connector reports
+    it (devices are not in the demo and it says so), 2SV enforced only for the admin, and
+    one suspended leaver still holding a licence."""
+    cov = {c.topic: c.status for c in inv.coverage if c.connector == "google"}
+    assert cov == {"directory.users": "collected", "accounts.mfa": "collected",
+                   "oauth.grants": "collected", "activity.usage": "collected",
+                   "collab.external_channels": "collected",
+                   "licences.subscriptions": "collected",
+                   "mail.forwarding": "not_configured", "devices.apps": "not_configured"}
+    people = {p.id: p for p in inv.people if p.id.endswith("@riversidelettings.co.uk")}
+    assert len(people) == 17 and {p.department for p in people.values()} == {
+        "Riverside Lettings"}
+    assert sorted(p for p, v in people.items() if not v.enabled) == [
+        "gemma.lowe@riversidelettings.co.uk", "tom.ashby@riversidelettings.co.uk"]
+    assert people["tom.ashby@riversidelettings.co.uk"].licences == (
+        "Google Workspace Business Standard",)
+    assert people["gemma.lowe@riversidelettings.co.uk"].licences == ()
+    google = [a for a in inv.accounts if a.source.connector == "google" and a.enabled]
+    assert [a.person for a in google if a.mfa_enforced] == [
+        "it.admin@riversidelettings.co.uk"]
+    assert sum(not a.mfa for a in google) == 6

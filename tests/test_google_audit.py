@@ -97,6 +97,33 @@ def test_audit_json_has_the_platforms_apps_and_consumer_sightings(tmp_path: Path
         f"not enforced for {len(live)} of {len(live)} enabled accounts "
         f"({unenrolled} have not enrolled at all)")
     assert ("SA-ACCOUNT-005", "platform:google-workspace-identity") in found
+    # Licences: the suspended user still holds a Workspace licence (issue 16, item 3).
+    suspended = [u["primaryEmail"] for u in tenant.users if u["suspended"]]
+    assert found[("SA-LICENCE-001", "platform:google-workspace-identity")] == (
+        f"Google Workspace identity: {len(suspended)} disabled account(s) still hold "
+        f"licences: Google Workspace Business Plus: {len(suspended)}")  # user 50: Plus
+    rows = [r for r in result["licences"] if r["platform"] == "google-workspace-identity"]
+    assert {r["sku"]: (r["consumed"], r["enabled"], r["held_by_disabled"]) for r in rows} == {
+        "Google Workspace Business Plus": (8, None, len(suspended)),
+        "Google Workspace Business Standard": (72, None, 0)}
+
+
+def test_licences_not_delegated_are_not_assessed_never_no_waste(tmp_path: Path) -> None:
+    tenant = generate_tenant(12)
+    tenant.users[3]["suspended"] = True  # a leaver whose licence cannot be seen
+    tenant.delegated.discard(BASE + "apps.licensing")
+    with FakeGoogle(tenant) as fake:
+        out = tmp_path / "result.json"
+        res = _run("audit", "-c", str(_config(fake, tmp_path)), "--format", "json",
+                   "--output", str(out))
+        assert res.exit_code in (0, 1), res.output
+    result = json.loads(out.read_text())
+    [rule] = [r for r in result["rules"] if r["id"] == "SA-LICENCE-001"]
+    assert rule["status"] == "not_assessed" and rule["findings"] == 0
+    # the reason names the scope to delegate
+    assert "apps.licensing" in rule["reason"] and "delegation" in rule["reason"]
+    [row] = [r for r in result["licences"] if r["platform"] == "google-workspace-identity"]
+    assert row["licence"] == "not_read" and "apps.licensing" in row["detail"]
 
 
 def test_connectors_check_lists_granted_and_missing(tmp_path: Path) -> None:

@@ -132,10 +132,12 @@ def test_rate_limiter_paces_parts_after_the_burst() -> None:
     assert clock.sleeps[-1] >= 29
 
 
-def test_only_one_feed_is_not_read_only_and_scopes_are_listed_once() -> None:
-    assert [f.name for f in FEEDS if not f.read_only] == ["tokens"]
+def test_only_the_feeds_without_a_read_only_scope_say_so_and_scopes_are_listed_once() -> None:
+    # Google has no read-only scope for tokens.list nor for the licensing API
+    assert [f.name for f in FEEDS if not f.read_only] == ["tokens", "licences"]
+    assert all(f.note for f in FEEDS if not f.read_only)  # check names how to turn it off
     scopes = delegation_scopes([f.name for f in FEEDS])
-    assert len(scopes) == len(set(scopes)) == 8
+    assert len(scopes) == len(set(scopes)) == 9
     assert all(s.startswith("https://www.googleapis.com/auth/") for s in scopes)
 
 

@@ -38,7 +38,7 @@ def test_audit_of_the_fake_tenant_collects_every_topic(tenant, tmp_path: Path) -
         "directory.users": "collected", "oauth.grants": "collected",
         "devices.apps": "partial", "activity.usage": "collected",
         "collab.external_channels": "collected", "mail.forwarding": "not_configured",
-        "accounts.mfa": "collected"}
+        "accounts.mfa": "collected", "licences.subscriptions": "collected"}
     assert "work profile" in c["devices.apps"].detail  # the BYOD blind spot, stated
     assert {p.id for p in b.people} == {e.lower() for e in tenant.emails}
     assert {a.person for a in b.accounts} == {p.id for p in b.people}

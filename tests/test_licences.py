@@ -105,12 +105,30 @@ def test_demo_licences_table_names_the_disabled_holders() -> None:
     # activity was readable (reports name people), so idle holders are counted, not unknown
     assert e3["inactive"] == 0
     zoom = next(r for r in result["licences"] if r["platform"] == "zoom")
-    assert (zoom["licence"], zoom["users"]) == ("unknown", 30)
+    # 30 seen through Entra ID and interviews, 3 more at Riverside Lettings (Google OAuth)
+    assert (zoom["licence"], zoom["users"]) == ("unknown", 33)
     found = {f["subject"]["id"]: f["message"] for f in result["findings"]
              if f["rule_id"] == "SA-LICENCE-001"}
     assert "6 disabled account(s)" in found["platform:entra-id"]
     assert "1 disabled account(s) still hold licences: slack-pro: 1" in \
         found["platform:slack:T05HQ2R7XKZ"]
+
+
+def test_demo_google_licences_show_the_suspended_holder() -> None:
+    """Riverside Lettings' Google Workspace: per-SKU assignments from the Enterprise
+    License Manager, seats bought unknown (never 0), and the suspended leaver who still
+    holds Business Standard is a finding of its own platform."""
+    result = demo_result()
+    rows = {r["sku"]: r for r in result["licences"]
+            if r["platform"] == "google-workspace-identity"}
+    assert {k: (r["consumed"], r["enabled"], r["held_by_disabled"], r["licence"])
+            for k, r in rows.items()} == {
+        "Google Workspace Business Standard": (14, None, 1, "read"),
+        "Google Workspace Business Starter": (2, None, 0, "read")}
+    finding = next(f for f in result["findings"] if f["rule_id"] == "SA-LICENCE-001"
+                   and f["subject"]["id"] == "platform:google-workspace-identity")
+    assert finding["message"] == ("Google Workspace identity: 1 disabled account(s) still "
+                                  "hold licences: Google Workspace Business Standard: 1")
 
 
 def test_every_format_renders_the_licences(tmp_path: Path) -> None:

@@ -194,10 +194,12 @@ def test_demo_findings_come_only_from_each_platforms_own_accounts() -> None:
     findings = [f for f in judgement.findings if f["rule_id"] in account_rules]
     subjects = {f["subject"]["id"] for f in findings}
     assert subjects, "the demo shows account findings"
-    assert subjects <= {"platform:entra-id", "platform:slack:T05HQ2R7XKZ"}
+    assert subjects <= {"platform:entra-id", "platform:slack:T05HQ2R7XKZ",
+                        "platform:google-workspace-identity"}
     assert not subjects & {"platform:exchange-online", "platform:teams"}
     for subject in subjects:  # each judged platform holds accounts from its own connector
         pid = subject.split(":", 1)[1]
         sources = {a.source.connector for a in inventory.accounts
                    if ag.resolution.platform_id(a.platform) == pid}
-        assert sources == ({"m365"} if pid == "entra-id" else {"slack"})
+        assert sources == {"entra-id": {"m365"}, "google-workspace-identity": {"google"}}.get(
+            pid, {"slack"})

@@ -1,7 +1,8 @@
 """Property-based tests: Google Workspace payloads, damaged, always end in a result (#8).
 
 The pages come from the fake tenant the connector tests use (Directory users, tokens,
-mobile devices, Reports activities and usage, Chat spaces and members, Gmail forwarding)
+mobile devices, Reports activities and usage, Chat spaces and members, Gmail forwarding,
+licence assignments)
 and are mutated by :mod:`payload_strategies`. Each transform must return its records;
 the live connector, served a damaged page by the fake, must return an Inventory whose
 coverage covers every topic.
@@ -39,6 +40,7 @@ FORWARDING = dict(list(TENANT.forwarding.items())[:6]) or {
                                          "disposition": "leaveInInbox"},
                       "forwardingAddresses": [{"forwardingEmail": "a@gmail.com",
                                                "verificationStatus": "accepted"}]}}
+LICENCES = TENANT.licences["Google-Apps"][:8]
 ORG = ("example.org",)
 
 
@@ -89,6 +91,16 @@ def test_forwarding(forwarding: Any) -> None:
 
 
 @settings(max_examples=150)
+@given(assignments=mutated(LICENCES))
+def test_licences(assignments: Any) -> None:
+    lic = t.transform_licences(assignments)
+    rows = lic.platform.attributes["licence_skus"]
+    assert isinstance(rows, list) and lic.skus == len(rows)
+    assert sum(r["consumed"] for r in rows) == lic.assigned  # type: ignore[index]
+    assert all(isinstance(k, str) and k for k in lic.held)
+
+
+@settings(max_examples=150)
 @given(value=st.one_of(st.integers(), st.floats(), st.text(max_size=12), st.none(),
                        st.sampled_from(("1e999", "-1e999", "inf", "nan", 10**400, 1e308))))
 def test_numbers_from_reports(value: Any) -> None:
@@ -104,12 +116,14 @@ ROUTES = {
     "devices": r"/admin/directory/v1/customer/[^/]+/devices/mobile$",
     "usage": r"/admin/reports/v1/usage/users/all/dates/.*",
     "spaces": r"/v1/spaces:search$",
+    "licences": r"/apps/licensing/v1/product/Google-Apps/users$",
 }
 EXAMPLES = {
     "users": {"users": TENANT.users, "kind": "admin#directory#users"},
     "devices": {"mobiledevices": TENANT.devices},
     "usage": {"usageReports": TENANT.usage},
     "spaces": {"spaces": TENANT.spaces},
+    "licences": {"items": TENANT.licences["Google-Apps"]},
 }
 
 
@@ -122,7 +136,7 @@ def test_live_connector_with_a_damaged_page(feed: str, data: st.DataObject) -> N
         out, _connector = run(fake, _TMP)
     c = cov(out)
     assert {"directory.users", "oauth.grants", "devices.apps", "activity.usage",
-            "collab.external_channels"} <= set(c)
+            "collab.external_channels", "licences.subscriptions"} <= set(c)
     for entry in c.values():
         assert entry.status in COVERAGE_STATUSES
         assert "internal error" not in entry.detail, entry

@@ -3,7 +3,9 @@
 
 Writes ``src/sprawl_audit/connectors/demo/data/`` in the raw shapes the real sources
 return — Microsoft Graph JSON pages, Microsoft 365 usage-report CSVs, Slack Web API
-bodies, phone-system CSV exports, DNS answers and a consultant's interview notes — so
+bodies, Google Workspace Admin SDK, Chat and Enterprise License Manager answers (the
+lettings subsidiary), phone-system CSV exports, DNS answers and a consultant's interview
+notes — so
 the demo runs through the same transforms as a live audit. The output is committed;
 rerunning the script with the same seed rewrites it byte for byte.
 
@@ -37,6 +39,8 @@ ORG = "Riverside Homes Group"
 DOMAIN = "riversidehomes.org.uk"
 LEGACY = "riverside-housing.co.uk"
 INITIAL = "riversidehomes.onmicrosoft.com"
+LETTINGS = "riversidelettings.co.uk"  # Riverside Lettings: joined the group, on Google
+LETTINGS_CUSTOMER = "C03r1vl7x"
 AS_OF = datetime(2026, 11, 1, 9, 0, tzinfo=timezone.utc)
 #: The sign-in timestamps of Graph's signInActivity (all null: nothing ever recorded).
 SIGN_IN_FIELDS = ("lastSignInDateTime", "lastNonInteractiveSignInDateTime",
@@ -1348,8 +1352,210 @@ class Gen:
                          "s2": None, "mimecast20240311": None, "google": None},
                 "mta_sts": [], "mta_sts_policy": None, "tls_rpt": [],
             },
+            # Riverside Lettings' own domain: Gmail, no DMARC record yet.
+            LETTINGS: {
+                "mx": [[1, "smtp.google.com."]],
+                "txt": ["v=spf1 include:_spf.google.com ~all",
+                        "google-site-verification=Lq4d7XyP0cRkV2nB8mT1sW9eH3jA6fZuGo5iNqYbKwE"],
+                "dmarc": [],
+                "dkim": {"selector1": None, "selector2": None, "k1": None, "s1": None,
+                         "s2": None, "mimecast20240311": None, "google": [dkim_key]},
+                "mta_sts": [], "mta_sts_policy": None, "tls_rpt": [],
+            },
         }
         self.write_json("dns/answers.json", answers, compact=False)
+
+    # ---------------------------------------------------------------- google (lettings)
+    def write_google(self) -> None:
+        """Riverside Lettings: a lettings agency the group bought, still on its own Google
+        Workspace (own domain, own customer). Raw Admin SDK, Reports, Chat and Enterprise
+        License Manager answers, as the Google connector reads them. 2-Step Verification
+        is enforced only for the admin org unit; two leavers are suspended, one of them
+        still holding a Business Standard licence; a new starter never signed in."""
+        rng = random.Random(self.seed * 11 + 5)  # noqa: S311 - its own stream: the other
+        # files stay byte for byte what they were
+
+        def tag() -> str:  # an etag
+            return base64.urlsafe_b64encode(bytes(rng_bytes(rng, 18))).decode()
+
+        skus = {"standard": ("1010020028", "Google Workspace Business Standard"),
+                "starter": ("1010020027", "Google Workspace Business Starter"), "none": None}
+        people = [(g, f, title, team, ou, enrolled == "yes", enforced == "yes", login, state,
+                   skus[sku])
+                  for g, f, title, team, ou, enrolled, enforced, login, state, sku in (
+                      line.split("|") for line in LETTINGS_STAFF.splitlines())]
+        users: list[dict[str, Any]] = []
+        assignments: list[dict[str, Any]] = []
+        usage: list[dict[str, Any]] = []
+        meet: list[dict[str, Any]] = []
+        for given, family, title, dept, ou, enrolled, enforced, login, state, sku in people:
+            mail = ("it.admin" if state == "admin" else
+                    f"{given}.{family}".lower()) + f"@{LETTINGS}"
+            uid = str(104_728_300_000_000_000_000 + rng.randint(10**9, 10**10))
+            created = "2026-10-26T08:30:00.000Z" if state == "new" else \
+                f"{date(2017, 3, 1) + timedelta(days=rng.randint(0, 3100))}T09:00:00.000Z"
+            user: dict[str, Any] = {
+                "kind": "admin#directory#user", "id": uid, "etag": f'"{tag()}"',
+                "primaryEmail": mail, "customerId": LETTINGS_CUSTOMER,
+                "name": {"givenName": given, "familyName": family,
+                         "fullName": f"{given} {family}"},
+                "isAdmin": state == "admin", "isDelegatedAdmin": False,
+                "lastLoginTime": f"{login}T{rng.randint(7, 18):02d}:{rng.randint(0, 59):02d}"
+                                 f":{rng.randint(0, 59):02d}.000Z" if login
+                else "1970-01-01T00:00:00.000Z",
+                "creationTime": created, "agreedToTerms": bool(login),
+                "suspended": state == "suspended", "archived": False,
+                "changePasswordAtNextLogin": state == "new", "ipWhitelisted": False,
+                "isMailboxSetup": True, "includeInGlobalAddressList": True,
+                "isEnrolledIn2Sv": enrolled, "isEnforcedIn2Sv": enforced,
+                # the subsidiary is one department of the group; its teams are org units
+                "orgUnitPath": f"{ou}/{dept}" if ou == "/Staff" else ou,
+                "organizations": [{"title": title, "department": "Riverside Lettings",
+                                   "costCenter": dept, "primary": True, "customType": ""}],
+            }
+            if state == "suspended":
+                user["suspensionReason"] = "ADMIN"
+            users.append(user)
+            if sku is not None:
+                assignments.append({
+                    "kind": "licensing#licenseAssignment", "etags": f'"{tag()}"',
+                    "productId": "Google-Apps", "productName": "Google Workspace",
+                    "skuId": sku[0], "skuName": sku[1], "userId": mail,
+                    "selfLink": "https://licensing.googleapis.com/apps/licensing/v1/product/"
+                                f"Google-Apps/sku/{sku[0]}/user/{mail}"})
+            if state in ("suspended", "new"):
+                continue
+            last = datetime.fromisoformat(f"{login}T17:00:00+00:00") - \
+                timedelta(hours=rng.randint(0, 9))
+            params = [
+                {"name": "gmail:num_emails_sent", "intValue": str(rng.randint(3, 60))},
+                {"name": "gmail:num_emails_received", "intValue": str(rng.randint(40, 260))},
+                {"name": "gmail:timestamp_last_interaction",
+                 "intValue": str(int(last.timestamp()) * 1_000_000)},
+            ]
+            if state != "admin":
+                params += [
+                    {"name": "chat:num_28day_messages_and_reactions_sent",
+                     "intValue": str(rng.randint(0, 140))},
+                    {"name": "chat:num_28day_conversations_read",
+                     "intValue": str(rng.randint(1, 30))}]
+            usage.append({"kind": "admin#reports#usageReport", "date": "2026-10-29",
+                          "etag": f'"{tag()}"',
+                          "entity": {"type": "USER", "customerId": LETTINGS_CUSTOMER,
+                                     "userEmail": mail, "profileId": uid},
+                          "parameters": params})
+            for _call in range(rng.randint(0, 3) if dept in ("Lettings", "Office") else 0):
+                when = datetime(2026, 10, 30, 16, tzinfo=timezone.utc) - timedelta(
+                    days=rng.randint(0, 27), hours=rng.randint(0, 7))
+                meet.append(self._google_event("meet", when, mail, uid, "call_ended", [
+                    {"name": "identifier", "value": mail},
+                    {"name": "identifier_type", "value": "email_address"},
+                    {"name": "duration_seconds", "intValue": str(rng.randint(8, 55) * 60)},
+                    {"name": "is_external", "boolValue": False},
+                    {"name": "meeting_code", "value": "".join(
+                        rng.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(10))},
+                ], rng))
+        self.write_json("google/users.list-1.json", {
+            "kind": "admin#directory#users", "etag": f'"{tag()}"', "users": users})
+        # Third-party apps each person has granted (tokens.list), and the token audit log.
+        zoom = {"clientId": "849883241272-ed6lnodi1grnoomiuknqkq2rbvd2udku"
+                            ".apps.googleusercontent.com",
+                "displayText": "Zoom for Google Workspace", "anonymous": False,
+                "nativeApp": False,
+                "scopes": ["https://www.googleapis.com/auth/calendar.readonly",
+                           "https://www.googleapis.com/auth/userinfo.email", "openid"]}
+        goodlord = {"clientId": "310475520836-3l9ggh0r4d7v2kq8b1p5m6n0c2x4z7ts"
+                                ".apps.googleusercontent.com",
+                    "displayText": "Goodlord", "anonymous": False, "nativeApp": False,
+                    "scopes": ["https://www.googleapis.com/auth/gmail.send",
+                               "https://www.googleapis.com/auth/calendar.events",
+                               "https://www.googleapis.com/auth/userinfo.email", "openid"]}
+        grants = {"helen.marsh": [zoom], "omar.siddiqui": [zoom, goodlord],
+                  "sarah.kent": [zoom], "jack.fenwick": [goodlord], "ryan.doyle": [goodlord],
+                  "chloe.barnes": [goodlord]}
+        tokens: dict[str, Any] = {}
+        log: list[dict[str, Any]] = []
+        for u in users:
+            if u["suspended"]:
+                continue
+            mail = u["primaryEmail"]
+            mine = grants.get(mail.split("@")[0], [])
+            answer: dict[str, Any] = {"kind": "admin#directory#tokenList",
+                                      "etag": f'"{tag()}"'}
+            if mine:  # Google leaves out an empty repeated field
+                answer["items"] = [{"kind": "admin#directory#token",
+                                    "etag": f'"{tag()}"', "userKey": u["id"], **t}
+                                   for t in mine]
+            tokens[mail] = answer
+            for t in mine:
+                if rng.random() < 0.7:  # authorised within the log's 180 days
+                    when = datetime(2026, 10, 31, 12, tzinfo=timezone.utc) - timedelta(
+                        days=rng.randint(3, 170), hours=rng.randint(0, 8))
+                    log.append(self._google_event("token", when, mail, u["id"], "authorize", [
+                        {"name": "client_id", "value": t["clientId"]},
+                        {"name": "app_name", "value": t["displayText"]},
+                        {"name": "client_type", "value": "WEB"},
+                        {"name": "scope", "multiValue": t["scopes"]},
+                    ], rng))
+        self.write_json("google/tokens.list.json", tokens)
+        log.sort(key=lambda a: a["id"]["time"], reverse=True)  # newest first, as Google
+        self.write_json("google/activities.token-1.json", {
+            "kind": "admin#reports#activities", "etag": f'"{tag()}"', "items": log})
+        meet.sort(key=lambda a: a["id"]["time"], reverse=True)
+        self.write_json("google/activities.meet-1.json", {
+            "kind": "admin#reports#activities", "etag": f'"{tag()}"', "items": meet})
+        self.write_json("google/userUsageReport-1.json", {
+            "kind": "admin#reports#usageReports", "etag": f'"{tag()}"',
+            "usageReports": usage})
+        # One Chat space the maintenance coordinator runs with the repairs contractor.
+        space = "spaces/AAAAk3Lw9Qs"
+        self.write_json("google/spaces.search-1.json", {"spaces": [{
+            "name": space, "type": "ROOM", "spaceType": "SPACE",
+            "displayName": "Hartwell - lettings maintenance", "externalUserAllowed": True,
+            "spaceThreadingState": "THREADED_MESSAGES", "spaceHistoryState": "HISTORY_ON",
+            "createTime": "2024-05-14T09:12:44.120Z", "lastActiveTime": "2026-10-29T15:41:07.000Z",
+            "membershipCount": {"joinedDirectHumanUserCount": 5},
+            "accessSettings": {"accessState": "PRIVATE"},
+        }], "totalSize": 1})
+        roster = []
+        for k, (mail, affiliation) in enumerate((
+                (f"dean.moss@{LETTINGS}", "INTERNAL"), (f"sarah.kent@{LETTINGS}", "INTERNAL"),
+                (f"amira.haddad@{LETTINGS}", "INTERNAL"),
+                ("neil@hartwellbs.co.uk", "EXTERNAL"),
+                ("shona.birch@hartwellbs.co.uk", "EXTERNAL"))):
+            roster.append({"name": f"{space}/members/{104_000 + k}", "state": "JOINED",
+                           "role": "ROLE_MANAGER" if k == 0 else "ROLE_MEMBER",
+                           "affiliation": affiliation,
+                           "member": {"name": f"users/{104_000 + k}", "type": "HUMAN",
+                                      "email": mail},
+                           "createTime": "2024-05-14T09:12:44.120Z"})
+        self.write_json("google/spaces.members.json", {space: {"memberships": roster}})
+        # Licence assignments (Enterprise License Manager), one answer per product read.
+        self.write_json("google/licenseAssignments.listForProduct.json", {
+            "Google-Apps": {"kind": "licensing#licenseAssignmentList",
+                            "etag": f'"{tag()}"', "items": assignments},
+            "101031": {"kind": "licensing#licenseAssignmentList",
+                       "etag": f'"{tag()}"'},
+            "101033": {"kind": "licensing#licenseAssignmentList",
+                       "etag": f'"{tag()}"'},
+            "101047": {"kind": "licensing#licenseAssignmentList",
+                       "etag": f'"{tag()}"'},
+            "Google-Vault": {"kind": "licensing#licenseAssignmentList",
+                             "etag": f'"{tag()}"'},
+        })
+
+    @staticmethod
+    def _google_event(app: str, when: datetime, actor: str, profile: str, name: str,
+                      parameters: list[dict[str, Any]], rng: random.Random
+                      ) -> dict[str, Any]:
+        """A Reports API activity as ``activities.list`` returns it."""
+        return {"kind": "admin#reports#activity",
+                "id": {"time": when.strftime("%Y-%m-%dT%H:%M:%S.") + f"{rng.randint(0, 999):03d}Z",
+                       "uniqueQualifier": str(rng.randint(10**17, 10**18)),
+                       "applicationName": app, "customerId": LETTINGS_CUSTOMER},
+                "actor": {"email": actor, "profileId": profile},
+                "events": [{"type": "auth" if app == "token" else "call",
+                            "name": name, "parameters": parameters}]}
 
     # ---------------------------------------------------------------- interviews
     def write_interviews(self) -> None:
@@ -1435,6 +1641,30 @@ entries:
         self.write_text("README.md", "\n".join(lines) + "\n")
 
 
+#: Riverside Lettings' Google Workspace users: given|family|title|team|org unit|2SV
+#: enrolled|2SV enforced|last sign-in (empty: never)|state|licence. 2SV is enforced only
+#: for the /Admins org unit; two leavers are suspended, one still holding a licence.
+LETTINGS_STAFF = """\
+IT|Admin|IT administrator (Brightline IT)|Office|/Admins|yes|yes|2026-10-29|admin|standard
+Helen|Marsh|Lettings Director|Lettings|/Staff|yes|no|2026-10-31||standard
+Omar|Siddiqui|Lettings Manager|Lettings|/Staff|yes|no|2026-10-31||standard
+Chloe|Barnes|Lettings Negotiator|Lettings|/Staff|no|no|2026-10-30||standard
+Jack|Fenwick|Lettings Negotiator|Lettings|/Staff|yes|no|2026-10-31||standard
+Priya|Nair|Lettings Negotiator|Lettings|/Staff|no|no|2026-10-28||standard
+Ryan|Doyle|Lettings Negotiator|Lettings|/Staff|yes|no|2026-10-31||standard
+Sarah|Kent|Property Manager|Property Management|/Staff|yes|no|2026-10-30||standard
+Lewis|Grant|Property Manager|Property Management|/Staff|no|no|2026-10-29||standard
+Amira|Haddad|Property Manager|Property Management|/Staff|yes|no|2026-10-31||standard
+Martin|Hale|Client Accounts Manager|Client Accounts|/Staff|yes|no|2026-10-30||standard
+Zofia|Nowak|Client Accounts Administrator|Client Accounts|/Staff|no|no|2026-10-27||standard
+Beth|Roper|Office Administrator|Office|/Staff|no|no|2026-10-31||starter
+Dean|Moss|Maintenance Coordinator|Property Management|/Staff|yes|no|2026-10-30||starter
+Kayla|Finch|Lettings Negotiator|Lettings|/Staff|no|no||new|standard
+Tom|Ashby|Lettings Negotiator|Lettings|/Leavers|yes|no|2026-06-12|suspended|standard
+Gemma|Lowe|Property Manager|Property Management|/Leavers|no|no|2026-03-20|suspended|none
+"""
+
+
 DEMO_CONFIG = """\
 # The demo organisation's own settings, used by `sprawl-audit demo` when no --config is
 # given: what Riverside Homes Group has approved, so "unsanctioned" means something.
@@ -1495,6 +1725,7 @@ def generate(seed: int = SEED, out: Path = OUT) -> dict[str, int]:
     g.write_interviews()
     g.write_mfa()
     g.write_cross_tenant()
+    g.write_google()
     g.write_config()
     g.write_readme()
     return g.sizes

@@ -52,7 +52,7 @@ ALL_SCOPES = tuple(BASE + s for s in (
     "admin.directory.user.readonly", "admin.directory.user.security",
     "admin.reports.audit.readonly", "admin.directory.device.mobile.readonly",
     "admin.reports.usage.readonly", "chat.admin.spaces.readonly",
-    "chat.admin.memberships.readonly", "gmail.readonly",
+    "chat.admin.memberships.readonly", "gmail.readonly", "apps.licensing",
 ))
 OUS = ("/Staff/Housing", "/Staff/Finance", "/Staff/Care", "/Students", "/")
 DEPTS = ("Housing", "Finance", "Care", "IT")
@@ -94,9 +94,11 @@ class Tenant:
     members: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     forwarding: dict[str, dict[str, Any]] = field(default_factory=dict)
     no_gmail: set[str] = field(default_factory=set)
+    #: productId -> licence assignments ({userId, productId, productName, skuId, skuName})
+    licences: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     delegated: set[str] = field(default_factory=lambda: set(ALL_SCOPES))
     declined: set[str] = field(default_factory=set)  # installed app: unticked at consent
-    disabled_apis: set[str] = field(default_factory=set)  # directory|reports|chat|gmail
+    disabled_apis: set[str] = field(default_factory=set)  # directory|...|licensing
     unavailable: set[str] = field(default_factory=set)  # e.g. "mobile" (audit log app)
 
     @property
@@ -149,6 +151,7 @@ def generate_tenant(n_users: int = 60, *, now: datetime | None = None,
         mail = t.admin if i == 0 else f"user{i:05d}@{domain}"
         user: dict[str, Any] = {
             "kind": "admin#directory#user", "id": str(10_000 + i), "primaryEmail": mail,
+            "customerId": t.customer_id,
             "name": {"fullName": "Admin" if i == 0 else f"User {i}"},
             "orgUnitPath": OUS[i % len(OUS)], "isAdmin": i == 0, "isDelegatedAdmin": False,
             "isEnrolledIn2Sv": i % 4 != 1, "isEnforcedIn2Sv": False,
@@ -159,6 +162,14 @@ def generate_tenant(n_users: int = 60, *, now: datetime | None = None,
             user["organizations"] = [{"department": DEPTS[i % 4], "title": "Officer",
                                       "primary": True}]
         t.users.append(user)
+        sku = ("1010020028", "Google Workspace Business Standard") if i % 10 else \
+            ("1010020025", "Google Workspace Business Plus")
+        t.licences.setdefault("Google-Apps", []).append({
+            "kind": "licensing#licenseAssignment", "etags": f"\"e{i}\"",
+            "productId": "Google-Apps", "productName": "Google Workspace",
+            "skuId": sku[0], "skuName": sku[1], "userId": mail,
+            "selfLink": f"https://licensing.googleapis.com/apps/licensing/v1/product/"
+                        f"Google-Apps/sku/{sku[0]}/user/{mail}"})
         if user["suspended"]:
             continue
         toks = []
@@ -377,7 +388,8 @@ def _discovery(name: str, version: str) -> dict[str, Any]:
 def _method_scopes(method_id: str) -> frozenset[str]:
     api = method_id.split(".", 1)[0]
     name, version = {"directory": ("admin", "directory_v1"), "reports": ("admin", "reports_v1"),
-                     "chat": ("chat", "v1"), "gmail": ("gmail", "v1")}[api]
+                     "chat": ("chat", "v1"), "gmail": ("gmail", "v1"),
+                     "licensing": ("licensing", "v1")}[api]
     node: Any = _discovery(name, version)
     parts = method_id.split(".")[1:]
     for part in parts[:-1]:
@@ -446,7 +458,8 @@ class FakeGoogle:
         self.part_faults: dict[str, list[Fault]] = {}
         self.retry_after = retry_after
         self.quota = {api: _Bucket(quota_per_second) for api in
-                      ("directory", "reports", "chat", "gmail")} if quota_per_second else {}
+                      ("directory", "reports", "chat", "gmail", "licensing")} \
+            if quota_per_second else {}
         self.throttled_parts = 0
         #: Called with every API request (direct or batch part) before it is answered.
         self.before: Callable[[Request, str], None] | None = None
@@ -625,6 +638,8 @@ class FakeGoogle:
               self._spaces),
             R("GET", re.compile(r"/v1/(spaces/[^/]+)/members"), "chat",
               "chat.spaces.members.list", self._members),
+            R("GET", re.compile(r"/apps/licensing/v1/product/([^/]+)/users"), "licensing",
+              "licensing.licenseAssignments.listForProduct", self._licences),
             R("GET", re.compile(r"/gmail/v1/users/([^/]+)/settings/autoForwarding"), "gmail",
               "gmail.users.settings.getAutoForwarding", self._auto_forwarding),
             R("GET", re.compile(r"/gmail/v1/users/([^/]+)/settings/forwardingAddresses"),
@@ -703,6 +718,16 @@ class FakeGoogle:
             return _error(404, "Resource Not Found: userKey", "NOT_FOUND", "notFound")
         return Response(200, {"kind": "admin#directory#tokenList",
                               "items": self.tenant.tokens.get(key, [])})
+
+    def _licences(self, req: Request, m: re.Match[str]) -> Response:
+        """``listForProduct``: the real customer id only (``my_customer`` is refused, as
+        the API's reference says it takes the customer's id); a product the customer
+        does not have lists nobody."""
+        if req.query.get("customerId", [""])[0] != self.tenant.customer_id:
+            return _error(400, "Invalid customerId", "INVALID_ARGUMENT", "invalid")
+        items = self.tenant.licences.get(m.group(1), [])
+        return Response(200, {"kind": "licensing#licenseAssignmentList",
+                              "etag": "\"fake\"", **_page(items, req, "items", 1000)})
 
     def _devices(self, req: Request, _m: re.Match[str]) -> Response:
         devices = self.tenant.devices

@@ -34,7 +34,7 @@ REGISTRY: dict[str, ConnectorInfo] = {
                       "PowerShell exports"),
         ConnectorInfo("google", "sprawl_audit.connectors.google.connector:GoogleConnector",
                       "Google Workspace: users, OAuth apps, mobile devices and apps, "
-                      "Gmail/Chat/Meet usage, external Chat spaces, Gmail forwarding"),
+                      "Gmail/Chat/Meet usage, external Chat spaces, licences, Gmail forwarding"),
         ConnectorInfo("slack", "sprawl_audit.connectors.slack.connector:SlackConnector",
                       "Slack workspaces and Enterprise Grid orgs: people, guests, Slack "
                       "Connect, apps, access logs (Web API)"),

@@ -1,8 +1,12 @@
 """Get: the demo tenant's stored raw shapes, fed through the real transforms.
 
 Each source's raw files are fed to that source's transform with the connector name a live
-audit would use (``m365``, ``slack``, ``phone``, ``email``, ``manual``), so coverage and
-evidence read exactly as they would for a real organisation. What a live audit would
+audit would use (``m365``, ``google``, ``slack``, ``phone``, ``email``, ``manual``), so
+coverage and
+evidence read exactly as they would for a real organisation. The Google Workspace of
+Riverside Lettings (a subsidiary still on its own domain) goes through the Google
+connector's own transform step, :func:`~sprawl_audit.connectors.google.connector.build_inventory`,
+with every feed read in full. What a live audit would
 need extra exports or connectors for is reported as ``not_configured`` with the reason,
 because the demo's job is also to show what an audit cannot see.
 """
@@ -75,6 +79,10 @@ NOT_CONFIGURED: tuple[tuple[str, str, str], ...] = (
     ("network_logs", "network.logs", "no network log import configured"),
     ("whatsapp", "messaging.business",
      "no WhatsApp Business Platform (Meta) account connected"),
+    ("google", "devices.apps",
+     "Riverside Lettings manages no phones through Google endpoint management, so the "
+     "demo holds no mobiledevices.list answers (a live audit reads them; apps on "
+     "unmanaged phones are never visible to it)"),
 )
 
 
@@ -98,14 +106,16 @@ def _json(rel: str) -> Any:
 
 
 def _pages(prefix: str) -> list[Mapping[str, Any]]:
-    """``prefix-1.json``, ``prefix-2.json``…, checking the ``@odata.nextLink`` chain."""
+    """``prefix-1.json``, ``prefix-2.json``…, checking the paging chain (Graph's
+    ``@odata.nextLink``, Slack's ``next_cursor``, Google's ``nextPageToken``)."""
     pages: list[Mapping[str, Any]] = []
     n = 1
     while _file(f"{prefix}-{n}.json").is_file():
         pages.append(_json(f"{prefix}-{n}.json"))
         n += 1
     for i, page in enumerate(pages):
-        has_next = bool(page.get("@odata.nextLink") or _cursor(page))
+        has_next = bool(page.get("@odata.nextLink") or _cursor(page)
+                        or page.get("nextPageToken"))
         if has_next != (i + 1 < len(pages)):
             raise ValueError(f"demo data {prefix}-{i + 1}.json: paging link does not match")
     return pages
@@ -213,6 +223,43 @@ def _slack(out: InventoryBuilder, org_domains: tuple[str, ...]) -> None:
     ))
 
 
+def _google(out: InventoryBuilder, org_domains: tuple[str, ...]) -> None:
+    """Riverside Lettings' Google Workspace: the stored answers of the feeds the live
+    connector reads by default (Gmail forwarding is opt-in there, so it is here too), but
+    mobile devices: Lettings manages none (``NOT_CONFIGURED`` says so)."""
+    from sprawl_audit.connectors.google.connector import build_inventory
+    from sprawl_audit.connectors.google.outcome import FeedOutcome as Fed
+    from sprawl_audit.connectors.google.settings import GoogleSettings
+
+    users = _pages("google/users.list")
+    tokens = {email: [t for t in answer.get("items") or () if isinstance(t, Mapping)]
+              for email, answer in _json("google/tokens.list.json").items()}
+    token_log = _pages("google/activities.token")
+    usage = _pages("google/userUsageReport")
+    meet_log = _pages("google/activities.meet")
+    spaces = [s for p in _pages("google/spaces.search") for s in p.get("spaces") or ()]
+    members = {name: list(page.get("memberships") or ())
+               for name, page in _json("google/spaces.members.json").items()}
+    assignments = [a for page in _json("google/licenseAssignments.listForProduct.json").values()
+                   for a in page.get("items") or ()]
+
+    def n(pages: list[Mapping[str, Any]], key: str) -> int:
+        return sum(len(p.get(key) or ()) for p in pages)
+
+    feeds: dict[str, Any] = {
+        "users": (users, Fed("users", items=n(users, "users"))),
+        "tokens": (tokens, Fed("tokens", items=sum(map(len, tokens.values())))),
+        "token_log": (token_log, Fed("token_log", items=n(token_log, "items"))),
+        "usage": (usage, Fed("usage", items=n(usage, "usageReports"))),
+        "meet_log": (meet_log, Fed("meet_log", items=n(meet_log, "items"))),
+        "spaces": (spaces, Fed("spaces", items=len(spaces)), members,
+                   Fed("members", items=len(members))),
+        "licences": (assignments, Fed("licences", items=len(assignments))),
+        "forwarding": ({}, None),
+    }
+    out.extend(build_inventory(feeds, GoogleSettings(), org_domains))
+
+
 def _phone(out: InventoryBuilder) -> None:
     imports = []
     for rel, columns in PHONE_IMPORTS:
@@ -225,6 +272,7 @@ def load_demo_builder() -> InventoryBuilder:
     """Every record and coverage entry of the demo tenant."""
     out = InventoryBuilder()
     org_domains = _m365(out)
+    _google(out, org_domains)
     _slack(out, org_domains)
     _phone(out)
     out.extend(transform_dns(_json("dns/answers.json")))
@@ -234,7 +282,12 @@ def load_demo_builder() -> InventoryBuilder:
 
 
 def _organisation() -> Organisation:
+    """The group: Microsoft 365's verified mail domains, then the lettings subsidiary's
+    Google Workspace domain (its users' primary addresses)."""
     domains = verified_domains(iter_values([_json("m365/domains.json")]), mail_only=True)
+    google = sorted({str(u.get("primaryEmail", "")).rpartition("@")[2].lower()
+                     for p in _pages("google/users.list") for u in p.get("users") or ()})
+    domains = tuple(dict.fromkeys((*domains, *(d for d in google if d))))
     return Organisation(
         name=ORGANISATION_NAME, domains=domains, identity_provider="entra-id", as_of=AS_OF,
     )

@@ -8,6 +8,7 @@ Settings (``connectors.google``)::
     admin_subject: admin@example.org          # whom the service account acts as
     api_endpoint: https://admin.googleapis.com/   # optional: replaces every API's root URL
     gmail_forwarding: {enabled: false, max_users: 500}
+    licence_products: [Google-Apps, 101031, 101033, 101047, Google-Vault]   # [] skips
     user_tokens: true                         # tokens.list needs a non-read-only scope
     requests_per_minute: 2400                 # per API; the Admin SDK default quota
     concurrency: 8                            # requests in flight per API
@@ -15,7 +16,8 @@ Settings (``connectors.google``)::
     # max_response_mb — see :mod:`.settings`
 
 Evidence topics: ``directory.users``, ``oauth.grants``, ``devices.apps``,
-``activity.usage``, ``collab.external_channels``, ``mail.forwarding`` — one Coverage entry
+``activity.usage``, ``collab.external_channels``, ``licences.subscriptions``,
+``mail.forwarding`` — one Coverage entry
 each, whatever happened (see :mod:`.outcome`). ``directory.guests`` is not reported:
 Google Workspace keeps no guest accounts in its directory; outsiders appear as external
 members of Chat spaces.
@@ -88,7 +90,7 @@ def sign_in(cfg: GoogleSettings, runtime: Runtime) -> Any:
 class GoogleConnector(Connector[GoogleSettings]):
     name = "google"
     topics = ("directory.users", "accounts.mfa", "oauth.grants", "devices.apps", "activity.usage",
-              "collab.external_channels", "mail.forwarding")
+              "collab.external_channels", "licences.subscriptions", "mail.forwarding")
 
     def __init__(self, runtime: Runtime | None = None) -> None:
         self.runtime = runtime or Runtime()
@@ -209,7 +211,7 @@ class _Run:
             return [], o
 
         work = {api: ThreadPoolExecutor(cfg.concurrency, thread_name_prefix=f"google-{api}")
-                for api in ("directory", "reports", "chat", "gmail")}
+                for api in ("directory", "reports", "chat", "gmail", "licensing")}
         feeds = ThreadPoolExecutor(8, thread_name_prefix="google-feed")
         try:
             f = Fetcher(client, self.auth, customer_id=cfg.customer_id, work=work, now=now,
@@ -234,6 +236,11 @@ class _Run:
 
             forwarding = timed("forwarding", f.forwarding, lambda o: ({}, o))
             out["users"] = timed("users", f.users, pages_or_nothing)(on_page)
+            if "licences" in enabled:
+                # after the user list: the licensing API needs the real customer id
+                started["licences"] = feeds.submit(timed(
+                    "licences", f.licences, pages_or_nothing), cfg.licence_products,
+                    self._customer(out["users"][0]))
             if stage is not None:
                 out["tokens"] = timed("tokens", stage.finish, lambda o: (None, o))(
                     out["users"][1])
@@ -259,8 +266,21 @@ class _Run:
             out["tokens"] = (None, None)
         if "forwarding" not in enabled:
             out["forwarding"] = ({}, None)
-        builder: InventoryBuilder = timed("transform", self._build)(out)
+        builder: InventoryBuilder = timed("transform", build_inventory)(
+            out, cfg, self.extra_domains)
         return builder
+
+    def _customer(self, pages: Any) -> str | None:
+        """The customer id to name to the licensing API: the configured one, else the
+        ``customerId`` the directory's users carry (``my_customer`` is not accepted)."""
+        if self.cfg.customer_id != "my_customer":
+            return self.cfg.customer_id
+        for page in pages:
+            for u in page.get("users") or ():
+                cid = u.get("customerId") if isinstance(u, Mapping) else None
+                if isinstance(cid, str) and cid.strip():
+                    return cid.strip()
+        return None
 
     @staticmethod
     def _chat(f: Any) -> Any:
@@ -272,34 +292,56 @@ class _Run:
             members, members_out = None, None
         return spaces, spaces_out, members, members_out
 
-    def _build(self, out: dict[str, Any]) -> InventoryBuilder:
-        from sprawl_audit.connectors.google import transform as t
-        from sprawl_audit.connectors.google.outcome import FeedOutcome, topic_coverage
 
-        b = InventoryBuilder()
-        cfg = self.cfg
-        users_pages, users_out = out["users"]
-        people = t.transform_users(users_pages)
-        accounts = t.transform_accounts(users_pages)
-        domains = t.org_domains_of(people, self.extra_domains)
-        if people:
-            b.people.extend(people)
-            b.accounts.extend(accounts)
-            b.platforms.extend(t.workspace_platforms(people, accounts))
-        b.coverage.append(topic_coverage("directory.users", [users_out], items=len(people)))
-        b.coverage.append(topic_coverage("accounts.mfa", [users_out], items=len(accounts)))
+def build_inventory(out: Mapping[str, Any], cfg: GoogleSettings,
+                    extra_domains: tuple[str, ...] = ()) -> InventoryBuilder:
+    """The transform step of a run: every feed's raw answers and outcome (``out[feed]``,
+    as :class:`_Run` gathers them) → records and one Coverage entry per topic. Module
+    level so the demo feeds its stored Google answers through exactly this; a run always
+    has every feed, the demo leaves out the device feeds (and reports that topic itself)."""
+    from sprawl_audit.connectors.google import transform as t
+    from sprawl_audit.connectors.google.outcome import FeedOutcome, topic_coverage
 
-        tokens, tokens_out = out["tokens"]
-        log_pages, log_out = out["token_log"]
-        grants = t.transform_grants(tokens, log_pages if log_out.brought_evidence else None)
-        b.integrations.extend(grants)
-        grant_outcomes = [o for o in (tokens_out, log_out) if o is not None]
+    b = InventoryBuilder()
+    users_pages, users_out = out["users"]
+    people = t.transform_users(users_pages)
+    accounts = t.transform_accounts(users_pages)
+    if "licences" in out:
+        assignments, lic_out = out["licences"]
+        licences = t.transform_licences(assignments)
+        people = t.with_licences(people, licences.held)
+        if lic_out.brought_evidence:
+            b.platforms.append(licences.platform)
         b.coverage.append(topic_coverage(
-            "oauth.grants", grant_outcomes, items=len(grants),
-            always_partial="" if cfg.user_tokens else (
-                "per-user token listing is off (user_tokens: false): only apps authorised "
-                "in the last 180 days are seen")))
+            "licences.subscriptions", [lic_out], items=licences.skus,
+            note=(f"{licences.assigned} licences assigned to {len(licences.held)} "
+                  "accounts" if lic_out.brought_evidence else "")))
+    else:
+        from sprawl_audit.connectors.interface import coverage
 
+        b.coverage.append(coverage(
+            "google", "licences.subscriptions", "not_configured",
+            "Google licences are not read: licence_products is empty"))
+    domains = t.org_domains_of(people, extra_domains)
+    if people:
+        b.people.extend(people)
+        b.accounts.extend(accounts)
+        b.platforms.extend(t.workspace_platforms(people, accounts))
+    b.coverage.append(topic_coverage("directory.users", [users_out], items=len(people)))
+    b.coverage.append(topic_coverage("accounts.mfa", [users_out], items=len(accounts)))
+
+    tokens, tokens_out = out["tokens"]
+    log_pages, log_out = out["token_log"]
+    grants = t.transform_grants(tokens, log_pages if log_out.brought_evidence else None)
+    b.integrations.extend(grants)
+    grant_outcomes = [o for o in (tokens_out, log_out) if o is not None]
+    b.coverage.append(topic_coverage(
+        "oauth.grants", grant_outcomes, items=len(grants),
+        always_partial="" if cfg.user_tokens else (
+            "per-user token listing is off (user_tokens: false): only apps authorised "
+            "in the last 180 days are seen")))
+
+    if "devices" in out:  # the demo has no device answers and says so itself
         dev_pages, dev_out = out["devices"]
         mob_pages, mob_out = out["mobile_log"]
         devices, dstats = t.transform_devices(dev_pages, mob_pages)
@@ -308,50 +350,51 @@ class _Run:
                 + (f", {dstats.personal} personal (work profile)" if dstats.personal else "")
                 + (f"; {dstats.log_only_devices} more seen only in the mobile audit log"
                    if dstats.log_only_devices else ""))
-        b.coverage.append(topic_coverage("devices.apps", [dev_out, mob_out], items=len(devices),
-                                         note=note if dstats.devices or dstats.log_events
-                                         else "", always_partial=t.BYOD_BLIND_SPOT))
+        b.coverage.append(topic_coverage(
+            "devices.apps", [dev_out, mob_out], items=len(devices),
+            note=note if dstats.devices or dstats.log_events else "",
+            always_partial=t.BYOD_BLIND_SPOT))
 
-        usage_pages, usage_out = out["usage"]
-        meet_pages, meet_out = out["meet_log"]
-        usages, ustats = t.transform_usage(usage_pages)
-        meet = t.transform_meet_log(meet_pages, domains)
-        b.usages.extend(usages)
-        b.usages.extend(meet)
-        note = (f"Gmail {ustats.gmail} and Chat {ustats.chat} active people in the usage "
-                f"report of {ustats.report_date}" if ustats.report_date else "")
-        if meet_out.brought_evidence:
-            note += ("; " if note else "") + f"Meet {len(meet)} people in the last 30 days"
-        b.coverage.append(topic_coverage("activity.usage", [usage_out, meet_out],
-                                         items=len(usages) + len(meet), note=note))
+    usage_pages, usage_out = out["usage"]
+    meet_pages, meet_out = out["meet_log"]
+    usages, ustats = t.transform_usage(usage_pages)
+    meet = t.transform_meet_log(meet_pages, domains)
+    b.usages.extend(usages)
+    b.usages.extend(meet)
+    note = (f"Gmail {ustats.gmail} and Chat {ustats.chat} active people in the usage "
+            f"report of {ustats.report_date}" if ustats.report_date else "")
+    if meet_out.brought_evidence:
+        note += ("; " if note else "") + f"Meet {len(meet)} people in the last 30 days"
+    b.coverage.append(topic_coverage("activity.usage", [usage_out, meet_out],
+                                     items=len(usages) + len(meet), note=note))
 
-        spaces, spaces_out, members, members_out = out["spaces"]
-        links, sstats = t.transform_spaces(spaces, members, domains)
-        b.external_links.extend(links)
-        chat_outcomes = [spaces_out] + ([members_out] if members_out is not None else [])
-        note = (f"{sstats.spaces} spaces admit outside users, "
-                f"{sstats.with_external_members} have outside members"
-                if spaces_out.brought_evidence else "")
-        b.coverage.append(topic_coverage("collab.external_channels", chat_outcomes,
-                                         items=len(links), note=note))
+    spaces, spaces_out, members, members_out = out["spaces"]
+    links, sstats = t.transform_spaces(spaces, members, domains)
+    b.external_links.extend(links)
+    chat_outcomes = [spaces_out] + ([members_out] if members_out is not None else [])
+    note = (f"{sstats.spaces} spaces admit outside users, "
+            f"{sstats.with_external_members} have outside members"
+            if spaces_out.brought_evidence else "")
+    b.coverage.append(topic_coverage("collab.external_channels", chat_outcomes,
+                                     items=len(links), note=note))
 
-        if cfg.gmail_forwarding:
-            settings, fwd_out, total = out["forwarding"]
-            flinks, fstats = t.transform_forwarding(settings, domains)
-            b.external_links.extend(flinks)
-            note = f"{fstats.mailboxes} mailboxes checked"
-            outcomes = [fwd_out]
-            if fwd_out.brought_evidence and total > cfg.gmail_max_users:
-                outcomes.append(FeedOutcome("forwarding", "partial", (
-                    f"checked the first {cfg.gmail_max_users} of {total} mailboxes "
-                    "(gmail_forwarding.max_users)")))
-            b.coverage.append(topic_coverage("mail.forwarding", outcomes, items=len(flinks),
-                                             note=note))
-        else:
-            from sprawl_audit.connectors.interface import coverage
+    if cfg.gmail_forwarding:
+        settings, fwd_out, total = out["forwarding"]
+        flinks, fstats = t.transform_forwarding(settings, domains)
+        b.external_links.extend(flinks)
+        note = f"{fstats.mailboxes} mailboxes checked"
+        outcomes = [fwd_out]
+        if fwd_out.brought_evidence and total > cfg.gmail_max_users:
+            outcomes.append(FeedOutcome("forwarding", "partial", (
+                f"checked the first {cfg.gmail_max_users} of {total} mailboxes "
+                "(gmail_forwarding.max_users)")))
+        b.coverage.append(topic_coverage("mail.forwarding", outcomes, items=len(flinks),
+                                         note=note))
+    else:
+        from sprawl_audit.connectors.interface import coverage
 
-            b.coverage.append(coverage(
-                "google", "mail.forwarding", "not_configured",
-                "Gmail forwarding is not checked: set gmail_forwarding.enabled: true (needs "
-                "gmail.readonly delegated; reads up to max_users mailboxes' settings)"))
-        return b
+        b.coverage.append(coverage(
+            "google", "mail.forwarding", "not_configured",
+            "Gmail forwarding is not checked: set gmail_forwarding.enabled: true (needs "
+            "gmail.readonly delegated; reads up to max_users mailboxes' settings)"))
+    return b

@@ -22,7 +22,8 @@ RATE_REASONS = frozenset({"rateLimitExceeded", "userRateLimitExceeded", "quotaEx
                           "RATE_LIMIT_EXCEEDED", "backendError"})
 #: API titles for messages, by the connector's API key.
 TITLES = {"directory": "Admin SDK Directory API", "reports": "Admin SDK Reports API",
-          "chat": "Google Chat API", "gmail": "Gmail API"}
+          "chat": "Google Chat API", "gmail": "Gmail API",
+          "licensing": "Enterprise License Manager API"}
 
 
 # -- failures -----------------------------------------------------------------------------------

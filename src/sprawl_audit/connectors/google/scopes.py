@@ -12,13 +12,16 @@ of a topic Google refused (the scope to delegate), and the set-up steps in docs/
 Scopes are the narrowest each method's discovery document accepts:
 
 * ``tokens.list`` accepts only ``admin.directory.user.security``, which also allows
-  *revoking* users' tokens and backup codes. It is the one scope that is not read-only;
+  *revoking* users' tokens and backup codes. It is not read-only;
   turn the feed off with ``user_tokens: false`` (the token audit log still lists the apps
   people authorised in the last 180 days, read-only).
 * ``users.settings.getAutoForwarding`` accepts ``gmail.readonly`` (read-only, but it reads
   every impersonated mailbox) or ``gmail.settings.basic`` (narrower data, but it can
   *change* forwarding). The project rule is read-only, so the feed asks for
   ``gmail.readonly``; it is why ``gmail_forwarding`` is off unless enabled and capped.
+* ``licenseAssignments.listForProduct`` accepts only ``apps.licensing``, which also allows
+  assigning and removing licences (Google has no read-only licensing scope). The
+  connector only lists; ``licence_products: []`` turns the feed off.
 """
 
 from __future__ import annotations
@@ -36,7 +39,7 @@ class Feed:
     name: str
     topic: str
     scope: str  # full scope URL, as the Admin console's domain-wide delegation wants it
-    api: str  # directory | reports | chat | gmail
+    api: str  # directory | reports | chat | gmail | licensing
     call: str  # the methods, as Google documents them
     read_only: bool = True
     optional: bool = False  # the topic is still collected without it, with less detail
@@ -71,6 +74,10 @@ FEEDS: tuple[Feed, ...] = (
     Feed("members", "collab.external_channels", BASE + "chat.admin.memberships.readonly",
          "chat", "Chat API spaces.members.list useAdminAccess=true", optional=True,
          note="names the outside domains of external spaces"),
+    Feed("licences", "licences.subscriptions", BASE + "apps.licensing", "licensing",
+         "Enterprise License Manager API licenseAssignments.listForProduct", read_only=False,
+         note="read-only in use, but Google offers no narrower scope: it also allows "
+              "assigning licences; turn off with licence_products: []"),
     Feed("forwarding", "mail.forwarding", BASE + "gmail.readonly", "gmail",
          "Gmail API users.settings.getAutoForwarding + forwardingAddresses.list",
          per_user=True, note="read-only, but it can read mail; opt-in "
@@ -81,7 +88,7 @@ FEEDS_BY_NAME: dict[str, Feed] = {f.name: f for f in FEEDS}
 #: Topics this connector reports, in the order Coverage lists them.
 TOPICS: tuple[str, ...] = (
     "directory.users", "accounts.mfa", "directory.guests", "oauth.grants", "devices.apps",
-    "activity.usage", "collab.external_channels", "mail.forwarding",
+    "activity.usage", "collab.external_channels", "licences.subscriptions", "mail.forwarding",
 )
 
 

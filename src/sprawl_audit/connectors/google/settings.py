@@ -9,6 +9,7 @@ key. The HTTP knobs (``ca_bundle``, ``timeout``, ``max_retries``, ``request_dead
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,12 +29,21 @@ from sprawl_audit.connectors.interface import ConnectorContext
 PREFIX = "connectors.google"
 KEYS = {"customer_id", "service_account_file", "oauth_client_file", "admin_subject",
         "api_endpoint", "gmail_forwarding", "user_tokens", "requests_per_minute",
-        "concurrency", *HTTP_KEYS}
+        "concurrency", "licence_products", *HTTP_KEYS}
 #: Today's defaults: a minute per socket wait, six tries in all (Google's own advice for
 #: its Admin SDK is "retry with exponential backoff"; six tries reach the 32 s step).
 DEFAULT_TIMEOUT = 60.0
 DEFAULT_ATTEMPTS = 6
 _LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+#: Products whose licence assignments are listed by default, by the product ids of
+#: Google's "Google Product and SKU IDs" page
+#: (https://developers.google.com/workspace/admin/licensing/v1/how-tos/products):
+#: Google Workspace (business, enterprise, frontline and legacy SKUs), Google Workspace
+#: for Education, Google Voice, Gemini and Google Vault. A product the customer does not
+#: subscribe to lists nobody and costs one call.
+DEFAULT_LICENCE_PRODUCTS: tuple[str, ...] = ("Google-Apps", "101031", "101033", "101047",
+                                             "Google-Vault")
+_PRODUCT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 
 
 @dataclass(frozen=True)
@@ -50,6 +60,7 @@ class GoogleSettings:
     user_tokens: bool = True
     requests_per_minute: float = 2400.0
     concurrency: int = 8
+    licence_products: tuple[str, ...] = DEFAULT_LICENCE_PRODUCTS
     http: HttpSettings = field(default_factory=lambda: HttpSettings(
         timeout=DEFAULT_TIMEOUT, max_retries=DEFAULT_ATTEMPTS))
     #: The section as written, for errors found later that must name a key and line
@@ -64,6 +75,8 @@ class GoogleSettings:
             off.add("tokens")
         if not self.gmail_forwarding:
             off.add("forwarding")
+        if not self.licence_products:
+            off.add("licences")
         return [f.name for f in FEEDS if f.name not in off]
 
 
@@ -104,6 +117,17 @@ def _endpoint(settings: Mapping[str, Any]) -> str | None:
         raise fail(settings, "api_endpoint", "must use https (plain http is allowed "
                    "only to 127.0.0.1 / localhost)", PREFIX)
     return endpoint if endpoint.endswith("/") else endpoint + "/"
+
+
+def _products(settings: Mapping[str, Any]) -> tuple[str, ...]:
+    """``licence_products``: Google product ids (an id goes into the request path, so
+    only the characters Google's ids use are accepted); ``[]`` turns the feed off."""
+    value = settings.get("licence_products", list(DEFAULT_LICENCE_PRODUCTS))
+    if not isinstance(value, list) or not all(
+            isinstance(v, str) and _PRODUCT_ID.fullmatch(v.strip()) for v in value):
+        raise fail(settings, "licence_products", "must be a list of Google product ids "
+                   "such as [Google-Apps, 101033] ([] to skip licences)", PREFIX)
+    return tuple(dict.fromkeys(v.strip() for v in value))
 
 
 def parse(settings: Mapping[str, Any], context: ConnectorContext) -> GoogleSettings:
@@ -149,6 +173,7 @@ def parse(settings: Mapping[str, Any], context: ConnectorContext) -> GoogleSetti
                                     high=1_000_000),
         concurrency=int(_number(settings, "concurrency", 8, PREFIX, low=1, high=64,
                                 integer=True)),
+        licence_products=_products(settings),
         http=http,
         raw=settings,
     )

@@ -18,6 +18,8 @@ function                  source                                       topic
 ``transform_spaces``      Chat ``spaces.search``, ``members.list``     collab.external_channels
 ``transform_forwarding``  Gmail ``getAutoForwarding``,                 mail.forwarding
                           ``forwardingAddresses.list``
+``transform_licences``    Enterprise License Manager                   licences.subscriptions
+                          ``licenseAssignments.listForProduct``
 ========================  ===========================================  ========================
 
 Shapes worth knowing:
@@ -36,7 +38,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timezone
 from typing import Any
 
@@ -812,3 +814,65 @@ def transform_forwarding(
             detail="verified forwarding address (mail filters can forward to it)",
             attributes={"mechanism": "forwarding_address"}, source=source))
     return out, stats
+
+
+# -- licences.subscriptions ---------------------------------------------------------------------
+@dataclass(frozen=True)
+class Licences:
+    """What the licence assignments say: who holds what, and the per-SKU rows."""
+
+    held: dict[str, tuple[str, ...]]  # person id -> SKU names
+    platform: Platform
+    assigned: int
+    skus: int
+
+
+def sku_label(assignment: Item) -> str:
+    """The SKU as people and findings name it: Google's ``skuName`` ("Google Workspace
+    Business Standard"), else the ``skuId`` (``1010020028``)."""
+    return text(assignment, "skuName") or text(assignment, "skuId")
+
+
+def transform_licences(assignments: Iterable[Item], *,
+                       connector: str = CONNECTOR) -> Licences:
+    """Licence assignments (``licenseAssignments.listForProduct`` items: ``{"userId",
+    "productId", "productName", "skuId", "skuName"}``,
+    https://developers.google.com/workspace/admin/licensing/reference/rest/v1/licenseAssignments)
+    → the SKUs each person holds and one ``licence_skus`` row per SKU on the Workspace
+    sign-in platform (where the directory, and so the licences, live).
+
+    ``consumed`` is the number of assignments. Google's licensing API does not say how
+    many seats were bought (that is in the reseller or billing data), so ``enabled`` is
+    None — unknown, never 0 — and no seat is called "unassigned". An assignment repeated
+    (a page read twice) counts once.
+    """
+    held: dict[str, list[str]] = defaultdict(list)
+    rows: dict[str, dict[str, Any]] = {}
+    seen: set[tuple[str, str]] = set()
+    for a in assignments if isinstance(assignments, (list, tuple)) else ():
+        if not isinstance(a, Mapping):
+            continue
+        who, sku = person_id(text(a, "userId")), sku_label(a)
+        if not who or not sku or (who, sku) in seen:
+            continue
+        seen.add((who, sku))
+        if sku not in held[who]:
+            held[who].append(sku)
+        row = rows.setdefault(sku, {
+            "sku": sku, "product": text(a, "productName") or text(a, "productId") or None,
+            "sku_id": text(a, "skuId"), "product_id": text(a, "productId"),
+            "enabled": None, "consumed": 0})
+        row["consumed"] += 1
+    ordered = [rows[k] for k in sorted(rows, key=str.lower)]
+    platform = Platform(id="google-workspace-identity", ref=IDENTITY,
+                        attributes={"licence_skus": ordered},
+                        sources=(SourceRef(connector, "licences.subscriptions",
+                                           "licenseAssignments.listForProduct"),))
+    return Licences({k: tuple(sorted(v)) for k, v in held.items()}, platform, len(seen),
+                    len(ordered))
+
+
+def with_licences(people: Iterable[Person], held: Mapping[str, tuple[str, ...]]
+                  ) -> list[Person]:
+    """The directory's people, each with the SKUs the licence assignments give them."""
+    return [replace(p, licences=held[p.id]) if held.get(p.id) else p for p in people]
