@@ -166,3 +166,39 @@ def _text(name: str, result: dict[str, Any]) -> str:
     out = io.StringIO()
     get_format(name).render(result, out, RenderOptions())
     return out.getvalue()
+
+
+def test_a_person_in_two_directories_counts_on_each_only_its_own_skus() -> None:
+    """One record holds both directories' licences; each platform judges its own SKUs."""
+    from sprawl_audit.core.model import (
+        AppRef,
+        Coverage,
+        Inventory,
+        Organisation,
+        Person,
+        Platform,
+        SourceRef,
+    )
+    from sprawl_audit.pipeline import analyse
+
+    m365, google = SourceRef("m365", "directory.users"), SourceRef("google", "directory.users")
+    inventory = Inventory(
+        organisation=Organisation("Fixture", ("fixture.org.uk",), "entra-id",
+                                  "2026-11-01T09:00:00Z"),
+        people=(Person("leaver@fixture.org.uk", enabled=False,
+                       licences=("SPE_E3", "Google Workspace Business Standard"),
+                       sources=(m365, google)),),
+        platforms=(
+            Platform(id="entra-id", ref=AppRef("slug", "entra-id"), sources=(m365,),
+                     attributes={"licence_skus": [{"sku": "SPE_E3", "consumed": 1}]}),
+            Platform(id="google-workspace-identity",
+                     ref=AppRef("slug", "google-workspace-identity"), sources=(google,),
+                     attributes={"licence_skus": [
+                         {"sku": "Google Workspace Business Standard", "consumed": 1}]})),
+        coverage=tuple(Coverage(c, t, "collected") for c in ("m365", "google")
+                       for t in ("directory.users", TOPIC)),
+    )
+    g = analyse(inventory).graph
+    assert g.nodes["platform:entra-id"]["licences_disabled_summary"] == "SPE_E3: 1"
+    assert g.nodes["platform:google-workspace-identity"]["licences_disabled_summary"] == \
+        "Google Workspace Business Standard: 1"

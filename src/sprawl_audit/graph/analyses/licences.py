@@ -84,8 +84,8 @@ def analyse(ag: AuditGraph) -> None:
         if not read:  # the activity rule names the same reason
             facts.update(licences_activity_read=False, licences_activity_gap=gap)
             continue
-        holders = (_people_holders(ag, connectors) if kind == "people"
-                   else _account_holders(ag, pnode))
+        holders = (_people_holders(ag, connectors, {str(r.get("sku")) for r in skus})
+                   if kind == "people" else _account_holders(ag, pnode))
         disabled = sorted((h for h in holders if not h.enabled), key=lambda h: h.id)
         disabled_lines = [f"{h.id} ({', '.join(h.licences)})" for h in disabled]
         activity_read, activity_gap = _read(name, connectors, coverage, ACTIVITY_TOPIC,
@@ -143,11 +143,20 @@ def _scope(catalog: Any, record: Platform | None,
     return ("accounts", own) if own else (None, [])
 
 
-def _people_holders(ag: AuditGraph, connectors: list[str]) -> list[Holder]:
-    """The directory's members (not guests) that hold a SKU."""
-    return [Holder(p.id, node_id("person", p.id), p.enabled, tuple(p.licences))
-            for p in ag.resolution.people.values()
-            if p.licences and not p.guest and _from(p.sources, connectors)]
+def _people_holders(ag: AuditGraph, connectors: list[str], own: set[str]) -> list[Holder]:
+    """The directory's members (not guests) that hold one of its SKUs.
+
+    A person in two directories (Microsoft 365 and Google Workspace) carries the licences
+    of both on one record, so only the SKUs this directory sells (``own``, its
+    subscription rows) count here; without rows (SKU names unavailable) all do."""
+    out = []
+    for p in ag.resolution.people.values():
+        if not p.licences or p.guest or not _from(p.sources, connectors):
+            continue
+        held = tuple(sku for sku in p.licences if not own or sku in own)
+        if held:
+            out.append(Holder(p.id, node_id("person", p.id), p.enabled, held))
+    return out
 
 
 def _account_holders(ag: AuditGraph, pnode: str) -> list[Holder]:
