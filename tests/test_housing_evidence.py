@@ -20,6 +20,7 @@ from sprawl_audit.core import yamlio
 from sprawl_audit.core.errors import UserError
 from sprawl_audit.core.model import (
     AppRef,
+    ExternalLink,
     Inventory,
     Observation,
     Organisation,
@@ -172,6 +173,22 @@ def test_platform_facts() -> None:
     assert (pbx["recorded_lines"], pbx["recorded_payment_lines"],
             pbx["recorded_payment_unknown"]) == (3, 1, 1)
     assert pbx["recorded_payment_list"] == ["+441632960167 (Rent payments)"]
+
+
+def test_channel_names_of_guest_and_shared_channel_links_give_topics() -> None:
+    teams = AppRef("slug", "teams")
+    inventory = Inventory(ORG, external_links=(
+        ExternalLink(teams, "guest_access", "hartwellbs.co.uk",
+                     detail="guests in Repairs - Contractor Liaison",
+                     source=SourceRef("m365", "directory.guests")),
+        # a forwarding rule's detail is not a channel name
+        ExternalLink(AppRef("slug", "exchange-online"), "mail_forwarding", "gmail.com",
+                     detail="complaints forwarded by inbox rule",
+                     source=SourceRef("m365", "mail.forwarding")),
+    ))
+    g = analyse(inventory).graph
+    assert g.nodes["platform:teams"]["resident_topics"] == ["repairs"]
+    assert g.nodes["platform:exchange-online"]["resident_topics"] == []
 
 
 def test_phone_facts() -> None:

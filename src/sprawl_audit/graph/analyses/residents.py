@@ -5,10 +5,12 @@ Platforms:
 
 * ``resident_topics`` — the kinds of resident casework an interview recorded on the
   platform (repairs, damp and mould, hazards, complaints, anti-social behaviour, tenancy),
-  read from its data categories and the names of the groups interviewed (the manual
-  entry's ``team``: "Neighbourhood officers (ASB)"). The words are :data:`TOPICS`; an
-  interview's free-text note is not read, because a note saying "no damp photos are
-  shared" would read as damp.
+  read from its data categories, the names of the groups interviewed (the manual
+  entry's ``team``: "Neighbourhood officers (ASB)") and the names of the teams and
+  channels outsiders reach on it (a guest-access or shared-channel link's detail:
+  "guests in Repairs - Contractor Liaison", "Slack Connect: #repairs-north"). The words
+  are :data:`TOPICS`; an interview's free-text note is not read, because a note saying
+  "no damp photos are shared" would read as damp.
 * ``disappearing_messages`` — true when any interview said the groups delete messages
   automatically, false when interviews said they do not, null when nobody was asked.
 * ``retrievable`` / ``retrievable_note`` — how the organisation gets the content back out
@@ -60,6 +62,9 @@ LINE_TOPICS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("income", re.compile(r"(?i)arrears|\brent\b|income|payment")),
 )
 
+#: Link kinds whose detail names the teams or channels outsiders reach.
+CHANNEL_LINKS = frozenset({"guest_access", "shared_channel"})
+
 #: How many recorded payment lines a platform lists by name (the count is exact).
 LIST_LIMIT = 20
 
@@ -97,20 +102,34 @@ def _platforms(ag: AuditGraph) -> None:
         if nid not in g:
             continue
         facts = g.nodes[nid]
+        names = [*teams.get(nid, []), *_channel_names(ag, nid)]
         entry = res.catalog.get(p.catalog) if p.catalog else None
         reported = (facts.get("attributes") or {}).get("retrievable")
         route = reported if isinstance(reported, str) and reported else (
             entry.retrievable if entry else "unknown")
         answers = disappearing.get(nid, [])
         facts.update(
-            resident_topics=topics_of(
-                [*(facts.get("data_categories") or []), *teams.get(nid, [])], TOPICS),
+            resident_topics=topics_of([*(facts.get("data_categories") or []), *names],
+                                      TOPICS),
             disappearing_messages=True if any(answers) else (False if answers else None),
             retrievable=route,
             retrievable_note=(entry.retrievable_note or None) if entry and not reported
             else None,
         )
         _recordings(ag, nid)
+
+
+def _channel_names(ag: AuditGraph, nid: str) -> list[str]:
+    """The team and channel names a connector gave for outsiders' access to a platform
+    (the detail of its guest-access and shared-channel links). Names only: a mail
+    forwarding rule's or an interview's detail is not a channel's name."""
+    out: list[str] = []
+    for _s, _t, data in ag.graph.out_edges(nid, data=True):
+        if data.get("type") == "LINKS_TO" and data.get("link_kind") in CHANNEL_LINKS:
+            detail = data.get("detail")
+            if isinstance(detail, str) and detail:
+                out.append(detail)
+    return out
 
 
 def _recordings(ag: AuditGraph, nid: str) -> None:
