@@ -65,8 +65,8 @@ LINE_TOPICS: tuple[tuple[str, re.Pattern[str]], ...] = (
 #: Link kinds whose detail names the teams or channels outsiders reach.
 CHANNEL_LINKS = frozenset({"guest_access", "shared_channel"})
 
-#: How many recorded payment lines a platform lists by name (the count is exact).
-LIST_LIMIT = 20
+#: How many recorded payment lines a platform names (the count is exact).
+LIST_LIMIT = 5
 
 
 def topics_of(texts: Iterable[str], table: tuple[tuple[str, re.Pattern[str]], ...]
