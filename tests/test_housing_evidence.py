@@ -173,6 +173,7 @@ def test_platform_facts() -> None:
     assert (pbx["recorded_lines"], pbx["recorded_payment_lines"],
             pbx["recorded_payment_unknown"]) == (3, 1, 1)
     assert pbx["recorded_payment_list"] == ["+441632960167 (Rent payments)"]
+    assert pbx["payment_recording_unknown"] == 0
 
 
 def test_channel_names_of_guest_and_shared_channel_links_give_topics() -> None:

@@ -38,7 +38,7 @@ NODE_FACTS: dict[str, frozenset[str]] = {
         # graph/analyses/residents.py
         "resident_topics", "disappearing_messages", "retrievable", "retrievable_note",
         "recorded_lines", "recorded_payment_lines", "recorded_payment_unknown",
-        "recorded_payment_list",
+        "recorded_payment_list", "payment_recording_unknown",
     }),
     "account": frozenset({
         "person", "platform", "enabled", "mfa", "mfa_enforced", "admin", "role",

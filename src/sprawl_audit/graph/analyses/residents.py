@@ -18,8 +18,10 @@ Platforms:
   ``admin_export``, ``none`` or ``unknown`` (a product the catalogue does not know, or
   whose route nobody recorded).
 * ``recorded_lines``, ``recorded_payment_lines``, ``recorded_payment_unknown``,
-  ``recorded_payment_list`` — on a phone system: its lines that record calls, of which
-  the import says callers give card details on (``takes_payments``), or says nothing.
+  ``recorded_payment_list``, ``payment_recording_unknown`` — on a phone system: its lines
+  that record calls, of which the import says callers give card details on
+  (``takes_payments``), or says nothing; and the payment lines whose recording state it
+  does not give.
 
 Phones:
 
@@ -146,10 +148,16 @@ def _recordings(ag: AuditGraph, nid: str) -> None:
     unknown = [n for n in recorded
                if not isinstance((g.nodes[n].get("attributes") or {}).get("takes_payments"),
                                  bool)]
+    # lines taking card payments whose recording state nobody gave
+    unrecorded_unknown = [
+        n for n in phones
+        if (g.nodes[n].get("attributes") or {}).get("takes_payments") is True
+        and not isinstance((g.nodes[n].get("attributes") or {}).get("call_recording"), bool)]
     g.nodes[nid].update(
         recorded_lines=len(recorded),
         recorded_payment_lines=len(paying),
         recorded_payment_unknown=len(unknown),
+        payment_recording_unknown=len(unrecorded_unknown),
         recorded_payment_list=[_line_name(g.nodes[n]) for n in paying[:LIST_LIMIT]],
     )
 
