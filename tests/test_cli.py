@@ -168,11 +168,13 @@ def test_snapshot_round_trip_reanalyses_offline(tmp_path: Path) -> None:
     assert run("demo", "-q", "--save-snapshot", str(snap), "-f", "json", "-o",
                str(first)).exit_code == 0
     cfg = tmp_path / "c.yaml"
-    # the demo's own config carries the sanctioned list; give the snapshot run the same
+    # the demo's own config carries the sanctioned list, the sector (which chooses the
+    # packs) and the recording schedule; give the snapshot run the same
     from sprawl_audit.connectors.demo import demo_config
 
     cfg.write_text("platforms:\n  sanctioned: [" + ", ".join(demo_config().sanctioned or ())
-                   + "]\norganisation:\n  identity_provider: entra-id\n")
+                   + "]\norganisation:\n  identity_provider: entra-id\n  sector: housing\n"
+                   "rules:\n  parameters:\n    HSG-REC-001: {max_days: 90}\n")
     assert run("audit", "--from", str(snap), "-c", str(cfg), "-q", "-f", "json", "-o",
                str(second)).exit_code == 0
     a, b = json.loads(first.read_text()), json.loads(second.read_text())

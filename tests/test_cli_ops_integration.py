@@ -96,6 +96,12 @@ def test_suppressions_flag_env_and_config(tmp_path: Path, runs: dict[str, Path])
         - rule: SA-MAIL-002
           rationale: Forwarding is being switched off tenant-wide (CHG-77)
           expires: 2099-01-01
+        - rule: CE-MFA-002
+          rationale: Admin MFA rollout tracked in CHG-78
+          expires: 2099-01-01
+        - rule: GDPR-DATA-002
+          rationale: ASB group closing with the case system's launch (CHG-79)
+          expires: 2099-01-01
         - rule: SA-GUEST-001
           rationale: Expired exception
           expires: 2020-01-01
@@ -103,12 +109,12 @@ def test_suppressions_flag_env_and_config(tmp_path: Path, runs: dict[str, Path])
     out = tmp_path / "r.json"
     res = run("demo", "--suppressions", str(sup), "-f", "json", "-o", str(out),
               "--fail-on", "critical")
-    assert res.exit_code == 0  # both critical findings are suppressed
+    assert res.exit_code == 0  # all four critical findings are suppressed
     assert "suppression expired on 2020-01-01" in res.stderr
     doc = json.loads(out.read_text())
     validate_extended(doc)
     assert doc["summary"]["findings_by_severity"]["critical"] == 0
-    assert sum(f["suppressed"] for f in doc["findings"]) == 2
+    assert sum(f["suppressed"] for f in doc["findings"]) == 4
     # SA-GUEST-001: the three partner organisations (the Gmail guest is SA-GUEST-002's)
     assert doc["suppressions"]["expired"][0]["matches"] == 3
 

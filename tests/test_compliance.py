@@ -229,7 +229,9 @@ def test_without_framework_every_cited_framework_is_in_the_result() -> None:
     ids = [f["id"] for f in result["frameworks"]]
     assert {"uk-gdpr", "ncsc-caf", "iso27001-2022", "cyber-essentials", "baseline"} <= set(ids)
     assert not any(f["selected"] for f in result["frameworks"])
-    assert result["run"]["rule_packs"] == ["baseline"]
+    # the housing profile's packs (the demo is a housing association)
+    assert result["run"]["rule_packs"] == ["baseline", "uk-gdpr", "cyber-essentials", "housing"]
+    assert {"awaabs-law", "hos-chc", "rsh-consumer", "pci-dss"} <= set(ids)
     caf = by_id(result["frameworks"])["ncsc-caf"]
     c1b = by_id(caf["controls"])["C1.b"]
     # the CAF pack is not enabled, so C1.b is a gap — and the view says what would cover it

@@ -27,7 +27,8 @@ from sprawl_audit.engine.sources import read_yaml, shipped_root
 PACKS = ("baseline", "uk-gdpr", "ncsc-caf", "nhs-dspt", "cyber-essentials", "uk-gov-nccc",
          "iso27001-2022")
 PREFIXES = {"baseline": "SA-", "uk-gdpr": "GDPR-", "ncsc-caf": "CAF-", "nhs-dspt": "DSPT-",
-            "cyber-essentials": "CE-", "uk-gov-nccc": "NCCC-", "iso27001-2022": "ISO-"}
+            "cyber-essentials": "CE-", "uk-gov-nccc": "NCCC-", "iso27001-2022": "ISO-",
+            "housing": "HSG-"}
 
 
 @lru_cache(maxsize=1)

@@ -189,7 +189,7 @@ def test_validate_reports_all_problems_with_file_and_line_then_exits_2(tmp_path:
 def test_validate_passes_on_the_shipped_and_custom_packs(config: Path) -> None:
     res = rules("validate", "-c", str(config))
     assert res.exit_code == 0, res.output
-    assert re.match(r"\d+ rules valid in 8 packs \(acme, baseline, ", res.output)
+    assert re.match(r"\d+ rules valid in 9 packs \(acme, baseline, ", res.output)
 
 
 def test_validate_checks_the_config_rules_section(tmp_path: Path, acme: Path) -> None:

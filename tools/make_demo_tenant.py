@@ -1284,10 +1284,10 @@ class Gen:
         number = iter(range(100, 400))
         for s in owners + leavers:
             rows.append([f"0113 496 {next(number):04d}", s.upn, "BT", "MiVoice Business",
-                         "user", OFFICE_SITE, "no", "", ""])
+                         "user", OFFICE_SITE, "no", "", "", ""])
         for local in ("karen.baxter", "d.whitfield", "housing.north"):
             rows.append([f"0113 496 {next(number):04d}", f"{local}@{LEGACY}", "BT",
-                         "MiVoice Business", "", OFFICE_SITE, "no", "", ""])
+                         "MiVoice Business", "", OFFICE_SITE, "no", "", "", ""])
         for label, site, rec, keep in (
             ("Reception", OFFICE_SITE, "yes", "90"), ("Main switchboard", OFFICE_SITE, "yes",
                                                       "90"),
@@ -1300,12 +1300,14 @@ class Gen:
             ("Warden call - Willow House", "Willow House", "yes", "30"),
             ("Training room", OFFICE_SITE, "", ""),
         ):
+            # recorded lines say whether callers pay by card on them (none do: card
+            # payments go to the 8x8 contact centre)
             rows.append([f"0113 496 {next(number):04d}", "", "BT", "MiVoice Business",
-                         "service", site, rec, keep, label])
+                         "service", site, rec, keep, label, "no" if rec == "yes" else ""])
         rng.shuffle(rows)
         self.write_csv("phone/mitel_numbers.csv", [
             "number", "owner", "provider", "system", "kind", "site", "call_recording",
-            "retention_days", "label"], rows)
+            "retention_days", "label", "takes_payments"], rows)
 
         self.write_csv("phone/twilio_active_numbers.csv", [
             "Phone Number", "Friendly Name", "SID", "Capabilities", "Messaging Service SID"], [
@@ -1572,7 +1574,8 @@ entries:
     team: Responsive repairs operatives and supervisors
     head_count: 40
     people: [{", ".join(sup)}]
-    data_categories: [tenant names, tenant addresses, property photos, repair details]
+    data_categories: [tenant names, tenant addresses, property photos, repair details,
+                      damp and mould photos]
     external_parties: [Hartwell Building Services Ltd, PMS Repairs and Maintenance]
     note: >-
       Area WhatsApp groups (North, South, Voids) share job addresses, tenants' names and
@@ -1595,9 +1598,10 @@ entries:
     head_count: 12
     data_categories: [anti-social behaviour reports, witness details]
     external_parties: [Riverside Borough Council, West Yorkshire Police Safer Neighbourhood Team]
+    disappearing_messages: true
     note: >-
       A WhatsApp group with council and police contacts coordinates ASB cases between
-      monthly multi-agency meetings.
+      monthly multi-agency meetings; messages are set to disappear after seven days.
     last_seen: 2026-10-24
   - platform: Canva
     department: Communications
@@ -1618,10 +1622,10 @@ entries:
   - platform: Facebook Messenger
     department: Customer Services
     head_count: 4
-    data_categories: [tenant enquiries, repair reports]
+    data_categories: [tenant enquiries, repair reports, complaints]
     note: >-
       The association's Facebook page answers tenants' messages; repair reports received
-      there are retyped into the housing system.
+      there are retyped into the housing system, complaints are answered in the thread.
     last_seen: 2026-10-30
 """
         self.write_text("manual/interviews.yaml", text)
@@ -1676,9 +1680,11 @@ organisation:
 audit:
   activity_days: 90
 rules:
-  # The housing profile's default packs are baseline, uk-gdpr and cyber-essentials; the
-  # demo keeps to baseline so its figures stay those the README shows.
-  packs: [baseline]
+  # No rules.packs: the housing profile's packs run (baseline, uk-gdpr, cyber-essentials,
+  # housing). The association's retention schedule keeps call recordings 90 days; it sets
+  # no minimum for resident lines yet, so HSG-REC-002 stays not assessed.
+  parameters:
+    HSG-REC-001: {max_days: 90}
 platforms:
   sanctioned:
     - teams

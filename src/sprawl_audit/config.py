@@ -61,12 +61,18 @@ class SectorProfile:
 #: adds the ``nhs-dspt`` pack and the standards-based ``nhs-dspt-standards`` view.
 _VIEWS = ("baseline", "uk-gdpr", "cyber-essentials", "ncsc-caf", "iso27001-2022")
 _PUBLIC_PACKS = ("baseline", "uk-gdpr", "cyber-essentials", "ncsc-caf", "uk-gov-nccc")
+#: The housing pack's views: Awaab's Law, the Ombudsman's Complaint Handling Code, the
+#: Regulator's consumer standards and PCI DSS (card payments on recorded lines).
+_HOUSING_VIEWS = ("awaabs-law", "hos-chc", "rsh-consumer", "pci-dss")
 
 SECTOR_PROFILES: dict[str, SectorProfile] = {
     "housing": SectorProfile(
-        ("baseline", "uk-gdpr", "cyber-essentials"), (*_VIEWS, "uk-gov-nccc"),
-        "a social landlord: UK GDPR and Cyber Essentials apply; the CAF, ISO 27001 and the "
-        "Cabinet Office guidance are good practice"),
+        ("baseline", "uk-gdpr", "cyber-essentials", "housing"),
+        (*_VIEWS, "uk-gov-nccc", *_HOUSING_VIEWS),
+        "a social landlord: UK GDPR, Cyber Essentials, Awaab's Law, the Complaint Handling "
+        "Code, the consumer standards and PCI DSS apply; the CAF, ISO 27001 and the Cabinet "
+        "Office guidance are good practice (a Scottish landlord adds the foi view for "
+        "FOI(S)A)"),
     "local-government": SectorProfile(
         _PUBLIC_PACKS, (*_VIEWS, "uk-gov-nccc"),
         "a council: the CAF is the local-government assurance model; the Cabinet Office "

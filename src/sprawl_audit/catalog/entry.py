@@ -41,6 +41,14 @@ HOST_KINDS: frozenset[str] = frozenset({"domain", "mx", "spf"})
 #: Kinds compared case-insensitively and exactly.
 EXACT_KINDS: frozenset[str] = frozenset({"android", "ios", "entra_app_id"})
 
+#: How the organisation can get its data back out of a product (``retrievable``): what a
+#: subject access request (one month) or an FOI request needs. ``ediscovery``: an admin
+#: can search and hold every user's content (Microsoft Purview, Google Vault);
+#: ``admin_export``: an admin can export the organisation's content, but not search or
+#: hold it in place; ``none``: only each person can reach their own copy, on their own
+#: phone or account; ``unknown``: nobody has recorded it (rules then say *not assessed*).
+RETRIEVAL_ROUTES: tuple[str, ...] = ("ediscovery", "admin_export", "none", "unknown")
+
 #: Tags with a meaning rules rely on. Others are accepted (users extend the catalogue).
 DOCUMENTED_TAGS: Mapping[str, str] = MappingProxyType({
     "ai_notetaker": "joins or records meetings and produces transcripts or summaries",
@@ -108,6 +116,9 @@ class CatalogEntry:
     suite: str | None = None
     native_identity: str | None = None
     description: str = ""
+    #: One of :data:`RETRIEVAL_ROUTES`; ``retrievable_note`` says why, in our words.
+    retrievable: str = "unknown"
+    retrievable_note: str = ""
     identifiers: Mapping[str, tuple[str, ...]] = field(
         default_factory=lambda: MappingProxyType({}), hash=False
     )
@@ -127,6 +138,8 @@ class CatalogEntry:
             raise ValueError(f"{self.slug}: primary {stray} not among its capabilities")
         if self.classification not in CLASSIFICATIONS:
             raise ValueError(f"{self.slug}: unknown classification {self.classification!r}")
+        if self.retrievable not in RETRIEVAL_ROUTES:
+            raise ValueError(f"{self.slug}: unknown retrievable {self.retrievable!r}")
         bad_kinds = [k for k in self.identifiers if k not in IDENTIFIER_KINDS]
         if bad_kinds:
             raise ValueError(f"{self.slug}: unknown identifier kinds {bad_kinds}")

@@ -24,6 +24,9 @@ An entry's keys::
     retired_on: 2025-05-05          # ISO date
     suite: microsoft-365            # the bundle it is sold in, if any
     native_identity: entra-id       # slug of an identity_provider entry it signs in with
+    retrievable: none               # ediscovery | admin_export | none | unknown (default)
+    retrievable_note: one line in our own words on how (or why not) the organisation gets
+                      its content back out, for a subject access or FOI request
     identifiers:                    # kind -> list of strings (see matcher for the rules)
       android: [com.whatsapp]
 
@@ -48,6 +51,7 @@ from sprawl_audit.catalog.entry import (
     HOST_KINDS,
     IDENTIFIER_KINDS,
     NAME_KINDS,
+    RETRIEVAL_ROUTES,
     CatalogEntry,
 )
 from sprawl_audit.catalog.matcher import Catalog, Origin
@@ -62,7 +66,8 @@ DATA_DIR = Path(__file__).with_name("data")
 ENTRY_KEYS: tuple[str, ...] = (
     "slug", "name", "vendor", "description", "capabilities", "primary", "classification",
     "tags",
-    "retired", "retired_on", "suite", "native_identity", "identifiers",
+    "retired", "retired_on", "suite", "native_identity", "retrievable", "retrievable_note",
+    "identifiers",
 )
 _SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 _TAG = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -169,7 +174,13 @@ def _parse(raw: Any, default_path: str | None) -> _Draft:
             continue
         w = at(key)
         value_origins[key] = w
-        if key in ("name", "vendor", "description"):
+        if key == "retrievable":
+            if raw[key] not in RETRIEVAL_ROUTES:
+                raise _fail(f"unknown retrievable {raw[key]!r} (expected one of: "
+                            f"{', '.join(RETRIEVAL_ROUTES)})", w, key)
+            values[key] = raw[key]
+            continue
+        if key in ("name", "vendor", "description", "retrievable_note"):
             if key == "name" or raw[key] not in (None, ""):
                 values[key] = _str(raw, key, w)
             else:
@@ -314,6 +325,8 @@ def _finish(draft: _Draft) -> CatalogEntry:
         suite=v.get("suite"),
         native_identity=v.get("native_identity"),
         description=v.get("description", ""),
+        retrievable=v.get("retrievable", "unknown"),
+        retrievable_note=v.get("retrievable_note", ""),
         identifiers=identifiers,
     )
 

@@ -229,6 +229,9 @@ class Observation:
     note: str = ""
     last_seen: str | None = None
     source: SourceRef = SourceRef("unknown", "unknown")
+    #: What the source said beyond the fields above (an interview's
+    #: ``disappearing_messages``: true/false).
+    attributes: dict[str, JSON] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

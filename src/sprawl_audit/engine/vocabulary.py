@@ -36,6 +36,10 @@ NODE_FACTS: dict[str, frozenset[str]] = {
         "licences_disabled_summary", "licences_activity_read", "licences_activity_gap",
         "licences_inactive", "licences_inactive_list", "licences_inactive_summary",
         "licences_unassigned", "licence_rows", "licence_products",
+        # graph/analyses/residents.py
+        "resident_topics", "disappearing_messages", "retrievable", "retrievable_note",
+        "recorded_lines", "recorded_payment_lines", "recorded_payment_unknown",
+        "recorded_payment_list", "payment_recording_unknown",
     }),
     "account": frozenset({
         "person", "platform", "enabled", "mfa", "mfa_enforced", "admin", "role",
@@ -75,6 +79,7 @@ NODE_FACTS: dict[str, frozenset[str]] = {
         "leaver_line", "leaver_reason", "label", "service_line", "provider", "system",
         "number_kind", "number_valid", "attributes",
         "evidence",  # beyond facts.md
+        "line_topics", "owning_team",  # graph/analyses/residents.py
     }),
     "mail_domain": frozenset({
         "domain", "mx", "mail_providers", "spf", "spf_all", "spf_includes", "spf_lookups",

@@ -34,10 +34,11 @@ def _pick(facts: Mapping[str, Any], keys: Iterable[str]) -> dict[str, Any]:
 
 def _phone(f: Mapping[str, Any]) -> dict[str, Any]:
     """One number as the Result lists it: the graph's verdicts and what the import gave
-    (label, site, call recording, retention), so an export shows the line as the phone
-    system knows it, not only as a number."""
+    (label, site, call recording, retention, card payments), so an export shows the line
+    as the phone system knows it, not only as a number."""
     attributes = f.get("attributes") or {}
     recording = attributes.get("call_recording")
+    payments = attributes.get("takes_payments")
     retention = attributes.get("retention_days")
     return {
         **_pick(f, ("number", "owner", "has_owner", "owner_enabled", "provider", "system")),
@@ -51,6 +52,7 @@ def _phone(f: Mapping[str, Any]) -> dict[str, Any]:
         "call_recording": recording if isinstance(recording, bool) else None,
         "retention_days": retention if isinstance(retention, int)
         and not isinstance(retention, bool) else None,
+        "takes_payments": payments if isinstance(payments, bool) else None,
     }
 
 

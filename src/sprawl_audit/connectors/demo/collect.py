@@ -60,6 +60,7 @@ PHONE_IMPORTS: tuple[tuple[str, Mapping[str, str] | None], ...] = (
         "number": "Direct Number", "owner": "Email", "provider": "=8x8",
         "system": "=8x8 XCaaS", "kind": "=user", "site": "Site",
         "call_recording": "Call Recording",
+        "takes_payments": "=yes",  # the contact centre takes rent payments by card
     }),
     ("phone/mitel_numbers.csv", None),  # already in the generic format
     ("phone/twilio_active_numbers.csv", {

@@ -27,7 +27,7 @@ FORMAT_VERSION = 1
 ROOT_KEYS = frozenset({"version", "source", "entries"})
 ENTRY_KEYS = frozenset({
     "platform", "slug", "department", "team", "head_count", "people", "data_categories",
-    "external_parties", "note", "last_seen",
+    "external_parties", "note", "last_seen", "disappearing_messages",
 })
 _Fail = Callable[[str, str], UserError]
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
@@ -107,6 +107,10 @@ def _entry(
     categories = _strings(entry, "data_categories", fail)
     parties = _strings(entry, "external_parties", fail)
     last_seen = _date(entry, fail)
+    disappearing = entry.get("disappearing_messages")
+    if disappearing is not None and not isinstance(disappearing, bool):
+        raise fail("disappearing_messages must be true or false (leave it out when nobody "
+                   "said)", "disappearing_messages")
 
     full_note = f"[{team}] {note}".strip() if team else note
     source = SourceRef(connector, "manual.inventory", f"{detail}, entry {index + 1}")
@@ -114,10 +118,18 @@ def _entry(
         "platform": ref, "department": department or None,
         "data_categories": tuple(categories), "external_parties": tuple(parties),
         "note": full_note, "last_seen": last_seen, "source": source,
+        # the group's name (rules read topics from it) and what was said about
+        # disappearing messages, absent when nobody was asked
+        "attributes": {
+            **({"team": team} if team else {}),
+            **({} if disappearing is None else {"disappearing_messages": disappearing}),
+        },
     }
     out.observations.append(Observation(person=None, head_count=head_count, **common))
     for person in people:
-        out.observations.append(Observation(person=person, head_count=None, **common))
+        out.observations.append(Observation(
+            person=person, head_count=None,
+            **{**common, "attributes": dict(common["attributes"])}))
     for party in parties:
         out.external_links.append(ExternalLink(
             platform=ref, kind="external_party", target=party, people=tuple(people),

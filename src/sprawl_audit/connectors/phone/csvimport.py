@@ -28,7 +28,7 @@ from sprawl_audit.connectors.common.csvmap import ColumnSet, MappedRow, iter_map
 #: The generic column set (documented in sprawl_audit/connectors/phone/transform.py).
 GENERIC_COLUMNS: tuple[str, ...] = (
     "number", "owner", "provider", "system", "kind", "site", "call_recording",
-    "retention_days", "label",
+    "retention_days", "label", "takes_payments",
 )
 REQUIRED_COLUMNS: tuple[str, ...] = ("number",)
 PHONE_COLUMNS = ColumnSet(GENERIC_COLUMNS, REQUIRED_COLUMNS, label="phone import")

@@ -23,6 +23,10 @@ column              meaning
 ``call_recording``  yes/no, true/false, 1/0, on/off, or empty (not known).
 ``retention_days``  whole days recordings are kept, or empty.
 ``label``           free text describing the line (``Income arrears SMS``).
+``takes_payments``  yes/no: callers give card details on this line (a rent or payments
+                    line, a contact centre taking card payments), or empty (not known).
+                    With ``call_recording`` it tells whether card numbers may sit in
+                    recordings (PCI DSS; the housing pack's ``HSG-PCI-001``).
 ==================  ========================================================================
 
 ``provider`` becomes ``AppRef("phone_provider", value)`` and ``system`` becomes
@@ -96,6 +100,9 @@ def phone_number_from_row(row: PhoneRow, *, connector: str = "phone",
     recording = _bool(row, "call_recording")
     if recording is not None:
         attributes["call_recording"] = recording
+    payments = _bool(row, "takes_payments")
+    if payments is not None:
+        attributes["takes_payments"] = payments
     retention = v.get("retention_days", "").strip()
     if retention:
         if not retention.isdigit():

@@ -18,6 +18,7 @@ from sprawl_audit.graph.analyses import (
     mail,
     phones,
     platforms,
+    residents,
 )
 from sprawl_audit.graph.build import AuditGraph
 
@@ -34,3 +35,4 @@ def run_analyses(ag: AuditGraph) -> None:
     external.analyse(ag)
     phones.analyse(ag)
     mail.analyse(ag)
+    residents.analyse(ag)  # reads the phone facts and platform data categories

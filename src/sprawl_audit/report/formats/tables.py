@@ -221,13 +221,13 @@ def _phone_numbers(view: ReportView) -> Table:
     rows: list[tuple[Value, ...]] = [
         (n.number, n.label, n.owner, _flag(n.has_owner), _flag(n.owner_enabled),
          _flag(n.leaver_line), n.leaver_reason, _flag(n.service_line), n.provider, n.system,
-         n.kind, n.site, _flag(n.call_recording), n.retention_days)
+         n.kind, n.site, _flag(n.call_recording), n.retention_days, _flag(n.takes_payments))
         for n in view.phone_numbers
     ]
     return Table("phone-numbers", "Phone numbers", (
         "Number", "Label", "Owner", "Has owner", "Owner enabled", "Leaver's line",
         "Leaver reason", "Service line", "Provider", "System", "Kind", "Site",
-        "Call recording", "Retention days"), rows, personal=True)
+        "Call recording", "Retention days", "Takes payments"), rows, personal=True)
 
 
 def _integrations(view: ReportView) -> Table:

@@ -503,6 +503,7 @@ class PhoneNumber:
     site: str = ""
     call_recording: bool | None = None
     retention_days: int | None = None
+    takes_payments: bool | None = None
     leaver_line: bool = False
     leaver_reason: str = ""
     service_line: bool = False
