@@ -74,6 +74,22 @@ def test_demo_tables(tmp_path: Path) -> None:
     assert len(files["coverage"]) - 1 == len(doc["coverage"])
     summary = dict(files["summary"][1:])
     assert summary["Platforms in use"] == str(doc["summary"]["platforms"])
+    # the primary overlap view: WhatsApp can call, but is listed for voice, not compared
+    caps = files["capabilities"]
+    assert caps[0][-1] == "Overlap view"
+    voice = [r for r in caps[1:] if r[0] == caps_label("voice")]
+    assert ["WhatsApp", "", "", "not compared (secondary capability)"] in \
+        [[r[2], r[3], r[4], r[5]] for r in voice]
+    assert all(r[5] == "compared" for r in voice if r[2] == "Microsoft Teams")
+    compared = sum(len(c["platforms"]) for c in doc["capabilities"])
+    secondary = sum(len(c.get("secondary_platforms") or ()) for c in doc["capabilities"])
+    assert len(caps) - 1 == compared + secondary
+
+
+def caps_label(name: str) -> str:
+    from sprawl_audit.report.formats.labels import capability_label
+
+    return capability_label(name)
 
 
 def test_formula_cells_are_neutralised(tmp_path: Path) -> None:

@@ -197,13 +197,18 @@ def _compliance(view: ReportView) -> Table:
 
 
 def _capabilities(view: ReportView) -> Table:
-    rows: list[tuple[Value, ...]] = [
-        (capability_label(cap.name), p.platform, p.name, p.active_users, cap.overlapping_users)
-        for cap in view.capabilities for p in cap.platforms
-    ]
+    """One row per platform compared for a capability; in the primary overlap view, the
+    platforms that have it only as a secondary capability follow as rows marked "not
+    compared" (no counts), so a spreadsheet shows the same picture as the report."""
+    rows: list[tuple[Value, ...]] = []
+    for cap in view.capabilities:
+        rows += [(capability_label(cap.name), p.platform, p.name, p.active_users,
+                  cap.overlapping_users, "compared") for p in cap.platforms]
+        rows += [(capability_label(cap.name), None, name, None, None,
+                  "not compared (secondary capability)") for name in cap.secondary]
     return Table("capabilities", "Capabilities", (
         "Capability", "Platform ID", "Platform", "Active users",
-        "People on 2+ platforms for this capability"), rows)
+        "People on 2+ platforms for this capability", "Overlap view"), rows)
 
 
 def _departments(view: ReportView) -> Table:
