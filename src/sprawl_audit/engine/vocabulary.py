@@ -62,7 +62,7 @@ NODE_FACTS: dict[str, frozenset[str]] = {
         "all_users", "users_label",
         "publisher", "verified_publisher", "sanctioned", "classification", "tags", "ai",
         "mail_access", "meeting_access", "files_access", "chat_access", "directory_write",
-        "high_privilege", "attributes",
+        "high_privilege", "offline_bulk_read", "attributes",
         # beyond facts.md: set by the graph builder / integrations analysis
         "id", "capabilities", "app_name", "evidence",
     }),

@@ -63,8 +63,28 @@ def classify_scope(scope: str) -> frozenset[str]:
     return frozenset(name for name, rx in _compiled().items() if rx.fullmatch(s))
 
 
+#: Delegated permissions that read a user's whole mailbox, files, notes, contacts, chats
+#: or calendar. Each is modest on its own; with ``offline_access`` (a refresh token that
+#: outlives the session and a password reset) it is the set consent-phishing apps ask for
+#: (Microsoft's illicit consent grant guidance), so together they count as high privilege.
+BULK_READ: tuple[str, ...] = (
+    r"mail\.read(\.shared)?", r"files\.read(\.all)?", r"sites\.read\.all",
+    r"notes\.read(\.all)?", r"contacts\.read(\.shared)?", r"chat\.read(\.all)?",
+    r"channelmessage\.read\.all", r"calendars\.read(\.shared)?",
+)
+_BULK = re.compile("|".join(f"(?:{p})" for p in BULK_READ), re.IGNORECASE)
+
+
 def classify(scopes: list[str] | tuple[str, ...]) -> dict[str, bool]:
+    """Each access class (``SCOPE_CLASSES``) the scopes grant, plus ``offline_bulk_read``:
+    a bulk read permission held with ``offline_access``, which also makes the grant
+    ``high_privilege``."""
+    names = [s.strip() for s in scopes if isinstance(s, str)]
     hit: set[str] = set()
-    for s in scopes:
-        hit |= classify_scope(s)
-    return {name: name in hit for name in SCOPE_CLASSES}
+    for name in names:
+        hit |= classify_scope(name)
+    offline_bulk = any(n.lower() == "offline_access" for n in names) and \
+        any(_BULK.fullmatch(n) for n in names)
+    if offline_bulk:
+        hit.add("high_privilege")
+    return {**{name: name in hit for name in SCOPE_CLASSES}, "offline_bulk_read": offline_bulk}
