@@ -102,6 +102,9 @@ def test_suppressions_flag_env_and_config(tmp_path: Path, runs: dict[str, Path])
         - rule: GDPR-DATA-002
           rationale: ASB group closing with the case system's launch (CHG-79)
           expires: 2099-01-01
+        - rule: SA-APP-002
+          rationale: ChatGPT's user-consented grant is being replaced by admin consent (CHG-80)
+          expires: 2099-01-01
         - rule: SA-GUEST-001
           rationale: Expired exception
           expires: 2020-01-01
@@ -109,12 +112,12 @@ def test_suppressions_flag_env_and_config(tmp_path: Path, runs: dict[str, Path])
     out = tmp_path / "r.json"
     res = run("demo", "--suppressions", str(sup), "-f", "json", "-o", str(out),
               "--fail-on", "critical")
-    assert res.exit_code == 0  # all four critical findings are suppressed
+    assert res.exit_code == 0  # all five critical findings are suppressed
     assert "suppression expired on 2020-01-01" in res.stderr
     doc = json.loads(out.read_text())
     validate_extended(doc)
     assert doc["summary"]["findings_by_severity"]["critical"] == 0
-    assert sum(f["suppressed"] for f in doc["findings"]) == 4
+    assert sum(f["suppressed"] for f in doc["findings"]) == 5
     # SA-GUEST-001: the three partner organisations (the Gmail guest is SA-GUEST-002's)
     assert doc["suppressions"]["expired"][0]["matches"] == 3
 

@@ -12,6 +12,8 @@ from sprawl_audit.graph.analyses.scopes import classify
     (["Files.Read.All", "OFFLINE_ACCESS"], True, True),
     (["Notes.Read.All", "offline_access", "openid"], True, True),
     (["Mail.Read"], False, False),  # a read while signed in: not the phishing set
+    # the user's own files and calendar, as note-takers and design tools ask
+    (["Files.Read", "Calendars.Read", "offline_access"], False, False),
     (["User.Read", "offline_access"], False, False),  # a refresh token for a profile
     (["Mail.ReadWrite"], True, False),  # already high on its own
     # writes to shared calendars: neither a *.ReadWrite.All nor a bulk read

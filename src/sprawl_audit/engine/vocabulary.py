@@ -68,7 +68,7 @@ NODE_FACTS: dict[str, frozenset[str]] = {
     }),
     "external": frozenset({
         "target", "link_kinds", "platforms", "people", "consumer_domain", "aliases", "domains",
-        "tenant_ids", "slack_teams", "org_evidence",
+        "tenant_ids", "slack_teams", "org_evidence", "federation_inbound",
     }),
     "device": frozenset({
         "os", "ownership", "managed", "owner", "apps", "consumer_apps",

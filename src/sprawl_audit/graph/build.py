@@ -481,9 +481,11 @@ class _Builder:
                                 aliases=[], domains=[], tenant_ids=[], slack_teams=[],
                                 org_evidence=[])
         source = link.source
+        inbound = link.attributes.get("inbound") if link.kind == "federation" else None
         self.g.add_edge(pnode, enode, type="LINKS_TO", link_kind=link.kind,
                         people=[p.lower() for p in link.people], detail=link.detail,
-                        sources=[f"{source.connector}/{source.topic}"])
+                        sources=[f"{source.connector}/{source.topic}"],
+                        **({"inbound": inbound} if isinstance(inbound, bool) else {}))
         self.ag.evidence[pnode].add(f"{source.connector}/{source.topic}")
 
     def _phone(self, n: Any) -> None:

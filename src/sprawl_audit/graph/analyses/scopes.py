@@ -63,14 +63,17 @@ def classify_scope(scope: str) -> frozenset[str]:
     return frozenset(name for name, rx in _compiled().items() if rx.fullmatch(s))
 
 
-#: Delegated permissions that read a user's whole mailbox, files, notes, contacts, chats
-#: or calendar. Each is modest on its own; with ``offline_access`` (a refresh token that
-#: outlives the session and a password reset) it is the set consent-phishing apps ask for
-#: (Microsoft's illicit consent grant guidance), so together they count as high privilege.
+#: Delegated permissions that read everything of a kind the user can reach: the whole
+#: mailbox (Mail.Read), every file and site shared with them (Files/Sites.Read.All),
+#: all notebooks, contacts and chats. Each is modest in a session; with ``offline_access``
+#: (a refresh token that outlives the session and a password reset) it is the set
+#: consent-phishing apps ask for (Microsoft's illicit consent grant guidance), so together
+#: they count as high privilege. The user's own files (Files.Read) or calendar are not
+#: on the list: every note-taker and design tool asks for those.
 BULK_READ: tuple[str, ...] = (
-    r"mail\.read(\.shared)?", r"files\.read(\.all)?", r"sites\.read\.all",
-    r"notes\.read(\.all)?", r"contacts\.read(\.shared)?", r"chat\.read(\.all)?",
-    r"channelmessage\.read\.all", r"calendars\.read(\.shared)?",
+    r"mail\.read(\.shared)?", r"files\.read\.all", r"sites\.read\.all",
+    r"notes\.read\.all", r"contacts\.read(\.shared)?", r"chat\.read(\.all)?",
+    r"channelmessage\.read\.all",
 )
 _BULK = re.compile("|".join(f"(?:{p})" for p in BULK_READ), re.IGNORECASE)
 
