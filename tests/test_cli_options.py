@@ -52,8 +52,8 @@ def test_shared_stacks_keep_their_order_in_help() -> None:
         names = _names(_command(*path))
         start = names.index("formats")
         assert names[start:start + len(stack)] == stack, path
-    assert _names(_command("report"))[-4:] == ["redact", "redact_key_env", "log_format",
-                                               "file_mode"]
+    assert _names(_command("report"))[-5:] == ["redact", "redact_key_env", "redaction_map",
+                                               "log_format", "file_mode"]
 
 
 def test_text_or_json_keeps_each_commands_help() -> None:

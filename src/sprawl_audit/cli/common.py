@@ -72,14 +72,18 @@ rerender_options = stack(
     click.option("-v", "--verbose", count=True),
 )
 
-#: ``--redact --redact-key-env``: keyed pseudonyms in every output (``audit``, ``demo``,
-#: ``report``); keyword arguments ``redact``, ``redact_key_env``.
+#: ``--redact --redact-key-env --redaction-map``: keyed pseudonyms in every output
+#: (``audit``, ``demo``, ``report``), and the client's key file apart from them; keyword
+#: arguments ``redact``, ``redact_key_env``, ``redaction_map``.
 redact_options = stack(
     click.option("--redact", is_flag=True, envvar="SPRAWL_AUDIT_REDACT",
                  help="Replace names, e-mail addresses and phone numbers with keyed "
                       "pseudonyms in every output (key: $SPRAWL_AUDIT_REDACT_KEY)."),
     click.option("--redact-key-env", default="SPRAWL_AUDIT_REDACT_KEY", show_default=True,
                  metavar="NAME", help="Environment variable holding the redaction key."),
+    click.option("--redaction-map", type=click.Path(dir_okay=False), metavar="FILE",
+                 help="With --redact: also write, owner-only and apart from every report, "
+                      "which person each pseudonym stands for (the client's key)."),
 )
 
 #: ``--limit N``: only the last N recorded audits (``history list``, ``history trend``).

@@ -268,7 +268,8 @@ def exit_code(result: dict[str, Any], fail_on: str | None, fail_on_incomplete: b
 @_user_errors
 def report(result_file: str, formats: Sequence[str], output: str | None,
            output_dir: str | None, quiet: bool, verbose: int, redact: bool,
-           redact_key_env: str, log_format: str | None, file_mode: str | None) -> None:
+           redact_key_env: str, redaction_map: str | None, log_format: str | None,
+           file_mode: str | None) -> None:
     """Re-render a saved Result JSON without collecting again."""
     from sprawl_audit.cli.ops import redact_if_asked
     from sprawl_audit.core.atomic import set_file_mode
@@ -277,7 +278,7 @@ def report(result_file: str, formats: Sequence[str], output: str | None,
     _setup_logging(verbose, quiet, log_format)
     set_file_mode(file_mode)
     targets = output_targets(formats, output, output_dir)
-    result = redact_if_asked(load_result(result_file), redact, redact_key_env)
+    result = redact_if_asked(load_result(result_file), redact, redact_key_env, redaction_map)
     render_or_exit(result, targets, quiet=quiet, verbose=verbose)
 
 

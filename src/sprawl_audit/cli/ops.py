@@ -55,7 +55,7 @@ log = logging.getLogger("sprawl_audit")
 
 #: The keyword arguments :func:`add_audit_options` adds to a command.
 OPS_KEYS = ("suppressions", "baseline", "history", "no_history", "redact", "redact_key_env",
-            "log_format", "file_mode")
+            "redaction_map", "log_format", "file_mode")
 
 _history_option = click.option(
     "--history", "history_path", type=click.Path(dir_okay=False), envvar="SPRAWL_AUDIT_HISTORY",
@@ -106,6 +106,7 @@ class OpsOptions:
     baseline_path: str | None = None
     history: Path | None = None
     redactor: Any = None  # redact.Redactor
+    redaction_map: str | None = None  # --redaction-map FILE
     log_format: str = "text"
     today: date = field(default_factory=date.today)
 
@@ -142,12 +143,14 @@ def resolve_ops(ops: Mapping[str, Any], config: Any, *, demo: bool = False,
         from sprawl_audit.store.redact import KEY_ENV, Redactor
 
         redactor = Redactor.from_env(ops.get("redact_key_env") or KEY_ENV)
+    redaction_map = redaction_map_path(ops.get("redaction_map"), bool(ops.get("redact")))
     history_path = history_mod.resolve_path(ops.get("history"), config,
                                             no_history=bool(ops.get("no_history")), demo=demo)
     if history_path is not None:
         history_mod.prepare(history_path)
     return OpsOptions(suppressions=suppressions, baseline=baseline,
                       baseline_path=baseline_path, history=history_path, redactor=redactor,
+                      redaction_map=redaction_map,
                       log_format=resolve_log_format(ops.get("log_format")),
                       today=today or date.today())
 
@@ -173,6 +176,8 @@ def post_process(result: Mapping[str, Any], options: OpsOptions) -> dict[str, An
             log.warning("baseline %s: %s", options.baseline_path, note)
     if plan is not None:
         out = plan.apply(out)
+        if options.redaction_map:
+            write_redaction_map(options.redactor, options.redaction_map, out)
     out = with_incomplete(out)  # INCOMPLETE + failed sources, in the JSON and history
     if options.history is not None:
         history.store(out, options.history)
@@ -206,13 +211,35 @@ def add_report_options(func: F) -> F:
     return decorated
 
 
-def redact_if_asked(result: dict[str, Any], redact: bool, redact_key_env: str | None
-                    ) -> dict[str, Any]:
+def redaction_map_path(path: str | None, redact: bool) -> str | None:
+    """``--redaction-map`` only makes sense with ``--redact``: a map of an unredacted
+    report would be a second copy of the personal data, so it is refused."""
+    if path and not redact:
+        raise UserError("needs --redact (it maps pseudonyms back to people)",
+                        key="--redaction-map")
+    return path or None
+
+
+def write_redaction_map(redactor: Any, path: str, result: Mapping[str, Any]) -> None:
+    count = redactor.write_map(path, result)
+    log.info("redaction map: %d pseudonyms written to %s (owner-only; keep it apart from "
+             "the report)", count, path)
+
+
+def redact_if_asked(result: dict[str, Any], redact: bool, redact_key_env: str | None,
+                    redaction_map: str | None = None) -> dict[str, Any]:
+    """``report --redact``: the saved Result redacted (and the client's key written when
+    ``--redaction-map`` names a file)."""
+    path = redaction_map_path(redaction_map, redact)
     if not redact:
         return result
     from sprawl_audit.store.redact import KEY_ENV, Redactor
 
-    return Redactor.from_env(redact_key_env or KEY_ENV).redact_result(result)
+    redactor = Redactor.from_env(redact_key_env or KEY_ENV)
+    out = redactor.redact_result(result)
+    if path:
+        write_redaction_map(redactor, path, out)
+    return out
 
 
 # -- diff ---------------------------------------------------------------------------------

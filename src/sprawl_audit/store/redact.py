@@ -78,6 +78,11 @@ _UK_NATIONAL = re.compile(r"(?<![\w+.-])0(?:[ -]?[0-9]){10}(?![0-9])")
 _PSEUDONYM = re.compile(
     r"(?:person|name|phone)-[0-9a-f]{12}(?:@.*)?|\+[0-9]{1,3}-phone-[0-9a-f]{12}", re.I
 )
+#: A pseudonym inside text (a rendered Result): an address keeps its domain.
+_PSEUDONYM_IN_TEXT = re.compile(
+    r"(?:\+[0-9]{1,3}-)?(?:person|name|phone)-[0-9a-f]{12}"
+    r"(?:@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*)?"
+)
 _KEY_HINT = ("set it to a long random secret kept with the schedule, e.g. "
              "`export {name}=$(openssl rand -hex 32)`; the same key gives the same "
              "pseudonyms in every run")
@@ -113,6 +118,9 @@ class Redactor:
             raise ValueError(f"a redaction key needs at least {MIN_KEY_LENGTH} characters")
         self._key = raw
         self.key_id = self._mac("key-id")[:8]
+        #: pseudonym -> what it replaced, for the client's key file (``--redaction-map``):
+        #: the pseudonyms are one-way, so only whoever holds this file can turn them back
+        self.issued: dict[str, str] = {}
 
     @classmethod
     def from_env(cls, name: str = KEY_ENV, environ: Mapping[str, str] | None = None
@@ -142,11 +150,16 @@ class Redactor:
     def _token(self, kind: str, value: str) -> str:
         return self._mac(f"{kind}\x00{value}")[:_HEX]
 
+    def _issue(self, pseudonym: str, original: str) -> str:
+        self.issued.setdefault(pseudonym, original)
+        return pseudonym
+
     def email(self, address: str) -> str:
         if _PSEUDONYM.fullmatch(address):
             return address
         domain = address.rsplit("@", 1)[1].lower()
-        return f"person-{self._token('email', address.lower())}@{domain}"
+        return self._issue(f"person-{self._token('email', address.lower())}@{domain}",
+                           address.lower())
 
     def phone(self, number: str) -> str:
         if _PSEUDONYM.fullmatch(number):
@@ -155,11 +168,15 @@ class Redactor:
         # "0113 496 0155", "+44 (0)113 496 0155" and "+441134960155" share a pseudonym.
         read = normalise(number)
         if read.valid and read.country_code:
-            return f"+{read.country_code}-phone-{self._token('phone', read.number)}"
+            return self._issue(
+                f"+{read.country_code}-phone-{self._token('phone', read.number)}", read.number)
         digits = re.sub(r"[^0-9]", "", number)
         if number.strip().startswith("+") and digits:
-            return f"+{country_code(digits)}-phone-{self._token('phone', '+' + digits)}"
-        return f"phone-{self._token('phone', digits or number.strip().lower())}"
+            return self._issue(
+                f"+{country_code(digits)}-phone-{self._token('phone', '+' + digits)}",
+                "+" + digits)
+        return self._issue(f"phone-{self._token('phone', digits or number.strip().lower())}",
+                           number.strip())
 
     def person(self, value: str) -> str:
         """A person identifier of any shape (e-mail address, directory id, name)."""
@@ -167,12 +184,32 @@ class Redactor:
             return value
         if _EMAIL.fullmatch(value):
             return self.email(value)
-        return f"person-{self._token('person', value.strip().lower())}"
+        return self._issue(f"person-{self._token('person', value.strip().lower())}",
+                           value.strip())
 
     def name(self, display_name: str) -> str:
         if _PSEUDONYM.fullmatch(display_name):
             return display_name
-        return f"name-{self._token('name', ' '.join(display_name.lower().split()))}"
+        return self._issue(
+            f"name-{self._token('name', ' '.join(display_name.lower().split()))}",
+            " ".join(display_name.split()))
+
+    def write_map(self, path: str | Path, document: Any) -> int:
+        """The client's key: each pseudonym that appears in ``document`` (a redacted
+        Result) and what it replaced, written owner-only and atomically to ``path`` — a
+        file apart from every report, which never embeds it. Returns how many entries."""
+        from sprawl_audit.core.atomic import atomic_write_text
+        from sprawl_audit.core.finite import dumps
+
+        text = dumps(document, "the redacted Result", str(path), ensure_ascii=False)
+        seen = set(_PSEUDONYM_IN_TEXT.findall(text))
+        used = {p: o for p, o in sorted(self.issued.items()) if p in seen}
+        doc = {"purpose": "sprawl-audit redaction map: pseudonym -> original. Personal data: "
+                          "keep it apart from the reports it unlocks.",
+               "key_id": self.key_id, "pseudonyms": used}
+        atomic_write_text(Path(path), dumps(doc, "the redaction map", str(path),
+                                            ensure_ascii=False), privacy="personal")
+        return len(used)
 
     # -- documents --------------------------------------------------------------------
     def plan(self, result: Mapping[str, Any]) -> ResultRedaction:
