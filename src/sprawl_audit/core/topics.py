@@ -23,6 +23,8 @@ TOPICS: dict[str, str] = {
     "mail.forwarding": "mailbox rules and settings that forward mail outside",
     "mail.remote_domains": "organisation-wide automatic forwarding policy",
     "mail.smtp_auth": "legacy SMTP AUTH client submission state",
+    "audit.logging": "whether the platform's audit log records activity (Microsoft 365 "
+                     "unified audit log, mailbox auditing)",
     "collab.federation": "federation and external access settings of chat platforms",
     "collab.external_channels": "shared channels, Slack Connect and external chat spaces",
     "collab.meeting_policies": "meeting policies (anonymous join, recording, lobby)",
@@ -61,6 +63,7 @@ AREAS: dict[str, str] = {
     "mail.forwarding": "mail forwarding",
     "mail.remote_domains": "automatic forwarding policy",
     "mail.smtp_auth": "legacy SMTP sign-in",
+    "audit.logging": "audit logging",
     "collab.federation": "chat federation and external access",
     "collab.external_channels": "shared channels and outside members",
     "collab.meeting_policies": "meeting policies",
