@@ -54,6 +54,8 @@ def full_export(folder: Path, federation: dict[str, Any]) -> ex.ExportBundle:
         {"SettingName": "DefaultApp", "SettingValue": "All"},
         {"SettingName": "GlobalApp", "SettingValue": "All"},
         {"SettingName": "PrivateApp", "SettingValue": "None"}])
+    write(folder, ex.MESSAGING, [
+        {"Identity": "Global", "AllowUserDeleteMessage": False, "AllowUserEditMessage": True}])
     write(folder, ex.REMOTE_DOMAINS, [
         {"Identity": "Default", "DomainName": "*", "AutoForwardEnabled": True},
         {"Identity": "Partner", "DomainName": "partner.org.uk", "AutoForwardEnabled": True},
@@ -401,4 +403,41 @@ def test_audit_logging_without_the_export_is_not_assessed() -> None:
     c = by_topic(out)["audit.logging"]
     assert c.status == "not_configured" and "Get-AdminAuditLogConfig" in c.detail
     rule = _rules(out, ("baseline", "ncsc-caf"))["CAF-LOG-003"]
+    assert rule["status"] == "not_assessed"
+
+
+# -- Teams messaging policies (records: may users delete what they sent?) ----------------------
+@pytest.mark.parametrize("policies, attrs, status, verdict", [
+    ([{"Identity": "Global", "AllowUserDeleteMessage": True, "AllowUserEditMessage": True},
+      {"Identity": "Tag:Records", "AllowUserDeleteMessage": False}],
+     {"allow_message_deletion": True, "allow_message_editing": True,
+      "messaging_policies_allowing_deletion": 1}, "collected", "failed"),
+    ({"value": [{"Identity": "Global", "AllowUserDeleteMessage": "False",
+                 "AllowUserEditMessage": False}], "Count": 1},
+     {"allow_message_deletion": False, "allow_message_editing": False,
+      "messaging_policies_allowing_deletion": 0}, "collected", "passed"),
+    ([{"Identity": "Global", "AllowUserDeleteMessage": None}],
+     {"messaging_policies_allowing_deletion": 0}, "partial", "not_assessed"),
+    ([{"Identity": "Tag:Other", "AllowUserDeleteMessage": True}],
+     {"messaging_policies_allowing_deletion": 1}, "partial", "not_assessed"),
+])
+def test_teams_messaging_policy_feeds_the_message_deletion_rule(
+        tmp_path: Path, policies: Any, attrs: dict[str, Any], status: str,
+        verdict: str) -> None:
+    write(tmp_path, ex.MESSAGING, policies, "utf-16")
+    out = ex.transform_exports(ex.load_exports(tmp_path),
+                               topics=("collab.messaging_policies",))
+    got = teams_attrs(out)
+    assert {k: got[k] for k in attrs} == attrs and set(got) - set(attrs) == \
+        {"messaging_policies"}
+    c = by_topic(out)["collab.messaging_policies"]
+    assert c.status == status, c.detail
+    assert _rules(out, ("baseline", "uk-gov-nccc"))["NCCC-DEL-001"]["status"] == verdict
+
+
+def test_message_deletion_without_the_export_is_not_assessed() -> None:
+    out = ex.transform_exports(None, topics=("collab.messaging_policies",))
+    c = by_topic(out)["collab.messaging_policies"]
+    assert c.status == "not_configured" and "Get-CsTeamsMessagingPolicy" in c.detail
+    rule = _rules(out, ("baseline", "uk-gov-nccc"))["NCCC-DEL-001"]
     assert rule["status"] == "not_assessed"

@@ -29,6 +29,8 @@ TOPICS: dict[str, str] = {
     "collab.external_channels": "shared channels, Slack Connect and external chat spaces",
     "collab.meeting_policies": "meeting policies (anonymous join, recording, lobby)",
     "collab.app_policies": "which apps users may add to chat platforms",
+    "collab.messaging_policies": "chat messaging policies: whether users may delete or edit "
+                                 "the messages they sent",
     "collab.guest_reach": "the channels, teams or spaces each guest account is in",
     "collab.retention": "message retention settings",
     "phone.numbers": "telephone numbers with their owners, providers and systems",
@@ -68,6 +70,7 @@ AREAS: dict[str, str] = {
     "collab.external_channels": "shared channels and outside members",
     "collab.meeting_policies": "meeting policies",
     "collab.app_policies": "chat app policies",
+    "collab.messaging_policies": "chat message deletion policy",
     "collab.retention": "message retention",
     "phone.numbers": "phone numbers",
     "dns.email": "email authentication",

@@ -13,6 +13,8 @@
       teams-app-permission-policies.json    Get-CsTeamsAppPermissionPolicy
       teams-app-settings.json               Get-M365UnifiedTenantSettings (org-wide app
                                             settings of app-centric management)
+      teams-messaging-policies.json         Get-CsTeamsMessagingPolicy (who may delete or
+                                            edit sent messages)
       exchange-remote-domains.json          Get-RemoteDomain
       exchange-outbound-spam-policies.json  Get-HostedOutboundSpamFilterPolicy
       exchange-transport-config.json        Get-TransportConfig
@@ -186,6 +188,10 @@ if (-not $SkipTeams) {
         @{ n = 'GlobalCatalogApps'; e = { Get-AppIds $_.GlobalCatalogApps } },
         @{ n = 'PrivateCatalogAppsType'; e = { [string]$_.PrivateCatalogAppsType } },
         @{ n = 'PrivateCatalogApps'; e = { Get-AppIds $_.PrivateCatalogApps } })
+
+    Write-Export 'teams-messaging-policies.json' (Get-CsTeamsMessagingPolicy | Select-Object `
+            @{ n = 'Identity'; e = { [string]$_.Identity } },
+        AllowUserDeleteMessage, AllowUserEditMessage, AllowUserDeleteChat, AllowOwnerDeleteMessage)
 
     # App-centric management: org-wide app settings (DefaultApp, GlobalApp, PrivateApp)
     # decide which apps users may add; the permission policies above no longer apply once

@@ -15,6 +15,8 @@ config's ``powershell_exports`` points at that folder.
   (``collab.app_policies``), with ``teams-app-settings.json`` —
   Get-M365UnifiedTenantSettings, the org-wide app settings of app-centric management,
   which decide over the permission policies when present;
+* ``teams-messaging-policies.json`` — Get-CsTeamsMessagingPolicy
+  (``collab.messaging_policies``: whether users may delete or edit sent messages);
 * ``exchange-remote-domains.json`` — Get-RemoteDomain (``mail.remote_domains``), with
   ``exchange-outbound-spam-policies.json`` — Get-HostedOutboundSpamFilterPolicy (optional);
 * ``exchange-transport-config.json`` — Get-TransportConfig (``mail.smtp_auth``), with
@@ -89,6 +91,7 @@ EXTERNAL_ACCESS = "teams-external-access-policies.json"
 MEETING = "teams-meeting-policies.json"
 APP_PERMISSION = "teams-app-permission-policies.json"
 APP_SETTINGS = "teams-app-settings.json"
+MESSAGING = "teams-messaging-policies.json"
 REMOTE_DOMAINS = "exchange-remote-domains.json"
 OUTBOUND_SPAM = "exchange-outbound-spam-policies.json"
 TRANSPORT = "exchange-transport-config.json"
@@ -98,7 +101,7 @@ AUDIT_CONFIG = "exchange-admin-audit-log-config.json"
 ORG_CONFIG = "exchange-organization-config.json"
 INFO = "export-info.json"
 ALL_FILES: tuple[str, ...] = (FEDERATION, EXTERNAL_ACCESS, MEETING, APP_PERMISSION,
-                              APP_SETTINGS, REMOTE_DOMAINS, OUTBOUND_SPAM, TRANSPORT,
+                              APP_SETTINGS, MESSAGING, REMOTE_DOMAINS, OUTBOUND_SPAM, TRANSPORT,
                               CAS_MAILBOXES, MAILBOX_FORWARDING, AUDIT_CONFIG, ORG_CONFIG,
                               INFO)
 #: Topic → (required file, cmdlet that writes it).
@@ -106,6 +109,7 @@ TOPIC_FILES: Mapping[str, tuple[str, str]] = {
     "collab.federation": (FEDERATION, "Get-CsTenantFederationConfiguration"),
     "collab.meeting_policies": (MEETING, "Get-CsTeamsMeetingPolicy"),
     "collab.app_policies": (APP_PERMISSION, "Get-CsTeamsAppPermissionPolicy"),  # + settings
+    "collab.messaging_policies": (MESSAGING, "Get-CsTeamsMessagingPolicy"),
     "mail.remote_domains": (REMOTE_DOMAINS, "Get-RemoteDomain"),
     "mail.smtp_auth": (TRANSPORT, "Get-TransportConfig"),
     "mail.forwarding": (MAILBOX_FORWARDING, "Get-Mailbox"),  # + inbox rules from Graph
@@ -602,6 +606,44 @@ def transform_app_policies(bundle: ExportBundle, source: SourceRef) -> Inventory
     return out
 
 
+def transform_messaging_policies(bundle: ExportBundle, source: SourceRef) -> InventoryBuilder:
+    """Whether users may delete or edit the messages they sent (the Global policy decides
+    for everyone without another policy assigned; how many others allow it is counted).
+
+    A chat whose senders can delete what they wrote cannot be relied on as a record,
+    whatever its retention; the records-keeping rules judge ``allow_message_deletion``
+    as they do Slack's. A Global value that is missing or not true/false is left out and
+    makes the topic ``partial``.
+    """
+    policies = bundle.get(MESSAGING) or []
+    g = _global(policies)
+    problems: list[str] = []
+    if g is None:
+        problems.append("no Global messaging policy in the export")
+        g = {}
+    deleting = [p for p in policies if _bool(prop(p, "AllowUserDeleteMessage"))]
+    attrs: dict[str, Any] = {
+        "messaging_policies": len(policies),
+        "allow_message_deletion": _bool(prop(g, "AllowUserDeleteMessage")),
+        "allow_message_editing": _bool(prop(g, "AllowUserEditMessage")),
+        "messaging_policies_allowing_deletion": len(deleting),
+    }
+    if g and attrs["allow_message_deletion"] is None:
+        problems.append("Global AllowUserDeleteMessage "
+                        f"{_shown(prop(g, 'AllowUserDeleteMessage'))} is not true/false")
+    attrs = {k: v for k, v in attrs.items() if v is not None}
+    out = InventoryBuilder()
+    out.platforms.append(Platform(id="teams", ref=TEAMS, name="Microsoft Teams",
+                                  attributes=attrs, sources=(source,)))
+    detail = (f"{len(policies)} messaging policies; Global: users may delete sent messages "
+              f"{_yes(attrs.get('allow_message_deletion'))}, edit them "
+              f"{_yes(attrs.get('allow_message_editing'))}; {len(deleting)} policies allow "
+              "deletion")
+    out.coverage.append(_cov(source, "collab.messaging_policies", detail + _when(bundle),
+                             len(policies), problems))
+    return out
+
+
 # -- Exchange Online ------------------------------------------------------------------------
 #: Exchange's AutoForwardingMode in declaration order, so 5.1's numbers read as names
 #: (Automatic=0, Off=1, On=2; Set-HostedOutboundSpamFilterPolicy's accepted values).
@@ -875,6 +917,7 @@ _TRANSFORMS = {
     "collab.federation": transform_federation,
     "collab.meeting_policies": transform_meeting_policies,
     "collab.app_policies": transform_app_policies,
+    "collab.messaging_policies": transform_messaging_policies,
     "mail.remote_domains": transform_remote_domains,
     "mail.smtp_auth": transform_smtp_auth,
     "audit.logging": transform_audit_logging,

@@ -118,6 +118,9 @@ EXPORT_TOPICS: dict[str, tuple[str, str, str]] = {
         "teams-app-permission-policies.json",
         "Get-CsTeamsAppPermissionPolicy, Get-M365UnifiedTenantSettings",
         "Teams Administrator or Global Reader (org-wide app settings: a signed-in admin)"),
+    "collab.messaging_policies": (
+        "teams-messaging-policies.json", "Get-CsTeamsMessagingPolicy",
+        "Teams Administrator or Global Reader"),
     "mail.remote_domains": (
         "exchange-remote-domains.json",
         "Get-RemoteDomain, Get-HostedOutboundSpamFilterPolicy",
