@@ -315,6 +315,15 @@ def _global(policies: list[Obj]) -> Obj | None:
     return None
 
 
+def _global_policy(policies: list[Obj], kind: str) -> tuple[Obj, list[str]]:
+    """The Global policy, or ``{}`` and the problem saying it is missing (its settings
+    then cannot be read, so the topic is partial)."""
+    g = _global(policies)
+    if g is None:
+        return {}, [f"no Global {kind} policy in the export"]
+    return g, []
+
+
 # -- Teams federation (external access) ----------------------------------------------------
 @dataclass
 class Federation:
@@ -476,11 +485,7 @@ LOBBY_SETTINGS: Mapping[str, str] = {n.lower(): n for n in (
 
 def transform_meeting_policies(bundle: ExportBundle, source: SourceRef) -> InventoryBuilder:
     policies = bundle.get(MEETING) or []
-    g = _global(policies)
-    problems: list[str] = []
-    if g is None:
-        problems.append("no Global meeting policy in the export")
-        g = {}
+    g, problems = _global_policy(policies, "meeting")
     anon = [p for p in policies if _bool(prop(p, "AllowAnonymousUsersToJoinMeeting"))]
     lobby_raw = prop(g, "AutoAdmittedUsers")
     lobby = enum_name(lobby_raw, LOBBY_SETTINGS)
@@ -501,15 +506,20 @@ def transform_meeting_policies(bundle: ExportBundle, source: SourceRef) -> Inven
             problems.append(f"Global AutoAdmittedUsers {_shown(lobby_raw)} is not a known "
                             "lobby setting")
     attrs = {k: v for k, v in attrs.items() if v is not None}
-    out = InventoryBuilder()
-    out.platforms.append(Platform(id="teams", ref=TEAMS, name="Microsoft Teams",
-                                  attributes=attrs, sources=(source,)))
     detail = (f"{len(policies)} meeting policies; Global: anonymous join "
               f"{_yes(attrs.get('meeting_anonymous_join'))}, lobby bypass "
               f"{attrs.get('meeting_lobby_bypass') or 'unknown'}, cloud recording "
               f"{_yes(attrs.get('meeting_cloud_recording'))}")
-    out.coverage.append(_cov(source, "collab.meeting_policies", detail + _when(bundle),
-                             len(policies), problems))
+    return _teams_posture(bundle, source, attrs, detail, len(policies), problems)
+
+
+def _teams_posture(bundle: ExportBundle, source: SourceRef, attrs: dict[str, Any],
+                   detail: str, items: int, problems: list[str]) -> InventoryBuilder:
+    """Policy settings as attributes of the ``teams`` platform, with the topic's coverage."""
+    out = InventoryBuilder()
+    out.platforms.append(Platform(id="teams", ref=TEAMS, name="Microsoft Teams",
+                                  attributes=attrs, sources=(source,)))
+    out.coverage.append(_cov(source, source.topic, detail + _when(bundle), items, problems))
     return out
 
 
@@ -616,11 +626,7 @@ def transform_messaging_policies(bundle: ExportBundle, source: SourceRef) -> Inv
     makes the topic ``partial``.
     """
     policies = bundle.get(MESSAGING) or []
-    g = _global(policies)
-    problems: list[str] = []
-    if g is None:
-        problems.append("no Global messaging policy in the export")
-        g = {}
+    g, problems = _global_policy(policies, "messaging")
     deleting = [p for p in policies if _bool(prop(p, "AllowUserDeleteMessage"))]
     attrs: dict[str, Any] = {
         "messaging_policies": len(policies),
@@ -632,16 +638,11 @@ def transform_messaging_policies(bundle: ExportBundle, source: SourceRef) -> Inv
         problems.append("Global AllowUserDeleteMessage "
                         f"{_shown(prop(g, 'AllowUserDeleteMessage'))} is not true/false")
     attrs = {k: v for k, v in attrs.items() if v is not None}
-    out = InventoryBuilder()
-    out.platforms.append(Platform(id="teams", ref=TEAMS, name="Microsoft Teams",
-                                  attributes=attrs, sources=(source,)))
     detail = (f"{len(policies)} messaging policies; Global: users may delete sent messages "
               f"{_yes(attrs.get('allow_message_deletion'))}, edit them "
               f"{_yes(attrs.get('allow_message_editing'))}; {len(deleting)} policies allow "
               "deletion")
-    out.coverage.append(_cov(source, "collab.messaging_policies", detail + _when(bundle),
-                             len(policies), problems))
-    return out
+    return _teams_posture(bundle, source, attrs, detail, len(policies), problems)
 
 
 # -- Exchange Online ------------------------------------------------------------------------
