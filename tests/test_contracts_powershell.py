@@ -25,14 +25,16 @@ CASES = sorted(p for p in CORPUS.iterdir() if (p / "case.yaml").is_file())
 #: The rule that judges each export topic.
 RULES = {"collab.federation": "SA-FED-001", "collab.meeting_policies": "CAF-MEET-001",
          "collab.app_policies": "CAF-APP-001", "mail.remote_domains": "CAF-MAIL-001",
-         "mail.smtp_auth": "CAF-MAIL-002"}
+         "mail.smtp_auth": "CAF-MAIL-002", "mail.forwarding": "SA-MAIL-001",
+         "audit.logging": "CAF-LOG-003", "collab.messaging_policies": "NCCC-DEL-001"}
 
 
 def judge(out: InventoryBuilder) -> dict[str, dict[str, Any]]:
     inv = out.build(Organisation(name="Fixture", domains=("fixture.example",),
                                  as_of="2026-11-01T00:00:00Z"))
-    result = run_audit(inv, Config(rule_packs=("baseline", "ncsc-caf")),
-                       RuleSelection(packs=("baseline", "ncsc-caf")), mode="live",
+    packs = ("baseline", "ncsc-caf", "uk-gov-nccc")
+    result = run_audit(inv, Config(rule_packs=packs),
+                       RuleSelection(packs=packs), mode="live",
                        connectors=["m365"], fail_on=None)
     return {r["id"]: r for r in result["rules"]}
 
@@ -40,7 +42,9 @@ def judge(out: InventoryBuilder) -> dict[str, dict[str, Any]]:
 def test_the_corpus_covers_every_shape_the_issue_names() -> None:
     shapes = " ".join(yaml.safe_load((c / "case.yaml").read_text())["shape"] for c in CASES)
     for words in ("enums as numbers", "value", "UTF-16", "BOM", "default depth",
-                  "type name", "AllowedDomains: []", "Get-M365UnifiedTenantSettings"):
+                  "type name", "AllowedDomains: []", "Get-M365UnifiedTenantSettings",
+                  "ForwardingSmtpAddress", "ForwardingAddress", "UnifiedAuditLogIngestionEnabled",
+                  "AuditDisabled", "AllowUserDeleteMessage"):
         assert words in shapes, words
     assert len(CASES) >= 15
 
@@ -72,5 +76,11 @@ def test_a_powershell_shape_is_read_or_not_assessed_never_passed(folder: Path) -
                          if link.kind == "federation" and link.target != "teams.live.com")
         assert targets == expect["allowed"]
         assert teams["federation"] == "allowlist"
+    if "forwarding" in expect:
+        targets = sorted(link.target for link in out.external_links
+                         if link.kind == "mail_forwarding")
+        assert targets == expect["forwarding"]
+        assert all("mailbox forwarding (Set-Mailbox)" in link.detail
+                   for link in out.external_links if link.kind == "mail_forwarding")
     if "outbound_autoforwarding_mode" in expect:
         assert exo["outbound_autoforwarding_mode"] == expect["outbound_autoforwarding_mode"]

@@ -9,7 +9,9 @@ or a double-counted retry shows up as a difference.
 
 from __future__ import annotations
 
+import json
 import random
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -106,9 +108,12 @@ def test_demo_tenant_collected_live_matches_the_demo_depth(fake_for: Any, demo: 
     c = cov(out)
     graph_topics = ("directory.users", "directory.guests", "activity.usage", "oauth.grants",
                     "identity.sso", "oauth.consent_policy", "identity.cross_tenant",
-                    "collab.external_channels", "phone.numbers", "mail.forwarding",
-                    "licences.subscriptions")
+                    "collab.external_channels", "phone.numbers", "licences.subscriptions")
     assert all(c[t].status == "collected" for t in graph_topics), {t: c[t] for t in graph_topics}
+    # inbox rules read, mailbox forwarding (only in the Exchange export) not: partial
+    assert c["mail.forwarding"].status == "partial"
+    assert c["mail.forwarding"].detail.startswith(
+        "sources read: inbox rules (Graph); not read: mailbox forwarding (Get-Mailbox export)")
     # subscriptions with their seats, as the pure transform makes them of the raw SKUs
     entra = [p for p in out.platforms if p.id == "entra-id"
              and p.sources[0].topic == "licences.subscriptions"]
@@ -441,6 +446,33 @@ def test_mailbox_rules_are_opt_in_and_capped(fake_for: Any) -> None:
                                  [d["id"] for d in tenant.domains])
     assert [x for x in capped.external_links if x.kind == "mail_forwarding"] == \
         want.external_links
+
+
+def test_mailbox_forwarding_from_the_export_joins_the_inbox_rules(
+        fake_for: Any, tmp_path: Path) -> None:
+    """Both sources read: one ``mail.forwarding`` entry, collected, naming both; the
+    mailbox's forwarding is a link beside the rules' links, the tenant's domains inside."""
+    tenant = generate_tenant(users=60, devices=3, service_principals=3, teams=2, seed=21)
+    fake = fake_for(tenant)
+    own = next(d["id"] for d in tenant.domains if d.get("isVerified"))
+    (tmp_path / "exchange-mailbox-forwarding.json").write_text(json.dumps([
+        {"UserPrincipalName": f"ops@{own}", "PrimarySmtpAddress": f"ops@{own}",
+         "ForwardingSmtpAddress": "smtp:ops.archive@personalmail.example",
+         "ForwardingAddress": None, "DeliverToMailboxAndForward": True},
+        {"UserPrincipalName": f"desk@{own}", "PrimarySmtpAddress": f"desk@{own}",
+         "ForwardingSmtpAddress": f"smtp:team@{own}", "ForwardingAddress": None}]))
+    _, out = collect(fake, mailbox_rules={"enabled": True},
+                     powershell_exports=str(tmp_path))
+    [c] = [c for c in out.coverage if c.topic == "mail.forwarding"]
+    assert c.status == "collected", c.detail
+    assert c.detail.startswith("sources read: inbox rules (Graph), mailbox forwarding")
+    mailbox = [x for x in out.external_links if x.kind == "mail_forwarding"
+               and "Set-Mailbox" in x.detail]
+    assert [(x.target, x.people) for x in mailbox] == [("personalmail.example",
+                                                        (f"ops@{own}",))]
+    rules = transform_inbox_rules(mailboxes(tenant), [d["id"] for d in tenant.domains])
+    assert [x for x in out.external_links if x.kind == "mail_forwarding"
+            and "Set-Mailbox" not in x.detail] == rules.external_links
 
 
 def test_plain_mode_page_100_sequential_no_batch_gets_the_same_inventory(fake_for: Any) -> None:

@@ -12,6 +12,7 @@ from repo_paths import CONNECTORS
 
 from sprawl_audit.config import Config
 from sprawl_audit.connectors.m365 import exports as ex
+from sprawl_audit.connectors.m365.transform.directory import EXCHANGE
 from sprawl_audit.core.errors import UserError
 from sprawl_audit.core.model import AppRef, Inventory, InventoryBuilder, Organisation
 from sprawl_audit.pipeline import RuleSelection, run_audit
@@ -53,6 +54,8 @@ def full_export(folder: Path, federation: dict[str, Any]) -> ex.ExportBundle:
         {"SettingName": "DefaultApp", "SettingValue": "All"},
         {"SettingName": "GlobalApp", "SettingValue": "All"},
         {"SettingName": "PrivateApp", "SettingValue": "None"}])
+    write(folder, ex.MESSAGING, [
+        {"Identity": "Global", "AllowUserDeleteMessage": False, "AllowUserEditMessage": True}])
     write(folder, ex.REMOTE_DOMAINS, [
         {"Identity": "Default", "DomainName": "*", "AutoForwardEnabled": True},
         {"Identity": "Partner", "DomainName": "partner.org.uk", "AutoForwardEnabled": True},
@@ -64,6 +67,14 @@ def full_export(folder: Path, federation: dict[str, Any]) -> ex.ExportBundle:
         {"PrimarySmtpAddress": "a@x", "SmtpClientAuthenticationDisabled": False},
         {"PrimarySmtpAddress": "b@x", "SmtpClientAuthenticationDisabled": None},
         {"PrimarySmtpAddress": "c@x", "SmtpClientAuthenticationDisabled": True}])
+    write(folder, ex.MAILBOX_FORWARDING, [
+        {"UserPrincipalName": "a@example.org.uk", "PrimarySmtpAddress": "a@example.org.uk",
+         "ForwardingSmtpAddress": None, "ForwardingAddress": None,
+         "DeliverToMailboxAndForward": False}])
+    write(folder, ex.AUDIT_CONFIG, {"UnifiedAuditLogIngestionEnabled": True,
+                                    "AdminAuditLogEnabled": True})
+    write(folder, ex.ORG_CONFIG, {"Identity": "example.onmicrosoft.com",
+                                  "AuditDisabled": False})
     write(folder, ex.INFO, {"ExportedAt": "2026-10-30T09:00:00Z"})
     return ex.load_exports(folder)
 
@@ -205,11 +216,13 @@ def test_an_export_is_read_by_the_one_export_reader(tmp_path: Path) -> None:
 
 
 # -- the rules ------------------------------------------------------------------------------------
-def _rules(out: InventoryBuilder) -> dict[str, dict[str, Any]]:
+def _rules(out: InventoryBuilder, packs: tuple[str, ...] = ()) -> dict[str, dict[str, Any]]:
     inv: Inventory = out.build(Organisation(name="Test", domains=("example.org.uk",),
                                             as_of="2026-11-01T00:00:00Z"))
-    result = run_audit(inv, Config(), RuleSelection(), mode="live", connectors=["m365"],
-                       fail_on=None)
+    config = Config(rule_packs=packs) if packs else Config()
+    selection = RuleSelection(packs=packs) if packs else RuleSelection()
+    result = run_audit(inv, config, selection, mode="live",
+                       connectors=["m365"], fail_on=None)
     return {r["id"]: r for r in result["rules"]}
 
 
@@ -236,7 +249,8 @@ def test_the_export_script_is_read_only_and_writes_the_documented_files() -> Non
     verbs = set(re.findall(r"\b(Get|Set|New|Remove|Add|Grant|Enable|Disable|Update)-"
                            r"(?:Cs|M365)\w+", text))
     verbs |= set(re.findall(r"\b(Set|New|Remove|Add|Enable|Disable|Update)-"
-                            r"(?:RemoteDomain|TransportConfig|CASMailbox|HostedOutbound\w+)",
+                            r"(?:RemoteDomain|TransportConfig|CASMailbox|HostedOutbound\w+|"
+                            r"Mailbox|Recipient|AdminAuditLogConfig|OrganizationConfig)",
                             text))
     assert verbs == {"Get"}
     for name in ex.ALL_FILES:
@@ -246,3 +260,181 @@ def test_the_export_script_is_read_only_and_writes_the_documented_files() -> Non
     assert "UTF8Encoding($false)" in text  # UTF-8 without a BOM
     assert "GetUnresolvedProviderPathFromPSPath($OutputDirectory)" in text
     assert "Get-M365UnifiedTenantSettings" in text
+
+
+# -- mailbox-level forwarding (Get-Mailbox) --------------------------------------------------
+def mailbox(upn: str, **fields: Any) -> dict[str, Any]:
+    return {"UserPrincipalName": upn, "PrimarySmtpAddress": upn, "ForwardingSmtpAddress": None,
+            "ForwardingAddress": None, "DeliverToMailboxAndForward": False, **fields}
+
+
+def forwarding(tmp_path: Path, mailboxes: list[dict[str, Any]],
+               encoding: str = "utf-8") -> InventoryBuilder:
+    write(tmp_path, ex.MAILBOX_FORWARDING, mailboxes, encoding)
+    return ex.transform_exports(ex.load_exports(tmp_path), topics=("mail.forwarding",),
+                                org_domains=("example.org.uk",))
+
+
+@pytest.mark.parametrize("value", [
+    "smtp:Ali.Khan@Gmail.com", "SMTP:ali.khan@gmail.com", "ali.khan@gmail.com",
+    {"AddressString": "ali.khan@gmail.com", "ProxyAddressString": "smtp:ali.khan@gmail.com"},
+])
+def test_mailbox_forwarding_to_an_outside_address_is_a_forwarding_link(
+        tmp_path: Path, value: Any) -> None:
+    out = forwarding(tmp_path, [
+        mailbox("ali@example.org.uk", ForwardingSmtpAddress=value,
+                DeliverToMailboxAndForward=True),
+        mailbox("bea@example.org.uk"),
+        mailbox("cat@example.org.uk", ForwardingSmtpAddress="smtp:team@example.org.uk")])
+    [link] = out.external_links
+    assert (link.kind, link.target, link.people) == ("mail_forwarding", "gmail.com",
+                                                     ("ali@example.org.uk",))
+    assert link.platform == EXCHANGE
+    assert "mailbox forwarding (Set-Mailbox)" in link.detail
+    assert link.attributes == {"mailboxes": 1, "keep_copy": 1}
+    c = by_topic(out)["mail.forwarding"]
+    assert c.status == "collected"
+    assert "3 mailboxes read; 1 forward outside the organisation, 1 inside" in c.detail
+
+
+def test_forwarding_to_a_recipient_object_is_resolved_only_with_its_address(
+        tmp_path: Path) -> None:
+    out = forwarding(tmp_path, [
+        mailbox("ali@example.org.uk", ForwardingAddress="Ali personal",
+                ForwardingRecipientAddress="SMTP:ali.home@outlook.com"),
+        mailbox("bea@example.org.uk", ForwardingAddress="Bea (contact)"),
+    ], encoding="utf-16")  # Windows PowerShell 5.1's Out-File
+    assert [(x.target, x.people) for x in out.external_links] == [
+        ("outlook.com", ("ali@example.org.uk",))]
+    c = by_topic(out)["mail.forwarding"]
+    assert c.status == "partial"
+    assert "1 mailbox(es) forwarding to a recipient object not resolved" in c.detail
+
+
+@pytest.mark.parametrize("value", ["Microsoft.Exchange.Data.SmtpProxyAddress",
+                                   "x500:/o=Example/cn=Recipients", 42, {"Prefix": "SMTP"}])
+def test_an_unreadable_forwarding_address_is_partial_never_no_forwarding(
+        tmp_path: Path, value: Any) -> None:
+    out = forwarding(tmp_path, [mailbox("ali@example.org.uk", ForwardingSmtpAddress=value)])
+    assert not out.external_links
+    c = by_topic(out)["mail.forwarding"]
+    assert c.status == "partial" and "not an SMTP address" in c.detail
+
+
+def test_mailbox_forwarding_fires_the_personal_and_outside_domain_rules(
+        tmp_path: Path) -> None:
+    out = forwarding(tmp_path, [
+        mailbox("ali@example.org.uk", ForwardingSmtpAddress="smtp:ali@gmail.com"),
+        mailbox("bea@example.org.uk", ForwardingSmtpAddress="smtp:bea@partner-council.gov.uk")])
+    rules = _rules(out)
+    assert rules["SA-MAIL-002"]["status"] == "failed" and rules["SA-MAIL-002"]["findings"] == 1
+    assert rules["SA-MAIL-001"]["status"] == "failed" and rules["SA-MAIL-001"]["findings"] == 1
+
+
+def cover(status: str, detail: str = "", items: int = 0) -> Any:
+    from sprawl_audit.connectors.interface import coverage
+
+    return coverage("m365", "mail.forwarding", status, detail, items)
+
+
+def test_forwarding_coverage_says_which_sources_were_read() -> None:
+    both = ex.join_forwarding([cover("collected", "inbox rules of 40 mailboxes read", 2)],
+                              [cover("collected", "mailbox forwarding of 40 read", 1)])
+    assert [(c.status, c.items) for c in both] == [("collected", 3)]
+    assert both[0].detail.startswith("sources read: inbox rules (Graph), mailbox forwarding")
+    rules_only = ex.join_forwarding([cover("collected", "inbox rules read")],
+                                    [cover("not_configured", "run the script")])
+    assert rules_only[0].status == "partial"
+    assert "not read: mailbox forwarding (Get-Mailbox export)" in rules_only[0].detail
+    assert "run the script" in rules_only[0].detail
+    export_only = ex.join_forwarding([cover("not_configured", "mailbox_rules is off")],
+                                     [cover("collected", "mailbox forwarding read")])
+    assert export_only[0].status == "partial" and "not read: inbox rules" in \
+        export_only[0].detail
+    half = ex.join_forwarding([cover("partial", "capped")], [cover("collected", "read")])
+    assert half[0].status == "partial"
+    neither = ex.join_forwarding([cover("forbidden", "no MailboxSettings.Read")],
+                                 [cover("not_configured", "no export")])
+    assert [c.status for c in neither] == ["forbidden", "not_configured"]
+
+
+# -- unified audit log and mailbox auditing --------------------------------------------------
+def audit(tmp_path: Path, ual: Any, org: dict[str, Any] | None,
+          encoding: str = "utf-8") -> InventoryBuilder:
+    write(tmp_path, ex.AUDIT_CONFIG, [{"UnifiedAuditLogIngestionEnabled": ual,
+                                       "AdminAuditLogEnabled": True}], encoding)
+    if org is not None:
+        write(tmp_path, ex.ORG_CONFIG, org, encoding)
+    return ex.transform_exports(ex.load_exports(tmp_path), topics=("audit.logging",))
+
+
+def exo_attrs(out: InventoryBuilder) -> dict[str, Any]:
+    return {k: v for p in out.platforms if p.id == "exchange-online"
+            for k, v in p.attributes.items()}
+
+
+@pytest.mark.parametrize("ual, org, attrs, status, verdict", [
+    (True, {"AuditDisabled": False}, {"unified_audit_log": True, "mailbox_audit": True},
+     "collected", "passed"),
+    (False, {"AuditDisabled": False}, {"unified_audit_log": False, "mailbox_audit": True},
+     "collected", "failed"),
+    ("True", {"AuditDisabled": "True"}, {"unified_audit_log": True, "mailbox_audit": False},
+     "collected", "failed"),
+    (True, None, {"unified_audit_log": True}, "partial", "not_assessed"),
+    (False, None, {"unified_audit_log": False}, "partial", "failed"),
+    ("Microsoft.Exchange.Data.Something", {"AuditDisabled": False}, {"mailbox_audit": True},
+     "partial", "not_assessed"),
+])
+def test_audit_logging_posture_and_its_rule(tmp_path: Path, ual: Any, org: Any,
+                                            attrs: dict[str, Any], status: str,
+                                            verdict: str) -> None:
+    out = audit(tmp_path, ual, org)
+    got = exo_attrs(out)
+    assert {k: got[k] for k in got if k != "admin_audit_log"} == attrs
+    c = by_topic(out)["audit.logging"]
+    assert c.status == status, c.detail
+    if org is None:
+        assert "mailbox auditing not exported" in c.detail
+    assert _rules(out, ("baseline", "ncsc-caf"))["CAF-LOG-003"]["status"] == verdict
+
+
+@pytest.mark.parametrize("topic, cmdlet, pack, rule", [
+    ("audit.logging", "Get-AdminAuditLogConfig", "ncsc-caf", "CAF-LOG-003"),
+    ("collab.messaging_policies", "Get-CsTeamsMessagingPolicy", "uk-gov-nccc", "NCCC-DEL-001"),
+])
+def test_without_the_export_the_rule_is_not_assessed(topic: str, cmdlet: str, pack: str,
+                                                     rule: str) -> None:
+    out = ex.transform_exports(None, topics=(topic,))
+    c = by_topic(out)[topic]
+    assert c.status == "not_configured" and cmdlet in c.detail
+    assert _rules(out, ("baseline", pack))[rule]["status"] == "not_assessed"
+
+
+# -- Teams messaging policies (records: may users delete what they sent?) ----------------------
+@pytest.mark.parametrize("policies, attrs, status, verdict", [
+    ([{"Identity": "Global", "AllowUserDeleteMessage": True, "AllowUserEditMessage": True},
+      {"Identity": "Tag:Records", "AllowUserDeleteMessage": False}],
+     {"allow_message_deletion": True, "allow_message_editing": True,
+      "messaging_policies_allowing_deletion": 1}, "collected", "failed"),
+    ({"value": [{"Identity": "Global", "AllowUserDeleteMessage": "False",
+                 "AllowUserEditMessage": False}], "Count": 1},
+     {"allow_message_deletion": False, "allow_message_editing": False,
+      "messaging_policies_allowing_deletion": 0}, "collected", "passed"),
+    ([{"Identity": "Global", "AllowUserDeleteMessage": None}],
+     {"messaging_policies_allowing_deletion": 0}, "partial", "not_assessed"),
+    ([{"Identity": "Tag:Other", "AllowUserDeleteMessage": True}],
+     {"messaging_policies_allowing_deletion": 1}, "partial", "not_assessed"),
+])
+def test_teams_messaging_policy_feeds_the_message_deletion_rule(
+        tmp_path: Path, policies: Any, attrs: dict[str, Any], status: str,
+        verdict: str) -> None:
+    write(tmp_path, ex.MESSAGING, policies, "utf-16")
+    out = ex.transform_exports(ex.load_exports(tmp_path),
+                               topics=("collab.messaging_policies",))
+    got = teams_attrs(out)
+    assert {k: got[k] for k in attrs} == attrs and set(got) - set(attrs) == \
+        {"messaging_policies"}
+    c = by_topic(out)["collab.messaging_policies"]
+    assert c.status == status, c.detail
+    assert _rules(out, ("baseline", "uk-gov-nccc"))["NCCC-DEL-001"]["status"] == verdict
+

@@ -83,6 +83,16 @@ def _mailbox_run(fake_for: Any, pace: float) -> tuple[FakeGraph, M365Connector, 
     return fake, connector, out
 
 
+def _rules_read_in_full(out: Any) -> bool:
+    """Every mailbox's inbox rules were read: ``mail.forwarding`` is partial only because
+    the mailbox forwarding export (not configured here) was not read."""
+    c = {c.topic: c for c in out.coverage}["mail.forwarding"]
+    rules_part = c.detail.split("inbox rules (Graph): ", 1)[1].split(" | ", 1)[0]
+    return (c.status == "partial" and c.detail.startswith(
+        "sources read: inbox rules (Graph); not read: mailbox forwarding")
+        and "unreadable" not in rules_part and "capped" not in rules_part)
+
+
 def test_paced_collection_stays_under_the_services_limit(fake_for: Any) -> None:
     """The fake refuses above 100 requests/s, counting every $batch part; paced at 95 a
     second, the mailbox fan-out is (almost) never refused, and nothing is lost."""
@@ -93,12 +103,11 @@ def test_paced_collection_stays_under_the_services_limit(fake_for: Any) -> None:
     assert pacer is not None and pacer.stats.units >= len(fake.sub_log) + fake.batches
     refused = fake.server.throttled
     assert refused <= 0.02 * len(fake.sub_log), (refused, len(fake.sub_log))
-    c = {c.topic: c for c in out.coverage}
-    assert c["mail.forwarding"].status == "collected"
+    assert _rules_read_in_full(out)
 
 
 def test_unpaced_collection_bounces_off_the_limit(fake_for: Any) -> None:
     """The same run without pacing is refused many times: what the bucket saves."""
     fake, _connector, out = _mailbox_run(fake_for, 0)
     assert fake.server.throttled > 0.05 * len(fake.sub_log)
-    assert {c.topic: c for c in out.coverage}["mail.forwarding"].status == "collected"
+    assert _rules_read_in_full(out)

@@ -26,6 +26,7 @@ else:  # Python 3.10: where it lived before 3.11
 
 from sprawl_audit.connectors.email.transform import transform_dns
 from sprawl_audit.connectors.interface import coverage
+from sprawl_audit.connectors.m365.exports import join_forwarding
 from sprawl_audit.connectors.m365.transform import (
     iter_values,
     transform_activity_reports,
@@ -77,6 +78,12 @@ NOT_CONFIGURED: tuple[tuple[str, str, str], ...] = (
     ("m365", "mail.remote_domains",
      "automatic forwarding policy comes from Exchange PowerShell exports "
      "(Get-RemoteDomain, Get-HostedOutboundSpamFilterPolicy); none were given"),
+    ("m365", "audit.logging",
+     "the unified audit log and mailbox auditing settings come from Exchange PowerShell "
+     "exports (Get-AdminAuditLogConfig, Get-OrganizationConfig); none were given"),
+    ("m365", "collab.messaging_policies",
+     "Teams messaging policies come from PowerShell exports (Get-CsTeamsMessagingPolicy); "
+     "none were given"),
     ("network_logs", "network.logs", "no network log import configured"),
     ("whatsapp", "messaging.business",
      "no WhatsApp Business Platform (Meta) account connected"),
@@ -171,7 +178,14 @@ def _m365(out: InventoryBuilder) -> tuple[str, ...]:
         _segment(path, "users"): list(iter_values([page]))
         for path, page in _json("m365/messageRules.json").items()
     }
-    out.extend(transform_inbox_rules(rules, org_domains))
+    inbox = transform_inbox_rules(rules, org_domains)
+    # as a live run without the Exchange export: inbox rules read, mailbox forwarding not
+    rule_cov = [c for c in inbox.coverage if c.topic == "mail.forwarding"]
+    inbox.coverage[:] = [c for c in inbox.coverage if c.topic != "mail.forwarding"]
+    inbox.coverage.extend(join_forwarding(rule_cov, [coverage(
+        "m365", "mail.forwarding", "not_configured",
+        "mailbox forwarding comes from the Get-Mailbox PowerShell export; none was given")]))
+    out.extend(inbox)
     guests = {
         _segment(path, "teams"): list(iter_values([page]))
         for path, page in _json("m365/teamGuests.json").items()

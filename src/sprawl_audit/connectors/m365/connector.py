@@ -34,7 +34,12 @@ from sprawl_audit.connectors.m365 import settings as m365_settings
 from sprawl_audit.connectors.m365.check import check_permissions
 from sprawl_audit.connectors.m365.client import open_session
 from sprawl_audit.connectors.m365.collect import EXPORT_TOPICS, GRAPH_TOPICS, Run
-from sprawl_audit.connectors.m365.exports import ExportBundle, load_exports, transform_exports
+from sprawl_audit.connectors.m365.exports import (
+    ExportBundle,
+    join_forwarding,
+    load_exports,
+    transform_exports,
+)
 from sprawl_audit.connectors.m365.settings import M365Settings
 from sprawl_audit.core.model import InventoryBuilder
 
@@ -54,7 +59,7 @@ class M365Connector(Connector[M365Settings]):
     """
 
     name = "m365"
-    topics = GRAPH_TOPICS + EXPORT_TOPICS
+    topics = tuple(dict.fromkeys(GRAPH_TOPICS + EXPORT_TOPICS))
 
     def __init__(self, *, clock: Clock | None = None, rng: random.Random | None = None,
                  prompt: Callable[[str], None] | None = None) -> None:
@@ -86,7 +91,16 @@ class M365Connector(Connector[M365Settings]):
             out = run.collect()
         finally:
             session.close()
-        out.extend(transform_exports(bundle, connector=self.name))
+        exported = transform_exports(bundle, connector=self.name, org_domains=run.domains)
+        # mail.forwarding has two sources (inbox rules from Graph, mailbox forwarding from
+        # the export): one coverage entry says which were read.
+        forwarding = join_forwarding(
+            [c for c in out.coverage if c.topic == "mail.forwarding"],
+            [c for c in exported.coverage if c.topic == "mail.forwarding"], self.name)
+        out.coverage[:] = [c for c in out.coverage if c.topic != "mail.forwarding"]
+        exported.coverage[:] = [c for c in exported.coverage if c.topic != "mail.forwarding"]
+        out.extend(exported)
+        out.coverage.extend(forwarding)
         self.state = run.state()
         self.domains = run.domains
         self.stats = session.transport.stats

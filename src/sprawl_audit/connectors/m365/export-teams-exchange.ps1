@@ -13,10 +13,18 @@
       teams-app-permission-policies.json    Get-CsTeamsAppPermissionPolicy
       teams-app-settings.json               Get-M365UnifiedTenantSettings (org-wide app
                                             settings of app-centric management)
+      teams-messaging-policies.json         Get-CsTeamsMessagingPolicy (who may delete or
+                                            edit sent messages)
       exchange-remote-domains.json          Get-RemoteDomain
       exchange-outbound-spam-policies.json  Get-HostedOutboundSpamFilterPolicy
       exchange-transport-config.json        Get-TransportConfig
       exchange-cas-mailboxes.json           Get-CASMailbox (SmtpClientAuthenticationDisabled)
+      exchange-mailbox-forwarding.json      Get-Mailbox (ForwardingSmtpAddress,
+                                            ForwardingAddress, DeliverToMailboxAndForward),
+                                            with Get-Recipient resolving ForwardingAddress
+      exchange-admin-audit-log-config.json  Get-AdminAuditLogConfig
+                                            (UnifiedAuditLogIngestionEnabled)
+      exchange-organization-config.json     Get-OrganizationConfig (AuditDisabled)
       export-info.json                      when, by which module versions, and why a
                                             file is missing (Errors)
 
@@ -25,13 +33,18 @@
     5.1 and PowerShell 7 alike.
 
     Roles needed (read-only): Teams Administrator or Global Reader for the Teams part;
-    Exchange "View-Only Organization Management" (or Global Reader) for the Exchange part.
+    Exchange "View-Only Organization Management" (or Global Reader) for the Exchange part,
+    which holds the View-Only Recipients (Get-Mailbox, Get-Recipient), View-Only
+    Configuration (Get-OrganizationConfig) and View-Only Audit Logs
+    (Get-AdminAuditLogConfig) roles.
 
     Modules: MicrosoftTeams and ExchangeOnlineManagement (PowerShell 5.1 or 7+):
         Install-Module MicrosoftTeams, ExchangeOnlineManagement -Scope CurrentUser
 
-    The mailbox export holds each mailbox's address and its SMTP AUTH override only;
-    sprawl-audit counts them and keeps no addresses. Use -SkipMailboxes to leave it out.
+    The mailbox exports hold each mailbox's address with its SMTP AUTH override, and its
+    forwarding settings; sprawl-audit counts the first and keeps only the forwarding
+    mailboxes and the outside domains they forward to (not the addresses). Use
+    -SkipMailboxes to leave both out.
 
 .PARAMETER OutputDirectory
     Folder to write the JSON files to (created if missing). A relative path is relative
@@ -47,7 +60,8 @@
     Do not connect to Exchange Online or export its settings.
 
 .PARAMETER SkipMailboxes
-    Do not export per-mailbox SMTP AUTH overrides (Get-CASMailbox).
+    Do not export per-mailbox SMTP AUTH overrides (Get-CASMailbox) or mailbox forwarding
+    (Get-Mailbox).
 
 .PARAMETER ExchangeEnvironmentName
     O365Default (default), O365USGovGCCHigh, O365USGovDoD or O365China.
@@ -70,7 +84,7 @@ param(
 )
 
 $ErrorActionPreference = 'Stop'
-$ScriptVersion = '2'
+$ScriptVersion = '3'
 # .NET file APIs resolve a relative path against the process's working directory, which
 # PowerShell's location (cd) does not change: resolve it the way cmdlets do.
 $OutputDirectory = $ExecutionContext.SessionState.Path.GetUnresolvedProviderPathFromPSPath($OutputDirectory)
@@ -175,6 +189,10 @@ if (-not $SkipTeams) {
         @{ n = 'PrivateCatalogAppsType'; e = { [string]$_.PrivateCatalogAppsType } },
         @{ n = 'PrivateCatalogApps'; e = { Get-AppIds $_.PrivateCatalogApps } })
 
+    Write-Export 'teams-messaging-policies.json' (Get-CsTeamsMessagingPolicy | Select-Object `
+            @{ n = 'Identity'; e = { [string]$_.Identity } },
+        AllowUserDeleteMessage, AllowUserEditMessage, AllowUserDeleteChat, AllowOwnerDeleteMessage)
+
     # App-centric management: org-wide app settings (DefaultApp, GlobalApp, PrivateApp)
     # decide which apps users may add; the permission policies above no longer apply once
     # a tenant is migrated. The cmdlet needs a signed-in admin (not certificate sign-in).
@@ -217,7 +235,37 @@ if (-not $SkipExchange) {
         Write-Export 'exchange-cas-mailboxes.json' (Get-CASMailbox -ResultSize Unlimited | Select-Object `
                 @{ n = 'PrimarySmtpAddress'; e = { [string]$_.PrimarySmtpAddress } },
             SmtpClientAuthenticationDisabled)
+
+        # Forwarding set on the mailbox itself (mailbox properties), which inbox rules do not
+        # show. ForwardingAddress names a recipient object (a mail contact or user), not an
+        # address: Get-Recipient resolves it, once per recipient.
+        $recipients = @{}
+        Write-Export 'exchange-mailbox-forwarding.json' (Get-Mailbox -ResultSize Unlimited | Select-Object `
+                @{ n = 'UserPrincipalName'; e = { [string]$_.UserPrincipalName } },
+            @{ n = 'PrimarySmtpAddress'; e = { [string]$_.PrimarySmtpAddress } },
+            @{ n = 'ForwardingSmtpAddress'; e = { if ($_.ForwardingSmtpAddress) { [string]$_.ForwardingSmtpAddress } } },
+            @{ n = 'ForwardingAddress'; e = { if ($_.ForwardingAddress) { [string]$_.ForwardingAddress } } },
+            @{ n = 'ForwardingRecipientAddress'; e = {
+                    $fa = [string]$_.ForwardingAddress
+                    if (-not $fa) { return $null }
+                    if (-not $recipients.ContainsKey($fa)) {
+                        $r = Get-Recipient -Identity $fa -ErrorAction SilentlyContinue
+                        $addr = [string](Get-Prop $r 'ExternalEmailAddress')
+                        if (-not $addr) { $addr = [string](Get-Prop $r 'PrimarySmtpAddress') }
+                        $recipients[$fa] = $addr
+                    }
+                    $recipients[$fa]
+                }
+            },
+            DeliverToMailboxAndForward)
     }
+
+    # Unified audit log ingestion (true to life only in Exchange Online PowerShell; the
+    # Security & Compliance module always says False) and mailbox auditing by default.
+    Write-Export 'exchange-admin-audit-log-config.json' (Get-AdminAuditLogConfig | Select-Object `
+            UnifiedAuditLogIngestionEnabled, AdminAuditLogEnabled)
+    Write-Export 'exchange-organization-config.json' (Get-OrganizationConfig | Select-Object `
+            @{ n = 'Identity'; e = { [string]$_.Identity } }, AuditDisabled)
     Disconnect-ExchangeOnline -Confirm:$false | Out-Null
 }
 

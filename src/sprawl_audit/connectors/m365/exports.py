@@ -15,10 +15,19 @@ config's ``powershell_exports`` points at that folder.
   (``collab.app_policies``), with ``teams-app-settings.json`` —
   Get-M365UnifiedTenantSettings, the org-wide app settings of app-centric management,
   which decide over the permission policies when present;
+* ``teams-messaging-policies.json`` — Get-CsTeamsMessagingPolicy
+  (``collab.messaging_policies``: whether users may delete or edit sent messages);
 * ``exchange-remote-domains.json`` — Get-RemoteDomain (``mail.remote_domains``), with
   ``exchange-outbound-spam-policies.json`` — Get-HostedOutboundSpamFilterPolicy (optional);
 * ``exchange-transport-config.json`` — Get-TransportConfig (``mail.smtp_auth``), with
   ``exchange-cas-mailboxes.json`` — Get-CASMailbox (optional, per-mailbox overrides);
+* ``exchange-mailbox-forwarding.json`` — Get-Mailbox (``ForwardingSmtpAddress``,
+  ``ForwardingAddress`` and, when the script resolved it with Get-Recipient, that
+  recipient's address): mailbox-level forwarding (``mail.forwarding``, beside the inbox
+  rules Graph reads);
+* ``exchange-admin-audit-log-config.json`` — Get-AdminAuditLogConfig
+  (``UnifiedAuditLogIngestionEnabled``), with ``exchange-organization-config.json`` —
+  Get-OrganizationConfig (``AuditDisabled``, mailbox auditing) (``audit.logging``);
 * ``export-info.json`` — when the export ran.
 
 Files are read in every shape PowerShell produces, not only the script's (ScubaGear's and
@@ -47,9 +56,11 @@ was read but cannot pass. An unparseable file is a user error (file and line).
 Records: federation becomes ``federation`` links from Teams — target ``*`` when any
 domain is allowed, else one per allowed domain — and chat with personal (consumer)
 Teams accounts a ``federation`` link to ``teams.live.com``, the ``teams-personal``
-platform's domain. Everything else is posture on the ``teams`` and ``exchange-online``
-platforms: policies permit, they are not evidence that anything was forwarded or shared,
-so they create no links.
+platform's domain. Forwarding set on a mailbox to an outside address is a
+``mail_forwarding`` link, as an inbox rule's is (the connector joins the two sources'
+``mail.forwarding`` coverage into one entry with :func:`join_forwarding`). Everything else
+is posture on the ``teams`` and ``exchange-online`` platforms: policies permit, they are
+not evidence that anything was forwarded or shared, so they create no links.
 """
 
 from __future__ import annotations
@@ -62,10 +73,17 @@ from pathlib import Path
 from typing import Any
 
 from sprawl_audit.connectors.interface import coverage
+from sprawl_audit.connectors.m365.odata import domain_of, is_internal
 from sprawl_audit.connectors.m365.transform.directory import EXCHANGE, TEAMS
 from sprawl_audit.core.errors import UserError
 from sprawl_audit.core.jsontext import JsonTextError, tolerant_export, unwrap
-from sprawl_audit.core.model import ExternalLink, InventoryBuilder, Platform, SourceRef
+from sprawl_audit.core.model import (
+    Coverage,
+    ExternalLink,
+    InventoryBuilder,
+    Platform,
+    SourceRef,
+)
 
 SCRIPT_NAME = "export-teams-exchange.ps1"
 FEDERATION = "teams-federation-configuration.json"
@@ -73,21 +91,29 @@ EXTERNAL_ACCESS = "teams-external-access-policies.json"
 MEETING = "teams-meeting-policies.json"
 APP_PERMISSION = "teams-app-permission-policies.json"
 APP_SETTINGS = "teams-app-settings.json"
+MESSAGING = "teams-messaging-policies.json"
 REMOTE_DOMAINS = "exchange-remote-domains.json"
 OUTBOUND_SPAM = "exchange-outbound-spam-policies.json"
 TRANSPORT = "exchange-transport-config.json"
 CAS_MAILBOXES = "exchange-cas-mailboxes.json"
+MAILBOX_FORWARDING = "exchange-mailbox-forwarding.json"
+AUDIT_CONFIG = "exchange-admin-audit-log-config.json"
+ORG_CONFIG = "exchange-organization-config.json"
 INFO = "export-info.json"
 ALL_FILES: tuple[str, ...] = (FEDERATION, EXTERNAL_ACCESS, MEETING, APP_PERMISSION,
-                              APP_SETTINGS, REMOTE_DOMAINS, OUTBOUND_SPAM, TRANSPORT,
-                              CAS_MAILBOXES, INFO)
+                              APP_SETTINGS, MESSAGING, REMOTE_DOMAINS, OUTBOUND_SPAM, TRANSPORT,
+                              CAS_MAILBOXES, MAILBOX_FORWARDING, AUDIT_CONFIG, ORG_CONFIG,
+                              INFO)
 #: Topic → (required file, cmdlet that writes it).
 TOPIC_FILES: Mapping[str, tuple[str, str]] = {
     "collab.federation": (FEDERATION, "Get-CsTenantFederationConfiguration"),
     "collab.meeting_policies": (MEETING, "Get-CsTeamsMeetingPolicy"),
     "collab.app_policies": (APP_PERMISSION, "Get-CsTeamsAppPermissionPolicy"),  # + settings
+    "collab.messaging_policies": (MESSAGING, "Get-CsTeamsMessagingPolicy"),
     "mail.remote_domains": (REMOTE_DOMAINS, "Get-RemoteDomain"),
     "mail.smtp_auth": (TRANSPORT, "Get-TransportConfig"),
+    "mail.forwarding": (MAILBOX_FORWARDING, "Get-Mailbox"),  # + inbox rules from Graph
+    "audit.logging": (AUDIT_CONFIG, "Get-AdminAuditLogConfig"),  # + Get-OrganizationConfig
 }
 TEAMS_CONSUMER_DOMAIN = "teams.live.com"
 Obj = Mapping[str, Any]
@@ -289,6 +315,15 @@ def _global(policies: list[Obj]) -> Obj | None:
     return None
 
 
+def _global_policy(policies: list[Obj], kind: str) -> tuple[Obj, list[str]]:
+    """The Global policy, or ``{}`` and the problem saying it is missing (its settings
+    then cannot be read, so the topic is partial)."""
+    g = _global(policies)
+    if g is None:
+        return {}, [f"no Global {kind} policy in the export"]
+    return g, []
+
+
 # -- Teams federation (external access) ----------------------------------------------------
 @dataclass
 class Federation:
@@ -450,11 +485,7 @@ LOBBY_SETTINGS: Mapping[str, str] = {n.lower(): n for n in (
 
 def transform_meeting_policies(bundle: ExportBundle, source: SourceRef) -> InventoryBuilder:
     policies = bundle.get(MEETING) or []
-    g = _global(policies)
-    problems: list[str] = []
-    if g is None:
-        problems.append("no Global meeting policy in the export")
-        g = {}
+    g, problems = _global_policy(policies, "meeting")
     anon = [p for p in policies if _bool(prop(p, "AllowAnonymousUsersToJoinMeeting"))]
     lobby_raw = prop(g, "AutoAdmittedUsers")
     lobby = enum_name(lobby_raw, LOBBY_SETTINGS)
@@ -475,15 +506,20 @@ def transform_meeting_policies(bundle: ExportBundle, source: SourceRef) -> Inven
             problems.append(f"Global AutoAdmittedUsers {_shown(lobby_raw)} is not a known "
                             "lobby setting")
     attrs = {k: v for k, v in attrs.items() if v is not None}
-    out = InventoryBuilder()
-    out.platforms.append(Platform(id="teams", ref=TEAMS, name="Microsoft Teams",
-                                  attributes=attrs, sources=(source,)))
     detail = (f"{len(policies)} meeting policies; Global: anonymous join "
               f"{_yes(attrs.get('meeting_anonymous_join'))}, lobby bypass "
               f"{attrs.get('meeting_lobby_bypass') or 'unknown'}, cloud recording "
               f"{_yes(attrs.get('meeting_cloud_recording'))}")
-    out.coverage.append(_cov(source, "collab.meeting_policies", detail + _when(bundle),
-                             len(policies), problems))
+    return _teams_posture(bundle, source, attrs, detail, len(policies), problems)
+
+
+def _teams_posture(bundle: ExportBundle, source: SourceRef, attrs: dict[str, Any],
+                   detail: str, items: int, problems: list[str]) -> InventoryBuilder:
+    """Policy settings as attributes of the ``teams`` platform, with the topic's coverage."""
+    out = InventoryBuilder()
+    out.platforms.append(Platform(id="teams", ref=TEAMS, name="Microsoft Teams",
+                                  attributes=attrs, sources=(source,)))
+    out.coverage.append(_cov(source, source.topic, detail + _when(bundle), items, problems))
     return out
 
 
@@ -580,6 +616,35 @@ def transform_app_policies(bundle: ExportBundle, source: SourceRef) -> Inventory
     return out
 
 
+def transform_messaging_policies(bundle: ExportBundle, source: SourceRef) -> InventoryBuilder:
+    """Whether users may delete or edit the messages they sent (the Global policy decides
+    for everyone without another policy assigned; how many others allow it is counted).
+
+    A chat whose senders can delete what they wrote cannot be relied on as a record,
+    whatever its retention; the records-keeping rules judge ``allow_message_deletion``
+    as they do Slack's. A Global value that is missing or not true/false is left out and
+    makes the topic ``partial``.
+    """
+    policies = bundle.get(MESSAGING) or []
+    g, problems = _global_policy(policies, "messaging")
+    deleting = [p for p in policies if _bool(prop(p, "AllowUserDeleteMessage"))]
+    attrs: dict[str, Any] = {
+        "messaging_policies": len(policies),
+        "allow_message_deletion": _bool(prop(g, "AllowUserDeleteMessage")),
+        "allow_message_editing": _bool(prop(g, "AllowUserEditMessage")),
+        "messaging_policies_allowing_deletion": len(deleting),
+    }
+    if g and attrs["allow_message_deletion"] is None:
+        problems.append("Global AllowUserDeleteMessage "
+                        f"{_shown(prop(g, 'AllowUserDeleteMessage'))} is not true/false")
+    attrs = {k: v for k, v in attrs.items() if v is not None}
+    detail = (f"{len(policies)} messaging policies; Global: users may delete sent messages "
+              f"{_yes(attrs.get('allow_message_deletion'))}, edit them "
+              f"{_yes(attrs.get('allow_message_editing'))}; {len(deleting)} policies allow "
+              "deletion")
+    return _teams_posture(bundle, source, attrs, detail, len(policies), problems)
+
+
 # -- Exchange Online ------------------------------------------------------------------------
 #: Exchange's AutoForwardingMode in declaration order, so 5.1's numbers read as names
 #: (Automatic=0, Off=1, On=2; Set-HostedOutboundSpamFilterPolicy's accepted values).
@@ -657,13 +722,206 @@ def transform_smtp_auth(bundle: ExportBundle, source: SourceRef) -> InventoryBui
     return out
 
 
+# -- mailbox-level forwarding (Set-Mailbox) ------------------------------------------------
+_ADDRESS = re.compile(r"[^@\s<>\"]+@[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*"
+                      r"[a-z0-9])?)+", re.I)
+
+
+def smtp_address(value: Any) -> tuple[str | None, bool]:
+    """(lower-case address or None, readable) of a forwarding address in any export shape.
+
+    Get-Mailbox shows ``ForwardingSmtpAddress`` as ``smtp:someone@example.org`` (a proxy
+    address with its prefix); selected without a calculated property at too little depth
+    it may be the serialised object (``AddressString``/``ProxyAddressString``) or only its
+    .NET type name. ``None``/empty is no forwarding (readable); anything else that holds
+    no address is unreadable — never "no forwarding".
+    """
+    value = unwrap(value)
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None, True
+    if isinstance(value, Mapping):
+        for key in ("AddressString", "SmtpAddress", "ProxyAddressString", "Address"):
+            inner = prop(value, key)
+            if isinstance(inner, str) and inner.strip():
+                return smtp_address(inner)
+        return None, False
+    if not isinstance(value, str) or flattened(value):
+        return None, False
+    text = value.strip()
+    if ":" in text.split("@", 1)[0]:  # smtp:, SMTP: — any other prefix is not mail
+        prefix, _, text = text.partition(":")
+        if prefix.lower() != "smtp":
+            return None, False
+    text = text.strip().lower()
+    return (text, True) if _ADDRESS.fullmatch(text) else (None, False)
+
+
+@dataclass
+class MailboxForwarding:
+    """What the mailbox export says about forwarding set on the mailboxes themselves."""
+
+    mailboxes: int = 0
+    #: outside domain → (mailbox owners, how many of them keep a copy)
+    outside: dict[str, set[str]] = field(default_factory=dict)
+    keep_copy: dict[str, int] = field(default_factory=dict)
+    inside: int = 0  # mailboxes forwarding to the organisation's own domains
+    unresolved: int = 0  # ForwardingAddress set, its address not in the export
+    unreadable: int = 0  # a forwarding value that holds no readable address
+
+
+def read_mailbox_forwarding(mailboxes: Iterable[Obj],
+                            org_domains: Iterable[str]) -> MailboxForwarding:
+    """Each mailbox's ``ForwardingSmtpAddress`` and resolved ``ForwardingAddress``.
+
+    ``ForwardingAddress`` names a recipient object (a mail contact or user), not an
+    address; the export script resolves it with Get-Recipient into
+    ``ForwardingRecipientAddress``. When that is absent (an export made by hand) the
+    mailbox is counted as unresolved: it forwards somewhere nobody can say.
+    """
+    items = [m for m in mailboxes if isinstance(m, Mapping)]
+    own = {d.lower() for d in org_domains}
+    own.update(domain_of(_str(prop(m, key))) for m in items
+               for key in ("PrimarySmtpAddress", "UserPrincipalName"))
+    own.discard("")
+    out = MailboxForwarding(mailboxes=len(items))
+    for m in items:
+        who = (_str(prop(m, "UserPrincipalName")) or _str(prop(m, "PrimarySmtpAddress"))
+               or _identity(m)).lower()
+        targets: list[str] = []
+        address, ok = smtp_address(prop(m, "ForwardingSmtpAddress"))
+        if not ok:
+            out.unreadable += 1
+        elif address:
+            targets.append(address)
+        recipient = prop(m, "ForwardingAddress")
+        if recipient not in (None, "") and not (isinstance(recipient, Mapping)
+                                                 and not recipient):
+            resolved, ok = smtp_address(prop(m, "ForwardingRecipientAddress"))
+            if resolved:
+                targets.append(resolved)
+            else:
+                out.unresolved += 1
+        for domain in sorted({domain_of(t) for t in targets} - {""}):
+            if is_internal(domain, own):
+                out.inside += 1
+                continue
+            out.outside.setdefault(domain, set()).add(who)
+            if _bool(prop(m, "DeliverToMailboxAndForward")):
+                out.keep_copy[domain] = out.keep_copy.get(domain, 0) + 1
+    return out
+
+
+def transform_mailbox_forwarding(bundle: ExportBundle, source: SourceRef,
+                                 org_domains: Iterable[str] = ()) -> InventoryBuilder:
+    """``mail_forwarding`` links per outside domain, as the inbox-rule transform makes
+    them, so SA-MAIL-001/002 judge forwarding however it was set up."""
+    got = read_mailbox_forwarding(bundle.get(MAILBOX_FORWARDING) or [], org_domains)
+    out = InventoryBuilder()
+    for domain in sorted(got.outside):
+        who = tuple(sorted(got.outside[domain]))
+        copies = got.keep_copy.get(domain, 0)
+        out.external_links.append(ExternalLink(
+            platform=EXCHANGE, kind="mail_forwarding", target=domain, people=who,
+            detail=f"{len(who)} mailbox(es) forward by mailbox forwarding (Set-Mailbox); "
+                   f"{copies} keep a copy",
+            attributes={"mailboxes": len(who), "keep_copy": copies}, source=source))
+    problems: list[str] = []
+    if got.unresolved:
+        problems.append(f"{got.unresolved} mailbox(es) forwarding to a recipient object not "
+                        "resolved (ForwardingAddress without the recipient's address; the "
+                        "export script resolves it with Get-Recipient)")
+    if got.unreadable:
+        problems.append(f"{got.unreadable} mailbox(es) with a ForwardingSmtpAddress that is "
+                        "not an SMTP address")
+    outside = len({p for ps in got.outside.values() for p in ps})
+    detail = (f"mailbox forwarding (Get-Mailbox) of {got.mailboxes} mailboxes read; "
+              f"{outside} forward outside the organisation, {got.inside} inside")
+    out.coverage.append(_cov(source, "mail.forwarding", detail + _when(bundle),
+                             len(out.external_links), problems))
+    return out
+
+
+#: How the two sources of ``mail.forwarding`` are named in its coverage detail.
+FORWARDING_SOURCES = ("inbox rules (Graph)", "mailbox forwarding (Get-Mailbox export)")
+_USABLE = ("collected", "partial")
+
+
+def join_forwarding(rules: Iterable[Coverage], mailboxes: Iterable[Coverage],
+                    connector: str = "m365") -> list[Coverage]:
+    """One ``mail.forwarding`` entry saying which sources were read.
+
+    Forwarding is set up two ways — an inbox rule (Graph reads those) or forwarding on
+    the mailbox (only the Exchange export shows it) — so the topic is ``collected`` only
+    when both were read; with one it is ``partial`` (a finding still stands, a pass would
+    be a guess). When neither could be read both entries are kept as they came, each with
+    its own reason.
+    """
+    parts = (list(rules), list(mailboxes))
+    read = [any(c.status in _USABLE for c in part) for part in parts]
+    if not any(read):
+        return parts[0] + parts[1]
+    complete = all(read) and all(c.status == "collected" for part in parts for c in part)
+    words = [[c.detail or c.status for c in part] for part in parts]
+    said = [f"{name}: {'; '.join(w) or 'no coverage'}"
+            for name, w in zip(FORWARDING_SOURCES, words, strict=True)]
+    head = ("sources read: " + ", ".join(n for n, r in zip(FORWARDING_SOURCES, read,
+                                                           strict=True) if r))
+    missing = [n for n, r in zip(FORWARDING_SOURCES, read, strict=True) if not r]
+    if missing:
+        head += "; not read: " + ", ".join(missing)
+    items = sum(c.items for part in parts for c in part)
+    return [coverage(connector, "mail.forwarding", "collected" if complete else "partial",
+                     f"{head} — " + " | ".join(said), items)]
+
+
+# -- unified audit log and mailbox auditing ------------------------------------------------
+def transform_audit_logging(bundle: ExportBundle, source: SourceRef) -> InventoryBuilder:
+    """Whether the unified audit log records activity, and whether mailbox auditing is on.
+
+    ``UnifiedAuditLogIngestionEnabled`` is only true to life in Exchange Online PowerShell
+    (Security & Compliance PowerShell always says False), which is where the script reads
+    it. Mailbox auditing by default is ``AuditDisabled`` of Get-OrganizationConfig, false
+    when on. A value that cannot be read is left out and makes the topic ``partial``.
+    """
+    cfg = (bundle.get(AUDIT_CONFIG) or [{}])[0]
+    ual = _bool(prop(cfg, "UnifiedAuditLogIngestionEnabled"))
+    admin = _bool(prop(cfg, "AdminAuditLogEnabled"))
+    problems = ([] if ual is not None else
+                [f"UnifiedAuditLogIngestionEnabled "
+                 f"{_shown(prop(cfg, 'UnifiedAuditLogIngestionEnabled'))} is not true/false"])
+    org = bundle.get(ORG_CONFIG)
+    disabled: bool | None = None
+    if org is None:
+        problems.append(f"mailbox auditing not exported ({ORG_CONFIG}, Get-OrganizationConfig)"
+                        + bundle.error_note(ORG_CONFIG))
+    else:
+        disabled = _bool(prop(org[0] if org else {}, "AuditDisabled"))
+        if disabled is None:
+            problems.append("AuditDisabled is missing or not true/false")
+    attrs: dict[str, Any] = {
+        "unified_audit_log": ual,
+        "admin_audit_log": admin,
+        "mailbox_audit": None if disabled is None else not disabled,
+    }
+    attrs = {k: v for k, v in attrs.items() if v is not None}
+    out = InventoryBuilder()
+    out.platforms.append(Platform(id="exchange-online", ref=EXCHANGE, name="Exchange Online",
+                                  attributes=attrs, sources=(source,)))
+    detail = (f"unified audit log {_yes(ual)}; mailbox auditing "
+              f"{_yes(attrs.get('mailbox_audit'))}")
+    out.coverage.append(_cov(source, "audit.logging", detail + _when(bundle), 1, problems))
+    return out
+
+
 # -- together ----------------------------------------------------------------------------------
 _TRANSFORMS = {
     "collab.federation": transform_federation,
     "collab.meeting_policies": transform_meeting_policies,
     "collab.app_policies": transform_app_policies,
+    "collab.messaging_policies": transform_messaging_policies,
     "mail.remote_domains": transform_remote_domains,
     "mail.smtp_auth": transform_smtp_auth,
+    "audit.logging": transform_audit_logging,
 }
 
 
@@ -676,8 +934,13 @@ def not_configured_detail(topic: str, folder: Path | None) -> str:
 
 
 def transform_exports(bundle: ExportBundle | None, *, connector: str = "m365",
-                      topics: Iterable[str] = tuple(TOPIC_FILES)) -> InventoryBuilder:
-    """Records and coverage of every export topic; absent exports are ``not_configured``."""
+                      topics: Iterable[str] = tuple(TOPIC_FILES),
+                      org_domains: Iterable[str] = ()) -> InventoryBuilder:
+    """Records and coverage of every export topic; absent exports are ``not_configured``.
+
+    ``org_domains`` are the tenant's domains, so that forwarding to them is not outside
+    (the mailboxes' own domains count as well).
+    """
     out = InventoryBuilder()
     for topic in topics:
         name, _cmdlet = TOPIC_FILES[topic]
@@ -687,7 +950,10 @@ def transform_exports(bundle: ExportBundle | None, *, connector: str = "m365",
                                          not_configured_detail(topic, folder)))
             continue
         source = SourceRef(connector, topic, f"PowerShell export {name}")
-        out.extend(_TRANSFORMS[topic](bundle, source))
+        if topic == "mail.forwarding":
+            out.extend(transform_mailbox_forwarding(bundle, source, org_domains))
+        else:
+            out.extend(_TRANSFORMS[topic](bundle, source))
     return out
 
 

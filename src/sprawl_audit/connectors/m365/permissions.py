@@ -118,6 +118,9 @@ EXPORT_TOPICS: dict[str, tuple[str, str, str]] = {
         "teams-app-permission-policies.json",
         "Get-CsTeamsAppPermissionPolicy, Get-M365UnifiedTenantSettings",
         "Teams Administrator or Global Reader (org-wide app settings: a signed-in admin)"),
+    "collab.messaging_policies": (
+        "teams-messaging-policies.json", "Get-CsTeamsMessagingPolicy",
+        "Teams Administrator or Global Reader"),
     "mail.remote_domains": (
         "exchange-remote-domains.json",
         "Get-RemoteDomain, Get-HostedOutboundSpamFilterPolicy",
@@ -125,6 +128,16 @@ EXPORT_TOPICS: dict[str, tuple[str, str, str]] = {
     "mail.smtp_auth": (
         "exchange-transport-config.json", "Get-TransportConfig, Get-CASMailbox",
         "Exchange View-Only Organization Management or Global Reader"),
+    # Beside the inbox rules Graph reads (TOPIC_REQUIREMENTS): forwarding on the mailbox.
+    "mail.forwarding": (
+        "exchange-mailbox-forwarding.json", "Get-Mailbox, Get-Recipient",
+        "Exchange View-Only Recipients (or View-Only Organization Management, Global "
+        "Reader)"),
+    "audit.logging": (
+        "exchange-admin-audit-log-config.json",
+        "Get-AdminAuditLogConfig, Get-OrganizationConfig",
+        "Exchange View-Only Audit Logs and View-Only Configuration (or View-Only "
+        "Organization Management, Global Reader)"),
 }
 
 
