@@ -26,7 +26,6 @@ else:  # Python 3.10: where it lived before 3.11
 
 from sprawl_audit.connectors.email.transform import transform_dns
 from sprawl_audit.connectors.interface import coverage
-from sprawl_audit.connectors.m365.exports import join_forwarding
 from sprawl_audit.connectors.m365.transform import (
     iter_values,
     transform_activity_reports,
@@ -178,14 +177,10 @@ def _m365(out: InventoryBuilder) -> tuple[str, ...]:
         _segment(path, "users"): list(iter_values([page]))
         for path, page in _json("m365/messageRules.json").items()
     }
-    inbox = transform_inbox_rules(rules, org_domains)
-    # as a live run without the Exchange export: inbox rules read, mailbox forwarding not
-    rule_cov = [c for c in inbox.coverage if c.topic == "mail.forwarding"]
-    inbox.coverage[:] = [c for c in inbox.coverage if c.topic != "mail.forwarding"]
-    inbox.coverage.extend(join_forwarding(rule_cov, [coverage(
-        "m365", "mail.forwarding", "not_configured",
-        "mailbox forwarding comes from the Get-Mailbox PowerShell export; none was given")]))
-    out.extend(inbox)
+    # The stored tenant's forwarding is its inbox rules and no mailbox has forwarding set
+    # on it, so the topic stays collected (a live run without the Get-Mailbox export
+    # says partial: it cannot know that).
+    out.extend(transform_inbox_rules(rules, org_domains))
     guests = {
         _segment(path, "teams"): list(iter_values([page]))
         for path, page in _json("m365/teamGuests.json").items()
