@@ -12,6 +12,16 @@ from openpyxl import load_workbook
 from report_fixtures import demo_result
 
 from sprawl_audit.connectors.m365.transform.licences import TOPIC, transform_subscriptions
+from sprawl_audit.core.model import (
+    AppRef,
+    Coverage,
+    Inventory,
+    Organisation,
+    Person,
+    Platform,
+    SourceRef,
+)
+from sprawl_audit.pipeline import analyse
 from sprawl_audit.report.formats import RenderOptions, get_format
 from sprawl_audit.report.formats.markdown_format import markdown_text
 from sprawl_audit.report.formats.schema import validate_result
@@ -170,17 +180,6 @@ def _text(name: str, result: dict[str, Any]) -> str:
 
 def test_a_person_in_two_directories_counts_on_each_only_its_own_skus() -> None:
     """One record holds both directories' licences; each platform judges its own SKUs."""
-    from sprawl_audit.core.model import (
-        AppRef,
-        Coverage,
-        Inventory,
-        Organisation,
-        Person,
-        Platform,
-        SourceRef,
-    )
-    from sprawl_audit.pipeline import analyse
-
     m365, google = SourceRef("m365", "directory.users"), SourceRef("google", "directory.users")
     inventory = Inventory(
         organisation=Organisation("Fixture", ("fixture.org.uk",), "entra-id",

@@ -34,6 +34,11 @@ GROUP_KIND = "consumer-app"
 _RANK = {s: i for i, s in enumerate(SEVERITIES)}
 
 
+def group_title(app: str) -> str:
+    """The decision's heading, as the Result and every format word it."""
+    return f"{app}: a consumer app used for work"
+
+
 def annotate_groups(result: dict[str, Any]) -> dict[str, Any]:
     """Set ``findings[].group`` and ``finding_groups`` from ``findings`` and ``platforms``;
     returns ``result`` (modified in place: its findings are copied first, so dicts shared
@@ -67,7 +72,7 @@ def annotate_groups(result: dict[str, Any]) -> dict[str, Any]:
             "kind": GROUP_KIND,
             "subject": subject,
             "severity": group[0].get("severity"),
-            "title": f"{subject.get('name') or sid}: a consumer app used for work",
+            "title": group_title(str(subject.get("name") or sid)),
             "rules": [{"rule_id": f.get("rule_id"), "title": f.get("title"),
                        "severity": f.get("severity"), "fingerprint": f.get("fingerprint")}
                       for f in group],

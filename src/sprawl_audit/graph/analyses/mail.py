@@ -150,11 +150,12 @@ def dmarc_facts(m: MailDomain) -> dict[str, Any]:
 _NO_SENDER = ("v=spf1", "all", "exp=")
 
 
-def sends_mail(m: MailDomain) -> bool:
+def sends_mail(m: MailDomain, failures: Mapping[str, str]) -> bool | None:
     """Whether the domain sends mail as far as DNS says: its MX names a mailbox, or its
     SPF record authorises a sender (any mechanism but ``all``, or a ``redirect``). A
     domain with neither — ``v=spf1 -all`` and no MX — is parked, and should reject
-    everything in DMARC rather than merely monitor."""
+    everything in DMARC rather than merely monitor. None when an MX or SPF lookup got no
+    answer and nothing else says it sends: an unanswered lookup is not "sends none"."""
     if m.mx:
         return True
     for record in spf_module.published_records(m.spf, m.attributes):
@@ -162,10 +163,12 @@ def sends_mail(m: MailDomain) -> bool:
             bare = term.lstrip("+-~?").lower()
             if bare and not bare.startswith(_NO_SENDER):
                 return True
+    if "mx" in failures or "spf" in failures:
+        return None
     return False
 
 
-def dmarc_partial(policy: Any, subdomains: Any, pct: Any, sends: bool) -> str | None:
+def dmarc_partial(policy: Any, subdomains: Any, pct: Any, sends: bool | None) -> str | None:
     """Why an existing DMARC policy does not protect all of the domain's mail, in words
     (None: nothing found). Read by SA-DNS-008; "quarantine, not reject" is listed so a
     rule that requires reject can say so."""
@@ -175,7 +178,7 @@ def dmarc_partial(policy: Any, subdomains: Any, pct: Any, sends: bool) -> str | 
         gaps.append(f"the policy applies to {pct}% of failing mail (pct={pct})")
     if enforcing and subdomains == "none":
         gaps.append("subdomains are only monitored (sp=none)")
-    if not sends and policy != "reject":
+    if sends is False and policy != "reject":
         gaps.append("the domain sends no mail but DMARC does not reject (p="
                     f"{policy or 'missing'})")
     if policy == "quarantine":
@@ -193,6 +196,7 @@ def analyse(ag: AuditGraph) -> None:
         edges: EdgeTypes = g.out_edges(dnode, data="type")
         providers = sorted({g.nodes[t]["id"] for _s, t, d in edges if d == "RECEIVES_VIA"})
         dmarc = dmarc_facts(m)
+        sends = sends_mail(m, failures)
         senders = sorted({g.nodes[t]["id"] for _s, t, d in edges if d == "SENDS_VIA"})
         facts.update(
             mx=list(m.mx),
@@ -208,10 +212,10 @@ def analyse(ag: AuditGraph) -> None:
             lookup_failures=list(failures),
             lookup_errors=failures,
             lookup_summary="; ".join(failures.values()) or None,
-            sends_mail=sends_mail(m),
+            sends_mail=sends,
             dmarc_partial_summary=dmarc_partial(dmarc["dmarc_policy"],
                                                 dmarc["dmarc_subdomain_policy"],
-                                                dmarc["dmarc_pct"], sends_mail(m)),
+                                                dmarc["dmarc_pct"], sends),
             dmarc_rua_expected="dmarc_rua_unexpected" in m.attributes,
             dmarc_rua_gap=failures.get("dmarc") or (
                 None if "dmarc_rua_unexpected" in m.attributes else

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from sprawl_audit.report.formats.labels import SEVERITY_ORDER, integration_users, severity_rank
 from sprawl_audit.report.formats.sanitize import cell
 from sprawl_audit.report.gaps import unassessed_areas
+from sprawl_audit.report.grouping import group_title
 
 if TYPE_CHECKING:
     from _typeshed import DataclassInstance
@@ -434,7 +435,7 @@ def _decision(group: Sequence[Finding]) -> Decision:
         for ref in finding.references:
             refs.setdefault((ref.framework, ref.control), ref)
     return Decision(
-        title=f"{first.subject.name}: a consumer app used for work",
+        title=group_title(first.subject.name),
         subject=first.subject,
         rules=tuple(f"{f.rule_id} ({f.severity})" for f in group),
         references=tuple(refs.values()),

@@ -18,7 +18,7 @@ Who has Teams or a mailbox is read from the service plans of the assigned SKUs m
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -68,6 +68,17 @@ def is_guest(user: Item) -> bool:
     return text(user, "userType").lower() == "guest" or "#ext#" in text(
         user, "userPrincipalName"
     ).lower()
+
+
+def each_user(users: Iterable[Item]) -> Iterator[tuple[str, Item]]:
+    """``(person id, user)`` once per person: a user without an id, or listed again (a
+    page repeated by the service), is skipped."""
+    seen: set[str] = set()
+    for user in users:
+        pid = person_id(user)
+        if pid and pid not in seen:
+            seen.add(pid)
+            yield pid, user
 
 
 def person_id(user: Item) -> str:
@@ -141,12 +152,7 @@ def transform_users(
     out = InventoryBuilder()
     members = disabled = guests = 0
     teams_users = exchange_users = phone_users = 0
-    seen: set[str] = set()
-    for user in users:
-        pid = person_id(user)
-        if not pid or pid in seen:
-            continue
-        seen.add(pid)
+    for pid, user in each_user(users):
         guest = is_guest(user)
         enabled = user.get("accountEnabled") is not False
         licences, plans = _plan_names(user, skus)

@@ -37,7 +37,7 @@ from typing import Any
 from sprawl_audit.connectors.interface import coverage, note_malformed
 from sprawl_audit.connectors.m365.odata import Item, mappings, text
 from sprawl_audit.connectors.m365.transform.apps import ENTRA
-from sprawl_audit.connectors.m365.transform.directory import person_id
+from sprawl_audit.connectors.m365.transform.directory import each_user
 from sprawl_audit.core.instants import format_instant, parse_instant
 from sprawl_audit.core.model import Account, InventoryBuilder, SourceRef
 
@@ -59,12 +59,7 @@ def transform_sign_ins(users: Iterable[Item], *, connector: str = "m365") -> Inv
     items, malformed = mappings(users)
     out = InventoryBuilder()
     signed = never = untracked = 0
-    seen: set[str] = set()
-    for user in items:
-        person = person_id(user)
-        if not person or person in seen:
-            continue
-        seen.add(person)
+    for person, user in each_user(items):
         last = _last_sign_in(user.get("signInActivity"))
         attributes: dict[str, Any] = {}
         if last is not None:
