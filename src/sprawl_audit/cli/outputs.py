@@ -181,14 +181,15 @@ def output_targets(formats: Sequence[str], output: str | None,
 
 
 def render_targets(result: dict[str, Any], targets: list[tuple[str, str | None]], *, quiet: bool,
-            verbose: int) -> list[str]:
+                   verbose: int, focus: str = "report") -> list[str]:
     """Write every target; return one line per file that could not be written (the
     others are still written)."""
     from sprawl_audit.core.atomic import atomic_write_bytes
     from sprawl_audit.report.formats import get_format
     from sprawl_audit.report.formats.interface import RenderOptions
 
-    to_file = RenderOptions(width=100, color=False, verbose=verbose > 0, quiet=False)
+    to_file = RenderOptions(width=100, color=False, verbose=verbose > 0, quiet=False,
+                            focus=focus)
     failures: list[str] = []
     for name, path in targets:
         fmt = get_format(name)
@@ -199,7 +200,7 @@ def render_targets(result: dict[str, Any], targets: list[tuple[str, str | None]]
             if quiet and name == "rich":
                 continue
             options = RenderOptions(width=None, color=color_enabled(path), verbose=verbose > 0,
-                                    quiet=quiet)
+                                    quiet=quiet, focus=focus)
             if fmt.binary:
                 sys.stdout.buffer.write(fmt.render_bytes(result, options))
                 sys.stdout.buffer.flush()
