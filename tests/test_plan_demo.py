@@ -6,6 +6,7 @@ format, redaction."""
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 from pathlib import Path
@@ -28,7 +29,16 @@ def run(*args: str) -> Any:
 @pytest.fixture(scope="module")
 def planned(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     out = tmp_path_factory.mktemp("plan") / "plan.json"
-    res = run("plan", "--demo", "--costs", str(PRICES), "-f", "json", "-o", str(out), "-q")
+    root = logging.getLogger()  # a module fixture runs outside conftest's per-test restore
+    level, handlers = root.level, list(root.handlers)
+    try:
+        res = run("plan", "--demo", "--costs", str(PRICES), "-f", "json", "-o", str(out),
+                  "-q")
+    finally:
+        root.setLevel(level)
+        for handler in list(root.handlers):
+            if handler not in handlers:
+                root.removeHandler(handler)
     assert res.exit_code in (0, 1), res.output
     data: dict[str, Any] = json.loads(out.read_text())
     return data
