@@ -243,3 +243,29 @@ def test_store_migrate_command(pg_database: tuple[str, str], tmp_path: Path) -> 
     assert "schema 1 (nothing to do)" in again.output
     sqlite = runner.invoke(main, ["store", "migrate", "--store", f"sqlite:///{tmp_path}/h.db"])
     assert sqlite.output.strip().endswith("h.db: ready") and (tmp_path / "h.db").exists()
+
+
+def test_portfolio_run_records_every_organisation_once_in_postgres(
+        pg_database: tuple[str, str], tmp_path: Path) -> None:
+    import yaml
+
+    url, superuser = pg_database
+    snap = tmp_path / "demo.json"
+    subprocess.run([sys.executable, "-m", "sprawl_audit", "demo", "-q", "--save-snapshot",
+                    str(snap)], check=True, capture_output=True, timeout=300)
+    names = ["North", "South", "East", "West"]
+    pf = tmp_path / "portfolio.yaml"
+    pf.write_text(yaml.safe_dump({"output_dir": "out", "workers": 4, "organisations": [
+        {"name": n, "snapshot": str(snap), "config": {"organisation": {"name": n}}}
+        for n in names]}))
+    for _ in range(2):  # a second night: one more run each, none lost, none twice
+        res = subprocess.run([sys.executable, "-m", "sprawl_audit", "portfolio", "run",
+                              str(pf), "--store", url], capture_output=True, text=True,
+                             timeout=600)
+        assert res.returncode == 0, res.stderr[-2000:]
+    assert count(superuser, "SELECT count(*) FROM runs") == 8
+    assert count(superuser, "SELECT count(DISTINCT (organisation, run_id)) FROM runs") == 8
+    report = CliRunner().invoke(main, ["portfolio", "report", "--store", url, "-f", "json"])
+    doc = json.loads(report.output)
+    assert sorted(o["organisation"] for o in doc["organisations"]) == sorted(names)
+    assert all(len(o["trend"]) == 2 for o in doc["organisations"])

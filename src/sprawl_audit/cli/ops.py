@@ -506,8 +506,8 @@ def store_migrate(history_path: str | None, config_path: str | None, target: int
     """Create or migrate the store's schema (run once before many jobs start, or to
     roll back a release)."""
     from sprawl_audit.core.logsetup import setup_logging
-    from sprawl_audit.store.postgres import PostgresStore
     from sprawl_audit.store.pg_schema import LATEST
+    from sprawl_audit.store.postgres import PostgresStore
 
     setup_logging(0, False, log_format)
     store = _history_path(history_path, config_path)
