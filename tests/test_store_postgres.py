@@ -269,3 +269,43 @@ def test_portfolio_run_records_every_organisation_once_in_postgres(
     doc = json.loads(report.output)
     assert sorted(o["organisation"] for o in doc["organisations"]) == sorted(names)
     assert all(len(o["trend"]) == 2 for o in doc["organisations"])
+
+
+def test_the_documented_reader_roles(pg_database: tuple[str, str]) -> None:
+    """The README's read-only reporting role and a client's restricted login, as written."""
+    import re as _re
+    import uuid
+
+    url, superuser = pg_database
+    store = PostgresStore(url)
+    store.store(result_for("Riverside Homes Group", "r1"))
+    store.store(result_for("Elmfield", "e1"))
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    sql = _re.search(r"```sql\n(.*?)```", readme, _re.S).group(1)  # type: ignore[union-attr]
+    database = url.rsplit("/", 1)[1]
+    suffix = uuid.uuid4().hex[:6]
+    sql = (sql.replace("DATABASE sprawl", f'DATABASE "{database}"')
+              .replace("sprawl_reader", f"sprawl_reader_{suffix}")
+              .replace("riverside_reader", f"riverside_reader_{suffix}"))
+    with psycopg.connect(superuser, autocommit=True) as admin:
+        for statement in filter(None, (s.strip() for s in _re.sub(r"--[^\n]*", "", sql)
+                                                            .split(";"))):
+            admin.execute(statement)
+    base = superuser.split("//", 1)[1].split("@", 1)[1]
+    try:
+        with psycopg.connect(f"postgresql://sprawl_reader_{suffix}@{base}") as reader:
+            reader.execute("SELECT set_config('sprawl_audit.organisation', '*', false)")
+            assert reader.execute("SELECT count(*) FROM runs").fetchone()[0] == 2
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                reader.execute("DELETE FROM runs")
+        with psycopg.connect(f"postgresql://riverside_reader_{suffix}@{base}") as client:
+            client.execute("SELECT set_config('sprawl_audit.organisation', '*', false)")
+            assert [r[0] for r in client.execute("SELECT organisation FROM runs")] == [
+                "Riverside Homes Group"]
+    finally:
+        with psycopg.connect(superuser, autocommit=True) as admin:
+            for table in ("runs", "findings"):
+                admin.execute(f"DROP POLICY IF EXISTS riverside_only ON {table}")
+            for role in (f"riverside_reader_{suffix}", f"sprawl_reader_{suffix}"):
+                admin.execute(f"DROP OWNED BY {role}")
+                admin.execute(f"DROP ROLE {role}")
