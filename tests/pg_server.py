@@ -18,7 +18,7 @@ import socket
 import subprocess
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -51,21 +51,21 @@ def _as_server_user(args: list[str]) -> list[str]:
     return ["runuser", "-u", "postgres", "--", *args]
 
 
-@pytest.fixture(scope="session")
-def pg_server() -> Iterator[str]:
-    """A superuser URL (database ``postgres``) of a running server."""
-    given = os.environ.get("SPRAWL_AUDIT_TEST_PG_URL")
-    if given:
-        yield given
-        return
+class Unavailable(Exception):
+    """No server could be started (the reason is the message)."""
+
+
+def start_cluster() -> tuple[str, Callable[[], None]]:
+    """Start a throwaway cluster on loopback: its superuser URL and a stop function."""
     initdb, pg_ctl = _bin("initdb"), _bin("pg_ctl")
     if not initdb or not pg_ctl:
-        _unavailable("initdb/pg_ctl not found")
+        raise Unavailable("initdb/pg_ctl not found")
     if os.geteuid() == 0:
         try:
             pwd.getpwnam("postgres")
         except KeyError:
-            _unavailable("running as root and there is no postgres user to run the server")
+            raise Unavailable("running as root and there is no postgres user to run the "
+                              "server") from None
     base = Path(tempfile.mkdtemp(prefix="sprawl-pg-"))
     if os.geteuid() == 0:
         shutil.chown(base, "postgres")
@@ -74,20 +74,39 @@ def pg_server() -> Iterator[str]:
                                            "-U", SUPERUSER, "-E", "UTF8", "--no-sync"]),
                           capture_output=True, text=True, timeout=120)
     if init.returncode:
-        _unavailable(f"initdb failed: {init.stderr.strip()[-300:]}")
+        raise Unavailable(f"initdb failed: {init.stderr.strip()[-300:]}")
     opts = (f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c fsync=off "
-            "-c full_page_writes=off -c max_connections=100")
+            "-c full_page_writes=off -c max_connections=200")
     start = subprocess.run(_as_server_user([str(pg_ctl), "-D", str(data), "-o", opts,
                                             "-l", str(base / "log"), "-w", "start"]),
                            capture_output=True, text=True, timeout=120)
     if start.returncode:
-        _unavailable(f"the server did not start: {start.stderr.strip()[-300:]}")
-    try:
-        yield f"postgresql://{SUPERUSER}@127.0.0.1:{port}/postgres"
-    finally:
+        raise Unavailable(f"the server did not start: {start.stderr.strip()[-300:]}")
+
+    def stop() -> None:
         subprocess.run(_as_server_user([str(pg_ctl), "-D", str(data), "-m", "immediate",
                                         "stop"]), capture_output=True, timeout=60)
         shutil.rmtree(base, ignore_errors=True)
+
+    return f"postgresql://{SUPERUSER}@127.0.0.1:{port}/postgres", stop
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[str]:
+    """A superuser URL (database ``postgres``) of a running server."""
+    given = os.environ.get("SPRAWL_AUDIT_TEST_PG_URL")
+    if given:
+        yield given
+        return
+    try:
+        url, stop = start_cluster()
+    except Unavailable as exc:
+        _unavailable(str(exc))
+        return
+    try:
+        yield url
+    finally:
+        stop()
 
 
 @pytest.fixture

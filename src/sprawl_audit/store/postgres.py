@@ -61,6 +61,7 @@ class PostgresStore(Store):
     def __init__(self, url: str) -> None:
         self.url = url
         self.shown = masked(url)
+        self._ready = False  # migrated once per store object, not once per write
 
     # -- connections -------------------------------------------------------------------
 
@@ -134,12 +135,14 @@ class PostgresStore(Store):
     def prepare(self) -> None:
         """Before any collection: reachable, and at the latest schema."""
         self.migrate(LATEST)
+        self._ready = True
 
     # -- the history -------------------------------------------------------------------
 
     def store(self, result: Any) -> int:
         row, finding_rows = record_of(result)
-        self.prepare()
+        if not self._ready:
+            self.prepare()
         columns = ", ".join(row)
         marks = ", ".join(f"%({k})s" for k in row)
         with self._transaction(row["organisation"]) as conn:
