@@ -108,8 +108,9 @@ def _store_throughput(writes: int, url: str, processes: int, folder: Path) -> fl
     open_store(url).prepare()
     per = max(1, writes // processes)
     started = time.perf_counter()
-    procs = [subprocess.Popen([sys.executable, "-c", script, url, str(source), f"p{p}-{time.time()}",
-                               str(per)]) for p in range(processes)]
+    stamp = time.time()
+    procs = [subprocess.Popen([sys.executable, "-c", script, url, str(source),
+                               f"p{p}-{stamp}", str(per)]) for p in range(processes)]
     for p in procs:
         p.wait(timeout=3600)
     return per * processes / (time.perf_counter() - started)
