@@ -201,3 +201,42 @@ def test_report_positions_each_organisation_against_the_median(tmp_path: Path) -
         assert res.returncode == 0 and "Delta" in res.stdout, (fmt, res.stderr)
     assert "<script" not in run("portfolio", "report", "--store", str(tmp_path / "h.sqlite"),
                                 "-f", "html").stdout
+
+
+def test_killed_mid_run_then_rerun_loses_and_duplicates_nothing(
+        tmp_path: Path, snapshot: Path) -> None:
+    import os
+    import signal
+    import sqlite3
+    import time
+
+    db = tmp_path / "store.sqlite"
+    names = [f"Trust {i}" for i in range(4)]
+    pf = write(tmp_path / "portfolio.yaml", {
+        "store": f"sqlite:///{db}", "output_dir": "out", "workers": 2,
+        "organisations": [org(n, snapshot) for n in names]})
+    proc = subprocess.Popen([*EXE, "portfolio", "run", str(pf), "-q"], start_new_session=True,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 300
+    stored = 0
+    while stored < 1:  # kill the portfolio and its workers once a run has landed
+        assert time.monotonic() < deadline and proc.poll() is None
+        time.sleep(0.2)
+        if db.exists():
+            with sqlite3.connect(db) as conn:
+                try:
+                    stored = conn.execute("SELECT count(*) FROM runs").fetchone()[0]
+                except sqlite3.OperationalError:
+                    stored = 0
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=30)
+    res = run("portfolio", "run", str(pf), "-q")
+    assert res.returncode == 0, res.stderr[-2000:]
+    with sqlite3.connect(db) as conn:
+        runs = conn.execute("SELECT id, organisation, run_id FROM runs").fetchall()
+        per_run = dict(conn.execute("SELECT run, count(*) FROM findings GROUP BY run"))
+    assert {r[1] for r in runs} == set(names)  # none lost
+    assert len({(r[1], r[2]) for r in runs}) == len(runs)  # none twice
+    store = open_store(db)
+    for rid, _org, _run in runs:  # every stored run whole: its findings all there
+        assert per_run.get(rid, 0) == len(store.load_run(str(rid))["findings"])
