@@ -115,3 +115,7 @@ def test_the_verdict_holds_the_issue_targets() -> None:
     ok, lines = analysis_bench.verdict([_row(10_000, 1.0, 1.0, 200),
                                         _row(100_000, 10.0, 12.0, 1_200)])
     assert not ok and "worse than linear" in lines[1]
+    slow_plan = _row(100_000, 10.0, 20.0, 1_200)
+    slow_plan["measured"]["plan"] = slow_plan["measured"]["cpu"]["plan"] = 41.0
+    ok, lines = analysis_bench.verdict([_row(10_000, 1.0, 2.0, 200), slow_plan])
+    assert not ok and "plan 41.00 s = 2.05× the analysis" in lines[2] and "MISSED" in lines[2]
