@@ -77,7 +77,7 @@ def test_a_version_1_database_is_migrated_and_its_outages_marked(tmp_path: Path)
         ("run-0", False, ()), ("run-1", True, ("m365",))]
     assert [r.findings["high"] for r in rows] == [3, 2]  # old columns untouched
     with closing(sqlite3.connect(str(db))) as conn:
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == history.SCHEMA_VERSION == 2
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == history.SCHEMA_VERSION == 3
         assert conn.execute("SELECT incomplete, failed_sources FROM runs ORDER BY id"
                             ).fetchall() == [(0, "[]"), (1, '["m365"]')]
     assert history.load_run(db, "run-1")["coverage"] == outage(complete)["coverage"]

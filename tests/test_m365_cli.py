@@ -158,3 +158,24 @@ def test_state_file_carries_delta_links_between_scheduled_runs(tls: Any, tmp_pat
     tokens = {t for r in resumed for t in r.query.get("$deltatoken", [])}
     assert first_tokens <= {"latest"}  # the first run starts fresh
     assert tokens and "latest" not in tokens
+
+
+def test_state_kept_in_the_store_carries_delta_links_too(tls: Any, tmp_path: Path) -> None:
+    """``--state store``: the same delta links, kept per organisation in the audit store,
+    so a scheduled job needs only its config and the store URL."""
+    from sprawl_audit.store.backend import open_store
+
+    with FakeGraph(demo_tenant(), tls=tls, client_secret=CANARY) as fake:
+        cfg = config_file(tmp_path, fake)
+        store = f"sqlite:///{tmp_path}/store.sqlite"
+        args = ["audit", "-c", str(cfg), "-q", "--store", store, "--state", "store"]
+        first = CliRunner().invoke(main, args, env={ENV: CANARY}, catch_exceptions=False)
+        assert first.exit_code == 0, first.output
+        kept = open_store(store).read_state("Riverside Homes Group")
+        assert kept["m365"] and CANARY not in json.dumps(kept)
+        before = len(fake.server.log)
+        second = CliRunner().invoke(main, args, env={ENV: CANARY}, catch_exceptions=False)
+        assert second.exit_code == 0, second.output
+        resumed = [r for r in fake.server.log[before:] if r.path.endswith("/users/delta")]
+    tokens = {t for r in resumed for t in r.query.get("$deltatoken", [])}
+    assert tokens and "latest" not in tokens

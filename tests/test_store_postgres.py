@@ -309,3 +309,28 @@ def test_the_documented_reader_roles(pg_database: tuple[str, str]) -> None:
             for role in (f"riverside_reader_{suffix}", f"sprawl_reader_{suffix}"):
                 admin.execute(f"DROP OWNED BY {role}")
                 admin.execute(f"DROP ROLE {role}")
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_state_kept_in_the_store_per_organisation(kind: str, pg_database: tuple[str, str],
+                                                  tmp_path: Path) -> None:
+    store = open_store(pg_database[0] if kind == "postgresql"
+                       else f"sqlite:///{tmp_path}/h.sqlite")
+    assert store.read_state("Riverside") == {}
+    store.write_state("Riverside", {"m365": {"users": "https://graph/delta?token=1"}})
+    store.write_state("Elmfield", {"m365": {"users": "https://graph/delta?token=E"}})
+    store.write_state("Riverside", {"m365": {"users": "https://graph/delta?token=2"}})
+    assert store.read_state("Riverside") == {"m365": {"users": "https://graph/delta?token=2"}}
+    assert store.read_state("Elmfield")["m365"]["users"].endswith("token=E")
+
+
+def test_cli_state_in_the_store(pg_database: tuple[str, str], tmp_path: Path) -> None:
+    url, _ = pg_database
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("connectors:\n  manual: {files: []}\n")
+    res = CliRunner().invoke(main, ["audit", "-c", str(cfg), "--store", url, "--state",
+                                    "store", "-q"])
+    assert res.exit_code == 2 and "organisation.name" in res.output
+    res = CliRunner().invoke(main, ["audit", "-c", str(cfg), "--no-history", "--state",
+                                    "store", "-q"])
+    assert res.exit_code == 2 and "--state store keeps the state in the audit store" in res.output

@@ -93,7 +93,8 @@ _audit_options = stack(
                  help="Also write the collected inventory here, for --from later."),
     click.option("--state", "state_path", type=click.Path(dir_okay=False),
                  envvar="SPRAWL_AUDIT_STATE",
-                 help="Delta state file for scheduled runs (read, then replaced; 0600)."),
+                 help="Delta state for scheduled runs: a file (read, then replaced; 0600), "
+                      "or `store` to keep it in the audit store per organisation."),
     click.option("--overlap", "overlap_view", type=click.Choice(OVERLAP_VIEWS),
                  envvar="SPRAWL_AUDIT_OVERLAP",
                  help="Compare platforms on what each is for (primary, default: "
@@ -230,7 +231,10 @@ def _audit_run(*, demo: bool, snapshot: str | None, config_path: str | None,
     targets = output_targets(formats, output, output_dir)
     if save_snapshot:
         check_output_file(save_snapshot, option="--save-snapshot")
-    if state_path and not (demo or snapshot):
+    in_store = state_path == STATE_IN_STORE
+    if in_store and not (demo or snapshot):
+        _state_owner(config, ops_options)  # fails now, not after the collection
+    elif state_path and not (demo or snapshot):
         check_output_file(state_path, option="--state")
 
     state: dict[str, Any] | None = None
@@ -251,14 +255,19 @@ def _audit_run(*, demo: bool, snapshot: str | None, config_path: str | None,
     else:
         from sprawl_audit.store.state import read_state
 
-        state = read_state(state_path) if state_path else None
+        if in_store:
+            state = ops_options.history.read_state(_state_owner(config, ops_options))
+        else:
+            state = read_state(state_path) if state_path else None
         inventory, connectors = pipeline.collect_live(config, state)
         mode = "live"
 
     failures: list[str] = []
     saved: str | None = None
     try:
-        if state_path and state is not None:
+        if in_store and state is not None:
+            ops_options.history.write_state(_state_owner(config, ops_options), state)
+        elif state_path and state is not None:
             from sprawl_audit.store.state import write_state
 
             failures += attempt_write(state_path, write_state, state_path, state)
@@ -291,6 +300,22 @@ def _audit_run(*, demo: bool, snapshot: str | None, config_path: str | None,
                                   for name, path in targets):
         click.echo(OWN_TENANT_HINT)
     sys.exit(exit_code(result, effective_fail_on, fail_on_incomplete))
+
+
+#: ``--state store``: keep the delta state in the audit store, per organisation, so a job
+#: needs only its config and the store URL.
+STATE_IN_STORE = "store"
+
+
+def _state_owner(config: Any, ops_options: Any) -> str:
+    """The organisation whose state ``--state store`` reads and writes."""
+    if ops_options.history is None:
+        raise UserError("--state store keeps the state in the audit store: name one with "
+                        "--store (or leave history on)")
+    if not config.name:
+        raise UserError("--state store needs organisation.name in the config (the state "
+                        "is kept per organisation)", path=config.path, key="organisation.name")
+    return str(config.name)
 
 
 #: The line after the demo report: where a first-time user goes next. Only after the

@@ -53,7 +53,7 @@ from sprawl_audit.core.model import SEVERITIES
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 BUSY_TIMEOUT_S = 30.0
 APP_NAME = "sprawl-audit"
 FILE_NAME = "history.sqlite"
@@ -97,11 +97,23 @@ CREATE TABLE findings (
 );
 CREATE INDEX findings_run ON findings (run);
 CREATE INDEX findings_fingerprint ON findings (fingerprint);
+CREATE TABLE state (
+    organisation TEXT PRIMARY KEY,
+    state_json   TEXT NOT NULL,
+    updated_at   TEXT NOT NULL
+);
 """
 #: Version 1 -> 2: incomplete runs are marked (the sources that collected nothing).
 _MIGRATE_1_TO_2 = (
     "ALTER TABLE runs ADD COLUMN incomplete INTEGER NOT NULL DEFAULT 0",
     "ALTER TABLE runs ADD COLUMN failed_sources TEXT NOT NULL DEFAULT '[]'",
+)
+
+
+#: Version 2 -> 3: connector state (delta links) kept per organisation (``--state store``).
+_MIGRATE_2_TO_3 = (
+    "CREATE TABLE state (organisation TEXT PRIMARY KEY, state_json TEXT NOT NULL, "
+    "updated_at TEXT NOT NULL)",
 )
 
 
@@ -258,6 +270,10 @@ def _prepare(conn: sqlite3.Connection, path: Path, readonly: bool = False) -> No
         if version == 1:
             _migrate_1_to_2(conn)
             version = 2
+        if version == 2:
+            for statement in _MIGRATE_2_TO_3:
+                conn.execute(statement)
+            version = 3
         conn.execute(f"PRAGMA user_version = {version}")
         conn.execute("COMMIT")
     except sqlite3.OperationalError as exc:
@@ -477,6 +493,43 @@ def organisations(path: Path) -> list[str]:
     with connect(Path(path), create=False) as conn:
         return [r[0] for r in conn.execute(
             "SELECT DISTINCT organisation FROM runs ORDER BY organisation")]
+
+
+def read_state(path: Path, organisation: str) -> dict[str, Any]:
+    """The connector state the organisation's last audit left in the store ({} if none)."""
+    if not Path(path).is_file():
+        return {}
+    with connect(Path(path), create=False) as conn:
+        found = conn.execute("SELECT state_json FROM state WHERE organisation = ?",
+                             (organisation,)).fetchone()
+    return state_document(found[0] if found else None, str(path))
+
+
+def write_state(path: Path, organisation: str, connectors: Mapping[str, Any]) -> None:
+    """Replace the organisation's connector state (one statement: all or nothing)."""
+    from sprawl_audit.core.logsetup import scrub_data
+
+    text = _json({"version": 1, "connectors": scrub_data(dict(connectors))})
+    with connect(Path(path), create=True) as conn:
+        _retry_locked(lambda: conn.execute(
+            "INSERT INTO state (organisation, state_json, updated_at) VALUES (?, ?, ?) "
+            "ON CONFLICT (organisation) DO UPDATE SET state_json = excluded.state_json, "
+            "updated_at = excluded.updated_at", (organisation, text, _now())),
+            time.monotonic() + BUSY_TIMEOUT_S)
+
+
+def state_document(text: str | None, where: str) -> dict[str, Any]:
+    """The connectors' state from its stored JSON (version 1, as the state file)."""
+    if not text:
+        return {}
+    try:
+        data = json.loads(text)
+    except ValueError:
+        raise UserError("the stored connector state is damaged", path=where) from None
+    if not isinstance(data, dict) or data.get("version") != 1 or not isinstance(
+            data.get("connectors"), dict):
+        raise UserError("the stored connector state is not version 1", path=where)
+    return dict(data["connectors"])
 
 
 def load_run(path: Path, ref: str) -> dict[str, Any]:

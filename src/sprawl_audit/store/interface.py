@@ -36,3 +36,11 @@ class Store(ABC):
     @abstractmethod
     def load_run(self, ref: str) -> dict[str, Any]:
         """A stored Result: an id, a run id, or ``latest``."""
+
+    @abstractmethod
+    def read_state(self, organisation: str) -> dict[str, Any]:
+        """The connector state (delta links) the organisation's last audit left."""
+
+    @abstractmethod
+    def write_state(self, organisation: str, connectors: Mapping[str, Any]) -> None:
+        """Keep the connector state for the organisation's next audit."""

@@ -91,6 +91,18 @@ ALTER TABLE findings DISABLE ROW LEVEL SECURITY;
 ALTER TABLE runs NO FORCE ROW LEVEL SECURITY;
 ALTER TABLE runs DISABLE ROW LEVEL SECURITY;
 """),
+    Migration(3, "connector state per organisation", up="""
+CREATE TABLE connector_state (
+    organisation TEXT PRIMARY KEY,
+    state_json   TEXT NOT NULL,
+    updated_at   TIMESTAMPTZ NOT NULL DEFAULT now()
+);
+ALTER TABLE connector_state ENABLE ROW LEVEL SECURITY;
+ALTER TABLE connector_state FORCE ROW LEVEL SECURITY;
+CREATE POLICY state_by_organisation ON connector_state
+    USING (current_setting('sprawl_audit.organisation', true) = organisation)
+    WITH CHECK (current_setting('sprawl_audit.organisation', true) = organisation);
+""", down="DROP TABLE connector_state;"),
 )
 
 LATEST = MIGRATIONS[-1].version

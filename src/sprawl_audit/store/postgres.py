@@ -29,9 +29,11 @@ from sprawl_audit.core.errors import UserError
 from sprawl_audit.store.history import (
     _ROW_COLUMNS,
     RunRow,
+    _json,
     decode_result,
     record_of,
     run_row,
+    state_document,
 )
 from sprawl_audit.store.interface import Store
 from sprawl_audit.store.pg_schema import LATEST, MIGRATION_LOCK, MIGRATIONS
@@ -195,6 +197,29 @@ class PostgresStore(Store):
             raise UserError(f"no audit {ref!r} in the store {self.shown} "
                             "(see `sprawl-audit history list`)")
         return decode_result(found[0], bytes(found[1]), self.shown)
+
+
+    # -- connector state -----------------------------------------------------------------
+
+    def read_state(self, organisation: str) -> dict[str, Any]:
+        if not self._ready:
+            self.prepare()
+        with self._transaction(organisation) as conn:
+            found = conn.execute("SELECT state_json FROM connector_state "
+                                 "WHERE organisation = %s", (organisation,)).fetchone()
+        return state_document(found[0] if found else None, self.shown)
+
+    def write_state(self, organisation: str, connectors: Any) -> None:
+        from sprawl_audit.core.logsetup import scrub_data
+
+        if not self._ready:
+            self.prepare()
+        text = _json({"version": 1, "connectors": scrub_data(dict(connectors))})
+        with self._transaction(organisation) as conn:
+            conn.execute("INSERT INTO connector_state (organisation, state_json) "
+                         "VALUES (%s, %s) ON CONFLICT (organisation) DO UPDATE SET "
+                         "state_json = excluded.state_json, updated_at = now()",
+                         (organisation, text))
 
 
 def _version(conn: Any) -> int:

@@ -33,3 +33,9 @@ class SqliteStore(Store):
 
     def load_run(self, ref: str) -> dict[str, Any]:
         return history.load_run(self.path, ref)
+
+    def read_state(self, organisation: str) -> dict[str, Any]:
+        return history.read_state(self.path, organisation)
+
+    def write_state(self, organisation: str, connectors: Mapping[str, Any]) -> None:
+        history.write_state(self.path, organisation, connectors)
