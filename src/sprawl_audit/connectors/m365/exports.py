@@ -28,7 +28,13 @@ config's ``powershell_exports`` points at that folder.
 * ``exchange-admin-audit-log-config.json`` — Get-AdminAuditLogConfig
   (``UnifiedAuditLogIngestionEnabled``), with ``exchange-organization-config.json`` —
   Get-OrganizationConfig (``AuditDisabled``, mailbox auditing) (``audit.logging``);
-* ``export-info.json`` — when the export ran.
+* retention policies and rules, eDiscovery holds (Security & Compliance), the Teams client
+  configuration (channel email), sharing policies and ``Get-ExternalInOutlook`` — read by
+  :mod:`exports_compliance` (``collab.retention``, ``collab.channel_email``,
+  ``mail.sharing``, ``mail.external_tagging``), and the helpers both share by
+  :mod:`exports_read`;
+* ``export-info.json`` — when the export ran, and why the script could not write a file
+  (that topic is then ``unavailable`` with the reason, not ``not_configured``).
 
 Files are read in every shape PowerShell produces, not only the script's (ScubaGear's and
 Maester's captures of real tenants are the reference; the contract corpus in
