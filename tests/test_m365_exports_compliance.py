@@ -98,6 +98,15 @@ def rule(duration: Any, action: Any = "KeepAndDelete", **fields: Any) -> dict[st
     # an adaptive scope is a query, not everyone
     ([policy(IsAdaptivePolicy=True)], [rule(30, "Delete")],
      {"messages": "keep_all", "messages_scope": "some"}, "collected"),
+    # everyone except the named people: the period applies, not every chat is covered
+    ([policy(TeamsChatLocationException=[{"Name": "ceo@example.org.uk"}])],
+     [rule(2555)],
+     {"messages": "delete_after_days", "messages_days": 2555, "retain_days": 2555,
+      "messages_scope": "some"}, "collected"),
+    ([policy(AdaptiveScopeLocation=["Finance staff"])], [rule(30, "Delete")],
+     {"messages": "keep_all", "messages_scope": "some"}, "collected"),
+    ([policy(TeamsChatLocationException="System.Object[]")], [rule(30, "Delete")], {},
+     "partial"),
     # the locations flattened to a type name: unknown, never "not covered"
     ([policy(TeamsChatLocation="System.Collections.Generic.List`1[Location]")],
      [rule(30, "Delete")], {}, "partial"),

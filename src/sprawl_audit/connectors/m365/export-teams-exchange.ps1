@@ -325,6 +325,7 @@ if (-not $SkipCompliance) {
             @{ n = 'Mode'; e = { [string]$_.Mode } },
             @{ n = 'DistributionStatus'; e = { [string]$_.DistributionStatus } },
             IsAdaptivePolicy,
+            @{ n = 'AdaptiveScopeLocation'; e = { & $loc $_.AdaptiveScopeLocation } },
             @{ n = 'TeamsChatLocation'; e = { & $loc $_.TeamsChatLocation } },
             @{ n = 'TeamsChatLocationException'; e = { & $loc $_.TeamsChatLocationException } },
             @{ n = 'TeamsChannelLocation'; e = { & $loc $_.TeamsChannelLocation } },

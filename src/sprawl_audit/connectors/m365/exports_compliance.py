@@ -135,6 +135,7 @@ class RetentionPolicy:
     name: str
     active: bool | None
     scopes: dict[str, str | None] = field(default_factory=dict)  # location → scope
+    excepted: set[str] = field(default_factory=set)  # "all" locations with exceptions
     rules: list[RetentionRule] = field(default_factory=list)
     rules_readable: bool = True
     distribution: str = ""
@@ -196,6 +197,8 @@ def read_retention(policies: list[Obj], rules: list[Obj] | None
             active = None
         policy = RetentionPolicy(name, active,
                                  distribution=rd._str(rd.prop(p, "DistributionStatus")))
+        adaptive = bool(rd._bool(rd.prop(p, "IsAdaptivePolicy"))) or read_location(
+            rd.prop(p, "AdaptiveScopeLocation"))[0] in ("all", "some")
         if not any(_has(p, key) for key in LOCATIONS.values()):
             problems.append(f"policy {name}: no location (TeamsChatLocation, "
                             "TeamsChannelLocation, ExchangeLocation) in the export")
@@ -204,14 +207,19 @@ def read_retention(policies: list[Obj], rules: list[Obj] | None
             if where in policy.scopes:
                 continue
             scope, _named = read_location(rd.prop(p, key))
-            if scope is None:
-                problems.append(f"policy {name}: {key} {rd._shown(rd.prop(p, key))} could not be "
-                                "read (flattened by ConvertTo-Json)")
-            elif scope != "none" and rd._bool(rd.prop(p, "IsAdaptivePolicy")):
+            excepted, _named = read_location(rd.prop(p, f"{key}Exception"))
+            if scope is None or (scope == "all" and excepted is None):
+                what = key if scope is None else f"{key}Exception"
+                problems.append(f"policy {name}: {what} {rd._shown(rd.prop(p, what))} could "
+                                "not be read (flattened by ConvertTo-Json)")
+                scope = None
+            elif scope != "none" and adaptive:
                 scope = "some"  # an adaptive scope: a query, not everyone
+            elif scope == "all" and excepted != "none":
+                policy.excepted.add(where)  # everyone but the named exceptions
             policy.scopes[where] = scope
-        keys = {name.lower()} | {rd._str(rd.prop(p, k)).lower() for k in ("Guid", "Identity",
-                                                                    "ExchangeObjectId")}
+        keys = {name.lower()} | {rd._str(rd.prop(p, k)).lower()
+                                 for k in ("Guid", "Identity", "ExchangeObjectId")}
         keys.discard("")
         if rules is None:
             policy.rules_readable = False
@@ -249,9 +257,12 @@ def effect(policies: list[RetentionPolicy], where: str) -> Effect:
     applying = [p for p in policies if p.active is not False]
     scopes = [p.scopes.get(where) for p in applying]
     unknown = any(p.active is None for p in applying if p.scopes.get(where) != "none")
+    # policies for everyone (exceptions aside) decide the period; only one without
+    # exceptions covers every chat or mailbox
     everyone = [p for p in applying if p.scopes.get(where) == "all" and p.active]
-    scope: str | None = ("all" if everyone else None if None in scopes or unknown else
-                         "some" if "some" in scopes else "none")
+    whole = any(where not in p.excepted for p in everyone)
+    scope: str | None = ("all" if whole else None if None in scopes or unknown else
+                         "some" if everyone or "some" in scopes else "none")
     result = Effect(scope)
     if None in scopes or unknown or any(not p.rules_readable for p in everyone):
         return result  # a policy that may cover everyone could not be read
