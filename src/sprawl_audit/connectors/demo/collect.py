@@ -83,6 +83,9 @@ NOT_CONFIGURED: tuple[tuple[str, str, str], ...] = (
     ("m365", "collab.messaging_policies",
      "Teams messaging policies come from PowerShell exports (Get-CsTeamsMessagingPolicy); "
      "none were given"),
+    ("m365", "collab.meeting_policies",
+     "Teams meeting policies (lobby, recording and its expiry) come from PowerShell exports "
+     "(Get-CsTeamsMeetingPolicy); none were given"),
     ("m365", "collab.retention",
      "Teams and Exchange retention policies and holds come from Security & Compliance "
      "PowerShell exports (Get-RetentionCompliancePolicy, Get-RetentionComplianceRule); "
