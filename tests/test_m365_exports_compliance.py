@@ -314,3 +314,18 @@ def test_external_sender_tag(tmp_path: Path, cfg: dict[str, Any], exo: dict[str,
     assert attrs(out, "exchange-online") == exo
     assert cov(out, "mail.external_tagging").status == status
     assert verdicts(out)["CAF-MAIL-003"]["status"] == verdict
+
+
+def test_the_retention_coverage_says_what_applies_to_whom(tmp_path: Path) -> None:
+    write(tmp_path, cx.RETENTION_POLICIES, [
+        policy(DistributionStatus="Pending", TeamsChannelLocation=["All"]),
+        policy("Mail", Guid="m", TeamsChatLocation=[], ExchangeLocation=["All"])])
+    write(tmp_path, cx.RETENTION_RULES, [rule(2555), rule(365, "Keep", Policy="m")])
+    write(tmp_path, ex.INFO, {"ExportedAt": "2026-10-30T09:00:00Z"})
+    c = cov(run(tmp_path, "collab.retention"), "collab.retention")
+    assert c.detail == (
+        "2 retention policies (2 enforced); Teams chats: covers everyone, messages deleted "
+        "after 2555 days; Teams channels: covers everyone, messages deleted after 2555 days; "
+        "Exchange mail: covers everyone, messages kept at least 365 days (deletion by MRM "
+        "retention tags not read); not yet distributed: Teams chats; "
+        "eDiscovery holds not exported (Get-CaseHoldPolicy) (exported 2026-10-30T09:00:00Z)")

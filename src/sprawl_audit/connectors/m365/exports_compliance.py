@@ -96,8 +96,8 @@ _SIMULATED = ("simulate", "testwithnotifications", "testwithoutnotifications",
 _UNLIMITED = 10 ** 9  # "Unlimited": longer than any schedule
 
 
-def read_location(value: Any) -> tuple[str | None, int]:
-    """("all" | "some" | "none", named locations) of one location list; None: unreadable.
+def read_location(value: Any) -> str | None:
+    """``all`` | ``some`` | ``none`` for one location list; None when it cannot be read.
 
     Locations serialise as a list of names (``["All"]``), of objects with a ``Name`` or
     ``DisplayName``, as one name, or — at ``ConvertTo-Json``'s default depth — as the
@@ -105,7 +105,7 @@ def read_location(value: Any) -> tuple[str | None, int]:
     """
     value = unwrap(value)
     if value is None or value == "" or value == [] or value == {}:
-        return "none", 0
+        return "none"
     items = value if isinstance(value, list) else [value]
     names: list[str] = []
     for item in items:
@@ -113,11 +113,9 @@ def read_location(value: Any) -> tuple[str | None, int]:
         if isinstance(item, Mapping):
             item = rd.prop(item, "Name") or rd.prop(item, "DisplayName")
         if not isinstance(item, str) or not item.strip() or rd.flattened(item):
-            return None, 0
+            return None
         names.append(item.strip())
-    if any(n.lower() == "all" for n in names):
-        return "all", 0
-    return "some", len(names)
+    return "all" if any(n.lower() == "all" for n in names) else "some"
 
 
 @dataclass
@@ -142,8 +140,8 @@ class RetentionPolicy:
 
 
 def read_rule(rule: Obj) -> tuple[RetentionRule | None, str]:
-    """One retention rule, or (None, why it cannot be read); ("", skip) rules that only
-    publish or apply a retention label, whose period lives in the label."""
+    """(the rule, "") or (None, why it cannot be read); a rule that only publishes or
+    applies a retention label is (an empty rule, "label"): its period is the label's."""
     raw_action = rd.prop(rule, "RetentionComplianceAction")
     raw_duration = rd.prop(rule, "RetentionDuration")
     if raw_action in (None, "") and raw_duration in (None, ""):
@@ -159,8 +157,7 @@ def read_rule(rule: Obj) -> tuple[RetentionRule | None, str]:
         days: int | None = _UNLIMITED
     else:
         days = _days(raw_duration)
-    if days is None or days < 0 or (days == _UNLIMITED and action != "Keep"
-                                     and action != "KeepAndDelete"):
+    if days is None or days < 0 or (days == _UNLIMITED and action == "Delete"):
         return None, (f"rule {rd._identity(rule) or '(unnamed)'} RetentionDuration "
                       f"{rd._shown(raw_duration)} is not a number of days or Unlimited")
     return RetentionRule(keep_days=days if "Keep" in action else None,
@@ -198,7 +195,7 @@ def read_retention(policies: list[Obj], rules: list[Obj] | None
         policy = RetentionPolicy(name, active,
                                  distribution=rd._str(rd.prop(p, "DistributionStatus")))
         adaptive = bool(rd._bool(rd.prop(p, "IsAdaptivePolicy"))) or read_location(
-            rd.prop(p, "AdaptiveScopeLocation"))[0] in ("all", "some")
+            rd.prop(p, "AdaptiveScopeLocation")) in ("all", "some")
         if not any(_has(p, key) for key in LOCATIONS.values()):
             problems.append(f"policy {name}: no location (TeamsChatLocation, "
                             "TeamsChannelLocation, ExchangeLocation) in the export")
@@ -206,8 +203,8 @@ def read_retention(policies: list[Obj], rules: list[Obj] | None
         for where, key in LOCATIONS.items():
             if where in policy.scopes:
                 continue
-            scope, _named = read_location(rd.prop(p, key))
-            excepted, _named = read_location(rd.prop(p, f"{key}Exception"))
+            scope = read_location(rd.prop(p, key))
+            excepted = read_location(rd.prop(p, f"{key}Exception"))
             if scope is None or (scope == "all" and excepted is None):
                 what = key if scope is None else f"{key}Exception"
                 problems.append(f"policy {name}: {what} {rd._shown(rd.prop(p, what))} could "
@@ -292,11 +289,9 @@ def _holds(bundle: ExportBundle) -> tuple[int | None, list[str]]:
     return states.count(True), problems
 
 
-def _retention_attrs(e: Effect, *, with_scope: bool) -> dict[str, Any]:
+def _retention_attrs(e: Effect) -> dict[str, Any]:
     attrs: dict[str, Any] = {"messages": e.messages, "messages_days": e.days,
-                             "retain_days": e.retain_days}
-    if with_scope:
-        attrs["messages_scope"] = e.scope
+                             "retain_days": e.retain_days, "messages_scope": e.scope}
     return {k: v for k, v in attrs.items() if v is not None}
 
 
@@ -304,9 +299,12 @@ def _effect_words(e: Effect) -> str:
     scope = {"all": "everyone", "some": "some people", "none": "nobody"}.get(
         e.scope or "", "unknown")
     what = ("kept until users delete them" if e.messages == "keep_all" and e.scope != "all"
-            else "kept for ever" if e.messages == "keep_all" else
+            else "kept for ever" if e.messages == "keep_all" and e.retain_days is None else
+            f"kept at least {e.retain_days} days, never deleted automatically"
+            if e.messages == "keep_all" else
             f"deleted after {e.days} days" if e.messages == "delete_after_days" else
-            "unknown")
+            f"kept at least {e.retain_days} days (deletion by MRM retention tags not read)"
+            if e.retain_days else "unknown")
     return f"covers {scope}, messages {what}"
 
 
@@ -318,10 +316,10 @@ def transform_retention(bundle: ExportBundle, source: SourceRef) -> InventoryBui
     chats, channels, mail = (effect(policies, w) for w in ("chats", "channels", "mail"))
     holds, hold_problems = _holds(bundle)
     problems.extend(hold_problems)
-    teams = _retention_attrs(chats, with_scope=True)
-    channel = _retention_attrs(channels, with_scope=True)
+    teams = _retention_attrs(chats)
+    channel = _retention_attrs(channels)
     teams.update({f"channel_{k}": v for k, v in channel.items()})
-    exo = _retention_attrs(mail, with_scope=True)
+    exo = _retention_attrs(mail)
     if holds is not None:
         exo["holds"] = holds
     out = InventoryBuilder()
