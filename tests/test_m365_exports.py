@@ -264,8 +264,9 @@ def test_the_export_script_is_read_only_and_writes_the_documented_files() -> Non
                            r"(?:Cs|M365)\w+", text))
     verbs |= set(re.findall(r"\b(Set|New|Remove|Add|Enable|Disable|Update)-"
                             r"(?:RemoteDomain|TransportConfig|CASMailbox|HostedOutbound\w+|"
-                            r"Mailbox|Recipient|AdminAuditLogConfig|OrganizationConfig)",
-                            text))
+                            r"Mailbox|Recipient|AdminAuditLogConfig|OrganizationConfig|"
+                            r"RetentionCompliance\w+|CaseHold\w+|ComplianceCase|SharingPolicy|"
+                            r"ExternalInOutlook)", text))
     assert verbs == {"Get"}
     for name in ex.ALL_FILES:
         assert f"'{name}'" in text, name
@@ -274,6 +275,11 @@ def test_the_export_script_is_read_only_and_writes_the_documented_files() -> Non
     assert "UTF8Encoding($false)" in text  # UTF-8 without a BOM
     assert "GetUnresolvedProviderPathFromPSPath($OutputDirectory)" in text
     assert "Get-M365UnifiedTenantSettings" in text
+    for cmdlet in ("Connect-IPPSSession", "Get-RetentionCompliancePolicy",
+                   "Get-RetentionComplianceRule", "Get-CaseHoldPolicy", "Get-SharingPolicy",
+                   "Get-ExternalInOutlook", "Get-CsTeamsClientConfiguration",
+                   "NewMeetingRecordingExpirationDays", "View-Only Retention Management"):
+        assert cmdlet in text, cmdlet
 
 
 # -- mailbox-level forwarding (Get-Mailbox) --------------------------------------------------
