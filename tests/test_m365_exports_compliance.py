@@ -329,3 +329,12 @@ def test_the_retention_coverage_says_what_applies_to_whom(tmp_path: Path) -> Non
         "Exchange mail: covers everyone, messages kept at least 365 days (deletion by MRM "
         "retention tags not read); not yet distributed: Teams chats; "
         "eDiscovery holds not exported (Get-CaseHoldPolicy) (exported 2026-10-30T09:00:00Z)")
+
+
+def test_many_open_sharing_policies_are_named_briefly(tmp_path: Path) -> None:
+    write(tmp_path, cx.SHARING, [{"Name": f"P{i:02} " + "x" * 200, "Enabled": True,
+                                  "Domains": ["*:ContactsSharing"]} for i in range(8)])
+    out = run(tmp_path, "mail.sharing")
+    detail = cov(out, "mail.sharing").detail
+    assert detail.count("P0") == 5 and "and 3 more share calendar details" in detail
+    assert len(attrs(out, "exchange-online")["sharing_all_domains_policies"]) == 8

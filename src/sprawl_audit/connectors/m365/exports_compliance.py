@@ -334,12 +334,19 @@ def transform_retention(bundle: ExportBundle, source: SourceRef) -> InventoryBui
               f"{_effect_words(chats)}; Teams channels: {_effect_words(channels)}; "
               f"Exchange mail: {_effect_words(mail)}")
     if pending:
-        detail += f"; not yet distributed: {', '.join(pending[:5])}"
+        detail += f"; not yet distributed: {_names(pending)}"
     detail += ("; eDiscovery holds not exported (Get-CaseHoldPolicy)" if holds is None
                else f"; {holds} eDiscovery hold policies enabled")
     out.coverage.append(rd._cov(source, "collab.retention", detail + rd._when(bundle),
                              len(policies), problems))
     return out
+
+
+def _names(names: list[str], shown: int = 5) -> str:
+    """A few policy names for a coverage detail (tenant text, kept short)."""
+    unique = sorted(set(names))
+    more = len(unique) - shown
+    return ", ".join(n[:80] for n in unique[:shown]) + (f" and {more} more" if more > 0 else "")
 
 
 # -- Teams channel email --------------------------------------------------------------------
@@ -457,7 +464,7 @@ def transform_sharing(bundle: ExportBundle, source: SourceRef) -> InventoryBuild
     out.platforms.append(Platform(id="exchange-online", ref=EXCHANGE, name="Exchange Online",
                                   attributes=attrs, sources=(source,)))
     detail = (f"{len(policies)} sharing policies; "
-              + (f"{', '.join(sorted(set(open_detail)))} share calendar details or contacts "
+              + (f"{_names(open_detail)} share calendar details or contacts "
                  "with every domain" if open_detail else
                  "none shares calendar details or contacts with every domain" if not unread
                  else "whether any shares details with every domain is unknown")
