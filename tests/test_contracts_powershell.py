@@ -26,13 +26,15 @@ CASES = sorted(p for p in CORPUS.iterdir() if (p / "case.yaml").is_file())
 RULES = {"collab.federation": "SA-FED-001", "collab.meeting_policies": "CAF-MEET-001",
          "collab.app_policies": "CAF-APP-001", "mail.remote_domains": "CAF-MAIL-001",
          "mail.smtp_auth": "CAF-MAIL-002", "mail.forwarding": "SA-MAIL-001",
-         "audit.logging": "CAF-LOG-003", "collab.messaging_policies": "NCCC-DEL-001"}
+         "audit.logging": "CAF-LOG-003", "collab.messaging_policies": "NCCC-DEL-001",
+         "collab.retention": "NCCC-RET-002", "collab.channel_email": "CAF-CHAN-001",
+         "mail.sharing": "GDPR-SHARE-002", "mail.external_tagging": "CAF-MAIL-003"}
 
 
 def judge(out: InventoryBuilder) -> dict[str, dict[str, Any]]:
     inv = out.build(Organisation(name="Fixture", domains=("fixture.example",),
                                  as_of="2026-11-01T00:00:00Z"))
-    packs = ("baseline", "ncsc-caf", "uk-gov-nccc")
+    packs = ("baseline", "ncsc-caf", "uk-gov-nccc", "uk-gdpr")
     result = run_audit(inv, Config(rule_packs=packs),
                        RuleSelection(packs=packs), mode="live",
                        connectors=["m365"], fail_on=None)
@@ -44,7 +46,9 @@ def test_the_corpus_covers_every_shape_the_issue_names() -> None:
     for words in ("enums as numbers", "value", "UTF-16", "BOM", "default depth",
                   "type name", "AllowedDomains: []", "Get-M365UnifiedTenantSettings",
                   "ForwardingSmtpAddress", "ForwardingAddress", "UnifiedAuditLogIngestionEnabled",
-                  "AuditDisabled", "AllowUserDeleteMessage"):
+                  "AuditDisabled", "AllowUserDeleteMessage", "RetentionComplianceAction",
+                  "NewMeetingRecordingExpirationDays", "RestrictedSenderList",
+                  "'domain:Action1, Action2'", "AllowList"):
         assert words in shapes, words
     assert len(CASES) >= 15
 

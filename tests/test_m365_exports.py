@@ -12,6 +12,7 @@ from repo_paths import CONNECTORS
 
 from sprawl_audit.config import Config
 from sprawl_audit.connectors.m365 import exports as ex
+from sprawl_audit.connectors.m365 import exports_compliance as cx
 from sprawl_audit.connectors.m365.transform.directory import EXCHANGE
 from sprawl_audit.core.errors import UserError
 from sprawl_audit.core.model import AppRef, Inventory, InventoryBuilder, Organisation
@@ -75,6 +76,19 @@ def full_export(folder: Path, federation: dict[str, Any]) -> ex.ExportBundle:
                                     "AdminAuditLogEnabled": True})
     write(folder, ex.ORG_CONFIG, {"Identity": "example.onmicrosoft.com",
                                   "AuditDisabled": False})
+    write(folder, cx.RETENTION_POLICIES, [
+        {"Name": "Teams chats", "Guid": "11111111-1111-1111-1111-111111111111",
+         "Enabled": True, "Mode": "Enforce", "DistributionStatus": "Success",
+         "TeamsChatLocation": ["All"], "TeamsChannelLocation": ["All"]}])
+    write(folder, cx.RETENTION_RULES, [
+        {"Name": "Teams chats rule", "Policy": "11111111-1111-1111-1111-111111111111",
+         "RetentionDuration": 2555, "RetentionComplianceAction": "KeepAndDelete"}])
+    write(folder, cx.CLIENT_CONFIG, {"Identity": "Global", "AllowEmailIntoChannel": False,
+                                     "RestrictedSenderList": None})
+    write(folder, cx.SHARING, [{"Name": "Default Sharing Policy", "Enabled": True,
+                                "Default": True,
+                                "Domains": ["*:CalendarSharingFreeBusySimple"]}])
+    write(folder, cx.EXTERNAL_TAGGING, {"Identity": "x", "Enabled": True, "AllowList": []})
     write(folder, ex.INFO, {"ExportedAt": "2026-10-30T09:00:00Z"})
     return ex.load_exports(folder)
 
@@ -250,8 +264,9 @@ def test_the_export_script_is_read_only_and_writes_the_documented_files() -> Non
                            r"(?:Cs|M365)\w+", text))
     verbs |= set(re.findall(r"\b(Set|New|Remove|Add|Enable|Disable|Update)-"
                             r"(?:RemoteDomain|TransportConfig|CASMailbox|HostedOutbound\w+|"
-                            r"Mailbox|Recipient|AdminAuditLogConfig|OrganizationConfig)",
-                            text))
+                            r"Mailbox|Recipient|AdminAuditLogConfig|OrganizationConfig|"
+                            r"RetentionCompliance\w+|CaseHold\w+|ComplianceCase|SharingPolicy|"
+                            r"ExternalInOutlook)", text))
     assert verbs == {"Get"}
     for name in ex.ALL_FILES:
         assert f"'{name}'" in text, name
@@ -260,6 +275,11 @@ def test_the_export_script_is_read_only_and_writes_the_documented_files() -> Non
     assert "UTF8Encoding($false)" in text  # UTF-8 without a BOM
     assert "GetUnresolvedProviderPathFromPSPath($OutputDirectory)" in text
     assert "Get-M365UnifiedTenantSettings" in text
+    for cmdlet in ("Connect-IPPSSession", "Get-RetentionCompliancePolicy",
+                   "Get-RetentionComplianceRule", "Get-CaseHoldPolicy", "Get-SharingPolicy",
+                   "Get-ExternalInOutlook", "Get-CsTeamsClientConfiguration",
+                   "NewMeetingRecordingExpirationDays", "View-Only Retention Management"):
+        assert cmdlet in text, cmdlet
 
 
 # -- mailbox-level forwarding (Get-Mailbox) --------------------------------------------------

@@ -163,16 +163,23 @@ def unassessed_areas(result: Mapping[str, Any]) -> list[UnassessedArea]:
     """Areas whose evidence nobody read, named by the not-assessed rules that needed it.
 
     A requirement (``a|b`` alternatives) is unread when none of its topics has a
-    ``collected`` or ``partial`` coverage entry. Only rules that are ``not_assessed`` count:
-    a rule judged on other evidence does not make an area a gap. Derived from ``rules`` and
+    ``collected`` or ``partial`` coverage entry, or when one source tried to read it and
+    could not (``forbidden``, ``unavailable``, ``error``) while another did: Slack's
+    retention read does not make up for Teams' retention export failing. Only rules that
+    are ``not_assessed`` count: a rule judged on other evidence does not make an area a
+    gap. Derived from ``rules`` and
     ``coverage`` like everything here, so a saved Result says the same as a fresh audit —
     and the summary can say "message retention could not be assessed" instead of leaving
     it to the coverage table.
     """
     from sprawl_audit.core.topics import area_of
 
-    read = {str(c.get("topic")) for c in result.get("coverage") or ()
-            if isinstance(c, Mapping) and _status(c) in _READ_STATUSES}
+    entries = [c for c in result.get("coverage") or () if isinstance(c, Mapping)]
+    read = {str(c.get("topic")) for c in entries if _status(c) in _READ_STATUSES}
+    read_by = {(str(c.get("connector")), str(c.get("topic"))) for c in entries
+               if _status(c) in _READ_STATUSES}
+    failed_by = {(str(c.get("connector")), str(c.get("topic"))) for c in entries
+                 if _status(c) in FAILED_STATUSES}
     by_area: dict[str, tuple[set[str], set[str]]] = {}
     for rule in result.get("rules") or ():
         if not isinstance(rule, Mapping) or rule.get("status") != "not_assessed":
@@ -181,7 +188,8 @@ def unassessed_areas(result: Mapping[str, Any]) -> list[UnassessedArea]:
             if not isinstance(req, str):
                 continue
             topics = [t for t in req.split("|") if t]
-            if not topics or any(t in read for t in topics):
+            if not topics or (any(t in read for t in topics)
+                              and not _failed_for(topics, read_by, failed_by)):
                 continue
             topics_seen, rules = by_area.setdefault(area_of(topics[0]), (set(), set()))
             topics_seen.update(topics)
@@ -189,3 +197,11 @@ def unassessed_areas(result: Mapping[str, Any]) -> list[UnassessedArea]:
     return [UnassessedArea(area, tuple(sorted(topics)), tuple(sorted(rules)))
             for area, (topics, rules) in sorted(by_area.items(),
                                                 key=lambda kv: (-len(kv[1][1]), kv[0]))]
+
+
+def _failed_for(topics: Sequence[str], read_by: set[tuple[str, str]],
+                failed_by: set[tuple[str, str]]) -> bool:
+    """Whether some source failed to read every topic of a requirement it was asked for
+    (``not_configured`` is not failing: nothing was asked of it)."""
+    return any(not any((c, other) in read_by for other in topics)
+               for c, t in failed_by if t in topics)

@@ -83,6 +83,22 @@ NOT_CONFIGURED: tuple[tuple[str, str, str], ...] = (
     ("m365", "collab.messaging_policies",
      "Teams messaging policies come from PowerShell exports (Get-CsTeamsMessagingPolicy); "
      "none were given"),
+    ("m365", "collab.meeting_policies",
+     "Teams meeting policies (lobby, recording and its expiry) come from PowerShell exports "
+     "(Get-CsTeamsMeetingPolicy); none were given"),
+    ("m365", "collab.retention",
+     "Teams and Exchange retention policies and holds come from Security & Compliance "
+     "PowerShell exports (Get-RetentionCompliancePolicy, Get-RetentionComplianceRule); "
+     "none were given"),
+    ("m365", "collab.channel_email",
+     "email into Teams channels comes from PowerShell exports "
+     "(Get-CsTeamsClientConfiguration); none were given"),
+    ("m365", "mail.sharing",
+     "calendar and contacts sharing policies come from Exchange PowerShell exports "
+     "(Get-SharingPolicy); none were given"),
+    ("m365", "mail.external_tagging",
+     "the external sender tag comes from Exchange PowerShell exports "
+     "(Get-ExternalInOutlook); none were given"),
     ("network_logs", "network.logs", "no network log import configured"),
     ("whatsapp", "messaging.business",
      "no WhatsApp Business Platform (Meta) account connected"),

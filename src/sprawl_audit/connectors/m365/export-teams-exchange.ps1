@@ -15,6 +15,8 @@
                                             settings of app-centric management)
       teams-messaging-policies.json         Get-CsTeamsMessagingPolicy (who may delete or
                                             edit sent messages)
+      teams-client-configuration.json       Get-CsTeamsClientConfiguration (email into
+                                            channels, RestrictedSenderList)
       exchange-remote-domains.json          Get-RemoteDomain
       exchange-outbound-spam-policies.json  Get-HostedOutboundSpamFilterPolicy
       exchange-transport-config.json        Get-TransportConfig
@@ -25,6 +27,16 @@
       exchange-admin-audit-log-config.json  Get-AdminAuditLogConfig
                                             (UnifiedAuditLogIngestionEnabled)
       exchange-organization-config.json     Get-OrganizationConfig (AuditDisabled)
+      exchange-sharing-policies.json        Get-SharingPolicy (calendar and contacts sharing
+                                            with outside domains)
+      exchange-external-in-outlook.json     Get-ExternalInOutlook (the "External" tag on
+                                            mail from outside)
+      compliance-retention-policies.json    Get-RetentionCompliancePolicy (Security &
+                                            Compliance: locations, Enabled, Mode)
+      compliance-retention-rules.json       Get-RetentionComplianceRule (RetentionDuration,
+                                            RetentionComplianceAction)
+      compliance-case-hold-policies.json    Get-ComplianceCase, Get-CaseHoldPolicy
+                                            (eDiscovery holds; optional)
       export-info.json                      when, by which module versions, and why a
                                             file is missing (Errors)
 
@@ -36,7 +48,12 @@
     Exchange "View-Only Organization Management" (or Global Reader) for the Exchange part,
     which holds the View-Only Recipients (Get-Mailbox, Get-Recipient), View-Only
     Configuration (Get-OrganizationConfig) and View-Only Audit Logs
-    (Get-AdminAuditLogConfig) roles.
+    (Get-AdminAuditLogConfig) roles. Security & Compliance PowerShell (Connect-IPPSSession)
+    for retention: the "View-Only Retention Management" role (in the Compliance
+    Administrator, Compliance Data Administrator and Global Reader role groups) runs
+    Get-RetentionCompliancePolicy and Get-RetentionComplianceRule; holds need "eDiscovery
+    Manager" (Get-ComplianceCase, Get-CaseHoldPolicy) and are skipped, with the reason in
+    export-info.json, when it is missing. Use -SkipCompliance to leave retention out.
 
     Modules: MicrosoftTeams and ExchangeOnlineManagement (PowerShell 5.1 or 7+):
         Install-Module MicrosoftTeams, ExchangeOnlineManagement -Scope CurrentUser
@@ -59,6 +76,9 @@
 .PARAMETER SkipExchange
     Do not connect to Exchange Online or export its settings.
 
+.PARAMETER SkipCompliance
+    Do not connect to Security & Compliance PowerShell (retention policies and holds).
+
 .PARAMETER SkipMailboxes
     Do not export per-mailbox SMTP AUTH overrides (Get-CASMailbox) or mailbox forwarding
     (Get-Mailbox).
@@ -79,12 +99,13 @@ param(
     [switch]$SkipTeams,
     [switch]$SkipExchange,
     [switch]$SkipMailboxes,
+    [switch]$SkipCompliance,
     [string]$ExchangeEnvironmentName = 'O365Default',
     [string]$TeamsEnvironmentName = ''
 )
 
 $ErrorActionPreference = 'Stop'
-$ScriptVersion = '3'
+$ScriptVersion = '4'
 # .NET file APIs resolve a relative path against the process's working directory, which
 # PowerShell's location (cd) does not change: resolve it the way cmdlets do.
 $OutputDirectory = $ExecutionContext.SessionState.Path.GetUnresolvedProviderPathFromPSPath($OutputDirectory)
@@ -178,7 +199,7 @@ if (-not $SkipTeams) {
         @{ n = 'AutoAdmittedUsers'; e = { [string]$_.AutoAdmittedUsers } },
         AllowPSTNUsersToBypassLobby, AllowCloudRecording, AllowTranscription,
         AllowExternalParticipantGiveRequestControl, AllowExternalNonTrustedMeetingChat,
-        AllowMeetNow)
+        AllowMeetNow, NewMeetingRecordingExpirationDays)
 
     Write-Export 'teams-app-permission-policies.json' (Get-CsTeamsAppPermissionPolicy | Select-Object `
             @{ n = 'Identity'; e = { [string]$_.Identity } },
@@ -192,6 +213,12 @@ if (-not $SkipTeams) {
     Write-Export 'teams-messaging-policies.json' (Get-CsTeamsMessagingPolicy | Select-Object `
             @{ n = 'Identity'; e = { [string]$_.Identity } },
         AllowUserDeleteMessage, AllowUserEditMessage, AllowUserDeleteChat, AllowOwnerDeleteMessage)
+
+    # Channel email addresses, and the sender domains allowed to use them (a
+    # semicolon-separated string; empty: anyone).
+    Write-Export 'teams-client-configuration.json' (Get-CsTeamsClientConfiguration | Select-Object `
+            @{ n = 'Identity'; e = { [string]$_.Identity } }, AllowEmailIntoChannel,
+        @{ n = 'RestrictedSenderList'; e = { [string]$_.RestrictedSenderList } })
 
     # App-centric management: org-wide app settings (DefaultApp, GlobalApp, PrivateApp)
     # decide which apps users may add; the permission policies above no longer apply once
@@ -266,7 +293,72 @@ if (-not $SkipExchange) {
             UnifiedAuditLogIngestionEnabled, AdminAuditLogEnabled)
     Write-Export 'exchange-organization-config.json' (Get-OrganizationConfig | Select-Object `
             @{ n = 'Identity'; e = { [string]$_.Identity } }, AuditDisabled)
+
+    # Calendar and contacts sharing with outside domains: each Domains entry as
+    # "domain:Action1, Action2" ("*" is every domain, "Anonymous" calendar publishing).
+    Write-Export 'exchange-sharing-policies.json' (Get-SharingPolicy | Select-Object `
+            @{ n = 'Name'; e = { [string]$_.Name } }, Enabled, Default,
+        @{ n = 'Domains'; e = { @($_.Domains | ForEach-Object { [string]$_ }) } })
+
+    # Outlook's "External" tag on mail from outside the organisation.
+    Write-Export 'exchange-external-in-outlook.json' (Get-ExternalInOutlook | Select-Object `
+            @{ n = 'Identity'; e = { [string]$_.Identity } }, Enabled,
+        @{ n = 'AllowList'; e = { @($_.AllowList | ForEach-Object { [string]$_ }) } })
     Disconnect-ExchangeOnline -Confirm:$false | Out-Null
+}
+
+if (-not $SkipCompliance) {
+    # Retention policies and holds live in Security & Compliance PowerShell (same module).
+    Import-Module ExchangeOnlineManagement
+    $ippArgs = @{ ShowBanner = $false }
+    if ($UserPrincipalName) { $ippArgs['UserPrincipalName'] = $UserPrincipalName }
+    # Locations as their names ("All" for everyone).
+    $loc = { param($List) , @(@($List) | Where-Object { $null -ne $_ } | ForEach-Object { if (Get-Prop $_ 'Name') { [string]$_.Name } else { [string]$_ } }) }
+    try {
+        Connect-IPPSSession @ippArgs
+        $policies = @(Get-RetentionCompliancePolicy -DistributionDetail)
+        $names = @{}
+        foreach ($p in $policies) { $names[[string]$p.Guid] = [string]$p.Name }
+        Write-Export 'compliance-retention-policies.json' ($policies | Select-Object `
+                @{ n = 'Name'; e = { [string]$_.Name } },
+            @{ n = 'Guid'; e = { [string]$_.Guid } }, Enabled,
+            @{ n = 'Mode'; e = { [string]$_.Mode } },
+            @{ n = 'DistributionStatus'; e = { [string]$_.DistributionStatus } },
+            IsAdaptivePolicy,
+            @{ n = 'AdaptiveScopeLocation'; e = { & $loc $_.AdaptiveScopeLocation } },
+            @{ n = 'TeamsChatLocation'; e = { & $loc $_.TeamsChatLocation } },
+            @{ n = 'TeamsChatLocationException'; e = { & $loc $_.TeamsChatLocationException } },
+            @{ n = 'TeamsChannelLocation'; e = { & $loc $_.TeamsChannelLocation } },
+            @{ n = 'TeamsChannelLocationException'; e = { & $loc $_.TeamsChannelLocationException } },
+            @{ n = 'ExchangeLocation'; e = { & $loc $_.ExchangeLocation } },
+            @{ n = 'ExchangeLocationException'; e = { & $loc $_.ExchangeLocationException } })
+        Write-Export 'compliance-retention-rules.json' (Get-RetentionComplianceRule | Select-Object `
+                @{ n = 'Name'; e = { [string]$_.Name } },
+            @{ n = 'Policy'; e = { [string]$_.Policy } },
+            @{ n = 'PolicyName'; e = { $names[[string]$_.Policy] } },
+            @{ n = 'RetentionDuration'; e = { [string]$_.RetentionDuration } },
+            @{ n = 'RetentionComplianceAction'; e = { [string]$_.RetentionComplianceAction } },
+            @{ n = 'ExpirationDateOption'; e = { [string]$_.ExpirationDateOption } },
+            @{ n = 'PublishComplianceTag'; e = { [string]$_.PublishComplianceTag } },
+            @{ n = 'ApplyComplianceTag'; e = { [string]$_.ApplyComplianceTag } }, Disabled, Mode)
+    }
+    catch {
+        $Errors['compliance-retention-policies.json'] = "Security & Compliance PowerShell failed: $($_.Exception.Message)"
+        Write-Warning $Errors['compliance-retention-policies.json']
+    }
+    try {
+        # eDiscovery holds (cases and their hold policies); needs eDiscovery Manager.
+        $holds = @(Get-ComplianceCase -ErrorAction Stop | ForEach-Object {
+                Get-CaseHoldPolicy -Case ([string]$_.Identity) -ErrorAction Stop })
+        Write-Export 'compliance-case-hold-policies.json' ($holds | Select-Object `
+                @{ n = 'Name'; e = { [string]$_.Name } }, Enabled,
+            @{ n = 'ExchangeLocation'; e = { & $loc $_.ExchangeLocation } })
+    }
+    catch {
+        $Errors['compliance-case-hold-policies.json'] = "Get-CaseHoldPolicy failed: $($_.Exception.Message)"
+        Write-Warning $Errors['compliance-case-hold-policies.json']
+    }
+    Disconnect-ExchangeOnline -Confirm:$false -ErrorAction SilentlyContinue | Out-Null
 }
 
 $modules = @{}

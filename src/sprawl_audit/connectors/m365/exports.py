@@ -28,7 +28,13 @@ config's ``powershell_exports`` points at that folder.
 * ``exchange-admin-audit-log-config.json`` — Get-AdminAuditLogConfig
   (``UnifiedAuditLogIngestionEnabled``), with ``exchange-organization-config.json`` —
   Get-OrganizationConfig (``AuditDisabled``, mailbox auditing) (``audit.logging``);
-* ``export-info.json`` — when the export ran.
+* retention policies and rules, eDiscovery holds (Security & Compliance), the Teams client
+  configuration (channel email), sharing policies and ``Get-ExternalInOutlook`` — read by
+  :mod:`exports_compliance` (``collab.retention``, ``collab.channel_email``,
+  ``mail.sharing``, ``mail.external_tagging``), and the helpers both share by
+  :mod:`exports_read`;
+* ``export-info.json`` — when the export ran, and why the script could not write a file
+  (that topic is then ``unavailable`` with the reason, not ``not_configured``).
 
 Files are read in every shape PowerShell produces, not only the script's (ScubaGear's and
 Maester's captures of real tenants are the reference; the contract corpus in
@@ -65,7 +71,6 @@ not evidence that anything was forwarded or shared, so they create no links.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -73,6 +78,25 @@ from pathlib import Path
 from typing import Any
 
 from sprawl_audit.connectors.interface import coverage
+from sprawl_audit.connectors.m365 import exports_compliance as compliance
+from sprawl_audit.connectors.m365.exports_read import (
+    INFO,
+    ExportBundle,
+    Obj,
+    _bool,
+    _cov,
+    _global,
+    _global_policy,
+    _identity,
+    _shown,
+    _str,
+    _teams_posture,
+    _when,
+    _yes,
+    enum_name,
+    flattened,
+    prop,
+)
 from sprawl_audit.connectors.m365.odata import domain_of, is_internal
 from sprawl_audit.connectors.m365.transform.directory import EXCHANGE, TEAMS
 from sprawl_audit.core.errors import UserError
@@ -84,6 +108,8 @@ from sprawl_audit.core.model import (
     Platform,
     SourceRef,
 )
+
+__all__ = ["INFO", "ExportBundle", "Obj", "enum_name", "flattened", "prop"]
 
 SCRIPT_NAME = "export-teams-exchange.ps1"
 FEDERATION = "teams-federation-configuration.json"
@@ -99,11 +125,10 @@ CAS_MAILBOXES = "exchange-cas-mailboxes.json"
 MAILBOX_FORWARDING = "exchange-mailbox-forwarding.json"
 AUDIT_CONFIG = "exchange-admin-audit-log-config.json"
 ORG_CONFIG = "exchange-organization-config.json"
-INFO = "export-info.json"
 ALL_FILES: tuple[str, ...] = (FEDERATION, EXTERNAL_ACCESS, MEETING, APP_PERMISSION,
                               APP_SETTINGS, MESSAGING, REMOTE_DOMAINS, OUTBOUND_SPAM, TRANSPORT,
                               CAS_MAILBOXES, MAILBOX_FORWARDING, AUDIT_CONFIG, ORG_CONFIG,
-                              INFO)
+                              *compliance.FILES, INFO)
 #: Topic → (required file, cmdlet that writes it).
 TOPIC_FILES: Mapping[str, tuple[str, str]] = {
     "collab.federation": (FEDERATION, "Get-CsTenantFederationConfiguration"),
@@ -114,32 +139,9 @@ TOPIC_FILES: Mapping[str, tuple[str, str]] = {
     "mail.smtp_auth": (TRANSPORT, "Get-TransportConfig"),
     "mail.forwarding": (MAILBOX_FORWARDING, "Get-Mailbox"),  # + inbox rules from Graph
     "audit.logging": (AUDIT_CONFIG, "Get-AdminAuditLogConfig"),  # + Get-OrganizationConfig
+    **compliance.TOPIC_FILES,  # retention, channel email, sharing, external tagging
 }
 TEAMS_CONSUMER_DOMAIN = "teams.live.com"
-Obj = Mapping[str, Any]
-
-
-@dataclass
-class ExportBundle:
-    """The export folder's parsed files (file name → list of objects)."""
-
-    folder: Path
-    files: dict[str, list[Obj]] = field(default_factory=dict)
-
-    def get(self, name: str) -> list[Obj] | None:
-        return self.files.get(name)
-
-    @property
-    def exported_at(self) -> str:
-        info = self.files.get(INFO) or [{}]
-        return str(prop(info[0], "ExportedAt") or "")
-
-    def error_note(self, name: str) -> str:
-        """``; the export said: <why>`` when the script recorded why ``name`` is missing."""
-        info = self.files.get(INFO) or [{}]
-        errors = prop(info[0], "Errors")
-        why = _str(prop(errors, name)) if isinstance(errors, Mapping) else ""
-        return f"; the export said: {why[:200]}" if why else ""
 
 
 # -- reading ------------------------------------------------------------------------------
@@ -175,61 +177,6 @@ def load_exports(folder: Path) -> ExportBundle:
         if path.is_file():
             bundle.files[name] = read_export(path)
     return bundle
-
-
-def prop(obj: Any, name: str) -> Any:
-    """A property by name, case-insensitively (PowerShell is case-insensitive)."""
-    if not isinstance(obj, Mapping):
-        return None
-    if name in obj:
-        return unwrap(obj[name])
-    lower = name.lower()
-    for key, value in obj.items():
-        if str(key).lower() == lower:
-            return unwrap(value)
-    return None
-
-
-def _bool(value: Any) -> bool | None:
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
-        return value.strip().lower() == "true"
-    return None
-
-
-def _str(value: Any) -> str:
-    return value.strip() if isinstance(value, str) else ""
-
-
-#: A .NET type name where a value should be: ``ConvertTo-Json`` ran out of depth and wrote
-#: the object's ``ToString()``, which for collections and most settings objects is its type.
-_TYPE_NAME = re.compile(r"(?:System|Microsoft)\.[\w.`+]+(?:\[[^\]]*\])?", re.I)
-
-
-def flattened(value: Any) -> bool:
-    """Whether ``value`` is a type name standing in for data that was not serialised."""
-    return isinstance(value, str) and bool(_TYPE_NAME.fullmatch(value.strip()))
-
-
-def enum_name(value: Any, names: Mapping[str, str] | tuple[str, ...]) -> str | None:
-    """An enum setting as its canonical name, from a name (any case) or 5.1's number.
-
-    ``names`` is the enum's names in declaration order (their values 0, 1, 2…) or a
-    mapping from lower-case name to canonical name when the numbers are not known; an
-    unknown name, a number out of range or anything else is None (cannot be read).
-    """
-    known = ({n.lower(): n for n in names} if isinstance(names, tuple) else dict(names))
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int) or (isinstance(value, str) and value.strip().isdigit()):
-        if not isinstance(names, tuple):
-            return None
-        index = int(value)
-        return names[index] if 0 <= index < len(names) else None
-    if isinstance(value, str):
-        return known.get(value.strip().lower())
-    return None
 
 
 _DOMAIN = re.compile(r"(?:\*\.)?[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*"
@@ -301,27 +248,6 @@ def read_domains(value: Any) -> DomainList:
 def _domain_names(value: Any) -> list[str]:
     """The readable domain names of a list, sorted and de-duplicated."""
     return sorted(dict.fromkeys(read_domains(value).names))
-
-
-def _identity(obj: Obj) -> str:
-    return _str(prop(obj, "Identity")) or _str(prop(obj, "Name"))
-
-
-def _global(policies: list[Obj]) -> Obj | None:
-    """The ``Global`` policy (the default for users with none assigned)."""
-    for p in policies:
-        if _identity(p).lower() in ("global", "default"):
-            return p
-    return None
-
-
-def _global_policy(policies: list[Obj], kind: str) -> tuple[Obj, list[str]]:
-    """The Global policy, or ``{}`` and the problem saying it is missing (its settings
-    then cannot be read, so the topic is partial)."""
-    g = _global(policies)
-    if g is None:
-        return {}, [f"no Global {kind} policy in the export"]
-    return g, []
 
 
 # -- Teams federation (external access) ----------------------------------------------------
@@ -483,12 +409,32 @@ LOBBY_SETTINGS: Mapping[str, str] = {n.lower(): n for n in (
     "EveryoneInCompanyExcludingGuests", "OrganizerOnly", "InvitedUsers", "Everyone")}
 
 
+def recording_expiry(value: Any) -> int | None:
+    """``NewMeetingRecordingExpirationDays``: days a new recording is kept, -1 never
+    expiring (1–99999 otherwise); None for anything else, including a missing value."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, str) and re.fullmatch(r"\s*-?\d+\s*", value):
+        value = int(value)
+    if isinstance(value, int) and (value == -1 or 1 <= value <= 99999):
+        return value
+    return None
+
+
 def transform_meeting_policies(bundle: ExportBundle, source: SourceRef) -> InventoryBuilder:
+    """The Global meeting policy's join, lobby and recording settings.
+
+    ``NewMeetingRecordingExpirationDays`` (recordings in OneDrive and SharePoint expire
+    after it, -1 never) becomes ``meeting_recording_expiry_days``; an export made before
+    it was exported simply lacks it (the recording rule is then not assessed), a value that
+    is present but unreadable makes the topic ``partial``.
+    """
     policies = bundle.get(MEETING) or []
     g, problems = _global_policy(policies, "meeting")
     anon = [p for p in policies if _bool(prop(p, "AllowAnonymousUsersToJoinMeeting"))]
     lobby_raw = prop(g, "AutoAdmittedUsers")
     lobby = enum_name(lobby_raw, LOBBY_SETTINGS)
+    expiry = recording_expiry(prop(g, "NewMeetingRecordingExpirationDays"))
     attrs: dict[str, Any] = {
         "meeting_policies": len(policies),
         "meeting_anonymous_join": _bool(prop(g, "AllowAnonymousUsersToJoinMeeting")),
@@ -497,7 +443,12 @@ def transform_meeting_policies(bundle: ExportBundle, source: SourceRef) -> Inven
         "meeting_transcription": _bool(prop(g, "AllowTranscription")),
         "meeting_pstn_bypass_lobby": _bool(prop(g, "AllowPSTNUsersToBypassLobby")),
         "meeting_policies_anonymous_join": len(anon),
+        "meeting_recording_expiry_days": expiry,
     }
+    if g and expiry is None and prop(g, "NewMeetingRecordingExpirationDays") is not None:
+        problems.append("Global NewMeetingRecordingExpirationDays "
+                        f"{_shown(prop(g, 'NewMeetingRecordingExpirationDays'))} is not -1 "
+                        "or a number of days")
     if g:
         if attrs["meeting_anonymous_join"] is None:
             problems.append("Global AllowAnonymousUsersToJoinMeeting is missing or not "
@@ -509,18 +460,10 @@ def transform_meeting_policies(bundle: ExportBundle, source: SourceRef) -> Inven
     detail = (f"{len(policies)} meeting policies; Global: anonymous join "
               f"{_yes(attrs.get('meeting_anonymous_join'))}, lobby bypass "
               f"{attrs.get('meeting_lobby_bypass') or 'unknown'}, cloud recording "
-              f"{_yes(attrs.get('meeting_cloud_recording'))}")
+              f"{_yes(attrs.get('meeting_cloud_recording'))}, recordings expire "
+              + {None: "unknown", -1: "never"}.get(expiry, f"after {expiry} days"))
     return _teams_posture(bundle, source, attrs, detail, len(policies), problems)
 
-
-def _teams_posture(bundle: ExportBundle, source: SourceRef, attrs: dict[str, Any],
-                   detail: str, items: int, problems: list[str]) -> InventoryBuilder:
-    """Policy settings as attributes of the ``teams`` platform, with the topic's coverage."""
-    out = InventoryBuilder()
-    out.platforms.append(Platform(id="teams", ref=TEAMS, name="Microsoft Teams",
-                                  attributes=attrs, sources=(source,)))
-    out.coverage.append(_cov(source, source.topic, detail + _when(bundle), items, problems))
-    return out
 
 
 #: The catalogue types of Get-CsTeamsAppPermissionPolicy (strings; numbers are unknown).
@@ -922,6 +865,7 @@ _TRANSFORMS = {
     "mail.remote_domains": transform_remote_domains,
     "mail.smtp_auth": transform_smtp_auth,
     "audit.logging": transform_audit_logging,
+    **compliance.TRANSFORMS,
 }
 
 
@@ -946,8 +890,12 @@ def transform_exports(bundle: ExportBundle | None, *, connector: str = "m365",
         name, _cmdlet = TOPIC_FILES[topic]
         if bundle is None or bundle.get(name) is None:
             folder = bundle.folder if bundle is not None else None
-            out.coverage.append(coverage(connector, topic, "not_configured",
-                                         not_configured_detail(topic, folder)))
+            said = bundle.error_note(name) if bundle is not None else ""
+            # the script tried and recorded why it failed (a missing role, a module that
+            # would not connect): the evidence was asked for and could not be read
+            out.coverage.append(coverage(connector, topic,
+                                         "unavailable" if said else "not_configured",
+                                         not_configured_detail(topic, folder) + said))
             continue
         source = SourceRef(connector, topic, f"PowerShell export {name}")
         if topic == "mail.forwarding":
@@ -956,30 +904,3 @@ def transform_exports(bundle: ExportBundle | None, *, connector: str = "m365",
             out.extend(_TRANSFORMS[topic](bundle, source))
     return out
 
-
-def _cov(source: SourceRef, topic: str, detail: str, items: int,
-         problems: Iterable[str] = ()) -> Any:
-    """``collected``, or ``partial`` naming each setting that could not be read.
-
-    Partial, because a rule must not pass on a setting nobody could read; what *was* read
-    still fails where it should.
-    """
-    gaps = list(dict.fromkeys(problems))
-    if not gaps:
-        return coverage(source.connector, topic, "collected", detail, items)
-    return coverage(source.connector, topic, "partial",
-                    f"{detail}; could not read: {'; '.join(gaps)}", items)
-
-
-def _when(bundle: ExportBundle) -> str:
-    return f" (exported {bundle.exported_at})" if bundle.exported_at else ""
-
-
-def _shown(value: Any) -> str:
-    """A setting's raw value for a coverage detail, short and quoted."""
-    text = json.dumps(value, ensure_ascii=False, default=str)
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
-def _yes(value: Any) -> str:
-    return "on" if value is True else "off" if value is False else "unknown"

@@ -138,6 +138,24 @@ EXPORT_TOPICS: dict[str, tuple[str, str, str]] = {
         "Get-AdminAuditLogConfig, Get-OrganizationConfig",
         "Exchange View-Only Audit Logs and View-Only Configuration (or View-Only "
         "Organization Management, Global Reader)"),
+    # Security & Compliance PowerShell (Connect-IPPSSession); holds are optional.
+    "collab.retention": (
+        "compliance-retention-policies.json",
+        "Get-RetentionCompliancePolicy, Get-RetentionComplianceRule (holds: "
+        "Get-ComplianceCase, Get-CaseHoldPolicy)",
+        "View-Only Retention Management (Compliance Administrator, Compliance Data "
+        "Administrator or Global Reader; holds: eDiscovery Manager)"),
+    "collab.channel_email": (
+        "teams-client-configuration.json", "Get-CsTeamsClientConfiguration",
+        "Teams Administrator or Global Reader"),
+    "mail.sharing": (
+        "exchange-sharing-policies.json", "Get-SharingPolicy",
+        "Exchange View-Only Configuration (or View-Only Organization Management, Global "
+        "Reader)"),
+    "mail.external_tagging": (
+        "exchange-external-in-outlook.json", "Get-ExternalInOutlook",
+        "Exchange View-Only Configuration (or View-Only Organization Management, Global "
+        "Reader)"),
 }
 
 

@@ -23,10 +23,10 @@ policy``
 ``transform_cross_tenant``     /policies/crossTenantAccessPolicy            identity.cross_tenant
 ``transform_number_            Teams Phone numberAssignments                phone.numbers
 assignments``
-``exports.transform_exports``  PowerShell JSON exports (Teams, Exchange)    collab.federation,
-(outside this package: the                                                  collab.*_policies,
-exports module reads the                                                    mail.remote_domains,
-folder, then transforms it)                                                 mail.smtp_auth
+``exports.transform_exports``  PowerShell JSON exports (Teams, Exchange,    collab.federation,
+(outside this package: the     Security & Compliance; ``exports_            collab.*_policies,
+exports module reads the       compliance`` holds the retention, channel    collab.retention,
+folder, then transforms it)    email, sharing and tagging transforms)       mail.*, audit.logging
 =============================  ===========================================  ==============
 
 Each topic family has its module here (``apps``, ``devices``, ``directory``, ``external``,
