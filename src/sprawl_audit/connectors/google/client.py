@@ -4,7 +4,7 @@
   documents bundled with google-api-python-client, so nothing is fetched from Google to
   learn an API's shape. ``api_endpoint`` from the config goes to ``client_options`` and
   replaces the root URL of every API used (Directory, Reports, Chat, Gmail, Enterprise
-  License Manager).
+  License Manager, Cloud Identity Policy).
 * **Batches** go to ``api_endpoint`` + the discovery document's ``batchPath``. The
   client library's ``new_batch_http_request()`` always uses the document's own root URL
   (https://admin.googleapis.com/batch), which would send batches past a configured
@@ -67,7 +67,7 @@ log = logging.getLogger("sprawl_audit.connectors.google")
 # -- APIs ---------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Api:
-    key: str  # directory | reports | chat | gmail | licensing
+    key: str  # directory | reports | chat | gmail | licensing | policy
     name: str
     version: str
     title: str  # for messages
@@ -80,13 +80,14 @@ APIS: dict[str, Api] = {
     "chat": Api("chat", "chat", "v1", "Google Chat API", 0),
     "gmail": Api("gmail", "gmail", "v1", "Gmail API", 100),
     "licensing": Api("licensing", "licensing", "v1", "Enterprise License Manager API", 0),
+    "policy": Api("policy", "cloudidentity", "v1", "Cloud Identity Policy API", 0),
 }
 
 
 #: Hosts that serve one Google service only (an api_endpoint there moves that one alone).
 SERVICE_HOSTS: dict[str, str] = {
     f"{name}.{infix}googleapis.com": name
-    for name in ("admin", "chat", "gmail", "licensing") for infix in ("", "mtls.")
+    for name in ("admin", "chat", "gmail", "licensing", "cloudidentity") for infix in ("", "mtls.")
 }
 
 
