@@ -317,3 +317,64 @@ def test_check_names_the_policy_scope_once_per_topic(tmp_path: Path) -> None:
     assert sorted(c.topic for c in policy_checks) == sorted(TOPICS)
     assert all(c.granted is False and "super administrator" in c.detail
                for c in policy_checks)
+
+
+# -- the shipped rules on what the transform reports ------------------------------------------
+def _judge(rule_ids: tuple[str, ...], policies: list[dict[str, Any]], *,
+           extra_platforms: tuple[Any, ...] = (), sanctioned: tuple[str, ...] = ()
+           ) -> dict[str, Any]:
+    """The transform's records through the real graph and the shipped rules."""
+    from sprawl_audit.config import parse_config
+    from sprawl_audit.core.model import Coverage, InventoryBuilder, Organisation, merge
+    from sprawl_audit.engine import evaluate, load_packs
+    from sprawl_audit.pipeline import build_facts_graph
+
+    posture = transform_policies(policies)
+    b = InventoryBuilder()
+    b.platforms.extend([*posture.platforms, *extra_platforms])
+    b.external_links.extend(posture.links)
+    b.coverage.extend(Coverage("google", t, "partial" if t in posture.missing else "collected",
+                               posture.missing.get(t, ""), posture.policies) for t in TOPICS)
+    inv = merge(Organisation(name="Fixture", domains=("fixture.org.uk",),
+                             as_of="2025-06-30T00:00:00Z"), [b])
+    config = parse_config({"platforms": {"sanctioned": list(sanctioned)}}, "config.yaml")
+    ruleset = load_packs(["baseline", "ncsc-caf", "uk-gov-nccc"])
+    rules = [r for r in ruleset.rules if r.id in rule_ids]
+    outcomes = evaluate(type(ruleset)(rules=tuple(rules), frameworks=ruleset.frameworks),
+                        build_facts_graph(inv, config), inv.coverage)
+    return {o.rule.id: o for o in outcomes}
+
+
+def test_the_rules_fire_on_risky_google_settings_and_pass_on_safe_ones() -> None:
+    ids = ("SA-CHAT-001", "SA-MEET-001", "CAF-MAIL-001", "SA-FED-001")
+    risky = [system("chat.service_status", {"serviceState": "ENABLED"}),
+             policy("chat.chat_history", {"historyOnByDefault": False}),
+             policy("chat.external_chat_restriction", {
+                 "allowExternalChat": True, "externalChatRestriction": "NO_RESTRICTION"}),
+             policy("meet.meet_joining", {"allowedAudience": "OPEN"}),
+             policy("gmail.auto_forwarding", {"enableAutoForwarding": True})]
+    got = _judge(ids, risky)
+    assert {i: o.status for i, o in got.items()} == dict.fromkeys(ids, "failed")
+    assert [f.subject.id for f in got["SA-FED-001"].findings] == ["external:*"]
+    safe = [system("chat.service_status", {"serviceState": "ENABLED"}),
+            policy("chat.chat_history", {"historyOnByDefault": True}),
+            policy("chat.external_chat_restriction", {"allowExternalChat": False}),
+            policy("meet.meet_joining", {"allowedAudience": "TRUSTED"}),
+            policy("gmail.auto_forwarding", {"enableAutoForwarding": False})]
+    got = _judge(ids, safe)
+    assert {i: o.status for i, o in got.items()} == dict.fromkeys(ids, "passed")
+    # nothing read for the root: not assessed, whatever Google's default would say
+    got = _judge(ids, [system("chat.service_status", {"serviceState": "ENABLED"})])
+    assert {i: o.status for i, o in got.items()} == dict.fromkeys(ids, "not_assessed")
+
+
+def test_an_approved_zoom_is_a_dpia_prompt_the_tool_cannot_judge_and_says_why() -> None:
+    from sprawl_audit.core.model import AppRef, Platform
+
+    zoom = Platform(id="zoom", ref=AppRef("slug", "zoom"))
+    got = _judge(("SA-AI-002",), default_policies(), extra_platforms=(zoom,),
+                 sanctioned=("zoom",))["SA-AI-002"]
+    assert got.status == "not_assessed"
+    [subject] = got.unassessed
+    assert subject.id == "platform:zoom"
+    assert "no Zoom connector" in subject.reason and "Zoom AI Companion" in subject.reason

@@ -354,5 +354,5 @@ def test_test_reports_a_broken_fixture_file_as_a_failure(config: Path, acme: Pat
 def test_test_one_rule() -> None:
     res = rules("test", "--rule", "SA-DEVICE-001")
     assert res.exit_code == 0
-    assert res.output.strip().endswith("1 rules, 3 cases: 1 passed, 0 failed")
+    assert res.output.strip().endswith("1 rules, 4 cases: 1 passed, 0 failed")
     assert rules("test", "--rule", "NOPE").exit_code == 2
