@@ -288,6 +288,8 @@ def test_show_a_shipped_rule_and_its_status(config: Path) -> None:
     assert "mail.remote_domains" in out
     out = rules("show", "SA-OVERLAP-001", "-c", str(config)).output
     assert "min_overlap_users: 5  (config: 10)" in out
+    out = rules("show", "SA-PHONE-001").output  # graded: low, medium for published lines
+    assert "severity    low\n              medium when {all: [{fact: service_line" in out
 
 
 def test_show_unknown_rule_suggests_a_close_one() -> None:
