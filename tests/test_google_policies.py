@@ -194,9 +194,12 @@ def test_paging_reads_every_page_and_the_override_on_the_last_page_wins(
     late = policy("gmail.auto_forwarding", {"enableAutoForwarding": True}, sort_order=250,
                   n=999)
     t.policies = default_policies() + filler + [late]
+    clock = FakeClock()
     with FakeGoogle(t) as fake:
-        b, _ = run(fake, tmp_path)
+        b, _ = run(fake, tmp_path, clock)
     assert fake.calls["cloudidentity.policies.list"] == 3  # 100 a page
+    # paced at a page a second (the Policy API refuses quicker ones), not the Admin SDK's 40
+    assert clock.sleeps and max(clock.sleeps) >= 0.9, clock.sleeps
     assert attrs_of(b.platforms)["gmail"]["external_autoforwarding"] == "allowed"
     assert set(_statuses(b).values()) == {"collected"}
 
