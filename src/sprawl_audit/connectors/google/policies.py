@@ -170,12 +170,18 @@ def _read(policies: list[Item], setting: str, root: str | None) -> _Read:
     return _Read(base, others)
 
 
+def _cut(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
 def _bool(value: Any) -> bool | None:
     return value if isinstance(value, bool) else None
 
 
 def _where(units: list[Unit]) -> str:
-    names = [f"{ou or 'unit ?'}" + (f" ({group})" if group else "") for ou, group in units]
+    """The first three units or groups, by id (the tenant's strings, cut at 60)."""
+    names = [f"{_cut(ou) or 'unit ?'}" + (f" ({_cut(group)})" if group else "")
+             for ou, group in units]
     more = f" and {len(names) - 3} more" if len(names) > 3 else ""
     return ", ".join(names[:3]) + more
 
