@@ -64,6 +64,21 @@ def test_max_takes_the_whole_value_of_the_highest_policy() -> None:
     assert got == {(ROOT_OU, ""): {"allowedAudience": "RESTRICTED"}}
 
 
+def test_a_licence_scoped_policy_is_an_override_not_the_root_s_value() -> None:
+    scoped = policy("gmail.auto_forwarding", {"enableAutoForwarding": True}, sort_order=300)
+    scoped["policyQuery"]["query"] = (
+        "entity.org_units.exists(org_unit, org_unit.org_unit_id == orgUnitId('0root')) && "
+        "entity.licenses.exists(license, license in ['/product/101031/sku/1010310008'])")
+    out = transform_policies([system("gmail.service_status", {"serviceState": "ENABLED"}),
+                              policy("gmail.auto_forwarding", {"enableAutoForwarding": False}),
+                              scoped])
+    [gmail] = out.platforms
+    assert gmail.attributes == {"external_autoforwarding": "allowed",
+                                "autoforwarding_allowed_units": 1}
+    assert "blocked for the organisation; allowed in 1 other units or groups (" \
+        "orgUnits/03ph8a2z0root (licence-scoped))" in out.notes["mail.remote_domains"]
+
+
 def test_the_root_is_the_unit_of_google_s_system_policies() -> None:
     assert root_unit(default_policies()) == ROOT_OU
     assert root_unit([policy("chat.chat_history", {"historyOnByDefault": True})]) is None

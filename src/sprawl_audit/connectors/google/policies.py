@@ -127,7 +127,8 @@ def reduce_units(policies: Iterable[Item], setting: str, root: str | None = None
     """Each unit's reduced value of one setting type (Max or Merge, by ``sortOrder``).
 
     A policy with no ``orgUnit`` (Google answers a few) is taken as the root's, as
-    ScubaGoggles does."""
+    ScubaGoggles does; one whose query also names licences (``entity.licenses``) applies
+    to those licences' holders only, so it is kept apart like a group's."""
     by_unit: dict[Unit, list[Item]] = defaultdict(list)
     for p in policies:
         if _setting_type(p) != setting:
@@ -137,7 +138,10 @@ def reduce_units(policies: Iterable[Item], setting: str, root: str | None = None
             continue
         q = _query(p)
         org_unit = str(q.get("orgUnit") or root or "")
-        by_unit[(org_unit, str(q.get("group") or ""))].append(p)
+        group = str(q.get("group") or "")
+        if not group and "entity.licenses" in str(q.get("query") or ""):
+            group = "licence-scoped"  # applies to some licences' holders: an override
+        by_unit[(org_unit, group)].append(p)
     out: dict[Unit, dict[str, Any]] = {}
     for unit, items in by_unit.items():
         items.sort(key=_sort_order, reverse=True)
