@@ -27,6 +27,8 @@ The judgement is organisation-wide and errs towards the finding:
 
 Attributes (see docs/google.md):
 
+* every root value below is ``service_off`` where the app itself is turned off for the
+  organisation (``APP.service_status``), and a unit where it is off is not counted;
 * ``google-chat``: ``chat_history_default`` (on | off), ``chat_history_user_can_change``,
   ``chat_history_off_units``, ``retention`` ({messages: delete_after_days,
   messages_days: 1} where history is off by default: Google deletes history-off
@@ -190,15 +192,52 @@ def _where(units: list[Unit]) -> str:
     return ", ".join(names[:3]) + more
 
 
+@dataclass
+class _Service:
+    """Where an app is turned on (``APP.service_status``): a setting of a unit where the
+    app is off decides nothing there. A unit without its own status has its unit's, then
+    the root's; a state nobody reported counts as on (the setting is judged)."""
+
+    root: bool | None
+    units: dict[Unit, bool | None]
+
+    def on(self, unit: Unit) -> bool | None:
+        for key in (unit, (unit[0], "")):
+            if self.units.get(key) is not None:
+                return self.units[key]
+        return self.root
+
+
+def _service(items: list[Item], app: str, root: str | None) -> _Service:
+    def state(v: Mapping[str, Any]) -> bool | None:
+        text = str(v.get("serviceState") or "").upper()
+        return True if text == "ENABLED" else False if text == "DISABLED" else None
+
+    r = _read(items, f"{app}.service_status", root)
+    return _Service(state(r.root) if r.root is not None else None,
+                    {u: state(v) for u, v in r.others.items()})
+
+
 def _judge(out: PolicyPosture, attrs: dict[str, Any], r: _Read, *, topic: str, setting: str,
-           units_key: str, risky: Any, value: Any) -> tuple[Any, list[Unit]]:
+           service: _Service, root_key: str, units_key: str, risky: Any, value: Any
+           ) -> tuple[Any, list[Unit]]:
     """One setting: the root's value (``value`` of the root's reduced fields; None when it
-    cannot be read, which the topic's ``missing`` then explains) and the sub-units or
-    groups that override it with a risky value (counted under ``units_key``)."""
-    units = r.units(risky)
-    root_value = value(r.root) if r.root is not None else None
+    cannot be read, which the topic's ``missing`` then explains, or when the app is off
+    for the organisation: ``root_key`` is then ``service_off``) and the sub-units or
+    groups that override it with a risky value where the app is on (counted under
+    ``units_key``)."""
+    units = [u for u in r.units(risky) if service.on(u) is not False]
+    if service.root is False and r.root is not None and risky(r.root):
+        # off for the organisation, on for a unit that keeps the root's risky value
+        units += [u for u, on in service.units.items() if on and u not in r.others]
     if r.root is not None or r.others:
         attrs[units_key] = len(units)
+    if service.root is False:
+        attrs[root_key] = "service_off"
+        out.notes[topic] = _note(f"{setting.split('.')[0].title()} is turned off for the "
+                                 "organisation", "risky where it is on", units)
+        return None, units
+    root_value = value(r.root) if r.root is not None else None
     if root_value is None:
         why = ("the answer names no root organisational unit (no SYSTEM policy), so the "
                "organisation-wide value cannot be told" if out.root is None else
@@ -238,9 +277,10 @@ def transform_policies(policies: Iterable[Item], *, connector: str = CONNECTOR,
 
     # chat history → collab.retention
     history = _read(items, HISTORY, root)
+    chat_on = _service(every, "chat", root)
     on, off_units = _judge(
-        out, chat, history, topic="collab.retention", setting=HISTORY,
-        units_key="chat_history_off_units",
+        out, chat, history, topic="collab.retention", setting=HISTORY, service=chat_on,
+        root_key="chat_history_default", units_key="chat_history_off_units",
         risky=lambda v: _bool(v.get("historyOnByDefault")) is False,
         value=lambda v: _bool(v.get("historyOnByDefault")))
     if on is not None:
@@ -256,7 +296,8 @@ def transform_policies(policies: Iterable[Item], *, connector: str = CONNECTOR,
     # external chat → collab.federation
     ext, open_units = _judge(
         out, chat, _read(items, EXTERNAL_CHAT, root), topic="collab.federation",
-        setting=EXTERNAL_CHAT, units_key="external_chat_open_units",
+        setting=EXTERNAL_CHAT, service=chat_on, root_key="external_chat",
+        units_key="external_chat_open_units",
         risky=lambda v: _external(v) == "all_domains", value=_external)
     if ext is not None:
         chat["external_chat"] = ext
@@ -272,7 +313,8 @@ def transform_policies(policies: Iterable[Item], *, connector: str = CONNECTOR,
     # Meet access type → collab.meeting_policies
     access, open_meet = _judge(
         out, meet, _read(items, MEET_JOINING, root), topic="collab.meeting_policies",
-        setting=MEET_JOINING, units_key="meet_open_units",
+        setting=MEET_JOINING, service=_service(every, "meet", root),
+        root_key="meet_access_type", units_key="meet_open_units",
         risky=lambda v: v.get("allowedAudience") == "OPEN",
         value=lambda v: _ACCESS.get(str(v.get("allowedAudience"))))
     if access is not None:
@@ -287,7 +329,8 @@ def transform_policies(policies: Iterable[Item], *, connector: str = CONNECTOR,
     # automatic forwarding → mail.remote_domains
     fwd, fwd_units = _judge(
         out, gmail, _read(items, AUTO_FORWARDING, root), topic="mail.remote_domains",
-        setting=AUTO_FORWARDING, units_key="autoforwarding_allowed_units",
+        setting=AUTO_FORWARDING, service=_service(every, "gmail", root),
+        root_key="external_autoforwarding", units_key="autoforwarding_allowed_units",
         risky=lambda v: _bool(v.get("enableAutoForwarding")) is True,
         value=lambda v: _bool(v.get("enableAutoForwarding")))
     if fwd_units or fwd is not None:  # allowed somewhere is allowed, whatever the root hides
