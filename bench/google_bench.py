@@ -66,6 +66,7 @@ FEEDS = {  # feed -> (path pattern, method) as the fake saw it; batches counted 
     "members.list": (r"/members$", "GET"),
     "gmail (batches)": ("", "gmail"),
     "licenseAssignments": (r"/apps/licensing/v1/product/[^/]+/users$", "GET"),
+    "policies.list": (r"^/v1/policies$", "GET"),
     "token endpoint": (r"^/token$", "POST"),
 }
 FAULTED = (r"/admin/directory/v1/users$", r"/devices/mobile$", r"/applications/meet$",
@@ -131,7 +132,10 @@ def _minimum(tenant: Any) -> dict[str, int]:
         # one listForProduct read per default product, 1,000 assignments a page
         "licenseAssignments": sum(_pages(len(tenant.licences.get(p, ())), 1000)
                                   for p in DEFAULT_LICENCE_PRODUCTS),
-        "token endpoint": 8 + min(GMAIL_USERS, len(active)),
+        # the Admin console settings: one filtered read, 100 policies a page
+        "policies.list": _pages(len(tenant.policies), 100),
+        # one token per scope (9 for the admin's feeds), one per impersonated mailbox
+        "token endpoint": 9 + min(GMAIL_USERS, len(active)),
     }
 
 

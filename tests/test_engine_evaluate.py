@@ -343,3 +343,51 @@ def test_outcome_to_dict_matches_result_doc(ruleset: RuleSet) -> None:
     failed = outcome_to_dict(outcomes["T-DMARC"])
     assert failed["findings"] == 1
     assert [f.subject.id for f in outcomes["T-DMARC"].findings] == ["mail_domain:a.example"]
+
+
+SEVERITY_WHEN = """\
+- id: T-GRADED
+  title: Consumer chat, worse with residents' data
+  severity: medium
+  select: {kind: platform}
+  where: {fact: classification, eq: consumer}
+  severity_when:
+    - {where: {fact: active_users, ge: "{many}"}, severity: high}
+    - {where: {fact: departments, empty: true}, severity: low}
+  requires: [devices.apps]
+  parameters: {many: 10}
+  message: "{name}"
+  remediation: Move them.
+"""
+
+
+def test_severity_when_grades_each_finding_first_match_wins(tmp_path: Path) -> None:
+    path = tmp_path / "rules.yaml"
+    path.write_text(SEVERITY_WHEN, encoding="utf-8")
+    [outcome] = evaluate(load_rules([path]), graph(), COLLECTED)
+    assert {f.subject.id: f.severity for f in outcome.findings} == {
+        "platform:whatsapp": "high",  # 12 users: the first entry
+        "platform:signal": "low"}     # 3 users, no departments: the second
+    g = graph()
+    g.nodes["platform:signal"]["departments"] = ["Care"]
+    [outcome] = evaluate(load_rules([path]), g, COLLECTED)
+    assert {f.subject.id: f.severity for f in outcome.findings}["platform:signal"] == "medium"
+    assert outcome.rule.severity == "medium"  # the rule's own level is unchanged
+
+
+@pytest.mark.parametrize(("entry", "message"), [
+    ("severity_when: {where: {fact: name, eq: x}, severity: high}", "takes a list"),
+    ("severity_when: [{where: {fact: name, eq: x}, severity: severe}]", "must be one of"),
+    ("severity_when: [{severity: high}]", "need 'where'"),
+    ("severity_when: [{where: {fact: nmae, eq: x}, severity: high}]", "nmae"),
+    ("severity_when: [{where: {fact: name, eq: x}, severity: high, why: x}]", "why"),
+])
+def test_severity_when_mistakes_are_refused_with_the_line(tmp_path: Path, entry: str,
+                                                          message: str) -> None:
+    path = tmp_path / "rules.yaml"
+    path.write_text(SEVERITY_WHEN.replace(
+        '  severity_when:\n    - {where: {fact: active_users, ge: "{many}"}, severity: high}\n'
+        '    - {where: {fact: departments, empty: true}, severity: low}\n',
+        f"  {entry}\n"), encoding="utf-8")
+    with pytest.raises(UserError, match=message):
+        load_rules([path])

@@ -261,7 +261,7 @@ def test_rule_keys_documented_in_design() -> None:
     assert set(RULE_KEYS) == {
         "id", "title", "severity", "select", "where", "requires", "parameters", "message",
         "rationale", "remediation", "references", "tags", "enabled", "assess",
-        "pass_requires",
+        "pass_requires", "severity_when",
     }
 
 

@@ -2,7 +2,7 @@
 
 The pages come from the fake tenant the connector tests use (Directory users, tokens,
 mobile devices, Reports activities and usage, Chat spaces and members, Gmail forwarding,
-licence assignments)
+licence assignments, Cloud Identity policies)
 and are mutated by :mod:`payload_strategies`. Each transform must return its records;
 the live connector, served a damaged page by the fake, must return an Inventory whose
 coverage covers every topic.
@@ -41,6 +41,7 @@ FORWARDING = dict(list(TENANT.forwarding.items())[:6]) or {
                       "forwardingAddresses": [{"forwardingEmail": "a@gmail.com",
                                                "verificationStatus": "accepted"}]}}
 LICENCES = TENANT.licences["Google-Apps"][:8]
+POLICIES = TENANT.policies
 ORG = ("example.org",)
 
 
@@ -100,6 +101,19 @@ def test_licences(assignments: Any) -> None:
     assert all(isinstance(k, str) and k for k in lic.held)
 
 
+@settings(max_examples=200)
+@given(policies=mutated(POLICIES))
+def test_policies(policies: Any) -> None:
+    from sprawl_audit.connectors.google.policies import transform_policies
+
+    out = transform_policies(policies if isinstance(policies, list) else [policies])
+    assert all(isinstance(lk, ExternalLink) for lk in out.links)
+    assert set(out.missing) <= {"collab.retention", "collab.federation",
+                                "collab.meeting_policies", "mail.remote_domains"}
+    for detail in (*out.missing.values(), *out.notes.values()):
+        assert len(detail) < 2_000  # unit ids are the tenant's and are cut short
+
+
 @settings(max_examples=150)
 @given(value=st.one_of(st.integers(), st.floats(), st.text(max_size=12), st.none(),
                        st.sampled_from(("1e999", "-1e999", "inf", "nan", 10**400, 1e308))))
@@ -117,6 +131,7 @@ ROUTES = {
     "usage": r"/admin/reports/v1/usage/users/all/dates/.*",
     "spaces": r"/v1/spaces:search$",
     "licences": r"/apps/licensing/v1/product/Google-Apps/users$",
+    "policies": r"/v1/policies$",
 }
 EXAMPLES = {
     "users": {"users": TENANT.users, "kind": "admin#directory#users"},
@@ -124,6 +139,7 @@ EXAMPLES = {
     "usage": {"usageReports": TENANT.usage},
     "spaces": {"spaces": TENANT.spaces},
     "licences": {"items": TENANT.licences["Google-Apps"]},
+    "policies": {"policies": TENANT.policies},
 }
 
 

@@ -288,6 +288,8 @@ def test_show_a_shipped_rule_and_its_status(config: Path) -> None:
     assert "mail.remote_domains" in out
     out = rules("show", "SA-OVERLAP-001", "-c", str(config)).output
     assert "min_overlap_users: 5  (config: 10)" in out
+    out = rules("show", "SA-PHONE-001").output  # graded: low, medium for published lines
+    assert "severity    low\n              medium when {all: [{fact: service_line" in out
 
 
 def test_show_unknown_rule_suggests_a_close_one() -> None:
@@ -354,5 +356,5 @@ def test_test_reports_a_broken_fixture_file_as_a_failure(config: Path, acme: Pat
 def test_test_one_rule() -> None:
     res = rules("test", "--rule", "SA-DEVICE-001")
     assert res.exit_code == 0
-    assert res.output.strip().endswith("1 rules, 3 cases: 1 passed, 0 failed")
+    assert res.output.strip().endswith("1 rules, 4 cases: 1 passed, 0 failed")
     assert rules("test", "--rule", "NOPE").exit_code == 2

@@ -204,3 +204,27 @@ def test_documented_batch_answer_is_read_on_the_first_try() -> None:
     apps = transform_grants(tokens, None)
     assert [(i.name, i.users) for i in apps] == [
         ("Zoom for Google Workspace", ("priya.shah@riverside.example",))]
+
+
+# -- Admin console settings (Cloud Identity Policy API) ------------------------------------------
+def test_policies_list_gives_chat_meet_and_gmail_posture() -> None:
+    from sprawl_audit.connectors.google.policies import transform_policies
+
+    answer = load("google/policies-list").json()
+    out = transform_policies(answer["policies"])
+    assert out.root == "orgUnits/01rvsd0b2kx3q9" and out.missing == {}
+    attrs: dict[str, dict[str, Any]] = {}
+    for p in out.platforms:
+        attrs.setdefault(p.id, {}).update(p.attributes)
+    assert attrs["google-chat"] == {
+        "chat_history_default": "off", "chat_history_off_units": 0,
+        "chat_history_user_can_change": True,
+        "retention": {"messages": "delete_after_days", "messages_days": 1},
+        "external_chat": "all_domains", "external_chat_open_units": 0}
+    assert attrs["google-meet"] == {"meet_access_type": "trusted", "meet_open_units": 1,
+                                    "meet_external_meetings": "all"}
+    # blocked at the root, allowed for one group: allowed is what the rules judge
+    assert attrs["gmail"] == {"external_autoforwarding": "allowed",
+                              "autoforwarding_allowed_units": 1}
+    [link] = out.links
+    assert (link.kind, link.target) == ("federation", "*")

@@ -53,7 +53,49 @@ ALL_SCOPES = tuple(BASE + s for s in (
     "admin.reports.audit.readonly", "admin.directory.device.mobile.readonly",
     "admin.reports.usage.readonly", "chat.admin.spaces.readonly",
     "chat.admin.memberships.readonly", "gmail.readonly", "apps.licensing",
+    "cloud-identity.policies.readonly",
 ))
+ROOT_OU = "orgUnits/03ph8a2z0root"
+STAFF_OU = "orgUnits/03ph8a2z1staff"
+
+
+def policy(setting: str, value: dict[str, Any], *, org_unit: str = ROOT_OU,
+           group: str = "", sort_order: float = 201.0, kind: str = "ADMIN",
+           n: int = 0) -> dict[str, Any]:
+    """One Cloud Identity Policy API policy, as ``policies.list`` answers it."""
+    query: dict[str, Any] = {"orgUnit": org_unit, "sortOrder": sort_order}
+    if group:
+        query["group"] = group
+    return {"name": f"policies/fake{n:04d}",
+            "customer": "customers/C0fake", "policyQuery": query,
+            "setting": {"type": f"settings/{setting}", "value": value}, "type": kind}
+
+
+def default_policies() -> list[dict[str, Any]]:
+    """A tenant as Google ships it, with two administrator overrides: Google's SYSTEM
+    defaults on the root unit, Chat history turned on there and Meet left open for a
+    staff sub-unit."""
+    return [
+        policy("chat.service_status", {"serviceState": "ENABLED"}, kind="SYSTEM",
+               sort_order=101.00001, n=1),
+        policy("meet.meet_joining", {"allowedAudience": "TRUSTED"}, kind="SYSTEM",
+               sort_order=101.00104, n=2),
+        policy("meet.safety_access", {"meetingsAllowedToJoin": "ALL"}, kind="SYSTEM",
+               sort_order=101.00104, n=3),
+        policy("chat.chat_history", {"historyOnByDefault": False,
+                                     "allowUserModification": True},
+               kind="SYSTEM", sort_order=101.00048, n=4),
+        policy("chat.chat_history", {"historyOnByDefault": True}, sort_order=201.5, n=5),
+        policy("chat.external_chat_restriction", {
+            "allowExternalChat": True, "externalChatRestriction": "TRUSTED_DOMAINS"},
+            sort_order=201.2, n=6),
+        policy("gmail.auto_forwarding", {"enableAutoForwarding": False}, sort_order=201.3,
+               n=7),
+        policy("meet.meet_joining", {"allowedAudience": "OPEN"}, org_unit=STAFF_OU,
+               sort_order=205.1, n=8),
+        policy("calendar.external_invitations", {"warnOnInvite": True}, kind="SYSTEM",
+               sort_order=101.0, n=9),
+    ]
 OUS = ("/Staff/Housing", "/Staff/Finance", "/Staff/Care", "/Students", "/")
 DEPTS = ("Housing", "Finance", "Care", "IT")
 
@@ -100,6 +142,8 @@ class Tenant:
     declined: set[str] = field(default_factory=set)  # installed app: unticked at consent
     disabled_apis: set[str] = field(default_factory=set)  # directory|...|licensing
     unavailable: set[str] = field(default_factory=set)  # e.g. "mobile" (audit log app)
+    #: Cloud Identity Policy API policies (every setting type; the fake applies the filter)
+    policies: list[dict[str, Any]] = field(default_factory=default_policies)
 
     @property
     def emails(self) -> list[str]:
@@ -371,7 +415,7 @@ class IssuedToken:
 class Route:
     method: str
     pattern: re.Pattern[str]
-    api: str  # directory | reports | chat | gmail
+    api: str  # directory | reports | chat | gmail | licensing | policy
     method_id: str  # discovery id, e.g. directory.users.list
     handler: Callable[[Request, re.Match[str]], Response]
 
@@ -389,7 +433,8 @@ def _method_scopes(method_id: str) -> frozenset[str]:
     api = method_id.split(".", 1)[0]
     name, version = {"directory": ("admin", "directory_v1"), "reports": ("admin", "reports_v1"),
                      "chat": ("chat", "v1"), "gmail": ("gmail", "v1"),
-                     "licensing": ("licensing", "v1")}[api]
+                     "licensing": ("licensing", "v1"),
+                     "cloudidentity": ("cloudidentity", "v1")}[api]
     node: Any = _discovery(name, version)
     parts = method_id.split(".")[1:]
     for part in parts[:-1]:
@@ -458,7 +503,7 @@ class FakeGoogle:
         self.part_faults: dict[str, list[Fault]] = {}
         self.retry_after = retry_after
         self.quota = {api: _Bucket(quota_per_second) for api in
-                      ("directory", "reports", "chat", "gmail", "licensing")} \
+                      ("directory", "reports", "chat", "gmail", "licensing", "policy")} \
             if quota_per_second else {}
         self.throttled_parts = 0
         #: Called with every API request (direct or batch part) before it is answered.
@@ -640,6 +685,8 @@ class FakeGoogle:
               "chat.spaces.members.list", self._members),
             R("GET", re.compile(r"/apps/licensing/v1/product/([^/]+)/users"), "licensing",
               "licensing.licenseAssignments.listForProduct", self._licences),
+            R("GET", re.compile(r"/v1/policies"), "policy", "cloudidentity.policies.list",
+              self._policies),
             R("GET", re.compile(r"/gmail/v1/users/([^/]+)/settings/autoForwarding"), "gmail",
               "gmail.users.settings.getAutoForwarding", self._auto_forwarding),
             R("GET", re.compile(r"/gmail/v1/users/([^/]+)/settings/forwardingAddresses"),
@@ -684,8 +731,8 @@ class FakeGoogle:
                                "2 access token, login cookie or other valid authentication "
                                "credential.", "UNAUTHENTICATED", "authError")
         if route.api in self.tenant.disabled_apis:
-            title = {"chat": "Google Chat API", "gmail": "Gmail API"}.get(route.api,
-                                                                          "Admin SDK API")
+            title = {"chat": "Google Chat API", "gmail": "Gmail API",
+                     "policy": "Cloud Identity API"}.get(route.api, "Admin SDK API")
             return _error(403, f"{title} has not been used in project 123456 before or it is "
                                "disabled. Enable it by visiting the Cloud console then retry.",
                           "PERMISSION_DENIED", "accessNotConfigured", "SERVICE_DISABLED")
@@ -704,6 +751,17 @@ class FakeGoogle:
         return route.handler(req, m)
 
     # handlers -----------------------------------------------------------------------------------
+    def _policies(self, req: Request, _m: re.Match[str]) -> Response:
+        """``policies.list``: the filter's ``setting.type.matches('…')`` clause applied (a
+        CEL string: ``\\\\.`` is a regex ``\\.``), 100 a page at most."""
+        text = req.query.get("filter", [""])[0]
+        m = re.search(r"setting\.type\.matches\('((?:[^'\\]|\\.)*)'\)", text)
+        items = self.tenant.policies
+        if m:
+            pattern = re.compile(m.group(1).replace("\\\\", "\\"))
+            items = [p for p in items if pattern.search(p["setting"]["type"])]
+        return Response(200, _page(items, req, "policies", 100, "pageSize"))
+
     def _users(self, req: Request, _m: re.Match[str]) -> Response:
         if "customer" not in req.query and "domain" not in req.query:
             return _error(400, "Bad Request", "INVALID_ARGUMENT", "badRequest")

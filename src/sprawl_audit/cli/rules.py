@@ -202,6 +202,10 @@ def describe_rule(rule: Any, loaded: _Loaded) -> list[str]:
         out.extend(f"  {'':<12}{line}" for line in lines[1:])
 
     field("severity", rule.severity)
+    for entry in rule.severity_when:
+        when = yaml.safe_dump(entry.condition.spec, sort_keys=False, default_flow_style=True,
+                              allow_unicode=True, width=1000).rstrip()
+        field("", _safe(f"{entry.severity} when {when}"))
     pack_text = _safe(rule.pack)
     if pack is not None and pack.title:
         pack_text += f" — {_safe(pack.title)}"

@@ -141,7 +141,8 @@ def evaluate_rule(
     for node_id, facts in index.get(rule.kind, ()):
         try:
             if test(scope, facts, node_id):
-                findings.append(_finding(rule, node_id, facts, params, evidence))
+                findings.append(_finding(rule, node_id, facts, params, evidence,
+                                         _severity(rule, scope, facts, node_id)))
                 continue
             if not (assess is not None and rule.scope.test(scope, facts, node_id)
                     and not assess.condition.test(scope, facts, node_id)):
@@ -246,12 +247,25 @@ def _describe(topic: str, entries: Sequence[Coverage], *, with_connector: bool =
     return f"{topic}: " + ", ".join(one(entry, True) for entry in entries)
 
 
+def _severity(rule: Rule, scope: Scope, facts: Mapping[str, Any], node_id: str) -> str:
+    """The finding's severity: the first ``severity_when`` entry that holds on the subject,
+    else the rule's. A pattern that ran out of time decides nothing: the rule's own."""
+    for entry in rule.severity_when:
+        try:
+            if entry.condition.test(scope, facts, node_id):
+                return entry.severity
+        except PatternTimeout:
+            continue
+    return rule.severity
+
+
 def _finding(
     rule: Rule,
     node_id: str,
     facts: Mapping[str, Any],
     params: Mapping[str, Any],
     coverage_evidence: tuple[str, ...],
+    severity: str | None = None,
 ) -> Finding:
     node_evidence = facts.get("evidence")
     if isinstance(node_evidence, (list, tuple)) and node_evidence:
@@ -263,7 +277,7 @@ def _finding(
         fingerprint=fingerprint(rule.id, node_id),
         rule_id=rule.id,
         title=rule.title,
-        severity=rule.severity,
+        severity=severity or rule.severity,
         subject=Subject(kind=rule.kind, id=node_id, name=str(name) if name else node_id),
         message=rule.message.render(facts, params),
         remediation=rule.remediation,

@@ -25,7 +25,7 @@ from types import MappingProxyType
 from typing import Any
 
 from sprawl_audit.core.errors import UserError
-from sprawl_audit.core.model import Coverage, Inventory
+from sprawl_audit.core.model import SEVERITIES, Coverage, Inventory
 from sprawl_audit.core.yamlio import line_of
 from sprawl_audit.engine.evaluate import coverage_by_topic, evaluate_rule, index_nodes
 from sprawl_audit.engine.loader import TESTS_DIR
@@ -37,7 +37,7 @@ from sprawl_audit.engine.sources import Source, is_yaml, read_yaml
 EXPECTATIONS: dict[str, str] = {"fail": "failed", "pass": "passed", "not_assessed": "not_assessed"}
 FILE_KEYS: tuple[str, ...] = ("rule", "description", "cases")
 CASE_KEYS: tuple[str, ...] = (
-    "name", "expect", "subjects", "parameters", "config", "inventory",
+    "name", "expect", "subjects", "severity", "parameters", "config", "inventory",
 )
 FIXTURE_CONNECTOR = "fixture"
 
@@ -55,6 +55,8 @@ class FixtureCase:
     expect: str  # fail | pass | not_assessed
     inventory: Inventory
     subjects: tuple[str, ...] | None = None
+    #: A failing case's expected severity of every finding (``severity_when``), or None.
+    severity: str | None = None
     parameters: Mapping[str, Any] = dataclasses.field(
         default_factory=lambda: MappingProxyType({})
     )
@@ -159,6 +161,10 @@ def load_fixture(source: Source, rule: Rule) -> list[FixtureCase]:
                 raise fail("subjects takes a list of graph node ids", "subjects")
             if expect != "fail" and subjects:
                 raise fail("only a failing case lists subjects", "subjects")
+        severity = case.get("severity")
+        if severity is not None and (expect != "fail" or severity not in SEVERITIES):
+            raise fail(f"severity is a failing case's expected finding severity, one of "
+                       f"{', '.join(SEVERITIES)}", "severity")
         params = case.get("parameters") or {}
         if not isinstance(params, dict):
             raise fail("parameters takes a mapping", "parameters")
@@ -183,6 +189,7 @@ def load_fixture(source: Source, rule: Rule) -> list[FixtureCase]:
         out.append(FixtureCase(
             rule_id=rule.id, name=name, expect=expect, inventory=inventory,
             subjects=tuple(subjects) if subjects is not None else None,
+            severity=severity,
             parameters=MappingProxyType(dict(params)), config=config, path=path,
             line=where or 0,
         ))
@@ -227,6 +234,10 @@ def run_case(rule: Rule, case: FixtureCase, build_graph: GraphBuilder) -> Fixtur
             f"expected findings on {', '.join(sorted(case.subjects)) or 'nothing'}, "
             f"got {', '.join(subjects) or 'nothing'}"
         ))
+    other = sorted(f"{f.subject.id} {f.severity}" for f in outcome.findings
+                   if case.severity is not None and f.severity != case.severity)
+    if other:
+        return result(False, f"expected severity {case.severity}, got {', '.join(other)}")
     return result(True)
 
 

@@ -45,6 +45,7 @@ from sprawl_audit.engine.model import (
     Reference,
     Rule,
     RuleSet,
+    SeverityWhen,
 )
 from sprawl_audit.engine.parameters import NAME, check_default
 from sprawl_audit.engine.sources import Source, exists, is_yaml, read_yaml, shipped_root
@@ -55,7 +56,7 @@ REQUIRED_KEYS: tuple[str, ...] = (
 )
 OPTIONAL_KEYS: tuple[str, ...] = (
     "where", "parameters", "rationale", "references", "tags", "enabled", "assess",
-    "pass_requires",
+    "pass_requires", "severity_when",
 )
 ASSESS_KEYS: tuple[str, ...] = ("where", "reason")
 RULE_KEYS: tuple[str, ...] = REQUIRED_KEYS + OPTIONAL_KEYS
@@ -530,6 +531,8 @@ def check_rule(
     condition = attempt(_condition, raw, kind, parameters, path, err)
     scope = attempt(_scope, raw, kind, parameters, path, err)
     assess = attempt(_assess, raw, kind, parameters, path, err) if "assess" in raw else None
+    severity_when = (attempt(_severity_when, raw, kind, parameters, path, err, default=())
+                     if "severity_when" in raw else ())
     requires = _requires(raw, err, problems) if "requires" in raw else ()
     pass_requires = (_requires(raw, err, problems, "pass_requires")
                      if "pass_requires" in raw else ())
@@ -558,7 +561,7 @@ def check_rule(
         rationale=rationale or "", parameters=MappingProxyType(parameters),
         references=references, tags=tuple(tags), enabled=bool(enabled), pack=pack,
         path=path, line=line_of(raw) or 0, scope=scope or MATCH_ALL, assess=assess,
-        pass_requires=pass_requires,
+        pass_requires=pass_requires, severity_when=severity_when or (),
     ), problems
 
 
@@ -620,6 +623,35 @@ def _assess(raw: Mapping[str, Any], kind: str | None, parameters: Mapping[str, A
     reason = parse_template(spec["reason"], kind=kind or "platform", parameters=parameters,
                             path=path, line=line_of(spec, "reason"), key="assess.reason")
     return Assessment(condition=condition, reason=reason)
+
+
+def _severity_when(raw: Mapping[str, Any], kind: str | None, parameters: Mapping[str, Any],
+                   path: str, err: _Errors) -> tuple[SeverityWhen, ...]:
+    """``severity_when: [{where: condition, severity: high}, ...]`` (see
+    :class:`SeverityWhen`): conditions on the subject, like ``where``."""
+    spec = raw["severity_when"]
+    if not isinstance(spec, list) or not spec:
+        raise err("severity_when takes a list of {where: condition, severity: level}",
+                  "severity_when")
+    out: list[SeverityWhen] = []
+    for i, entry in enumerate(spec):
+        if not isinstance(entry, dict):
+            raise err("each severity_when entry is a mapping {where: ..., severity: ...}",
+                      "severity_when")
+        for key in entry:
+            if key not in ("where", "severity"):
+                raise err(_unknown_key_message(key, ("where", "severity")), str(key), entry)
+        if entry.get("where") is None:
+            raise err("severity_when entries need 'where'", "severity_when")
+        level = entry.get("severity")
+        if level not in SEVERITIES:
+            raise err(f"severity must be one of {', '.join(SEVERITIES)}, got {level!r}",
+                      "severity", entry)
+        ctx = CompileContext(path=path, parameters=parameters, kind=kind,
+                             field=f"severity_when[{i}].where")
+        out.append(SeverityWhen(compile_condition(entry["where"], ctx, parent=entry,
+                                                  key="where"), str(level)))
+    return tuple(out)
 
 
 def _text(raw: Mapping[str, Any], key: str, err: _Errors, required: bool) -> str:

@@ -155,6 +155,18 @@ class Assessment:
 
 
 @dataclass(frozen=True, eq=False)
+class SeverityWhen:
+    """One ``severity_when`` entry: a finding on a subject where ``condition`` holds takes
+    ``severity`` instead of the rule's own (the first entry that holds wins). One rule can
+    then say that the same gap is worse on some subjects — a published service line with
+    nobody answering for it, a consumer app that carries residents' data — without a
+    second rule reporting the same subject twice."""
+
+    condition: Condition
+    severity: str
+
+
+@dataclass(frozen=True, eq=False)
 class Rule:
     """One rule as loaded and validated. ``requires`` entries may be ``"a|b"`` alternatives.
 
@@ -187,6 +199,8 @@ class Rule:
     #: what it can see, but cannot pass (e.g. a device rule whose only source lists
     #: enrolled devices cannot say there are no unmanaged ones). Same form as requires.
     pass_requires: tuple[str, ...] = ()
+    #: Per-subject severity, first match wins; the rule's ``severity`` otherwise.
+    severity_when: tuple[SeverityWhen, ...] = ()
 
     @property
     def location(self) -> str:

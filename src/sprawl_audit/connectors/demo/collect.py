@@ -102,6 +102,11 @@ NOT_CONFIGURED: tuple[tuple[str, str, str], ...] = (
     ("network_logs", "network.logs", "no network log import configured"),
     ("whatsapp", "messaging.business",
      "no WhatsApp Business Platform (Meta) account connected"),
+    *(("google", topic,
+        "Google Chat, Meet and Gmail Admin console settings come from the Cloud Identity "
+        "Policy API (policies.list); the demo holds no answer from it")
+      for topic in ("collab.retention", "collab.federation", "collab.meeting_policies",
+                    "mail.remote_domains")),
     ("google", "devices.apps",
      "Riverside Lettings manages no phones through Google endpoint management, so the "
      "demo holds no mobiledevices.list answers (a live audit reads them; apps on "

@@ -4,7 +4,7 @@
   documents bundled with google-api-python-client, so nothing is fetched from Google to
   learn an API's shape. ``api_endpoint`` from the config goes to ``client_options`` and
   replaces the root URL of every API used (Directory, Reports, Chat, Gmail, Enterprise
-  License Manager).
+  License Manager, Cloud Identity Policy).
 * **Batches** go to ``api_endpoint`` + the discovery document's ``batchPath``. The
   client library's ``new_batch_http_request()`` always uses the document's own root URL
   (https://admin.googleapis.com/batch), which would send batches past a configured
@@ -18,7 +18,8 @@
   and sends through :class:`~sprawl_audit.connectors.common.transport.Transport`
   (retries, deadline, size cap, explicit ``verify``).
 * **Quota**: a :class:`~sprawl_audit.connectors.google.http.RateLimiter` per API (default
-  2,400 calls a minute, the Admin SDK's default per-user quota) paces every request the
+  2,400 calls a minute, the Admin SDK's default per-user quota; 60 for the Cloud Identity
+  Policy API, which refuses pages asked for quicker than a second) paces every request the
   API's transport sends, and a batch takes one unit *per part* first, since Google counts
   parts.
 
@@ -67,7 +68,7 @@ log = logging.getLogger("sprawl_audit.connectors.google")
 # -- APIs ---------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Api:
-    key: str  # directory | reports | chat | gmail | licensing
+    key: str  # directory | reports | chat | gmail | licensing | policy
     name: str
     version: str
     title: str  # for messages
@@ -80,14 +81,21 @@ APIS: dict[str, Api] = {
     "chat": Api("chat", "chat", "v1", "Google Chat API", 0),
     "gmail": Api("gmail", "gmail", "v1", "Gmail API", 100),
     "licensing": Api("licensing", "licensing", "v1", "Enterprise License Manager API", 0),
+    "policy": Api("policy", "cloudidentity", "v1", "Cloud Identity Policy API", 0),
 }
 
 
 #: Hosts that serve one Google service only (an api_endpoint there moves that one alone).
 SERVICE_HOSTS: dict[str, str] = {
     f"{name}.{infix}googleapis.com": name
-    for name in ("admin", "chat", "gmail", "licensing") for infix in ("", "mtls.")
+    for name in ("admin", "chat", "gmail", "licensing", "cloudidentity") for infix in ("", "mtls.")
 }
+
+
+#: The Cloud Identity Policy API answers a page at most about once a second and refuses
+#: quicker ones with 429 (ScubaGoggles waits out the second between pages), so it is paced
+#: at 60 a minute whatever ``requests_per_minute`` says.
+POLICY_PER_MINUTE = 60.0
 
 
 def api_transports(http: HttpSettings, per_minute: float, *, clock: Clock | None = None,
@@ -100,7 +108,9 @@ def api_transports(http: HttpSettings, per_minute: float, *, clock: Clock | None
     return {api: ApiTransport(
         verify=http.verify, timeout=(min(10.0, http.timeout), http.timeout), policy=policy,
         clock=clock, rng=rng, concurrency=concurrency, deadline=http.request_deadline,
-        max_bytes=http.max_bytes, pacer=RateLimiter(per_minute, clock),
+        max_bytes=http.max_bytes,
+        pacer=RateLimiter(min(per_minute, POLICY_PER_MINUTE) if api == "policy"
+                          else per_minute, clock),
         throttle_hint=google_throttle_hint, cut_short=google_cut_short) for api in APIS}
 
 

@@ -23,7 +23,7 @@ from sprawl_audit.connectors.google.auth import AuthFailure, ManagedCredentials
 from sprawl_audit.connectors.google.client import APIS, GoogleClient
 from sprawl_audit.connectors.google.errors import ApiFailure
 from sprawl_audit.connectors.google.outcome import FeedOutcome
-from sprawl_audit.connectors.google.scopes import FEEDS_BY_NAME, Feed
+from sprawl_audit.connectors.google.scopes import FEEDS_BY_NAME, POLICY_FEEDS, Feed
 from sprawl_audit.connectors.google.transform import USAGE_PARAMETERS
 from sprawl_audit.core.instants import date_of, parse_instant
 
@@ -421,6 +421,35 @@ class Fetcher:
         return out, FeedOutcome(feed.name, "partial", f"members of {len(errors)} of "
                                                       f"{len(names)} spaces unread: "
                                                       f"{errors[0].detail}")
+
+    # -- Admin console settings (Cloud Identity Policy API) ---------------------------------------
+    def policies(self) -> tuple[list[Mapping[str, Any]], FeedOutcome]:
+        """Every policy of the settings :mod:`.policies` reads (one filtered, paged list).
+
+        All or nothing: a later page may hold the override that decides a setting
+        (the greatest ``sortOrder`` wins), so a list cut short is reported as its failure
+        and none of it is judged."""
+        from sprawl_audit.connectors.google.policies import FILTER
+
+        feed = FEEDS_BY_NAME[POLICY_FEEDS[0]]
+        svc = self.client.service("policy")
+        # another customer's id (a reseller's audit) goes into the filter; only the
+        # characters Google's customer ids use, so the filter cannot be rewritten
+        query = (f'customer == "customers/{self.customer_id}" && {FILTER}'
+                 if re.fullmatch(r"C[0-9A-Za-z]{3,20}", self.customer_id) else FILTER)
+        found: list[Mapping[str, Any]] = []
+        pages = 0
+        try:
+            creds = self.creds(feed)
+            for page in self.client.pages(lambda tok: svc.policies().list(
+                    filter=query, pageSize=100, pageToken=tok), creds, feed):
+                pages += 1
+                found.extend(p for p in page.get("policies") or () if isinstance(p, Mapping))
+        except (AuthFailure, ApiFailure) as exc:
+            return [], FeedOutcome(feed.name, exc.status, (
+                f"stopped after {pages} page(s), so none was judged: " if pages else ""
+            ) + exc.detail)
+        return found, FeedOutcome(feed.name, items=len(found))
 
     # -- gmail -----------------------------------------------------------------------------------
     def forwarding(self, emails: list[str]) -> tuple[dict[str, dict[str, Any]], FeedOutcome]:

@@ -10,6 +10,7 @@ Settings (``connectors.google``)::
     gmail_forwarding: {enabled: false, max_users: 500}
     licence_products: [Google-Apps, 101031, 101033, 101047, Google-Vault]   # [] skips
     user_tokens: true                         # tokens.list needs a non-read-only scope
+    admin_settings: true                      # Cloud Identity Policy API (super admin)
     requests_per_minute: 2400                 # per API; the Admin SDK default quota
     concurrency: 8                            # requests in flight per API
     # shared HTTP keys: ca_bundle, timeout (60), max_retries (6), request_deadline,
@@ -17,7 +18,9 @@ Settings (``connectors.google``)::
 
 Evidence topics: ``directory.users``, ``oauth.grants``, ``devices.apps``,
 ``activity.usage``, ``collab.external_channels``, ``licences.subscriptions``,
-``mail.forwarding`` — one Coverage entry
+``mail.forwarding``, and from the Admin console settings (Cloud Identity Policy API)
+``collab.retention``, ``collab.federation``, ``collab.meeting_policies`` and
+``mail.remote_domains`` — one Coverage entry
 each, whatever happened (see :mod:`.outcome`). ``directory.guests`` is not reported:
 Google Workspace keeps no guest accounts in its directory; outsiders appear as external
 members of Chat spaces.
@@ -90,7 +93,9 @@ def sign_in(cfg: GoogleSettings, runtime: Runtime) -> Any:
 class GoogleConnector(Connector[GoogleSettings]):
     name = "google"
     topics = ("directory.users", "accounts.mfa", "oauth.grants", "devices.apps", "activity.usage",
-              "collab.external_channels", "licences.subscriptions", "mail.forwarding")
+              "collab.external_channels", "licences.subscriptions", "mail.forwarding",
+              "collab.retention", "collab.federation", "collab.meeting_policies",
+              "mail.remote_domains")
 
     def __init__(self, runtime: Runtime | None = None) -> None:
         self.runtime = runtime or Runtime()
@@ -211,8 +216,8 @@ class _Run:
             return [], o
 
         work = {api: ThreadPoolExecutor(cfg.concurrency, thread_name_prefix=f"google-{api}")
-                for api in ("directory", "reports", "chat", "gmail", "licensing")}
-        feeds = ThreadPoolExecutor(8, thread_name_prefix="google-feed")
+                for api in ("directory", "reports", "chat", "gmail", "licensing", "policy")}
+        feeds = ThreadPoolExecutor(10, thread_name_prefix="google-feed")
         try:
             f = Fetcher(client, self.auth, customer_id=cfg.customer_id, work=work, now=now,
                         slices=max(1, min(cfg.concurrency, 8)))
@@ -222,6 +227,9 @@ class _Run:
             }
             started["spaces"] = feeds.submit(
                 timed("spaces", self._chat, lambda o: ([], o, None, None)), f)
+            if cfg.admin_settings:
+                started["policies"] = feeds.submit(timed("policies", f.policies,
+                                                         pages_or_nothing))
             stage = f.token_stage() if "tokens" in enabled else None
             mailboxes = _Mailboxes(self.cfg.gmail_max_users) if "forwarding" in enabled \
                 else None
@@ -378,6 +386,8 @@ def build_inventory(out: Mapping[str, Any], cfg: GoogleSettings,
     b.coverage.append(topic_coverage("collab.external_channels", chat_outcomes,
                                      items=len(links), note=note))
 
+    _admin_settings(b, out, cfg)
+
     if cfg.gmail_forwarding:
         settings, fwd_out, total = out["forwarding"]
         flinks, fstats = t.transform_forwarding(settings, domains)
@@ -398,3 +408,35 @@ def build_inventory(out: Mapping[str, Any], cfg: GoogleSettings,
             "Gmail forwarding is not checked: set gmail_forwarding.enabled: true (needs "
             "gmail.readonly delegated; reads up to max_users mailboxes' settings)"))
     return b
+
+
+def _admin_settings(b: InventoryBuilder, out: Mapping[str, Any], cfg: GoogleSettings) -> None:
+    """The Policy API's answer → Chat, Meet and Gmail posture and the four topics it
+    serves. A setting the answer lacks leaves its topic ``partial`` with the reason (the
+    subjects are not assessed on it); the demo has no answer and says so itself."""
+    from sprawl_audit.connectors.google.outcome import FeedOutcome, topic_coverage
+    from sprawl_audit.connectors.google.policies import transform_policies
+    from sprawl_audit.connectors.google.scopes import FEEDS_BY_NAME, POLICY_FEEDS
+    from sprawl_audit.connectors.interface import coverage
+
+    if "policies" not in out:
+        if not cfg.admin_settings:
+            for topic in (FEEDS_BY_NAME[f].topic for f in POLICY_FEEDS):
+                b.coverage.append(coverage(
+                    "google", topic, "not_configured",
+                    "Google Admin console settings are not read: admin_settings is false"))
+        return
+    policies, outcome = out["policies"]
+    posture = transform_policies(policies) if outcome.brought_evidence else None
+    if posture is not None:
+        b.platforms.extend(posture.platforms)
+        b.external_links.extend(posture.links)
+    for feed in POLICY_FEEDS:
+        topic = FEEDS_BY_NAME[feed].topic
+        outcomes = [FeedOutcome(feed, outcome.status, outcome.detail, outcome.items)]
+        note = ""
+        if posture is not None:
+            note = posture.notes.get(topic, "")
+            if topic in posture.missing:
+                outcomes.append(FeedOutcome(feed, "partial", posture.missing[topic]))
+        b.coverage.append(topic_coverage(topic, outcomes, items=outcome.items, note=note))

@@ -23,7 +23,8 @@ RATE_REASONS = frozenset({"rateLimitExceeded", "userRateLimitExceeded", "quotaEx
 #: API titles for messages, by the connector's API key.
 TITLES = {"directory": "Admin SDK Directory API", "reports": "Admin SDK Reports API",
           "chat": "Google Chat API", "gmail": "Gmail API",
-          "licensing": "Enterprise License Manager API"}
+          "licensing": "Enterprise License Manager API",
+          "policy": "Cloud Identity Policy API"}
 
 
 # -- failures -----------------------------------------------------------------------------------

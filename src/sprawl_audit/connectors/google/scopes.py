@@ -22,6 +22,11 @@ Scopes are the narrowest each method's discovery document accepts:
 * ``licenseAssignments.listForProduct`` accepts only ``apps.licensing``, which also allows
   assigning and removing licences (Google has no read-only licensing scope). The
   connector only lists; ``licence_products: []`` turns the feed off.
+* ``policies.list`` (Cloud Identity Policy API) accepts
+  ``cloud-identity.policies.readonly``, read-only; Google answers it for super
+  administrators only. One call (paged) serves four topics, so it is four rows here
+  sharing the scope: the chat history, external chat, Meet access and Gmail automatic
+  forwarding settings (``admin_settings: false`` turns them off).
 """
 
 from __future__ import annotations
@@ -30,6 +35,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 BASE = "https://www.googleapis.com/auth/"
+POLICY_SCOPE = BASE + "cloud-identity.policies.readonly"
+POLICY_CALL = "Cloud Identity Policy API policies.list"
+SUPER_ADMIN = "Google answers it for a super administrator only"
 
 
 @dataclass(frozen=True)
@@ -39,7 +47,7 @@ class Feed:
     name: str
     topic: str
     scope: str  # full scope URL, as the Admin console's domain-wide delegation wants it
-    api: str  # directory | reports | chat | gmail | licensing
+    api: str  # directory | reports | chat | gmail | licensing | policy
     call: str  # the methods, as Google documents them
     read_only: bool = True
     optional: bool = False  # the topic is still collected without it, with less detail
@@ -82,13 +90,26 @@ FEEDS: tuple[Feed, ...] = (
          "Gmail API users.settings.getAutoForwarding + forwardingAddresses.list",
          per_user=True, note="read-only, but it can read mail; opt-in "
                              "(gmail_forwarding.enabled)"),
+    # One policies.list call; a row per topic it serves (the same scope, checked once).
+    Feed("chat_history", "collab.retention", POLICY_SCOPE, "policy", POLICY_CALL
+         + " (chat.chat_history)", note=SUPER_ADMIN),
+    Feed("external_chat", "collab.federation", POLICY_SCOPE, "policy", POLICY_CALL
+         + " (chat.external_chat_restriction)", note=SUPER_ADMIN),
+    Feed("meet_access", "collab.meeting_policies", POLICY_SCOPE, "policy", POLICY_CALL
+         + " (meet.meet_joining, meet.safety_access)", note=SUPER_ADMIN),
+    Feed("auto_forwarding", "mail.remote_domains", POLICY_SCOPE, "policy", POLICY_CALL
+         + " (gmail.auto_forwarding)", note=SUPER_ADMIN),
 )
+#: The feeds the one ``policies.list`` call serves (:data:`POLICY_TOPICS` order).
+POLICY_FEEDS: tuple[str, ...] = ("chat_history", "external_chat", "meet_access",
+                                 "auto_forwarding")
 FEEDS_BY_NAME: dict[str, Feed] = {f.name: f for f in FEEDS}
 
 #: Topics this connector reports, in the order Coverage lists them.
 TOPICS: tuple[str, ...] = (
     "directory.users", "accounts.mfa", "directory.guests", "oauth.grants", "devices.apps",
     "activity.usage", "collab.external_channels", "licences.subscriptions", "mail.forwarding",
+    "collab.retention", "collab.federation", "collab.meeting_policies", "mail.remote_domains",
 )
 
 

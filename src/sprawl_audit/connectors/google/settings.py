@@ -29,7 +29,7 @@ from sprawl_audit.connectors.interface import ConnectorContext
 PREFIX = "connectors.google"
 KEYS = {"customer_id", "service_account_file", "oauth_client_file", "admin_subject",
         "api_endpoint", "gmail_forwarding", "user_tokens", "requests_per_minute",
-        "concurrency", "licence_products", *HTTP_KEYS}
+        "concurrency", "licence_products", "admin_settings", *HTTP_KEYS}
 #: Today's defaults: a minute per socket wait, six tries in all (Google's own advice for
 #: its Admin SDK is "retry with exponential backoff"; six tries reach the 32 s step).
 DEFAULT_TIMEOUT = 60.0
@@ -58,6 +58,9 @@ class GoogleSettings:
     gmail_forwarding: bool = False
     gmail_max_users: int = 500
     user_tokens: bool = True
+    #: Chat history, external chat, Meet access and Gmail automatic forwarding through
+    #: the Cloud Identity Policy API (super administrators only).
+    admin_settings: bool = True
     requests_per_minute: float = 2400.0
     concurrency: int = 8
     licence_products: tuple[str, ...] = DEFAULT_LICENCE_PRODUCTS
@@ -77,6 +80,10 @@ class GoogleSettings:
             off.add("forwarding")
         if not self.licence_products:
             off.add("licences")
+        if not self.admin_settings:
+            from sprawl_audit.connectors.google.scopes import POLICY_FEEDS
+
+            off.update(POLICY_FEEDS)
         return [f.name for f in FEEDS if f.name not in off]
 
 
@@ -169,6 +176,7 @@ def parse(settings: Mapping[str, Any], context: ConnectorContext) -> GoogleSetti
         gmail_max_users=int(_number(gm, "max_users", 500, gm_prefix, low=1, high=1_000_000,
                                     integer=True)),
         user_tokens=_bool(settings, "user_tokens", True, PREFIX),
+        admin_settings=_bool(settings, "admin_settings", True, PREFIX),
         requests_per_minute=_number(settings, "requests_per_minute", 2400, PREFIX, low=1,
                                     high=1_000_000),
         concurrency=int(_number(settings, "concurrency", 8, PREFIX, low=1, high=64,
