@@ -49,6 +49,8 @@ UID = 10001
 #: Connectors' credential keys that name a file rather than an environment variable.
 FILE_REFERENCES = ("service_account_file", "oauth_client_file", "certificate_path")
 STORE_ENV = "SPRAWL_AUDIT_STORE"
+#: The store's URL and the password libpq reads beside it (kept out of the URL).
+STORE_SECRETS = {STORE_ENV: "url", "PGPASSWORD": "password"}
 
 
 def _documents(path: Path) -> list[dict[str, Any]]:
@@ -175,7 +177,7 @@ def test_no_secret_is_written_into_any_deploy_file() -> None:
     for doc in _workloads():
         for container in _pod_spec(doc)["containers"]:
             for env in container.get("env", []):
-                secretish = env["name"].endswith(SECRET_SUFFIXES) or env["name"] == STORE_ENV
+                secretish = env["name"].endswith(SECRET_SUFFIXES) or env["name"] in STORE_SECRETS
                 if secretish:
                     assert "value" not in env and "secretKeyRef" in env["valueFrom"], env
 
@@ -205,7 +207,8 @@ def test_each_organisation_sees_only_its_own_credentials() -> None:
         spec = _pod_spec(cronjob)
         (container,) = spec["containers"]
         env = {e["name"]: e["valueFrom"]["secretKeyRef"] for e in container["env"]}
-        assert env.pop(STORE_ENV) == {"name": "sprawl-audit-store", "key": "url"}
+        for name, key in STORE_SECRETS.items():
+            assert env.pop(name) == {"name": "sprawl-audit-store", "key": key}
         wanted = {v for k, v in _walk(config) if k.endswith("_env")}
         assert set(env) == wanted and all(ref["name"] == own for ref in env.values())
         files = {v for k, v in _walk(config) if k in FILE_REFERENCES}
@@ -230,7 +233,7 @@ def test_organisations_differ_only_in_their_own_settings() -> None:
         spec = _pod_spec(doc)
         spec["volumes"] = [v for v in spec["volumes"] if "secret" not in v]
         for container in spec["containers"]:
-            container["env"] = [e for e in container["env"] if e["name"] == STORE_ENV]
+            container["env"] = [e for e in container["env"] if e["name"] in STORE_SECRETS]
             container["volumeMounts"] = [m for m in container["volumeMounts"]
                                          if m["mountPath"] != "/secrets"]
         return doc
@@ -248,6 +251,9 @@ def test_the_report_job_reads_the_store_with_the_read_only_role_only() -> None:
     assert _secret_refs(job) == {"sprawl-audit-store-readonly"}
     (container,) = _pod_spec(job)["containers"]
     assert container["args"][:2] == ["portfolio", "report"]
+    assert {e["name"]: e["valueFrom"]["secretKeyRef"] for e in container["env"]} == {
+        name: {"name": "sprawl-audit-store-readonly", "key": key}
+        for name, key in STORE_SECRETS.items()}
     for cronjob in _of_kind("CronJob"):
         assert "sprawl-audit-store-readonly" not in _secret_refs(cronjob)
 
@@ -381,10 +387,8 @@ def test_the_report_command_line_parses() -> None:
 def test_the_store_url_variable_is_the_one_the_cli_reads() -> None:
     """The manifests pass the store URL only as SPRAWL_AUDIT_STORE: the audit must read
     that variable, or every job would run without its store."""
-    params = {p.name: p for p in main.commands["audit"].params}
-    if "store" not in params:
-        pytest.skip("`audit --store` is not in this build yet (issue 19, item 2)")
-    envvar = params["store"].envvar
+    (store,) = [p for p in main.commands["audit"].params if "--store" in p.opts]
+    envvar = store.envvar
     assert STORE_ENV in ([envvar] if isinstance(envvar, str) else list(envvar or ()))
 
 
@@ -433,9 +437,7 @@ def test_the_containerfile_builds_a_small_non_root_batch_image() -> None:
     for keyword, arg in steps:
         if keyword in ("ENV", "ARG"):
             names = re.findall(r"(?:^|\s)([A-Z_][A-Z0-9_]*)=", " " + arg)
-            assert not any(n.endswith(SECRET_SUFFIXES) or n == STORE_ENV for n in names)
-    if "postgres" not in extras:
-        pytest.skip("the postgres extra is not in pyproject.toml yet (issue 19, item 2)")
+            assert not any(n.endswith(SECRET_SUFFIXES) or n in STORE_SECRETS for n in names)
     assert any(d.startswith("psycopg") for d in extras["postgres"])
 
 
@@ -507,7 +509,7 @@ def test_the_workflow_passes_secrets_by_reference_only() -> None:
         for step in job["steps"]:
             assert "${{" not in step.get("run", ""), step.get("name")
             for name, value in step.get("env", {}).items():
-                if name.endswith(SECRET_SUFFIXES) or name == STORE_ENV or "secrets." in value:
+                if name.endswith(SECRET_SUFFIXES) or name in STORE_SECRETS or "secrets." in value:
                     assert value == f"${{{{ secrets.{name} }}}}", name
     script = next(s["run"] for s in workflow["jobs"]["audit"]["steps"] if "run" in s)
     passed = re.findall(r"-e (\S+)", script)
