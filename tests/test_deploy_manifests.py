@@ -518,3 +518,27 @@ def test_the_workflow_passes_secrets_by_reference_only() -> None:
     assert set(passed) <= set(step_env)
     for flag in ("--read-only", "--cap-drop ALL", '--user "$(id -u):$(id -g)"'):
         assert flag in script
+
+
+# --- the README's instructions ---------------------------------------------------------
+
+
+def test_the_readme_creates_exactly_the_secrets_the_manifests_read() -> None:
+    """`kubectl create secret` lines in the README make every (Secret, key) a workload
+    references — a key missing there would leave a pod stuck in CreateContainerConfigError."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8").replace("\\\n", " ")
+    created = {(m[1], key) for m in re.finditer(
+        r"kubectl -n sprawl-audit create secret generic (\S+)([^\n]*)", readme)
+        for key in re.findall(r"--from-file=([^=\s]+)=", m[2])}
+    referenced = set()
+    for doc in _workloads():
+        spec = _pod_spec(doc)
+        for container in spec["containers"]:
+            referenced |= {(e["valueFrom"]["secretKeyRef"]["name"],
+                            e["valueFrom"]["secretKeyRef"]["key"])
+                           for e in container.get("env", [])
+                           if "secretKeyRef" in e.get("valueFrom", {})}
+        referenced |= {(v["secret"]["secretName"], item["key"])
+                       for v in spec.get("volumes", []) if "secret" in v
+                       for item in v["secret"]["items"]}
+    assert created == referenced
