@@ -441,6 +441,56 @@ def test_the_containerfile_builds_a_small_non_root_batch_image() -> None:
     assert any(d.startswith("psycopg") for d in extras["postgres"])
 
 
+#: In a private mount namespace: /data and /tmp stand-ins bound writable, then the root
+#: filesystem remounted read-only, as the image runs under readOnlyRootFilesystem.
+READ_ONLY_ROOT = """
+set -e
+mount --make-rprivate /
+mount --bind "$1" "$1"
+mount --bind "$2" "$2"
+mount -o remount,bind,ro /
+if touch "$1/../outside" 2>/dev/null; then echo "root is still writable" >&2; exit 99; fi
+cd "$1"
+shift 2
+exec "$@"
+"""
+
+
+def test_the_cli_writes_only_tmp_and_data_on_a_read_only_root(tmp_path: Path) -> None:
+    """The image promises a read-only root: with the Containerfile's environment (HOME in
+    /data, TMPDIR /tmp, no bytecode written) a run and a history read must succeed when
+    everything but those two folders refuses writes. (The demo stands in for an audit:
+    the same outputs, log format and store, without a tenant.)"""
+    if os.geteuid() != 0 or shutil.which("unshare") is None:
+        pytest.skip("needs root and unshare(1) for a private read-only mount namespace")
+    env_lines = " ".join(a for k, a in _instructions() if k == "ENV")
+    image_env = dict(re.findall(r"([A-Z_]+)=(\S+)", env_lines))
+    assert image_env["HOME"] == "/data" and image_env["TMPDIR"] == "/tmp"
+    assert image_env["PYTHONDONTWRITEBYTECODE"] == "1"
+    data, scratch = tmp_path / "data", tmp_path / "tmp"
+    data.mkdir()
+    scratch.mkdir()
+    exe = str(Path(sys.executable).parent / "sprawl-audit")
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(data),
+           "TMPDIR": str(scratch), "PYTHONDONTWRITEBYTECODE": "1",
+           "SPRAWL_AUDIT_STORE": f"sqlite:///{data}/store.sqlite"}
+    runs = [[exe, "demo", "--output-dir", str(data / "out"), "-f", "json", "-f", "sarif",
+             "--store", env["SPRAWL_AUDIT_STORE"], "--log-format", "json", "-q"],
+            [exe, "history", "list"]]
+    for args in runs:
+        proc = subprocess.run(["unshare", "-m", "sh", "-c", READ_ONLY_ROOT, "sh", str(data),
+                               str(scratch), *args], env=env, capture_output=True,
+                              text=True, timeout=300, check=False)
+        if "Operation not permitted" in proc.stderr and not os.environ.get("CI"):
+            pytest.skip(f"no mount namespace here: {proc.stderr.strip()}")
+        assert proc.returncode == 0, proc.stderr
+    assert {p.name for p in (data / "out").iterdir()} == {"sprawl-audit.json",
+                                                           "sprawl-audit.sarif"}
+    rows = [ln.split() for ln in proc.stdout.splitlines()[1:] if ln.strip()]
+    assert [(r[0], r[-9]) for r in rows] == [("1", "demo")]  # the run is in the store
+    assert not (tmp_path / "outside").exists()
+
+
 def test_hadolint_finds_nothing_in_the_containerfile() -> None:
     # the venv's own bin first: pytest may run without the venv on PATH
     exe = shutil.which("hadolint", path=os.pathsep.join(
