@@ -418,6 +418,11 @@ def test_the_containerfile_builds_a_small_non_root_batch_image() -> None:
     build, runtime = steps[:stage], steps[stage:]
     copies = [a for k, a in steps if k == "COPY"]
     assert not any(re.match(r"\.\s", c) for c in copies)  # never the whole working tree
+    # exactly what tests/test_packaging.py builds the wheel from, so that build proves
+    # the image's build stage has every file it needs (and none it should not)
+    sources = {w for a, _ in (c.rsplit(None, 1) for c in copies if "--from" not in c)
+               for w in a.split()}
+    assert sources == {"pyproject.toml", "README.md", "src"}
     assert [c for c in copies if "--from=build" in c] == [
         "--from=build /opt/sprawl-audit /opt/sprawl-audit"]
     install = " ".join(a for k, a in build if k == "RUN")
@@ -489,6 +494,21 @@ def test_the_cli_writes_only_tmp_and_data_on_a_read_only_root(tmp_path: Path) ->
     rows = [ln.split() for ln in proc.stdout.splitlines()[1:] if ln.strip()]
     assert [(r[0], r[-9]) for r in rows] == [("1", "demo")]  # the run is in the store
     assert not (tmp_path / "outside").exists()
+
+
+def test_every_image_reference_is_the_release_the_recipe_builds() -> None:
+    """The manifests, the README's and the recipe's commands and its version label name
+    one release — the package's — so a release cannot ship manifests that run an older
+    one (nor a moving tag such as `latest`)."""
+    from sprawl_audit import __version__
+
+    version = dict(a.split("=", 1) for k, a in _instructions() if k == "ARG" and "=" in a)
+    assert version["VERSION"] == __version__
+    images = [c["image"] for d in _workloads() for c in _pod_spec(d)["containers"]]
+    assert images and {i.rsplit(":", 1)[1] for i in images} == {__version__}
+    for path in [ROOT / "README.md", CONTAINERFILE, WORKFLOW, *_manifest_files()]:
+        text = path.read_text(encoding="utf-8")
+        assert set(re.findall(r"\bsprawl-audit:(\w[\w.-]*)", text)) <= {__version__}, path
 
 
 def test_hadolint_finds_nothing_in_the_containerfile() -> None:
