@@ -594,6 +594,21 @@ def test_the_workflow_passes_secrets_by_reference_only() -> None:
         assert flag in script
 
 
+def test_the_workflow_gives_each_worked_example_what_its_config_names() -> None:
+    """The same two organisations as the Kubernetes example: every variable their configs'
+    *_env keys name reaches the container, and every key file they name is written into
+    the folder mounted at /secrets."""
+    script = next(s["run"] for s in _workflow()["jobs"]["audit"]["steps"] if "run" in s)
+    passed = set(re.findall(r"-e (\S+)", script))
+    written = {f"/secrets/{name}" for name in re.findall(r'\$RUNNER_TEMP/secrets/([\w.-]+)"',
+                                                          script)}
+    assert '-v "$RUNNER_TEMP/secrets:/secrets:ro"' in script
+    for configmap in _of_kind("ConfigMap"):
+        config = yaml.safe_load(configmap["data"]["config.yaml"])
+        assert {v for k, v in _walk(config) if k.endswith("_env")} <= passed
+        assert {v for k, v in _walk(config) if k in FILE_REFERENCES} <= written
+
+
 # --- the README's instructions ---------------------------------------------------------
 
 
