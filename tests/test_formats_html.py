@@ -134,9 +134,10 @@ def test_findings_have_remediation_and_are_worst_first() -> None:
                  ("critical", "high", "medium", "low", "info")]
     present = [p for p in positions if p >= 0]
     assert present == sorted(present) and len(present) >= 3
-    # one block per rule, and one per consumer app judged by several rules (its decision)
-    ungrouped = {f["rule_id"] for f in doc["findings"] if not f["suppressed"]
-                 and "group" not in f}
+    # one block per rule (per severity: a rule's severity_when can grade its findings
+    # differently), and one per consumer app judged by several rules (its decision)
+    ungrouped = {(f["rule_id"], f["severity"]) for f in doc["findings"]
+                 if not f["suppressed"] and "group" not in f}
     assert doc["finding_groups"]
     assert findings.count('<article class="finding') == len(ungrouped) + len(
         doc["finding_groups"])

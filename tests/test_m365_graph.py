@@ -118,6 +118,20 @@ def test_authorization_policy_in_v1_and_beta_shapes() -> None:
         assert "users cannot consent" in out.coverage[0].detail
 
 
+@pytest.mark.parametrize(("role", "access"), [
+    ("a0b1b346-4d3e-4e8b-98f8-753987be4970", "same as members"),
+    ("10dae51f-b6af-4016-8d66-8c2a99b929b3", "limited"),
+    ("2AF84B1E-32C8-42B7-82BC-DAA82404023B", "restricted"),
+    ("00000000-0000-0000-0000-000000000000", None),  # unknown: not guessed
+    (None, None),
+])
+def test_guest_directory_access(role: str | None, access: str | None) -> None:
+    extra = {"guestUserRoleId": role} if role else {}
+    out = transform_authorization_policy(_policy([], **extra))
+    assert out.platforms[0].attributes["guest_access"] == access
+    assert ("guests' directory access" in out.coverage[0].detail) is bool(access)
+
+
 def test_cross_tenant_partners_inherit_the_default() -> None:
     def direction(access: str, target: str = "AllUsers") -> dict[str, Any]:
         return {"usersAndGroups": {"accessType": access, "targets": [{"target": target}]}}

@@ -108,6 +108,16 @@ def user_consent(policy: Item) -> tuple[str, list[str], bool]:
     return "custom", assigned, owners
 
 
+#: authorizationPolicy.guestUserRoleId: the role template guests get in the directory
+#: (Graph's authorizationPolicy reference lists these three): what guests can see of
+#: users, groups and other directory objects.
+GUEST_ACCESS: dict[str, str] = {
+    "a0b1b346-4d3e-4e8b-98f8-753987be4970": "same as members",
+    "10dae51f-b6af-4016-8d66-8c2a99b929b3": "limited",
+    "2af84b1e-32c8-42b7-82bc-daa82404023b": "restricted",
+}
+
+
 def transform_authorization_policy(policy: Item, *, connector: str = "m365") -> InventoryBuilder:
     """Entra ID consent posture; coverage ``oauth.consent_policy``.
 
@@ -128,6 +138,8 @@ def transform_authorization_policy(policy: Item, *, connector: str = "m365") -> 
         "user_consent_policies": assigned,
         "group_owner_consent": owners,
         "guest_invites": text(policy, "allowInvitesFrom") or None,
+        # an unknown role id is left out (the rule then says not assessed), not guessed
+        "guest_access": GUEST_ACCESS.get(text(policy, "guestUserRoleId").lower()),
     }
     if isinstance(perms, Mapping) and isinstance(perms.get("allowedToCreateApps"), bool):
         attrs["users_can_register_apps"] = perms["allowedToCreateApps"]
@@ -138,6 +150,8 @@ def transform_authorization_policy(policy: Item, *, connector: str = "m365") -> 
         detail += "; group owners may consent for their groups"
     if attrs["guest_invites"]:
         detail += f"; guest invitations: {attrs['guest_invites']}"
+    if attrs["guest_access"]:
+        detail += f"; guests' directory access: {attrs['guest_access']}"
     out.coverage.append(coverage(connector, "oauth.consent_policy", "collected", detail, 1))
     note_malformed(out, "oauth.consent_policy", malformed, "authorization policy bodies")
     return out
