@@ -104,6 +104,14 @@ def test_with_a_plan_the_summary_states_savings_timeline_and_targets() -> None:
     assert [b[0] for b in bars] == ["in_progress", "planned"]
     assert float(bars[0][1]) == 0 and 15 < float(bars[1][1]) < 25
     assert "Jan 2027" in plan and "Apr 2028" in plan  # the 15-month horizon
+    assert "Progress so far" not in plan
+    doc = demo_with_plan()
+    doc["plan"]["progress"] = {"decisions_file": "decisions.yaml", "retired": ["zoom"],
+                               "people_moved": 33, "savings_realised": 5000.0,
+                               "waves_done": 1}
+    plan = section_text(board_document(doc), "plan")
+    assert ("Progress so far</b> (decisions file decisions.yaml): 1 platform retired (Zoom), "
+            "33 people moved, 1 of 2 waves done, £5,000 a year saved.") in plan
 
 
 def test_the_methodology_names_sources_dates_interviews_and_what_was_not_seen() -> None:
@@ -304,3 +312,14 @@ def test_the_board_format_renders_through_the_registry() -> None:
     text = fmt.render_bytes(demo_result(), RenderOptions(branding=BRAND)).decode("utf-8")
     assert text.startswith("<!DOCTYPE html>") and "Board of Riverside Homes" in text
     assert get_format("pdf").binary and get_format("pdf").file_stem == fmt.file_stem
+
+
+def test_history_show_renders_a_recorded_audit_as_a_branded_board_pack(
+        tmp_path: Path) -> None:
+    db, out = tmp_path / "history.sqlite", tmp_path / "board.html"
+    assert CliRunner().invoke(main, ["demo", "-q", "-f", "json", "-o", str(tmp_path / "r.json"),
+                                     "--history", str(db)]).exit_code == 0
+    result = CliRunner().invoke(main, ["history", "show", "--history", str(db), "-f", "board",
+                                       "-o", str(out), "--marking", "OFFICIAL"])
+    assert result.exit_code == 0, result.output
+    assert '<dd class="marking-source">OFFICIAL</dd>' in out.read_text("utf-8")

@@ -72,6 +72,17 @@ class SavingsLine:
 
 
 @dataclass(frozen=True, slots=True)
+class Progress:
+    """What a decisions file says has happened (``plan.progress``)."""
+
+    decisions_file: str
+    retired: tuple[str, ...]  # platform ids
+    people_moved: int
+    savings_realised: float | None
+    waves_done: int
+
+
+@dataclass(frozen=True, slots=True)
 class BoardPlan:
     start: date | None
     end: date | None  # the last wave's end, else start + horizon
@@ -85,6 +96,7 @@ class BoardPlan:
     unknown_costs: tuple[str, ...]
     waves: tuple[Wave, ...]
     months: tuple[tuple[str, float], ...]  # ("Jan 2027", offset) ticks for the chart
+    progress: Progress | None = None
 
     def money(self, amount: float | None) -> str:
         """``£12,345`` (or ``12,345 CHF``); ``cost not given`` for ``None``, never 0."""
@@ -150,7 +162,18 @@ def read_plan(result: Mapping[str, Any]) -> BoardPlan | None:
         unknown_costs=tuple(strings(savings.get("unknown"))),
         waves=tuple(_wave(w, start, chart_end) for w in raw_waves),
         months=_months(start, chart_end),
+        progress=_progress(section(plan, "progress")),
     )
+
+
+def _progress(raw: Mapping[str, Any]) -> Progress | None:
+    if not raw:
+        return None
+    return Progress(decisions_file=text(raw.get("decisions_file")),
+                    retired=tuple(strings(raw.get("retired"))),
+                    people_moved=count(raw.get("people_moved")),
+                    savings_realised=_number(raw.get("savings_realised")),
+                    waves_done=count(raw.get("waves_done")))
 
 
 def _target(raw: Mapping[str, Any]) -> Target:
