@@ -61,7 +61,7 @@ def test_the_pdf_opens_with_the_cover_then_the_executive_summary(
     assert "Board of Riverside Homes" in cover and "Northgate Consulting" in cover
     assert "Contents" in cover and "Executive summary" in cover
     assert second.lstrip().startswith("Executive summary")
-    assert "Decisions asked of the board" in second and "£12,345 a year" in second
+    assert "Decisions asked of the board" in second and "£34,440.00 a year" in second
     assert "Methodology and coverage" in pages[2][0]
 
 

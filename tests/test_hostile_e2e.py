@@ -188,7 +188,9 @@ def out(tmp_path_factory: pytest.TempPathFactory) -> Path:
             snapshot = shared / "hostile.json"
             snapshot.write_text(json.dumps(inventory_to_dict(inventory())), "utf-8")
             proc = subprocess.run(
-                [str(EXE), "audit", "--from", str(snapshot), "--no-history", "-f", FORMATS,
+                # `plan`: the whole audit plus the consolidation plan, whose retire list,
+                # departments and waves carry the same hostile names into every format
+                [str(EXE), "plan", "--from", str(snapshot), "--no-history", "-f", FORMATS,
                  "--output-dir", str(directory)],
                 capture_output=True, text=True, stdin=subprocess.DEVNULL, env=_env(),
                 timeout=120)
@@ -443,6 +445,15 @@ def test_sarif(out: Path) -> None:
 
 
 # -- JSON --------------------------------------------------------------------------------------
+
+
+def test_the_plan_carries_the_hostile_names(out: Path) -> None:
+    plan = json.loads((out / "sprawl-audit.json").read_text("utf-8"))["plan"]
+    retired = {r["platform"]: r for r in plan["retire"]}
+    assert retired["hostile"]["name"].startswith(hostile(5))
+    assert any(SCRIPT in d["name"] for r in plan["retire"] for d in r["departments"])
+    for name in ("plan-retire", "plan-waves"):
+        assert (out / f"sprawl-audit-{name}.csv").exists()
 
 
 def test_json_is_exact(out: Path) -> None:

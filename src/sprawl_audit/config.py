@@ -22,7 +22,7 @@ from sprawl_audit.core.inputs import user_path
 from sprawl_audit.core.model import OVERLAP_VIEWS, SEVERITIES
 from sprawl_audit.parsers.phones import DEFAULT_REGION, region_code
 
-_TOP_KEYS = {"organisation", "audit", "platforms", "catalog", "rules", "connectors",
+_TOP_KEYS = {"organisation", "audit", "platforms", "catalog", "rules", "connectors", "plan",
              "report"}
 _SECRET_KEY = re.compile(r"(secret|password|passphrase|token|api_key|apikey|private_key)$", re.I)
 _SECRET_REF_SUFFIXES = ("_env", "_file", "_path")
@@ -146,6 +146,10 @@ class Config:
     history: str | None = None
     #: ``audit.history: false``: do not record audits.
     history_disabled: bool = False
+    #: ``plan:`` as written (located): the consolidation plan's targets, keeps, price
+    #: file, decisions file and timeline, validated by :mod:`sprawl_audit.plan.settings`
+    #: (which sits above the config) before anything is collected.
+    plan: Mapping[str, Any] = field(default_factory=dict)
     #: ``report:``: the board pack's branding.
     report: ReportSettings = field(default_factory=ReportSettings)
 
@@ -193,6 +197,7 @@ def parse_config(data: Any, source: str = "<config>") -> Config:
     _reject_unknown(rules, {"packs", "paths", "parameters", "disabled", "frameworks"}, source,
                     "rules")
     connectors = _section(data, "connectors", source)
+    plan = _section(data, "plan", source)
 
     activity_days = audit.get("activity_days", 90)
     if isinstance(activity_days, bool) or not isinstance(activity_days, int) \
@@ -290,6 +295,7 @@ def parse_config(data: Any, source: str = "<config>") -> Config:
         suppressions=_relative_to(cfg_dir, suppressions) if suppressions else None,
         history=_relative_to(cfg_dir, history) if isinstance(history, str) else None,
         history_disabled=history is False,
+        plan=plan,
         report=_report_settings(_section(data, "report", source), source, cfg_dir),
     )
 

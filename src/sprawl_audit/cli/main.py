@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -127,6 +127,84 @@ def demo(**opts: Any) -> None:
     _run_audit(demo=True, snapshot=None, **opts)
 
 
+_plan_options = stack(
+    click.option("--costs", type=click.Path(dir_okay=False, exists=True),
+                 help="Price file for the savings (see examples/prices.yaml); "
+                      "config: plan.costs. Never assumed."),
+    click.option("--decisions", type=click.Path(dir_okay=False, exists=True),
+                 help="Decisions file (accepted, deferred, rejected, retired) read to "
+                      "report progress; config: plan.decisions."),
+    click.option("--horizon", type=click.IntRange(3, 60),
+                 help="Months the waves span (default 15); config: plan.horizon_months."),
+    click.option("--start", type=click.DateTime(formats=["%Y-%m-%d"]),
+                 help="First day of the first wave (default: the first of next month)."),
+)
+
+
+@main.command()
+@click.option("--demo", is_flag=True, help="Plan for the embedded demo tenant (offline).")
+@click.option("--from", "snapshot", type=click.Path(dir_okay=False),
+              help="Plan from a saved inventory snapshot instead of collecting.")
+@click.option("--result", "result_file", type=click.Path(dir_okay=False),
+              help="Plan from a saved Result JSON (no collection, no rules run again).")
+@_plan_options
+@_audit_options
+@add_audit_options
+@branding_options
+@_user_errors
+def plan(demo: bool, snapshot: str | None, result_file: str | None, costs: str | None,
+         decisions: str | None, horizon: int | None, start: Any, **opts: Any) -> None:
+    """Audit, then plan the consolidation: a target per capability, what to retire,
+    what it saves and in which waves. Adds ``plan`` to the Result."""
+    flags = {"costs": costs, "decisions": decisions, "horizon": horizon,
+             "start": start.date() if start else None}
+    if result_file:
+        if demo or snapshot:
+            raise click.UsageError("--result cannot be combined with --demo or --from")
+        _plan_saved_result(result_file, flags, **opts)
+        return
+    _run_audit(demo=demo, snapshot=snapshot, plan_flags=flags, **opts)
+
+
+def _plan_settings(config: Any, flags: Mapping[str, Any]) -> Any:
+    from sprawl_audit.plan.settings import parse_plan_settings
+
+    settings = parse_plan_settings(config.plan, config.path or "<config>", config.base_dir)
+    return settings.with_flags(**flags)
+
+
+def _with_plan(result: dict[str, Any], settings: Any, config: Any) -> dict[str, Any]:
+    from sprawl_audit import pipeline
+    from sprawl_audit.plan.build import build_plan, plan_summary
+
+    plan = build_plan(result, settings, pipeline.catalog_for(config),
+                      sanctioned=config.sanctioned)
+    return {**result, "plan": plan,
+            "summary": {**result["summary"], "plan": plan_summary(plan)}}
+
+
+def _plan_saved_result(result_file: str, flags: Mapping[str, Any], *,
+                       config_path: str | None, formats: Sequence[str], output: str | None,
+                       output_dir: str | None, quiet: bool, verbose: int,
+                       branding_flags: dict[str, Any] | None = None, **_: Any) -> None:
+    """``plan --result``: re-plan a saved audit (its Result is not changed on disk)."""
+    from sprawl_audit.cli.outputs import resolve_branding
+    from sprawl_audit.config import load_config
+    from sprawl_audit.report.formats.schema import load_result
+
+    _setup_logging(verbose, quiet, _.get("log_format"))
+    config = load_config(config_path)
+    settings = _plan_settings(config, flags)
+    targets = output_targets(formats, output, output_dir)
+    branding = resolve_branding(config, branding_flags)
+    result = _with_plan(load_result(result_file), settings, config)
+    failures = render_targets(result, targets, quiet=quiet, verbose=verbose, focus="plan",
+                              branding=branding)
+    if failures:
+        report_write_failures(failures)
+        sys.exit(EXIT_USAGE)
+
+
 def _run_audit(**kwargs: Any) -> None:
     from sprawl_audit.core.gcpause import gc_paused
 
@@ -140,6 +218,7 @@ def _audit_run(*, demo: bool, snapshot: str | None, config_path: str | None,
                packs: Sequence[str], save_snapshot: str | None, quiet: bool,
                verbose: int, state_path: str | None = None,
                frameworks: Sequence[str] = (), overlap_view: str | None = None,
+               plan_flags: Mapping[str, Any] | None = None,
                branding_flags: dict[str, Any] | None = None, **ops: Any) -> None:
     from sprawl_audit import pipeline
     from sprawl_audit.cli.ops import post_process, resolve_ops
@@ -163,11 +242,15 @@ def _audit_run(*, demo: bool, snapshot: str | None, config_path: str | None,
         check_output_file(state_path, option="--state")
 
     state: dict[str, Any] | None = None
-    if demo:
-        from sprawl_audit.connectors.demo import demo_config, load_demo_inventory
+    if demo and config_path is None:
+        from sprawl_audit.connectors.demo import demo_config
 
-        if config_path is None:
-            config = demo_config()
+        config = demo_config()
+    # The plan's settings and files are checked now, not after an hour of collection.
+    plan_settings = _plan_settings(config, plan_flags) if plan_flags is not None else None
+    if demo:
+        from sprawl_audit.connectors.demo import load_demo_inventory
+
         inventory, mode = load_demo_inventory(), "demo"
         connectors = sorted({c.connector for c in inventory.coverage})
     elif snapshot:
@@ -197,9 +280,12 @@ def _audit_run(*, demo: bool, snapshot: str | None, config_path: str | None,
         selection = pipeline.RuleSelection.from_config(config, rule_paths, packs, frameworks)
         result = pipeline.run_audit(inventory, config, selection, mode=mode,
                                     connectors=connectors, fail_on=effective_fail_on)
+        if plan_settings is not None:
+            result = _with_plan(result, plan_settings, config)
         result = post_process(result, ops_options)  # suppress, baseline, redact, history
         report_failed_sources(result)  # one line each on stderr, even with -q
         failures += render_targets(result, targets, quiet=quiet, verbose=verbose,
+                                   focus="plan" if plan_settings is not None else "report",
                                    branding=branding)
     except (UserError, OSError):
         if mode == "live" and saved is None:

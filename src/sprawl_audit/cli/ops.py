@@ -430,7 +430,8 @@ def history_trend(history_path: str | None, config_path: str | None, org: str | 
         {"id": r.id, "started_at": r.started_at, "platforms": r.platforms,
          "consumer_app_users": r.consumer_app_users, "findings_by_severity": r.findings,
          "suppressed": r.suppressed, "coverage_gaps": r.coverage_gaps,
-         "incomplete": r.incomplete, "failed_sources": list(r.failed_sources)} for r in rows]
+         "incomplete": r.incomplete, "failed_sources": list(r.failed_sources),
+         "plan": r.plan} for r in rows]
     if fmt.lower() == "json":
         click.echo(dumps({"organisation": organisation, "points": points}), nl=False)
         return
@@ -460,11 +461,35 @@ def history_trend(history_path: str | None, config_path: str | None, org: str | 
             + _incomplete_mark(r))
         if not r.incomplete:
             prev = p
+    _plan_trend(rows)
     incomplete = sum(r.incomplete for r in rows)
     if incomplete:
         click.echo(f"{incomplete} of {len(rows)} audits INCOMPLETE (a source collected "
                    "nothing): their numbers are not comparable, and changes are counted "
                    "from the last complete audit.")
+
+
+def _plan_trend(rows: Sequence[Any]) -> None:
+    """Plan progress per audit that made a plan (``sprawl-audit plan``): platforms
+    retired (confirmed by the audit / marked in the decisions file), people still to
+    move, savings realised a year."""
+    from sprawl_audit.report.formats.plan_view import money
+
+    planned = [r for r in rows if r.plan]
+    if not planned:
+        return
+    click.echo("Plan progress")
+    click.echo(f"{'WHEN (UTC)':<16}  {'RETIRED':>10} {'OF':>4} {'TO MOVE':>8}  "
+               f"{'WAVES DONE':>10}  SAVINGS REALISED")
+    for r in planned:
+        p = r.plan
+        retired = f"{p.get('retired') or 0}/{p.get('marked_retired') or 0}"
+        realised = p.get("savings_realised")
+        waves = f"{p.get('waves_done') or 0}/{p.get('waves') or 0}"
+        saved = money(realised, p.get("currency")) if realised is not None else "—"
+        click.echo(f"{_when(r.started_at):<16}  {retired:>10} {p.get('retire') or 0:>4} "
+                   f"{p.get('people_to_move') or 0:>8}  {waves:>10}  {saved}"
+                   + _incomplete_mark(r))
 
 
 def register(main: click.Group) -> None:

@@ -185,7 +185,8 @@ def output_targets(formats: Sequence[str], output: str | None,
 
 
 def render_targets(result: dict[str, Any], targets: list[tuple[str, str | None]], *, quiet: bool,
-            verbose: int, branding: Branding | None = None) -> list[str]:
+                   verbose: int, focus: str = "report",
+                   branding: Branding | None = None) -> list[str]:
     """Write every target; return one line per file that could not be written (the
     others are still written)."""
     from sprawl_audit.core.atomic import atomic_write_bytes
@@ -193,7 +194,7 @@ def render_targets(result: dict[str, Any], targets: list[tuple[str, str | None]]
 
     brand = branding or Branding()
     to_file = RenderOptions(width=100, color=False, verbose=verbose > 0, quiet=False,
-                            branding=brand)
+                            focus=focus, branding=brand)
     failures: list[str] = []
     for name, path in targets:
         fmt = get_format(name)
@@ -204,7 +205,7 @@ def render_targets(result: dict[str, Any], targets: list[tuple[str, str | None]]
             if quiet and name == "rich":
                 continue
             options = RenderOptions(width=None, color=color_enabled(path), verbose=verbose > 0,
-                                    quiet=quiet, branding=brand)
+                                    quiet=quiet, focus=focus, branding=brand)
             if fmt.binary:
                 sys.stdout.buffer.write(fmt.render_bytes(result, options))
                 sys.stdout.buffer.flush()

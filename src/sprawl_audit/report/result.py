@@ -18,7 +18,7 @@ from sprawl_audit.core.model import CAPABILITIES, SEVERITIES, Inventory
 from sprawl_audit.graph.build import AuditGraph
 from sprawl_audit.report.grouping import annotate_groups
 
-SCHEMA_VERSION = "1.5"
+SCHEMA_VERSION = "1.6"
 _SEV_RANK = {s: i for i, s in enumerate(SEVERITIES)}
 #: The manual connector's evidence detail is "<source>, entry <n>" (connectors/manual).
 _ENTRY_SUFFIX = re.compile(r", entry \d+$")

@@ -37,6 +37,7 @@ from sprawl_audit.core.model import SEVERITIES
 from sprawl_audit.core.sanitize import cell
 from sprawl_audit.report.gaps import GAP_STATUSES, result_failed_sources, rule_complete, rule_gaps
 from sprawl_audit.report.recount import baseline_message, finding_order, recount_summary
+from sprawl_audit.store.plan_drift import plan_changes, plan_lines
 
 #: 2: ``findings.no_longer_assessed`` became ``findings.not_rechecked`` (with sources),
 #: rules carry evidence, ``sources_failed`` names the sources that collected nothing.
@@ -77,11 +78,13 @@ class Drift:
     notes: list[str] = field(default_factory=list)
     #: Sources that collected nothing, per audit: ``{"old": [...], "new": [...]}``.
     sources_failed: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    #: Consolidation-plan progress (:mod:`.plan_drift`), when both audits carry a plan.
+    plan: dict[str, Any] = field(default_factory=dict)
 
     def is_empty(self) -> bool:
         groups = (self.platforms, self.integrations, self.external_parties)
         return not (self.new or self.resolved or self.changed or self.not_rechecked
-                    or self.rules or self.coverage
+                    or self.rules or self.coverage or plan_lines(self.plan)
                     or any(v for g in groups for v in g.values()))
 
     def escalations(self, floor: str) -> list[dict[str, Any]]:
@@ -116,6 +119,7 @@ class Drift:
             "summary": self.summary,
             "notes": self.notes,
             "sources_failed": self.sources_failed,
+            "plan": self.plan,
         }
 
 
@@ -258,6 +262,7 @@ def diff(
     drift.sources_failed = {"old": [s.to_dict() for s in result_failed_sources(old)],
                             "new": [s.to_dict() for s in result_failed_sources(new)]}
     drift.notes = _notes(old, new)
+    drift.plan = plan_changes(old, new)
     return drift
 
 
@@ -563,6 +568,7 @@ def render_text(drift: Drift, *, verbose: bool = False) -> str:
         for c in drift.coverage:
             lines.append(f"  {cell(c['connector'], 30)}/{cell(c['topic'], 40)}: "
                          f"{c['old'] or 'absent'} -> {c['new'] or 'absent'}")
+    lines.extend(plan_lines(drift.plan))
     return "\n".join(lines) + "\n"
 
 

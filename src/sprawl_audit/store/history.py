@@ -147,6 +147,8 @@ class RunRow:
     coverage_gaps: int
     #: Sources that collected nothing (names); non-empty means the run is incomplete.
     failed_sources: tuple[str, ...] = ()
+    #: The consolidation plan's headline figures when the run made one (``plan``).
+    plan: dict[str, Any] | None = None
 
     @property
     def incomplete(self) -> bool:
@@ -159,7 +161,7 @@ class RunRow:
                 "consumer_app_users": self.consumer_app_users,
                 "findings_by_severity": self.findings, "suppressed": self.suppressed,
                 "coverage_gaps": self.coverage_gaps, "incomplete": self.incomplete,
-                "failed_sources": list(self.failed_sources)}
+                "failed_sources": list(self.failed_sources), "plan": self.plan}
 
 
 def _problem(path: Path, exc: BaseException) -> UserError:
@@ -405,12 +407,12 @@ def store(result: Mapping[str, Any], path: Path) -> int:
 
 _ROW_COLUMNS = ("id, run_id, started_at, organisation, mode, redacted, platforms, people, "
                 "consumer_app_users, critical, high, medium, low, info, suppressed, "
-                "coverage_gaps")
+                "coverage_gaps, summary_json")
 
 
 def _row(values: tuple[Any, ...]) -> RunRow:
     (rid, run_id, started, org, mode, redacted, platforms, people, consumer,
-     critical, high, medium, low, info, suppressed, gaps, marks) = values
+     critical, high, medium, low, info, suppressed, gaps, summary, marks) = values
     if isinstance(marks, bytes):  # a read-only version-1 file: the stored Result says
         failed = _failed_from_blob(marks)
     else:
@@ -424,7 +426,18 @@ def _row(values: tuple[Any, ...]) -> RunRow:
                   consumer_app_users=consumer,
                   findings={"critical": critical, "high": high, "medium": medium, "low": low,
                             "info": info},
-                  suppressed=suppressed, coverage_gaps=gaps, failed_sources=tuple(failed))
+                  suppressed=suppressed, coverage_gaps=gaps, failed_sources=tuple(failed),
+                  plan=_plan_figures(summary))
+
+
+def _plan_figures(summary: Any) -> dict[str, Any] | None:
+    """The plan's headline figures from a stored summary (``summary.plan``), if any."""
+    try:
+        loaded = json.loads(summary or "{}")
+    except ValueError:
+        return None
+    plan = loaded.get("plan") if isinstance(loaded, dict) else None
+    return dict(plan) if isinstance(plan, dict) else None
 
 
 def list_runs(path: Path, *, organisation: str | None = None, limit: int | None = None

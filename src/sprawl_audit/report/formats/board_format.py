@@ -41,11 +41,13 @@ from typing import IO, Any
 from markupsafe import Markup
 
 from sprawl_audit.core.instants import parse_instant
-from sprawl_audit.report.formats.board_plan import BoardPlan, read_plan
+from sprawl_audit.report.formats.board_plan import PlanFacts, read_plan
 from sprawl_audit.report.formats.html_format import COVERAGE_CLASSES, CSP, SEVERITY_COLOURS
 from sprawl_audit.report.formats.interface import Branding, Format, RenderOptions
 from sprawl_audit.report.formats.jinja_env import render
 from sprawl_audit.report.formats.labels import capability_label, coverage_rank, percent
+from sprawl_audit.report.formats.plan_html import gantt_svg
+from sprawl_audit.report.formats.plan_view import PlanView
 from sprawl_audit.report.formats.typed_view import (
     Framework,
     ReportView,
@@ -116,6 +118,8 @@ def board_document(result: Mapping[str, Any], branding: Branding | None = None) 
     return str(render(
         "board.html.j2",
         view=view, plan=plan, brand=branding,
+        plan_view=PlanView(view.plan) if view.plan and plan else None,
+        gantt_svg=gantt_svg(view.plan) if view.plan and plan else None,
         title=branding.title or DEFAULT_TITLE,
         report_date=day(view.run.finished_at) or day(view.run.started_at),
         evidence_date=day(view.run.as_of),
@@ -161,7 +165,7 @@ def _names(values: Sequence[str], limit: int = 4) -> str:
     return shown + (f" and {len(values) - limit} more" if len(values) > limit else "")
 
 
-def executive(view: ReportView, plan: BoardPlan | None) -> Executive:
+def executive(view: ReportView, plan: PlanFacts | None) -> Executive:
     """The risk in business terms, the three decisions, savings and timeline."""
     s = view.summary
     headline = (f"{view.run.organisation} runs {s.platforms} communication platforms for "
@@ -176,17 +180,8 @@ def executive(view: ReportView, plan: BoardPlan | None) -> Executive:
         title = _group_title(group)
         if all(d.title != title for d in decisions):
             decisions.append(_rule_decision(group))
-    savings = timeline = ""
-    if plan is not None:
-        savings = f"{plan.money(plan.annual_saving)} a year"
-        if plan.annual_saving is None:
-            savings = "No saving can be stated: no cost was given for the platforms retired"
-        if plan.unknown_costs:
-            savings += (f" (not counting {_names(plan.unknown_costs)}, whose cost was not "
-                        "given)")
-        if plan.waves and plan.start and plan.end:
-            timeline = (f"{len(plan.waves)} migration waves from {plan.start:%B %Y} to "
-                        f"{plan.end:%B %Y}")
+    savings = plan.savings if plan else ""
+    timeline = plan.timeline if plan else ""
     return Executive(headline, risks, tuple(decisions[:3]), savings, timeline)
 
 
@@ -259,25 +254,19 @@ def _audit_decisions(view: ReportView) -> list[BoardDecision]:
     return out
 
 
-def _plan_decisions(view: ReportView, plan: BoardPlan) -> list[BoardDecision]:
+def _plan_decisions(view: ReportView, plan: PlanFacts) -> list[BoardDecision]:
     """With a plan: approve the targets, approve the retirements, then the worst risk."""
     out = []
-    by_target: dict[str, list[str]] = {}
-    for target in plan.chosen_targets:
-        by_target.setdefault(target.name, []).append(capability_label(target.capability))
-    if by_target:
+    if plan.targets:
         out.append(BoardDecision(
             "Approve the target platforms",
-            "; ".join(f"{name} for {', '.join(caps)}" for name, caps in by_target.items())
-            + "."))
+            "; ".join(f"{name} for {', '.join(caps)}" for name, caps in plan.targets) + "."))
     if plan.retire:
-        people = sum(r.people for r in plan.retire)
-        when = (f" in {len(plan.waves)} waves from {plan.start:%B %Y} to {plan.end:%B %Y}"
-                if plan.waves and plan.start and plan.end else "")
+        when = f" in {plan.timeline[0].lower()}{plan.timeline[1:]}" if plan.timeline else ""
         out.append(BoardDecision(
             f"Approve retiring {len(plan.retire)} platforms",
-            f"{_names([r.name for r in plan.retire], 6)}{when}, moving {people:,} people; "
-            f"saving {plan.money(plan.annual_saving)} a year."))
+            f"{_names(plan.retire, 6)}{when}, moving {plan.people:,} people"
+            + (f"; savings: {plan.savings}." if plan.savings else ".")))
     consumer = [g for s in view.by_severity for g in s.rules if g.decision]
     if consumer:
         out.append(_rule_decision(consumer[0]))
@@ -364,14 +353,12 @@ th{background:var(--bg);text-align:left;font-weight:600;border-bottom:2px solid 
 th,td{padding:4px 7px;vertical-align:top;border-bottom:1px solid var(--line)}
 td.num,th.num{text-align:right;white-space:nowrap}
 code{font-family:"DejaVu Sans Mono",Consolas,monospace;font-size:12px}
-.gantt{border:1px solid var(--line);border-radius:6px;padding:8px 10px;margin:8px 0}
-.gantt .row{display:flex;align-items:center;margin:4px 0}
-.gantt .label{width:32%;font-size:12px;padding-right:8px}
-.gantt .track{position:relative;flex:1;height:18px;background:var(--bg);border-radius:3px}
-.gantt .bar{position:absolute;top:0;height:18px;background:var(--accent);border-radius:3px}
-.gantt .bar.done{background:var(--good)}.gantt .bar.in_progress{background:var(--warn)}
-.gantt .ticks{position:relative;margin-left:32%;height:16px;font-size:10px;color:var(--muted)}
-.gantt .tick{position:absolute;top:0;white-space:nowrap}
+.gantt{border:1px solid var(--line);border-radius:6px;padding:8px;margin:8px 0;
+break-inside:avoid}
+.gantt svg{display:block;max-width:100%;height:auto}
+.lead{font-weight:600}.notice{margin:6px 0}
+.badge{display:inline-block;border-radius:10px;padding:0 6px;font-size:11px;font-weight:600;
+border:1px solid currentColor}
 .decision{border:1px solid var(--line);border-radius:6px;padding:6px 12px;margin:8px 0;
 break-inside:avoid}
 .statement{border:2px solid var(--accent);border-radius:6px;padding:8px 12px;font-weight:600}

@@ -35,6 +35,8 @@ from sprawl_audit.report.formats.interface import Format, RenderOptions
 from sprawl_audit.report.formats.jinja_env import render
 from sprawl_audit.report.formats.labels import coverage_rank
 from sprawl_audit.report.formats.markup import xml_safe
+from sprawl_audit.report.formats.plan_html import gantt_svg
+from sprawl_audit.report.formats.plan_view import PlanView
 from sprawl_audit.report.formats.typed_view import ReportView, parse_view
 
 CSP = ("default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
@@ -88,6 +90,8 @@ def html_document(result: Mapping[str, Any], *, verbose: bool = False) -> str:
         csp=Markup(CSP),  # noqa: S704
         style=Markup(STYLE),  # noqa: S704
         heatmap_svg=heatmap_svg(view),
+        plan=PlanView(view.plan) if view.plan else None,
+        gantt_svg=gantt_svg(view.plan),
         graph_svg=graph_svg(view),
         classification_colours=CLASSIFICATION_COLOURS,
         coverage_classes=COVERAGE_CLASSES,

@@ -51,6 +51,9 @@ class RenderOptions:
     color: bool = False
     verbose: bool = False
     quiet: bool = False
+    #: ``plan``: the terminal shows the consolidation plan (``sprawl-audit plan``) after
+    #: the summary instead of the whole audit report; other formats show everything.
+    focus: str = "report"
     branding: Branding = Branding()
 
 

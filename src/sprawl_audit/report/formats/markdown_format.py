@@ -33,6 +33,7 @@ from sprawl_audit.report.formats.labels import (
     yes_no,
 )
 from sprawl_audit.report.formats.markup import xml_safe
+from sprawl_audit.report.formats.plan_view import PlanView, decommission_lines
 from sprawl_audit.report.formats.sanitize import cell
 from sprawl_audit.report.formats.typed_view import Finding, ReportView, count, parse_view
 
@@ -123,6 +124,7 @@ def markdown_text(result: Mapping[str, Any], *, verbose: bool = False) -> str:
     lines += _overlap(view)
     lines += _exposure(view)
     lines += _compliance(view)
+    lines += _plan(view)
     lines += _gaps(view)
     lines += _methodology(view)
     lines += ["---", "",
@@ -130,6 +132,42 @@ def markdown_text(result: Mapping[str, Any], *, verbose: bool = False) -> str:
               f"{code(view.run.tool_version, 20)} _· run_ {code(view.run.id, 80)}",
               ""]
     return "\n".join(lines)
+
+
+def _plan(view: ReportView) -> list[str]:
+    """The consolidation plan (``sprawl-audit plan``), when the Result has one."""
+    if not view.plan:
+        return []
+    plan = PlanView(view.plan)
+    lines = ["## Consolidation plan", "", md(plan.headline(), 400), ""]
+    lines += [f"> Note: {md(n, 300)}" for n in plan.notes()]
+    lines += ["", "### Targets per capability", ""]
+    lines += _table(("Capability", "Target", "Score", "Why", "Runner-up"),
+                    [tuple(md(c, 600) for c in row) for row in plan.target_rows()])
+    lines += ["", "### Retire", ""]
+    lines += _table(("Platform", "People", "Replaced by", "Work", "Wave", "Status"),
+                    [(md(r[0], 80), r[2], md(r[4], 300), md(r[5], 300), r[6], md(r[7], 200))
+                     for r in plan.retire_rows()], ("l", "r", "l", "l", "r", "l"))
+    if plan.keep_rows():
+        lines += ["", "### Keep or review", ""]
+        lines += _table(("Platform", "Why it stays"),
+                        [(md(a, 80), md(b, 300)) for a, b in plan.keep_rows()])
+    lines += ["", "### Savings", "", md("Total: " + plan.savings_total(), 400), ""]
+    lines += _table(("Platform", "Saving", "What", "Count", "A year"),
+                    [tuple(md(c, 120) for c in row) for row in plan.savings_rows()],
+                    ("l", "l", "l", "r", "r"))
+    lines += ["", "### Waves", ""]
+    lines += _table(("Wave", "When", "Departments", "People", "Moves", "Training", "Status"),
+                    [tuple(md(c, 400) for c in row) for row in plan.wave_rows()],
+                    ("l", "l", "l", "r", "l", "l", "l"))
+    steps = decommission_lines(view.plan)
+    if steps:
+        lines += ["", "Decommission steps:", ""]
+        lines += [f"- {md(w, 20)}: {md(step, 300)}" for w, step in steps]
+    progress = plan.progress_lines()
+    if progress:
+        lines += ["", "### Progress", ""] + [f"- {md(p, 300)}" for p in progress]
+    return [*lines, ""]
 
 
 def _summary(view: ReportView) -> list[str]:

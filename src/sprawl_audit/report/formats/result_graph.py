@@ -9,7 +9,8 @@ node kind       attributes (all scalar)                                       fr
 ==============  ============================================================  =========
 ``department``  people, consumer_app_users, consumer_exposure                 departments
 ``platform``    platform_id, vendor, classification, consumer, sanctioned,    platforms
-                active_users, users, identity_linked, capabilities
+                active_users, users, identity_linked, capabilities, and
+                ``plan`` (target, retire, keep or review) with a plan
 ``external``    people, consumer_domain, link_kinds                           external_parties
 ``integration`` integration_id, integration_kind, ai, user_count, consent_     integrations
                 type, host, verified_publisher, sanctioned, mail_access,
@@ -108,7 +109,19 @@ def view_graph(view: ReportView) -> nx.DiGraph[str]:
     return graph
 
 
+def _plan_roles(plan: Mapping[str, Any] | None) -> dict[str, str]:
+    """Platform id -> its part in the consolidation plan (target, retire, keep, review)."""
+    if not plan:
+        return {}
+    roles = {str(t["target"]): "target" for t in plan.get("targets") or () if t.get("target")}
+    for key, role in (("retire", "retire"), ("keep", "keep"), ("review", "review")):
+        for item in plan.get(key) or ():
+            roles.setdefault(str(item["platform"]), role)
+    return roles
+
+
 def _add_platforms(graph: nx.DiGraph[str], view: ReportView, ids: _Ids) -> None:
+    roles = _plan_roles(view.plan)
     for platform in view.platforms:
         node = ids("platform", platform.id)
         classification = xml_safe(platform.classification, 20) or "unknown"
@@ -126,6 +139,8 @@ def _add_platforms(graph: nx.DiGraph[str], view: ReportView, ids: _Ids) -> None:
         }
         if platform.sanctioned is not None:
             attrs["sanctioned"] = platform.sanctioned
+        if view.plan:
+            attrs["plan"] = roles.get(platform.id, "")
         graph.add_node(node, **attrs)
 
 

@@ -27,6 +27,7 @@ from rich.text import Text
 from sprawl_audit.report.formats import rich_sections as sections
 from sprawl_audit.report.formats.interface import Format, RenderOptions
 from sprawl_audit.report.formats.labels import plural
+from sprawl_audit.report.formats.rich_plan import plan_blocks
 from sprawl_audit.report.formats.sanitize import cell
 from sprawl_audit.report.formats.typed_view import ReportView, parse_view
 
@@ -85,15 +86,17 @@ class RichFormat(Format):
 
     def render(self, result: Mapping[str, Any], out: IO[str], options: RenderOptions) -> None:
         view = parse_view(result)
+        plan = result.get("plan")
         if options.color:
-            self._print(view, make_console(out, options), options)
+            self._print(view, make_console(out, options), options, plan)
             return
         # Plain text is often saved, mailed or diffed: drop the spaces Rich pads lines with.
         buffer = io.StringIO()
-        self._print(view, make_console(buffer, options), options)
+        self._print(view, make_console(buffer, options), options, plan)
         out.write("\n".join(line.rstrip() for line in buffer.getvalue().split("\n")))
 
-    def _print(self, view: ReportView, console: Console, options: RenderOptions) -> None:
+    def _print(self, view: ReportView, console: Console, options: RenderOptions,
+               plan: Mapping[str, Any] | None = None) -> None:
         notices = sections.notices_block(view)
         if notices is not None:
             console.print(notices)
@@ -101,7 +104,15 @@ class RichFormat(Format):
             console.print(summary_line(view))
             console.print(findings_line(view))
             return
-        for block in self._blocks(view, console, options):
+        if options.focus == "plan" and plan:
+            blocks: list[RenderableType] = [sections.summary_panel(view), Text(),
+                                            *plan_blocks(plan, sections.heading),
+                                            findings_line(view)]
+        else:
+            blocks = self._blocks(view, console, options)
+            if plan:  # before the coverage and methodology that close the report
+                blocks[-1:-1] = plan_blocks(plan, sections.heading)
+        for block in blocks:
             console.print(block)
 
     def _blocks(

@@ -41,6 +41,7 @@ from sprawl_audit.report.formats.interface import Format, RenderOptions
 from sprawl_audit.report.formats.labels import coverage_label
 from sprawl_audit.report.formats.markdown_format import md
 from sprawl_audit.report.formats.markup import clean_prose, xml_safe
+from sprawl_audit.report.formats.plan_view import PlanView
 from sprawl_audit.report.formats.typed_view import (
     Finding,
     Reference,
@@ -315,6 +316,8 @@ def sarif_document(result: Mapping[str, Any]) -> dict[str, Any]:
             **{kind: _text(text, 2000) for kind, text in view.notices},
         },
     }
+    if view.plan:  # the consolidation plan's headline (the plan itself is not findings)
+        sarif_run["properties"]["plan"] = _text(PlanView(view.plan).headline(), 2000)
     return {"$schema": SARIF_SCHEMA_URI, "version": SARIF_VERSION, "runs": [sarif_run]}
 
 

@@ -25,7 +25,7 @@ from sprawl_audit.core.finite import NonFinite, json_path, parse_constant, parse
 from sprawl_audit.report.formats.sanitize import cell
 
 #: The schema_version this build writes; it reads any 1.x.
-RESULT_SCHEMA_VERSION = "1.5"
+RESULT_SCHEMA_VERSION = "1.6"
 _MAJOR, _MINOR = (int(part) for part in RESULT_SCHEMA_VERSION.split("."))
 
 

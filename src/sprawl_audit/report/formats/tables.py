@@ -22,6 +22,7 @@ from typing import Any
 
 from sprawl_audit.report.formats.labels import capability_label, instant, yes_no
 from sprawl_audit.report.formats.markup import xml_safe
+from sprawl_audit.report.formats.plan_view import PlanView, decommission_lines
 from sprawl_audit.report.formats.typed_view import ReportView
 
 Value = str | int | float | None
@@ -141,7 +142,35 @@ def build_tables(view: ReportView) -> list[Table]:
     ]
     if view.frameworks:
         tables.insert(4, _compliance(view))
+    if view.plan:
+        tables += plan_tables(PlanView(view.plan))
     return tables
+
+
+def _rows(rows: Sequence[Sequence[Value]]) -> list[tuple[Value, ...]]:
+    return [tuple(r) for r in rows]
+
+
+def plan_tables(plan: PlanView) -> list[Table]:
+    """The consolidation plan: targets, retire list, savings, waves, decommission steps."""
+    targets = Table("plan-targets", "Plan-Targets",
+                    ("Capability", "Target", "Score", "Why", "Runner-up"),
+                    _rows(plan.target_rows()))
+    retire = Table("plan-retire", "Plan-Retire",
+                   ("Platform", "Kind", "People", "Departments", "Replaced by", "Work",
+                    "Wave", "Status"),
+                   _rows(plan.retire_rows()))
+    keep = Table("plan-keep", "Plan-Keep", ("Platform", "Why it stays"),
+                 _rows(plan.keep_rows()))
+    money = Table("plan-savings", "Plan-Savings",
+                  ("Platform", "Saving", "What", "Count", "A year"),
+                  _rows([*plan.savings_rows(), ("Total", "", "", "", plan.savings_total())]))
+    waves = Table("plan-waves", "Plan-Waves",
+                  ("Wave", "When", "Departments", "People", "Moves", "Training", "Status"),
+                  _rows(plan.wave_rows()))
+    steps = Table("plan-decommission", "Plan-Decommission", ("Wave", "Step"),
+                  _rows(decommission_lines(plan.plan)))
+    return [targets, retire, keep, money, waves, steps]
 
 
 def _inventory(view: ReportView) -> Table:

@@ -855,6 +855,9 @@ class ReportView:
     overlapping: tuple[Capability, ...]  # 2+ platforms in use, most overlapping users first
     exposed_departments: tuple[Department, ...]  # staff on consumer apps, highest share first
     top_pairs: tuple[Pair, ...]  # the ten pairs of platforms sharing most people
+    #: The consolidation plan (``sprawl-audit plan``) as the Result holds it, or None;
+    #: read through :class:`~.plan_view.PlanView`.
+    plan: Mapping[str, Any] | None = None
 
     @functools.cached_property
     def people(self) -> tuple[Person, ...]:
@@ -926,4 +929,5 @@ def parse_view(result: Result) -> ReportView:
             (d for d in departments if d.consumer_app_users),
             key=lambda d: (-d.consumer_exposure, -d.consumer_app_users))),
         top_pairs=top_pairs(capabilities, 10),
+        plan=result.get("plan") if isinstance(result.get("plan"), Mapping) else None,
     )
