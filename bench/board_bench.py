@@ -1,8 +1,10 @@
 """The board pack: HTML and PDF (WeasyPrint) render time and page count, demo and scaled.
 
 For each tenant — the demo, then the synthetic tenants of :mod:`bench.tenant` (10,000
-people by default; ``--sizes`` for others) — the Result is made as ``audit --from`` makes
-it (a fresh ``sprawl-audit`` process), then rendered here: ``-f board`` (parse the Result,
+people by default; ``--sizes`` for others) — the Result is made as ``plan --demo`` /
+``plan --from`` make it (a fresh ``sprawl-audit`` process: the audit with its
+consolidation plan, which the pack's plan section and executive summary show), then
+rendered here: ``-f board`` (parse the Result,
 render the template) and ``-f pdf`` (the same HTML laid out and written by WeasyPrint),
 with the PDF's page count read back by pdfium. The page count shows whether the pack
 stays a board pack as the organisation grows (the appendix grows with the findings; the
@@ -63,11 +65,11 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'tenant':>14} {'findings':>9} {'board html':>11} {'pdf':>8} {'pages':>6}")
     with tempfile.TemporaryDirectory(prefix="sprawl-audit-board-") as tmp:
         folder = Path(tmp)
-        runs: list[tuple[str, list[str]]] = [("demo", ["demo"])]
+        runs: list[tuple[str, list[str]]] = [("demo", ["plan", "--demo"])]
         for people in sizes:
             snapshot = folder / f"tenant-{people}.json"
             tenant.write(people, snapshot)
-            runs.append((f"{people:,} people", ["audit", "--from", str(snapshot)]))
+            runs.append((f"{people:,} people", ["plan", "--from", str(snapshot)]))
         for label, cli_args in runs:
             result = _result(cli_args, folder / "result.json")
             html_s, pdf_s, pages = _render(result)
