@@ -34,6 +34,7 @@ autoescaping on: every tenant string and every branding value is escaped there.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import IO, Any
@@ -58,6 +59,7 @@ from sprawl_audit.report.formats.typed_view import (
 from sprawl_audit.report.gaps import result_failed_sources, unassessed_areas
 
 DEFAULT_TITLE = "Communications platforms: audit and consolidation"
+_ISO_DATE = re.compile(r"\b(20\d\d-[01]\d-[0-3]\d)\b")
 
 #: What the pack says it is not, on the methodology page: a reader must not take a
 #: framework view for a certificate or a submission.
@@ -278,9 +280,11 @@ def methodology(view: ReportView, result: Mapping[str, Any]) -> dict[str, Any]:
     interviews, what could not be seen and why (raw text)."""
     run = view.run
     by_connector: dict[str, dict[str, int]] = {}
+    dated: dict[str, set[str]] = {}
     for c in view.coverage:
         tally = by_connector.setdefault(c.connector, {})
         tally[c.status] = tally.get(c.status, 0) + 1
+        dated.setdefault(c.connector, set()).update(_ISO_DATE.findall(c.detail))
     sources = []
     for connector in view.methodology.connectors or tuple(by_connector):
         tally = by_connector.get(connector, {})
@@ -288,8 +292,14 @@ def methodology(view: ReportView, result: Mapping[str, Any]) -> dict[str, Any]:
             ("collected", "collected"), ("partial", "partly collected"),
             ("unavailable", "unavailable"), ("forbidden", "refused"), ("error", "failed"),
             ("not_configured", "not configured")) if (n := tally.get(key, 0))]
-        sources.append(f"{connector} — evidence topics: "
-                       + (", ".join(parts) if parts else "none recorded"))
+        line = f"{connector} — evidence topics: " + (", ".join(parts) or "none recorded")
+        days = sorted(d for d in (day(x) for x in sorted(dated.get(connector, ()))) if d)
+        if days:  # the dates its own records carry (a usage report's, an export's)
+            line += "; records dated " + (days[0] if len(days) == 1 else
+                                          f"{days[0]} to {days[-1]}")
+        sources.append(line)
+    unconfigured = tuple(c for c, tally in by_connector.items()
+                         if set(tally) == {"not_configured"})
     failed = [f.describe() for f in result_failed_sources(result)]
     gaps = [f"{c.connector} {c.topic}: {c.detail or c.status}" for c in view.coverage
             if c.status in ("partial", "unavailable", "forbidden", "error")]
@@ -305,6 +315,7 @@ def methodology(view: ReportView, result: Mapping[str, Any]) -> dict[str, Any]:
         "unseen": UNSEEN,
         "areas": tuple(a.describe() for a in unassessed_areas(result)),
         "failed": tuple(failed),
+        "unconfigured": unconfigured,
         "gaps": tuple(gaps),
         "rules": (view.summary.rules_passed, view.summary.rules_failed,
                   view.summary.rules_not_assessed, len(view.rules) or sum(
