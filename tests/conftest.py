@@ -18,15 +18,16 @@ from pathlib import Path
 import property_cases
 import pytest
 from hypothesis import HealthCheck, settings
+from pg_server import pg_database, pg_server  # noqa: F401 - fixtures for the store tests
 
 # Shared CI machines are slow and noisy: a deadline there measures the neighbours.
 settings.register_profile("sprawl", deadline=None, print_blob=True,
                           suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile("sprawl")
 
-_ISOLATED_ENV = ("SPRAWL_AUDIT_HISTORY", "SPRAWL_AUDIT_NO_HISTORY", "SPRAWL_AUDIT_SUPPRESSIONS",
-                 "SPRAWL_AUDIT_BASELINE", "SPRAWL_AUDIT_REDACT", "SPRAWL_AUDIT_REDACT_KEY",
-                 "SPRAWL_AUDIT_LOG_FORMAT")
+_ISOLATED_ENV = ("SPRAWL_AUDIT_HISTORY", "SPRAWL_AUDIT_STORE", "SPRAWL_AUDIT_NO_HISTORY",
+                 "SPRAWL_AUDIT_SUPPRESSIONS", "SPRAWL_AUDIT_BASELINE", "SPRAWL_AUDIT_REDACT",
+                 "SPRAWL_AUDIT_REDACT_KEY", "SPRAWL_AUDIT_LOG_FORMAT")
 
 
 @pytest.fixture(scope="session")

@@ -18,6 +18,7 @@ from sprawl_audit.core.yamlio import load_text
 from sprawl_audit.report.formats.json_format import dumps
 from sprawl_audit.store import history
 from sprawl_audit.store.redact import Redactor
+from sprawl_audit.store.sqlite_store import SqliteStore
 from sprawl_audit.store.suppress import parse_suppressions
 
 KEY = "0123456789abcdef-test-key"
@@ -46,11 +47,13 @@ def test_history_defaults_and_precedence(tmp_path: Path) -> None:
     cfg_path = tmp_path / "c.yaml"
     cfg = parse_config(load_text("audit:\n  history: from-config.sqlite\n", str(cfg_path)),
                        str(cfg_path))
-    assert resolve_ops(ops(), Config()).history == history.default_path()
+    assert resolve_ops(ops(), Config()).history.path == history.default_path()
     assert resolve_ops(ops(), Config(), demo=True).history is None  # demo: only if named
-    assert resolve_ops(ops(), cfg, demo=True).history == tmp_path / "from-config.sqlite"
+    assert resolve_ops(ops(), cfg, demo=True).history.path == tmp_path / "from-config.sqlite"
     flag = resolve_ops(ops(history=str(tmp_path / "flag.sqlite")), cfg)
-    assert flag.history == tmp_path / "flag.sqlite"
+    assert flag.history.path == tmp_path / "flag.sqlite"
+    url = resolve_ops(ops(history=f"sqlite:///{tmp_path}/url.sqlite"), cfg)
+    assert url.history.path == tmp_path / "url.sqlite"
     assert resolve_ops(ops(no_history=True, history="x.sqlite"), cfg).history is None
     off = parse_config(load_text("audit:\n  history: false\n", str(cfg_path)), str(cfg_path))
     assert resolve_ops(ops(), off).history is None
@@ -100,7 +103,8 @@ def test_post_process_order(tmp_path: Path) -> None:
         "- subject: 'phone:+441134960155'\n  rationale: porting\n", "s.yaml"), "s.yaml")
     db = tmp_path / "h.sqlite"
     options = OpsOptions(suppressions=sups, baseline=json.loads(baseline_file.read_text()),
-                         baseline_path=str(baseline_file), history=db, redactor=redactor,
+                         baseline_path=str(baseline_file), history=SqliteStore(db),
+                         redactor=redactor,
                          today=date(2026, 11, 23))
     source = demo_result()
     untouched = copy.deepcopy(source)

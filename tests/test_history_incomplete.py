@@ -94,7 +94,7 @@ def test_a_read_only_version_1_database_is_still_read(tmp_path: Path) -> None:
     with closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True, isolation_level=None)) as conn:
         history._prepare(conn, db, readonly=True)
         assert not history._has_marks(conn)
-        rows = [history._row(r) for r in conn.execute(
+        rows = [history.run_row(r) for r in conn.execute(
             f"SELECT {history._ROW_COLUMNS}, result_zlib FROM runs ORDER BY id")]
         assert conn.execute("PRAGMA user_version").fetchone()[0] == 1  # not migrated
     assert [r.failed_sources for r in rows] == [(), ("m365",)]

@@ -39,6 +39,7 @@ from sprawl_audit.cli.outputs import (
     render_targets,
     report_write_failures,
 )
+from sprawl_audit.cli.portfolio import register as _register_portfolio
 from sprawl_audit.cli.rules import framework_option
 from sprawl_audit.cli.rules import register as _register_rules
 from sprawl_audit.core.atomic import Privacy
@@ -442,3 +443,4 @@ def connectors_check(names: Sequence[str], config_path: str | None) -> None:
 
 _register_ops(main)  # diff, history
 _register_rules(main)  # rules list|show|validate|test
+_register_portfolio(main)  # portfolio run|report

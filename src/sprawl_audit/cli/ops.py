@@ -59,8 +59,9 @@ OPS_KEYS = ("suppressions", "baseline", "history", "no_history", "redact", "reda
             "redaction_map", "log_format", "file_mode")
 
 _history_option = click.option(
-    "--history", "history_path", type=click.Path(dir_okay=False), envvar="SPRAWL_AUDIT_HISTORY",
-    help="History database (default: in your user data directory).")
+    "--store", "--history", "history_path", envvar=["SPRAWL_AUDIT_STORE", "SPRAWL_AUDIT_HISTORY"],
+    help="The audit store: a SQLite file (a path or sqlite:///PATH; default: in your user "
+         "data directory) or postgresql://… (SPRAWL_AUDIT_STORE).")
 _config_option = click.option(
     "-c", "--config", "config_path", type=click.Path(dir_okay=False),
     envvar="SPRAWL_AUDIT_CONFIG", help="Config file (for audit.history).")
@@ -79,9 +80,11 @@ _audit_ops_options = stack(
     click.option("--baseline", type=click.Path(dir_okay=False), envvar="SPRAWL_AUDIT_BASELINE",
                  help="A previous Result JSON: report (and --fail-on) only findings not in "
                       "it."),
-    click.option("--history", type=click.Path(dir_okay=False), envvar="SPRAWL_AUDIT_HISTORY",
-                 help="Record the audit in this SQLite database (default: in your user data "
-                      "directory; demo runs only when given)."),
+    click.option("--store", "--history", "history",
+                 envvar=["SPRAWL_AUDIT_STORE", "SPRAWL_AUDIT_HISTORY"],
+                 help="Record the audit in this store: a SQLite file (a path or "
+                      "sqlite:///PATH; default: in your user data directory; demo runs only "
+                      "when given) or postgresql://… (SPRAWL_AUDIT_STORE)."),
     click.option("--no-history", is_flag=True, envvar="SPRAWL_AUDIT_NO_HISTORY",
                  help="Do not record the audit in the history database."),
     redact_options,
@@ -105,7 +108,7 @@ class OpsOptions:
     suppressions: Any = None  # suppress.SuppressionSet
     baseline: Mapping[str, Any] | None = None
     baseline_path: str | None = None
-    history: Path | None = None
+    history: Any = None  # store.interface.Store
     redactor: Any = None  # redact.Redactor
     redaction_map: str | None = None  # --redaction-map FILE
     log_format: str = "text"
@@ -122,7 +125,7 @@ def resolve_ops(ops: Mapping[str, Any], config: Any, *, demo: bool = False,
     """
     from sprawl_audit.core.atomic import set_file_mode
     from sprawl_audit.core.logsetup import resolve_log_format
-    from sprawl_audit.store import history as history_mod
+    from sprawl_audit.store.backend import resolve_store
 
     unknown = set(ops) - set(OPS_KEYS)
     if unknown:
@@ -145,12 +148,12 @@ def resolve_ops(ops: Mapping[str, Any], config: Any, *, demo: bool = False,
 
         redactor = Redactor.from_env(ops.get("redact_key_env") or KEY_ENV)
     redaction_map = redaction_map_path(ops.get("redaction_map"), bool(ops.get("redact")))
-    history_path = history_mod.resolve_path(ops.get("history"), config,
-                                            no_history=bool(ops.get("no_history")), demo=demo)
-    if history_path is not None:
-        history_mod.prepare(history_path)
+    store = resolve_store(None, ops.get("history"), config,
+                          no_history=bool(ops.get("no_history")), demo=demo)
+    if store is not None:
+        store.prepare()
     return OpsOptions(suppressions=suppressions, baseline=baseline,
-                      baseline_path=baseline_path, history=history_path, redactor=redactor,
+                      baseline_path=baseline_path, history=store, redactor=redactor,
                       redaction_map=redaction_map,
                       log_format=resolve_log_format(ops.get("log_format")),
                       today=today or date.today())
@@ -163,7 +166,7 @@ def post_process(result: Mapping[str, Any], options: OpsOptions) -> dict[str, An
     compute the exit code from; the input is not modified.
     """
     from sprawl_audit.report.gaps import with_incomplete
-    from sprawl_audit.store import drift, history, suppress
+    from sprawl_audit.store import drift, suppress
 
     plan = options.redactor.plan(result) if options.redactor is not None else None
     alias = plan.fingerprint if plan is not None else None
@@ -181,7 +184,7 @@ def post_process(result: Mapping[str, Any], options: OpsOptions) -> dict[str, An
             write_redaction_map(options.redactor, options.redaction_map, out)
     out = with_incomplete(out)  # INCOMPLETE + failed sources, in the JSON and history
     if options.history is not None:
-        history.store(out, options.history)
+        options.history.store(out)
     if options.baseline is not None:
         out = drift.apply_baseline(out, options.baseline, source=options.baseline_path,
                                    match=match)
@@ -300,14 +303,14 @@ def history_group() -> None:
     """Past audits recorded in the history database: list, show, trend."""
 
 
-def _history_path(history_path: str | None, config_path: str | None) -> Path:
-    """The history ``audit`` records into, resolved the same way
-    (:func:`sprawl_audit.store.history.resolve_path`)."""
+def _history_path(history_path: str | None, config_path: str | None) -> Any:
+    """The store ``audit`` records into, resolved the same way
+    (:func:`sprawl_audit.store.backend.resolve_store`)."""
     from sprawl_audit.config import load_config
-    from sprawl_audit.store import history
+    from sprawl_audit.store.backend import resolve_store
 
     config = load_config(config_path) if config_path and not history_path else None
-    path = history.resolve_path(history_path, config)
+    path = resolve_store(None, history_path, config)
     if path is None:
         raise UserError("this config keeps no history (audit.history: false); name one "
                         "with --history PATH or SPRAWL_AUDIT_HISTORY", path=config_path,
@@ -315,14 +318,13 @@ def _history_path(history_path: str | None, config_path: str | None) -> Path:
     return path
 
 
-def _pick_org(path: Path, org: str | None) -> str | None:
-    from sprawl_audit.store import history
+def _pick_org(store: Any, org: str | None) -> str | None:
     if org is not None:
         return org
-    orgs = history.organisations(path)
+    orgs = store.organisations()
     if len(orgs) > 1:
         raise UserError("the history holds several organisations; choose one with --org: "
-                        + ", ".join(repr(o) for o in orgs), path=str(path))
+                        + ", ".join(repr(o) for o in orgs), path=store.shown)
     return orgs[0] if orgs else None
 
 
@@ -345,16 +347,16 @@ def history_list(history_path: str | None, config_path: str | None, org: str | N
     from sprawl_audit.core.logsetup import setup_logging
     from sprawl_audit.core.sanitize import cell
     from sprawl_audit.report.formats.json_format import dumps
-    from sprawl_audit.store import history
 
     setup_logging(0, False, log_format)
-    path = _history_path(history_path, config_path)
-    rows = history.list_runs(path, organisation=org, limit=limit)
+    store = _history_path(history_path, config_path)
+    rows = store.list_runs(organisation=org, limit=limit)
     if fmt.lower() == "json":
-        click.echo(dumps({"history": str(path), "runs": [r.to_dict() for r in rows]}), nl=False)
+        click.echo(dumps({"history": store.shown, "runs": [r.to_dict() for r in rows]}),
+                   nl=False)
         return
     if not rows:
-        click.echo(f"No audits recorded in {cell(str(path), 200)}.")
+        click.echo(f"No audits recorded in {cell(store.shown, 200)}.")
         return
     click.echo(f"{'ID':>4}  {'WHEN (UTC)':<16}  {'ORGANISATION':<26} {'MODE':<8} "
                f"{'PLATF':>5} {'CONS':>5}  {'CRIT':>4} {'HIGH':>4} {'MED':>4} {'LOW':>4} "
@@ -396,13 +398,12 @@ def history_show(run: str, history_path: str | None, config_path: str | None,
     from sprawl_audit.config import load_config
     from sprawl_audit.core.atomic import set_file_mode
     from sprawl_audit.core.logsetup import setup_logging
-    from sprawl_audit.store import history
 
     setup_logging(verbose, quiet, log_format)
     set_file_mode(file_mode)
     targets = output_targets(formats, output, output_dir)
     branding = resolve_branding(load_config(config_path), branding_flags)
-    result = history.load_run(_history_path(history_path, config_path), run)
+    result = _history_path(history_path, config_path).load_run(run)
     render_or_exit(result, targets, quiet=quiet, verbose=verbose, branding=branding)
 
 
@@ -420,12 +421,11 @@ def history_trend(history_path: str | None, config_path: str | None, org: str | 
     from sprawl_audit.core.logsetup import setup_logging
     from sprawl_audit.core.sanitize import cell
     from sprawl_audit.report.formats.json_format import dumps
-    from sprawl_audit.store import history
 
     setup_logging(0, False, log_format)
-    path = _history_path(history_path, config_path)
-    organisation = _pick_org(path, org)
-    rows = history.list_runs(path, organisation=organisation, limit=limit)
+    store = _history_path(history_path, config_path)
+    organisation = _pick_org(store, org)
+    rows = store.list_runs(organisation=organisation, limit=limit)
     points: list[dict[str, Any]] = [
         {"id": r.id, "started_at": r.started_at, "platforms": r.platforms,
          "consumer_app_users": r.consumer_app_users, "findings_by_severity": r.findings,
@@ -492,7 +492,43 @@ def _plan_trend(rows: Sequence[Any]) -> None:
                    + _incomplete_mark(r))
 
 
+@click.group("store")
+def store_group() -> None:
+    """The audit store itself: its schema version and migrations."""
+
+
+@store_group.command("migrate")
+@_history_option
+@_config_option
+@click.option("--to", "target", type=int, default=None,
+              help="Schema version to bring the store to, up or down (default: the "
+                   "latest). PostgreSQL only; SQLite migrates itself when opened.")
+@log_format_option
+@_user_errors
+def store_migrate(history_path: str | None, config_path: str | None, target: int | None,
+                  log_format: str | None) -> None:
+    """Create or migrate the store's schema (run once before many jobs start, or to
+    roll back a release)."""
+    from sprawl_audit.core.logsetup import setup_logging
+    from sprawl_audit.store.pg_schema import LATEST
+    from sprawl_audit.store.postgres import PostgresStore
+
+    setup_logging(0, False, log_format)
+    store = _history_path(history_path, config_path)
+    if not isinstance(store, PostgresStore):
+        if target is not None:
+            raise UserError("--to applies to a PostgreSQL store; a SQLite history migrates "
+                            "itself forward when opened")
+        store.prepare()
+        click.echo(f"{store.shown}: ready")
+        return
+    before, after = store.migrate(LATEST if target is None else target)
+    click.echo(f"{store.shown}: schema {before} -> {after}" if before != after
+               else f"{store.shown}: schema {after} (nothing to do)")
+
+
 def register(main: click.Group) -> None:
-    """Add ``diff`` and ``history`` to the top-level command group."""
+    """Add ``diff``, ``history`` and ``store`` to the top-level command group."""
     main.add_command(diff_command, "diff")
     main.add_command(history_group, "history")
+    main.add_command(store_group, "store")

@@ -40,7 +40,7 @@ import sqlite3
 import stat
 import time
 import zlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -349,8 +349,9 @@ def _text(value: Any) -> str:
     return _SURROGATE.sub("\ufffd", str(value))
 
 
-def store(result: Mapping[str, Any], path: Path) -> int:
-    """Record one audit; returns its history id. One transaction: all of it or nothing."""
+def record_of(result: Mapping[str, Any]) -> tuple[dict[str, Any], list[tuple[Any, ...]]]:
+    """The ``runs`` row and the ``findings`` rows (without the run's id) for one Result:
+    the same columns in every store (SQLite here, PostgreSQL in :mod:`.postgres`)."""
     from sprawl_audit.core.logsetup import scrub_data
     from sprawl_audit.report.gaps import result_failed_sources
 
@@ -381,6 +382,17 @@ def store(result: Mapping[str, Any], path: Path) -> int:
         "incomplete": int(bool(failed)),
         "failed_sources": _json(failed),
     }
+    rows = [(_text(f.get("fingerprint", "")), _text(f.get("rule_id", "")),
+             _text(f.get("severity", "")), _text((f.get("subject") or {}).get("id", "")),
+             int(bool(f.get("suppressed")))) for f in findings]
+    return row, rows
+
+
+def store(result: Mapping[str, Any], path: Path) -> int:
+    """Record one audit; returns its history id. One transaction: all of it or nothing.
+    Idempotent on the run: storing a run (organisation and run id) again — a retried job —
+    returns the id it already has and writes nothing."""
+    row, finding_rows = record_of(result)
     columns = ", ".join(row)
     marks = ", ".join(f":{k}" for k in row)
     insert_run = f"INSERT INTO runs ({columns}) VALUES ({marks})"  # noqa: S608 - fixed keys
@@ -388,13 +400,18 @@ def store(result: Mapping[str, Any], path: Path) -> int:
         _retry_locked(lambda: conn.execute("BEGIN IMMEDIATE"),
                       time.monotonic() + BUSY_TIMEOUT_S)
         try:
+            known = conn.execute("SELECT id FROM runs WHERE run_id = ? AND organisation = ?",
+                                 (row["run_id"], row["organisation"])).fetchone()
+            if known is not None:
+                conn.execute("COMMIT")
+                log.info("audit %s is already in history %s (id %d)", row["run_id"], path,
+                         known[0])
+                return int(known[0])
             run_row = int(conn.execute(insert_run, row).lastrowid or 0)
             conn.executemany(
                 "INSERT INTO findings (run, fingerprint, rule_id, severity, subject_id, "
                 "suppressed) VALUES (?, ?, ?, ?, ?, ?)",
-                [(run_row, _text(f.get("fingerprint", "")), _text(f.get("rule_id", "")),
-                  _text(f.get("severity", "")), _text((f.get("subject") or {}).get("id", "")),
-                  int(bool(f.get("suppressed")))) for f in findings],
+                [(run_row, *f) for f in finding_rows],
             )
             conn.execute("COMMIT")
         except BaseException:
@@ -410,7 +427,7 @@ _ROW_COLUMNS = ("id, run_id, started_at, organisation, mode, redacted, platforms
                 "coverage_gaps, summary_json")
 
 
-def _row(values: tuple[Any, ...]) -> RunRow:
+def run_row(values: Sequence[Any]) -> RunRow:
     (rid, run_id, started, org, mode, redacted, platforms, people, consumer,
      critical, high, medium, low, info, suppressed, gaps, summary, marks) = values
     if isinstance(marks, bytes):  # a read-only version-1 file: the stored Result says
@@ -452,7 +469,7 @@ def list_runs(path: Path, *, organisation: str | None = None, limit: int | None 
                "ORDER BY started_at DESC, id DESC")
         if limit is not None:
             sql += f" LIMIT {int(limit)}"
-        rows = [_row(r) for r in conn.execute(sql, args)]
+        rows = [run_row(r) for r in conn.execute(sql, args)]
     return list(reversed(rows))
 
 
@@ -477,15 +494,20 @@ def load_run(path: Path, ref: str) -> dict[str, Any]:
     if found is None:
         raise UserError(f"no audit {ref!r} in the history (see `sprawl-audit history list`)",
                         path=str(path))
+    return decode_result(found[0], found[1], str(path))
+
+
+def decode_result(run_row: int, blob: bytes, where: str) -> dict[str, Any]:
+    """A stored Result back from its compressed JSON; a damaged one is a UserError."""
     from sprawl_audit.core.jsontext import JsonTextError, strict_document
 
     try:
-        doc: dict[str, Any] = strict_document(zlib.decompress(found[1]))
+        doc: dict[str, Any] = strict_document(zlib.decompress(blob))
     except JsonTextError as exc:
         if exc.kind == "number":  # stored before writers refused them: not strict JSON
-            raise UserError(f"stored audit {found[0]} holds a number that is not JSON: "
-                            f"{exc.reason}", path=str(path)) from None
-        raise UserError(f"stored audit {found[0]} is damaged", path=str(path)) from None
+            raise UserError(f"stored audit {run_row} holds a number that is not JSON: "
+                            f"{exc.reason}", path=where) from None
+        raise UserError(f"stored audit {run_row} is damaged", path=where) from None
     except zlib.error:
-        raise UserError(f"stored audit {found[0]} is damaged", path=str(path)) from None
+        raise UserError(f"stored audit {run_row} is damaged", path=where) from None
     return doc
