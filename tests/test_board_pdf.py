@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 from board_fixtures import demo_with_plan
+from report_fixtures import SCRIPT, hostile_result
 
 from sprawl_audit.report.formats import RenderOptions, get_format
 from sprawl_audit.report.formats.interface import Branding
@@ -105,22 +106,32 @@ class _Recorder(http.server.BaseHTTPRequestHandler):
 
 
 def test_rendering_fetches_nothing_but_data_uris(pdfium: Any) -> None:
+    from sprawl_audit.report.formats.board_format import board_document
     from sprawl_audit.report.formats.pdf_format import data_only_fetcher, html_to_pdf
 
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Recorder)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_address[1]}"
     try:
-        base = f"http://127.0.0.1:{server.server_address[1]}"
         html = (f'<link rel="stylesheet" href="{base}/style.css">'
                 f'<img src="{base}/logo.png"><img src="file:///etc/hostname">'
                 f'<p style="background:url({base}/bg.png)">text</p>'
                 '<img src="data:image/svg+xml;base64,PHN2ZyB4bWxucz0naHR0cDovL3d3dy53My5vcmcv'
                 'MjAwMC9zdmcnIHdpZHRoPSc0JyBoZWlnaHQ9JzQnLz4=">')
-        pdf = html_to_pdf(html)
+        assert html_to_pdf(html).startswith(b"%PDF-")
+        # tenant text that is markup, a reference to the same server included, is text
+        hostile = hostile_result()
+        hostile["run"]["organisation"]["name"] = f'<img src="{base}/org.png"> {SCRIPT}'
+        document = pdfium.PdfDocument(html_to_pdf(board_document(hostile,
+                                                                 Branding(marking=SCRIPT))))
+        try:
+            cover = " ".join(document[0].get_textpage().get_text_range().split())
+        finally:
+            document.close()
     finally:
         server.shutdown()
-    assert pdf.startswith(b"%PDF-") and _Recorder.hits == []
+    assert _Recorder.hits == []
+    assert SCRIPT in cover and f'<img src="{base}/org.png">' in cover
     fetcher = data_only_fetcher()
     for url in (f"{base}/x", "file:///etc/hostname", "ftp://x.example/y"):
         with pytest.raises(ValueError):
