@@ -109,6 +109,12 @@ def test_with_a_plan_the_summary_states_savings_timeline_and_targets() -> None:
     assert '<div class="gantt"><svg' in plan
     for retired in doc["plan"]["retire"]:
         assert retired["name"].replace("'", "&#39;") in plan
+    # each consumer app's decision says what the plan does with it
+    decisions = section_text(html, "decisions")
+    whatsapp = next(r for r in doc["plan"]["retire"] if r["platform"] == "whatsapp")
+    assert (f"<b>In the plan:</b> replaced by Microsoft Teams (chat) in wave "
+            f"{whatsapp['wave']}.") in decisions
+    assert "In the plan:" not in section_text(board_document(demo_result()), "decisions")
     html_report = get_format("html").render_bytes(doc, RenderOptions()).decode("utf-8")
     assert plan.split("</h2>", 1)[1] in html_report
 

@@ -34,6 +34,13 @@ class PlanFacts:
     start: date | None
     end: date | None
     savings: str  # "at least £1,656.00 a year (cost not given for …)"
+    #: platform id -> "replaced by Microsoft Teams (chat) in wave 1", for each retirement
+    moves: tuple[tuple[str, str], ...] = ()
+
+    def move_of(self, platform_id: str) -> str:
+        """What the plan does with a platform (``platform:x`` or ``x``), or ``""``."""
+        bare = platform_id.removeprefix("platform:")
+        return next((move for pid, move in self.moves if pid == bare), "")
 
     @property
     def timeline(self) -> str:
@@ -76,4 +83,14 @@ def read_plan(result: Mapping[str, Any]) -> PlanFacts | None:
         waves=len(waves),
         start=_date(plan.get("start")),
         end=_date(plan.get("end")) or (max(ends) if ends else None),
-        savings=savings)
+        savings=savings,
+        moves=tuple((text(r.get("platform")), _move(r)) for r in retire if r.get("platform")))
+
+
+def _move(retirement: Mapping[str, Any]) -> str:
+    names = section(retirement, "replaced_by_names")
+    targets = "; ".join(f"{text(name)} ({capability_label(text(cap))})"
+                        for cap, name in names.items() if name)
+    wave = retirement.get("wave")
+    when = f" in wave {wave}" if isinstance(wave, int) and not isinstance(wave, bool) else ""
+    return f"replaced by {targets}{when}" if targets else f"retired{when}"
