@@ -89,8 +89,9 @@ def read_plan(result: Mapping[str, Any]) -> PlanFacts | None:
 
 def _move(retirement: Mapping[str, Any]) -> str:
     names = section(retirement, "replaced_by_names")
-    targets = "; ".join(f"{text(name)} ({capability_label(text(cap))})"
-                        for cap, name in names.items() if name)
+    targets = "; ".join(f"{text(name)} ({capability_label(text(cap))})" if name
+                        else f"a target still to decide ({capability_label(text(cap))})"
+                        for cap, name in names.items())
     wave = retirement.get("wave")
     when = f" in wave {wave}" if isinstance(wave, int) and not isinstance(wave, bool) else ""
     return f"replaced by {targets}{when}" if targets else f"retired{when}"
