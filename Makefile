@@ -17,7 +17,7 @@ $(BIN)/python:
 
 # A regular install, redone whenever a source file changes.
 $(VENV)/.installed: $(BIN)/python $(SOURCES)
-	$(BIN)/python -m pip install --quiet '.[test,lint]'
+	$(BIN)/python -m pip install --quiet '.[test,lint,pdf]'
 	touch $@
 
 demo: $(VENV)/.installed
@@ -37,7 +37,7 @@ lint: $(VENV)/.installed
 	PYTHONPATH=src $(BIN)/lint-imports --no-cache
 
 dev: $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[test,lint]'
+	$(BIN)/python -m pip install --quiet -e '.[test,lint,pdf]'
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -159,8 +159,8 @@ def test_bad_config_is_one_line_exit_2(tmp_path: Path) -> None:
 
 
 def test_unknown_format_is_usage_error() -> None:
-    res = run("demo", "--format", "pdf")
-    assert res.exit_code == 2 and "unknown format 'pdf'" in res.output
+    res = run("demo", "--format", "docx")
+    assert res.exit_code == 2 and "unknown format 'docx'" in res.output
 
 
 def test_snapshot_round_trip_reanalyses_offline(tmp_path: Path) -> None:

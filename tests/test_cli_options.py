@@ -37,6 +37,8 @@ def _names(command: click.Command) -> list[str | None]:
     ((("audit",), ("demo",), ("report",)),
      ("redact", "redact_key_env", "log_format", "file_mode")),
     ((("history", "list"), ("history", "trend")), ("fmt", "limit", "log_format")),
+    ((("audit",), ("demo",), ("plan",), ("report",), ("history", "show")),
+     ("prepared_for", "prepared_by", "logo", "marking", "report_version")),
 ])
 def test_shared_options_are_declared_once(commands: tuple[tuple[str, ...], ...],
                                           options: tuple[str, ...]) -> None:

@@ -23,9 +23,9 @@ def test_every_registered_format_loads_and_names_itself() -> None:
 
 def test_unknown_format_lists_valid_names() -> None:
     with pytest.raises(UserError) as info:
-        get_format("pdf")
+        get_format("docx")
     message = str(info.value)
-    assert "'pdf'" in message
+    assert "'docx'" in message
     for name in FORMATS:
         assert name in message
 

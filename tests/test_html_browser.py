@@ -184,3 +184,24 @@ def test_prints_to_pdf_one_section_per_page(chromium: str, workdir: Path) -> Non
     assert data.startswith(b"%PDF-")
     pages = len(re.findall(rb"/Type\s*/Page(?!s)", data))
     assert pages >= 7  # summary, overlap, graph, findings…, inventory…, coverage
+
+
+def test_board_pack_runs_nothing_in_chromium(chromium: str, workdir: Path) -> None:
+    """The board pack (-f board) in a browser: its sections in order, the logo the only
+    image (a data: URI), and hostile tenant text shown, never run."""
+    from sprawl_audit.report.formats.board_format import board_document
+    from sprawl_audit.report.formats.interface import Branding
+
+    pack = workdir / "board.html"
+    pack.write_text(board_document(hostile_result(), Branding(
+        marking="OFFICIAL-SENSITIVE", logo="data:image/png;base64,iVBORw0KGgo=")), "utf-8")
+    dom_text, dom = dump_dom(chromium, workdir, pack)
+    sections = [i for i in dom.ids if i in ("cover", "executive", "methodology", "decisions",
+                                            "appendix", "evidence")]
+    assert sections == ["cover", "executive", "methodology", "decisions", "appendix",
+                        "evidence"]
+    assert dom.tags.count("img") == 1 and "script" not in dom.tags
+    assert '<img class="logo" src="data:image/png;base64,' in dom_text
+    assert not [a for a in dom.attributes if a.startswith("on")], "event handler attribute"
+    text = "".join(dom.text)
+    assert "<script>alert('x')</script>" in text and "OFFICIAL-SENSITIVE" in text

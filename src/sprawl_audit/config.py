@@ -22,7 +22,8 @@ from sprawl_audit.core.inputs import user_path
 from sprawl_audit.core.model import OVERLAP_VIEWS, SEVERITIES
 from sprawl_audit.parsers.phones import DEFAULT_REGION, region_code
 
-_TOP_KEYS = {"organisation", "audit", "platforms", "catalog", "rules", "connectors", "plan"}
+_TOP_KEYS = {"organisation", "audit", "platforms", "catalog", "rules", "connectors", "plan",
+             "report"}
 _SECRET_KEY = re.compile(r"(secret|password|passphrase|token|api_key|apikey|private_key)$", re.I)
 _SECRET_REF_SUFFIXES = ("_env", "_file", "_path")
 
@@ -90,6 +91,25 @@ SECTOR_PROFILES: dict[str, SectorProfile] = {
 
 
 @dataclass(frozen=True)
+class ReportSettings:
+    """``report:``: how the board pack (``-f board``/``-f pdf``) is branded. Flags
+    (``--prepared-for`` …) win over these. ``logo`` is the file's path, resolved against
+    the config's folder and already checked (:func:`~sprawl_audit.core.images.logo_data_uri`)."""
+
+    title: str = ""
+    prepared_for: str = ""
+    prepared_by: str = ""
+    version: str = ""
+    marking: str = ""
+    logo: str | None = None
+
+
+#: ``report:`` keys that hold one line of text, and the longest each may be.
+REPORT_TEXT_KEYS: dict[str, int] = {"title": 120, "prepared_for": 120, "prepared_by": 120,
+                                    "version": 40, "marking": 60}
+
+
+@dataclass(frozen=True)
 class Config:
     """Validated configuration. ``connectors`` keeps each section as written (located)."""
 
@@ -130,6 +150,8 @@ class Config:
     #: file, decisions file and timeline, validated by :mod:`sprawl_audit.plan.settings`
     #: (which sits above the config) before anything is collected.
     plan: Mapping[str, Any] = field(default_factory=dict)
+    #: ``report:``: the board pack's branding.
+    report: ReportSettings = field(default_factory=ReportSettings)
 
     @property
     def identity_provider(self) -> str:
@@ -274,7 +296,32 @@ def parse_config(data: Any, source: str = "<config>") -> Config:
         history=_relative_to(cfg_dir, history) if isinstance(history, str) else None,
         history_disabled=history is False,
         plan=plan,
+        report=_report_settings(_section(data, "report", source), source, cfg_dir),
     )
+
+
+def _report_settings(section: Mapping[str, Any], source: str, cfg_dir: Path) -> ReportSettings:
+    """``report:`` checked: one line of text per key (a marking is printed on every page
+    of the board pack, so a line break or a novel there is a mistake), and a logo file
+    that exists and is a PNG, JPEG or SVG no larger than the limit."""
+    _reject_unknown(section, {*REPORT_TEXT_KEYS, "logo"}, source, "report")
+    values: dict[str, str] = {}
+    for key, limit in REPORT_TEXT_KEYS.items():
+        value = _opt_str(section, key, source).strip()
+        if "\n" in value or "\r" in value or len(value) > limit:
+            raise _err(f"must be one line of at most {limit} characters", section, key, source)
+        values[key] = value
+    logo = _opt_str(section, "logo", source).strip() or None
+    if logo is not None:
+        from sprawl_audit.core.images import logo_data_uri
+
+        _paths({"logo": [logo]}, "logo", source, "report", section)
+        logo = _relative_to(cfg_dir, logo)
+        try:
+            logo_data_uri(logo)
+        except UserError as exc:
+            raise _err(f"{exc.message} ({logo[:200]!r})", section, "logo", source) from None
+    return ReportSettings(logo=logo, **values)
 
 
 def _default_region(org: Mapping[str, Any], source: str) -> str:

@@ -20,7 +20,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from functools import wraps
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import click
 
@@ -85,6 +85,40 @@ redact_options = stack(
                  help="With --redact: also write, owner-only and apart from every report, "
                       "which person each pseudonym stands for (the client's key)."),
 )
+
+#: The board pack's branding flags (they win over the config's ``report:`` section).
+BRANDING_FLAGS = ("prepared_for", "prepared_by", "logo", "marking", "report_version")
+
+
+_branding_stack = stack(
+    click.option("--prepared-for", metavar="TEXT",
+                 help="Board pack: who it is for (config: report.prepared_for)."),
+    click.option("--prepared-by", metavar="TEXT",
+                 help="Board pack: who prepared it (config: report.prepared_by)."),
+    click.option("--logo", type=click.Path(dir_okay=False), metavar="FILE",
+                 help="Board pack: a PNG, JPEG or SVG logo for the cover "
+                      "(config: report.logo)."),
+    click.option("--marking", metavar="TEXT",
+                 help="Board pack: protective marking on every page, e.g. "
+                      "OFFICIAL-SENSITIVE (config: report.marking)."),
+    click.option("--report-version", metavar="TEXT",
+                 help="Board pack: the document's version (config: report.version)."),
+)
+
+
+def branding_options(func: F) -> F:
+    """``--prepared-for --prepared-by --logo --marking --report-version`` for the board
+    pack (``-f board``/``-f pdf``), handed to the command as one keyword argument,
+    ``branding_flags`` (a dict of the five), so commands pass them on without naming
+    each."""
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        flags = {key: kwargs.pop(key, None) for key in BRANDING_FLAGS}
+        return func(*args, branding_flags=flags, **kwargs)
+
+    return _branding_stack(cast(F, wrapper))
+
 
 #: ``--limit N``: only the last N recorded audits (``history list``, ``history trend``).
 limit_option = click.option("--limit", type=click.IntRange(min=1),

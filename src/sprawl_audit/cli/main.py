@@ -25,6 +25,7 @@ from sprawl_audit.cli.common import (
     EXIT_SOURCE_FAILED,
     EXIT_USAGE,
     ErrorFormatGroup,
+    branding_options,
     severity_choice,
     stack,
     user_errors,
@@ -70,8 +71,8 @@ _audit_options = stack(
     click.option("-c", "--config", "config_path", type=click.Path(dir_okay=False),
                  envvar="SPRAWL_AUDIT_CONFIG", help="Config file (YAML)."),
     click.option("-f", "--format", "formats", multiple=True, envvar="SPRAWL_AUDIT_FORMAT",
-                 help="Output format (repeatable): rich, json, html, markdown, "
-                      "csv, xlsx, sarif, graphml, gexf. Default: rich."),
+                 help="Output format (repeatable): rich, json, html, board, pdf, "
+                      "markdown, csv, xlsx, sarif, graphml, gexf. Default: rich."),
     click.option("-o", "--output", type=click.Path(dir_okay=False),
                  envvar="SPRAWL_AUDIT_OUTPUT", help="Write the (single) format here."),
     click.option("--output-dir", type=click.Path(file_okay=False),
@@ -111,6 +112,7 @@ _audit_options = stack(
               help="Re-analyse a saved inventory snapshot instead of collecting.")
 @_audit_options
 @add_audit_options
+@branding_options
 @_user_errors
 def audit(demo: bool, snapshot: str | None, **opts: Any) -> None:
     """Collect, analyse, judge and report."""
@@ -120,6 +122,7 @@ def audit(demo: bool, snapshot: str | None, **opts: Any) -> None:
 @main.command()
 @_audit_options
 @add_audit_options
+@branding_options
 @_user_errors
 def demo(**opts: Any) -> None:
     """Audit the embedded demo tenant (same as `audit --demo`)."""
@@ -149,6 +152,7 @@ _plan_options = stack(
 @_plan_options
 @_audit_options
 @add_audit_options
+@branding_options
 @_user_errors
 def plan(demo: bool, snapshot: str | None, result_file: str | None, costs: str | None,
          decisions: str | None, horizon: int | None, start: Any, **opts: Any) -> None:
@@ -184,8 +188,9 @@ def _with_plan(result: dict[str, Any], settings: Any, config: Any) -> dict[str, 
 def _plan_saved_result(result_file: str, flags: Mapping[str, Any], *,
                        config_path: str | None, formats: Sequence[str], output: str | None,
                        output_dir: str | None, quiet: bool, verbose: int,
-                       **_: Any) -> None:
+                       branding_flags: dict[str, Any] | None = None, **_: Any) -> None:
     """``plan --result``: re-plan a saved audit (its Result is not changed on disk)."""
+    from sprawl_audit.cli.outputs import resolve_branding
     from sprawl_audit.config import load_config
     from sprawl_audit.report.formats.schema import load_result
 
@@ -193,8 +198,10 @@ def _plan_saved_result(result_file: str, flags: Mapping[str, Any], *,
     config = load_config(config_path)
     settings = _plan_settings(config, flags)
     targets = output_targets(formats, output, output_dir)
+    branding = resolve_branding(config, branding_flags)
     result = _with_plan(load_result(result_file), settings, config)
-    failures = render_targets(result, targets, quiet=quiet, verbose=verbose, focus="plan")
+    failures = render_targets(result, targets, quiet=quiet, verbose=verbose, focus="plan",
+                              branding=branding)
     if failures:
         report_write_failures(failures)
         sys.exit(EXIT_USAGE)
@@ -213,10 +220,11 @@ def _audit_run(*, demo: bool, snapshot: str | None, config_path: str | None,
                packs: Sequence[str], save_snapshot: str | None, quiet: bool,
                verbose: int, state_path: str | None = None,
                frameworks: Sequence[str] = (), overlap_view: str | None = None,
-               plan_flags: Mapping[str, Any] | None = None, **ops: Any) -> None:
+               plan_flags: Mapping[str, Any] | None = None,
+               branding_flags: dict[str, Any] | None = None, **ops: Any) -> None:
     from sprawl_audit import pipeline
     from sprawl_audit.cli.ops import post_process, resolve_ops
-    from sprawl_audit.cli.outputs import check_output_file
+    from sprawl_audit.cli.outputs import check_output_file, resolve_branding
     from sprawl_audit.config import load_config
     from sprawl_audit.inventory.snapshot import read_snapshot
 
@@ -229,6 +237,7 @@ def _audit_run(*, demo: bool, snapshot: str | None, config_path: str | None,
     effective_fail_on = effective_fail_on.lower() if effective_fail_on else None
     # Every path this run writes is checked now, not after an hour of collection.
     targets = output_targets(formats, output, output_dir)
+    branding = resolve_branding(config, branding_flags)  # a bad logo fails now, too
     if save_snapshot:
         check_output_file(save_snapshot, option="--save-snapshot")
     in_store = state_path == STATE_IN_STORE
@@ -286,7 +295,8 @@ def _audit_run(*, demo: bool, snapshot: str | None, config_path: str | None,
         result = post_process(result, ops_options)  # suppress, baseline, redact, history
         report_failed_sources(result)  # one line each on stderr, even with -q
         failures += render_targets(result, targets, quiet=quiet, verbose=verbose,
-                                   focus="plan" if plan_settings is not None else "report")
+                                   focus="plan" if plan_settings is not None else "report",
+                                   branding=branding)
     except (UserError, OSError):
         if mode == "live" and saved is None:
             _rescue(inventory, ops_options)  # the collection must not be lost
@@ -371,22 +381,30 @@ def exit_code(result: dict[str, Any], fail_on: str | None, fail_on_incomplete: b
 
 @main.command()
 @click.argument("result_file", type=click.Path(dir_okay=False))
+@click.option("-c", "--config", "config_path", type=click.Path(dir_okay=False),
+              envvar="SPRAWL_AUDIT_CONFIG",
+              help="Config file: its report: section brands the board pack.")
+@branding_options
 @add_report_options
 @_user_errors
 def report(result_file: str, formats: Sequence[str], output: str | None,
            output_dir: str | None, quiet: bool, verbose: int, redact: bool,
            redact_key_env: str, redaction_map: str | None, log_format: str | None,
-           file_mode: str | None) -> None:
+           file_mode: str | None, config_path: str | None,
+           branding_flags: dict[str, Any]) -> None:
     """Re-render a saved Result JSON without collecting again."""
     from sprawl_audit.cli.ops import redact_if_asked
+    from sprawl_audit.cli.outputs import resolve_branding
+    from sprawl_audit.config import load_config
     from sprawl_audit.core.atomic import set_file_mode
     from sprawl_audit.report.formats.schema import load_result
 
     _setup_logging(verbose, quiet, log_format)
     set_file_mode(file_mode)
     targets = output_targets(formats, output, output_dir)
+    branding = resolve_branding(load_config(config_path), branding_flags)
     result = redact_if_asked(load_result(result_file), redact, redact_key_env, redaction_map)
-    render_or_exit(result, targets, quiet=quiet, verbose=verbose)
+    render_or_exit(result, targets, quiet=quiet, verbose=verbose, branding=branding)
 
 
 @main.group()

@@ -37,6 +37,7 @@ import click
 from sprawl_audit.cli.common import (
     EXIT_FINDINGS,
     EXIT_OK,
+    branding_options,
     file_mode_option,
     limit_option,
     log_format_option,
@@ -385,22 +386,25 @@ def _incomplete_mark(row: Any) -> str:
 @rerender_options
 @log_format_option
 @file_mode_option
+@branding_options
 @_user_errors
 def history_show(run: str, history_path: str | None, config_path: str | None,
                  formats: Sequence[str], output: str | None, output_dir: str | None,
                  quiet: bool, verbose: int, log_format: str | None,
-                 file_mode: str | None) -> None:
+                 file_mode: str | None, branding_flags: dict[str, Any]) -> None:
     """Re-render a recorded audit (RUN: history id, Result run id, or latest) in any
     output format, as `report` does for a saved file."""
-    from sprawl_audit.cli.outputs import output_targets, render_or_exit
+    from sprawl_audit.cli.outputs import output_targets, render_or_exit, resolve_branding
+    from sprawl_audit.config import load_config
     from sprawl_audit.core.atomic import set_file_mode
     from sprawl_audit.core.logsetup import setup_logging
 
     setup_logging(verbose, quiet, log_format)
     set_file_mode(file_mode)
     targets = output_targets(formats, output, output_dir)
+    branding = resolve_branding(load_config(config_path), branding_flags)
     result = _history_path(history_path, config_path).load_run(run)
-    render_or_exit(result, targets, quiet=quiet, verbose=verbose)
+    render_or_exit(result, targets, quiet=quiet, verbose=verbose, branding=branding)
 
 
 @history_group.command("trend")

@@ -19,7 +19,7 @@ import os
 import stat
 import sys
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,7 @@ import click
 from sprawl_audit.cli.common import EXIT_USAGE
 from sprawl_audit.core.atomic import OWNER_ONLY, remove_stale_temp_files, temp_path
 from sprawl_audit.core.errors import UserError
+from sprawl_audit.report.formats.interface import Branding, RenderOptions
 
 log = logging.getLogger("sprawl_audit")
 
@@ -157,7 +158,9 @@ def output_targets(formats: Sequence[str], output: str | None,
 
     names = [n.strip().lower() for f in formats for n in f.split(",") if n.strip()] or ["rich"]
     for name in names:
-        get_format(name)  # unknown names fail before any collection starts
+        # unknown names, and formats whose optional extra is missing (pdf), fail before
+        # any collection starts
+        get_format(name).check_available()
     if output and len(names) > 1:
         raise click.UsageError("--output takes one format; use --output-dir for several")
     if output and output_dir:
@@ -165,7 +168,8 @@ def output_targets(formats: Sequence[str], output: str | None,
     if output_dir:
         check_output_dir(output_dir, is_target=lambda name: name.startswith(DEFAULT_STEM))
         return [(n, output_dir if get_format(n).multi_file
-                 else str(Path(output_dir) / f"sprawl-audit.{get_format(n).extension}"))
+                 else str(Path(output_dir)
+                          / f"{get_format(n).file_stem}.{get_format(n).extension}"))
                 for n in names]
     for name in names:
         fmt = get_format(name)
@@ -181,15 +185,16 @@ def output_targets(formats: Sequence[str], output: str | None,
 
 
 def render_targets(result: dict[str, Any], targets: list[tuple[str, str | None]], *, quiet: bool,
-                   verbose: int, focus: str = "report") -> list[str]:
+                   verbose: int, focus: str = "report",
+                   branding: Branding | None = None) -> list[str]:
     """Write every target; return one line per file that could not be written (the
     others are still written)."""
     from sprawl_audit.core.atomic import atomic_write_bytes
     from sprawl_audit.report.formats import get_format
-    from sprawl_audit.report.formats.interface import RenderOptions
 
+    brand = branding or Branding()
     to_file = RenderOptions(width=100, color=False, verbose=verbose > 0, quiet=False,
-                            focus=focus)
+                            focus=focus, branding=brand)
     failures: list[str] = []
     for name, path in targets:
         fmt = get_format(name)
@@ -200,7 +205,7 @@ def render_targets(result: dict[str, Any], targets: list[tuple[str, str | None]]
             if quiet and name == "rich":
                 continue
             options = RenderOptions(width=None, color=color_enabled(path), verbose=verbose > 0,
-                                    quiet=quiet, focus=focus)
+                                    quiet=quiet, focus=focus, branding=brand)
             if fmt.binary:
                 sys.stdout.buffer.write(fmt.render_bytes(result, options))
                 sys.stdout.buffer.flush()
@@ -222,10 +227,47 @@ def _write_files(fmt: Any, result: dict[str, Any], directory: Path, options: Any
 
 
 def render_or_exit(result: dict[str, Any], targets: list[tuple[str, str | None]], *,
-                    quiet: bool, verbose: int) -> None:
+                    quiet: bool, verbose: int, branding: Branding | None = None) -> None:
     """:func:`render_targets` for commands that collect nothing (report, history show): a file
     that could not be written is one line on stderr and exit 2."""
-    failures = render_targets(result, targets, quiet=quiet, verbose=verbose)
+    failures = render_targets(result, targets, quiet=quiet, verbose=verbose,
+                              branding=branding)
     if failures:
         report_write_failures(failures)
         sys.exit(EXIT_USAGE)
+
+
+def resolve_branding(config: Any, flags: Mapping[str, Any] | None) -> Branding:
+    """The board pack's branding: each ``--prepared-for``… flag given, else the config's
+    ``report:`` value. The logo is read and checked now (size, type, an SVG that would
+    fetch or run something), before anything is collected; a ``--logo`` path is read
+    from the working folder, ``report.logo`` was resolved against the config's."""
+    from sprawl_audit.core.images import logo_data_uri
+
+    settings = getattr(config, "report", None)
+    given = {k: v for k, v in (flags or {}).items() if v is not None}
+
+    def pick(flag: str, key: str, limit: int) -> str:
+        value = given.get(flag)
+        if value is None:
+            return str(getattr(settings, key, "") or "")
+        text = str(value).strip()
+        if "\n" in text or "\r" in text or len(text) > limit:
+            raise UserError(f"must be one line of at most {limit} characters",
+                            key="--" + flag.replace("_", "-"))
+        return text
+
+    logo_path, option = given.get("logo"), "--logo"
+    if logo_path is None:
+        logo_path, option = getattr(settings, "logo", None), "report.logo"
+    logo = ""
+    if logo_path:
+        try:
+            logo = logo_data_uri(logo_path)
+        except UserError as exc:
+            raise UserError(exc.message, path=exc.path, key=option) from None
+    return Branding(title=str(getattr(settings, "title", "") or ""),
+                    prepared_for=pick("prepared_for", "prepared_for", 120),
+                    prepared_by=pick("prepared_by", "prepared_by", 120),
+                    version=pick("report_version", "version", 40),
+                    marking=pick("marking", "marking", 60), logo=logo)

@@ -21,6 +21,8 @@ _FORMAT_PATHS: dict[str, str] = {
     "rich": "sprawl_audit.report.formats.rich_format:RichFormat",
     "json": "sprawl_audit.report.formats.json_format:JsonFormat",
     "html": "sprawl_audit.report.formats.html_format:HtmlFormat",
+    "board": "sprawl_audit.report.formats.board_format:BoardFormat",
+    "pdf": "sprawl_audit.report.formats.pdf_format:PdfFormat",
     "markdown": "sprawl_audit.report.formats.markdown_format:MarkdownFormat",
     "csv": "sprawl_audit.report.formats.csv_format:CsvFormat",
     "xlsx": "sprawl_audit.report.formats.xlsx_format:XlsxFormat",

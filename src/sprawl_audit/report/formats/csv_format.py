@@ -75,10 +75,10 @@ class CsvFormat(Format):
         directory: Path,
         options: RenderOptions,
         *,
-        stem: str = DEFAULT_STEM,
+        stem: str | None = None,
     ) -> list[Path]:
         written = []
-        for name, table in csv_files(result, stem).items():
+        for name, table in csv_files(result, stem or self.file_stem).items():
             path = Path(directory) / name
             atomic_write_bytes(path, table_csv(table).encode("utf-8"),
                                privacy="personal" if table.personal else "output")

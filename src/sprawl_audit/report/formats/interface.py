@@ -22,13 +22,29 @@ DEFAULT_STEM = "sprawl-audit"
 
 
 @dataclass(frozen=True)
+class Branding:
+    """How the board pack (``board``, ``pdf``) presents itself: config ``report:`` with
+    the flags applied (:func:`sprawl_audit.cli.outputs.resolve_branding`). Raw text, like
+    everything a format renders: the template escapes it. ``logo`` is a ``data:`` URI
+    (checked by :func:`~sprawl_audit.core.images.logo_data_uri`) or ``""``."""
+
+    title: str = ""
+    prepared_for: str = ""
+    prepared_by: str = ""
+    version: str = ""
+    marking: str = ""
+    logo: str = ""
+
+
+@dataclass(frozen=True)
 class RenderOptions:
     """How the user asked for output, already resolved by the CLI.
 
     ``width`` is the terminal width in cells (``None``: let the format decide); ``color``
     is false when output is not a terminal or ``NO_COLOR`` is set; ``verbose`` adds
     evidence and fingerprints; ``quiet`` keeps only a one-line summary and the findings
-    count. Formats that have no use for an option ignore it.
+    count; ``branding`` dresses the board pack. Formats that have no use for an option
+    ignore it.
     """
 
     width: int | None = None
@@ -38,6 +54,7 @@ class RenderOptions:
     #: ``plan``: the terminal shows the consolidation plan (``sprawl-audit plan``) after
     #: the summary instead of the whole audit report; other formats show everything.
     focus: str = "report"
+    branding: Branding = Branding()
 
 
 class Format(ABC):
@@ -65,6 +82,14 @@ class Format(ABC):
     #: Holds the organisation's people (every person, phone owner...): written owner-only
     #: unless ``--file-mode umask`` (see :mod:`sprawl_audit.core.atomic`).
     personal: bool = False
+    #: File name stem for ``--output-dir``; a format that shares another's extension
+    #: (the board pack is HTML too) takes its own, so neither overwrites the other.
+    file_stem: str = DEFAULT_STEM
+
+    def check_available(self) -> None:
+        """Raise :class:`~sprawl_audit.core.errors.UserError` when this format cannot run
+        here (an optional extra not installed). Called before anything is collected."""
+        return None
 
     @property
     def privacy(self) -> Privacy:
@@ -98,7 +123,7 @@ class Format(ABC):
         directory: Path,
         options: RenderOptions,
         *,
-        stem: str = DEFAULT_STEM,
+        stem: str | None = None,
     ) -> list[Path]:
         """Write the output into ``directory`` (which must exist); return the paths written.
 
@@ -106,7 +131,7 @@ class Format(ABC):
         and write ``<stem>-<part>.<extension>`` per part. Every file is written atomically
         (a killed run leaves the previous file, never half a file).
         """
-        path = Path(directory) / f"{stem}.{self.extension}"
+        path = Path(directory) / f"{stem or self.file_stem}.{self.extension}"
         atomic_write_bytes(path, self.render_bytes(result, options), privacy=self.privacy)
         return [path]
 

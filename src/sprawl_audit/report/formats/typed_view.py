@@ -240,6 +240,19 @@ class Methodology:
         out = []
         if self.connectors:
             out.append(f"Evidence read from: {', '.join(self.connectors)}.")
+        out.extend(self.reading())
+        for interview in self.interviews or ():
+            entries = "entry" if interview.entries == 1 else "entries"
+            out.append(f"Interview notes: {interview.source} ({interview.entries} {entries}).")
+        if self.interviews == ():
+            out.append("No interview notes were used: every platform comes from a source's "
+                       "own records.")
+        return tuple(out)
+
+    def reading(self) -> tuple[str, ...]:
+        """How the evidence was read: the activity window and what overlap compares (the
+        board pack's methodology names its sources and interviews in its own words)."""
+        out = []
         if self.activity_days:
             out.append(f"A person counts as an active user of a platform when they used it "
                        f"in the last {self.activity_days} days.")
@@ -252,12 +265,6 @@ class Methodology:
         elif self.overlap_view == "all":
             out.append("Overlap compares platforms on every capability they have, primary "
                        "and secondary (--overlap all).")
-        for interview in self.interviews or ():
-            entries = "entry" if interview.entries == 1 else "entries"
-            out.append(f"Interview notes: {interview.source} ({interview.entries} {entries}).")
-        if self.interviews == ():
-            out.append("No interview notes were used: every platform comes from a source's "
-                       "own records.")
         return tuple(out)
 
 
