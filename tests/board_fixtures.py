@@ -43,3 +43,14 @@ def _planned_text() -> str:
 def demo_with_plan() -> dict[str, Any]:
     """A fresh copy of the planned demo Result."""
     return copy.deepcopy(json.loads(_planned_text()))
+
+
+def pdf_text(data: bytes) -> str:
+    """Every page's text of a PDF (pypdfium2), for tests that look for strings in output."""
+    import pypdfium2 as pdfium
+
+    document = pdfium.PdfDocument(data)
+    try:
+        return "\n".join(page.get_textpage().get_text_range() for page in document)
+    finally:
+        document.close()

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from board_fixtures import pdf_text
 from ops_helpers import demo_result, validate_extended
 
 from sprawl_audit import pipeline
@@ -58,6 +59,8 @@ def redacted(original: dict[str, Any]) -> dict[str, Any]:
 def _text(data: bytes | str) -> str:
     if isinstance(data, str):
         return data
+    if data.startswith(b"%PDF"):  # compressed streams: read the text a reader would see
+        return pdf_text(data)
     if zipfile.is_zipfile(io.BytesIO(data)):  # xlsx and the like: look inside
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             return "\n".join(archive.read(n).decode("utf-8", "replace")

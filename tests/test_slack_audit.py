@@ -10,6 +10,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from board_fixtures import pdf_text
 from click.testing import CliRunner
 from fakes.server import Fault
 from fakes.slack import ADMIN_SCOPES, ALL_SCOPES, FakeSlack, Token, demo_org, generate_org
@@ -185,6 +186,8 @@ def test_the_token_never_leaks_into_output_logs_or_files(tmp_path, caplog) -> No
         if path.suffix == ".xlsx":  # a zip: check the XML inside, not compressed bytes
             with zipfile.ZipFile(path) as archive:
                 texts += [archive.read(n).decode("utf-8") for n in archive.namelist()]
+        elif path.suffix == ".pdf":  # compressed streams: the text a reader would see
+            texts.append(pdf_text(path.read_bytes()))
         else:
             texts.append(path.read_text("utf-8"))
     for text in texts:

@@ -172,7 +172,8 @@ def executive(view: ReportView, plan: PlanFacts | None) -> Executive:
     s = view.summary
     headline = (f"{view.run.organisation} runs {s.platforms} communication platforms for "
                 f"{s.people:,} people; {s.consumer_platforms} are consumer apps, and "
-                f"{len(view.overlapping)} capabilities are served by more than one platform.")
+                f"{len(s.capabilities_with_overlap)} capabilities are served by more than one "
+                "platform.")
     risks = _risks(view)
     urgent = view.urgent_rules()
     decisions = _plan_decisions(view, plan) if plan else _audit_decisions(view)
@@ -208,9 +209,11 @@ def _risks(view: ReportView) -> tuple[str, ...]:
         titles = [_group_title(g) for g in view.urgent_rules()[:2]]
         out.append(f"{critical} critical and {high} high findings need action; the most "
                    f"serious: {'; '.join(titles)}.")
-    if view.overlapping:
-        caps = [f"{capability_label(c.name)} on {len(c.in_use)}" for c in view.overlapping[:3]]
-        out.append(f"{len(view.overlapping)} capabilities are served by more than one "
+    # the audit's own overlap (audit.overlap: what each product is for, by default)
+    overlapping = [c for c in view.overlapping if c.name in s.capabilities_with_overlap]
+    if overlapping:
+        caps = [f"{capability_label(c.name)} on {len(c.in_use)}" for c in overlapping[:3]]
+        out.append(f"{len(overlapping)} capabilities are served by more than one "
                    f"platform ({'; '.join(caps)}): each is paid for, supported and secured "
                    "more than once, and staff do not know which to use.")
     if view.islands:

@@ -15,9 +15,11 @@ nor an SVG logo can make the renderer read a local file or call out.
 
 from __future__ import annotations
 
+import io
+
 import logging
 from collections.abc import Mapping
-from typing import IO, Any
+from typing import IO, Any, cast
 
 from sprawl_audit.core.errors import UserError
 from sprawl_audit.report.formats.board_format import board_document
@@ -78,8 +80,10 @@ class PdfFormat(Format):
         _weasyprint()
 
     def render(self, result: Mapping[str, Any], out: IO[str], options: RenderOptions) -> None:
-        raise UserError("the pdf format is binary; write it with --output FILE or "
-                        "--output-dir DIR", key="--format pdf")
+        if isinstance(out, io.TextIOBase):
+            raise UserError("the pdf format is binary; write it with --output FILE or "
+                            "--output-dir DIR", key="--format pdf")
+        cast(IO[bytes], out).write(self.render_bytes(result, options))
 
     def render_bytes(self, result: Mapping[str, Any], options: RenderOptions) -> bytes:
         return html_to_pdf(board_document(result, options.branding))
