@@ -16,7 +16,6 @@ nor an SVG logo can make the renderer read a local file or call out.
 from __future__ import annotations
 
 import io
-
 import logging
 from collections.abc import Mapping
 from typing import IO, Any, cast
