@@ -165,3 +165,15 @@ def test_plan_settings_are_checked_before_anything_runs(tmp_path):
     cfg.write_text("plan:\n  horizon_months: 100\n")
     res = run("plan", "--demo", "-c", str(cfg))
     assert res.exit_code == 2 and "horizon_months" in res.output
+
+
+def test_a_hand_edited_plan_with_bad_dates_still_renders(planned):
+    from sprawl_audit.report.formats import get_format
+    from sprawl_audit.report.formats.interface import RenderOptions
+
+    doc = json.loads(json.dumps(planned))
+    doc["plan"]["start"] = "soon"
+    doc["plan"]["waves"][0]["end"] = "2027-13-45"
+    for name in ("rich", "markdown", "html", "board"):
+        text = get_format(name).render_bytes(doc, RenderOptions()).decode("utf-8")
+        assert "Wave 1" in text

@@ -27,8 +27,12 @@ def money(value: Any, currency: str | None) -> str:
     return f"{symbol}{value:,.2f}" if symbol else f"{currency} {value:,.2f}"
 
 
-def month(iso: str | None) -> str:
-    return date.fromisoformat(iso).strftime("%b %Y") if iso else ""
+def month(iso: Any) -> str:
+    """``Dec 2026`` for a date; a value that is not one (a hand-edited Result) as text."""
+    try:
+        return date.fromisoformat(str(iso)).strftime("%b %Y") if iso else ""
+    except ValueError:
+        return str(iso)[:20]
 
 
 @dataclass(frozen=True)
@@ -151,13 +155,18 @@ class PlanView:
         horizon = int(self.plan.get("horizon_months") or 0)
         if not start or not horizon:
             return []
-        s = date.fromisoformat(start)
+        try:
+            s = date.fromisoformat(str(start))
+            spans = [(str(w["name"]), date.fromisoformat(str(w["start"])),
+                      date.fromisoformat(str(w["end"])))
+                     for w in self.plan.get("waves") or ()]
+        except (ValueError, KeyError, TypeError):  # a hand-edited Result: no picture
+            return []
         out = []
-        for w in self.plan.get("waves") or ():
-            b, e = date.fromisoformat(w["start"]), date.fromisoformat(w["end"])
+        for name, b, e in spans:
             first = (b.year - s.year) * 12 + b.month - s.month
             last = (e.year - s.year) * 12 + e.month - s.month
-            out.append((str(w["name"]), first, last - first + 1, horizon))
+            out.append((name, first, last - first + 1, horizon))
         return out
 
     def decommission(self) -> Sequence[tuple[str, str]]:
