@@ -72,14 +72,16 @@ def _portfolio(folder: Path, settings: list[dict[str, Any]]) -> Path:
     return path
 
 
-def _run(portfolio: Path, workers: int, folder: Path, orgs: int) -> dict[str, Any]:
+def _run(portfolio: Path, workers: int, folder: Path, orgs: int,
+         store: str | None = None) -> dict[str, Any]:
     env = {**os.environ, **{f"ORG_{i:02d}_SECRET": f"secret-{i}" for i in range(orgs)}}
     out = folder / f"out-{workers}"
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     proc = subprocess.run([sys.executable, "-m", "sprawl_audit", "portfolio", "run",
                            str(portfolio), "--workers", str(workers), "--output-dir", str(out),
-                           "--store", f"sqlite:///{folder}/store-{workers}.sqlite", "-q"],
+                           "--store", store or f"sqlite:///{folder}/store-{workers}.sqlite",
+                           "-q"],
                           capture_output=True, text=True, env=env, timeout=7200)
     wall = time.perf_counter() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -89,6 +91,25 @@ def _run(portfolio: Path, workers: int, folder: Path, orgs: int) -> dict[str, An
     return {"workers": workers, "wall": wall, "exit": proc.returncode, "seconds": seconds,
             "failed": sum(s in ("failed", "error") for s in statuses),
             "cpu": (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)}
+
+
+def _fresh_database(server: str, name: str) -> str:
+    import psycopg
+
+    with psycopg.connect(server, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        admin.execute(f'CREATE DATABASE "{name}"')
+    return server.rsplit("/", 1)[0] + f"/{name}"
+
+
+def _recorded(url: str) -> tuple[int, int]:
+    """(runs, distinct (organisation, run id)) — a superuser sees every organisation."""
+    import psycopg
+
+    with psycopg.connect(url) as conn:
+        row = conn.execute("SELECT count(*), count(DISTINCT (organisation, run_id)) "
+                           "FROM runs").fetchone()
+    return int(row[0]), int(row[1])
 
 
 def _store_throughput(writes: int, url: str, processes: int, folder: Path) -> float:
@@ -130,6 +151,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rate", type=float, default=20.0,
                         help="requests per second each tenant allows (default 20)")
     parser.add_argument("--writes", type=int, default=200, help="Results per store test")
+    parser.add_argument("--postgres", action="store_true",
+                        help="record the runs in a throwaway PostgreSQL cluster (one fresh "
+                             "database per worker count) and count them: every run once")
+    parser.add_argument("--baseline", type=float, nargs=2, metavar=("TOTAL", "SLOWEST"),
+                        help="total work and slowest organisation (seconds) from an earlier "
+                             "one-worker run, when this run has no one-worker row")
     args = parser.parse_args(argv)
     if args.quick:
         args.orgs, args.people, args.workers, args.writes = 8, 300, [1, 4], 40
@@ -145,15 +172,32 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="sprawl-portfolio-bench-") as tmp:
         folder = Path(tmp)
         portfolio = _portfolio(folder, settings)
+        cluster = None
+        if args.postgres:
+            from pg_server import start_cluster
+
+            cluster = start_cluster()
         for workers in args.workers:
-            row = _run(portfolio, workers, folder, args.orgs)
+            store = None
+            if cluster:
+                store = _fresh_database(cluster[0], f"portfolio_{workers}")
+            row = _run(portfolio, workers, folder, args.orgs, store)
+            if store:
+                row["recorded"] = _recorded(store)
+                print(f"PostgreSQL: {row['recorded'][0]} runs recorded, "
+                      f"{row['recorded'][1]} distinct (organisation, run id), "
+                      f"{args.orgs} organisations", flush=True)
             rows.append(row)
             print(f"workers {workers}: {row['wall']:.1f} s wall, {row['cpu']:.1f} s CPU, "
                   f"{row['failed']} failed, exit {row['exit']}", flush=True)
         conn.send("quit")
         conn.recv()
+        if cluster:
+            cluster[1]()
         base = next((r for r in rows if r["workers"] == 1), rows[0])
         total, slowest = sum(base["seconds"]), max(base["seconds"])
+        if args.baseline and not any(r["workers"] == 1 for r in rows):
+            total, slowest = args.baseline
         print()
         print(f"{args.orgs} organisations × {args.people:,} people; fake latency "
               f"{args.latency * 1000:.0f} ms, {args.rate:g} requests/s per tenant; "
@@ -170,7 +214,9 @@ def main(argv: list[str] | None = None) -> int:
                   f"{r['wall'] / bound:>6.2f}× {cpu_bound:>8.1f}s {r['wall'] / limit:>5.2f}×")
             if r["workers"] == max(args.workers):
                 met = r["wall"] <= TARGET * limit
-                ok = ok and met and r["failed"] == 0
+                ok = ok and met and r["failed"] == 0 and r.get("recorded", (args.orgs,
+                                                                             args.orgs)) == (
+                    args.orgs, args.orgs)
                 print(f"{r['workers']} workers: {r['wall'] / bound:.2f}× the tenants' lower "
                       f"bound, {r['wall'] / limit:.2f}× the larger of it and the CPU bound "
                       f"(target ≤ {TARGET}×) {'met' if met else 'MISSED'}")
