@@ -94,9 +94,11 @@ def _rules_read_in_full(out: Any) -> bool:
 
 
 def test_paced_collection_stays_under_the_services_limit(fake_for: Any) -> None:
-    """The fake refuses above 100 requests/s, counting every $batch part; paced at 95 a
-    second, the mailbox fan-out is (almost) never refused, and nothing is lost."""
-    fake, connector, out = _mailbox_run(fake_for, 95)
+    """The fake refuses above 100 requests/s, counting every $batch part; paced at 85 a
+    second, the mailbox fan-out is (almost) never refused, and nothing is lost. (At 95 a
+    loaded machine failed it now and then: a stalled client's catch-up lands in one of
+    the fake's one-second windows; the headroom is the one a real run should keep too.)"""
+    fake, connector, out = _mailbox_run(fake_for, 85)
     rules = [r for r in fake.sub_log if r.path.endswith("/messageRules")]
     assert len(rules) >= 300
     pacer = connector.stats_pacer
