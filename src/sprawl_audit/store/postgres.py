@@ -107,6 +107,12 @@ class PostgresStore(Store):
         psycopg = _psycopg()
         with self._connect() as conn:
             try:
+                # the common case — many jobs opening a store already at the target — reads
+                # the version and takes no lock, so they never queue behind one another
+                current = _version(conn)
+                conn.commit()  # end the read's implicit transaction before the real one
+                if current == target == LATEST:
+                    return LATEST, LATEST
                 with conn.transaction():
                     conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
                     conn.execute("CREATE TABLE IF NOT EXISTS sprawl_audit_migrations ("
