@@ -342,3 +342,34 @@ def test_diff_counts_people_moved_only_off_platforms_both_plans_retire(meetings)
     assert zoom["people"] == {"old": 10, "new": 4}
     assert "  people moved off platforms being retired: 6" in plan_lines(changes)
     assert plan_changes(old, meetings) == {}  # no plan on one side: nothing to compare
+
+
+def test_nobody_seen_is_no_proof_of_retirement_when_the_evidence_was_incomplete(
+        meetings, tmp_path):
+    decisions = tmp_path / "decisions.yaml"
+    decisions.write_text("decisions:\n  - {platform: zoom, status: retired}\n")
+    prices = Path(__file__).parent / "data" / "plan" / "prices.yaml"
+    for p in meetings["platforms"]:
+        if p["id"] == "zoom":
+            p["active_users"], p["sources"] = 0, ["m365"]
+    meetings["coverage"] = [{"connector": "m365", "topic": "activity.usage",
+                             "status": "forbidden", "detail": "Reports.Read.All missing"}]
+    plan = plan_of(meetings, PlanSettings(targets={}, decisions=decisions, costs=prices))
+    zoom = next(r for r in plan["retire"] if r["platform"] == "zoom")
+    assert zoom["confirmed"] is False
+    assert "m365/activity.usage forbidden" in zoom["confirmation"]
+    assert plan["savings"]["realised_annual"] == 0.0
+    assert plan_summary(plan)["retired"] == 0
+
+
+def test_diff_counts_no_people_moved_off_a_platform_it_could_not_read(meetings):
+    from sprawl_audit.store.plan_drift import plan_changes
+
+    old = {**meetings, "plan": plan_of(meetings)}
+    new = {**meetings, "platforms": [dict(p, sources=["m365"]) for p in meetings["platforms"]],
+           "coverage": [{"connector": "m365", "topic": "activity.usage", "status": "error"}]}
+    for p in new["platforms"]:
+        if p["id"] == "zoom":
+            p["users"] = p["active_users"] = 0
+    new["plan"] = plan_of(new)
+    assert "people_moved" not in plan_changes(old, new)["figures"]

@@ -15,6 +15,7 @@ from sprawl_audit.plan.savings import savings
 from sprawl_audit.plan.settings import PlanSettings
 from sprawl_audit.plan.targets import pick_targets
 from sprawl_audit.plan.waves import add_months, plan_waves
+from sprawl_audit.report.gaps import source_gaps
 
 PLAN_VERSION = 1
 
@@ -51,15 +52,21 @@ def _progress(facts: Facts, retire: list[dict[str, Any]], decisions: Decisions |
     for r in retire:
         if r["status"] != "retired":
             continue
-        still = facts.platforms[r["platform"]].active
-        r["confirmed"] = still == 0
+        platform = facts.platforms[r["platform"]]
+        still = platform.active
+        # nobody seen is proof only when the platform's sources were read in full
+        gaps = source_gaps(facts.result, platform.raw.get("sources") or ())
+        r["confirmed"] = still == 0 and not gaps
         if still:
             r["confirmation"] = (f"the audit still sees {still:,} people active on "
                                  f"{r['name']}")
+        elif gaps:
+            r["confirmation"] = ("nobody seen, but its evidence was incomplete: "
+                                 + "; ".join(gaps[:3]))
         else:
             confirmed.append(r["platform"])
         done.append({"platform": r["platform"], "name": r["name"],
-                     "date": (r["decision"] or {}).get("date"), "confirmed": still == 0,
+                     "date": (r["decision"] or {}).get("date"), "confirmed": r["confirmed"],
                      "still_active": still})
     counts = {s: sum(1 for r in retire if r["status"] == s)
               for s in ("accepted", "deferred", "retired")}

@@ -32,6 +32,15 @@ _READ_STATUSES = frozenset({"collected", "partial"})
 _REASON_LIMIT = 300
 
 
+def source_gaps(result: Mapping[str, Any], connectors: Iterable[str]) -> list[str]:
+    """``connector/topic status`` for every topic of these connectors that was not fully
+    read: where "nobody seen on it" may only mean "nobody could be seen"."""
+    wanted = set(connectors)
+    return [f"{c.get('connector')}/{c.get('topic')} {c.get('status')}"
+            for c in result.get("coverage") or ()
+            if c.get("connector") in wanted and c.get("status") in GAP_STATUSES]
+
+
 @dataclass(frozen=True)
 class FailedSource:
     """One configured connector that collected nothing, and why."""

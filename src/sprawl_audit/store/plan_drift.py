@@ -14,6 +14,7 @@ from typing import Any
 
 from sprawl_audit.report.formats.plan_view import money
 from sprawl_audit.report.formats.sanitize import cell
+from sprawl_audit.report.gaps import source_gaps
 
 _FIGURES = ("retire", "marked_retired", "retired", "people_to_move", "savings_annual",
             "savings_realised", "waves_done")
@@ -64,8 +65,11 @@ def plan_changes(old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, An
                if os_.get(k) != ns.get(k)}
     # people moved: fewer people on platforms both plans retire (not those a rejected
     # retirement took off the list, nor newcomers to a platform added to it)
+    # … and only off platforms the new audit read in full (fewer seen is not fewer there)
+    sources = {p["id"]: p.get("sources") or () for p in new.get("platforms") or ()}
     moved = sum(max(0, int(before[p].get("people") or 0) - int(after[p].get("people") or 0))
-                for p in before.keys() & after.keys())
+                for p in before.keys() & after.keys()
+                if not source_gaps(new, sources.get(p, ())))
     if moved:
         figures["people_moved"] = {"old": None, "new": moved}
     old_targets = {x["capability"]: x for x in op.get("targets") or ()}
