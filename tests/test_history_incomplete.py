@@ -95,7 +95,7 @@ def test_a_read_only_version_1_database_is_still_read(tmp_path: Path) -> None:
         history._prepare(conn, db, readonly=True)
         assert not history._has_marks(conn)
         rows = [history.run_row(r) for r in conn.execute(
-            f"SELECT {history._ROW_COLUMNS}, result_zlib FROM runs ORDER BY id")]
+            f"SELECT {history.ROW_COLUMNS}, result_zlib FROM runs ORDER BY id")]
         assert conn.execute("PRAGMA user_version").fetchone()[0] == 1  # not migrated
     assert [r.failed_sources for r in rows] == [(), ("m365",)]
 

@@ -134,7 +134,9 @@ def test_concurrent_run_one_failure_named_alone_and_rerun_adds_one_each(
     assert len(ids) == len(set(ids))
 
 
-def test_secret_canaries_stay_with_their_own_organisation(tls: Any, tmp_path: Path) -> None:
+@pytest.mark.parametrize("start", [(), ("--fresh-processes",)], ids=["forked", "fresh"])
+def test_secret_canaries_stay_with_their_own_organisation(tls: Any, tmp_path: Path,
+                                                          start: tuple[str, ...]) -> None:
     with FakeGraph(demo_tenant(), tls=tls, client_secret="canary-A-7f3e") as fake:
         settings = fake.settings(secret_env="SPRAWL_M365_SECRET")
         pf = write(tmp_path / "portfolio.yaml", {
@@ -148,7 +150,7 @@ def test_secret_canaries_stay_with_their_own_organisation(tls: Any, tmp_path: Pa
                  "secrets": {"SPRAWL_M365_SECRET": {"env": "BETA_SECRET"}}}]})
         env = {"PATH": "/usr/bin:/bin", "ALPHA_SECRET": "canary-A-7f3e",
                "BETA_SECRET": "canary-B-wrong-91c2"}
-        res = run("portfolio", "run", str(pf), env=env)
+        res = run("portfolio", "run", str(pf), *start, env=env)
     assert res.returncode == 4
     summary = json.loads((tmp_path / "out" / "portfolio-run.json").read_text())
     statuses = {o["organisation"]: (o["status"], o["reason"]) for o in summary["organisations"]}

@@ -47,13 +47,18 @@ def portfolio_group() -> None:
 @click.option("--redact", is_flag=True,
               help="Pseudonymise personal identifiers in every organisation's outputs and "
                    "store (key in SPRAWL_AUDIT_REDACT_KEY).")
+@click.option("--fresh-processes", is_flag=True,
+              help="Start each audit as a new interpreter instead of forking it from a "
+                   "warm fork server (slower: every audit imports and parses the rule "
+                   "packs again).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress, only the summary.")
 @log_format_option
 @user_errors
 def portfolio_run(portfolio_file: str, store: str | None, workers: int | None,
                   output_dir: str | None, formats: Sequence[str], fail_on: str | None,
                   fail_on_incomplete: bool, tags: Sequence[str], only: Sequence[str],
-                  timeout: float, redact: bool, quiet: bool, log_format: str | None) -> None:
+                  timeout: float, redact: bool, fresh_processes: bool, quiet: bool,
+                  log_format: str | None) -> None:
     """Audit every organisation of PORTFOLIO_FILE concurrently, each in its own process
     with its own credentials, state and output folder; one failing never stops the
     others. Exit 4 if any failed, else 1 / 3 as --fail-on / --fail-on-incomplete."""
@@ -93,7 +98,8 @@ def portfolio_run(portfolio_file: str, store: str | None, workers: int | None,
                          workers=workers or portfolio.workers or 4,
                          formats=tuple(f for f in formats if f != "json"),
                          fail_on=fail_on, fail_on_incomplete=fail_on_incomplete,
-                         timeout=timeout, redact=redact)
+                         timeout=timeout, redact=redact,
+                         launcher="process" if fresh_processes else "auto")
     if redact and not os.environ.get("SPRAWL_AUDIT_REDACT_KEY"):
         raise UserError("--redact needs the key in SPRAWL_AUDIT_REDACT_KEY")
     with Progress([(o.name, o.slug) for o in chosen], live=live) as progress:

@@ -58,11 +58,50 @@ def line_of(node: Any, key: Any = None) -> int | None:
     return None
 
 
-class _Loader(yaml.SafeLoader):
+class _Constructor(yaml.constructor.SafeConstructor):
+    """The safe constructor with located containers, duplicate-key refusal and the
+    number and date checks below; shared by both parsers."""
+
     source_name = "<string>"
 
 
-def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> LocatedDict:
+class _Loader(yaml.reader.Reader, yaml.scanner.Scanner, yaml.parser.Parser,
+              yaml.composer.Composer, _Constructor, yaml.resolver.Resolver):
+    """PyYAML's pure-Python parser: slow, but its error messages are the ones users see."""
+
+    def __init__(self, stream: str) -> None:
+        yaml.reader.Reader.__init__(self, stream)
+        yaml.scanner.Scanner.__init__(self)
+        yaml.parser.Parser.__init__(self)
+        yaml.composer.Composer.__init__(self)
+        _Constructor.__init__(self)
+        yaml.resolver.Resolver.__init__(self)
+
+
+_CParser: Any
+try:
+    from yaml._yaml import CParser as _CParser
+except ImportError:  # pragma: no cover - PyYAML built without libyaml
+    _CParser = None
+
+if _CParser is not None:
+    class _FastLoader(_CParser, _Constructor, yaml.resolver.Resolver):  # type: ignore[misc]
+        """libyaml's parser, about eight times faster, for the YAML we ship only.
+
+        Every audit parses the shipped packs and catalogue (over half a megabyte), and a
+        portfolio's short-lived audit processes spent most of their start-up there. The
+        two parsers disagree at the edges — libyaml takes tabs PyYAML refuses, reads a
+        bare ``!`` as ``""`` rather than null — so what a person wrote keeps the pure
+        parser, and a test holds every shipped file to the same values either way.
+        """
+
+        def __init__(self, stream: str) -> None:
+            _CParser.__init__(self, stream)
+            _Constructor.__init__(self)
+            yaml.resolver.Resolver.__init__(self)
+
+
+def _construct_mapping(loader: _Constructor, node: yaml.MappingNode) -> LocatedDict:
     """A LocatedDict; a key written twice is an error, but a key written next to a merge
     (``<<: *defaults``) overrides the merged one, as YAML's merge key intends."""
     explicit = sum(1 for key_node, _ in node.value
@@ -97,7 +136,7 @@ def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> LocatedDict:
     return out
 
 
-def _construct_sequence(loader: _Loader, node: yaml.SequenceNode) -> LocatedList:
+def _construct_sequence(loader: _Constructor, node: yaml.SequenceNode) -> LocatedList:
     out = LocatedList(loader.construct_object(child, deep=True) for child in node.value)
     out.path = loader.source_name
     out.line = node.start_mark.line + 1
@@ -105,7 +144,7 @@ def _construct_sequence(loader: _Loader, node: yaml.SequenceNode) -> LocatedList
     return out
 
 
-def _construct_timestamp(loader: _Loader, node: yaml.ScalarNode) -> Any:
+def _construct_timestamp(loader: _Constructor, node: yaml.ScalarNode) -> Any:
     """PyYAML raises a bare ValueError for an impossible date (2027-02-30): locate it."""
     try:
         return yaml.SafeLoader.construct_yaml_timestamp(loader, node)
@@ -114,7 +153,7 @@ def _construct_timestamp(loader: _Loader, node: yaml.ScalarNode) -> Any:
                         line=node.start_mark.line + 1) from None
 
 
-def _construct_int(loader: _Loader, node: yaml.ScalarNode) -> Any:
+def _construct_int(loader: _Constructor, node: yaml.ScalarNode) -> Any:
     """An integer of more digits than Python reads from text is refused in the user's
     terms, with its line — in any base: a 0x… integer has no digit limit of its own, but
     printing it later (an error message quoting the value) would hit Python's."""
@@ -134,29 +173,39 @@ def _construct_int(loader: _Loader, node: yaml.ScalarNode) -> Any:
     return value
 
 
-_Loader.add_constructor("tag:yaml.org,2002:int", _construct_int)
-_Loader.add_constructor("tag:yaml.org,2002:timestamp", _construct_timestamp)
-_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
-_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
+_CONSTRUCTORS: dict[str, Any] = {  # Any: typeshed ties constructors to its own loaders
+    "tag:yaml.org,2002:int": _construct_int,
+    "tag:yaml.org,2002:timestamp": _construct_timestamp,
+    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG: _construct_mapping,
+    yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG: _construct_sequence,
+}
+for _tag, _constructor in _CONSTRUCTORS.items():
+    _Constructor.add_constructor(_tag, _constructor)
 
 
-def load_text(text: str, source_name: str = "<string>") -> Any:
+def load_text(text: str, source_name: str = "<string>", *, shipped: bool = False) -> Any:
     """Parse one YAML document; syntax errors become a located :class:`UserError`, and so
     do alias bombs, absurd nesting and the ValueErrors PyYAML lets through (an integer
-    of more than 4,300 digits)."""
+    of more than 4,300 digits).
+
+    ``shipped`` text (the package's own files) is parsed by libyaml when PyYAML has it;
+    should it refuse one (a broken checkout), the pure parser gives the located error.
+    """
+    if shipped and _CParser is not None:
+        try:
+            return _compose_and_construct(_FastLoader(text), source_name)
+        except UserError:
+            raise
+        except (yaml.YAMLError, ValueError, RecursionError):
+            pass  # the pure parser below gives the located error
     try:  # the reader refuses NUL and other control characters as it is built
         loader = _Loader(text)
     except yaml.reader.ReaderError as exc:
         at_line = text.count("\n", 0, exc.position) + 1
         raise UserError(f"invalid YAML: character {exc.character!r} is not allowed in YAML "
                         f"text", path=source_name, line=at_line) from None
-    loader.source_name = source_name
     try:
-        node = loader.get_single_node()
-        if node is None:
-            return None
-        _check_shape(node, source_name)
-        return loader.construct_document(node)
+        return _compose_and_construct(loader, source_name)
     except UserError:
         raise
     except yaml.MarkedYAMLError as exc:
@@ -172,6 +221,17 @@ def load_text(text: str, source_name: str = "<string>") -> Any:
     except ValueError as exc:
         raise UserError(f"invalid YAML value: {exc}", path=source_name,
                         line=loader.get_mark().line + 1) from None
+
+
+def _compose_and_construct(loader: Any, source_name: str) -> Any:
+    """Compose, check the shape, construct — and free the loader's state either way."""
+    try:
+        loader.source_name = source_name
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        _check_shape(node, source_name)
+        return loader.construct_document(node)
     finally:
         loader.dispose()
 
@@ -222,6 +282,7 @@ def load_file(path: str | Path | Traversable) -> Any:
     inside the package), so every YAML the tool reads is read the same way. A path the
     user gave must be a regular file of at most :data:`~sprawl_audit.core.inputs.MAX_TEXT_BYTES`
     (``-c /dev/zero`` or a FIFO is refused at once, see :mod:`sprawl_audit.core.inputs`).
+    Files inside the installed package are parsed as ``shipped`` (see :func:`load_text`).
     """
     p = Path(path) if isinstance(path, str) else path
     if isinstance(p, Path):
@@ -238,4 +299,18 @@ def load_file(path: str | Path | Traversable) -> Any:
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         raise UserError("file is not valid UTF-8", path=str(p), line=line) from None
-    return load_text(text, str(p))
+    return load_text(text, str(p), shipped=is_shipped(p))
+
+
+_PACKAGE = Path(__file__).resolve().parents[1]
+
+
+def is_shipped(path: Path | Traversable) -> bool:
+    """A file of the installed package itself (a resource outside the file system, as
+    from a zip, is one too) — never a file a user named."""
+    if not isinstance(path, Path):
+        return True
+    try:
+        return path.resolve().is_relative_to(_PACKAGE)
+    except OSError:
+        return False

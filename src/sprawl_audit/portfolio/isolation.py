@@ -1,8 +1,9 @@
 """What keeps one organisation's run apart from the others.
 
-Each organisation is audited by its own ``sprawl-audit audit`` process, which gives it
-its own memory, its own HTTP sessions and therefore its own rate-limit budget (the
-transport's pacing and Retry-After holds are per process). On top of that:
+Each organisation is audited by its own ``sprawl-audit audit`` process (forked from a
+warm server or started fresh, see :mod:`.launch`), which gives it its own memory, its
+own HTTP sessions and therefore its own rate-limit budget (the transport's pacing and
+Retry-After holds are per process). On top of that:
 
 * **credentials** — the child's environment is the parent's *minus* every variable any
   organisation's ``secrets`` reads from and every ``SPRAWL_*`` setting, *plus* this
@@ -58,15 +59,22 @@ def _secret_value(var: str, ref: SecretRef, parent: Mapping[str, str], org: OrgS
                         f"{exc.strerror or exc}") from None
 
 
+def base_env(portfolio: Portfolio, parent: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The parent's environment without any organisation's secret or ``SPRAWL_*``
+    setting: what every child starts from (and all the fork server ever sees)."""
+    parent = os.environ if parent is None else parent
+    sources = {ref.env for o in portfolio.organisations for ref in o.secrets.values()
+               if ref.env}
+    targets = {var for o in portfolio.organisations for var in o.secrets}
+    return {k: v for k, v in parent.items()
+            if k not in sources and k not in targets and not k.startswith(_STRIPPED_PREFIXES)}
+
+
 def child_env(portfolio: Portfolio, org: OrgSpec,
               parent: Mapping[str, str] | None = None) -> dict[str, str]:
     """The environment of ``org``'s audit process (see the module docstring)."""
     parent = dict(os.environ if parent is None else parent)
-    sources = {ref.env for o in portfolio.organisations for ref in o.secrets.values()
-               if ref.env}
-    targets = {var for o in portfolio.organisations for var in o.secrets}
-    env = {k: v for k, v in parent.items()
-           if k not in sources and k not in targets and not k.startswith(_STRIPPED_PREFIXES)}
+    env = base_env(portfolio, parent)
     for var, ref in org.secrets.items():
         env[var] = _secret_value(var, ref, parent, org)
     return env

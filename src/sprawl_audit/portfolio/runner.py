@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import json
 import logging
-import subprocess
-import sys
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -24,7 +22,14 @@ import yaml
 
 from sprawl_audit.core.atomic import atomic_write_text
 from sprawl_audit.core.errors import UserError
-from sprawl_audit.portfolio.isolation import OrgPaths, child_env, org_paths, secret_values
+from sprawl_audit.portfolio.isolation import (
+    OrgPaths,
+    base_env,
+    child_env,
+    org_paths,
+    secret_values,
+)
+from sprawl_audit.portfolio.launch import TIMED_OUT, Launcher, launcher_for
 from sprawl_audit.portfolio.spec import OrgSpec, Portfolio
 
 log = logging.getLogger("sprawl_audit.portfolio")
@@ -44,6 +49,7 @@ class RunOptions:
     timeout: float | None = None
     redact: bool = False
     extra_args: tuple[str, ...] = ()
+    launcher: str = "auto"  # auto (a warm fork server where there is one) or process
 
 
 @dataclass
@@ -65,8 +71,8 @@ class Outcome:
 
 
 def command(org: OrgSpec, paths: OrgPaths, options: RunOptions) -> list[str]:
-    """The child's command line (no secret on it: those go in its environment)."""
-    args = [sys.executable, "-m", "sprawl_audit", "audit", "--store", options.store,
+    """The child's ``sprawl-audit`` arguments (no secret: those go in its environment)."""
+    args = ["audit", "--store", options.store,
             "--output-dir", str(paths.output), "-q", "--log-format", "json"]
     for fmt in dict.fromkeys(("json", *options.formats)):
         args += ["-f", fmt]
@@ -96,7 +102,13 @@ def _reason(log_text: str, exit_code: int, secrets: Sequence[str]) -> str:
         if isinstance(entry, dict) and str(entry.get("level")).lower() in ("error", "critical"):
             reason = str(entry.get("message") or entry.get("msg") or "")
     if not reason:
-        reason = {2: "the audit refused its input (see audit.log)",
+        crash = [line for line in log_text.splitlines() if line and not line[0].isspace()
+                 and not line.startswith(("Traceback", "{"))]
+        if exit_code == 1 and "Traceback" in log_text and crash:
+            reason = f"the audit crashed: {crash[-1]}"
+    if not reason:
+        reason = {1: "exit 1 without a Result (see audit.log)",
+                  2: "the audit refused its input (see audit.log)",
                   -9: "killed"}.get(exit_code, f"exit {exit_code} (see audit.log)")
     for value in secrets:
         reason = reason.replace(value, "***")
@@ -104,7 +116,7 @@ def _reason(log_text: str, exit_code: int, secrets: Sequence[str]) -> str:
 
 
 def run_one(portfolio: Portfolio, org: OrgSpec, options: RunOptions,
-            on_change: Callable[[Outcome], None]) -> Outcome:
+            on_change: Callable[[Outcome], None], launcher: Launcher) -> Outcome:
     paths = org_paths(options.output_dir, org)
     outcome = Outcome(org.name, org.slug, folder=str(paths.folder))
     started = time.monotonic()
@@ -121,39 +133,43 @@ def run_one(portfolio: Portfolio, org: OrgSpec, options: RunOptions,
         return outcome
     outcome.status = "running"
     on_change(outcome)
-    with paths.log.open("w", encoding="utf-8") as errlog:
-        try:
-            # our own entry point, an argument list (no shell): nothing from the tenant
-            proc = subprocess.run(command(org, paths, options),  # noqa: S603
-                                  env=env, stdin=subprocess.DEVNULL, stdout=errlog,
-                                  stderr=errlog, timeout=options.timeout, check=False)
-            code = proc.returncode
-        except subprocess.TimeoutExpired:
-            code = -1
+    launched = time.time()
+    code = launcher.run(command(org, paths, options), env, paths.log, options.timeout)
     outcome.seconds = time.monotonic() - started
     outcome.exit_code = code
     outcome.status = STATUSES.get(code, "error")
-    if code == -1:
+    summary = _fresh_summary(paths.output / "sprawl-audit.json", launched)
+    if outcome.status == "findings" and summary is None:
+        # exit 1 is also what Python gives a crash: findings need this run's Result
+        outcome.status = "error"
+    if code == TIMED_OUT:
         outcome.status, outcome.reason = "error", f"stopped after {options.timeout:g} s"
     elif outcome.status in ("failed", "error", "incomplete"):
         outcome.reason = _reason(paths.log.read_text("utf-8", "replace"), code,
                                  secret_values(org, env))
-    result = paths.output / "sprawl-audit.json"
-    if result.exists():
-        try:
-            summary = json.loads(result.read_text("utf-8")).get("summary") or {}
-            outcome.findings = dict(summary.get("findings_by_severity") or {})
-        except ValueError:
-            pass
+    if summary is not None:
+        outcome.findings = dict(summary.get("findings_by_severity") or {})
     on_change(outcome)
     return outcome
 
 
+def _fresh_summary(result: Path, since: float) -> dict[str, Any] | None:
+    """The summary of the Result this run wrote — None when it wrote none (a report left
+    by an earlier run is not this run's evidence)."""
+    try:
+        if result.stat().st_mtime < since - 1:  # some file systems keep whole seconds
+            return None
+        summary = json.loads(result.read_text("utf-8")).get("summary")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return summary if isinstance(summary, dict) else None
+
+
 def _guarded(portfolio: Portfolio, org: OrgSpec, options: RunOptions,
-             on_change: Callable[[Outcome], None]) -> Outcome:
+             on_change: Callable[[Outcome], None], launcher: Launcher) -> Outcome:
     """:func:`run_one`, whose own failure is this organisation's, never the portfolio's."""
     try:
-        return run_one(portfolio, org, options, on_change)
+        return run_one(portfolio, org, options, on_change, launcher)
     except Exception as exc:
         log.exception("organisation %s: the portfolio runner failed", org.name)
         outcome = Outcome(org.name, org.slug, status="error",
@@ -165,9 +181,11 @@ def _guarded(portfolio: Portfolio, org: OrgSpec, options: RunOptions,
 def run_portfolio(portfolio: Portfolio, organisations: Sequence[OrgSpec], options: RunOptions,
                   on_change: Callable[[Outcome], None]) -> list[Outcome]:
     """Every organisation's audit, at most ``options.workers`` at once, in file order."""
+    launcher = launcher_for(base_env(portfolio), options.launcher)
+    log.debug("portfolio: each audit starts as %s", launcher.name)
     with ThreadPoolExecutor(max_workers=options.workers,
                             thread_name_prefix="portfolio") as pool:
-        futures = [pool.submit(_guarded, portfolio, org, options, on_change)
+        futures = [pool.submit(_guarded, portfolio, org, options, on_change, launcher)
                    for org in organisations]
         return [f.result() for f in futures]
 

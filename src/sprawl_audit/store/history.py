@@ -438,7 +438,8 @@ def store(result: Mapping[str, Any], path: Path) -> int:
     return run_row
 
 
-_ROW_COLUMNS = ("id, run_id, started_at, organisation, mode, redacted, platforms, people, "
+#: The columns :func:`run_row` reads, in its order — shared by every backend's queries.
+ROW_COLUMNS = ("id, run_id, started_at, organisation, mode, redacted, platforms, people, "
                 "consumer_app_users, critical, high, medium, low, info, suppressed, "
                 "coverage_gaps, summary_json")
 
@@ -481,7 +482,7 @@ def list_runs(path: Path, *, organisation: str | None = None, limit: int | None 
         where, args = "WHERE organisation = ?", [organisation]
     with connect(Path(path), create=False) as conn:
         marks = "failed_sources" if _has_marks(conn) else "result_zlib"
-        sql = (f"SELECT {_ROW_COLUMNS}, {marks} FROM runs {where} "  # noqa: S608 - fixed SQL
+        sql = (f"SELECT {ROW_COLUMNS}, {marks} FROM runs {where} "  # noqa: S608 - fixed SQL
                "ORDER BY started_at DESC, id DESC")
         if limit is not None:
             sql += f" LIMIT {int(limit)}"
@@ -505,11 +506,17 @@ def read_state(path: Path, organisation: str) -> dict[str, Any]:
     return state_document(found[0] if found else None, str(path))
 
 
-def write_state(path: Path, organisation: str, connectors: Mapping[str, Any]) -> None:
-    """Replace the organisation's connector state (one statement: all or nothing)."""
+def state_json(connectors: Mapping[str, Any]) -> str:
+    """The stored form of connector state, scrubbed of secrets — in SQLite and
+    PostgreSQL alike, so a state written by one backend reads back in the other."""
     from sprawl_audit.core.logsetup import scrub_data
 
-    text = _json({"version": 1, "connectors": scrub_data(dict(connectors))})
+    return _json({"version": 1, "connectors": scrub_data(dict(connectors))})
+
+
+def write_state(path: Path, organisation: str, connectors: Mapping[str, Any]) -> None:
+    """Replace the organisation's connector state (one statement: all or nothing)."""
+    text = state_json(connectors)
     with connect(Path(path), create=True) as conn:
         _retry_locked(lambda: conn.execute(
             "INSERT INTO state (organisation, state_json, updated_at) VALUES (?, ?, ?) "

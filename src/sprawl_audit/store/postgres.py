@@ -27,13 +27,13 @@ from typing import Any
 
 from sprawl_audit.core.errors import UserError
 from sprawl_audit.store.history import (
-    _ROW_COLUMNS,
+    ROW_COLUMNS,
     RunRow,
-    _json,
     decode_result,
     record_of,
     run_row,
     state_document,
+    state_json,
 )
 from sprawl_audit.store.interface import Store
 from sprawl_audit.store.pg_schema import LATEST, MIGRATION_LOCK, MIGRATIONS
@@ -175,7 +175,7 @@ class PostgresStore(Store):
 
     def list_runs(self, *, organisation: str | None = None, limit: int | None = None
                   ) -> list[RunRow]:
-        sql = (f"SELECT {_ROW_COLUMNS}, failed_sources FROM runs "  # noqa: S608 - fixed
+        sql = (f"SELECT {ROW_COLUMNS}, failed_sources FROM runs "  # noqa: S608 - fixed
                "ORDER BY started_at DESC, id DESC")
         if limit is not None:
             sql += f" LIMIT {int(limit)}"
@@ -216,11 +216,9 @@ class PostgresStore(Store):
         return state_document(found[0] if found else None, self.shown)
 
     def write_state(self, organisation: str, connectors: Any) -> None:
-        from sprawl_audit.core.logsetup import scrub_data
-
         if not self._ready:
             self.prepare()
-        text = _json({"version": 1, "connectors": scrub_data(dict(connectors))})
+        text = state_json(connectors)
         with self._transaction(organisation) as conn:
             conn.execute("INSERT INTO connector_state (organisation, state_json) "
                          "VALUES (%s, %s) ON CONFLICT (organisation) DO UPDATE SET "
