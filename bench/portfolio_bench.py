@@ -98,7 +98,8 @@ def _machine_cpu() -> float:
 
 
 def _run(portfolio: Path, workers: int, folder: Path, orgs: int,
-         store: str | None = None, fakes_pid: int | None = None) -> dict[str, Any]:
+         store: str | None = None, fakes_pid: int | None = None,
+         extra: tuple[str, ...] = ()) -> dict[str, Any]:
     env = {**os.environ, **{f"ORG_{i:02d}_SECRET": f"secret-{i}" for i in range(orgs)}}
     out = folder / f"out-{workers}"
     fakes_before, machine_before = _process_cpu(fakes_pid), _machine_cpu()
@@ -106,7 +107,7 @@ def _run(portfolio: Path, workers: int, folder: Path, orgs: int,
     proc = subprocess.run([sys.executable, "-m", "sprawl_audit", "portfolio", "run",
                            str(portfolio), "--workers", str(workers), "--output-dir", str(out),
                            "--store", store or f"sqlite:///{folder}/store-{workers}.sqlite",
-                           "-q"],
+                           "-q", *extra],
                           capture_output=True, text=True, env=env, timeout=7200)
     wall = time.perf_counter() - started
     fakes_cpu = _process_cpu(fakes_pid) - fakes_before
@@ -183,6 +184,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--postgres", action="store_true",
                         help="record the runs in a throwaway PostgreSQL cluster (one fresh "
                              "database per worker count) and count them: every run once")
+    parser.add_argument("--fresh-processes", action="store_true",
+                        help="start each audit as a new interpreter (portfolio run "
+                             "--fresh-processes) instead of forking it from the warm server")
     parser.add_argument("--baseline", type=float, nargs=2, metavar=("TOTAL", "SLOWEST"),
                         help="total work and slowest organisation (seconds) from an earlier "
                              "one-worker run, when this run has no one-worker row")
@@ -210,7 +214,8 @@ def main(argv: list[str] | None = None) -> int:
             store = None
             if cluster:
                 store = _fresh_database(cluster[0], f"portfolio_{workers}")
-            row = _run(portfolio, workers, folder, args.orgs, store, server.pid)
+            row = _run(portfolio, workers, folder, args.orgs, store, server.pid,
+                       ("--fresh-processes",) if args.fresh_processes else ())
             if store:
                 row["recorded"] = _recorded(store)
                 print(f"PostgreSQL: {row['recorded'][0]} runs recorded, "
