@@ -184,3 +184,41 @@ def test_warm_up_imports_and_parses_what_an_audit_needs() -> None:
 
     assert warm.warm() == 0
     assert "sprawl_audit.cli.main" in sys.modules
+
+
+def test_while_a_portfolio_runs_its_own_environment_holds_no_secret(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Whatever the runner starts mid-run (a fork server restarted after it died) inherits
+    this process's environment, so that holds no secret while the audits run; each
+    audit still gets its own, and the environment is whole again afterwards."""
+    from sprawl_audit.portfolio import runner
+    from sprawl_audit.portfolio.runner import RunOptions, run_portfolio
+
+    seen: list[tuple[dict[str, str], dict[str, str]]] = []
+
+    class Recording(launch.Launcher):
+        name = "recording"
+
+        def run(self, args: Any, env: Any, log: Path, timeout: Any) -> int:
+            seen.append((dict(os.environ), dict(env)))
+            return 0
+
+    monkeypatch.setattr(runner, "launcher_for", lambda base, wanted: Recording())
+    for key, value in PARENT.items():
+        monkeypatch.setenv(key, value)
+    portfolio = _portfolio(tmp_path)
+    outcomes = run_portfolio(portfolio, portfolio.organisations,
+                             RunOptions(store="sqlite:///x", output_dir=tmp_path / "out",
+                                        workers=2), lambda o: None)
+    # exit 0, but no Result written: no verdict
+    assert [(o.status, o.reason) for o in outcomes] == [
+        ("error", "exit 0 without a Result (see audit.log)")] * 2
+    assert len(seen) == 2
+    for own, child in seen:
+        assert "ALPHA_SECRET" not in own and "BETA_SECRET" not in own
+        assert not any(k.startswith("SPRAWL_") for k in own)
+        assert child["SPRAWL_M365_SECRET"] in ("canary-alpha-31d", "canary-beta-77e")
+    assert {c["SPRAWL_M365_SECRET"] for _, c in seen} == {"canary-alpha-31d",
+                                                           "canary-beta-77e"}
+    assert os.environ["ALPHA_SECRET"] == "canary-alpha-31d"  # restored
+    assert os.environ["SPRAWL_AUDIT_STORE"] == "sqlite:///parent.sqlite"

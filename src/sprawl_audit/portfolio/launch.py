@@ -87,7 +87,7 @@ class ForkedFromWarmServer(Launcher):
         self._context: Any = multiprocessing.get_context("forkserver")
         self._context.set_forkserver_preload([WARM_MODULE])
         self._start_lock = threading.Lock()  # Process.start from many threads: one by one
-        with _environment(base):
+        with environment(base):
             forkserver.ensure_running()
 
     def run(self, args: Sequence[str], env: Mapping[str, str], log: Path,
@@ -123,8 +123,9 @@ def launcher_for(base: Mapping[str, str], wanted: str = "auto",
 
 
 @contextmanager
-def _environment(env: Mapping[str, str]) -> Iterator[None]:
-    """``os.environ`` is ``env`` inside (for a process started there), restored after."""
+def environment(env: Mapping[str, str]) -> Iterator[None]:
+    """``os.environ`` is ``env`` inside (for the processes started there), restored
+    after."""
     saved = dict(os.environ)
     os.environ.clear()
     os.environ.update(env)

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,7 +30,7 @@ from sprawl_audit.portfolio.isolation import (
     org_paths,
     secret_values,
 )
-from sprawl_audit.portfolio.launch import TIMED_OUT, Launcher, launcher_for
+from sprawl_audit.portfolio.launch import TIMED_OUT, Launcher, environment, launcher_for
 from sprawl_audit.portfolio.spec import OrgSpec, Portfolio
 
 log = logging.getLogger("sprawl_audit.portfolio")
@@ -107,7 +108,9 @@ def _reason(log_text: str, exit_code: int, secrets: Sequence[str]) -> str:
         if exit_code == 1 and "Traceback" in log_text and crash:
             reason = f"the audit crashed: {crash[-1]}"
     if not reason:
-        reason = {1: "exit 1 without a Result (see audit.log)",
+        reason = {0: "exit 0 without a Result (see audit.log)",
+                  1: "exit 1 without a Result (see audit.log)",
+                  3: "exit 3 without a Result (see audit.log)",
                   2: "the audit refused its input (see audit.log)",
                   -9: "killed"}.get(exit_code, f"exit {exit_code} (see audit.log)")
     for value in secrets:
@@ -116,13 +119,16 @@ def _reason(log_text: str, exit_code: int, secrets: Sequence[str]) -> str:
 
 
 def run_one(portfolio: Portfolio, org: OrgSpec, options: RunOptions,
-            on_change: Callable[[Outcome], None], launcher: Launcher) -> Outcome:
+            on_change: Callable[[Outcome], None], launcher: Launcher,
+            parent: Mapping[str, str] | None = None) -> Outcome:
+    """One organisation's audit; ``parent`` is the environment its secrets are read
+    from (default: this process's)."""
     paths = org_paths(options.output_dir, org)
     outcome = Outcome(org.name, org.slug, folder=str(paths.folder))
     started = time.monotonic()
     try:
         paths.output.mkdir(parents=True, exist_ok=True)
-        env = child_env(portfolio, org)
+        env = child_env(portfolio, org, parent)
         if org.inline is not None and paths.config is not None:
             plain = json.loads(json.dumps(org.inline, default=str))  # located -> plain
             atomic_write_text(paths.config, yaml.safe_dump(plain, sort_keys=False),
@@ -139,14 +145,17 @@ def run_one(portfolio: Portfolio, org: OrgSpec, options: RunOptions,
     outcome.exit_code = code
     outcome.status = STATUSES.get(code, "error")
     summary = _fresh_summary(paths.output / "sprawl-audit.json", launched)
-    if outcome.status == "findings" and summary is None:
-        # exit 1 is also what Python gives a crash: findings need this run's Result
+    if outcome.status in ("ok", "findings", "incomplete") and summary is None:
+        # a verdict needs this run's Result (and exit 1 is also what a crash gives)
         outcome.status = "error"
     if code == TIMED_OUT:
         outcome.status, outcome.reason = "error", f"stopped after {options.timeout:g} s"
     elif outcome.status in ("failed", "error", "incomplete"):
-        outcome.reason = _reason(paths.log.read_text("utf-8", "replace"), code,
-                                 secret_values(org, env))
+        try:
+            log_text = paths.log.read_text("utf-8", "replace")
+        except OSError:  # a launcher that never got as far as its log
+            log_text = ""
+        outcome.reason = _reason(log_text, code, secret_values(org, env))
     if summary is not None:
         outcome.findings = dict(summary.get("findings_by_severity") or {})
     on_change(outcome)
@@ -166,10 +175,11 @@ def _fresh_summary(result: Path, since: float) -> dict[str, Any] | None:
 
 
 def _guarded(portfolio: Portfolio, org: OrgSpec, options: RunOptions,
-             on_change: Callable[[Outcome], None], launcher: Launcher) -> Outcome:
+             on_change: Callable[[Outcome], None], launcher: Launcher,
+             parent: Mapping[str, str]) -> Outcome:
     """:func:`run_one`, whose own failure is this organisation's, never the portfolio's."""
     try:
-        return run_one(portfolio, org, options, on_change, launcher)
+        return run_one(portfolio, org, options, on_change, launcher, parent)
     except Exception as exc:
         log.exception("organisation %s: the portfolio runner failed", org.name)
         outcome = Outcome(org.name, org.slug, status="error",
@@ -180,14 +190,22 @@ def _guarded(portfolio: Portfolio, org: OrgSpec, options: RunOptions,
 
 def run_portfolio(portfolio: Portfolio, organisations: Sequence[OrgSpec], options: RunOptions,
                   on_change: Callable[[Outcome], None]) -> list[Outcome]:
-    """Every organisation's audit, at most ``options.workers`` at once, in file order."""
-    launcher = launcher_for(base_env(portfolio), options.launcher)
-    log.debug("portfolio: each audit starts as %s", launcher.name)
-    with ThreadPoolExecutor(max_workers=options.workers,
-                            thread_name_prefix="portfolio") as pool:
-        futures = [pool.submit(_guarded, portfolio, org, options, on_change, launcher)
-                   for org in organisations]
-        return [f.result() for f in futures]
+    """Every organisation's audit, at most ``options.workers`` at once, in file order.
+
+    While they run, this process's own environment holds no organisation's secret (each
+    is read from a copy taken first): whatever it starts — the fork server, or the fork
+    server again should it die — starts without them.
+    """
+    parent = dict(os.environ)
+    base = base_env(portfolio, parent)
+    with environment(base):
+        launcher = launcher_for(base, options.launcher)
+        log.debug("portfolio: each audit starts as %s", launcher.name)
+        with ThreadPoolExecutor(max_workers=options.workers,
+                                thread_name_prefix="portfolio") as pool:
+            futures = [pool.submit(_guarded, portfolio, org, options, on_change, launcher,
+                                   parent) for org in organisations]
+            return [f.result() for f in futures]
 
 
 def exit_code(outcomes: Sequence[Outcome], fail_on: str | None,
