@@ -176,6 +176,23 @@ def test_a_crashed_audit_is_an_error_not_findings(tmp_path: Path) -> None:
     assert outcome.reason == "the audit crashed: KeyError: 'people'"
     assert outcome.findings == {}
 
+    class CrashAfterReport(Crash):
+        def run(self, args: Any, env: Any, log: Path, timeout: Any) -> int:
+            stale.write_text(json.dumps({"summary": {"findings_by_severity": {"low": 1}}}))
+            return super().run(args, env, log, timeout)
+
+    saved = dict(os.environ)
+    os.environ.update(PARENT)
+    try:  # this run's Result was written, then it crashed (recording it, say)
+        outcome = run_one(portfolio, org, RunOptions(store="sqlite:///x", output_dir=out,
+                                                     workers=1), lambda o: None,
+                          CrashAfterReport())
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    assert (outcome.status, outcome.reason) == ("error", "the audit crashed: KeyError: 'people'")
+    assert outcome.findings == {"low": 1}
+
 
 def test_warm_up_imports_and_parses_what_an_audit_needs() -> None:
     """The fork server's warm-up finishes with nothing failed in this environment (a

@@ -35,6 +35,8 @@ from sprawl_audit.portfolio.spec import OrgSpec, Portfolio
 
 log = logging.getLogger("sprawl_audit.portfolio")
 
+#: How Python starts the report of an exception nothing caught.
+_TRACEBACK = "Traceback (most recent call last):"
 #: A child's exit code -> the organisation's status.
 STATUSES = {0: "ok", 1: "findings", 3: "incomplete", 4: "failed"}
 
@@ -105,7 +107,7 @@ def _reason(log_text: str, exit_code: int, secrets: Sequence[str]) -> str:
     if not reason:
         crash = [line for line in log_text.splitlines() if line and not line[0].isspace()
                  and not line.startswith(("Traceback", "{"))]
-        if exit_code == 1 and "Traceback" in log_text and crash:
+        if exit_code == 1 and _TRACEBACK in log_text and crash:
             reason = f"the audit crashed: {crash[-1]}"
     if not reason:
         reason = {0: "exit 0 without a Result (see audit.log)",
@@ -145,16 +147,16 @@ def run_one(portfolio: Portfolio, org: OrgSpec, options: RunOptions,
     outcome.exit_code = code
     outcome.status = STATUSES.get(code, "error")
     summary = _fresh_summary(paths.output / "sprawl-audit.json", launched)
-    if outcome.status in ("ok", "findings", "incomplete") and summary is None:
-        # a verdict needs this run's Result (and exit 1 is also what a crash gives)
-        outcome.status = "error"
+    try:
+        log_text = paths.log.read_text("utf-8", "replace")
+    except OSError:  # a launcher that never got as far as its log
+        log_text = ""
+    crashed = code == 1 and _TRACEBACK in log_text  # Python's exit 1, not findings
+    if outcome.status in ("ok", "findings", "incomplete") and (summary is None or crashed):
+        outcome.status = "error"  # a verdict needs this run's Result, and no crash
     if code == TIMED_OUT:
         outcome.status, outcome.reason = "error", f"stopped after {options.timeout:g} s"
     elif outcome.status in ("failed", "error", "incomplete"):
-        try:
-            log_text = paths.log.read_text("utf-8", "replace")
-        except OSError:  # a launcher that never got as far as its log
-            log_text = ""
         outcome.reason = _reason(log_text, code, secret_values(org, env))
     if summary is not None:
         outcome.findings = dict(summary.get("findings_by_severity") or {})
