@@ -440,8 +440,8 @@ def store(result: Mapping[str, Any], path: Path) -> int:
 
 #: The columns :func:`run_row` reads, in its order — shared by every backend's queries.
 ROW_COLUMNS = ("id, run_id, started_at, organisation, mode, redacted, platforms, people, "
-                "consumer_app_users, critical, high, medium, low, info, suppressed, "
-                "coverage_gaps, summary_json")
+               "consumer_app_users, critical, high, medium, low, info, suppressed, "
+               "coverage_gaps, summary_json")
 
 
 def run_row(values: Sequence[Any]) -> RunRow:
