@@ -539,18 +539,21 @@ def state_document(text: str | None, where: str) -> dict[str, Any]:
     return dict(data["connectors"])
 
 
+def run_lookup(ref: str, mark: str) -> tuple[str, tuple[Any, ...]]:
+    """The query (and its parameters) for run ``ref`` — ``latest``/``last``, a store id
+    or a Result run id — with ``mark`` as the driver's placeholder (``?`` or ``%s``)."""
+    select = "SELECT id, result_zlib FROM runs "
+    if ref in ("latest", "last"):
+        return select + "ORDER BY started_at DESC, id DESC LIMIT 1", ()
+    if ref.isdigit():
+        return select + f"WHERE id = {mark}", (int(ref),)
+    return select + f"WHERE run_id = {mark} ORDER BY id DESC LIMIT 1", (ref,)
+
+
 def load_run(path: Path, ref: str) -> dict[str, Any]:
     """The stored Result of run ``ref``: a history id, a Result run id, or ``latest``."""
     with connect(Path(path), create=False) as conn:
-        if ref in ("latest", "last"):
-            found = conn.execute("SELECT id, result_zlib FROM runs "
-                                 "ORDER BY started_at DESC, id DESC LIMIT 1").fetchone()
-        elif ref.isdigit():
-            found = conn.execute("SELECT id, result_zlib FROM runs WHERE id = ?",
-                                 (int(ref),)).fetchone()
-        else:
-            found = conn.execute("SELECT id, result_zlib FROM runs WHERE run_id = ? "
-                                 "ORDER BY id DESC LIMIT 1", (ref,)).fetchone()
+        found = conn.execute(*run_lookup(ref, "?")).fetchone()
     if found is None:
         raise UserError(f"no audit {ref!r} in the history (see `sprawl-audit history list`)",
                         path=str(path))

@@ -31,6 +31,7 @@ from sprawl_audit.store.history import (
     RunRow,
     decode_result,
     record_of,
+    run_lookup,
     run_row,
     state_document,
     state_json,
@@ -190,15 +191,7 @@ class PostgresStore(Store):
 
     def load_run(self, ref: str, *, organisation: str | None = None) -> dict[str, Any]:
         with self._transaction(organisation or ALL_ORGANISATIONS) as conn:
-            if ref in ("latest", "last"):
-                found = conn.execute("SELECT id, result_zlib FROM runs "
-                                     "ORDER BY started_at DESC, id DESC LIMIT 1").fetchone()
-            elif ref.isdigit():
-                found = conn.execute("SELECT id, result_zlib FROM runs WHERE id = %s",
-                                     (int(ref),)).fetchone()
-            else:
-                found = conn.execute("SELECT id, result_zlib FROM runs WHERE run_id = %s "
-                                     "ORDER BY id DESC LIMIT 1", (ref,)).fetchone()
+            found = conn.execute(*run_lookup(ref, "%s")).fetchone()
         if found is None:
             raise UserError(f"no audit {ref!r} in the store {self.shown} "
                             "(see `sprawl-audit history list`)")
